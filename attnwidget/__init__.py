@@ -1,0 +1,58 @@
+"""attnwidget: see and measure what transformer language models attend to, with syntax.
+
+Entry points (imported lazily, so ``import attnwidget`` stays quick):
+
+- :func:`load_model` — a model + tokenizer with attention returned, offline-capable.
+- :func:`annotate` / :func:`align` — text or CoNLL-U to an :class:`AnnotatedSentence`.
+- :func:`attention` — per-sentence attention ``[layers, heads, T, T]``.
+- ``AttentionWidget`` — the interactive view of one input.
+- ``analyze`` / ``AttentionStats`` — Vig & Belinkov's corpus analysis.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load_model": "models",
+    "LoadedModel": "models",
+    "DEFAULT_MODEL": "models",
+    "OFFLINE_MODEL": "models",
+    "Syntax": "syntax",
+    "parse_spacy": "syntax",
+    "read_conllu": "syntax",
+    "AnnotatedSentence": "sentence",
+    "align": "sentence",
+    "annotate": "sentence",
+    "attention": "forward",
+    "iter_attention_batches": "forward",
+    "AttentionWidget": "widget",
+    "analyze": "analysis",
+    "AttentionStats": "stats",
+    "HeadExplorer": "explorer",
+    "sample_corpus": "data",
+    "AttnWidgetError": "errors",
+    "ConlluError": "errors",
+    "EmptyTextError": "errors",
+    "ModelLoadError": "errors",
+    "NoAttentionError": "errors",
+    "SpacyPipelineError": "errors",
+    "TooLongError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'attnwidget' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

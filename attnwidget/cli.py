@@ -1,0 +1,95 @@
+"""The ``attnwidget`` command line: one subcommand per job, each in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from .errors import AttnWidgetError
+
+
+def _demo(args) -> int:
+    from .demo import demo
+
+    path = demo(out=args.out, open_browser=args.open, text=args.text, model=args.model)
+    print(path)
+    return 0
+
+
+def _tokens(args) -> int:
+    """Print one sentence's tokens, their words, tags and relations, and an attention summary."""
+    from .forward import attention
+    from .models import load_model
+    from .sentence import annotate
+
+    model = load_model(args.model, device=args.device)
+    sentence = annotate(args.text, model, annotations=None if args.no_syntax else "spacy")
+    weights = attention(model, [sentence])[0]
+    print(model)
+    print(f"{'#':>3}  {'token':<16} {'word':<14} {'UPOS':<6} {'deprel':<10} {'head':<14} top attended (last layer, mean of heads)")
+    mean_last = weights[-1].mean(axis=0)
+    words = sentence.words
+    heads = sentence.token_head
+    for k, token in enumerate(sentence.tokens):
+        w = int(sentence.token_word[k])
+        top = int(mean_last[k].argmax())
+        head = words[heads[k]] if heads[k] >= 0 else ""
+        print(
+            f"{k:>3}  {token!r:<16} {words[w] if w >= 0 else '':<14} {sentence.token_pos[k] or '':<6} "
+            f"{sentence.token_deprel[k] or '':<10} {head:<14} {sentence.tokens[top]!r} ({mean_last[k, top]:.2f})"
+        )
+    print(f"attention: {weights.shape[0]} layers x {weights.shape[1]} heads x {weights.shape[2]}x{weights.shape[3]} tokens")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models import OFFLINE_MODEL
+
+    parser = argparse.ArgumentParser(
+        prog="attnwidget", description="See and measure what transformer language models attend to."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="write a standalone HTML page of the widget for a sample sentence")
+    demo.add_argument("--out", default=None, help="output HTML path (default: ./attnwidget-demo.html)")
+    demo.add_argument("--text", default=None, help="sentence to show (default: a sample sentence)")
+    demo.add_argument("--model", default=OFFLINE_MODEL, help=f"model id or folder (default: {OFFLINE_MODEL})")
+    demo.add_argument("--open", action="store_true", help="open the page in a web browser")
+    demo.set_defaults(func=_demo)
+
+    tokens = sub.add_parser("tokens", help="print a sentence's tokens, syntax and attention summary")
+    tokens.add_argument("text")
+    tokens.add_argument("--model", default=OFFLINE_MODEL)
+    tokens.add_argument("--device", default="auto")
+    tokens.add_argument("--no-syntax", action="store_true", help="skip the spaCy parse")
+    tokens.set_defaults(func=_tokens)
+
+    # Subcommands owned by other modules register themselves when those modules exist.
+    for module in ("analyze_cli", "report"):
+        try:
+            mod = importlib.import_module(f".{module}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{module}":
+                raise
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (AttnWidgetError, FileNotFoundError) as exc:
+        print(f"attnwidget {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"attnwidget {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

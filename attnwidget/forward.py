@@ -1,0 +1,113 @@
+"""Run a model on annotated sentences and return its attention, batched, on any device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .errors import NoAttentionError
+from .sentence import AnnotatedSentence
+
+#: Upper bound for one batch's attention tensor; longer inputs get smaller batches.
+MAX_BATCH_BYTES = 1 << 30
+
+
+@dataclass
+class AttentionBatch:
+    """One forward pass over several sentences.
+
+    ``attention`` is ``[B, layers, heads, T, T]`` float32 on the model's device, where T is
+    the longest sentence of the batch; rows and columns past ``lengths[b]`` are zero.
+    ``indices[b]`` is sentence b's position in the input sequence.
+    """
+
+    indices: list[int]
+    sentences: list[AnnotatedSentence]
+    attention: torch.Tensor
+    lengths: torch.Tensor
+
+
+def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple:
+    """The model's per-layer attention, each ``[B, heads, T, T]``; raises if none comes back.
+
+    Encoder-decoder models return their encoder self-attention here.
+    """
+    hf = model.model
+    input_ids = input_ids.to(model.device)
+    attention_mask = attention_mask.to(model.device)
+    with torch.inference_mode():
+        if model.is_encoder_decoder:
+            out = hf.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+        else:
+            out = hf(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False)
+    attentions = getattr(out, "attentions", None)
+    if not attentions or any(a is None for a in attentions):
+        raise NoAttentionError(
+            f"model {model.name!r} returned no attention weights (its attention implementation is "
+            f"{getattr(hf.config, '_attn_implementation', 'unknown')!r}). Load it with "
+            "attn_implementation='eager'; models that only have fused attention kernels cannot be used."
+        )
+    return attentions
+
+
+def iter_attention_batches(
+    model,
+    sentences: Sequence[AnnotatedSentence],
+    batch_size: int = 8,
+    sort: bool = True,
+    max_batch_bytes: int = MAX_BATCH_BYTES,
+) -> Iterator[AttentionBatch]:
+    """Yield the attention of ``sentences`` batch by batch.
+
+    With ``sort`` the sentences go longest first (less padding, and an out-of-memory error
+    shows on the first batch rather than the last).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    order = list(range(len(sentences)))
+    if sort:
+        order.sort(key=lambda i: -len(sentences[i]))
+    pad_id = model.tokenizer.pad_token_id or 0
+    per_pair = 4 * model.num_layers * model.num_heads
+    start = 0
+    while start < len(order):
+        longest = len(sentences[order[start]])
+        fits = max(1, max_batch_bytes // max(1, per_pair * longest * longest))
+        chunk = order[start : start + min(batch_size, fits)]
+        start += len(chunk)
+        batch = [sentences[i] for i in chunk]
+        yield _run_batch(model, chunk, batch, pad_id)
+
+
+def _run_batch(model, indices, batch, pad_id) -> AttentionBatch:
+    lengths = torch.tensor([len(s) for s in batch], dtype=torch.long)
+    width = int(lengths.max())
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    for b, sentence in enumerate(batch):
+        input_ids[b, : len(sentence)] = torch.tensor(sentence.input_ids, dtype=torch.long)
+    valid = torch.arange(width)[None, :] < lengths[:, None]
+    attentions = forward_attention(model, input_ids, valid.long())
+    if len(attentions) != model.num_layers:
+        raise NoAttentionError(
+            f"model {model.name!r} returned attention for {len(attentions)} of {model.num_layers} layers"
+        )
+    attention = torch.stack(attentions, dim=1).float()  # [B, L, H, T, T]
+    valid = valid.to(attention.device)
+    # Padded query rows hold junk; padded key columns are ~0 already. Zero both exactly.
+    pair = (valid[:, :, None] & valid[:, None, :]).to(attention.dtype)
+    attention.mul_(pair[:, None, None])
+    return AttentionBatch(indices, batch, attention, lengths.to(attention.device))
+
+
+def attention(model, sentences: Sequence[AnnotatedSentence], batch_size: int = 8) -> list[np.ndarray]:
+    """Per-sentence attention, in input order: float32 ``[layers, heads, T, T]``, rows sum to 1."""
+    out: list[np.ndarray | None] = [None] * len(sentences)
+    for batch in iter_attention_batches(model, sentences, batch_size):
+        arrays = batch.attention.cpu().numpy()
+        for b, index in enumerate(batch.indices):
+            n = len(batch.sentences[b])
+            out[index] = np.ascontiguousarray(arrays[b, :, :, :n, :n])
+    return out  # type: ignore[return-value]

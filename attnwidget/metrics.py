@@ -1,0 +1,544 @@
+"""SPEC.md §2–§5 as batched tensor code, and accumulators that merge.
+
+Everything here works on one padded batch at a time: attention ``[B, L, H, T, T]`` and
+per-token annotation ids ``[B, T]``, on the model's device, with no Python loop over
+tokens or pairs. What is kept between batches is a set of additive sums per head (so two
+accumulators merge by adding), the top-k exemplar candidates per head, and, for
+variability only, each long sentence's first 10×10 attention block (its formula needs the
+corpus mean first, so no running sum is exact).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+#: Position of the "null attention" target (SPEC §2).
+NULL_POSITION = 0
+#: Window of the variability metric (SPEC §3, N).
+VARIABILITY_WINDOW = 10
+#: An attending token whose counted weights sum to less than this is left out of entropy.
+ENTROPY_MIN_MASS = 0.1
+#: dep(i, j) directions of SPEC §1, in the order of the ``dep_align`` key axis.
+DEP_DIRECTIONS = ("child_to_parent", "parent_to_child", "either")
+#: Clark et al.'s two directions (SPEC §5).
+HEAD_DIRECTIONS = ("dependent_to_head", "head_to_dependent")
+#: Fixed-offset baseline of SPEC §5.
+BASELINE_OFFSETS = (-3, -2, -1, 1, 2, 3)
+
+
+class Vocabulary:
+    """Strings (UPOS tags, relations) to dense ids, growing as new ones are seen."""
+
+    def __init__(self, keys: Iterable[str] = ()):
+        self.keys: list[str] = []
+        self._ids: dict[str, int] = {}
+        for key in keys:
+            self.id(key)
+
+    def id(self, key: str | None) -> int:
+        if key is None:
+            return -1
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = len(self.keys)
+            self.keys.append(key)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+
+@dataclass
+class TokenFeatures:
+    """Per-token annotation of a padded batch: LongTensors ``[B, T]``, -1 = none.
+
+    ``word`` is the token's word index (-1: unannotated, including padding), ``head`` its
+    word's head word index (-1: root or unannotated), ``pos``/``deprel`` vocabulary ids.
+    """
+
+    word: torch.Tensor
+    head: torch.Tensor
+    pos: torch.Tensor
+    deprel: torch.Tensor
+
+    @property
+    def annotated(self) -> torch.Tensor:
+        return self.word >= 0
+
+    @classmethod
+    def from_lists(cls, word, head, pos, deprel, device=None) -> "TokenFeatures":
+        """Pad per-sentence integer lists (or arrays) into ``[B, T]`` tensors."""
+        width = max(len(w) for w in word)
+
+        def pad(rows):
+            out = torch.full((len(rows), width), -1, dtype=torch.long)
+            for b, row in enumerate(rows):
+                out[b, : len(row)] = torch.as_tensor(np.asarray(row, dtype=np.int64))
+            return out.to(device)
+
+        return cls(pad(word), pad(head), pad(pos), pad(deprel))
+
+    def widen(self, width: int) -> "TokenFeatures":
+        """Pad on the right to ``width`` positions (the attention's T)."""
+        extra = width - self.word.shape[1]
+        if extra <= 0:
+            return self
+        fill = lambda t: torch.nn.functional.pad(t, (0, extra), value=-1)  # noqa: E731
+        return TokenFeatures(fill(self.word), fill(self.head), fill(self.pos), fill(self.deprel))
+
+
+# ----------------------------------------------------------------------------- pairs
+
+
+def counted_pairs(features: TokenFeatures, causal: bool) -> torch.Tensor:
+    """SPEC §2: bool ``[B, T, T]``, True where the pair (i attends, j attended) counts."""
+    annotated = features.annotated
+    counted = annotated[:, :, None] & annotated[:, None, :]
+    counted[:, :, NULL_POSITION] = False
+    if causal:
+        width = counted.shape[-1]
+        counted &= torch.ones(width, width, dtype=torch.bool, device=counted.device).tril()
+    return counted
+
+
+def dependency_pairs(features: TokenFeatures) -> torch.Tensor:
+    """SPEC §1: bool ``[B, 3, T, T]`` for child_to_parent, parent_to_child, either."""
+    word, head = features.word, features.head
+    annotated = features.annotated
+    both = annotated[:, :, None] & annotated[:, None, :]
+    different_words = word[:, :, None] != word[:, None, :]
+    child_to_parent = (head[:, :, None] == word[:, None, :]) & (head[:, :, None] >= 0)
+    parent_to_child = (head[:, None, :] == word[:, :, None]) & (head[:, None, :] >= 0)
+    child_to_parent &= both & different_words
+    parent_to_child &= both & different_words
+    return torch.stack([child_to_parent, parent_to_child, child_to_parent | parent_to_child], 1)
+
+
+def one_hot(ids: torch.Tensor, size: int, dtype=torch.float32) -> torch.Tensor:
+    """``[..., size]`` indicator of ``ids``; -1 gives an all-zero row."""
+    out = torch.zeros(*ids.shape, size + 1, dtype=dtype, device=ids.device)
+    out.scatter_(-1, torch.where(ids >= 0, ids, size).unsqueeze(-1), 1)
+    return out[..., :size]
+
+
+def threshold(attention: torch.Tensor, min_attention: float | None) -> torch.Tensor:
+    """SPEC §3: α·1[α > θ]; the attention itself when no threshold is set."""
+    if min_attention is None:
+        return attention
+    return attention * (attention > min_attention)
+
+
+# ------------------------------------------------------------------- word-level (§5)
+
+
+@dataclass
+class WordView:
+    """Word-level structure of a batch (SPEC §5): ``[B, W]`` tensors.
+
+    ``kept`` marks words that received a model token, ``head``/``deprel`` their gold head
+    and relation (-1 none), ``evaluated`` the words scored in Clark's task (relation given,
+    gold head kept), ``pieces`` the ``[B, T, W]`` token-to-word indicator.
+    """
+
+    pieces: torch.Tensor
+    kept: torch.Tensor
+    head: torch.Tensor
+    deprel: torch.Tensor
+    evaluated: torch.Tensor
+
+    @classmethod
+    def of(cls, features: TokenFeatures) -> "WordView":
+        word = features.word
+        width = int(torch.maximum(word.max(), features.head.max()).item()) + 1
+        width = max(width, 1)
+        pieces = one_hot(word, width)  # [B, T, W]
+        kept = pieces.sum(1) > 0
+
+        def per_word(values: torch.Tensor) -> torch.Tensor:
+            # Every piece of a word carries the word's value, so scattering them agrees.
+            out = torch.full((word.shape[0], width + 1), -1, dtype=torch.long, device=word.device)
+            out.scatter_(1, torch.where(word >= 0, word, width), values)
+            return out[:, :width]
+
+        head, deprel = per_word(features.head), per_word(features.deprel)
+        head_kept = kept.gather(1, head.clamp(min=0)) & (head >= 0)
+        evaluated = kept & (deprel >= 0) & head_kept
+        return cls(pieces, kept, head, deprel, evaluated)
+
+
+def word_attention(counted_attention: torch.Tensor, words: WordView) -> torch.Tensor:
+    """SPEC §5's A: ``[B, L, H, W, W]``, A[w, v] = mean over pieces of w of the sum over
+    pieces of v of α on counted pairs."""
+    B, L, H, T, _ = counted_attention.shape
+    width = words.pieces.shape[-1]
+    to_word = torch.bmm(counted_attention.reshape(B, L * H * T, T), words.pieces)  # [B, LHT, W]
+    n_pieces = words.pieces.sum(1).clamp(min=1)  # [B, W]
+    from_word = (words.pieces / n_pieces[:, None, :]).transpose(1, 2)  # [B, W, T]
+    scores = torch.matmul(from_word[:, None], to_word.view(B, L * H, T, width))
+    return scores.view(B, L, H, width, width)
+
+
+def predict_heads(scores: torch.Tensor, words: WordView) -> torch.Tensor:
+    """Clark's prediction per word: ``scores[..., w, v]`` → correct ``[B, L, H, W]`` (bool).
+
+    Candidates are kept words v ≠ w; ties go to the smallest index (argmax returns the
+    first maximum); a word whose candidates all score 0 is wrong.
+    """
+    width = scores.shape[-1]
+    eye = torch.eye(width, dtype=torch.bool, device=scores.device)
+    candidate = words.kept[:, None, :] & ~eye  # [B, W, W]
+    masked = scores.masked_fill(~candidate[:, None, None], -1.0)
+    predicted = masked.argmax(-1)
+    best = masked.gather(-1, predicted.unsqueeze(-1)).squeeze(-1)
+    return (predicted == words.head[:, None, None, :]) & (best > 0) & words.evaluated[:, None, None, :]
+
+
+def baseline_hits(words: WordView) -> torch.Tensor:
+    """Fixed-offset baseline: bool ``[B, len(BASELINE_OFFSETS), W]``, True where kept word
+    (rank of w) + k is w's gold head; offsets count kept words in sentence order."""
+    kept = words.kept
+    B, width = kept.shape
+    rank = kept.long().cumsum(1) - 1
+    n_kept = kept.sum(1)
+    word_at_rank = torch.full((B, width + 1), -1, dtype=torch.long, device=kept.device)
+    positions = torch.arange(width, device=kept.device).expand(B, width)
+    word_at_rank.scatter_(1, torch.where(kept, rank, width), positions)
+    offsets = torch.tensor(BASELINE_OFFSETS, device=kept.device)
+    target = rank[:, None, :] + offsets[None, :, None]  # [B, K, W]
+    inside = (target >= 0) & (target < n_kept[:, None, None])
+    predicted = word_at_rank[:, :width].gather(2, target.clamp(0, width - 1))
+    return inside & (predicted == words.head[:, None, :]) & words.evaluated[:, None, :]
+
+
+# --------------------------------------------------------------------- accumulation
+
+#: Additive sums: name -> (trailing key axis or None). Every array is [L, H, ...] unless
+#: listed in _CORPUS_SUMS.
+_HEAD_SUMS = {
+    "first_token": None,  # Σ α'_{i,0} over annotated i ≥ 1
+    "mass": None,  # Σ α' over counted pairs: the shared denominator
+    "pos_to": "pos",
+    "pos_from": "pos",
+    "dep_align": "direction",
+    "dep_to": "deprel",
+    "distance": None,
+    "entropy": None,  # Σ of kept rows' entropies
+    "entropy_rows": None,  # number of kept rows
+    "head_correct": "deprel",  # [L, H, 2 directions, R]
+}
+_CORPUS_SUMS = {
+    "first_token_rows": None,  # annotated i ≥ 1, scalar
+    "pairs": None,  # counted pairs, scalar
+    "dep_pairs": "direction",
+    "pos_pairs": "pos",
+    "head_words": "deprel",  # words scored in Clark's task per relation
+    "baseline_correct": "deprel",  # [offsets, R]
+}
+
+
+class HeadSums:
+    """Additive per-head sums for one corpus (or a part of one); ``merge`` adds them.
+
+    ``update`` consumes one batch; ``state``/``from_state`` give plain numpy arrays for
+    saving. Keyed sums (tags, relations) are indexed by ``pos_vocab``/``deprel_vocab``.
+    """
+
+    def __init__(self, num_layers: int, num_heads: int, causal: bool,
+                 min_attention: float | None = None, device: torch.device | str = "cpu"):
+        self.num_layers, self.num_heads = num_layers, num_heads
+        self.causal = causal
+        self.min_attention = min_attention
+        self.device = torch.device(device)
+        # MPS has no float64; sums over a corpus need it.
+        self.sum_device = self.device if self.device.type != "mps" else torch.device("cpu")
+        self.pos_vocab = Vocabulary()
+        self.deprel_vocab = Vocabulary()
+        L, H = num_layers, num_heads
+        z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=self.sum_device)  # noqa: E731
+        self.sums: dict[str, torch.Tensor] = {
+            "first_token": z(L, H), "mass": z(L, H), "pos_to": z(L, H, 0), "pos_from": z(L, H, 0),
+            "dep_align": z(L, H, 3), "dep_to": z(L, H, 0), "distance": z(L, H),
+            "entropy": z(L, H), "entropy_rows": z(L, H), "head_correct": z(L, H, 2, 0),
+            "first_token_rows": z(()), "pairs": z(()), "dep_pairs": z(3), "pos_pairs": z(0),
+            "head_words": z(0), "baseline_correct": z(len(BASELINE_OFFSETS), 0),
+        }
+        # Variability: α' on positions < N of each sentence with ≥ N tokens, and its counted mask.
+        self.blocks: list[torch.Tensor] = []  # [n, L, H, N, N] float32
+        self.block_masks: list[torch.Tensor] = []  # [n, N, N] bool
+
+    # -- batch -------------------------------------------------------------------------
+
+    def update(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
+               exemplars: "ExemplarTracker | None" = None, sentence_ids=None) -> None:
+        """Add one batch. ``attention`` ``[B, L, H, T, T]`` (zero past each length),
+        ``lengths`` ``[B]``, ``features`` with ids from this object's vocabularies."""
+        attention = attention.float()
+        B, L, H, T, _ = attention.shape
+        if (L, H) != (self.num_layers, self.num_heads):
+            raise ValueError(f"attention has {L} layers × {H} heads, expected "
+                             f"{self.num_layers} × {self.num_heads}")
+        features = features.widen(T)
+        self._grow()
+        n_pos, n_rel = len(self.pos_vocab), len(self.deprel_vocab)
+        counted = counted_pairs(features, self.causal)  # [B, T, T]
+        counted_f = counted.float()
+        weights = threshold(attention, self.min_attention)
+        m = weights * counted_f[:, None, None]  # α' on counted pairs
+        from_mass = m.sum(-1)  # [B, L, H, T]: row i's counted weight
+        to_mass = m.sum(-2)  # [B, L, H, T]: column j's counted weight
+        pos = one_hot(features.pos, n_pos)  # [B, T, K]
+        rel = one_hot(features.deprel, n_rel)
+        dep = dependency_pairs(features)  # [B, 3, T, T]
+        add = self._add
+
+        # first_token: α' to position 0, from annotated i ≥ 1 (SPEC §3).
+        rows = features.annotated.clone()
+        rows[:, : NULL_POSITION + 1] = False
+        rows_f = rows.float()
+        add("first_token", torch.einsum("blht,bt->lh", weights[..., NULL_POSITION], rows_f))
+        add("first_token_rows", rows_f.sum())
+
+        add("mass", from_mass.sum((0, 3)))
+        add("pos_to", torch.einsum("blht,btk->lhk", to_mass, pos))
+        add("pos_from", torch.einsum("blht,btk->lhk", from_mass, pos))
+        add("dep_to", torch.einsum("blht,btk->lhk", to_mass, rel))
+
+        # dep_align (3 directions) and distance in one batched matmul over the T×T pairs.
+        span = torch.arange(T, device=attention.device, dtype=torch.float32)
+        distance = (span[:, None] - span[None, :]).abs()
+        pair_values = torch.cat([dep.float(), distance.expand(B, 1, T, T)], 1)  # [B, 4, T, T]
+        per_head = torch.bmm(m.view(B, L * H, T * T), pair_values.view(B, 4, T * T).transpose(1, 2))
+        per_head = per_head.sum(0).view(L, H, 4)
+        add("dep_align", per_head[..., :3])
+        add("distance", per_head[..., 3])
+
+        # entropy of each kept row's renormalised counted weights: log s − Σ m log m / s.
+        kept_rows = rows[:, None, None] & (from_mass >= ENTROPY_MIN_MASS)
+        plogp = torch.special.xlogy(m, m).sum(-1)
+        safe = from_mass.clamp(min=ENTROPY_MIN_MASS)
+        entropy = (torch.log(safe) - plogp / safe) * kept_rows
+        add("entropy", entropy.sum((0, 3)))
+        add("entropy_rows", kept_rows.sum((0, 3)))
+
+        # corpus baselines (not weighted by attention)
+        add("pairs", counted_f.sum())
+        add("dep_pairs", (dep & counted[:, None]).sum((0, 2, 3)))
+        add("pos_pairs", torch.einsum("bj,bjk->k", counted_f.sum(1), pos))
+
+        # variability: keep the first N×N block of every sentence with ≥ N tokens.
+        n = VARIABILITY_WINDOW
+        long_enough = lengths.to(attention.device) >= n
+        if T >= n and bool(long_enough.any()):
+            self.blocks.append(weights[..., :n, :n][long_enough].clone())
+            self.block_masks.append(counted[:, :n, :n][long_enough].clone())
+
+        # Clark et al.: word-level heads from raw α on counted pairs (no threshold in §5).
+        raw = m if self.min_attention is None else attention * counted_f[:, None, None]
+        words = WordView.of(features)
+        scores = word_attention(raw, words)
+        words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
+        correct = torch.stack([predict_heads(scores, words),
+                               predict_heads(scores.transpose(-1, -2), words)], 3)  # [B,L,H,2,W]
+        add("head_correct", torch.einsum("blhdw,bwr->lhdr", correct.float(), words_rel))
+        add("head_words", torch.einsum("bw,bwr->r", words.evaluated.float(), words_rel))
+        add("baseline_correct", torch.einsum("bkw,bwr->kr", baseline_hits(words).float(), words_rel))
+
+        if exemplars is not None:
+            # Largest raw α over counted pairs with i ≠ j (SPEC §4). ``raw`` may be ``m``:
+            # it is not needed after this, so its diagonal is cleared in place.
+            raw.diagonal(dim1=-2, dim2=-1).zero_()
+            has_pair = (counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)).any((1, 2))
+            exemplars.update(raw, has_pair, sentence_ids)
+
+    def _add(self, name: str, value: torch.Tensor) -> None:
+        self.sums[name] += value.to(self.sum_device, torch.float64)
+
+    def _grow(self) -> None:
+        """Widen keyed sums to the current vocabularies (new tags/relations start at 0)."""
+        sizes = {"pos": len(self.pos_vocab), "deprel": len(self.deprel_vocab)}
+        for name, axis in {**_HEAD_SUMS, **_CORPUS_SUMS}.items():
+            if axis in sizes:
+                extra = sizes[axis] - self.sums[name].shape[-1]
+                if extra > 0:
+                    self.sums[name] = torch.nn.functional.pad(self.sums[name], (0, extra))
+
+    # -- variability ---------------------------------------------------------------------
+
+    def variability(self) -> torch.Tensor:
+        """SPEC §3 variability per head, float64 ``[L, H]`` (NaN with no long sentence)."""
+        L, H = self.num_layers, self.num_heads
+        if not self.blocks:
+            return torch.full((L, H), float("nan"), dtype=torch.float64)
+        blocks = torch.cat([b.to(self.sum_device) for b in self.blocks])  # [n, L, H, N, N]
+        masks = torch.cat([m.to(self.sum_device) for m in self.block_masks])
+        self.blocks, self.block_masks = [blocks], [masks]  # consolidate once
+        mean = blocks.double().mean(0)
+        mask = masks[:, None, None].double()
+        numerator = ((blocks.double() - mean).abs() * mask).sum((0, 3, 4))
+        denominator = 2 * (blocks.double() * mask).sum((0, 3, 4))
+        return (numerator / denominator).cpu()
+
+    @property
+    def long_sentences(self) -> int:
+        return sum(int(b.shape[0]) for b in self.blocks)
+
+    # -- merge and persistence -------------------------------------------------------------
+
+    def merge(self, other: "HeadSums") -> "HeadSums":
+        """A new HeadSums holding both parts' sums (vocabularies joined by name)."""
+        if (self.num_layers, self.num_heads, self.causal) != (other.num_layers, other.num_heads, other.causal):
+            raise ValueError("cannot merge statistics of models with different layers, heads or causality")
+        if self.min_attention != other.min_attention:
+            raise ValueError(f"cannot merge statistics with different thresholds "
+                             f"({self.min_attention} and {other.min_attention})")
+        out = HeadSums(self.num_layers, self.num_heads, self.causal, self.min_attention, self.device)
+        for part in (self, other):
+            part._grow()
+            pos_ids = torch.tensor([out.pos_vocab.id(k) for k in part.pos_vocab.keys], dtype=torch.long)
+            rel_ids = torch.tensor([out.deprel_vocab.id(k) for k in part.deprel_vocab.keys], dtype=torch.long)
+            out._grow()
+            for name, axis in {**_HEAD_SUMS, **_CORPUS_SUMS}.items():
+                value = part.sums[name].to(out.sum_device)
+                if axis == "pos":
+                    out.sums[name].index_add_(value.dim() - 1, pos_ids.to(out.sum_device), value)
+                elif axis == "deprel":
+                    out.sums[name].index_add_(value.dim() - 1, rel_ids.to(out.sum_device), value)
+                else:
+                    out.sums[name] += value
+            out.blocks += [b.to(out.sum_device) for b in part.blocks]
+            out.block_masks += [m.to(out.sum_device) for m in part.block_masks]
+        return out
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays, json-able metadata) for saving."""
+        self._grow()
+        arrays = {f"sum.{k}": v.cpu().numpy() for k, v in self.sums.items()}
+        n, L, H = VARIABILITY_WINDOW, self.num_layers, self.num_heads
+        arrays["blocks"] = (torch.cat(self.blocks).cpu().numpy() if self.blocks
+                            else np.zeros((0, L, H, n, n), np.float32))
+        arrays["block_masks"] = (torch.cat(self.block_masks).cpu().numpy() if self.block_masks
+                                 else np.zeros((0, n, n), bool))
+        meta = {"num_layers": L, "num_heads": H, "causal": self.causal,
+                "min_attention": self.min_attention, "pos_keys": self.pos_vocab.keys,
+                "deprel_keys": self.deprel_vocab.keys}
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                   device: torch.device | str = "cpu") -> "HeadSums":
+        out = cls(meta["num_layers"], meta["num_heads"], meta["causal"], meta["min_attention"], device)
+        out.pos_vocab = Vocabulary(meta["pos_keys"])
+        out.deprel_vocab = Vocabulary(meta["deprel_keys"])
+        out.sums = {k: torch.from_numpy(np.array(arrays[f"sum.{k}"])).to(out.sum_device) for k in out.sums}
+        if len(arrays["blocks"]):
+            out.blocks = [torch.from_numpy(np.array(arrays["blocks"])).to(out.sum_device)]
+            out.block_masks = [torch.from_numpy(np.array(arrays["block_masks"])).to(out.sum_device)]
+        return out
+
+
+# ------------------------------------------------------------------------- exemplars
+
+
+class ExemplarTracker:
+    """Top-k sentences per head by their largest counted off-diagonal α (SPEC §4).
+
+    Candidates are ordered by weight, then by sentence index (so merging parts in any
+    order gives the same list). ``records`` keeps (text, tokens) only for sentences that
+    are still in some head's list, so memory stays bounded by L·H·k sentences.
+    """
+
+    def __init__(self, num_layers: int, num_heads: int, k: int = 3, device="cpu"):
+        self.k = k
+        shape = (num_layers, num_heads, 0)
+        self.weight = torch.zeros(shape, dtype=torch.float32, device=device)
+        self.sentence = torch.zeros(shape, dtype=torch.long, device=device)
+        self.i = torch.zeros(shape, dtype=torch.long, device=device)
+        self.j = torch.zeros(shape, dtype=torch.long, device=device)
+        self.records: dict[int, tuple[str, list[str]]] = {}
+        self._pending: dict[int, tuple[str, list[str]]] = {}
+
+    def offer(self, sentence_id: int, text: str, tokens: list[str]) -> None:
+        """Make a sentence's text available to the next ``update`` that may rank it."""
+        self._pending[sentence_id] = (text, list(tokens))
+
+    def update(self, offdiag_attention: torch.Tensor, has_pair: torch.Tensor, sentence_ids) -> None:
+        """``offdiag_attention`` ``[B, L, H, T, T]``: α on counted pairs, zero on the
+        diagonal and elsewhere; ``has_pair`` ``[B]``: whether a sentence has any such pair."""
+        if self.k <= 0:
+            return
+        B, L, H, T, _ = offdiag_attention.shape
+        best, flat = offdiag_attention.reshape(B, L, H, T * T).max(-1)  # first maximum on ties
+        best = best.masked_fill(~has_pair.to(best.device)[:, None, None], float("-inf"))
+        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=best.device)
+        move = lambda t: t.permute(1, 2, 0).to(self.weight.device)  # noqa: E731 [B,L,H] -> [L,H,B]
+        self._keep(move(best), ids.to(self.weight.device).expand(L, H, B),
+                   move(flat // T), move(flat % T))
+        self._prune()
+
+    def _keep(self, weight, sentence, i, j) -> None:
+        weight = torch.cat([self.weight, weight], -1)
+        sentence = torch.cat([self.sentence, sentence], -1)
+        i, j = torch.cat([self.i, i], -1), torch.cat([self.j, j], -1)
+        by_id = sentence.argsort(-1, stable=True)
+        weight, sentence, i, j = (t.gather(-1, by_id) for t in (weight, sentence, i, j))
+        by_weight = weight.argsort(-1, descending=True, stable=True)[..., : self.k]
+        self.weight, self.sentence, self.i, self.j = (t.gather(-1, by_weight) for t in (weight, sentence, i, j))
+
+    def _prune(self) -> None:
+        alive = torch.isfinite(self.weight)
+        wanted = set(self.sentence[alive].unique().tolist())
+        self.records = {s: r for s, r in {**self.records, **self._pending}.items() if s in wanted}
+        self._pending = {}
+
+    def merge(self, other: "ExemplarTracker", offset: int = 0) -> "ExemplarTracker":
+        """Both parts' lists; ``offset`` is added to ``other``'s sentence indices."""
+        out = ExemplarTracker(self.weight.shape[0], self.weight.shape[1], max(self.k, other.k),
+                              self.weight.device)
+        out._keep(self.weight, self.sentence, self.i, self.j)
+        move = lambda t: t.to(self.weight.device)  # noqa: E731
+        out._keep(move(other.weight), move(other.sentence) + offset, move(other.i), move(other.j))
+        out._pending = {**self.records, **{s + offset: r for s, r in other.records.items()}}
+        out._prune()
+        return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per (layer, head, rank) with the SPEC §4 fields."""
+        weight, sentence = self.weight.cpu(), self.sentence.cpu()
+        i, j = self.i.cpu(), self.j.cpu()
+        out = []
+        L, H, K = weight.shape
+        for layer in range(L):
+            for head in range(H):
+                for rank in range(K):
+                    w = float(weight[layer, head, rank])
+                    if not np.isfinite(w):
+                        continue
+                    s = int(sentence[layer, head, rank])
+                    text, tokens = self.records[s]
+                    out.append({"layer": layer, "head": head, "rank": rank, "sentence": s,
+                                "text": text, "tokens": tokens, "i": int(i[layer, head, rank]),
+                                "j": int(j[layer, head, rank]), "weight": w})
+        return out
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {"ex.weight": self.weight.cpu().numpy(), "ex.sentence": self.sentence.cpu().numpy(),
+                  "ex.i": self.i.cpu().numpy(), "ex.j": self.j.cpu().numpy()}
+        meta = {"k": self.k, "records": {str(s): [t, toks] for s, (t, toks) in self.records.items()}}
+        return arrays, meta
+
+    @classmethod
+    def from_state(cls, arrays, meta, device="cpu") -> "ExemplarTracker":
+        weight = torch.from_numpy(np.array(arrays["ex.weight"]))
+        out = cls(weight.shape[0], weight.shape[1], meta["k"], device)
+        out.weight = weight.to(device)
+        out.sentence, out.i, out.j = (torch.from_numpy(np.array(arrays[f"ex.{n}"])).to(device)
+                                      for n in ("sentence", "i", "j"))
+        out.records = {int(s): (t, list(toks)) for s, (t, toks) in meta["records"].items()}
+        return out

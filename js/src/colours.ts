@@ -1,0 +1,37 @@
+// One colour per head. 24 hues picked to stay distinct on light and dark
+// backgrounds (Tableau 10 + Tableau 20 light variants + a few extras); heads
+// beyond 24 reuse the cycle.
+
+export const HEAD_COLOURS: readonly string[] = [
+  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+  "#b07aa1", "#ff9da7", "#9c755f", "#8c8cff", "#17becf", "#bcbd22",
+  "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#1f77b4",
+  "#ff7f0e", "#7f7f7f", "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94",
+];
+
+export function headColour(h: number): string {
+  return HEAD_COLOURS[h % HEAD_COLOURS.length];
+}
+
+export function hexToRgb(hex: string): [number, number, number] {
+  const v = parseInt(hex.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+/**
+ * Heatmap ramp from the background colour to `hex`, as a 256-entry RGBA table
+ * indexed by sqrt-scaled weight (so the ramp matches the line alphas).
+ */
+export function ramp(background: string, hex: string): Uint8ClampedArray {
+  const [br, bg, bb] = hexToRgb(background);
+  const [r, g, b] = hexToRgb(hex);
+  const lut = new Uint8ClampedArray(256 * 4);
+  for (let k = 0; k < 256; k++) {
+    const t = k / 255;
+    lut[k * 4] = br + (r - br) * t;
+    lut[k * 4 + 1] = bg + (g - bg) * t;
+    lut[k * 4 + 2] = bb + (b - bb) * t;
+    lut[k * 4 + 3] = 255;
+  }
+  return lut;
+}

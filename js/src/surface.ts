@@ -1,0 +1,68 @@
+// A canvas sized in CSS pixels with a device-pixel ratio capped so that very
+// tall views (512 tokens) stay within a sane pixel budget.
+
+import { CanvasPainter } from "./painter";
+
+const MAX_PIXELS = 24_000_000;
+
+export class Surface {
+  readonly canvas: HTMLCanvasElement;
+  width = 0;
+  height = 0;
+  ratio = 1;
+
+  constructor(parent: HTMLElement, className: string) {
+    this.canvas = parent.ownerDocument.createElement("canvas");
+    this.canvas.className = className;
+    parent.appendChild(this.canvas);
+  }
+
+  /** Resize (clearing) and return a painter in CSS-pixel coordinates. */
+  painter(width: number, height: number): CanvasPainter {
+    const dpr = globalThis.devicePixelRatio || 1;
+    const ratio = Math.max(1, Math.min(dpr, Math.sqrt(MAX_PIXELS / Math.max(1, width * height))));
+    if (width !== this.width || height !== this.height || ratio !== this.ratio) {
+      this.width = width;
+      this.height = height;
+      this.ratio = ratio;
+      this.canvas.width = Math.ceil(width * ratio);
+      this.canvas.height = Math.ceil(height * ratio);
+      this.canvas.style.width = `${width}px`;
+      this.canvas.style.height = `${height}px`;
+    }
+    const ctx = this.canvas.getContext("2d")!;
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    return new CanvasPainter(ctx, width, height);
+  }
+
+  /** Pointer position in CSS pixels relative to the canvas. */
+  local(ev: MouseEvent): [number, number] {
+    const r = this.canvas.getBoundingClientRect();
+    return [ev.clientX - r.left, ev.clientY - r.top];
+  }
+}
+
+/** An offscreen copy of a finished drawing, reused while its key stays the same. */
+export class Snapshot {
+  private canvas: HTMLCanvasElement | null = null;
+  key = "";
+
+  store(key: string, source: HTMLCanvasElement) {
+    if (!this.canvas) this.canvas = source.ownerDocument.createElement("canvas");
+    this.canvas.width = source.width;
+    this.canvas.height = source.height;
+    this.canvas.getContext("2d")!.drawImage(source, 0, 0);
+    this.key = key;
+  }
+
+  /** Copy the snapshot back if it matches `key`; false when it does not. */
+  restore(key: string, target: HTMLCanvasElement): boolean {
+    if (!this.canvas || key !== this.key || this.canvas.width !== target.width || this.canvas.height !== target.height) {
+      return false;
+    }
+    const ctx = target.getContext("2d")!;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.canvas, 0, 0);
+    return true;
+  }
+}

@@ -17,6 +17,10 @@ from .syntax import Syntax, parse_spacy, read_conllu
 from .errors import AttnWidgetError, EmptyTextError, TooLongError
 
 
+#: Display text of the second and later byte pieces of one character.
+CONTINUATION = "…"
+
+
 @dataclass
 class AnnotatedSentence:
     """A sentence as the model sees it, with its syntax.
@@ -140,7 +144,10 @@ def align(
         if is_special or end <= start:
             tokens.append(raw_tokens[k])
             continue
-        tokens.append(text[start:end])
+        # Byte-level BPE splits one character into several tokens with the same span:
+        # show the character once and mark the following pieces as its continuation.
+        same_span = k > 0 and offsets[k - 1] == (start, end) and not special[k - 1]
+        tokens.append(CONTINUATION if same_span else text[start:end])
         first = _first_non_space(text, start, end)
         if first is not None:
             token_word[k] = char_word[first]

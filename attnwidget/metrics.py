@@ -213,7 +213,8 @@ def baseline_hits(words: WordView) -> torch.Tensor:
     offsets = torch.tensor(BASELINE_OFFSETS, device=kept.device)
     target = rank[:, None, :] + offsets[None, :, None]  # [B, K, W]
     inside = (target >= 0) & (target < n_kept[:, None, None])
-    predicted = word_at_rank[:, :width].gather(2, target.clamp(0, width - 1))
+    K = len(BASELINE_OFFSETS)
+    predicted = word_at_rank[:, None, :width].expand(B, K, width).gather(2, target.clamp(0, width - 1))
     return inside & (predicted == words.head[:, None, :]) & words.evaluated[:, None, :]
 
 
@@ -274,6 +275,16 @@ class HeadSums:
         self.block_masks: list[torch.Tensor] = []  # [n, N, N] bool
 
     # -- batch -------------------------------------------------------------------------
+
+    def features(self, sentences, device=None) -> TokenFeatures:
+        """Token features of annotated sentences (``token_word``, ``token_head``,
+        ``token_pos``, ``token_deprel`` as on :class:`AnnotatedSentence`), with ids from
+        this object's vocabularies (new tags and relations are added)."""
+        pos = [[self.pos_vocab.id(t) for t in s.token_pos] for s in sentences]
+        rel = [[self.deprel_vocab.id(r) for r in s.token_deprel] for s in sentences]
+        return TokenFeatures.from_lists([s.token_word for s in sentences],
+                                        [s.token_head for s in sentences], pos, rel,
+                                        device=self.device if device is None else device)
 
     def update(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
                exemplars: "ExemplarTracker | None" = None, sentence_ids=None) -> None:
@@ -486,9 +497,9 @@ class ExemplarTracker:
         weight = torch.cat([self.weight, weight], -1)
         sentence = torch.cat([self.sentence, sentence], -1)
         i, j = torch.cat([self.i, i], -1), torch.cat([self.j, j], -1)
-        by_id = sentence.argsort(-1, stable=True)
+        by_id = sentence.argsort(dim=-1, stable=True)
         weight, sentence, i, j = (t.gather(-1, by_id) for t in (weight, sentence, i, j))
-        by_weight = weight.argsort(-1, descending=True, stable=True)[..., : self.k]
+        by_weight = weight.argsort(dim=-1, descending=True, stable=True)[..., : self.k]
         self.weight, self.sentence, self.i, self.j = (t.gather(-1, by_weight) for t in (weight, sentence, i, j))
 
     def _prune(self) -> None:
@@ -542,3 +553,80 @@ class ExemplarTracker:
                                       for n in ("sentence", "i", "j"))
         out.records = {int(s): (t, list(toks)) for s, (t, toks) in meta["records"].items()}
         return out
+
+
+# --------------------------------------------------------------------------- results
+
+#: Relations left out of Clark et al.'s task (SPEC §5).
+EXCLUDED_RELATIONS = frozenset({"punct", "root"})
+#: The pooled relation of SPEC §5.
+ALL_RELATIONS = "ALL"
+
+
+@dataclass
+class MetricValues:
+    """One metric's values: ``values`` is ``[L, H, K]`` for a per-head metric, ``[K]`` for
+    a corpus-level one; ``keys`` names the K entries ("" for a metric with no key)."""
+
+    name: str
+    keys: list[str]
+    values: np.ndarray
+    per_head: bool
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(numerator, dtype=np.float64) / np.asarray(denominator, dtype=np.float64)
+
+
+def clark_relations(sums: HeadSums) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Scored relations (sorted, then ALL) with their word counts ``[R]``, per-head
+    correct counts ``[L, H, 2, R]`` and baseline correct counts ``[offsets, R]``."""
+    sums._grow()
+    keys = sums.deprel_vocab.keys
+    words = sums.sums["head_words"].cpu().numpy()
+    chosen = sorted(k for k, n in zip(keys, words) if n > 0 and k not in EXCLUDED_RELATIONS)
+    index = [keys.index(k) for k in chosen]
+    correct = sums.sums["head_correct"].cpu().numpy()[..., index]
+    baseline = sums.sums["baseline_correct"].cpu().numpy()[:, index]
+    words = words[index]
+    return (chosen + [ALL_RELATIONS], np.append(words, words.sum()),
+            np.concatenate([correct, correct.sum(-1, keepdims=True)], -1),
+            np.concatenate([baseline, baseline.sum(-1, keepdims=True)], -1))
+
+
+def baseline_offsets(sums: HeadSums) -> dict[str, tuple[float, int]]:
+    """Per relation (and ALL): the best fixed offset's accuracy and the offset."""
+    relations, words, _, baseline = clark_relations(sums)
+    accuracy = _ratio(baseline, words[None, :])  # [offsets, R]
+    best = accuracy.argmax(0)
+    return {r: (float(accuracy[best[k], k]), BASELINE_OFFSETS[best[k]]) for k, r in enumerate(relations)}
+
+
+def metric_values(sums: HeadSums) -> dict[str, MetricValues]:
+    """Every SPEC §3–§5 number computed from the sums, by metric name."""
+    sums._grow()
+    s = {k: v.cpu().numpy() for k, v in sums.sums.items()}
+    mass = s["mass"][..., None]
+    pos_keys, rel_keys = list(sums.pos_vocab.keys), list(sums.deprel_vocab.keys)
+    head = lambda name, keys, values: MetricValues(name, keys, values, True)  # noqa: E731
+    corpus = lambda name, keys, values: MetricValues(name, keys, values, False)  # noqa: E731
+    relations, words, correct, baseline = clark_relations(sums)
+    L, H = sums.num_layers, sums.num_heads
+    out = [
+        head("first_token", [""], _ratio(s["first_token"], s["first_token_rows"])[..., None]),
+        head("pos_to", pos_keys, _ratio(s["pos_to"], mass)),
+        head("pos_from", pos_keys, _ratio(s["pos_from"], mass)),
+        head("dep_align", list(DEP_DIRECTIONS), _ratio(s["dep_align"], mass)),
+        head("dep_to", rel_keys, _ratio(s["dep_to"], mass)),
+        head("distance", [""], _ratio(s["distance"][..., None], mass)),
+        head("entropy", [""], _ratio(s["entropy"], s["entropy_rows"])[..., None]),
+        head("variability", [""], sums.variability().numpy()[..., None]),
+        head("head_accuracy", [f"{r}:{d}" for d in HEAD_DIRECTIONS for r in relations],
+             _ratio(correct, words).reshape(L, H, len(HEAD_DIRECTIONS) * len(relations))),
+        corpus("dep_align_baseline", list(DEP_DIRECTIONS), _ratio(s["dep_pairs"], s["pairs"])),
+        corpus("pos_frequency", pos_keys, _ratio(s["pos_pairs"], s["pairs"])),
+        corpus("head_accuracy_baseline", relations,
+               _ratio(baseline, words[None, :]).max(0)),
+    ]
+    return {m.name: m for m in out}

@@ -48,7 +48,7 @@ export function toBytes(buffer: EncodedArray["buffer"]): Uint8Array {
 
 /** Inflate gzip bytes with the browser's native DecompressionStream (no library, no network). */
 export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

@@ -54,6 +54,8 @@ export interface MatrixLayout {
   left: number;
   top: number;
   arcsH: number;
+  labelW: number;
+  uposW: number;
   labelStep: number; // draw every labelStep-th label when cells are small
   width: number;
   height: number;
@@ -66,7 +68,7 @@ export function matrixLayout(n: number, labelW: number, hasSyntax: boolean, targ
   const arcsH = hasSyntax ? 70 : 0;
   const left = labelW + uposW + 12;
   const top = arcsH + labelW + uposW + 12;
-  return { n, cell, left, top, arcsH, labelStep, width: left + n * cell + 16, height: top + n * cell + 16 };
+  return { n, cell, left, top, arcsH, labelW, uposW, labelStep, width: left + n * cell + 16, height: top + n * cell + 16 };
 }
 
 export function hitMatrix(l: MatrixLayout, x: number, y: number): { row: number; col: number } | null {

@@ -27,7 +27,8 @@ export interface Painter {
 }
 
 let measureCtx: CanvasRenderingContext2D | null = null;
-function measureWith(font: string, s: string): number {
+/** Width of `s` in `font`, in CSS pixels. */
+export function measureText(s: string, font: string): number {
   if (!measureCtx) measureCtx = document.createElement("canvas").getContext("2d");
   if (!measureCtx) return s.length * 7;
   measureCtx.font = font;
@@ -174,7 +175,7 @@ export class SvgPainter implements Painter {
   }
 
   measure(s: string, font: string) {
-    return measureWith(font, s);
+    return measureText(s, font);
   }
 
   pixels(rgba: Uint8ClampedArray, w: number, h: number, x: number, y: number, dw: number, dh: number) {

@@ -1,6 +1,6 @@
 // Which attention lines to draw. Each row keeps its strongest weights until
 // `share` of the row's mass is covered; weights below `threshold` and lines too
-// faint to see are dropped. A global budget keeps long inputs interactive.
+// faint to see are dropped. A per-row cap keeps long, flat inputs interactive.
 
 import type { LayerMatrix } from "./transform";
 
@@ -12,31 +12,56 @@ export function lineAlpha(w: number): number {
 /** Below this weight a line's alpha is under one 8-bit step: invisible anyway. */
 export const INVISIBLE = 1 / (255 * 255);
 
+const SCALE = 1 << 20; // weight resolution used for ordering
+const IDX = 1 << 16; // rows up to 65536 units
+
 /**
- * Indices of row entries kept by mass pruning, strongest first.
- * share = 1 keeps every positive entry; share = 0.5 keeps the fewest entries
- * whose weights add up to at least half of the row's total.
+ * Column indices of one row kept by mass pruning, strongest first.
+ * share = 1 keeps every visible entry; share = 0.5 keeps the fewest entries whose
+ * weights add up to at least half of the row's total.
  */
-export function pruneRow(row: ArrayLike<number>, share: number, threshold = 0, maxKeep = Infinity): number[] {
-  const idx: number[] = [];
+export function pruneRow(row: ArrayLike<number>, share: number, threshold = 0, scratch?: Float64Array): Int32Array {
+  const n = row.length;
+  const keys = scratch && scratch.length >= n ? scratch : new Float64Array(n);
   let total = 0;
-  for (let j = 0; j < row.length; j++) {
+  let m = 0;
+  for (let j = 0; j < n; j++) {
     const w = row[j];
-    if (w > 0) {
-      total += w;
-      if (w >= threshold && w > INVISIBLE) idx.push(j);
-    }
+    if (w <= 0) continue;
+    total += w;
+    // Strongest first under a plain numeric sort: smaller key = larger weight.
+    if (w >= threshold && w > INVISIBLE) keys[m++] = (SCALE - Math.round(w * SCALE)) * IDX + j;
   }
-  idx.sort((a, b) => row[b] - row[a]);
-  const target = share * total;
+  const sorted = keys.subarray(0, m).sort();
+  const target = share * total - 1e-7;
   const kept: number[] = [];
   let covered = 0;
-  for (const j of idx) {
-    if (covered >= target - 1e-7 || kept.length >= maxKeep) break;
+  for (let k = 0; k < m && covered < target; k++) {
+    const j = sorted[k] % IDX;
     kept.push(j);
     covered += row[j];
   }
-  return kept;
+  return Int32Array.from(kept);
+}
+
+/** Kept columns for every (selected head, row): rows[headIndex][i]. */
+export interface Pruned {
+  heads: number[];
+  rows: Int32Array[][];
+}
+
+export function pruneLayer(m: LayerMatrix, heads: number[], share: number, threshold: number): Pruned {
+  const { n } = m;
+  const scratch = new Float64Array(n);
+  const rows = heads.map((h) => {
+    const out: Int32Array[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const base = (h * n + i) * n;
+      out[i] = pruneRow(m.data.subarray(base, base + n), share, threshold, scratch);
+    }
+    return out;
+  });
+  return { heads, rows };
 }
 
 export interface Line {
@@ -46,42 +71,46 @@ export interface Line {
   w: number;
 }
 
-export interface LineSet {
-  lines: Line[];
-  capped: boolean; // true when the budget cut rows short
+export interface Focus {
+  unit: number;
+  role: "query" | "key";
 }
 
-/** Lines of every selected head after pruning, optionally only those touching one unit. */
-export function selectLines(
+/**
+ * Lines to draw. Without focus, each row is cut to a share of `budget` so a
+ * long flat input cannot stall the page (capped = true tells the status bar).
+ * With focus on a query, all of its kept lines; on a key, every row's kept
+ * line into it.
+ */
+export function linesToDraw(
   m: LayerMatrix,
-  heads: number[],
-  opts: { share: number; threshold: number; budget?: number; focus?: { unit: number; role: "query" | "key" } },
-): LineSet {
+  p: Pruned,
+  focus: Focus | null,
+  budget = 60_000,
+): { lines: Line[]; capped: boolean; total: number } {
   const { n } = m;
-  const budget = opts.budget ?? 120_000;
-  const rows = opts.focus?.role === "query" ? [opts.focus.unit] : range(n);
-  // Per-row cap so that a flat, long input cannot exceed the budget.
-  const perRow = Math.max(4, Math.floor(budget / Math.max(1, rows.length * Math.max(1, heads.length))));
   const lines: Line[] = [];
   let capped = false;
-  const row = new Float32Array(n);
-  for (const h of heads) {
-    for (const i of rows) {
+  let total = 0;
+  const perRow = Math.max(3, Math.floor(budget / Math.max(1, n * p.heads.length)));
+  p.heads.forEach((h, hi) => {
+    const rows = p.rows[hi];
+    for (let i = 0; i < n; i++) {
+      const kept = rows[i];
+      total += kept.length;
+      if (focus?.role === "query" && i !== focus.unit) continue;
       const base = (h * n + i) * n;
-      for (let j = 0; j < n; j++) row[j] = m.data[base + j];
-      const kept = pruneRow(row, opts.share, opts.threshold);
-      let take = kept;
-      if (opts.focus?.role === "key") take = kept.filter((j) => j === opts.focus!.unit);
-      else if (kept.length > perRow && !opts.focus) {
-        take = kept.slice(0, perRow);
+      if (focus?.role === "key") {
+        for (const j of kept) if (j === focus.unit) lines.push({ head: h, from: i, to: j, w: m.data[base + j] });
+        continue;
+      }
+      let take = kept.length;
+      if (!focus && take > perRow) {
+        take = perRow;
         capped = true;
       }
-      for (const j of take) lines.push({ head: h, from: i, to: j, w: row[j] });
+      for (let k = 0; k < take; k++) lines.push({ head: h, from: i, to: kept[k], w: m.data[base + kept[k]] });
     }
-  }
-  return { lines, capped };
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
+  });
+  return { lines, capped, total };
 }

@@ -1,0 +1,116 @@
+"""Self-contained HTML export of an AttentionWidget.
+
+The page carries the standalone bundle (``static/standalone.js``) and every layer's
+quantised attention inline, so it shows the same interactive views with no kernel and no
+network. Layers and thumbnails are gzip-compressed and inflated by the browser's own
+``DecompressionStream``. All user text (tokens, words, title) reaches the page inside a
+JSON script block with ``<``, ``>`` and ``&`` escaped, and is drawn as text by the views.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .payload import encode_array, layer_payload, thumbnails_payload, with_base64
+
+if TYPE_CHECKING:
+    from .widget import AttentionWidget
+
+_STANDALONE = Path(__file__).parent / "static" / "standalone.js"
+
+#: Traits copied into the exported page (its starting view).
+EXPORTED_TRAITS = (
+    "view", "layer", "heads", "token", "token_role", "threshold", "prune",
+    "hide_first", "renormalise", "level", "theme",
+)
+
+
+def bundle_script() -> str:
+    """The standalone JS bundle, safe to inline in a <script> element."""
+    if not _STANDALONE.exists():
+        raise FileNotFoundError(
+            f"{_STANDALONE} is missing: build the JS (`npm run build` in js/) or reinstall "
+            "attnwidget with `pip install .` on a machine with Node.js."
+        )
+    return _STANDALONE.read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
+def static_bundle(widget: "AttentionWidget") -> dict:
+    """Everything the exported page needs: traits, sentence, all layers, thumbnails."""
+    data = widget._data
+    layers = []
+    for layer in range(data.num_layers):
+        payload = layer_payload(data, layer)
+        packed = payload["data"]
+        if packed["compression"] is None:  # always compress in files: they are read from disk
+            from .payload import decode_array
+
+            packed = encode_array(decode_array(packed), compress=True)
+        layers.append({**payload, "data": with_base64(packed)})
+    thumbs = {}
+    for key, hide in (("plain", False), ("hide_first", True)):
+        t = thumbnails_payload(data, hide)
+        thumbs[key] = {**t, "data": with_base64(t["data"])}
+    state = {name: getattr(widget, name) for name in EXPORTED_TRAITS}
+    state["_meta"] = widget._meta
+    return {"state": state, "layers": layers, "thumbnails": thumbs}
+
+
+def script_json(value) -> str:
+    """JSON that cannot close or break out of a <script> element."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; connect-src data: blob:">
+<title>{title}</title>
+<style>
+  body {{ margin: 16px; font-family: system-ui, sans-serif; background: #ffffff; color: #1f2328; }}
+  @media (prefers-color-scheme: dark) {{ body {{ background: #1e1e1e; color: #e6edf3; }} }}
+  h1 {{ font-size: 15px; font-weight: 600; margin: 0 0 8px; }}
+</style>
+</head>
+<body>
+<h1>{heading}</h1>
+<div id="attnwidget-0"></div>
+<script type="application/json" data-attnwidget="attnwidget-0">{data}</script>
+<script>{bundle}</script>
+<script>attnwidget.mountAll();</script>
+</body>
+</html>
+"""
+
+
+def to_html(widget: "AttentionWidget", title: str | None = None) -> str:
+    """The exported page as a string."""
+    data = widget._data
+    if title is None:
+        title = f"attnwidget · {data.model_name} · {data.num_tokens} tokens"
+    return _PAGE.format(
+        title=html.escape(title),
+        heading=html.escape(title),
+        data=script_json(static_bundle(widget)),
+        bundle=bundle_script(),
+    )
+
+
+def save_html(widget: "AttentionWidget", path: str | Path, title: str | None = None) -> Path:
+    """Write the exported page to ``path`` (UTF-8) and return it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_html(widget, title=title), encoding="utf-8")
+    return path

@@ -1,0 +1,327 @@
+// The widget controller: reads traits, asks the source for data, builds the
+// scene and hands it to the current view. One instance per rendered output.
+
+import css from "./styles.css";
+import { Controls } from "./controls";
+import { HeadView } from "./headview";
+import { MatrixView } from "./matrixview";
+import type { Meta } from "./meta";
+import type { WidgetModel } from "./model";
+import { ModelView, type Thumbnails } from "./modelview";
+import { SvgPainter } from "./painter";
+import { pruneLayer, type Focus, type Pruned } from "./prune";
+import type { Scene, ViewStats } from "./scene";
+import { AttentionSource } from "./source";
+import { unitSyntax, type UnitSyntax } from "./syntax";
+import { PALETTES, detectTheme, watchTheme, type Palette } from "./theme";
+import { TRAIT_NAMES, readTraits, writeTraits, type Traits } from "./traits";
+import { hideFirst, mergeUnits, type LayerMatrix } from "./transform";
+
+export class AttentionApp {
+  private doc: Document;
+  private root: HTMLElement;
+  private stage: HTMLElement;
+  private status: HTMLElement;
+  private tooltip: HTMLElement;
+  private tokenList: HTMLOListElement;
+  private controls: Controls;
+  private source: AttentionSource;
+  private headView: HeadView;
+  private matrixView: MatrixView;
+  private modelView: ModelView;
+  private hosts: Record<Traits["view"], HTMLElement>;
+  private meta: Meta;
+  private traits: Traits;
+  private scene: Scene | null = null;
+  private hover: Focus | null = null;
+  private cellHover: { row: number; col: number } | null = null;
+  private gridHover: { layer: number; head: number } | null = null;
+  private thumbs: Thumbnails | null = null;
+  private transformed = new Map<string, LayerMatrix>();
+  private prunedCache: { key: string; value: Pruned } | null = null;
+  private frame = 0;
+  private generation = 0;
+  private draws = 0;
+  private cleanup: (() => void)[] = [];
+
+  constructor(private model: WidgetModel, host: HTMLElement) {
+    this.doc = host.ownerDocument;
+    this.meta = model.get("_meta") as Meta;
+    this.traits = readTraits(model);
+    this.root = this.div("aw-root");
+    const style = this.doc.createElement("style");
+    style.textContent = css;
+    this.controls = new Controls(this.doc, this.meta, (c) => writeTraits(model, c), (k) => this.download(k));
+    this.stage = this.div("aw-stage");
+    this.hosts = { head: this.div("aw-view"), model: this.div("aw-view"), matrix: this.div("aw-view") };
+    for (const [name, h] of Object.entries(this.hosts)) {
+      h.dataset.view = name;
+      this.stage.appendChild(h);
+    }
+    this.status = this.div("aw-status");
+    this.status.setAttribute("aria-live", "polite");
+    this.tooltip = this.div("aw-tooltip");
+    this.tokenList = this.doc.createElement("ol");
+    this.tokenList.className = "aw-tokens";
+    this.tokenList.setAttribute("aria-label", "tokens");
+    this.root.append(style, this.controls.root, this.stage, this.status, this.tooltip, this.tokenList);
+    host.appendChild(this.root);
+
+    this.source = new AttentionSource(model);
+    this.headView = new HeadView(this.hosts.head, {
+      hover: (t, ev) => this.onHeadHover(t, ev),
+      click: (t) => this.onHeadClick(t),
+    });
+    this.matrixView = new MatrixView(this.hosts.matrix, {
+      hover: (c, ev) => this.onCellHover(c, ev),
+      click: (c) => this.lockToken(c ? { unit: c.row, role: "query" } : null),
+    });
+    this.modelView = new ModelView(this.hosts.model, {
+      hover: (g, ev) => this.onGridHover(g, ev),
+      click: (g) => g && writeTraits(model, { layer: g.layer, heads: [g.head], view: "matrix", token: null }),
+    });
+
+    const onChange = () => {
+      this.traits = readTraits(model);
+      this.invalidate();
+    };
+    for (const name of TRAIT_NAMES) model.on(`change:${name}`, onChange);
+    model.on("change:_layer_data", onChange);
+    this.cleanup.push(() => {
+      for (const name of TRAIT_NAMES) model.off(`change:${name}`, onChange);
+      model.off("change:_layer_data", onChange);
+    });
+    this.cleanup.push(watchTheme(this.root, () => this.invalidate()));
+    this.invalidate();
+  }
+
+  dispose() {
+    cancelAnimationFrame(this.frame);
+    this.cleanup.forEach((f) => f());
+    this.source.dispose();
+    this.root.remove();
+  }
+
+  private div(cls: string): HTMLDivElement {
+    const d = this.doc.createElement("div");
+    d.className = cls;
+    return d;
+  }
+
+  private palette(): Palette {
+    const t = this.traits.theme;
+    return PALETTES[t === "light" || t === "dark" ? t : detectTheme(this.root)];
+  }
+
+  /** Coalesce changes into one update per animation frame. */
+  invalidate() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      void this.update();
+    });
+  }
+
+  private async update() {
+    const t = this.traits;
+    const gen = ++this.generation;
+    this.controls.sync(t);
+    const palette = this.palette();
+    this.root.dataset.theme = palette.name;
+    for (const [name, h] of Object.entries(this.hosts)) h.hidden = name !== t.view;
+
+    if (t.view === "model") {
+      if (!this.thumbs || this.thumbsFirst !== t.hide_first) {
+        this.modelView.render(this.modelScene(palette, null), null);
+        this.setStatus("loading thumbnails…");
+        const thumbs = await this.source.thumbnails(t.hide_first);
+        if (gen !== this.generation) return;
+        this.thumbs = thumbs;
+        this.thumbsFirst = t.hide_first;
+      }
+      this.modelView.render(this.modelScene(palette, this.thumbs), this.gridHover);
+      this.setStatus(`${this.meta.model} · ${this.meta.num_layers} layers × ${this.meta.num_heads} heads · click a head to open it`);
+      this.drawn();
+      return;
+    }
+
+    if (!this.source.has(t.layer)) this.setStatus(`loading layer ${t.layer}…`);
+    const raw = await this.source.layer(t.layer);
+    if (gen !== this.generation) return; // a newer change is being drawn
+    const syntax = unitSyntax(this.meta, t.level);
+    this.scene = this.buildScene(raw, syntax, palette);
+    this.syncTokenList(syntax);
+    this.drawCurrent();
+  }
+  private thumbsFirst = false;
+
+  private modelScene(palette: Palette, thumbs: Thumbnails | null) {
+    const t = this.traits;
+    return {
+      palette,
+      thumbs,
+      layers: this.meta.num_layers,
+      heads: this.meta.num_heads,
+      causal: this.meta.is_causal,
+      layer: t.layer,
+      selectedHeads: t.heads,
+    };
+  }
+
+  private buildScene(raw: LayerMatrix, syntax: UnitSyntax, palette: Palette): Scene {
+    const t = this.traits;
+    const tkey = `${t.layer}|${t.hide_first}|${t.renormalise}|${t.level}`;
+    let matrix = this.transformed.get(tkey);
+    if (!matrix) {
+      matrix = t.hide_first ? hideFirst(raw, t.renormalise) : raw;
+      const word = this.meta.levels.word;
+      if (t.level === "word" && word) matrix = mergeUnits(matrix, word.of_token, word.labels.length);
+      if (this.transformed.size > 8) this.transformed.clear();
+      this.transformed.set(tkey, matrix);
+    }
+    const heads = t.heads.filter((h) => h >= 0 && h < matrix!.heads);
+    const pkey = `${tkey}|${heads}|${t.prune}|${t.threshold}`;
+    if (this.prunedCache?.key !== pkey) {
+      this.prunedCache = { key: pkey, value: pruneLayer(matrix, heads, t.prune, t.threshold) };
+    }
+    const n = syntax.labels.length;
+    const selected = t.token !== null && t.token >= 0 && t.token < n ? { unit: t.token, role: t.token_role } : null;
+    return {
+      palette,
+      syntax,
+      matrix,
+      pruned: this.prunedCache.value,
+      layer: t.layer,
+      heads,
+      numHeads: this.meta.num_heads,
+      causal: this.meta.is_causal,
+      selected,
+      key: pkey,
+    };
+  }
+
+  /** Redraw the current view from the last scene (synchronous: used on hover). */
+  private drawCurrent() {
+    const scene = this.scene;
+    if (!scene) return;
+    const t = this.traits;
+    if (t.view === "head") {
+      const stats = this.headView.render(scene, this.hover);
+      this.setStatus(this.describe(stats));
+    } else if (t.view === "matrix") {
+      this.matrixView.render(scene, this.cellHover);
+      const what = scene.heads.length === 1 ? `head ${scene.heads[0]}` : `mean of ${scene.heads.length} heads`;
+      this.setStatus(`${this.meta.model} · layer ${t.layer} · ${what} · ${t.level} level`);
+    }
+    this.drawn();
+  }
+
+  private describe(s: ViewStats): string {
+    const t = this.traits;
+    const capped = s.capped ? " (capped per row: lower 'keep mass' to see all kept lines)" : "";
+    return `${this.meta.model} · layer ${t.layer} · ${t.heads.length}/${this.meta.num_heads} heads · ${s.lines} of ${s.total} kept lines drawn${capped}`;
+  }
+
+  private drawn() {
+    this.draws += 1;
+    this.root.dataset.draws = String(this.draws);
+    this.root.dataset.view = this.traits.view;
+    this.root.dataset.layer = String(this.traits.layer);
+  }
+
+  private setStatus(s: string) {
+    this.status.textContent = s;
+  }
+
+  /** Tokens as plain text in the DOM, for screen readers and text search. */
+  private syncTokenList(syntax: UnitSyntax) {
+    const key = syntax.labels.join("\u0000");
+    if (this.tokenList.dataset.key === key) return;
+    this.tokenList.dataset.key = key;
+    this.tokenList.replaceChildren(
+      ...syntax.labels.map((s) => {
+        const li = this.doc.createElement("li");
+        li.textContent = s;
+        return li;
+      }),
+    );
+  }
+
+  private showTooltip(text: string | null, ev?: MouseEvent) {
+    if (!text || !ev) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    this.tooltip.hidden = false;
+    this.tooltip.textContent = text; // text, never markup
+    const r = this.root.getBoundingClientRect();
+    this.tooltip.style.left = `${ev.clientX - r.left + 14}px`;
+    this.tooltip.style.top = `${ev.clientY - r.top + 14}px`;
+  }
+
+  private unitText(u: number): string {
+    const s = this.scene!.syntax;
+    const tag = s.upos?.[u] ? `  ${s.upos[u]}` : "";
+    return `${JSON.stringify(s.labels[u])}${tag}`;
+  }
+
+  private onHeadHover(target: Focus | null, ev: MouseEvent) {
+    const same = target?.unit === this.hover?.unit && target?.role === this.hover?.role;
+    this.hover = target;
+    this.showTooltip(target && this.scene ? `${target.role} ${target.unit}: ${this.unitText(target.unit)}` : null, ev);
+    if (!same) this.drawCurrent();
+  }
+
+  private onHeadClick(target: Focus | null) {
+    this.lockToken(target);
+  }
+
+  /** Click locks a token; clicking it again (or empty space) unlocks. */
+  private lockToken(target: Focus | null) {
+    const t = this.traits;
+    if (!target || (t.token === target.unit && t.token_role === target.role)) writeTraits(this.model, { token: null });
+    else writeTraits(this.model, { token: target.unit, token_role: target.role });
+  }
+
+  private onCellHover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent) {
+    this.cellHover = cell;
+    const text = cell && this.scene
+      ? `${this.unitText(cell.row)} → ${this.unitText(cell.col)}: ${cell.value.toFixed(4)}`
+      : null;
+    this.showTooltip(text, ev);
+    this.drawCurrent();
+  }
+
+  private onGridHover(g: { layer: number; head: number } | null, ev: MouseEvent) {
+    this.gridHover = g;
+    this.showTooltip(g ? `layer ${g.layer}, head ${g.head}` : null, ev);
+    if (this.thumbs) this.modelView.render(this.modelScene(this.palette(), this.thumbs), g);
+  }
+
+  /** PNG of the on-screen canvas, SVG redrawn as vector shapes and text. */
+  download(kind: "png" | "svg") {
+    const t = this.traits;
+    const name = `attnwidget-${t.view}-layer${t.layer}.${kind}`;
+    const surface = { head: this.headView, matrix: this.matrixView, model: this.modelView }[t.view].surface;
+    if (kind === "png") {
+      surface.canvas.toBlob((blob) => blob && this.save(blob, name), "image/png");
+      return;
+    }
+    const svg = new SvgPainter(surface.width, surface.height);
+    const palette = this.palette();
+    if (t.view === "model") this.modelView.paint(svg, this.modelScene(palette, this.thumbs));
+    else if (this.scene && t.view === "head") this.headView.paint(svg, this.scene, this.scene.selected ?? this.hover);
+    else if (this.scene) this.matrixView.paint(svg, this.scene);
+    this.save(new Blob([svg.toString()], { type: "image/svg+xml" }), name);
+  }
+
+  private save(blob: Blob, name: string) {
+    const a = this.doc.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    this.root.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+}

@@ -1,0 +1,19 @@
+// The slice of anywidget's model API the views use. In a notebook it is the
+// real widget model; in an exported file it is StaticModel (staticmodel.ts).
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Callback = (...args: any[]) => void;
+
+export interface WidgetModel {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get(name: string): any;
+  set(name: string, value: unknown): void;
+  save_changes(): void;
+  on(event: string, cb: Callback): void;
+  off(event?: string | null, cb?: Callback | null): void;
+  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]): void;
+}
+
+/** Message kinds shared with attnwidget/widget.py. */
+export const REQUEST = "attnwidget:request";
+export const REPLY = "attnwidget:reply";

@@ -1,0 +1,103 @@
+// Model view: every layer x head as a small heatmap on one canvas (thousands of
+// SVG lines would stall the page). Thumbnails are block-max downsampled on the
+// Python side and fetched only when this view is first opened. Clicking a
+// thumbnail opens that head large in the matrix view.
+
+import { headColour, ramp } from "./colours";
+import { SMALL_FONT, gridLayout, hitGrid, thumbOrigin, type GridLayout } from "./layout";
+import type { Painter } from "./painter";
+import type { Palette } from "./theme";
+import { Snapshot, Surface } from "./surface";
+
+export interface Thumbnails {
+  layers: number;
+  heads: number;
+  size: number; // S: each thumbnail is S x S
+  blocks: number; // tokens per thumbnail pixel
+  data: Uint8Array; // sqrt-quantised [layers, heads, S, S]
+}
+
+export interface ModelScene {
+  palette: Palette;
+  thumbs: Thumbnails | null;
+  layers: number;
+  heads: number;
+  causal: boolean;
+  layer: number;
+  selectedHeads: number[];
+}
+
+export interface GridHandlers {
+  hover(target: { layer: number; head: number } | null, ev: MouseEvent): void;
+  click(target: { layer: number; head: number } | null): void;
+}
+
+export class ModelView {
+  readonly surface: Surface;
+  private snapshot = new Snapshot();
+  private layout: GridLayout | null = null;
+
+  constructor(host: HTMLElement, handlers: GridHandlers) {
+    this.surface = new Surface(host, "aw-canvas aw-model");
+    const c = this.surface.canvas;
+    c.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
+    c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));
+    c.addEventListener("click", (ev) => handlers.click(this.hit(ev)));
+  }
+
+  private hit(ev: MouseEvent) {
+    if (!this.layout) return null;
+    const [x, y] = this.surface.local(ev);
+    return hitGrid(this.layout, x, y);
+  }
+
+  render(scene: ModelScene, hover: { layer: number; head: number } | null) {
+    const layout = gridLayout(scene.layers, scene.heads);
+    this.layout = layout;
+    const p = this.surface.painter(layout.width, layout.height);
+    const key = `${scene.palette.name}|${scene.thumbs ? scene.thumbs.data.length : 0}|${scene.layer}|${scene.selectedHeads}`;
+    if (!this.snapshot.restore(key, this.surface.canvas)) {
+      this.paint(p, scene, layout);
+      this.snapshot.store(key, this.surface.canvas);
+    }
+    if (hover) {
+      const [x, y] = thumbOrigin(layout, hover.layer, hover.head);
+      p.strokeRect(x - 1.5, y - 1.5, layout.thumb + 3, layout.thumb + 3, scene.palette.foreground, 2);
+    }
+  }
+
+  paint(p: Painter, scene: ModelScene, layout = gridLayout(scene.layers, scene.heads)) {
+    const { palette, thumbs } = scene;
+    p.fill(palette.background);
+    for (let h = 0; h < scene.heads; h++) {
+      const [x] = thumbOrigin(layout, 0, h);
+      p.text(String(h), x + layout.thumb / 2, 10, { font: SMALL_FONT, colour: headColour(h), align: "center" });
+    }
+    for (let l = 0; l < scene.layers; l++) {
+      const [, y] = thumbOrigin(layout, l, 0);
+      p.text(`L${l}`, layout.left - 6, y + layout.thumb / 2, { font: SMALL_FONT, colour: palette.muted, align: "right" });
+    }
+    if (!thumbs) {
+      p.text("loading thumbnails…", layout.left, layout.top + 20, { font: SMALL_FONT, colour: palette.muted });
+      return;
+    }
+    const S = thumbs.size;
+    const mask = ramp(palette.mask, palette.mask);
+    for (let l = 0; l < thumbs.layers; l++) {
+      for (let h = 0; h < thumbs.heads; h++) {
+        const lut = ramp(palette.background, headColour(h));
+        const rgba = new Uint8ClampedArray(S * S * 4);
+        const base = (l * thumbs.heads + h) * S * S;
+        for (let k = 0; k < S * S; k++) {
+          const masked = scene.causal && k % S > Math.floor(k / S);
+          const q = thumbs.data[base + k];
+          rgba.set((masked ? mask : lut).subarray(q * 4, q * 4 + 4), k * 4);
+        }
+        const [x, y] = thumbOrigin(layout, l, h);
+        p.pixels(rgba, S, S, x, y, layout.thumb, layout.thumb);
+        const current = l === scene.layer && scene.selectedHeads.includes(h);
+        p.strokeRect(x - 0.5, y - 0.5, layout.thumb + 1, layout.thumb + 1, current ? palette.foreground : palette.grid, current ? 1.5 : 1);
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Everything a view needs to draw, computed once per state change by widget.ts.
+
+import type { Palette } from "./theme";
+import type { UnitSyntax } from "./syntax";
+import type { LayerMatrix } from "./transform";
+import type { Focus, Pruned } from "./prune";
+
+export interface Scene {
+  palette: Palette;
+  syntax: UnitSyntax;
+  matrix: LayerMatrix; // after hide_first and word merging
+  pruned: Pruned; // kept lines of the selected heads
+  layer: number;
+  heads: number[];
+  numHeads: number;
+  causal: boolean;
+  selected: Focus | null; // locked token (the `token` trait)
+  /** Changes whenever anything drawn without focus changes (snapshot cache key). */
+  key: string;
+}
+
+export interface ViewStats {
+  lines: number;
+  total: number;
+  capped: boolean;
+}

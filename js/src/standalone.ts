@@ -1,0 +1,19 @@
+// Entry point of exported HTML files (attnwidget/static/standalone.js): mounts
+// the same app on a StaticModel built from the data embedded in the page.
+
+import { AttentionApp } from "./app";
+import { StaticModel, type StaticBundle } from "./staticmodel";
+
+export function mount(el: HTMLElement, bundle: StaticBundle): AttentionApp {
+  return new AttentionApp(new StaticModel(bundle), el);
+}
+
+/** Mount every `<script type="application/json" data-attnwidget>` found in the page. */
+export function mountAll(doc: Document = document) {
+  for (const script of Array.from(doc.querySelectorAll<HTMLScriptElement>("script[data-attnwidget]"))) {
+    const target = doc.getElementById(script.dataset.attnwidget!)!;
+    mount(target, JSON.parse(script.textContent!) as StaticBundle);
+  }
+}
+
+(globalThis as any).attnwidget = { mount, mountAll };

@@ -1,0 +1,36 @@
+// The synced traits of attnwidget.AttentionWidget as the views read them.
+
+import type { Level } from "./meta";
+import type { WidgetModel } from "./model";
+
+export type ViewName = "head" | "model" | "matrix";
+
+export interface Traits {
+  view: ViewName;
+  layer: number;
+  heads: number[];
+  token: number | null;
+  token_role: "query" | "key";
+  threshold: number;
+  prune: number;
+  hide_first: boolean;
+  renormalise: boolean;
+  level: Level;
+  theme: "auto" | "light" | "dark";
+}
+
+export const TRAIT_NAMES: (keyof Traits)[] = [
+  "view", "layer", "heads", "token", "token_role", "threshold", "prune", "hide_first", "renormalise", "level", "theme",
+];
+
+export function readTraits(model: WidgetModel): Traits {
+  const t = {} as Record<string, unknown>;
+  for (const name of TRAIT_NAMES) t[name] = model.get(name);
+  return t as unknown as Traits;
+}
+
+/** Set traits from the page and push them to the kernel in one message. */
+export function writeTraits(model: WidgetModel, changes: Partial<Traits>) {
+  for (const [k, v] of Object.entries(changes)) model.set(k, v);
+  model.save_changes();
+}

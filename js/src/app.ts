@@ -61,6 +61,7 @@ export class AttentionApp {
     this.status = this.div("aw-status");
     this.status.setAttribute("aria-live", "polite");
     this.tooltip = this.div("aw-tooltip");
+    this.tooltip.hidden = true;
     this.tokenList = this.doc.createElement("ol");
     this.tokenList.className = "aw-tokens";
     this.tokenList.setAttribute("aria-label", "tokens");

@@ -126,7 +126,7 @@ export class HeadView {
       const y1 = rowY(l, ln.from);
       const y2 = rowY(l, ln.to);
       seg.push(x1, y1, x2, y2);
-      if (scene.syntax.related(ln.from, ln.to) && ln.w > 0.02) marked.push(x1, y1, x2, y2);
+      if (scene.syntax.related(ln.from, ln.to) && ln.w >= 0.1) marked.push(x1, y1, x2, y2);
     }
     for (const [g, seg] of groups) {
       const head = Math.floor(g / (BUCKETS + 1));
@@ -138,7 +138,7 @@ export class HeadView {
 
   private paintArcs(p: Painter, scene: Scene, l: HeadLayout) {
     const x0 = l.arcsRight;
-    const maxDepth = l.arcsRight - 12;
+    const maxDepth = Math.min(90, l.arcsRight - 60); // leave room for labels left of the apex
     const pts: number[] = [];
     const dots: number[] = [];
     for (const arc of scene.syntax.arcs) {
@@ -148,7 +148,7 @@ export class HeadView {
       // Quadratic control point at 2x depth puts the apex at `depth`.
       pts.push(x0, yb, x0 - 2 * depth, (ya + yb) / 2, x0, ya);
       dots.push(x0 - 5, ya - 3, x0, ya, x0 - 5, ya + 3, x0, ya);
-      p.text(arc.label, x0 - depth + 3, (ya + yb) / 2, { font: SMALL_FONT, colour: scene.palette.muted, align: "left" });
+      p.text(arc.label, x0 - depth - 3, (ya + yb) / 2, { font: SMALL_FONT, colour: scene.palette.muted, align: "right" });
     }
     p.curves(pts, scene.palette.arc, 1);
     p.segments(dots, scene.palette.arc, 1, 1.2); // arrowhead at the dependent

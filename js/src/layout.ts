@@ -27,7 +27,7 @@ export interface HeadLayout {
 export function headLayout(n: number, labelW: number, hasSyntax: boolean, gap = 260): HeadLayout {
   const rowH = 18;
   const top = 8;
-  const arcsW = hasSyntax ? 110 : 0;
+  const arcsW = hasSyntax ? 150 : 0;
   const uposW = hasSyntax ? 44 : 0;
   const arcsRight = 8 + arcsW;
   const queryRight = arcsRight + uposW + labelW;

@@ -77,7 +77,7 @@ export function detectTheme(el: Element): ThemeName {
   const doc = el.ownerDocument;
   return (
     explicitTheme(doc) ??
-    luminanceTheme(el) ??
+    (el.parentElement ? luminanceTheme(el.parentElement) : null) ?? // the widget's own background does not count
     (doc.defaultView?.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light")
   );
 }

@@ -92,7 +92,7 @@ export function linesToDraw(
   const lines: Line[] = [];
   let capped = false;
   let total = 0;
-  const perRow = Math.max(3, Math.floor(budget / Math.max(1, n * p.heads.length)));
+  const perRow = Math.max(2, Math.floor(budget / Math.max(1, n * p.heads.length)));
   p.heads.forEach((h, hi) => {
     const rows = p.rows[hi];
     for (let i = 0; i < n; i++) {

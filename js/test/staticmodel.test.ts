@@ -1,0 +1,60 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it, vi } from "vitest";
+import { REPLY, REQUEST } from "../src/model";
+import { SvgPainter } from "../src/painter";
+import { AttentionSource } from "../src/source";
+import { StaticModel, type StaticBundle } from "../src/staticmodel";
+
+const fx = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
+
+function bundle(): StaticBundle {
+  const layer0 = { ...fx.tril, layer: 0 };
+  const layer1 = fx.tril;
+  const thumb = { layers: 2, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8", shape: [4], compression: null } };
+  return { state: { layer: 0, heads: [0, 1], view: "head" }, layers: [layer0, layer1], thumbnails: { plain: thumb, hide_first: thumb } };
+}
+
+describe("StaticModel", () => {
+  it("answers a layer change with that layer's data, like the kernel", () => {
+    const m = new StaticModel(bundle());
+    const seen = vi.fn();
+    m.on("change:_layer_data", seen);
+    m.set("layer", 1);
+    expect(seen).toHaveBeenCalledOnce();
+    expect(m.get("_layer_data").layer).toBe(1);
+    m.set("layer", 1); // no change, no event
+    expect(seen).toHaveBeenCalledOnce();
+  });
+
+  it("replies to thumbnail requests over msg:custom", async () => {
+    const m = new StaticModel(bundle());
+    const reply = await new Promise<[any, DataView[]]>((resolve) => {
+      m.on("msg:custom", (c: any, b: DataView[]) => resolve([c, b]));
+      m.send({ kind: REQUEST, id: 7, what: "thumbnails", hide_first: false });
+    });
+    expect(reply[0]).toMatchObject({ kind: REPLY, id: 7 });
+    expect(Array.from(new Uint8Array(reply[1][0].buffer, reply[1][0].byteOffset, 4))).toEqual([0, 1, 2, 3]);
+  });
+
+  it("feeds AttentionSource: current layer, later layers, thumbnails", async () => {
+    const m = new StaticModel(bundle());
+    const src = new AttentionSource(m);
+    const l0 = await src.layer(0);
+    expect(l0.n).toBe(4);
+    const l1 = src.layer(1); // waits until the layer arrives
+    m.set("layer", 1);
+    expect((await l1).heads).toBe(2);
+    const t = await src.thumbnails(false);
+    expect(Array.from(t.data)).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe("SvgPainter", () => {
+  it("writes token text escaped, never as markup", () => {
+    const p = new SvgPainter(100, 20);
+    p.text('<img src=x onerror="alert(1)">&', 0, 10, { font: "12px sans-serif", colour: "#000" });
+    const svg = p.toString();
+    expect(svg).toContain("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;");
+    expect(svg).not.toContain("<img");
+  });
+});

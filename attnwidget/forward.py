@@ -30,19 +30,25 @@ class AttentionBatch:
     lengths: torch.Tensor
 
 
-def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple:
+def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> tuple:
     """The model's per-layer attention, each ``[B, heads, T, T]``; raises if none comes back.
 
-    Encoder-decoder models return their encoder self-attention here.
+    Encoder-decoder models return their encoder self-attention here. ``inputs`` are further
+    model inputs of the same batch (``token_type_ids`` for a BERT sentence pair).
     """
     hf = model.model
     input_ids = input_ids.to(model.device)
     attention_mask = attention_mask.to(model.device)
+    inputs = {name: value.to(model.device) for name, value in inputs.items()}
     with torch.inference_mode():
         if model.is_encoder_decoder:
-            out = hf.get_encoder()(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True)
+            out = hf.get_encoder()(
+                input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, **inputs
+            )
         else:
-            out = hf(input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False)
+            out = hf(
+                input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False, **inputs
+            )
     attentions = getattr(out, "attentions", None)
     if not attentions or any(a is None for a in attentions):
         raise NoAttentionError(

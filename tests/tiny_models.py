@@ -121,3 +121,145 @@ def tiny_t5(n_layer: int = 2, n_head: int = 4, seed: int = 0):
         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
     )
     return T5Model(config), tok
+
+
+# --- Families of issue 6: rotary + grouped-query decoders, more encoders, seq2seq. ---
+
+
+def _rotary_config(config_class, tok, n_layer, n_head, n_kv_head, **extra):
+    """Rotary embeddings and grouped-query attention: n_kv_head < n_head shares each key/value."""
+    return config_class(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=n_layer,
+        num_attention_heads=n_head, num_key_value_heads=n_kv_head, head_dim=32 // n_head,
+        max_position_embeddings=128, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id, tie_word_embeddings=False, **extra,
+    )
+
+
+def _rotary_model(family: str, lm_head: bool, n_layer: int, n_head: int, n_kv_head: int, seed: int):
+    import transformers
+
+    torch.manual_seed(seed)
+    tok = gpt2_tokenizer()
+    config_class = getattr(transformers, f"{family}Config")
+    extra = {"sliding_window": None} if family in {"Mistral", "Qwen2"} else {}
+    config = _rotary_config(config_class, tok, n_layer, n_head, n_kv_head, **extra)
+    model_class = getattr(transformers, f"{family}ForCausalLM" if lm_head else f"{family}Model")
+    return model_class(config), tok
+
+
+def tiny_llama(n_layer: int = 2, n_head: int = 4, n_kv_head: int = 2, seed: int = 0, lm_head: bool = False):
+    """Llama-shaped: RMSNorm, rotary embeddings, grouped-query attention (2 queries per key)."""
+    return _rotary_model("Llama", lm_head, n_layer, n_head, n_kv_head, seed)
+
+
+def tiny_qwen2(n_layer: int = 2, n_head: int = 4, n_kv_head: int = 2, seed: int = 0, lm_head: bool = False):
+    """Qwen2-shaped: as Llama, with biases on the query/key/value projections."""
+    return _rotary_model("Qwen2", lm_head, n_layer, n_head, n_kv_head, seed)
+
+
+def tiny_mistral(n_layer: int = 2, n_head: int = 4, n_kv_head: int = 1, seed: int = 0, lm_head: bool = False):
+    """Mistral-shaped: rotary, and every query head shares one key/value head (multi-query)."""
+    return _rotary_model("Mistral", lm_head, n_layer, n_head, n_kv_head, seed)
+
+
+def tiny_gpt2_lm(n_layer: int = 2, n_head: int = 4, seed: int = 0):
+    """GPT-2 with its language-model head, for generation."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(seed)
+    tok = gpt2_tokenizer()
+    config = GPT2Config(
+        vocab_size=len(tok), n_positions=128, n_embd=32, n_layer=n_layer, n_head=n_head,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+    )
+    return GPT2LMHeadModel(config), tok
+
+
+@lru_cache(maxsize=None)
+def roberta_tokenizer() -> PreTrainedTokenizerFast:
+    """Byte-level BPE with RoBERTa's specials: ``<s> A </s>`` and ``<s> A </s></s> B </s>``."""
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(_corpus(), trainer)
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")),
+        trim_offsets=False, add_prefix_space=False,
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
+        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=128,
+        model_input_names=["input_ids", "attention_mask"],
+    )
+
+
+def tiny_roberta(n_layer: int = 2, n_head: int = 4, seed: int = 0):
+    from transformers import RobertaConfig, RobertaModel
+
+    torch.manual_seed(seed)
+    tok = roberta_tokenizer()
+    # RoBERTa numbers positions from pad_token_id + 1, so the table needs two extra rows.
+    config = RobertaConfig(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=n_layer, num_attention_heads=n_head,
+        intermediate_size=64, max_position_embeddings=130, type_vocab_size=1,
+        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+    )
+    return RobertaModel(config), tok
+
+
+@lru_cache(maxsize=None)
+def distilbert_tokenizer() -> PreTrainedTokenizerFast:
+    """The WordPiece tokenizer without token type ids: DistilBERT's forward takes none."""
+    return PreTrainedTokenizerFast(
+        tokenizer_object=wordpiece_tokenizer().backend_tokenizer,
+        unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+        model_max_length=128, model_input_names=["input_ids", "attention_mask"],
+    )
+
+
+def tiny_distilbert(n_layer: int = 2, n_head: int = 4, seed: int = 0):
+    from transformers import DistilBertConfig, DistilBertModel
+
+    torch.manual_seed(seed)
+    tok = distilbert_tokenizer()
+    config = DistilBertConfig(
+        vocab_size=len(tok), dim=32, n_layers=n_layer, n_heads=n_head, hidden_dim=64,
+        max_position_embeddings=128, pad_token_id=tok.pad_token_id,
+    )
+    return DistilBertModel(config), tok
+
+
+def tiny_bart(n_layer: int = 2, n_head: int = 4, seed: int = 0):
+    """BART-shaped encoder-decoder with the RoBERTa-style byte-level BPE tokenizer."""
+    from transformers import BartConfig, BartModel
+
+    torch.manual_seed(seed)
+    tok = roberta_tokenizer()
+    config = BartConfig(
+        vocab_size=len(tok), d_model=32, encoder_layers=n_layer, decoder_layers=n_layer,
+        encoder_attention_heads=n_head, decoder_attention_heads=n_head, encoder_ffn_dim=64,
+        decoder_ffn_dim=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.eos_token_id, forced_eos_token_id=None,
+    )
+    return BartModel(config), tok
+
+
+def tiny_marian(n_layer: int = 2, n_head: int = 4, seed: int = 0):
+    """Marian-shaped encoder-decoder (sinusoidal positions) with the SentencePiece-style tokenizer."""
+    from transformers import MarianConfig, MarianModel
+
+    torch.manual_seed(seed)
+    tok = unigram_tokenizer()
+    config = MarianConfig(
+        vocab_size=len(tok), decoder_vocab_size=len(tok), d_model=32, encoder_layers=n_layer,
+        decoder_layers=n_layer, encoder_attention_heads=n_head, decoder_attention_heads=n_head,
+        encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
+    )
+    return MarianModel(config), tok

@@ -1,0 +1,153 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright (it cannot download its
+own browser here), and a JupyterLab server started for the test and killed after it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (scripts install it in CI)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    # bypass_csp: the exported page forbids eval, which Playwright's wait_for_function(str) uses
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True, bypass_csp=True)
+    pg = context.new_page()
+    pg.errors = []  # type: ignore[attr-defined]
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    yield pg
+    context.close()
+
+
+def canvas_digest(page, selector: str = ".aw-view:not([hidden]) canvas") -> str:
+    """A hash of what the visible view's canvas shows."""
+    url = page.eval_on_selector(selector, "c => c.toDataURL('image/png')")
+    return hashlib.sha1(url.encode()).hexdigest()
+
+
+def wait_drawn(page, after: int = 0, timeout: float = 10_000) -> int:
+    """Wait until the widget has drawn more than `after` times; return the count."""
+    page.wait_for_function(
+        "n => { const r = document.querySelector('.aw-root'); return r && Number(r.dataset.draws || 0) > n; }",
+        arg=after,
+        timeout=timeout,
+    )
+    return int(page.eval_on_selector(".aw-root", "r => r.dataset.draws"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LabServer:
+    def __init__(self, root: Path, port: int, token: str, runtime: Path, proc: subprocess.Popen):
+        self.root, self.port, self.token, self.runtime, self.proc = root, port, token, runtime, proc
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kernel_client(self):
+        """A client on the (single) running kernel, through its connection file."""
+        import json
+
+        from jupyter_client import BlockingKernelClient
+
+        with urllib.request.urlopen(f"{self.url}/api/kernels?token={self.token}") as r:
+            kernels = json.load(r)
+        assert len(kernels) == 1, kernels
+        kc = BlockingKernelClient(connection_file=str(self.runtime / f"kernel-{kernels[0]['id']}.json"))
+        kc.load_connection_file()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=30)
+        return kc
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path):
+    """JupyterLab on 127.0.0.1 at a random free port, token auth, temporary root dir."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (scripts install it in CI)")
+    if shutil.which("jupyter") is None:
+        pytest.skip("jupyter is not installed")
+    root = tmp_path / "root"
+    runtime = tmp_path / "runtime"
+    root.mkdir()
+    runtime.mkdir()
+    shutil.copy(REPO / "notebooks" / "widget_e2e.ipynb", root)
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    log = open(tmp_path / "lab.log", "w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.open_browser=False",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    server = LabServer(root, port, token, runtime, proc)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{server.url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+                time.sleep(0.5)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

@@ -1,0 +1,339 @@
+"""The neuron view: the query and key vectors behind one head's attention.
+
+For a layer, a head and a query token this shows the query vector q, each key vector k_j,
+their element-wise product q ⊙ k_j, the scores s_j = scale · q·k_j (+ a position bias
+where the model adds one) and the softmax of the scores, which is the head's attention.
+
+How the vectors are caught: every family this supports (GPT-2, BERT, RoBERTa, DistilBERT,
+ELECTRA, Llama, Qwen2, Mistral, T5, BART, Marian, ...) hands its query and key to a
+module-level ``eager_attention_forward(module, query, key, value, mask, scaling=...)`` in
+its modeling file, *after* rotary embeddings and before grouped keys are repeated across
+query heads. :func:`capture_qk` wraps that function for one forward pass and keeps the
+arguments of the selected layer only, then stops the pass. Every capture recomputes the
+layer's attention from what it caught and compares it with the weights the model itself
+returned, so a family that adds terms this view cannot show (ALiBi, soft-capping, ...)
+fails loudly instead of showing wrong numbers.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import AttnWidgetError
+from .sentence import AnnotatedSentence, align
+
+#: Largest difference allowed between recomputed and returned attention (float32 models).
+TOLERANCE = 1e-4
+#: Half-precision models quantise the returned weights, so they get a looser check.
+HALF_TOLERANCE = 2e-2
+#: Encoder–decoder parts the neuron view can show.
+PARTS = ("encoder", "decoder", "cross")
+
+
+class NeuronViewError(AttnWidgetError):
+    """The neuron view cannot show this model, layer, head or token."""
+
+
+@dataclass
+class QueryKey:
+    """The queries and keys of one layer on one input, as its attention used them.
+
+    - ``query``: float32 ``[heads, T_q, d]``, after rotary embeddings where the model uses them;
+    - ``key``: float32 ``[kv_heads, T_k, d]``; with grouped-query attention ``kv_heads <
+      heads`` and query head h reads key head :meth:`kv_head` (h);
+    - ``bias``: float32 ``[heads, T_q, T_k]`` added to the scores (T5's relative position
+      bias), or None;
+    - ``masked``: bool ``[T_q, T_k]``, True where the query may not look (future tokens of
+      a causal model, padding);
+    - ``scale``: the factor on q·k (1/√d for most models, 1 for T5);
+    - ``attention``: float32 ``[heads, T_q, T_k]``, the weights the model returned.
+
+    T_q = T_k except for cross-attention (decoder queries, source keys).
+    """
+
+    family: str
+    layer: int
+    part: str
+    query: np.ndarray
+    key: np.ndarray
+    bias: np.ndarray | None
+    masked: np.ndarray
+    scale: float
+    attention: np.ndarray
+
+    @property
+    def num_heads(self) -> int:
+        return self.query.shape[0]
+
+    @property
+    def num_kv_heads(self) -> int:
+        return self.key.shape[0]
+
+    @property
+    def head_dim(self) -> int:
+        return self.query.shape[-1]
+
+    def kv_head(self, head: int) -> int:
+        """The key head that query head ``head`` reads (itself, unless keys are grouped)."""
+        return head // (self.num_heads // self.num_kv_heads)
+
+    def scores(self, head: int) -> np.ndarray:
+        """Scores ``[T_q, T_k]`` of one head before masking: scale · q·k (+ bias)."""
+        q = self.query[head].astype(np.float64)
+        k = self.key[self.kv_head(head)].astype(np.float64)
+        scores = self.scale * (q @ k.T)
+        if self.bias is not None:
+            scores = scores + self.bias[head]
+        return scores
+
+    def weights(self, head: int) -> np.ndarray:
+        """softmax(scores) over the keys each query may see, ``[T_q, T_k]`` float64."""
+        scores = np.where(self.masked, -np.inf, self.scores(head))
+        top = scores.max(axis=-1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)  # a fully masked row gives zeros, not NaN
+        exp = np.exp(scores - top)
+        total = exp.sum(axis=-1, keepdims=True)
+        return exp / np.where(total > 0, total, 1.0)
+
+
+def capture_qk(
+    model: Any,
+    sentence: AnnotatedSentence | str,
+    layer: int,
+    part: str | None = None,
+    target: AnnotatedSentence | str | None = None,
+) -> QueryKey:
+    """Catch the queries and keys of ``layer`` for ``sentence``, all heads, in one forward pass.
+
+    ``model`` is a :class:`~attnwidget.models.LoadedModel`. For an encoder–decoder model
+    ``part`` picks ``"encoder"`` (the default), ``"decoder"`` or ``"cross"``; the decoder reads
+    ``target`` teacher-forced, or the source when no target is given (see
+    :func:`attnwidget.families.encoder_decoder_attention`). The pass stops right after
+    ``layer``, so early layers are cheaper than late ones. Keep the result to show other
+    heads and tokens of the same layer without running the model again.
+    """
+    from .families import decoder_sentence, model_inputs
+
+    family = _family(model)
+    part = _check_part(model, part)
+    if isinstance(sentence, str):
+        sentence = align(sentence, model)
+    n_layers = _layers_in(model, part)
+    if not 0 <= layer < n_layers:
+        raise NeuronViewError(f"layer {layer} is out of range: the {part} has layers 0 to {n_layers - 1}")
+    implementation = getattr(model.model.config, "_attn_implementation", None)
+    if implementation not in (None, "eager"):
+        raise NeuronViewError(
+            f"the neuron view needs eager attention, but model {model.name!r} now uses "
+            f"{implementation!r}; load it with attnwidget.load_model"
+        )
+    inputs = model_inputs(model, sentence)
+    if part == "encoder" and model.is_encoder_decoder:
+        run = model.model.get_encoder()
+        call = layer
+    elif part in ("decoder", "cross"):
+        if isinstance(target, str):
+            target = align(target, model)
+        decoder = decoder_sentence(model, target if target is not None else sentence)
+        inputs["decoder_input_ids"] = torch.tensor([decoder.input_ids], dtype=torch.long)
+        run = model.model
+        # The encoder runs first; then each decoder layer calls self- and cross-attention.
+        call = _layers_in(model, "encoder") + 2 * layer + (part == "cross")
+    else:
+        run = model.model
+        call = layer
+    inputs = {name: value.to(model.device) for name, value in inputs.items()}
+    caught = _catch(model, run, inputs, call)
+    if caught is None:
+        raise NeuronViewError(
+            f"the neuron view does not support {family} models: their {part} layer {layer} never "
+            "passed its query and key to transformers' eager attention function"
+        )
+    qk = _to_query_key(family, layer, part, caught)
+    _verify(qk, caught["weights_dtype"], model)
+    return qk
+
+
+def neuron_view(
+    model: Any,
+    sentence: AnnotatedSentence | str,
+    layer: int,
+    head: int,
+    token: int,
+    capture: QueryKey | None = None,
+    part: str | None = None,
+    target: AnnotatedSentence | str | None = None,
+) -> dict[str, Any]:
+    """What query ``token`` of ``head`` in ``layer`` computed, vector by vector.
+
+    Returns a dict of float32 numpy arrays (d = head size, T = keys):
+
+    - ``query`` ``[d]``; ``keys`` ``[T, d]`` (of the query head's key group under GQA);
+    - ``products`` ``[T, d]`` = query ⊙ keys (each row sums to q·k_j);
+    - ``scores`` ``[T]`` = ``scale`` · q·k_j + ``bias`` (the raw score, also where masked);
+    - ``bias`` ``[T]`` (zeros unless the model adds a position bias, as T5 does);
+    - ``masked`` ``[T]`` bool, True for keys the query may not see (weight 0);
+    - ``weights`` ``[T]`` = softmax of the unmasked scores: the head's attention row;
+
+    and ``scale`` (float), ``layer``, ``head``, ``kv_head``, ``token`` (ints), ``part`` and
+    ``family`` (str). Pass ``capture`` (from :func:`capture_qk` for the same input and layer)
+    to skip the forward pass.
+    """
+    if capture is None:
+        capture = capture_qk(model, sentence, layer, part=part, target=target)
+    elif capture.layer != layer:
+        raise NeuronViewError(f"the capture is of layer {capture.layer}, not layer {layer}")
+    if not 0 <= head < capture.num_heads:
+        raise NeuronViewError(f"head {head} is out of range: layer {layer} has heads 0 to {capture.num_heads - 1}")
+    n_queries = capture.query.shape[1]
+    if not 0 <= token < n_queries:
+        raise NeuronViewError(f"token {token} is out of range: the input has tokens 0 to {n_queries - 1}")
+    kv = capture.kv_head(head)
+    query = capture.query[head, token]
+    keys = capture.key[kv]
+    bias = capture.bias[head, token] if capture.bias is not None else np.zeros(keys.shape[0], np.float32)
+    return {
+        "family": capture.family,
+        "part": capture.part,
+        "layer": layer,
+        "head": head,
+        "kv_head": kv,
+        "token": token,
+        "scale": capture.scale,
+        "query": query,
+        "keys": keys,
+        "products": query[None, :] * keys,
+        "scores": capture.scores(head)[token].astype(np.float32),
+        "bias": bias.astype(np.float32),
+        "masked": capture.masked[token].copy(),
+        "weights": capture.weights(head)[token].astype(np.float32),
+    }
+
+
+class _Caught(Exception):
+    """Stops the forward pass once the selected layer has been seen."""
+
+
+def _catch(model: Any, run, inputs: dict, call: int) -> dict | None:
+    own = {id(m) for m in model.model.modules()}
+    seen = {"calls": 0, "caught": None}
+
+    def wrap(original):
+        def eager_attention_forward(module, query, key, value, attention_mask, *args, **kwargs):
+            output = original(module, query, key, value, attention_mask, *args, **kwargs)
+            if id(module) not in own:  # another model in this process: leave it alone
+                return output
+            if seen["calls"] == call:
+                seen["caught"] = {
+                    "query": query, "key": key, "mask": attention_mask,
+                    "scaling": kwargs.get("scaling", args[0] if args else None),
+                    "bias": kwargs.get("position_bias"), "weights": output[1],
+                    "weights_dtype": query.dtype,
+                }
+                raise _Caught
+            seen["calls"] += 1
+            return output
+
+        return eager_attention_forward
+
+    with _wrapped_eager(model.model, wrap), torch.inference_mode():
+        try:
+            run(**inputs, output_attentions=True, use_cache=False)
+        except _Caught:
+            pass
+    return seen["caught"]
+
+
+@contextmanager
+def _wrapped_eager(hf_model, wrap):
+    """Swap each modeling file's ``eager_attention_forward`` for ``wrap(original)``, then restore.
+
+    The attention modules look the function up as a global of their file at every call,
+    so the swap reaches them without touching the model.
+    """
+    files = {}
+    for module in hf_model.modules():
+        source = sys.modules.get(type(module).__module__)
+        if source is not None and callable(getattr(source, "eager_attention_forward", None)):
+            files[source.__name__] = source
+    originals = {name: f.eager_attention_forward for name, f in files.items()}
+    try:
+        for name, f in files.items():
+            f.eager_attention_forward = wrap(originals[name])
+        yield
+    finally:
+        for name, f in files.items():
+            f.eager_attention_forward = originals[name]
+
+
+def _to_query_key(family: str, layer: int, part: str, caught: dict) -> QueryKey:
+    query, key = caught["query"][0], caught["key"][0]  # [heads, T_q, d], [kv_heads, T_k, d]
+    n_q, n_k = query.shape[1], key.shape[1]
+    scaling = caught["scaling"]
+    scale = float(query.shape[-1] ** -0.5 if scaling is None else scaling)
+    bias = caught["bias"]
+    if bias is not None:
+        bias = bias[0].float().expand(query.shape[0], n_q, n_k).cpu().numpy()
+    return QueryKey(
+        family=family,
+        layer=layer,
+        part=part,
+        query=query.float().cpu().numpy(),
+        key=key.float().cpu().numpy(),
+        bias=bias,
+        masked=_masked(caught["mask"], n_q, n_k),
+        scale=scale,
+        attention=caught["weights"][0].float().cpu().numpy(),
+    )
+
+
+def _masked(mask: torch.Tensor | None, n_q: int, n_k: int) -> np.ndarray:
+    """True where the model's mask forbids a key: boolean masks, or additive ones far below 0."""
+    if mask is None:
+        return np.zeros((n_q, n_k), dtype=bool)
+    mask = mask[0]
+    while mask.dim() > 2:  # [1, T_q, T_k] or [1, 1, T_k] -> [T_q, T_k]
+        mask = mask[0]
+    forbidden = ~mask if mask.dtype == torch.bool else mask <= torch.finfo(mask.dtype).min / 2
+    return forbidden.expand(n_q, n_k).cpu().numpy().copy()
+
+
+def _verify(qk: QueryKey, dtype: torch.dtype, model: Any) -> None:
+    tolerance = TOLERANCE if dtype == torch.float32 else HALF_TOLERANCE
+    worst = max(float(np.abs(qk.weights(h) - qk.attention[h]).max()) for h in range(qk.num_heads))
+    if not worst <= tolerance:
+        raise NeuronViewError(
+            f"the neuron view does not support {qk.family} models: softmax(scale·q·k + mask) differs "
+            f"from the model's own attention by {worst:.2g} in layer {qk.layer}, so its attention "
+            "adds terms this view does not show (e.g. ALiBi or soft-capping)"
+        )
+
+
+def _family(model: Any) -> str:
+    return getattr(model.model.config, "model_type", "") or type(model.model).__name__
+
+
+def _check_part(model: Any, part: str | None) -> str:
+    if not model.is_encoder_decoder:
+        if part not in (None, "self"):
+            raise NeuronViewError(f"part={part!r} is for encoder-decoder models; leave it out for {model.name!r}")
+        return "self"
+    part = part or "encoder"
+    if part not in PARTS:
+        raise NeuronViewError(f"part must be one of {', '.join(PARTS)} for an encoder-decoder model, not {part!r}")
+    return part
+
+
+def _layers_in(model: Any, part: str) -> int:
+    config = model.model.config
+    if part in ("decoder", "cross"):
+        for attr in ("num_decoder_layers", "decoder_layers"):
+            if isinstance(getattr(config, attr, None), int):
+                return getattr(config, attr)
+    return model.num_layers

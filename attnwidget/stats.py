@@ -33,6 +33,7 @@ METRICS = (
     "variability", "head_accuracy", "dep_align_baseline", "pos_frequency", "head_accuracy_baseline",
 )
 _FORMAT = "attnwidget.AttentionStats/1"
+SKIP_DUPLICATE = "duplicate of an earlier sentence"
 #: How many skipped sentences the summary quotes (the counts are always complete).
 MAX_SKIP_EXAMPLES = 20
 
@@ -44,7 +45,8 @@ class CorpusSummary:
     ``entries`` counts corpus entries read (blank and skipped ones included; exemplar
     sentence indices point into them). ``skipped`` maps a reason to a count;
     ``skip_examples`` quotes the first few as ``[index, reason, detail]``. ``multi_sentence``
-    counts inputs that spaCy split into several sentences (each kept as one input).
+    counts inputs that spaCy split into several sentences (each kept as one input),
+    ``duplicates`` repeats of an earlier sentence (kept unless dropped, then also skipped).
     ``shards``/``shard_count`` say which shards of a split corpus this covers.
     """
 
@@ -58,6 +60,7 @@ class CorpusSummary:
     annotated_tokens: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
     skip_examples: list[list] = field(default_factory=list)
+    duplicates: int = 0
     truncated: int = 0
     multi_sentence: int = 0
     interrupted: bool = False
@@ -82,6 +85,7 @@ class CorpusSummary:
             sentences=self.sentences + other.sentences, tokens=self.tokens + other.tokens,
             annotated_tokens=self.annotated_tokens + other.annotated_tokens,
             skipped=skipped, skip_examples=sorted(examples)[:MAX_SKIP_EXAMPLES],
+            duplicates=self.duplicates + other.duplicates,
             truncated=self.truncated + other.truncated,
             multi_sentence=self.multi_sentence + other.multi_sentence,
             interrupted=self.interrupted or other.interrupted,
@@ -94,6 +98,8 @@ class CorpusSummary:
                  f" from {self.corpus or 'the corpus'} ({self.entries} entries read)"]
         for reason, n in sorted(self.skipped.items()):
             lines.append(f"skipped {n}: {reason}")
+        if self.duplicates and SKIP_DUPLICATE not in self.skipped:
+            lines.append(f"repeats of an earlier sentence (kept): {self.duplicates}")
         if self.truncated:
             lines.append(f"truncated to the model's window: {self.truncated}")
         if self.multi_sentence:

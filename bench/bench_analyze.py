@@ -1,0 +1,118 @@
+"""How much does the corpus analysis cost on top of the forward pass, and does memory grow?
+
+    python bench/bench_analyze.py [--sentences 2000] [--batch-size 32] [--device cpu] [--repeats 2]
+
+Prints (1) the throughput of ``analyze()`` and of the bare batched forward pass that
+returns attentions — same model, batch size, chunking and length ordering, measured
+alternately in one process — and their ratio (goal ≥ 0.85); (2) the peak resident memory
+of ``analyze()`` on 200 and on 2,000 sentences, each in a fresh process (goal: within 10%).
+Uses the embedded offline model and the UD English EWT dev set from ../shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+EWT = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+
+
+def forward_only(loaded, sentences, batch_size) -> None:
+    """The bare pass: the same chunks and batches analyze() runs, attention returned, no metrics."""
+    from attnwidget.analysis import CHUNK_BATCHES
+    from attnwidget.forward import iter_attention_batches
+
+    it = iter(sentences)
+    while chunk := list(islice(it, batch_size * CHUNK_BATCHES)):
+        for batch in iter_attention_batches(loaded, chunk, batch_size):
+            batch.attention.sum().item()  # make sure the work is done (CUDA is asynchronous)
+
+
+def throughput(args) -> dict:
+    import torch
+
+    from attnwidget.analysis import analyze
+    from attnwidget.models import OFFLINE_MODEL, load_model
+    from attnwidget.sentence import align
+    from attnwidget.syntax import iter_conllu
+
+    loaded = load_model(OFFLINE_MODEL, device=args.device)
+    sentences = [align(s, loaded) for s in islice(iter_conllu(EWT), args.sentences)]
+    n = len(sentences)
+    times = {"forward": [], "analyze": []}
+    forward_only(loaded, sentences[: args.batch_size * 2], args.batch_size)  # warm-up
+    for _ in range(args.repeats):
+        for name in ("forward", "analyze"):
+            if loaded.device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            if name == "forward":
+                forward_only(loaded, sentences, args.batch_size)
+            else:
+                stats = analyze(EWT, model=loaded, batch_size=args.batch_size, max_sentences=args.sentences,
+                                progress=False)
+                stats.to_frame()  # include the final reduction (variability etc.)
+            if loaded.device.type == "cuda":
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+    best = {k: min(v) for k, v in times.items()}
+    return {"sentences": n, "device": str(loaded.device), "threads": torch.get_num_threads(),
+            "forward_sent_per_s": n / best["forward"], "analyze_sent_per_s": n / best["analyze"],
+            "ratio": best["forward"] / best["analyze"], "times": times}
+
+
+def peak_memory(sentences: int, batch_size: int, device: str) -> dict:
+    """Run analyze() in a fresh process and report its peak RSS (MiB)."""
+    code = (
+        "import resource, sys; sys.path.insert(0, %r)\n"
+        "from attnwidget.analysis import analyze\n"
+        "from attnwidget.models import OFFLINE_MODEL\n"
+        "s = analyze(%r, model=OFFLINE_MODEL, device=%r, batch_size=%d, max_sentences=%d, progress=False)\n"
+        "s.to_frame()\n"
+        "print(s.summary.sentences, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    ) % (str(REPO), str(EWT), device, batch_size, sentences)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    analysed, rss_kib = out.stdout.split()[-2:]
+    return {"sentences": int(analysed), "peak_rss_mib": int(rss_kib) / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sentences", type=int, default=2000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    if not EWT.exists():
+        sys.exit(f"needs the EWT dev set at {EWT}")
+    result = throughput(args)
+    print(f"device {result['device']} ({result['threads']} threads), {result['sentences']} sentences, "
+          f"batch {args.batch_size}")
+    print(f"  forward pass only : {result['forward_sent_per_s']:8.1f} sentences/s")
+    print(f"  analyze()         : {result['analyze_sent_per_s']:8.1f} sentences/s")
+    print(f"  ratio             : {result['ratio']:8.3f}   (goal >= 0.85)")
+    if not args.skip_memory:
+        small = peak_memory(200, args.batch_size, args.device)
+        large = peak_memory(2000, args.batch_size, args.device)
+        growth = large["peak_rss_mib"] / small["peak_rss_mib"] - 1
+        result["memory"] = {"small": small, "large": large, "growth": growth}
+        print(f"  peak RSS, {small['sentences']:5d} sentences: {small['peak_rss_mib']:8.1f} MiB")
+        print(f"  peak RSS, {large['sentences']:5d} sentences: {large['peak_rss_mib']:8.1f} MiB")
+        print(f"  growth            : {growth * 100:7.1f} %  (goal <= 10%)")
+    print(json.dumps({k: v for k, v in result.items() if k != "times"}))
+
+
+if __name__ == "__main__":
+    main()

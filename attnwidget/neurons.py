@@ -83,18 +83,20 @@ class QueryKey:
         """The key head that query head ``head`` reads (itself, unless keys are grouped)."""
         return head // (self.num_heads // self.num_kv_heads)
 
-    def scores(self, head: int) -> np.ndarray:
-        """Scores ``[T_q, T_k]`` of one head before masking: scale · q·k (+ bias)."""
-        q = self.query[head].astype(np.float64)
+    def scores(self, head: int, token: int | None = None) -> np.ndarray:
+        """Scores of one head before masking, scale · q·k (+ bias): ``[T_q, T_k]``, or ``[T_k]`` for one token."""
+        rows = slice(None) if token is None else token
+        q = self.query[head, rows].astype(np.float64)
         k = self.key[self.kv_head(head)].astype(np.float64)
         scores = self.scale * (q @ k.T)
         if self.bias is not None:
-            scores = scores + self.bias[head]
+            scores = scores + self.bias[head, rows]
         return scores
 
-    def weights(self, head: int) -> np.ndarray:
-        """softmax(scores) over the keys each query may see, ``[T_q, T_k]`` float64."""
-        scores = np.where(self.masked, -np.inf, self.scores(head))
+    def weights(self, head: int, token: int | None = None) -> np.ndarray:
+        """softmax of the scores over the keys each query may see (float64, shaped as :meth:`scores`)."""
+        rows = slice(None) if token is None else token
+        scores = np.where(self.masked[rows], -np.inf, self.scores(head, token))
         top = scores.max(axis=-1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)  # a fully masked row gives zeros, not NaN
         exp = np.exp(scores - top)
@@ -209,10 +211,10 @@ def neuron_view(
         "query": query,
         "keys": keys,
         "products": query[None, :] * keys,
-        "scores": capture.scores(head)[token].astype(np.float32),
+        "scores": capture.scores(head, token).astype(np.float32),
         "bias": bias.astype(np.float32),
         "masked": capture.masked[token].copy(),
-        "weights": capture.weights(head)[token].astype(np.float32),
+        "weights": capture.weights(head, token).astype(np.float32),
     }
 
 

@@ -217,3 +217,15 @@ def test_attention_with_terms_the_view_cannot_show_is_refused():
     model = load_model((Gemma2Model(config), tok), device="cpu")
     with pytest.raises(NeuronViewError, match="does not support gemma2 models.*soft-capping"):
         capture_qk(model, TEXT, 0)
+
+
+def test_sliding_window_is_part_of_the_mask():
+    """Mistral's sliding window hides keys too far back; the view marks them masked."""
+    inner, tok = tiny_models.tiny_mistral()
+    inner.config.sliding_window = 3
+    model = load_model((inner, tok), device="cpu")
+    sentence = align(TEXT, model)
+    own = attention(model, [sentence])[0]
+    view = neuron_view(model, sentence, 1, 0, 6)
+    np.testing.assert_array_equal(np.flatnonzero(~view["masked"]), [4, 5, 6])
+    np.testing.assert_allclose(rebuild(view), own[1, 0, 6], atol=1e-4)

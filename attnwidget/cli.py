@@ -13,7 +13,7 @@ from .errors import AttnWidgetError
 def _demo(args) -> int:
     from .demo import demo
 
-    path = demo(out=args.out, open_browser=args.open, text=args.text, model=args.model)
+    path = demo(out=args.out, open_browser=args.open, text=args.text)
     print(path)
     return 0
 
@@ -55,7 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write a standalone HTML page of the widget for a sample sentence")
     demo.add_argument("--out", default=None, help="output HTML path (default: ./attnwidget-demo.html)")
     demo.add_argument("--text", default=None, help="sentence to show (default: a sample sentence)")
-    demo.add_argument("--model", default=OFFLINE_MODEL, help=f"model id or folder (default: {OFFLINE_MODEL})")
     demo.add_argument("--open", action="store_true", help="open the page in a web browser")
     demo.set_defaults(func=_demo)
 

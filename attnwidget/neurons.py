@@ -157,8 +157,13 @@ def capture_qk(
             f"the neuron view does not support {family} models: their {part} layer {layer} never "
             "passed its query and key to transformers' eager attention function"
         )
+    if caught["layer_idx"] not in (None, layer):
+        raise NeuronViewError(
+            f"the neuron view does not support {family} models: the {part} attention call taken for "
+            f"layer {layer} came from layer {caught['layer_idx']}"
+        )
     qk = _to_query_key(family, layer, part, caught)
-    _verify(qk, caught["weights_dtype"], model)
+    _verify(qk, caught["weights_dtype"])
     return qk
 
 
@@ -236,7 +241,7 @@ def _catch(model: Any, run, inputs: dict, call: int) -> dict | None:
                     "query": query, "key": key, "mask": attention_mask,
                     "scaling": kwargs.get("scaling", args[0] if args else None),
                     "bias": kwargs.get("position_bias"), "weights": output[1],
-                    "weights_dtype": query.dtype,
+                    "weights_dtype": query.dtype, "layer_idx": getattr(module, "layer_idx", None),
                 }
                 raise _Caught
             seen["calls"] += 1
@@ -306,7 +311,7 @@ def _masked(mask: torch.Tensor | None, n_q: int, n_k: int) -> np.ndarray:
     return forbidden.expand(n_q, n_k).cpu().numpy().copy()
 
 
-def _verify(qk: QueryKey, dtype: torch.dtype, model: Any) -> None:
+def _verify(qk: QueryKey, dtype: torch.dtype) -> None:
     tolerance = TOLERANCE if dtype == torch.float32 else HALF_TOLERANCE
     worst = max(float(np.abs(qk.weights(h) - qk.attention[h]).max()) for h in range(qk.num_heads))
     if not worst <= tolerance:

@@ -37,8 +37,10 @@ FAMILIES = {
 
 
 @pytest.fixture(scope="module")
-def family_models():
-    return {name: load_model(build(), device="cpu") for name, (build, _, _) in FAMILIES.items()}
+def family_models(minilm):
+    loaded = {name: load_model(build(), device="cpu") for name, (build, _, _) in FAMILIES.items()}
+    loaded["minilm"] = minilm  # real BERT-family weights, with segment embeddings
+    return loaded
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
@@ -95,7 +97,7 @@ def test_model_without_an_eager_path_fails_at_load_naming_the_reason():
 # --- sentence pairs -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["bert", "roberta", "distilbert"])
+@pytest.mark.parametrize("name", ["bert", "roberta", "distilbert", "minilm"])
 def test_pair_segments_and_tokens(name, family_models):
     model = family_models[name]
     p = pair("The cat sat.", "It was happy.", model)
@@ -116,8 +118,9 @@ def test_pair_segments_and_tokens(name, family_models):
     assert (np.diff(sides) >= 0).all()
 
 
-def test_bert_pair_feeds_segment_ids_to_the_model(family_models):
-    model = family_models["bert"]
+@pytest.mark.parametrize("name", ["bert", "minilm"])
+def test_bert_pair_feeds_segment_ids_to_the_model(name, family_models):
+    model = family_models[name]
     p = pair("The cat sat.", "It was happy.", model)
     assert p.token_type_ids == p.sides.tolist()
     got = pair_attention(model, p)

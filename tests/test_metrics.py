@@ -117,7 +117,7 @@ def test_batch_size_does_not_change_results():
     items = random_items(4, 11)
     one, ex_one = run(items, False, batch_size=1)
     many, ex_many = run(items, False, batch_size=5)
-    compare_frames(frame(many), frame(one), atol=1e-6)
+    compare_frames(frame(many), frame(one), atol=1e-6, rtol=1e-6)
     assert ex_one.rows() == ex_many.rows()
 
 
@@ -127,7 +127,7 @@ def test_merge_equals_analysing_all_at_once():
     a, ex_a = run(items[:6], True, 0.2)
     b, ex_b = run(items[6:], True, 0.2)
     merged = a.merge(b)
-    compare_frames(frame(merged), frame(whole), atol=1e-6)
+    compare_frames(frame(merged), frame(whole), atol=1e-6, rtol=1e-6)
     assert ex_a.merge(ex_b, offset=6).rows() == ex_whole.rows()
 
 
@@ -140,7 +140,7 @@ def test_merge_joins_vocabularies_by_name():
     for name in ("pos_to", "pos_from", "pos_pairs"):
         b.sums[name] = b.sums[name].flip(-1)
     whole, _ = run(items, False)
-    compare_frames(frame(a.merge(b)), frame(whole), atol=1e-6)
+    compare_frames(frame(a.merge(b)), frame(whole), atol=1e-6, rtol=1e-6)
 
 
 def test_merge_refuses_different_thresholds():

@@ -1,0 +1,75 @@
+"""The widget in a real JupyterLab: it renders, a click in the page reaches the kernel,
+and a trait set in the kernel changes the page."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import canvas_digest, wait_drawn
+
+pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
+
+
+def kernel_value(kc, expression: str) -> str:
+    reply = kc.execute_interactive("", user_expressions={"v": expression}, timeout=60)
+    result = reply["content"]["user_expressions"]["v"]
+    assert result["status"] == "ok", result
+    return result["data"]["text/plain"]
+
+
+def accept_kernel_dialog(page):
+    """JupyterLab may ask which kernel to start; take the default (python3)."""
+    select = page.locator(".jp-Dialog .jp-mod-accept")
+    try:
+        select.wait_for(timeout=10_000)
+    except Exception:  # no dialog: the kernel starts by itself
+        return
+    select.click()
+
+
+def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
+    lab = jupyter_lab
+    # Stay offline: only the local server may be reached.
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
+    page.goto(f"{lab.url}/lab/tree/widget_e2e.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    accept_kernel_dialog(page)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+
+    wait_drawn(page, timeout=240_000)  # model + spaCy load in the kernel
+    assert page.locator(".aw-root canvas").first.is_visible()
+    assert "all-MiniLM-L6-v2" in page.inner_text(".aw-status")
+
+    kc = lab.kernel_client()
+    try:
+        assert kernel_value(kc, "w.token") == "None"
+        # Click a query token (row 3) in the head view: the kernel sees the locked token.
+        box = page.locator(".aw-view:not([hidden]) canvas").bounding_box()
+        page.mouse.click(box["x"] + 8 + 150 + 44 + 20, box["y"] + 8 + 18 * 3.5)
+        page.wait_for_timeout(300)
+        for _ in range(50):
+            if kernel_value(kc, "(w.token, w.token_role)") == "(3, 'query')":
+                break
+            page.wait_for_timeout(100)
+        assert kernel_value(kc, "(w.token, w.token_role)") == "(3, 'query')"
+
+        # Set traits in the kernel: the page follows.
+        before = canvas_digest(page)
+        kc.execute_interactive("w.token = None; w.heads = [0, 3]; w.layer = 4", timeout=60)
+        page.wait_for_function("() => document.querySelector('.aw-root').dataset.layer === '4'", timeout=20_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.aw-chip[data-head]')]"
+            ".filter(c => c.getAttribute('aria-pressed') === 'true').map(c => c.dataset.head).join() === '0,3'"
+        )
+        assert canvas_digest(page) != before
+        assert "2/12 heads" in page.inner_text(".aw-status")
+
+        # A view change from the page reaches the kernel too.
+        page.click(".aw-tab[data-view='model']")
+        page.wait_for_function("() => document.querySelector('.aw-status').textContent.includes('click a head')",
+                               timeout=20_000)
+        assert kernel_value(kc, "w.view") == "'model'"
+    finally:
+        kc.stop_channels()

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .metrics import (
     ALL_RELATIONS,
+    DEP_DIRECTIONS,
     HEAD_DIRECTIONS,
     ExemplarTracker,
     HeadSums,
@@ -162,6 +163,21 @@ class AttentionStats:
         frame = pd.DataFrame(self.values(metric, key))
         frame.index.name, frame.columns.name = "layer", "head"
         return frame
+
+    def by_layer(self, metric: str, key: str | None = None) -> np.ndarray:
+        """``[layers]``: the metric with all heads of a layer pooled (Σ numerators / Σ
+        denominators over the layer's heads, as the paper's per-layer figures); metrics that
+        are not a share of attention give the mean over heads."""
+        pooled = {"pos_to": self.sums.pos_vocab.keys, "pos_from": self.sums.pos_vocab.keys,
+                  "dep_to": self.sums.deprel_vocab.keys, "dep_align": list(DEP_DIRECTIONS), "distance": [""]}
+        if metric not in pooled:
+            return np.nanmean(self.values(metric, key), axis=1)
+        keys = pooled[metric]
+        index = self._key_index(MetricValues(metric, list(keys), np.empty(0), True), key)
+        numerator = self.sums.sums[metric].cpu().numpy()
+        numerator = numerator if metric == "distance" else numerator[..., index]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return numerator.sum(1) / self.sums.sums["mass"].cpu().numpy().sum(1)
 
     def baseline(self, metric: str) -> pd.Series:
         """A corpus-level metric (``dep_align_baseline``, ``pos_frequency``,

@@ -13,10 +13,7 @@ import pytest  # noqa: E402
 
 import tiny_models  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-EWT_DEV = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
-HARD_CASES = TESTS / "data" / "hard_cases.conllu"
+from testdata import EWT_DEV, HARD_CASES, REPO  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

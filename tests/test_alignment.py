@@ -7,7 +7,7 @@ import pytest
 from attnwidget.errors import EmptyTextError, TooLongError
 from attnwidget.sentence import CONTINUATION, align, annotate
 from attnwidget.syntax import read_conllu
-from conftest import HARD_CASES
+from testdata import HARD_CASES
 
 MODELS = ["minilm", "gpt2_small", "bert_small", "t5_small"]
 

@@ -8,7 +8,7 @@ import pytest
 
 from attnwidget.errors import ConlluError, EmptyTextError, SpacyPipelineError
 from attnwidget.syntax import parse_spacy, read_conllu, spacy_pipeline
-from conftest import HARD_CASES
+from testdata import HARD_CASES
 
 
 def _spans_text(s):

@@ -3,7 +3,6 @@ own browser here), and a JupyterLab server started for the test and killed after
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -15,6 +14,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from pagetools import canvas_digest, wait_drawn  # noqa: F401  (re-exported for fixtures)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,22 +49,6 @@ def page(browser):
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
     yield pg
     context.close()
-
-
-def canvas_digest(page, selector: str = ".aw-view:not([hidden]) canvas") -> str:
-    """A hash of what the visible view's canvas shows."""
-    url = page.eval_on_selector(selector, "c => c.toDataURL('image/png')")
-    return hashlib.sha1(url.encode()).hexdigest()
-
-
-def wait_drawn(page, after: int = 0, timeout: float = 10_000) -> int:
-    """Wait until the widget has drawn more than `after` times; return the count."""
-    page.wait_for_function(
-        "n => { const r = document.querySelector('.aw-root'); return r && Number(r.dataset.draws || 0) > n; }",
-        arg=after,
-        timeout=timeout,
-    )
-    return int(page.eval_on_selector(".aw-root", "r => r.dataset.draws"))
 
 
 def free_port() -> int:

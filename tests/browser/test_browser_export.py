@@ -7,7 +7,7 @@ import pytest
 
 from attnwidget.syntax import Syntax
 from attnwidget.widget import AttentionWidget
-from conftest import canvas_digest, wait_drawn
+from pagetools import canvas_digest, wait_drawn
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import canvas_digest, wait_drawn
+from pagetools import canvas_digest, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
 

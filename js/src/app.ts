@@ -43,6 +43,7 @@ export class AttentionApp {
   private generation = 0;
   private draws = 0;
   private cleanup: (() => void)[] = [];
+  private created = performance.now();
 
   constructor(private model: WidgetModel, host: HTMLElement) {
     this.doc = host.ownerDocument;
@@ -69,9 +70,10 @@ export class AttentionApp {
     host.appendChild(this.root);
 
     this.source = new AttentionSource(model);
-    this.headView = new HeadView(this.hosts.head, {
+    this.headView = new HeadView(this.hosts.head, this.stage, {
       hover: (t, ev) => this.onHeadHover(t, ev),
       click: (t) => this.onHeadClick(t),
+      scroll: () => this.scheduleDraw(),
     });
     this.matrixView = new MatrixView(this.hosts.matrix, {
       hover: (c, ev) => this.onCellHover(c, ev),
@@ -147,12 +149,18 @@ export class AttentionApp {
     }
 
     if (!this.source.has(t.layer)) this.setStatus(`loading layer ${t.layer}…`);
+    const t0 = performance.now();
     const raw = await this.source.layer(t.layer);
     if (gen !== this.generation) return; // a newer change is being drawn
+    const t1 = performance.now();
     const syntax = unitSyntax(this.meta, t.level);
     this.scene = this.buildScene(raw, syntax, palette);
     this.syncTokenList(syntax);
+    const t2 = performance.now();
     this.drawCurrent();
+    const t3 = performance.now();
+    // Where the time goes (read by bench/bench_widget.py).
+    this.root.dataset.timings = JSON.stringify({ data: t1 - t0, scene: t2 - t1, draw: t3 - t2 });
   }
   private thumbsFirst = false;
 
@@ -201,6 +209,17 @@ export class AttentionApp {
     };
   }
 
+  private drawFrame = 0;
+
+  /** Redraw from the last scene at the next frame (scrolling). */
+  private scheduleDraw() {
+    if (this.drawFrame) return;
+    this.drawFrame = requestAnimationFrame(() => {
+      this.drawFrame = 0;
+      this.drawCurrent();
+    });
+  }
+
   /** Redraw the current view from the last scene (synchronous: used on hover). */
   private drawCurrent() {
     const scene = this.scene;
@@ -225,6 +244,7 @@ export class AttentionApp {
 
   private drawn() {
     this.draws += 1;
+    if (this.draws === 1) this.root.dataset.firstPaintMs = (performance.now() - this.created).toFixed(1); // bench_widget.py
     this.root.dataset.draws = String(this.draws);
     this.root.dataset.view = this.traits.view;
     this.root.dataset.layer = String(this.traits.layer);
@@ -305,10 +325,13 @@ export class AttentionApp {
     const name = `attnwidget-${t.view}-layer${t.layer}.${kind}`;
     const surface = { head: this.headView, matrix: this.matrixView, model: this.modelView }[t.view].surface;
     if (kind === "png") {
-      surface.canvas.toBlob((blob) => blob && this.save(blob, name), "image/png");
+      // The head view shows a window of a tall drawing: export all of it.
+      const canvas = t.view === "head" && this.scene ? this.headView.paintFull(this.scene, this.scene.selected ?? this.hover) : surface.canvas;
+      canvas.toBlob((blob) => blob && this.save(blob, name), "image/png");
       return;
     }
-    const svg = new SvgPainter(surface.width, surface.height);
+    const size = t.view === "head" && this.scene ? this.headView.layoutFor(this.scene) : surface;
+    const svg = new SvgPainter(size.width, size.height);
     const palette = this.palette();
     if (t.view === "model") this.modelView.paint(svg, this.modelScene(palette, this.thumbs));
     else if (this.scene && t.view === "head") this.headView.paint(svg, this.scene, this.scene.selected ?? this.hover);

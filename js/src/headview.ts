@@ -2,41 +2,57 @@
 // kept attention weight, one colour per head. Hover isolates a token's lines,
 // click locks it. Syntax: UPOS beside each token, dependency arcs on the left,
 // attention lines that coincide with a dependency drawn with a dashed overlay.
+//
+// Long inputs are tall (18 px per token), so the canvas is only as tall as the
+// scrolling stage and shows the rows in view; lines are rasterised in one pass
+// (raster.ts) because thousands of long canvas strokes are slow.
 
-import { headColour } from "./colours";
+import { headColour, hexToRgb } from "./colours";
 import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayout } from "./layout";
-import { measureText, type Painter } from "./painter";
+import { CanvasPainter, measureText, type FieldLine, type Painter } from "./painter";
 import { lineAlpha, linesToDraw, type Focus, type Line } from "./prune";
 import type { Scene, ViewStats } from "./scene";
 import { arcDepth } from "./syntax";
 import { Snapshot, Surface } from "./surface";
 
-const BUCKETS = 12;
+/** Pixel updates per frame on screen (~30 ms of rasterising) and for a PNG download. */
+const SCREEN_BUDGET = 1_500_000;
+const EXPORT_BUDGET = 30_000_000;
 
 export interface PointerHandlers {
   hover(target: Focus | null, ev: MouseEvent): void;
   click(target: Focus | null): void;
+  scroll(): void;
 }
 
 export class HeadView {
   readonly surface: Surface;
+  private spacer: HTMLDivElement;
   private snapshot = new Snapshot();
   private layout: HeadLayout | null = null;
   private labelWidthKey = "";
   private labelW = 60;
+  private offsetY = 0;
+  private lastStats: ViewStats = { lines: 0, total: 0, capped: false };
 
-  constructor(host: HTMLElement, handlers: PointerHandlers) {
-    this.surface = new Surface(host, "aw-canvas aw-head");
+  constructor(host: HTMLElement, private scroller: HTMLElement, handlers: PointerHandlers) {
+    this.spacer = host.ownerDocument.createElement("div");
+    this.spacer.className = "aw-spacer";
+    host.appendChild(this.spacer);
+    this.surface = new Surface(this.spacer, "aw-canvas aw-head");
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));
     c.addEventListener("click", (ev) => handlers.click(this.hit(ev)));
+    scroller.addEventListener("scroll", () => {
+      if (!host.hidden) handlers.scroll();
+    });
   }
 
   private hit(ev: MouseEvent): Focus | null {
     if (!this.layout) return null;
     const [x, y] = this.surface.local(ev);
-    return hitHead(this.layout, x, y);
+    return hitHead(this.layout, x, y + this.offsetY);
   }
 
   layoutFor(scene: Scene): HeadLayout {
@@ -51,13 +67,17 @@ export class HeadView {
     return headLayout(labels.length, this.labelW, scene.syntax.hasSyntax);
   }
 
-  /** Draw on screen; the no-focus picture is cached and reused until the scene changes. */
+  /** Draw the rows in view; the no-focus picture is cached until the scene or scroll changes. */
   render(scene: Scene, hover: Focus | null): ViewStats {
     const layout = this.layoutFor(scene);
     this.layout = layout;
-    const p = this.surface.painter(layout.width, layout.height);
+    this.spacer.style.height = `${layout.height}px`;
+    this.spacer.style.width = `${layout.width}px`;
+    const viewH = Math.min(layout.height, this.scroller.clientHeight || layout.height);
+    this.offsetY = Math.max(0, Math.min(this.scroller.scrollTop, layout.height - viewH));
+    const p = this.surface.painter(layout.width, viewH, { offsetY: this.offsetY, fullHeight: layout.height });
     const focus = scene.selected ?? hover; // a locked token wins over the pointer
-    const key = `${scene.key}|${scene.palette.name}|${layout.width}x${layout.height}`;
+    const key = `${scene.key}|${scene.palette.name}|${layout.width}x${layout.height}|${this.offsetY}|${viewH}`;
     if (!focus && this.snapshot.restore(key, this.surface.canvas)) return this.lastStats;
     const stats = this.paint(p, scene, focus, layout);
     if (!focus) {
@@ -66,21 +86,32 @@ export class HeadView {
     }
     return stats;
   }
-  private lastStats: ViewStats = { lines: 0, total: 0, capped: false };
 
-  paint(p: Painter, scene: Scene, focus: Focus | null, layout = this.layoutFor(scene)): ViewStats {
+  /** The whole view, every row, on a fresh canvas (PNG download). */
+  paintFull(scene: Scene, focus: Focus | null): HTMLCanvasElement {
+    const layout = this.layoutFor(scene);
+    const canvas = this.surface.canvas.ownerDocument.createElement("canvas");
+    canvas.width = layout.width;
+    canvas.height = layout.height;
+    this.paint(new CanvasPainter(canvas.getContext("2d")!, layout.width, layout.height), scene, focus, layout, EXPORT_BUDGET);
+    return canvas;
+  }
+
+  paint(p: Painter, scene: Scene, focus: Focus | null, layout = this.layoutFor(scene), budget = SCREEN_BUDGET): ViewStats {
     const { palette, syntax } = scene;
     p.fill(palette.background);
     const { lines, capped, total } = linesToDraw(scene.matrix, scene.pruned, focus);
 
-    if (focus) this.paintFocusBoxes(p, scene, layout, focus, lines);
-    this.paintLines(p, scene, layout, lines);
+    // Rows in view (plus one either side); everything else is skipped.
+    const first = Math.max(0, Math.floor((p.visible.y0 - layout.top) / layout.rowH) - 1);
+    const last = Math.min(layout.n - 1, Math.ceil((p.visible.y1 - layout.top) / layout.rowH) + 1);
 
-    // Tokens, UPOS and arcs on top of the lines.
-    const n = layout.n;
+    if (focus) this.paintFocusBoxes(p, scene, layout, focus, lines);
+    const drawn = this.paintLines(p, scene, layout, lines, budget);
+
     const queryX = layout.queryRight;
     const keyX = layout.keyLeft;
-    for (let i = 0; i < n; i++) {
+    for (let i = first; i <= last; i++) {
       const y = rowY(layout, i);
       const label = shortLabel(syntax.labels[i]);
       p.text(label, queryX, y, { font: FONT, colour: palette.foreground, align: "right" });
@@ -92,7 +123,7 @@ export class HeadView {
       }
     }
     if (syntax.hasSyntax) this.paintArcs(p, scene, layout);
-    return { lines: lines.length, total, capped };
+    return { lines: drawn, total, capped: capped || drawn < lines.length };
   }
 
   private paintFocusBoxes(p: Painter, scene: Scene, l: HeadLayout, focus: Focus, lines: Line[]) {
@@ -100,7 +131,7 @@ export class HeadView {
     const boxW = l.labelW;
     const ownX = focus.role === "query" ? l.queryRight - boxW : l.keyLeft;
     p.rect(ownX - 2, rowY(l, focus.unit) - l.rowH / 2, boxW + 4, l.rowH, palette.highlight);
-    // Partners: strongest weight over the selected heads sets the box alpha.
+    // Partners: the strongest weight over the selected heads sets the box alpha.
     const strongest = new Map<number, number>();
     for (const ln of lines) {
       const partner = focus.role === "query" ? ln.to : ln.from;
@@ -112,45 +143,70 @@ export class HeadView {
     }
   }
 
-  private paintLines(p: Painter, scene: Scene, l: HeadLayout, lines: Line[]) {
+  /**
+   * Lines in view, strongest first, until `budget` pixel updates are spent: the frame
+   * time stays bounded however long the input, and the weakest lines go first.
+   * Returns how many lines were drawn.
+   */
+  private paintLines(p: Painter, scene: Scene, l: HeadLayout, all: Line[], budget: number): number {
     const x1 = l.queryRight + 4;
     const x2 = l.keyLeft - 4;
-    // Batch by (head, alpha bucket): a few hundred strokes instead of one per line.
-    const groups = new Map<number, number[]>();
+    const { y0, y1 } = p.visible;
+    const inView: Line[] = [];
+    const cost: number[] = [];
+    for (const ln of all) {
+      const ya = rowY(l, ln.from);
+      const yb = rowY(l, ln.to);
+      if (Math.max(ya, yb) < y0 || Math.min(ya, yb) > y1) continue; // not in view
+      inView.push(ln);
+      cost.push(Math.max(x2 - x1, Math.min(y1, Math.max(ya, yb)) - Math.max(y0, Math.min(ya, yb))) * 3);
+    }
+    let lines = inView;
+    const totalCost = cost.reduce((a, b) => a + b, 0);
+    if (totalCost > budget) {
+      const order = Array.from(inView.keys()).sort((a, b) => inView[b].w - inView[a].w);
+      lines = [];
+      let spent = 0;
+      for (const k of order) {
+        if (spent + cost[k] > budget) continue;
+        spent += cost[k];
+        lines.push(inView[k]);
+      }
+    }
+    const field: FieldLine[] = [];
     const marked: number[] = [];
+    const rgb = new Map<number, readonly [number, number, number]>();
     for (const ln of lines) {
-      const b = Math.max(1, Math.ceil(lineAlpha(ln.w) * BUCKETS));
-      const g = ln.head * (BUCKETS + 1) + b;
-      let seg = groups.get(g);
-      if (!seg) groups.set(g, (seg = []));
-      const y1 = rowY(l, ln.from);
-      const y2 = rowY(l, ln.to);
-      seg.push(x1, y1, x2, y2);
-      if (scene.syntax.related(ln.from, ln.to) && ln.w >= 0.1) marked.push(x1, y1, x2, y2);
+      const ya = rowY(l, ln.from);
+      const yb = rowY(l, ln.to);
+      let c = rgb.get(ln.head);
+      if (!c) rgb.set(ln.head, (c = hexToRgb(headColour(ln.head))));
+      const a = lineAlpha(ln.w);
+      field.push({ x1, y1: ya, x2, y2: yb, rgb: c, alpha: a, width: 0.8 + 1.8 * a });
+      if (ln.w >= 0.1 && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);
     }
-    for (const [g, seg] of groups) {
-      const head = Math.floor(g / (BUCKETS + 1));
-      const b = g % (BUCKETS + 1);
-      p.segments(seg, headColour(head), b / BUCKETS, 0.8 + 1.8 * (b / BUCKETS));
-    }
+    p.lineField(field, { x: x1, w: x2 - x1 });
     p.segments(marked, scene.palette.foreground, 0.9, 1.2, [4, 3]);
+    return lines.length + (all.length - inView.length);
   }
 
   private paintArcs(p: Painter, scene: Scene, l: HeadLayout) {
     const x0 = l.arcsRight;
     const maxDepth = Math.min(90, l.arcsRight - 60); // leave room for labels left of the apex
+    const { y0, y1 } = p.visible;
     const pts: number[] = [];
-    const dots: number[] = [];
+    const heads: number[] = [];
     for (const arc of scene.syntax.arcs) {
       const ya = rowY(l, arc.dependent);
       const yb = rowY(l, arc.head);
+      if (Math.max(ya, yb) < y0 || Math.min(ya, yb) > y1) continue;
       const depth = arcDepth(arc.dependent - arc.head, maxDepth);
-      // Quadratic control point at 2x depth puts the apex at `depth`.
+      // A quadratic's control point at twice the depth puts the apex at `depth`.
       pts.push(x0, yb, x0 - 2 * depth, (ya + yb) / 2, x0, ya);
-      dots.push(x0 - 5, ya - 3, x0, ya, x0 - 5, ya + 3, x0, ya);
+      heads.push(x0 - 5, ya - 3, x0, ya, x0 - 5, ya + 3, x0, ya); // arrowhead at the dependent
       p.text(arc.label, x0 - depth - 3, (ya + yb) / 2, { font: SMALL_FONT, colour: scene.palette.muted, align: "right" });
     }
     p.curves(pts, scene.palette.arc, 1);
-    p.segments(dots, scene.palette.arc, 1, 1.2); // arrowhead at the dependent
+    p.segments(heads, scene.palette.arc, 1, 1.2);
   }
 }

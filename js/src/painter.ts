@@ -2,6 +2,11 @@
 // screen and PNG download, and into an SVG document for SVG download. Text is
 // always drawn as text (fillText / escaped <text>), never parsed as markup.
 
+import { hexToRgb } from "./colours";
+import { rasterise, type FieldLine } from "./raster";
+
+export type { FieldLine };
+
 export interface TextStyle {
   font: string;
   colour: string;
@@ -13,6 +18,10 @@ export interface TextStyle {
 export interface Painter {
   readonly width: number;
   readonly height: number;
+  /** The band of y (drawing coordinates) that will be seen; views may skip the rest. */
+  readonly visible: { y0: number; y1: number };
+  /** Many translucent lines at once, inside `bounds` (the head view's line field). */
+  lineField(lines: FieldLine[], bounds: { x: number; w: number }): void;
   fill(colour: string): void;
   rect(x: number, y: number, w: number, h: number, colour: string, alpha?: number): void;
   strokeRect(x: number, y: number, w: number, h: number, colour: string, width?: number): void;
@@ -47,7 +56,52 @@ function pixelCanvas(rgba: Uint8ClampedArray, w: number, h: number): HTMLCanvasE
 }
 
 export class CanvasPainter implements Painter {
-  constructor(readonly ctx: CanvasRenderingContext2D, readonly width: number, readonly height: number) {}
+  readonly visible: { y0: number; y1: number };
+
+  /**
+   * Draws in CSS pixels; `ratio` is the canvas's device-pixel ratio and `offsetY` the
+   * first drawing-space row shown (a canvas that shows a window of a tall view).
+   */
+  constructor(
+    readonly ctx: CanvasRenderingContext2D,
+    readonly width: number,
+    readonly height: number,
+    readonly ratio = 1,
+    readonly offsetY = 0,
+    viewHeight = height,
+  ) {
+    ctx.setTransform(ratio, 0, 0, ratio, 0, -offsetY * ratio);
+    this.visible = { y0: offsetY, y1: offsetY + viewHeight };
+  }
+
+  lineField(lines: FieldLine[], bounds: { x: number; w: number }) {
+    const r = this.ratio;
+    const dx0 = Math.floor(bounds.x * r);
+    const dw = Math.ceil(bounds.w * r);
+    const dh = Math.ceil((this.visible.y1 - this.visible.y0) * r);
+    if (dw <= 0 || dh <= 0 || lines.length === 0) return;
+    const device = lines.map((l) => ({
+      ...l,
+      x1: l.x1 * r - dx0,
+      x2: l.x2 * r - dx0,
+      y1: (l.y1 - this.offsetY) * r,
+      y2: (l.y2 - this.offsetY) * r,
+      width: l.width * r,
+    }));
+    const rgba = rasterise(device, dw, dh);
+    const off = this.ctx.canvas.ownerDocument.createElement("canvas");
+    off.width = dw;
+    off.height = dh;
+    const octx = off.getContext("2d")!;
+    const img = octx.createImageData(dw, dh);
+    img.data.set(rgba);
+    octx.putImageData(img, 0, 0);
+    const c = this.ctx;
+    c.save();
+    c.setTransform(1, 0, 0, 1, 0, 0);
+    c.drawImage(off, dx0, 0);
+    c.restore();
+  }
 
   fill(colour: string) {
     this.ctx.fillStyle = colour;
@@ -126,6 +180,8 @@ export class CanvasPainter implements Painter {
   }
 }
 
+export { hexToRgb };
+
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!);
 }
@@ -134,7 +190,25 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 
 export class SvgPainter implements Painter {
   private parts: string[] = [];
-  constructor(readonly width: number, readonly height: number) {}
+  readonly visible: { y0: number; y1: number };
+  constructor(readonly width: number, readonly height: number) {
+    this.visible = { y0: 0, y1: height };
+  }
+
+  lineField(lines: FieldLine[]) {
+    // One <path> per colour, alpha step and width: vector output stays compact.
+    const groups = new Map<string, number[]>();
+    for (const l of lines) {
+      const key = `${l.rgb.join(",")}|${Math.round(l.alpha * 20) / 20}|${Math.round(l.width * 2) / 2}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(l.x1, l.y1, l.x2, l.y2);
+    }
+    for (const [key, xy] of groups) {
+      const [rgb, alpha, width] = key.split("|");
+      this.segments(xy, `rgb(${rgb})`, Number(alpha), Number(width));
+    }
+  }
 
   fill(colour: string) {
     this.parts.push(`<rect width="${this.width}" height="${this.height}" fill="${colour}"/>`);

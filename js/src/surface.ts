@@ -17,8 +17,11 @@ export class Surface {
     parent.appendChild(this.canvas);
   }
 
-  /** Resize (clearing) and return a painter in CSS-pixel coordinates. */
-  painter(width: number, height: number): CanvasPainter {
+  /**
+   * Resize (clearing) and return a painter in CSS-pixel coordinates. With `window`, the
+   * canvas shows only rows offsetY..offsetY+height of a drawing `fullHeight` tall.
+   */
+  painter(width: number, height: number, window?: { offsetY: number; fullHeight: number }): CanvasPainter {
     const dpr = globalThis.devicePixelRatio || 1;
     const ratio = Math.max(1, Math.min(dpr, Math.sqrt(MAX_PIXELS / Math.max(1, width * height))));
     if (width !== this.width || height !== this.height || ratio !== this.ratio) {
@@ -31,8 +34,8 @@ export class Surface {
       this.canvas.style.height = `${height}px`;
     }
     const ctx = this.canvas.getContext("2d")!;
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    return new CanvasPainter(ctx, width, height);
+    if (window) return new CanvasPainter(ctx, width, window.fullHeight, ratio, window.offsetY, height);
+    return new CanvasPainter(ctx, width, height, ratio);
   }
 
   /** Pointer position in CSS pixels relative to the canvas. */

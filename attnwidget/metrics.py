@@ -4,8 +4,9 @@ Everything here works on one padded batch at a time: attention ``[B, L, H, T, T]
 per-token annotation ids ``[B, T]``, on the model's device, with no Python loop over
 tokens or pairs. What is kept between batches is a set of additive sums per head (so two
 accumulators merge by adding), the top-k exemplar candidates per head, and, for
-variability only, each long sentence's first 10×10 attention block (its formula needs the
-corpus mean first, so no running sum is exact).
+variability only, each long sentence's counted weights in its first 10×10 block (its
+formula needs |α − ᾱ| with the corpus mean ᾱ known only at the end, so no running sum is
+exact; the mean itself is a running sum).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ ENTROPY_MIN_MASS = 0.1
 DEP_DIRECTIONS = ("child_to_parent", "parent_to_child", "either")
 #: Clark et al.'s two directions (SPEC §5).
 HEAD_DIRECTIONS = ("dependent_to_head", "head_to_dependent")
+#: Largest slice of a batch (attention weights) worked on at once; bounds temporaries.
+MAX_SLICE_ELEMENTS = 1 << 24
 #: Fixed-offset baseline of SPEC §5.
 BASELINE_OFFSETS = (-3, -2, -1, 1, 2, 3)
 
@@ -84,6 +87,10 @@ class TokenFeatures:
             return out.to(device)
 
         return cls(pad(word), pad(head), pad(pos), pad(deprel))
+
+    def rows(self, index: slice) -> "TokenFeatures":
+        """The features of some sentences of the batch."""
+        return TokenFeatures(self.word[index], self.head[index], self.pos[index], self.deprel[index])
 
     def widen(self, width: int) -> "TokenFeatures":
         """Pad on the right to ``width`` positions (the attention's T)."""
@@ -255,6 +262,8 @@ _HEAD_SUMS = {
     "entropy": None,  # Σ of kept rows' entropies
     "entropy_rows": None,  # number of kept rows
     "head_correct": "deprel",  # [L, H, 2 directions, R]
+    "var_sum": None,  # Σ α' over the N×N block of sentences with ≥ N tokens: [L, H, N, N]
+    "var_mass": None,  # Σ α' over their counted cells
 }
 _CORPUS_SUMS = {
     "first_token_rows": None,  # annotated i ≥ 1, scalar
@@ -263,7 +272,20 @@ _CORPUS_SUMS = {
     "pos_pairs": "pos",
     "head_words": "deprel",  # words scored in Clark's task per relation
     "baseline_correct": "deprel",  # [offsets, R]
+    "var_sentences": None,  # sentences with ≥ N tokens
 }
+
+
+@dataclass
+class _Contribution:
+    """What one slice of a batch adds: sums, variability cells, exemplar candidates."""
+
+    sums: dict[str, torch.Tensor]
+    cell_values: torch.Tensor | None
+    cell_ids: torch.Tensor | None
+    best: torch.Tensor | None
+    best_i: torch.Tensor | None
+    best_j: torch.Tensor | None
 
 
 class HeadSums:
@@ -291,10 +313,13 @@ class HeadSums:
             "entropy": z(L, H), "entropy_rows": z(L, H), "head_correct": z(L, H, 2, 0),
             "first_token_rows": z(()), "pairs": z(()), "dep_pairs": z(3), "pos_pairs": z(0),
             "head_words": z(0), "baseline_correct": z(len(BASELINE_OFFSETS), 0),
+            "var_sum": z(L, H, VARIABILITY_WINDOW, VARIABILITY_WINDOW), "var_mass": z(L, H),
+            "var_sentences": z(()),
         }
-        # Variability: α' on positions < N of each sentence with ≥ N tokens, and its counted mask.
-        self.blocks: list[torch.Tensor] = []  # [n, L, H, N, N] float32
-        self.block_masks: list[torch.Tensor] = []  # [n, N, N] bool
+        # Variability: α' of each counted cell (i, j < N) of each sentence with ≥ N tokens,
+        # and the cell's index i·N + j.
+        self.cell_values: list[torch.Tensor] = []  # [cells, L, H] float32
+        self.cell_ids: list[torch.Tensor] = []  # [cells] int16
 
     # -- batch -------------------------------------------------------------------------
 
@@ -312,17 +337,40 @@ class HeadSums:
                exemplars: "ExemplarTracker | None" = None, sentence_ids=None,
                consume: bool = False) -> None:
         """Add one batch. ``attention`` ``[B, L, H, T, T]`` (zero past each length),
-        ``lengths`` ``[B]``, ``features`` with ids from this object's vocabularies.
-        ``consume=True`` lets the attention tensor be overwritten (saves a full copy)."""
-        attention = attention.float()
+        ``lengths`` ``[B]``, ``features`` with ids from this object's vocabularies,
+        ``sentence_ids`` the sentences' corpus indices (for ``exemplars``).
+        ``consume=True`` lets the attention tensor be overwritten (saves a full copy).
+
+        A batch of long sentences is worked through in slices of at most
+        ``MAX_SLICE_ELEMENTS`` attention weights, so temporaries stay small. All slices'
+        contributions are added at the end: an interrupt leaves the sums untouched.
+        """
         B, L, H, T, _ = attention.shape
         if (L, H) != (self.num_layers, self.num_heads):
             raise ValueError(f"attention has {L} layers × {H} heads, expected "
                              f"{self.num_layers} × {self.num_heads}")
         features = features.widen(T)
         self._grow()
-        # Contributions are collected first and added at the end, so an interrupt mid-batch
-        # leaves the sums as they were rather than half-updated.
+        step = max(1, MAX_SLICE_ELEMENTS // (L * H * T * T))
+        parts = [self._contributions(attention[k : k + step], lengths[k : k + step],
+                                     features.rows(slice(k, k + step)), consume, exemplars is not None)
+                 for k in range(0, B, step)]
+        for part in parts:
+            for name, value in part.sums.items():
+                self.sums[name] += value.to(self.sum_device, torch.float64)
+            if part.cell_values is not None:
+                self.cell_values.append(part.cell_values)
+                self.cell_ids.append(part.cell_ids)
+        if exemplars is not None:
+            ids = list(sentence_ids)
+            exemplars.add(torch.cat([p.best for p in parts]), torch.cat([p.best_i for p in parts]),
+                          torch.cat([p.best_j for p in parts]), ids)
+
+    def _contributions(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
+                       consume: bool, want_exemplars: bool) -> "_Contribution":
+        """One slice's additions to every sum (no state is changed here)."""
+        attention = attention.float()
+        B, L, H, T, _ = attention.shape
         batch: dict[str, torch.Tensor] = {}
         add = batch.__setitem__
         n_pos, n_rel = len(self.pos_vocab), len(self.deprel_vocab)
@@ -339,12 +387,18 @@ class HeadSums:
         add("first_token_rows", rows.sum())
         n = VARIABILITY_WINDOW
         long_enough = lengths.to(attention.device) >= n
-        block = block_mask = None
+        cell_values = cell_ids = None
         if T >= n and bool(long_enough.any()):
-            # Variability: the first N×N block of every sentence with ≥ N tokens (all cells:
-            # the corpus mean ᾱ averages every such sentence).
-            block = threshold(attention[..., :n, :n][long_enough], self.min_attention).to(self.sum_device, copy=True)
-            block_mask = counted[:, :n, :n][long_enough].to(self.sum_device, copy=True)
+            # Variability over the first N×N block of each sentence with ≥ N tokens: ᾱ is a
+            # running sum over every cell; |α − ᾱ| needs each counted cell's own value kept.
+            block = threshold(attention[..., :n, :n][long_enough], self.min_attention)  # [b, L, H, N, N]
+            block_mask = counted[:, :n, :n][long_enough]  # [b, N, N]
+            add("var_sum", block.sum(0))
+            add("var_sentences", long_enough.sum())
+            add("var_mass", (block * block_mask[:, None, None]).sum((0, 3, 4)))
+            cell_values = block.permute(0, 3, 4, 1, 2)[block_mask].to(self.sum_device, copy=True)  # [c, L, H]
+            cells = torch.arange(n * n, device=block.device, dtype=torch.int16).view(n, n)
+            cell_ids = cells.expand_as(block_mask)[block_mask].to(self.sum_device)
 
         # m: α' on counted pairs; raw: α on counted pairs (Clark's task and exemplars have
         # no threshold). Without a threshold they are one tensor.
@@ -391,19 +445,14 @@ class HeadSums:
         add("head_words", torch.einsum("bw,bwr->r", words.evaluated.float(), words_rel))
         add("baseline_correct", torch.einsum("bkw,bwr->kr", baseline_hits(words).float(), words_rel))
 
-        batch = {k: v.to(self.sum_device, torch.float64) for k, v in batch.items()}
-        for name, value in batch.items():
-            self.sums[name] += value
-        if block is not None:
-            self.blocks.append(block)
-            self.block_masks.append(block_mask)
-
-        if exemplars is not None:
+        best = best_i = best_j = None
+        if want_exemplars:
             # Largest raw α over counted pairs with i ≠ j (SPEC §4). ``raw`` may be ``m``:
             # it is not needed after this, so its diagonal is cleared in place.
             raw.diagonal(dim1=-2, dim2=-1).zero_()
             has_pair = (counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)).any((1, 2))
-            exemplars.update(raw, has_pair, sentence_ids)
+            best, best_i, best_j = exemplar_candidates(raw, has_pair)
+        return _Contribution(batch, cell_values, cell_ids, best, best_i, best_j)
 
     def _grow(self) -> None:
         """Widen keyed sums to the current vocabularies (new tags/relations start at 0)."""
@@ -417,22 +466,17 @@ class HeadSums:
     # -- variability ---------------------------------------------------------------------
 
     def variability(self) -> torch.Tensor:
-        """SPEC §3 variability per head, float64 ``[L, H]`` (NaN with no long sentence)."""
-        L, H = self.num_layers, self.num_heads
-        if not self.blocks:
+        """SPEC §3 variability per head, float64 ``[L, H]`` (NaN with no long sentence):
+        Σ |α(x) − ᾱ| over counted cells / (2 Σ α(x)), worked through chunk by chunk."""
+        L, H, n = self.num_layers, self.num_heads, VARIABILITY_WINDOW
+        if not self.cell_values:
             return torch.full((L, H), float("nan"), dtype=torch.float64)
-        blocks = torch.cat([b.to(self.sum_device) for b in self.blocks])  # [n, L, H, N, N]
-        masks = torch.cat([m.to(self.sum_device) for m in self.block_masks])
-        self.blocks, self.block_masks = [blocks], [masks]  # consolidate once
-        mean = blocks.double().mean(0)
-        mask = masks[:, None, None].double()
-        numerator = ((blocks.double() - mean).abs() * mask).sum((0, 3, 4))
-        denominator = 2 * (blocks.double() * mask).sum((0, 3, 4))
-        return (numerator / denominator).cpu()
-
-    @property
-    def long_sentences(self) -> int:
-        return sum(int(b.shape[0]) for b in self.blocks)
+        mean = (self.sums["var_sum"] / self.sums["var_sentences"]).reshape(L, H, n * n)
+        deviation = torch.zeros(L, H, dtype=torch.float64, device=self.sum_device)
+        for values, cells in zip(self.cell_values, self.cell_ids):
+            cell_mean = mean[:, :, cells.long()].permute(2, 0, 1)  # [c, L, H]
+            deviation += (values.double() - cell_mean).abs().sum(0)
+        return (deviation / (2 * self.sums["var_mass"])).cpu()
 
     # -- merge and persistence -------------------------------------------------------------
 
@@ -457,19 +501,19 @@ class HeadSums:
                     out.sums[name].index_add_(value.dim() - 1, rel_ids.to(out.sum_device), value)
                 else:
                     out.sums[name] += value
-            out.blocks += [b.to(out.sum_device) for b in part.blocks]
-            out.block_masks += [m.to(out.sum_device) for m in part.block_masks]
+            out.cell_values += [v.to(out.sum_device) for v in part.cell_values]
+            out.cell_ids += [c.to(out.sum_device) for c in part.cell_ids]
         return out
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """(arrays, json-able metadata) for saving."""
         self._grow()
         arrays = {f"sum.{k}": v.cpu().numpy() for k, v in self.sums.items()}
-        n, L, H = VARIABILITY_WINDOW, self.num_layers, self.num_heads
-        arrays["blocks"] = (torch.cat(self.blocks).cpu().numpy() if self.blocks
-                            else np.zeros((0, L, H, n, n), np.float32))
-        arrays["block_masks"] = (torch.cat(self.block_masks).cpu().numpy() if self.block_masks
-                                 else np.zeros((0, n, n), bool))
+        L, H = self.num_layers, self.num_heads
+        arrays["cell_values"] = (torch.cat(self.cell_values).cpu().numpy() if self.cell_values
+                                 else np.zeros((0, L, H), np.float32))
+        arrays["cell_ids"] = (torch.cat(self.cell_ids).cpu().numpy() if self.cell_ids
+                              else np.zeros(0, np.int16))
         meta = {"num_layers": L, "num_heads": H, "causal": self.causal,
                 "min_attention": self.min_attention, "pos_keys": self.pos_vocab.keys,
                 "deprel_keys": self.deprel_vocab.keys}
@@ -482,13 +526,25 @@ class HeadSums:
         out.pos_vocab = Vocabulary(meta["pos_keys"])
         out.deprel_vocab = Vocabulary(meta["deprel_keys"])
         out.sums = {k: torch.from_numpy(np.array(arrays[f"sum.{k}"])).to(out.sum_device) for k in out.sums}
-        if len(arrays["blocks"]):
-            out.blocks = [torch.from_numpy(np.array(arrays["blocks"])).to(out.sum_device)]
-            out.block_masks = [torch.from_numpy(np.array(arrays["block_masks"])).to(out.sum_device)]
+        if len(arrays["cell_values"]):
+            out.cell_values = [torch.from_numpy(np.array(arrays["cell_values"])).to(out.sum_device)]
+            out.cell_ids = [torch.from_numpy(np.array(arrays["cell_ids"])).to(out.sum_device)]
         return out
 
 
 # ------------------------------------------------------------------------- exemplars
+
+
+def exemplar_candidates(offdiag_attention: torch.Tensor, has_pair: torch.Tensor):
+    """Each sentence's largest weight per head and its pair: (best, i, j), each ``[B, L, H]``.
+
+    ``offdiag_attention`` ``[B, L, H, T, T]`` holds α on counted pairs and 0 elsewhere,
+    diagonal included; ``has_pair`` ``[B]`` says whether a sentence has any such pair
+    (those without get -inf). The first maximum in row-major order wins ties."""
+    B, L, H, T, _ = offdiag_attention.shape
+    best, flat = offdiag_attention.reshape(B, L, H, T * T).max(-1)
+    best = best.masked_fill(~has_pair[:, None, None], float("-inf"))
+    return best, flat // T, flat % T
 
 
 class ExemplarTracker:
@@ -513,18 +569,15 @@ class ExemplarTracker:
         """Make a sentence's text available to the next ``update`` that may rank it."""
         self._pending[sentence_id] = (text, list(tokens))
 
-    def update(self, offdiag_attention: torch.Tensor, has_pair: torch.Tensor, sentence_ids) -> None:
-        """``offdiag_attention`` ``[B, L, H, T, T]``: α on counted pairs, zero on the
-        diagonal and elsewhere; ``has_pair`` ``[B]``: whether a sentence has any such pair."""
+    def add(self, best: torch.Tensor, i: torch.Tensor, j: torch.Tensor, sentence_ids) -> None:
+        """Offer each sentence's best pair per head: ``best``, ``i``, ``j`` are ``[B, L, H]``
+        (from :func:`exemplar_candidates`), ``sentence_ids`` their corpus indices."""
         if self.k <= 0:
             return
-        B, L, H, T, _ = offdiag_attention.shape
-        best, flat = offdiag_attention.reshape(B, L, H, T * T).max(-1)  # first maximum on ties
-        best = best.masked_fill(~has_pair.to(best.device)[:, None, None], float("-inf"))
-        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=best.device)
+        B, L, H = best.shape
+        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=self.weight.device)
         move = lambda t: t.permute(1, 2, 0).to(self.weight.device)  # noqa: E731 [B,L,H] -> [L,H,B]
-        self._keep(move(best), ids.to(self.weight.device).expand(L, H, B),
-                   move(flat // T), move(flat % T))
+        self._keep(move(best.float()), ids.expand(L, H, B), move(i), move(j))
         self._prune()
 
     def _keep(self, weight, sentence, i, j) -> None:

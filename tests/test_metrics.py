@@ -253,3 +253,14 @@ def test_known_tree_head_accuracy_and_baseline():
     assert v["head_accuracy", "nsubj:head_to_dependent"] == 1.0
     assert v["head_accuracy", "ALL:head_to_dependent"] == 0.5
     assert v["head_accuracy_baseline", "ALL"] == 1.0  # every head is the next word
+
+
+def test_long_batches_are_sliced_without_changing_results(monkeypatch):
+    import attnwidget.metrics as metrics
+
+    items = random_items(8, 9, causal=True)
+    whole, ex_whole = run(items, True, 0.2, batch_size=9)
+    monkeypatch.setattr(metrics, "MAX_SLICE_ELEMENTS", 2 * 3 * 12 * 12 * 2)  # ~2 sentences a slice
+    sliced, ex_sliced = run(items, True, 0.2, batch_size=9)
+    compare_frames(frame(sliced), frame(whole), atol=1e-6, rtol=1e-6)
+    assert ex_sliced.rows() == ex_whole.rows()

@@ -13,6 +13,11 @@ def sample_corpus_path() -> Path:
     return Path(str(resources.files(__name__) / "sample_corpus.txt"))
 
 
+def sample_gold_path() -> Path:
+    """Path of a hand-made gold UD v2 annotation (CoNLL-U) of the first 40 sample sentences."""
+    return Path(str(resources.files(__name__) / "sample_gold.conllu"))
+
+
 def sample_corpus(limit: int | None = None) -> list[str]:
     """The bundled sample sentences (a few hundred, varied constructions)."""
     lines = sample_corpus_path().read_text(encoding="utf-8").splitlines()

@@ -62,12 +62,6 @@ export class GridView {
     });
   }
 
-  /** The cell's centre in CSS pixels relative to the canvas (tests click it). */
-  static centre(layers: number, heads: number, cell: Cell): [number, number] {
-    const c = cellSize(heads, layers);
-    return [LEFT + (cell.head + 0.5) * c, TOP + (cell.layer + 0.5) * c];
-  }
-
   /** Height of the grid above its first row, and of a row (the layer lines align to them). */
   static rows(layers: number, heads: number): { top: number; cell: number; height: number } {
     const c = cellSize(heads, layers);
@@ -91,6 +85,7 @@ export class GridView {
     const width = LEFT + H * c + 2;
     const height = TOP + L * c + 2;
     this.surface.painter(width, height);
+    Object.assign(this.surface.canvas.dataset, { left: LEFT, top: TOP, cell: c, layers: L, heads: H }); // where a head is (tests)
     const ctx = this.surface.canvas.getContext("2d")!;
     ctx.fillStyle = p.background;
     ctx.fillRect(0, 0, width, height);

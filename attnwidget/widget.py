@@ -285,14 +285,23 @@ class AttentionWidget(anywidget.AnyWidget):
             return
         reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
         buffers: list[bytes] = []
-        if content.get("what") == "thumbnails":
+        what = content.get("what")
+        layer = content.get("layer")
+        if what == "thumbnails":
             thumbs = thumbnails_payload(self._data, bool(content.get("hide_first")))
-            encoded = thumbs["data"]
-            reply["thumbnails"] = {**thumbs, "data": {k: v for k, v in encoded.items() if k != "buffer"}}
-            buffers = [encoded["buffer"]]
+            reply["thumbnails"] = {**thumbs, "data": _without_buffer(thumbs["data"])}
+            buffers = [thumbs["data"]["buffer"]]
+        elif what == "layer" and isinstance(layer, int) and 0 <= layer < self._data.num_layers:
+            payload = layer_payload(self._data, layer)  # prefetch of a neighbouring layer
+            reply["payload"] = {**payload, "data": _without_buffer(payload["data"])}
+            buffers = [payload["data"]["buffer"]]
         else:
             reply["error"] = f"unknown request {content.get('what')!r}"
         self.send(reply, buffers=buffers)
+
+
+def _without_buffer(encoded: dict) -> dict:
+    return {k: v for k, v in encoded.items() if k != "buffer"}
 
 
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> str:

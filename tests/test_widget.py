@@ -145,6 +145,19 @@ def test_thumbnails_are_fetched_by_request_reply(widget):
     assert len(sent) == 2
 
 
+def test_neighbouring_layers_are_prefetched_by_request(widget):
+    sent = []
+    widget.send = lambda content, buffers=None: sent.append((content, buffers))
+    widget._on_request(widget, {"kind": REQUEST, "id": 1, "what": "layer", "layer": 2}, [])
+    content, buffers = sent[0]
+    p = content["payload"]
+    assert p["layer"] == 2 and widget.layer == 0  # the synced layer is unchanged
+    back = unpack_layer(decode_array({**p["data"], "buffer": buffers[0]}), 4, 5, p["packing"])
+    np.testing.assert_allclose(back, dequantise_sqrt(quantise_sqrt(widget.attention[2])), atol=1e-7)
+    widget._on_request(widget, {"kind": REQUEST, "id": 2, "what": "layer", "layer": 7}, [])
+    assert "error" in sent[1][0]
+
+
 def test_synced_state_stays_small_for_long_inputs():
     n = 512
     w = AttentionWidget.from_attention([f"t{i}" for i in range(n)], softmax_attention(2, 12, n, causal=True, scale=4))

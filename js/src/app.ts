@@ -17,6 +17,12 @@ import { PALETTES, detectTheme, watchTheme, type Palette } from "./theme";
 import { TRAIT_NAMES, readTraits, writeTraits, type Traits } from "./traits";
 import { hideFirst, mergeUnits, type LayerMatrix } from "./transform";
 
+/** Map.set that forgets the oldest entries beyond `keep`. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V, keep = 6) {
+  map.set(key, value);
+  while (map.size > keep) map.delete(map.keys().next().value as K);
+}
+
 export class AttentionApp {
   private doc: Document;
   private root: HTMLElement;
@@ -38,7 +44,7 @@ export class AttentionApp {
   private gridHover: { layer: number; head: number } | null = null;
   private thumbs: Thumbnails | null = null;
   private transformed = new Map<string, LayerMatrix>();
-  private prunedCache: { key: string; value: Pruned } | null = null;
+  private pruned = new Map<string, Pruned>();
   private frame = 0;
   private generation = 0;
   private draws = 0;
@@ -100,6 +106,7 @@ export class AttentionApp {
 
   dispose() {
     cancelAnimationFrame(this.frame);
+    clearTimeout(this.prefetchTimer);
     this.cleanup.forEach((f) => f());
     this.source.dispose();
     this.root.remove();
@@ -161,6 +168,7 @@ export class AttentionApp {
     const t3 = performance.now();
     // Where the time goes (read by bench/bench_widget.py).
     this.root.dataset.timings = JSON.stringify({ data: t1 - t0, scene: t2 - t1, draw: t3 - t2 });
+    this.prefetchAround(t.layer);
   }
   private thumbsFirst = false;
 
@@ -177,35 +185,54 @@ export class AttentionApp {
     };
   }
 
-  private buildScene(raw: LayerMatrix, syntax: UnitSyntax, palette: Palette): Scene {
+  /** Attention after hide_first / word merging, and its kept lines, cached per setting. */
+  private prepare(layer: number, raw: LayerMatrix): { matrix: LayerMatrix; pruned: Pruned; key: string; heads: number[] } {
     const t = this.traits;
-    const tkey = `${t.layer}|${t.hide_first}|${t.renormalise}|${t.level}`;
+    const tkey = `${layer}|${t.hide_first}|${t.renormalise}|${t.level}`;
     let matrix = this.transformed.get(tkey);
     if (!matrix) {
       matrix = t.hide_first ? hideFirst(raw, t.renormalise) : raw;
       const word = this.meta.levels.word;
       if (t.level === "word" && word) matrix = mergeUnits(matrix, word.of_token, word.labels.length);
-      if (this.transformed.size > 8) this.transformed.clear();
-      this.transformed.set(tkey, matrix);
+      remember(this.transformed, tkey, matrix);
     }
     const heads = t.heads.filter((h) => h >= 0 && h < matrix!.heads);
-    const pkey = `${tkey}|${heads}|${t.prune}|${t.threshold}`;
-    if (this.prunedCache?.key !== pkey) {
-      this.prunedCache = { key: pkey, value: pruneLayer(matrix, heads, t.prune, t.threshold) };
-    }
+    const key = `${tkey}|${heads}|${t.prune}|${t.threshold}`;
+    let pruned = this.pruned.get(key);
+    if (!pruned) remember(this.pruned, key, (pruned = pruneLayer(matrix, heads, t.prune, t.threshold)));
+    return { matrix, pruned, key, heads };
+  }
+
+  /** When idle, fetch and prepare the neighbouring layers so switching to them is instant. */
+  private prefetchAround(layer: number) {
+    clearTimeout(this.prefetchTimer);
+    this.prefetchTimer = window.setTimeout(async () => {
+      for (const l of [layer + 1, layer - 1]) {
+        if (l < 0 || l >= this.meta.num_layers || this.traits.layer !== layer) continue;
+        const raw = await this.source.prefetch(l);
+        if (this.traits.layer !== layer) return; // the user moved on
+        this.prepare(l, raw);
+      }
+    }, 120);
+  }
+  private prefetchTimer = 0;
+
+  private buildScene(raw: LayerMatrix, syntax: UnitSyntax, palette: Palette): Scene {
+    const t = this.traits;
+    const { matrix, pruned, key, heads } = this.prepare(t.layer, raw);
     const n = syntax.labels.length;
     const selected = t.token !== null && t.token >= 0 && t.token < n ? { unit: t.token, role: t.token_role } : null;
     return {
       palette,
       syntax,
       matrix,
-      pruned: this.prunedCache.value,
+      pruned,
       layer: t.layer,
       heads,
       numHeads: this.meta.num_heads,
       causal: this.meta.is_causal,
       selected,
-      key: pkey,
+      key,
     };
   }
 

@@ -4,8 +4,9 @@
 // attention lines that coincide with a dependency drawn with a dashed overlay.
 //
 // Long inputs are tall (18 px per token), so the canvas is only as tall as the
-// scrolling stage and shows the rows in view; lines are rasterised in one pass
-// (raster.ts) because thousands of long canvas strokes are slow.
+// scrolling stage and shows the rows in view, and each frame draws the strongest
+// lines in view up to a pixel budget: thousands of long strokes on a 9000 px canvas
+// took seconds in a software-rendered browser.
 
 import { headColour, hexToRgb } from "./colours";
 import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayout } from "./layout";
@@ -15,8 +16,8 @@ import type { Scene, ViewStats } from "./scene";
 import { arcDepth } from "./syntax";
 import { Snapshot, Surface } from "./surface";
 
-/** Pixel updates per frame on screen (~30 ms of rasterising) and for a PNG download. */
-const SCREEN_BUDGET = 1_500_000;
+/** Pixels of line per frame on screen (tens of ms in a software-rendered browser) and for a PNG download. */
+const SCREEN_BUDGET = 800_000;
 const EXPORT_BUDGET = 30_000_000;
 
 export interface PointerHandlers {
@@ -185,7 +186,7 @@ export class HeadView {
       field.push({ x1, y1: ya, x2, y2: yb, rgb: c, alpha: a, width: 0.8 + 1.8 * a });
       if (ln.w >= 0.1 && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);
     }
-    p.lineField(field, { x: x1, w: x2 - x1 });
+    p.lineField(field);
     p.segments(marked, scene.palette.foreground, 0.9, 1.2, [4, 3]);
     return lines.length + (all.length - inView.length);
   }

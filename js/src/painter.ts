@@ -3,9 +3,16 @@
 // always drawn as text (fillText / escaped <text>), never parsed as markup.
 
 import { hexToRgb } from "./colours";
-import { rasterise, type FieldLine } from "./raster";
-
-export type { FieldLine };
+/** One line of the head view's line field, in drawing coordinates. */
+export interface FieldLine {
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  rgb: readonly [number, number, number];
+  alpha: number; // 0..1
+  width: number;
+}
 
 export interface TextStyle {
   font: string;
@@ -21,7 +28,7 @@ export interface Painter {
   /** The band of y (drawing coordinates) that will be seen; views may skip the rest. */
   readonly visible: { y0: number; y1: number };
   /** Many translucent lines at once, inside `bounds` (the head view's line field). */
-  lineField(lines: FieldLine[], bounds: { x: number; w: number }): void;
+  lineField(lines: FieldLine[]): void;
   fill(colour: string): void;
   rect(x: number, y: number, w: number, h: number, colour: string, alpha?: number): void;
   strokeRect(x: number, y: number, w: number, h: number, colour: string, width?: number): void;
@@ -74,33 +81,21 @@ export class CanvasPainter implements Painter {
     this.visible = { y0: offsetY, y1: offsetY + viewHeight };
   }
 
-  lineField(lines: FieldLine[], bounds: { x: number; w: number }) {
-    const r = this.ratio;
-    const dx0 = Math.floor(bounds.x * r);
-    const dw = Math.ceil(bounds.w * r);
-    const dh = Math.ceil((this.visible.y1 - this.visible.y0) * r);
-    if (dw <= 0 || dh <= 0 || lines.length === 0) return;
-    const device = lines.map((l) => ({
-      ...l,
-      x1: l.x1 * r - dx0,
-      x2: l.x2 * r - dx0,
-      y1: (l.y1 - this.offsetY) * r,
-      y2: (l.y2 - this.offsetY) * r,
-      width: l.width * r,
-    }));
-    const rgba = rasterise(device, dw, dh);
-    const off = this.ctx.canvas.ownerDocument.createElement("canvas");
-    off.width = dw;
-    off.height = dh;
-    const octx = off.getContext("2d")!;
-    const img = octx.createImageData(dw, dh);
-    img.data.set(rgba);
-    octx.putImageData(img, 0, 0);
-    const c = this.ctx;
-    c.save();
-    c.setTransform(1, 0, 0, 1, 0, 0);
-    c.drawImage(off, dx0, 0);
-    c.restore();
+  lineField(lines: FieldLine[]) {
+    // Canvas strokes batched by colour, alpha step and width: a few dozen strokes.
+    const groups = new Map<string, number[]>();
+    for (const l of lines) {
+      const step = Math.max(1, Math.round(l.alpha * 16));
+      const key = `${l.rgb.join(",")}|${step}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(l.x1, l.y1, l.x2, l.y2);
+    }
+    for (const [key, xy] of groups) {
+      const [rgb, step] = key.split("|");
+      const a = Number(step) / 16;
+      this.segments(xy, `rgb(${rgb})`, a, 0.8 + 1.8 * a);
+    }
   }
 
   fill(colour: string) {

@@ -112,7 +112,7 @@ export function linesToDraw(
   m: LayerMatrix,
   p: Pruned,
   focus: Focus | null,
-  budget = 60_000,
+  budget = 24_000,
 ): { lines: Line[]; capped: boolean; total: number } {
   const { n } = m;
   const lines: Line[] = [];

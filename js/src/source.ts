@@ -56,6 +56,22 @@ export class AttentionSource {
     });
   }
 
+  /** Layer `l` fetched by request (custom message) ahead of need; cached like the synced one. */
+  prefetch(l: number): Promise<LayerMatrix> {
+    const cached = this.layers.get(l);
+    if (cached) return cached;
+    const fetched = this.request("layer", { layer: l }).then(({ content, buffers }) => {
+      const payload = { ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } };
+      this.layers.delete(l); // let accept() decode it
+      return this.accept(payload)!;
+    });
+    // Mark as in flight so a concurrent layer(l) waits on this rather than the kernel.
+    this.layers.set(l, fetched);
+    for (const wake of this.waiting.get(l) ?? []) wake(fetched);
+    this.waiting.delete(l);
+    return fetched;
+  }
+
   /** True when layer `l` is decoded or decoding (no wait on the kernel). */
   has(l: number): boolean {
     return this.layers.has(l);

@@ -46,12 +46,21 @@ export class StaticModel implements WidgetModel {
   }
 
   send(content: any) {
-    if (content?.kind !== REQUEST || content.what !== "thumbnails") return;
-    const t = this.bundle.thumbnails[content.hide_first ? "hide_first" : "plain"];
-    const bytes = toBytes(t.data.buffer);
-    const reply = { kind: REPLY, id: content.id, thumbnails: { ...t, data: { ...t.data, buffer: null } } };
+    if (content?.kind !== REQUEST) return;
+    let reply: Record<string, unknown>;
+    let encoded: EncodedArray;
+    if (content.what === "thumbnails") {
+      const t = this.bundle.thumbnails[content.hide_first ? "hide_first" : "plain"];
+      encoded = t.data;
+      reply = { thumbnails: { ...t, data: { ...t.data, buffer: null } } };
+    } else if (content.what === "layer" && this.bundle.layers[content.layer]) {
+      const p = this.bundle.layers[content.layer];
+      encoded = p.data;
+      reply = { payload: { ...p, data: { ...p.data, buffer: null } } };
+    } else return;
+    const bytes = toBytes(encoded.buffer);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    setTimeout(() => this.emit("msg:custom", reply, [view]), 0);
+    setTimeout(() => this.emit("msg:custom", { kind: REPLY, id: content.id, ...reply }, [view]), 0);
   }
 
   private emit(event: string, ...args: unknown[]) {

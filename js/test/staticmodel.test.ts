@@ -47,6 +47,16 @@ describe("StaticModel", () => {
     const t = await src.thumbnails(false);
     expect(Array.from(t.data)).toEqual([0, 1, 2, 3]);
   });
+
+  it("prefetches a layer by request without changing the synced layer", async () => {
+    const m = new StaticModel(bundle());
+    const src = new AttentionSource(m);
+    const l1 = await src.prefetch(1);
+    expect(l1.n).toBe(4);
+    expect(m.get("layer")).toBe(0);
+    expect(src.has(1)).toBe(true);
+    expect(await src.layer(1)).toBe(l1); // a later switch reuses it
+  });
 });
 
 describe("SvgPainter", () => {

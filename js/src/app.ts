@@ -209,9 +209,13 @@ export class AttentionApp {
     this.prefetchTimer = window.setTimeout(async () => {
       for (const l of [layer + 1, layer - 1]) {
         if (l < 0 || l >= this.meta.num_layers || this.traits.layer !== layer) continue;
-        const raw = await this.source.prefetch(l);
-        if (this.traits.layer !== layer) return; // the user moved on
-        this.prepare(l, raw);
+        try {
+          const raw = await this.source.prefetch(l);
+          if (this.traits.layer !== layer) return; // the user moved on
+          this.prepare(l, raw);
+        } catch {
+          return; // the host cannot prefetch (e.g. a layer it does not have): switch on demand
+        }
       }
     }, 120);
   }

@@ -49,28 +49,34 @@ export class AttentionSource {
     if (cached) return cached;
     const current = this.model.get("_layer_data") as LayerPayload | null;
     if (current && current.layer === l) return this.accept(current)!;
-    return new Promise((resolve) => {
+    const viaTrait = new Promise<LayerMatrix>((resolve) => {
       const list = this.waiting.get(l) ?? [];
       list.push((p) => p.then(resolve));
       this.waiting.set(l, list);
     });
+    // A prefetch in flight may answer first; a host that ignores prefetches never blocks this.
+    const early = this.prefetching.get(l);
+    return early ? Promise.race([viaTrait, early.catch(() => viaTrait)]) : viaTrait;
   }
 
-  /** Layer `l` fetched by request (custom message) ahead of need; cached like the synced one. */
+  /**
+   * Fetch layer `l` ahead of need with a request (custom message), without changing the
+   * synced layer. Rejects if the host answers with an error; hosts that do not answer
+   * prefetches simply leave it pending.
+   */
   prefetch(l: number): Promise<LayerMatrix> {
-    const cached = this.layers.get(l);
-    if (cached) return cached;
+    const known = this.layers.get(l) ?? this.prefetching.get(l);
+    if (known) return known;
     const fetched = this.request("layer", { layer: l }).then(({ content, buffers }) => {
-      const payload = { ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } };
-      this.layers.delete(l); // let accept() decode it
-      return this.accept(payload)!;
+      if (!content.payload) throw new Error(content.error ?? `layer ${l} not available`);
+      return this.accept({ ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } })!;
     });
-    // Mark as in flight so a concurrent layer(l) waits on this rather than the kernel.
-    this.layers.set(l, fetched);
-    for (const wake of this.waiting.get(l) ?? []) wake(fetched);
-    this.waiting.delete(l);
+    this.prefetching.set(l, fetched);
+    const forget = () => this.prefetching.delete(l);
+    fetched.then(forget, forget);
     return fetched;
   }
+  private prefetching = new Map<number, Promise<LayerMatrix>>();
 
   /** True when layer `l` is decoded or decoding (no wait on the kernel). */
   has(l: number): boolean {

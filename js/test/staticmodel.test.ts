@@ -57,6 +57,16 @@ describe("StaticModel", () => {
     expect(src.has(1)).toBe(true);
     expect(await src.layer(1)).toBe(l1); // a later switch reuses it
   });
+
+  it("never blocks a layer switch on a host that ignores prefetches", async () => {
+    const m = new StaticModel(bundle());
+    m.send = () => {}; // a host that does not answer requests
+    const src = new AttentionSource(m);
+    void src.prefetch(1);
+    const l1 = src.layer(1);
+    m.set("layer", 1);
+    expect((await l1).n).toBe(4);
+  });
 });
 
 describe("SvgPainter", () => {

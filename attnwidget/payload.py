@@ -277,4 +277,5 @@ def payload_size(value: Any) -> int:
             return [strip(x) for x in v]
         return v
 
-    return buffers + len(json.dumps(strip(value)).encode())
+    text = json.dumps(strip(value))  # counts the buffers as it goes
+    return buffers + len(text.encode())

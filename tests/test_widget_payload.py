@@ -104,6 +104,10 @@ def test_thumbnails_keep_peaks_when_downsampling():
     assert hidden[0, 0, :, 0].tolist() == [0, 0, 0, 0]
 
 
+def test_payload_size_counts_binary_parts_and_json():
+    assert payload_size({"a": b"x" * 1000, "b": [1, 2]}) == 1000 + len('{"a": null, "b": [1, 2]}')
+
+
 def test_word_units_merge_pieces_and_keep_special_tokens():
     of_token, unit_word = word_units(np.array([-1, 0, 0, 1, 2, 2, -1]))
     assert of_token == [0, 1, 1, 2, 3, 3, 4]

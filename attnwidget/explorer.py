@@ -311,12 +311,14 @@ class HeadExplorer(anywidget.AnyWidget):
             "summary": [s.summary.describe() for s in self.sources],
             "sources": [grids_payload(stats)] + ([grids_payload(compare, like=stats)] if compare else []),
         }
+        exemplar = traits.pop("exemplar", None)  # set last: choosing a head closes the exemplar
         super().__init__(
             _stats=payload,
             _exemplars=[exemplars_payload(s) for s in self.sources],
             _attention={"how": [self._how(k) for k in range(len(self.sources))]},
             **traits,
         )
+        self.exemplar = exemplar
         self.on_msg(self._on_request)
 
     def _how(self, source: int) -> str:

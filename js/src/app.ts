@@ -269,7 +269,7 @@ export class AttentionApp {
 
   private describe(s: ViewStats): string {
     const t = this.traits;
-    const capped = s.capped ? " (capped per row: lower 'keep mass' to see all kept lines)" : "";
+    const capped = s.capped ? " (the strongest; lower 'keep mass' or select fewer heads to see the rest)" : "";
     return `${this.meta.model} · layer ${t.layer} · ${t.heads.length}/${this.meta.num_heads} heads · ${s.lines} of ${s.total} kept lines drawn${capped}`;
   }
 

@@ -16,9 +16,12 @@ import type { Scene, ViewStats } from "./scene";
 import { arcDepth } from "./syntax";
 import { Snapshot, Surface } from "./surface";
 
-/** Pixels of line per frame on screen (tens of ms in a software-rendered browser) and for a PNG download. */
-const SCREEN_BUDGET = 800_000;
-const EXPORT_BUDGET = 30_000_000;
+/**
+ * Pixels of line per frame. The screen budget adapts to the measured frame time: a
+ * GPU-backed browser soon draws every line, a software-rendered one stays interactive.
+ */
+const BUDGET = { start: 600_000, min: 150_000, max: 50_000_000, export: 60_000_000 };
+const FRAME_MS = { fast: 50, slow: 110 };
 
 export interface PointerHandlers {
   hover(target: Focus | null, ev: MouseEvent): void;
@@ -35,6 +38,7 @@ export class HeadView {
   private labelW = 60;
   private offsetY = 0;
   private lastStats: ViewStats = { lines: 0, total: 0, capped: false };
+  private budget = BUDGET.start;
 
   constructor(host: HTMLElement, private scroller: HTMLElement, handlers: PointerHandlers) {
     this.spacer = host.ownerDocument.createElement("div");
@@ -80,10 +84,14 @@ export class HeadView {
     const focus = scene.selected ?? hover; // a locked token wins over the pointer
     const key = `${scene.key}|${scene.palette.name}|${layout.width}x${layout.height}|${this.offsetY}|${viewH}`;
     if (!focus && this.snapshot.restore(key, this.surface.canvas)) return this.lastStats;
-    const stats = this.paint(p, scene, focus, layout);
+    const t0 = performance.now();
+    const stats = this.paint(p, scene, focus, layout, this.budget);
     if (!focus) {
-      this.snapshot.store(key, this.surface.canvas);
+      this.snapshot.store(key, this.surface.canvas); // also waits for the canvas to rasterise
       this.lastStats = stats;
+      const ms = performance.now() - t0;
+      if (ms < FRAME_MS.fast && stats.capped) this.budget = Math.min(BUDGET.max, this.budget * 2);
+      else if (ms > FRAME_MS.slow) this.budget = Math.max(BUDGET.min, this.budget * 0.6);
     }
     return stats;
   }
@@ -94,11 +102,11 @@ export class HeadView {
     const canvas = this.surface.canvas.ownerDocument.createElement("canvas");
     canvas.width = layout.width;
     canvas.height = layout.height;
-    this.paint(new CanvasPainter(canvas.getContext("2d")!, layout.width, layout.height), scene, focus, layout, EXPORT_BUDGET);
+    this.paint(new CanvasPainter(canvas.getContext("2d")!, layout.width, layout.height), scene, focus, layout, BUDGET.export);
     return canvas;
   }
 
-  paint(p: Painter, scene: Scene, focus: Focus | null, layout = this.layoutFor(scene), budget = SCREEN_BUDGET): ViewStats {
+  paint(p: Painter, scene: Scene, focus: Focus | null, layout = this.layoutFor(scene), budget = BUDGET.start): ViewStats {
     const { palette, syntax } = scene;
     p.fill(palette.background);
     const { lines, capped, total } = linesToDraw(scene.matrix, scene.pruned, focus);
@@ -160,7 +168,7 @@ export class HeadView {
       const yb = rowY(l, ln.to);
       if (Math.max(ya, yb) < y0 || Math.min(ya, yb) > y1) continue; // not in view
       inView.push(ln);
-      cost.push(Math.max(x2 - x1, Math.min(y1, Math.max(ya, yb)) - Math.max(y0, Math.min(ya, yb))) * 3);
+      cost.push(Math.hypot(x2 - x1, Math.min(y1, Math.max(ya, yb)) - Math.max(y0, Math.min(ya, yb))));
     }
     let lines = inView;
     const totalCost = cost.reduce((a, b) => a + b, 0);

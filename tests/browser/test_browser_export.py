@@ -162,3 +162,15 @@ def test_png_and_svg_downloads(offline_page):
     text = open(svg.value.path(), encoding="utf-8").read()
     assert text.startswith("<svg") and "<img" not in text
     assert "&lt;img" in text
+
+
+def test_theme_follows_the_page(page, exported):
+    page.emulate_media(color_scheme="dark")
+    page.goto(exported.as_uri())
+    wait_drawn(page)
+    assert page.get_attribute(".aw-root", "data-theme") == "dark"
+    dark = canvas_digest(page)
+    page.emulate_media(color_scheme="light")
+    page.wait_for_function("() => document.querySelector('.aw-root').dataset.theme === 'light'")
+    page.wait_for_function("d => document.querySelector('.aw-root').dataset.draws > d", arg=1)
+    assert canvas_digest(page) != dark

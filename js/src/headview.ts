@@ -44,7 +44,7 @@ export class HeadView {
     this.spacer = host.ownerDocument.createElement("div");
     this.spacer.className = "aw-spacer";
     host.appendChild(this.spacer);
-    this.surface = new Surface(this.spacer, "aw-canvas aw-head");
+    this.surface = new Surface(this.spacer, "aw-canvas aw-head", "attention head view: query tokens left, key tokens right");
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));

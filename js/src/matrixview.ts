@@ -24,7 +24,7 @@ export class MatrixView {
   private values: Float32Array | null = null;
 
   constructor(host: HTMLElement, handlers: CellHandlers) {
-    this.surface = new Surface(host, "aw-canvas aw-matrix");
+    this.surface = new Surface(host, "aw-canvas aw-matrix", "attention matrix: query rows, key columns");
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => {
       const cell = this.hit(ev);

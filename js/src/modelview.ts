@@ -38,7 +38,7 @@ export class ModelView {
   private layout: GridLayout | null = null;
 
   constructor(host: HTMLElement, handlers: GridHandlers) {
-    this.surface = new Surface(host, "aw-canvas aw-model");
+    this.surface = new Surface(host, "aw-canvas aw-model", "attention of every layer and head");
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));

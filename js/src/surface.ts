@@ -11,9 +11,11 @@ export class Surface {
   height = 0;
   ratio = 1;
 
-  constructor(parent: HTMLElement, className: string) {
+  constructor(parent: HTMLElement, className: string, label = "") {
     this.canvas = parent.ownerDocument.createElement("canvas");
     this.canvas.className = className;
+    this.canvas.setAttribute("role", "img");
+    if (label) this.canvas.setAttribute("aria-label", label);
     parent.appendChild(this.canvas);
   }
 

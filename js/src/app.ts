@@ -101,6 +101,12 @@ export class AttentionApp {
       model.off("change:_layer_data", onChange);
     });
     this.cleanup.push(watchTheme(this.root, () => this.invalidate()));
+    // The head view draws only the rows in view: redraw when the stage changes size.
+    if (typeof ResizeObserver !== "undefined") {
+      const resize = new ResizeObserver(() => this.scheduleDraw());
+      resize.observe(this.stage);
+      this.cleanup.push(() => resize.disconnect());
+    }
     this.invalidate();
   }
 

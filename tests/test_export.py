@@ -80,6 +80,7 @@ def test_static_bundle_mirrors_widget_traits(widget):
     assert b["state"]["heads"] == [1] and b["state"]["hide_first"] is True
 
 
+@pytest.mark.slow
 def test_demo_writes_a_page(tmp_path, monkeypatch):
     from attnwidget import demo as demo_module
 

@@ -21,7 +21,7 @@ import { Snapshot, Surface } from "./surface";
  * GPU-backed browser soon draws every line, a software-rendered one stays interactive.
  */
 const BUDGET = { start: 600_000, min: 150_000, max: 50_000_000, export: 60_000_000 };
-const FRAME_MS = { fast: 50, slow: 110 };
+const FRAME_MS = { fast: 35, slow: 80 };
 
 export interface PointerHandlers {
   hover(target: Focus | null, ev: MouseEvent): void;

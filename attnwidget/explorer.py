@@ -83,6 +83,7 @@ def grids_payload(stats: AttentionStats, like: AttentionStats | None = None) -> 
             "name": name,
             "title": TITLES[name],
             "keys": keys,
+            "default": default_key(reference, name),
             "bounded": name not in UNBOUNDED,
             "baseline": [baseline(stats, name, k) if k in own else None for k in keys],
         })
@@ -389,35 +390,39 @@ class HeadExplorer(anywidget.AnyWidget):
                  ("metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme")}
         state["_stats"] = _base64_arrays(self._stats)
         state["_exemplars"] = self._exemplars
-        how, embedded, used = [], {}, 0
+        how, embedded, budget = [], {}, max_sentence_bytes
         for k, loaded in enumerate(self._models):
+            bundles = None if loaded is None else self._sentence_bundles(k, loaded, budget)
             if loaded is None:
                 how.append(self._how(k))
-                continue
-            bundles, reason = {}, None
-            layers_of: dict[int, set[int]] = {}
-            for row in self._exemplars[k]["rows"]:
-                layers_of.setdefault(row[3], set()).add(row[0])
-            sentences = sorted(layers_of)
-            computed: dict[int, AttentionData] = {}
-            for sentence in sentences:
-                if sentence not in computed:  # a chunk at a time: memory stays bounded
-                    computed = loaded.compute(sentences[sentences.index(sentence):][:64])
-                layers = layers_of[sentence]
-                bundle = sentence_bundle(computed[sentence], sorted(layers), base64=True)
-                used += sum(len(p["data"]["buffer"]) for p in bundle["layers"].values())
-                if used > max_sentence_bytes:
-                    reason = (f"The exemplars' attention would take more than {max_sentence_bytes >> 20} MB, "
-                              "so this file holds exemplar text only; open the explorer in a notebook with "
-                              "the model to see it.")
-                    break
-                bundles[str(sentence)] = bundle
-            how.append(reason or "static")
-            if reason is None:
+            elif bundles is None:
+                how.append(f"The exemplars' attention would take more than {max_sentence_bytes / 1e6:.1f} MB, "
+                           "so this file holds exemplar text only; open the explorer in a notebook with the "
+                           "model to see it (or export with a larger max_sentence_bytes).")
+            else:
+                how.append("static")
                 embedded[str(k)] = bundles
+                budget -= sum(len(p["data"]["buffer"]) for b in bundles.values() for p in b["layers"].values())
         state["_attention"] = {"how": how}
         state["_embedded"] = embedded
         return state
+
+    def _sentence_bundles(self, source: int, loaded: ExemplarAttention, budget: int,
+                          chunk: int = 64) -> dict[str, dict] | None:
+        """Each exemplar sentence with the layers its exemplars come from; None past ``budget`` bytes."""
+        layers_of: dict[int, set[int]] = {}
+        for row in self._exemplars[source]["rows"]:
+            layers_of.setdefault(row[3], set()).add(row[0])
+        sentences = sorted(layers_of)
+        bundles, used = {}, 0
+        for start in range(0, len(sentences), chunk):  # a chunk at a time: memory stays bounded
+            for sentence, data in loaded.compute(sentences[start:start + chunk]).items():
+                bundle = sentence_bundle(data, sorted(layers_of[sentence]), base64=True)
+                used += sum(len(p["data"]["buffer"]) for p in bundle["layers"].values())
+                if used > budget:
+                    return None
+                bundles[str(sentence)] = bundle
+        return bundles
 
     # ------------------------------------------------------------------ validation
 

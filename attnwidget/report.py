@@ -53,7 +53,7 @@ _STYLE = """
   table.head-accuracy { border-collapse: collapse; font-size: 12px; font-variant-numeric: tabular-nums; }
   table.head-accuracy th, table.head-accuracy td { border: 1px solid #d0d7de; padding: 2px 8px; text-align: right; }
   table.head-accuracy th { background: #f6f8fa; }
-  table.head-accuracy td:first-child { text-align: left; }
+  table.head-accuracy td:first-child, table.head-accuracy td:nth-child(3) { text-align: left; }
   .note { color: #6e7781; font-size: 12px; }
   nav a { margin-right: 12px; }
   @media (prefers-color-scheme: dark) {

@@ -50,12 +50,12 @@ describe("rank and colour scale", () => {
 
   it("shares start at 0, other metrics span their range, differences are symmetric", () => {
     const v = [0.2, 0.4, NaN];
-    expect(colourRange(v, "share")).toEqual({ lo: 0, hi: 0.4, diverging: false });
-    expect(colourRange([2, 5], "unbounded")).toEqual({ lo: 2, hi: 5, diverging: false });
+    expect(colourRange(v, "share")).toEqual({ lo: 0, hi: 0.4, diverging: false, sqrt: true });
+    expect(colourRange([2, 5], "unbounded")).toEqual({ lo: 2, hi: 5, diverging: false, sqrt: false });
     const d = colourRange([-0.1, 0.3], "difference");
-    expect(d).toEqual({ lo: -0.3, hi: 0.3, diverging: true });
+    expect(d).toEqual({ lo: -0.3, hi: 0.3, diverging: true, sqrt: true });
     expect(scaled(-0.15, d)).toBeCloseTo(-0.5);
-    expect(scaled(3.5, { lo: 2, hi: 5, diverging: false })).toBeCloseTo(0.5);
+    expect(scaled(3.5, { lo: 2, hi: 5, diverging: false, sqrt: false })).toBeCloseTo(0.5);
   });
 
   it("formats values for reading", () => {
@@ -66,15 +66,15 @@ describe("rank and colour scale", () => {
 });
 
 const METRICS: MetricInfo[] = [
-  { name: "dep_align", title: "Attention aligned", keys: ["child_to_parent", "either"], bounded: true, baseline: [0.1, 0.2] },
-  { name: "entropy", title: "Entropy", keys: [""], bounded: false, baseline: [null] },
-  { name: "pos_to", title: "Attention to {key}", keys: ["DET"], bounded: true, baseline: [0.3] },
+  { name: "dep_align", title: "Attention aligned", keys: ["child_to_parent", "either"], default: "either", bounded: true, baseline: [0.1, 0.2] },
+  { name: "entropy", title: "Entropy", keys: [""], default: "", bounded: false, baseline: [null] },
+  { name: "pos_to", title: "Attention to {key}", keys: ["DET", "NOUN"], default: "NOUN", bounded: true, baseline: [0.3, 0.2] },
 ];
 
 describe("Grids", () => {
   // 2 layers x 2 heads; grid g holds g*10 + cell
-  const grids = new Float32Array(4 * 4).map((_, k) => Math.floor(k / 4) * 10 + (k % 4));
-  const lines = new Float32Array(4 * 2).map((_, k) => k);
+  const grids = new Float32Array(5 * 4).map((_, k) => Math.floor(k / 4) * 10 + (k % 4));
+  const lines = new Float32Array(5 * 2).map((_, k) => k);
   const g = new Grids(2, 2, METRICS, grids, lines);
 
   it("finds each metric and key's grid, line and baseline", () => {
@@ -83,7 +83,8 @@ describe("Grids", () => {
     expect(Array.from(g.line("entropy", "")!)).toEqual([4, 5]);
     expect(g.baseline("dep_align", "either")).toBe(0.2);
     expect(g.baseline("entropy", "")).toBeNull();
-    expect(g.grid("pos_to", "NOUN")).toBeNull();
+    expect(Array.from(g.grid("pos_to", "NOUN")!)).toEqual([40, 41, 42, 43]);
+    expect(g.grid("pos_to", "VERB")).toBeNull();
   });
 
   it("subtracts grids, NaN where the other source lacks the key", () => {
@@ -99,7 +100,7 @@ describe("Grids", () => {
   it("a metric opens on its headline key, or keeps one it has", () => {
     expect(keyFor(METRICS[0], "DET")).toBe("either");
     expect(keyFor(METRICS[0], "child_to_parent")).toBe("child_to_parent");
-    expect(keyFor(METRICS[2], "either")).toBe("DET");
+    expect(keyFor(METRICS[2], "either")).toBe("NOUN");
   });
 });
 

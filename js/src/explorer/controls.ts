@@ -25,9 +25,7 @@ type Write = (changes: Partial<ExplorerTraits>) => void;
 
 /** The key a metric opens on when the current one does not belong to it. */
 export function keyFor(m: MetricInfo, current: string): string {
-  if (m.keys.includes(current)) return current;
-  for (const k of ["either", "ALL:dependent_to_head"]) if (m.keys.includes(k)) return k;
-  return m.keys[0] ?? "";
+  return m.keys.includes(current) ? current : m.default;
 }
 
 function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, cls: string, text?: string) {

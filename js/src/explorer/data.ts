@@ -8,6 +8,7 @@ export interface MetricInfo {
   name: string;
   title: string; // "Attention to {key}"
   keys: string[]; // [""] for a metric without a key
+  default: string; // the key it opens on (attnwidget.explorer.default_key)
   bounded: boolean; // a share of attention in [0, 1]
   baseline: (number | null)[]; // per key: the corpus baseline, if SPEC.md defines one
 }

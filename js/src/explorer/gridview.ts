@@ -35,13 +35,14 @@ export function cellSize(heads: number, layers: number): number {
 }
 
 /** Colour of a scaled value: background → accent, or blue ← background → red when diverging. */
-export function cellColour(t: number, diverging: boolean, palette: Palette): string {
+export function cellColour(t: number, range: Range, palette: Palette): string {
+  const diverging = range.diverging;
   const bg = hexToRgb(palette.background);
   const dark = palette.name === "dark";
   const positive = hexToRgb(diverging ? (dark ? "#ff7b72" : "#c0392b") : dark ? "#79c0ff" : "#0b5cad");
   const negative = hexToRgb(dark ? "#79c0ff" : "#0b5cad");
   const to = t < 0 ? negative : positive;
-  const a = Math.sqrt(Math.abs(t)); // as the widget's sqrt shading: small values stay visible
+  const a = range.sqrt ? Math.sqrt(Math.abs(t)) : Math.abs(t);
   const mix = (k: number) => Math.round(bg[k] + (to[k] - bg[k]) * a);
   return `rgb(${mix(0)},${mix(1)},${mix(2)})`;
 }
@@ -100,7 +101,7 @@ export class GridView {
     for (let l = 0; l < L; l++) {
       for (let h = 0; h < H; h++) {
         const v = values[l * H + h];
-        ctx.fillStyle = Number.isFinite(v) ? cellColour(scaled(v, range), range.diverging, p) : p.mask;
+        ctx.fillStyle = Number.isFinite(v) ? cellColour(scaled(v, range), range, p) : p.mask;
         ctx.fillRect(LEFT + h * c, TOP + l * c, c - 1, c - 1);
       }
     }

@@ -19,6 +19,7 @@ export interface Range {
   lo: number;
   hi: number;
   diverging: boolean; // centred on zero (a difference grid)
+  sqrt: boolean; // shade by sqrt, as the widget does for weights: small shares stay visible
 }
 
 /**
@@ -35,13 +36,14 @@ export function colourRange(values: ArrayLike<number>, kind: "share" | "unbounde
     if (x < lo) lo = x;
     if (x > hi) hi = x;
   }
-  if (lo > hi) return { lo: 0, hi: 1, diverging: kind === "difference" };
+  const sqrt = kind !== "unbounded";
+  if (lo > hi) return { lo: 0, hi: 1, diverging: kind === "difference", sqrt };
   if (kind === "difference") {
     const m = Math.max(Math.abs(lo), Math.abs(hi), 1e-9);
-    return { lo: -m, hi: m, diverging: true };
+    return { lo: -m, hi: m, diverging: true, sqrt };
   }
-  if (kind === "share") return { lo: 0, hi: Math.max(hi, 1e-9), diverging: false };
-  return { lo, hi: hi > lo ? hi : lo + 1e-9, diverging: false };
+  if (kind === "share") return { lo: 0, hi: Math.max(hi, 1e-9), diverging: false, sqrt };
+  return { lo, hi: hi > lo ? hi : lo + 1e-9, diverging: false, sqrt };
 }
 
 /** Position of v in the range: 0..1 (sequential) or -1..1 (diverging). */

@@ -13,7 +13,7 @@ import { pruneLayer, type Focus, type Pruned } from "./prune";
 import type { Scene, ViewStats } from "./scene";
 import { AttentionSource } from "./source";
 import { unitSyntax, type UnitSyntax } from "./syntax";
-import { PALETTES, detectTheme, watchTheme, type Palette } from "./theme";
+import { detectTheme, hostPalette, watchTheme, type Palette } from "./theme";
 import { TRAIT_NAMES, readTraits, writeTraits, type Traits } from "./traits";
 import { hideFirst, mergeUnits, type LayerMatrix } from "./transform";
 
@@ -126,7 +126,7 @@ export class AttentionApp {
 
   private palette(): Palette {
     const t = this.traits.theme;
-    return PALETTES[t === "light" || t === "dark" ? t : detectTheme(this.root)];
+    return hostPalette(this.root, t === "light" || t === "dark" ? t : detectTheme(this.root));
   }
 
   /** Coalesce changes into one update per animation frame. */
@@ -144,6 +144,7 @@ export class AttentionApp {
     this.controls.sync(t);
     const palette = this.palette();
     this.root.dataset.theme = palette.name;
+    this.root.style.setProperty("--aw-bg", palette.background);
     for (const [name, h] of Object.entries(this.hosts)) h.hidden = name !== t.view;
 
     if (t.view === "model") {

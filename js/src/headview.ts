@@ -13,14 +13,14 @@ import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayou
 import { CanvasPainter, measureText, type FieldLine, type Painter } from "./painter";
 import { lineAlpha, linesToDraw, type Focus, type Line } from "./prune";
 import type { Scene, ViewStats } from "./scene";
-import { arcDepth } from "./syntax";
+import { LabelPlacer, arcDepth } from "./syntax";
 import { Snapshot, Surface } from "./surface";
 
 /**
  * Pixels of line per frame. The screen budget adapts to the measured frame time: a
  * GPU-backed browser soon draws every line, a software-rendered one stays interactive.
  */
-const BUDGET = { start: 600_000, min: 150_000, max: 50_000_000, export: 60_000_000 };
+const BUDGET = { start: 1_200_000, min: 150_000, max: 50_000_000, export: 60_000_000 };
 const FRAME_MS = { fast: 35, slow: 80 };
 
 export interface PointerHandlers {
@@ -205,6 +205,7 @@ export class HeadView {
     const { y0, y1 } = p.visible;
     const pts: number[] = [];
     const heads: number[] = [];
+    const labels = new LabelPlacer("y", 11);
     for (const arc of scene.syntax.arcs) {
       const ya = rowY(l, arc.dependent);
       const yb = rowY(l, arc.head);
@@ -213,7 +214,11 @@ export class HeadView {
       // A quadratic's control point at twice the depth puts the apex at `depth`.
       pts.push(x0, yb, x0 - 2 * depth, (ya + yb) / 2, x0, ya);
       heads.push(x0 - 5, ya - 3, x0, ya, x0 - 5, ya + 3, x0, ya); // arrowhead at the dependent
-      p.text(arc.label, x0 - depth - 3, (ya + yb) / 2, { font: SMALL_FONT, colour: scene.palette.muted, align: "right" });
+      const w = measureText(arc.label, SMALL_FONT);
+      const shift = labels.place(x0 - depth - 3 - w, (ya + yb) / 2 - 6, w, 12);
+      if (shift !== null) {
+        p.text(arc.label, x0 - depth - 3, (ya + yb) / 2 + shift, { font: SMALL_FONT, colour: scene.palette.muted, align: "right" });
+      }
     }
     p.curves(pts, scene.palette.arc, 1);
     p.segments(heads, scene.palette.arc, 1, 1.2);

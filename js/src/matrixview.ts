@@ -8,7 +8,7 @@ import { FONT, SMALL_FONT, hitMatrix, matrixLayout, shortLabel, type MatrixLayou
 import { measureText, type Painter } from "./painter";
 import type { Focus } from "./prune";
 import type { Scene } from "./scene";
-import { arcDepth } from "./syntax";
+import { LabelPlacer, arcDepth } from "./syntax";
 import { Snapshot, Surface } from "./surface";
 import { meanOfHeads } from "./transform";
 
@@ -128,12 +128,17 @@ export class MatrixView {
     if (syntax.hasSyntax) {
       const y0 = layout.arcsH + 4;
       const pts: number[] = [];
+      const labels = new LabelPlacer("y", 10);
       for (const arc of syntax.arcs) {
         const xa = left + (arc.dependent + 0.5) * cell;
         const xb = left + (arc.head + 0.5) * cell;
         const depth = arcDepth(arc.dependent - arc.head, layout.arcsH - 6);
         pts.push(xb, y0, (xa + xb) / 2, y0 - 2 * depth, xa, y0);
-        if (cell >= 10) p.text(arc.label, (xa + xb) / 2, y0 - depth - 5, { font: SMALL_FONT, colour: palette.muted, align: "center" });
+        const w = measureText(arc.label, SMALL_FONT);
+        const shift = cell >= 10 ? labels.place((xa + xb) / 2 - w / 2, y0 - depth - 11, w, 11) : null;
+        if (shift !== null) {
+          p.text(arc.label, (xa + xb) / 2, y0 - depth - 5 + shift, { font: SMALL_FONT, colour: palette.muted, align: "center" });
+        }
       }
       p.curves(pts, palette.arc, 1);
     }

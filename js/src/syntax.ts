@@ -49,3 +49,25 @@ export function unitSyntax(meta: Meta, level: Level): UnitSyntax {
 export function arcDepth(span: number, maxDepth: number): number {
   return Math.min(maxDepth, 10 + 14 * Math.log2(1 + Math.abs(span)));
 }
+
+/**
+ * Places arc labels without overlap: each label tries its own spot, then spots
+ * shifted along `axis`; a label with no free spot is left out (its arc stays).
+ */
+export class LabelPlacer {
+  private boxes: [number, number, number, number][] = [];
+  constructor(private axis: "x" | "y", private step: number) {}
+
+  /** (x0, y0) is the label box's top-left corner; returns the shift used, or null. */
+  place(x0: number, y0: number, w: number, h: number): number | null {
+    for (const k of [0, -1, 1, -2, 2]) {
+      const d = k * this.step;
+      const [x, y] = this.axis === "y" ? [x0, y0 + d] : [x0 + d, y0];
+      if (this.boxes.every(([bx, by, bw, bh]) => x + w <= bx || bx + bw <= x || y + h <= by || by + bh <= y)) {
+        this.boxes.push([x, y, w, h]);
+        return d;
+      }
+    }
+    return null;
+  }
+}

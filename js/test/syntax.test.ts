@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Meta } from "../src/meta";
-import { unitSyntax } from "../src/syntax";
+import { LabelPlacer, unitSyntax } from "../src/syntax";
 
 // "[CLS] The cat s ##at [SEP]": words The(0) cat(1) sat(2); The->cat (det), cat->sat (nsubj)
 const meta: Meta = {
@@ -44,5 +44,18 @@ describe("unitSyntax", () => {
   it("reads the meta that payload.py writes", () => {
     const fx = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
     expect(unitSyntax(fx.meta, "token").labels).toEqual(["a", "b", "c", "d"]);
+  });
+});
+
+describe("LabelPlacer", () => {
+  it("moves a colliding label along its axis and drops it when no spot is free", () => {
+    const lp = new LabelPlacer("y", 10);
+    expect(lp.place(0, 0, 20, 10)).toBe(0);
+    expect(lp.place(5, 0, 20, 10)).toBe(-10);
+    expect(lp.place(5, 0, 20, 10)).toBe(10);
+    expect(lp.place(100, 0, 20, 10)).toBe(0); // elsewhere: free
+    lp.place(5, -20, 20, 10);
+    lp.place(5, 20, 20, 10);
+    expect(lp.place(5, 0, 20, 10)).toBeNull();
   });
 });

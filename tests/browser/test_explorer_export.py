@@ -111,14 +111,27 @@ def test_without_a_model_exemplars_are_text_and_the_page_says_why(page, exported
     assert page.errors == []
 
 
+def test_arrow_keys_move_the_selected_head(page, exported, stats):
+    page = open_offline(page, exported[1])
+    page.mouse.click(*cell_point(page, 0, 0))
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    title = page.locator(".ax-exemplars h3")
+    page.wait_for_function("() => document.querySelector('.ax-exemplars h3').textContent.startsWith('Layer 2, head 1')")
+    assert page.locator(".ax-exemplar").count() == len(stats.exemplars(2, 1))
+    assert title.is_visible()
+
+
 def test_metric_selector_and_side_by_side(page, exported, stats):
     page = open_offline(page, exported[1])
     page.locator(".ax-metric").first.select_option("pos_to")
     page.locator(".ax-key").first.select_option("NOUN")
+    page.wait_for_function("() => document.querySelector('.ax-panel h3').textContent === 'Attention to NOUN'")
     page.mouse.move(*cell_point(page, 4, 5))
     assert f"{stats.values('pos_to', 'NOUN')[4, 5]:.3f}" in page.locator(".ax-tooltip").text_content()
     page.locator(".ax-tab[data-mode=side_by_side]").click()
-    page.locator(".ax-grid").nth(1).wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.ax-panel h3')[1]?.textContent === 'Attention to the first token'")
     page.mouse.move(*cell_point(page, 4, 5, panel=1))
     assert f"{stats.values('first_token')[4, 5]:.3f}" in page.locator(".ax-tooltip").text_content()
     assert page.errors == []

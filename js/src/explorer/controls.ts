@@ -58,7 +58,7 @@ class MetricPicker {
     this.root = el(doc, "label", "ax-field", label);
     this.metric = el(doc, "select", "ax-metric");
     this.key = el(doc, "select", "ax-key");
-    options(this.metric, metrics.map((m) => [m.name, m.name]));
+    options(this.metric, metrics.map((m) => [m.name, `${m.name} · ${m.title.replace(/, \{key\}$/, "").replace(" {key}", " …")}`]));
     this.metric.addEventListener("change", () => {
       const m = this.metrics.find((x) => x.name === this.metric.value)!;
       write(m.name, keyFor(m, this.key.value));

@@ -26,6 +26,10 @@ export interface GridHandlers {
   click(cell: Cell): void;
 }
 
+const STEPS: Record<string, [number, number]> = {
+  ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1],
+};
+
 const LEFT = 26; // layer numbers
 const TOP = 16; // head numbers
 
@@ -54,7 +58,18 @@ export class GridView {
   constructor(host: HTMLElement, handlers: GridHandlers) {
     this.surface = new Surface(host, "ax-grid");
     const canvas = this.surface.canvas;
-    canvas.setAttribute("role", "img");
+    canvas.setAttribute("role", "grid");
+    canvas.setAttribute("aria-label", "layer × head grid: arrow keys move the selected head");
+    canvas.tabIndex = 0;
+    canvas.addEventListener("keydown", (ev) => {
+      const step = STEPS[ev.key];
+      const s = this.scene;
+      if (!step || !s) return;
+      ev.preventDefault();
+      const from = s.selected ?? { layer: 0, head: 0 };
+      const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
+      handlers.click({ layer: clamp(from.layer + step[0], s.layers), head: clamp(from.head + step[1], s.heads) });
+    });
     canvas.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     canvas.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));
     canvas.addEventListener("click", (ev) => {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,22 @@ def _model_from(source, config, lm_head: bool = False, **kwargs):
     from transformers import AutoModel, AutoModelForCausalLM
 
     auto = AutoModelForCausalLM if lm_head else AutoModel
-    return auto.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+    with _quiet_loading():
+        return auto.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
+
+
+@contextmanager
+def _quiet_loading():
+    """Hide transformers' per-tensor "Loading weights" bar: it is noise in notebooks and logs."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

@@ -210,6 +210,7 @@ export class ExplorerApp {
         const grid = new GridView(body, {
           hover: (cell, ev) => this.onHover(cell, ev, k),
           click: (cell) => this.write({ layer: cell.layer, head: cell.head, exemplar: null }),
+          step: (dl, dh) => this.step(dl, dh),
         });
         const lines = new LayerLines(body);
         const legend = this.div("ax-legend");
@@ -229,6 +230,14 @@ export class ExplorerApp {
       v.grid.render({ palette, values: v.spec.values, layers: a.layers, heads: a.heads, range: v.spec.range, selected, hovered: this.hovered });
       v.lines.render({ palette, series: v.spec.series, baseline: v.spec.baseline, top: rows.top, cell: rows.cell, height: rows.height, selectedLayer: t.layer });
     }
+  }
+
+  /** Move the selected head from the current traits (not the last drawing: keys come faster than frames). */
+  private step(dl: number, dh: number) {
+    const [a] = this.grids!;
+    const t = this.traits;
+    const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
+    this.write({ layer: clamp((t.layer ?? 0) + dl, a.layers), head: clamp((t.head ?? 0) + dh, a.heads), exemplar: null });
   }
 
   private onHover(cell: Cell | null, ev: MouseEvent, panel: number) {

@@ -24,6 +24,8 @@ export interface GridScene {
 export interface GridHandlers {
   hover(cell: Cell | null, ev: MouseEvent): void;
   click(cell: Cell): void;
+  /** Arrow keys: move the selected head by whole layers / heads. */
+  step(layers: number, heads: number): void;
 }
 
 const STEPS: Record<string, [number, number]> = {
@@ -63,12 +65,9 @@ export class GridView {
     canvas.tabIndex = 0;
     canvas.addEventListener("keydown", (ev) => {
       const step = STEPS[ev.key];
-      const s = this.scene;
-      if (!step || !s) return;
+      if (!step) return;
       ev.preventDefault();
-      const from = s.selected ?? { layer: 0, head: 0 };
-      const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));
-      handlers.click({ layer: clamp(from.layer + step[0], s.layers), head: clamp(from.head + step[1], s.heads) });
+      handlers.step(step[0], step[1]);
     });
     canvas.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     canvas.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));

@@ -98,7 +98,7 @@ def test_a_layer_the_file_lacks_is_refused_with_a_reason(page, exported, stats):
     note = page.locator(".ax-attention .ax-note")
     note.wait_for()
     assert f"Layer {missing} of this sentence is not in this file" in note.text_content()
-    assert page.locator(".ax-attention select").first.input_value() == "1"  # sprang back
+    page.wait_for_function("() => document.querySelector('.ax-attention select').value === '1'")  # sprang back
     assert page.errors == []
 
 

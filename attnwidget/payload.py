@@ -34,6 +34,13 @@ class AttentionData:
     ``attention``: float32 ``[layers, heads, T, T]``, row ``i`` = what token ``i`` attends to.
     ``token_word``: int ``[T]``, the word of each token (-1 for special tokens), or None.
     ``syntax``: the words and their annotation (an :class:`attnwidget.Syntax`), or None.
+    ``key_tokens``: the column tokens when they are not the row tokens (cross-attention:
+    rows are decoder tokens, columns source tokens); attention is then ``[L, H, T, S]``.
+    ``split``: ``{"at": k, "names": [first, second]}`` when the tokens fall in two parts
+    (a sentence pair: A / B; generated text: prompt / generated), or None.
+    ``kind``: which attention of the input this is (``"self"``, or ``"encoder"``,
+    ``"decoder"``, ``"cross"`` for an encoder-decoder model).
+    ``kv_heads``: the key/value head each query head reads under grouped-query attention.
     """
 
     tokens: list[str]
@@ -42,6 +49,10 @@ class AttentionData:
     is_causal: bool = False
     token_word: np.ndarray | None = None
     syntax: Any = None
+    key_tokens: list[str] | None = None
+    split: dict | None = None
+    kind: str = "self"
+    kv_heads: list[int] | None = None
     _thumbnails: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -54,7 +65,13 @@ class AttentionData:
 
     @property
     def num_tokens(self) -> int:
+        """Rows: the attending tokens."""
         return int(self.attention.shape[2])
+
+    @property
+    def num_keys(self) -> int:
+        """Columns: the attended tokens (the source under cross-attention)."""
+        return int(self.attention.shape[3])
 
     def num_units(self, level: str) -> int:
         """Tokens at token level; words plus unannotated tokens at word level."""
@@ -157,8 +174,10 @@ def layer_payload(data: AttentionData, layer: int) -> dict:
     packed, packing = pack_layer(data.attention[layer], data.is_causal)
     return {
         "layer": int(layer),
+        "kind": data.kind,
         "heads": data.num_heads,
         "size": data.num_tokens,
+        "cols": data.num_keys,
         "packing": packing,
         "data": encode_array(packed),
     }
@@ -169,18 +188,20 @@ def thumbnails(attention: np.ndarray, size: int = THUMBNAIL_SIZE, hide_first: bo
 
     Max (not mean) keeps a one-token-wide diagonal or column visible after shrinking.
     ``hide_first`` leaves out attention to the first token, as the views do. Returns the
-    thumbnails and the block size (tokens per thumbnail cell).
+    thumbnails and the block size (tokens per thumbnail cell). A rectangular input
+    (cross-attention) is padded square, so every thumbnail has one shape.
     """
     att = attention
     if hide_first:
         att = att.copy()
         att[..., 0] = 0.0
-    layers, heads, n, _ = att.shape
+    layers, heads, rows, cols = att.shape
+    n = max(rows, cols)
     block = max(1, -(-n // size))
     cells = -(-n // block)
     padded = cells * block
-    if padded != n:
-        att = np.pad(att, ((0, 0), (0, 0), (0, padded - n), (0, padded - n)))
+    if (rows, cols) != (padded, padded):
+        att = np.pad(att, ((0, 0), (0, 0), (0, padded - rows), (0, padded - cols)))
     pooled = att.reshape(layers, heads, cells, block, cells, block).max(axis=(3, 5))
     return quantise_sqrt(pooled), block
 
@@ -249,14 +270,74 @@ def meta_payload(data: AttentionData) -> dict:
         }
     return {
         "model": data.model_name,
+        "kind": data.kind,
         "num_layers": data.num_layers,
         "num_heads": data.num_heads,
         "num_tokens": n,
+        "num_keys": data.num_keys,
         "is_causal": bool(data.is_causal),
         "packing": "tril" if data.is_causal else "full",
         "tokens": list(data.tokens),
+        "key_tokens": None if data.key_tokens is None else list(data.key_tokens),
+        "split": data.split,
+        "kv_heads": data.kv_heads,
         "syntax": syntax,
         "levels": levels,
+    }
+
+
+# ----------------------------------------------------------------------- neuron view
+
+#: Largest int16 code of a quantised vector (the export stores vectors as int16 * quantum).
+_INT16 = 32767
+
+
+def encode_vectors(values: np.ndarray, quantise: bool) -> dict:
+    """Float vectors for the neuron view: float32 as they are, or int16 codes and a ``quantum``.
+
+    Quantised values are ``code * quantum`` with ``quantum = max|x| / 32767``: relative
+    error below 2e-5 of the largest entry, half the bytes (for exported files).
+    """
+    values = np.asarray(values, dtype=np.float32)
+    if not quantise:
+        return {**encode_array(values, compress=False), "quantum": None}
+    top = float(np.abs(values).max(initial=0.0))
+    quantum = top / _INT16 if top > 0 else 1.0
+    codes = np.rint(values / quantum).astype(np.int16)
+    return {**encode_array(codes), "quantum": quantum}
+
+
+def decode_vectors(encoded: dict) -> np.ndarray:
+    """The inverse of :func:`encode_vectors` (float32)."""
+    values = decode_array(encoded).astype(np.float32)
+    return values * np.float32(encoded["quantum"]) if encoded.get("quantum") else values
+
+
+def neuron_payload(capture: Any, head: int, quantise: bool = False) -> dict:
+    """One head of a :class:`attnwidget.neurons.QueryKey`, for every query token at once.
+
+    ``queries`` ``[T_q, d]`` and ``keys`` ``[T_k, d]`` (the query head's key group), the
+    ``masked`` pairs as uint8 ``[T_q, T_k]`` and the score ``bias`` ``[T_q, T_k]`` (T5;
+    else None). The browser computes products, scores and the softmax for whichever
+    query token is selected, so moving the token needs no round trip.
+    """
+    kv = capture.kv_head(head)
+    arrays = {
+        "queries": encode_vectors(capture.query[head], quantise),
+        "keys": encode_vectors(capture.key[kv], quantise),
+        "masked": encode_array(capture.masked.astype(np.uint8)),
+        "bias": None if capture.bias is None else encode_vectors(capture.bias[head], quantise),
+    }
+    return {
+        "family": capture.family,
+        "part": capture.part,
+        "layer": int(capture.layer),
+        "head": int(head),
+        "kv_head": int(kv),
+        "num_kv_heads": int(capture.num_kv_heads),
+        "scale": float(capture.scale),
+        "head_dim": int(capture.head_dim),
+        "arrays": arrays,
     }
 
 

@@ -2,8 +2,9 @@
 
 The heavy data stays in the kernel. The browser gets the sentence (``_meta``), the
 current layer as sqrt-quantised bytes (``_layer_data``, replaced when ``layer`` changes)
-and, on request, downsampled thumbnails of every head for the model view. See
-``payload.py`` for the encoding and ``js/src`` for the views.
+and, on request, downsampled thumbnails of every head for the model view and one head's
+query and key vectors for the neuron view. See ``payload.py`` for the encoding,
+``sources.py`` for running models, and ``js/src`` for the views.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ import numpy as np
 import traitlets as t
 
 from .errors import AttnWidgetError
-from .payload import AttentionData, layer_payload, meta_payload, payload_size, thumbnails_payload
+from .payload import (
+    AttentionData,
+    layer_payload,
+    meta_payload,
+    neuron_payload,
+    payload_size,
+    thumbnails_payload,
+)
 
 _STATIC = Path(__file__).parent / "static"
 _BUNDLE = _STATIC / "widget.js"
@@ -30,14 +38,23 @@ export default { render({ el }) {
 REQUEST = "attnwidget:request"
 REPLY = "attnwidget:reply"
 
-VIEWS = ("head", "model", "matrix")
+VIEWS = ("head", "model", "matrix", "neuron")
 LEVELS = ("token", "word")
 THEMES = ("auto", "light", "dark")
 ROLES = ("query", "key")
+#: The blocks of a sentence pair, queries->keys (as attnwidget.families.PAIR_FILTERS,
+#: repeated here so importing the widget does not import torch).
+PAIR_FILTERS = ("all", "A->A", "B->B", "A->B", "B->A")
+#: The attentions of one input: "self" for a decoder-only or encoder-only model.
+KINDS = ("self", "encoder", "decoder", "cross")
+NEEDS_MODEL = (
+    "the neuron view needs the model: create the widget with AttentionWidget(text, model=...), "
+    "from_pair or from_generation (from_attention has attention weights only, no vectors)"
+)
 
 
 class AttentionWidget(anywidget.AnyWidget):
-    """Interactive attention of one input, with its syntax (head, model and matrix views).
+    """Interactive attention of one input, with its syntax (head, model, matrix and neuron views).
 
     >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
     >>> w.layer, w.heads = 3, [0, 5]          # the view follows
@@ -55,6 +72,13 @@ class AttentionWidget(anywidget.AnyWidget):
         ``"spacy"`` (parse the text with an installed spaCy pipeline), a CoNLL-U sentence
         (gold syntax; its ``# text`` must match ``text``), a :class:`attnwidget.Syntax`,
         or ``None`` (tokens only, no word level).
+    text_pair:
+        Sentence B of a sentence pair for an encoder model (BERT, RoBERTa, DistilBERT):
+        the model reads ``[CLS] text [SEP] text_pair [SEP]`` with its segment ids, and
+        ``pair_filter`` picks the block shown. Pairs carry no syntax.
+    target:
+        For an encoder-decoder model (T5, BART, Marian): the text the decoder writes, read
+        teacher-forced. ``None``: the decoder reads the source (BART's pretraining task).
     device:
         Where the model runs (``"auto"``, ``"cpu"``, ``"cuda"``...).
     **traits:
@@ -62,11 +86,13 @@ class AttentionWidget(anywidget.AnyWidget):
 
     Traits (synced both ways and observable with ``w.observe``)
     ------------------------------------------------------------
-    view: ``"head"`` | ``"model"`` | ``"matrix"``
+    view: ``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (the query and key
+        vectors of the first of ``heads`` for query ``token``, fetched from the model)
     layer: int, 0-based
     heads: list of int, the heads drawn (several in the head view; the matrix view shows
-        their mean)
-    token: int or None, the locked token (a word index at word level)
+        their mean). Under grouped-query attention these are query heads.
+    token: int or None, the locked token (a word index at word level); the query token
+        of the neuron view
     token_role: ``"query"`` (token's outgoing attention) or ``"key"`` (incoming)
     threshold: float in [0, 1], weights below it are not drawn
     prune: float in (0, 1], each row keeps its strongest lines until this share of its
@@ -76,6 +102,12 @@ class AttentionWidget(anywidget.AnyWidget):
     level: ``"token"`` | ``"word"``; word level merges a word's pieces: attention *to* a
         word is the sum over its tokens, attention *from* it the mean
     theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
+    pair_filter: ``"all"`` | ``"A->A"`` | ``"B->B"`` | ``"A->B"`` | ``"B->A"``, the block of a
+        sentence pair drawn (queries->keys)
+    attention_kind: ``"self"``, or for an encoder-decoder model ``"encoder"`` |
+        ``"decoder"`` | ``"cross"`` (decoder tokens attending to source tokens)
+    step: int or None; for generated text (:meth:`from_generation`), show only what the
+        model attended to when it wrote generated token ``step`` (0-based); None: all
     """
 
     _esm = _BUNDLE if _BUNDLE.exists() else _MISSING_BUNDLE
@@ -91,6 +123,9 @@ class AttentionWidget(anywidget.AnyWidget):
     renormalise = t.Bool(True, help="rescale rows after hide_first").tag(sync=True)
     level = t.Unicode("token", help="token | word").tag(sync=True)
     theme = t.Unicode("auto", help="auto | light | dark").tag(sync=True)
+    pair_filter = t.Unicode("all", help="all | A->A | B->B | A->B | B->A").tag(sync=True)
+    attention_kind = t.Unicode("self", help="self | encoder | decoder | cross").tag(sync=True)
+    step = t.Int(None, allow_none=True, help="generated token shown, or None for all").tag(sync=True)
 
     _meta = t.Dict().tag(sync=True)
     _layer_data = t.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -101,20 +136,44 @@ class AttentionWidget(anywidget.AnyWidget):
         model: Any = None,
         annotations: Any = "spacy",
         *,
+        text_pair: str | None = None,
+        target: Any = None,
         device: str = "auto",
         _data: AttentionData | None = None,
+        _source: tuple | None = None,
         **traits: Any,
     ) -> None:
-        if _data is None:
-            _data = _compute(text, model, annotations, device)
-        self._data = _data
-        n = _data.num_tokens
-        traits.setdefault("heads", list(range(_data.num_heads)))
+        if _data is not None:
+            kinds, model_input, generation = {_data.kind: _data}, None, None
+        elif _source is not None:
+            kinds, model_input, generation = _source
+        else:
+            kinds, model_input = _compute(text, model, annotations, device, text_pair, target)
+            generation = None
+        self._kinds: dict[str, AttentionData] = kinds
+        self._input = model_input  # sources.ModelInput, or None: no model, no neuron view
+        self._generation = generation
+        first = next(iter(kinds.values()))
+        traits.setdefault("attention_kind", first.kind)
+        traits.setdefault("heads", list(range(first.num_heads)))
         # Long inputs start pruned so the first picture is readable; 1.0 shows every line.
-        traits.setdefault("prune", 1.0 if n <= 128 else 0.9)
-        super().__init__(_meta=meta_payload(_data), **traits)
-        self._layer_data = layer_payload(_data, self.layer)
+        traits.setdefault("prune", 1.0 if first.num_tokens <= 128 else 0.9)
+        super().__init__(_meta=self._meta_of(first), **traits)
+        self._meta = self._meta_of(self._data)
+        self._layer_data = layer_payload(self._data, self.layer)
         self.on_msg(self._on_request)
+
+    @property
+    def _data(self) -> AttentionData:
+        """The attention shown: the one of ``attention_kind``."""
+        return self._kinds.get(self.attention_kind) or next(iter(self._kinds.values()))
+
+    def _meta_of(self, data: AttentionData) -> dict:
+        return {
+            **meta_payload(data),
+            "kinds": list(self._kinds),
+            "neuron": self._input is not None,
+        }
 
     # ----------------------------------------------------------------- constructors
 
@@ -151,6 +210,46 @@ class AttentionWidget(anywidget.AnyWidget):
                          model_name=model_name, is_causal=is_causal)
         return cls(_data=data, **traits)
 
+    @classmethod
+    def from_pair(cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto",
+                  **traits: Any) -> "AttentionWidget":
+        """A sentence pair read by an encoder model, as BERT reads it for next-sentence prediction.
+
+        Same as ``AttentionWidget(text_a, model=model, text_pair=text_b)``; set
+        ``pair_filter`` (``"A->B"``...) to draw one block of the attention.
+        """
+        return cls(text_a, model, annotations=None, text_pair=text_b, device=device, **traits)
+
+    @classmethod
+    def from_generation(
+        cls,
+        prompt: str,
+        model: Any = None,
+        max_new_tokens: int = 20,
+        *,
+        do_sample: bool = False,
+        annotations: str | None = None,
+        device: str = "auto",
+        generate_kwargs: dict | None = None,
+        **traits: Any,
+    ) -> "AttentionWidget":
+        """Let a causal model continue ``prompt``, then show its attention over prompt and continuation.
+
+        Every view marks where the prompt ends; ``step = k`` shows only the attention with
+        which the model wrote generated token k (the row of the newest token at that
+        step). ``model``: an id, folder or ``(AutoModelForCausalLM, tokenizer)`` pair, loaded
+        with its language-model head. ``generate_kwargs`` go to ``model.generate``
+        (``temperature``, ``top_p``...). ``annotations="spacy"`` parses the whole text.
+        """
+        from .models import DEFAULT_MODEL, load_model
+        from .sources import generation_input
+
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True)
+        kinds, model_input, generation = generation_input(
+            prompt, loaded, max_new_tokens, annotations, do_sample=do_sample, **(generate_kwargs or {})
+        )
+        return cls(_source=(kinds, model_input, generation), **traits)
+
     # ------------------------------------------------------------------- accessors
 
     @property
@@ -176,14 +275,42 @@ class AttentionWidget(anywidget.AnyWidget):
     def num_heads(self) -> int:
         return self._data.num_heads
 
+    @property
+    def generated_text(self) -> str | None:
+        """The model's continuation (:meth:`from_generation`), else None."""
+        return None if self._generation is None else self._generation.generated_text
+
+    @property
+    def boundary(self) -> int | None:
+        """The number of prompt tokens (:meth:`from_generation`): generated token k is token boundary + k."""
+        return None if self._generation is None else int(self._generation.boundary)
+
+    def neuron(self, layer: int | None = None, head: int | None = None, token: int | None = None) -> dict:
+        """What the neuron view shows, as numpy arrays (see :func:`attnwidget.neurons.neuron_view`).
+
+        Defaults: the current layer, the first selected head and the selected token (or
+        the last). One forward pass per layer is kept, so other heads and tokens are free.
+        """
+        from .neurons import neuron_view
+
+        if self._input is None:
+            raise AttnWidgetError(NEEDS_MODEL)
+        layer = self.layer if layer is None else layer
+        head = (self.heads[0] if self.heads else 0) if head is None else head
+        capture = self._input.capture(self.attention_kind, layer)
+        if token is None:
+            token = self.token if self.token is not None and self.level == "token" else capture.query.shape[1] - 1
+        return neuron_view(self._input.model, self._input.sentence, layer, head, token, capture=capture)
+
     def synced_state_size(self) -> int:
         """Bytes of widget state sent when the widget is displayed (and stored in notebooks)."""
         return sum(payload_size(v) for v in self.get_state().values())
 
     def __repr__(self) -> str:
         d = self._data
+        kind = "" if self.attention_kind == "self" else f"attention_kind={self.attention_kind!r}, "
         return (
-            f"AttentionWidget(model={d.model_name!r}, tokens={d.num_tokens}, "
+            f"AttentionWidget(model={d.model_name!r}, {kind}tokens={d.num_tokens}, "
             f"layers={d.num_layers}, heads={d.num_heads}, view={self.view!r}, "
             f"layer={self.layer}, heads_shown={list(self.heads)}, level={self.level!r}, "
             f"syntax={'none' if d.syntax is None else d.syntax.source!r})"
@@ -269,9 +396,60 @@ class AttentionWidget(anywidget.AnyWidget):
             raise t.TraitError(f"prune is the share of each row's mass kept, in (0, 1], not {value}")
         return value
 
+    @t.validate("pair_filter")
+    def _check_pair_filter(self, proposal):
+        value = _one_of("pair_filter", proposal["value"], PAIR_FILTERS)
+        split = self._data.split
+        if value != "all" and not (split and split["names"] == ["A", "B"]):
+            raise t.TraitError(
+                f"pair_filter={value!r} needs a sentence pair; create the widget with "
+                "text_pair= (or AttentionWidget.from_pair) and an encoder model"
+            )
+        return value
+
+    @t.validate("attention_kind")
+    def _check_kind(self, proposal):
+        value = _one_of("attention_kind", proposal["value"], KINDS)
+        if value not in self._kinds:
+            raise t.TraitError(
+                f"attention_kind={value!r} is not available for this input; it has "
+                f"{', '.join(map(repr, self._kinds))} (encoder/decoder/cross need an encoder-decoder model)"
+            )
+        return value
+
+    @t.validate("step")
+    def _check_step(self, proposal):
+        value = proposal["value"]
+        if value is None:
+            return None
+        if self._generation is None:
+            raise t.TraitError("step is for generated text; create the widget with AttentionWidget.from_generation")
+        n = self._generation.num_generated
+        if not 0 <= value < n:
+            raise t.TraitError(f"step must be None or a generated token in 0..{n - 1}, not {value}")
+        return value
+
     @t.observe("layer")
     def _send_layer(self, change):
         self._layer_data = layer_payload(self._data, change["new"])
+
+    @t.observe("attention_kind")
+    def _send_kind(self, change):
+        data = self._data
+        with self.hold_sync():  # tokens, layer data and the settings they invalidate in one message
+            if self.level == "word" and not data.has_words:
+                self.level = "token"
+            self.token = None
+            if self.layer >= data.num_layers:
+                self.layer = data.num_layers - 1
+            self._meta = self._meta_of(data)
+            self._layer_data = layer_payload(data, self.layer)
+
+    @t.observe("view")
+    def _neuron_reads_tokens(self, change):
+        # The neuron view shows one token's query vector; words have none.
+        if change["new"] == "neuron" and self.level == "word":
+            self.level = "token"
 
     @t.observe("level")
     def _drop_token(self, change):
@@ -295,9 +473,46 @@ class AttentionWidget(anywidget.AnyWidget):
             payload = layer_payload(self._data, layer)  # prefetch of a neighbouring layer
             reply["payload"] = {**payload, "data": _without_buffer(payload["data"])}
             buffers = [payload["data"]["buffer"]]
+        elif what == "neuron":
+            buffers = self._neuron_reply(content, reply)
         else:
             reply["error"] = f"unknown request {content.get('what')!r}"
         self.send(reply, buffers=buffers)
+
+
+    def _neuron_reply(self, content: dict, reply: dict) -> list[bytes]:
+        """One head's vectors for every query token; buffers in the order of ``arrays``."""
+        from .neurons import NeuronViewError
+
+        kind, layer, head = content.get("attention"), content.get("layer"), content.get("head")
+        if self._input is None:
+            reply["error"] = NEEDS_MODEL
+            return []
+        data = self._kinds.get(kind)
+        if data is None or not isinstance(layer, int) or not isinstance(head, int) \
+                or not 0 <= layer < data.num_layers or not 0 <= head < data.num_heads:
+            reply["error"] = f"no layer {layer!r} / head {head!r} of attention {kind!r}"
+            return []
+        try:
+            payload = neuron_payload(self._input.capture(kind, layer), head)
+        except (AttnWidgetError, NeuronViewError) as err:
+            reply["error"] = str(err)
+            return []
+        return split_buffers(payload, reply, "neuron")
+
+
+def split_buffers(payload: dict, reply: dict, key: str) -> list[bytes]:
+    """Move a neuron payload's array bytes into binary message parts, named in ``order``."""
+    order, buffers, arrays = [], [], {}
+    for name, encoded in payload["arrays"].items():
+        if encoded is None:
+            arrays[name] = None
+            continue
+        order.append(name)
+        buffers.append(encoded["buffer"])
+        arrays[name] = _without_buffer(encoded)
+    reply[key] = {**payload, "arrays": arrays, "order": order}
+    return buffers
 
 
 def _without_buffer(encoded: dict) -> dict:
@@ -321,9 +536,15 @@ def make_data(
     token_word: Sequence[int] | np.ndarray | None = None,
     model_name: str = "custom",
     is_causal: bool | None = None,
+    key_tokens: Sequence[str] | None = None,
 ) -> AttentionData:
-    """Check and normalise attention from any source into :class:`AttentionData`."""
+    """Check and normalise attention from any source into :class:`AttentionData`.
+
+    ``key_tokens``: the column tokens when they differ from the row tokens
+    (cross-attention, ``[layers, heads, T, S]``).
+    """
     tokens = [str(tok) for tok in tokens]
+    keys = tokens if key_tokens is None else [str(tok) for tok in key_tokens]
     att = _as_array(attention)
     if att.ndim == 3:
         att = att[None]
@@ -334,13 +555,15 @@ def make_data(
             f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}"
         )
     layers, heads, rows, cols = att.shape
-    if rows != cols:
+    if key_tokens is None and rows != cols:
         raise AttnWidgetError(f"attention must be square in its last two axes; got {rows} x {cols}")
     if rows != len(tokens):
         raise AttnWidgetError(
             f"attention covers {rows} tokens but {len(tokens)} tokens were given; "
             "pass the same tokens the model saw (special tokens included)."
         )
+    if key_tokens is not None and cols != len(keys):
+        raise AttnWidgetError(f"attention has {cols} columns but {len(keys)} key tokens were given")
     if layers == 0 or heads == 0 or rows == 0:
         raise AttnWidgetError(f"attention is empty (shape {tuple(att.shape)})")
     att = np.ascontiguousarray(att, dtype=np.float32)
@@ -352,7 +575,9 @@ def make_data(
             f"[{att.min():.3g}, {att.max():.3g}] - pass probabilities, not scores"
         )
     if is_causal is None:
-        is_causal = rows > 1 and float(np.abs(np.triu(att, k=1)).max()) <= 1e-6
+        is_causal = rows == cols and rows > 1 and float(np.abs(np.triu(att, k=1)).max()) <= 1e-6
+    if is_causal and rows != cols:
+        raise AttnWidgetError("only square (self-)attention can be causal")
     if token_word is not None:
         token_word = np.asarray(token_word, dtype=np.int64)
         if token_word.shape != (rows,):
@@ -368,6 +593,7 @@ def make_data(
         is_causal=bool(is_causal),
         token_word=token_word,
         syntax=syntax,
+        key_tokens=None if key_tokens is None else keys,
     )
 
 
@@ -384,13 +610,16 @@ def _as_array(attention: Any) -> np.ndarray:
     return np.asarray(attention)
 
 
-def _compute(text: str | None, model: Any, annotations: Any, device: str) -> AttentionData:
-    """Run the model on one input and align it with its syntax."""
-    from .forward import attention
+def _compute(text: str | None, model: Any, annotations: Any, device: str,
+             text_pair: str | None = None, target: Any = None) -> tuple[dict, Any]:
+    """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
     from .models import DEFAULT_MODEL, load_model
-    from .sentence import annotate
+    from .sources import pair_input, single_input
     from .syntax import Syntax, read_conllu
 
+    if text_pair is not None:
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+        return pair_input(text, text_pair, loaded)
     if isinstance(annotations, str) and annotations not in ("spacy", "gold"):
         sentences = read_conllu(annotations)  # a CoNLL-U sentence given inline
         if len(sentences) != 1:
@@ -403,13 +632,4 @@ def _compute(text: str | None, model: Any, annotations: Any, device: str) -> Att
     if text is None:
         raise AttnWidgetError("give the text to show (or a CoNLL-U sentence as annotations)")
     loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
-    sentence = annotate(text, loaded, annotations=annotations)
-    weights = attention(loaded, [sentence])[0]
-    return make_data(
-        sentence.tokens,
-        weights,
-        syntax=sentence.syntax,
-        token_word=sentence.token_word if sentence.syntax is not None else None,
-        model_name=loaded.name,
-        is_causal=loaded.is_causal,
-    )
+    return single_input(text, loaded, annotations, target)

@@ -16,6 +16,7 @@ from attnwidget.payload import (
     encode_array,
     layer_payload,
     meta_payload,
+    neuron_payload,
     pack_layer,
     payload_size,
     quantise_sqrt,
@@ -129,6 +130,29 @@ def fixture_payloads() -> dict:
         "expected_tril": [round(float(v), 6) for v in dequantise_sqrt(quantise_sqrt(att[1])).reshape(-1)],
         "expected_full": [round(float(v), 6) for v in dequantise_sqrt(quantise_sqrt(full.attention[0])).reshape(-1)],
         "meta": meta_payload(data),
+        "neuron": neuron_fixture(),
+    }
+
+
+def neuron_fixture() -> dict:
+    """One head of a made-up causal capture (2 query heads sharing 1 key head), as exported."""
+    from attnwidget.neurons import QueryKey
+
+    rng = np.random.default_rng(5)
+    n, d = 4, 3
+    qk = QueryKey(
+        family="test", layer=1, part="self",
+        query=rng.normal(size=(2, n, d)).astype(np.float32),
+        key=rng.normal(size=(1, n, d)).astype(np.float32),
+        bias=None, masked=np.triu(np.ones((n, n), bool), 1), scale=d**-0.5,
+        attention=np.zeros((2, n, n), np.float32),
+    )
+    payload = neuron_payload(qk, 1, quantise=True)
+    arrays = {k: None if a is None else with_base64(a) for k, a in payload["arrays"].items()}
+    return {
+        "payload": {**payload, "attention": "self", "arrays": arrays},
+        "expected_query_2": [round(float(v), 4) for v in qk.query[1, 2]],
+        "expected_weights_2": [round(float(v), 4) for v in qk.weights(1, 2)],
     }
 
 

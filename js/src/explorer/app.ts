@@ -197,11 +197,10 @@ export class ExplorerApp {
 
   private drawPanels(palette: Palette) {
     const t = this.traits;
-    const specs = this.specs();
-    const key = `${palette.name}|${t.mode}|${specs.map((s) => s.title).join("|")}`;
+    const key = [palette.name, t.mode, t.metric, t.key, ...(t.mode === "side_by_side" ? [t.metric2, t.key2] : [])].join("\u0000");
     if (key !== this.panelKey) {
       this.panelKey = key;
-      this.views = specs.map((spec, k) => {
+      this.views = this.specs().map((spec, k) => {
         const panel = this.div("ax-panel");
         panel.dataset.panel = String(k);
         const title = this.doc.createElement("h3");

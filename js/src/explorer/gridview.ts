@@ -56,6 +56,7 @@ export function cellColour(t: number, range: Range, palette: Palette): string {
 export class GridView {
   readonly surface: Surface;
   private scene: GridScene | null = null;
+  private colours: { values: Float32Array; range: Range; palette: Palette; fill: string[] } | null = null;
 
   constructor(host: HTMLElement, handlers: GridHandlers) {
     this.surface = new Surface(host, "ax-grid");
@@ -93,9 +94,18 @@ export class GridView {
     return head >= 0 && head < s.heads && layer >= 0 && layer < s.layers ? { layer, head } : null;
   }
 
+  /** Cell colours, kept while the values, range and palette stay (hover redraws often). */
+  private fills(s: GridScene): string[] {
+    const c = this.colours;
+    if (c && c.values === s.values && c.range === s.range && c.palette === s.palette) return c.fill;
+    const fill = Array.from(s.values, (v) => (Number.isFinite(v) ? cellColour(scaled(v, s.range), s.range, s.palette) : s.palette.mask));
+    this.colours = { values: s.values, range: s.range, palette: s.palette, fill };
+    return fill;
+  }
+
   render(scene: GridScene) {
     this.scene = scene;
-    const { palette: p, layers: L, heads: H, values, range } = scene;
+    const { palette: p, layers: L, heads: H } = scene;
     const c = cellSize(H, L);
     const width = LEFT + H * c + 2;
     const height = TOP + L * c + 2;
@@ -112,10 +122,10 @@ export class GridView {
     for (let h = 0; h < H; h += every) ctx.fillText(String(h), LEFT + (h + 0.5) * c, TOP / 2);
     ctx.textAlign = "right";
     for (let l = 0; l < L; l += every) ctx.fillText(String(l), LEFT - 4, TOP + (l + 0.5) * c);
+    const fill = this.fills(scene);
     for (let l = 0; l < L; l++) {
       for (let h = 0; h < H; h++) {
-        const v = values[l * H + h];
-        ctx.fillStyle = Number.isFinite(v) ? cellColour(scaled(v, range), range, p) : p.mask;
+        ctx.fillStyle = fill[l * H + h];
         ctx.fillRect(LEFT + h * c, TOP + l * c, c - 1, c - 1);
       }
     }

@@ -72,6 +72,18 @@ def test_with_the_model_the_exemplars_open(saved, tmp_path):
     assert "<title>&lt;b&gt;EWT&lt;/b&gt;</title>" in page
 
 
+def test_compare_gives_the_difference_grid(saved, minilm, ewt_path, tmp_path):
+    _, folder = saved
+    spacy_dir = tmp_path / "spacy"
+    write_outputs(analyze(ewt_path, model=minilm, annotations="spacy", max_sentences=10, progress=False),
+                  spacy_dir, figures=False)
+    out = tmp_path / "report.html"
+    assert main(["report", str(folder), "-o", str(out), "--compare", str(spacy_dir)]) == 0
+    state = json.loads(re.search(r'data-attnwidget-explorer="[^"]+">(.*?)</script>', out.read_text(), re.S).group(1))
+    assert state["mode"] == "difference" and len(state["_stats"]["sources"]) == 2
+    assert [label.endswith(("(gold)", "(spacy)")) for label in state["_stats"]["labels"]] == [True, True]
+
+
 def test_a_folder_without_an_analysis_is_an_error(tmp_path, capsys):
     assert main(["report", str(tmp_path), "-o", str(tmp_path / "r.html")]) == 2
     assert "stats.npz: not found" in capsys.readouterr().err

@@ -165,3 +165,27 @@ describe("SentenceModel", () => {
     expect(reply.mock.calls[0][0]).toEqual({ kind: REPLY, id: 4, thumbnails: { layers: 3 } });
   });
 });
+
+describe("SentenceModel prefetches", () => {
+  it("answers the app's layer prefetch from the page, and says no at once for a layer it lacks", async () => {
+    const m = new SentenceModel(bundle(), { layer: 1 }, null);
+    const replies = vi.fn();
+    m.on("msg:custom", replies);
+    m.send({ kind: REQUEST, id: 1, what: "layer", layer: 2 });
+    m.send({ kind: REQUEST, id: 2, what: "layer", layer: 0 });
+    await vi.waitFor(() => expect(replies).toHaveBeenCalledTimes(2));
+    const byId = new Map(replies.mock.calls.map((c) => [c[0].id, c]));
+    expect(byId.get(1)![0].payload.layer).toBe(2);
+    expect(byId.get(1)![1][0]).toBeInstanceOf(DataView);
+    expect(byId.get(2)![0].error).toMatch(/not in this file/);
+  });
+
+  it("asks the kernel once for a layer both prefetched and switched to", async () => {
+    const fetcher = { layer: vi.fn(async (l: number) => payload(l)), thumbnails: vi.fn() };
+    const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
+    m.send({ kind: REQUEST, id: 1, what: "layer", layer: 0 });
+    m.set("layer", 0);
+    await vi.waitFor(() => expect(m.get("_layer_data")?.layer).toBe(0));
+    expect(fetcher.layer).toHaveBeenCalledOnce();
+  });
+});

@@ -4,6 +4,7 @@
 // export) or fetched from the kernel. A layer the page lacks and no kernel can
 // give is refused: the trait springs back and `refused` says which.
 
+import { toBytes } from "../codec";
 import { REPLY, REQUEST } from "../model";
 import type { Meta } from "../meta";
 import type { LayerPayload } from "../source";
@@ -48,16 +49,44 @@ export class SentenceModel extends LocalModel {
     super.set("layer", layer);
     if (have) super.set("_layer_data", have);
     else
-      void this.fetcher!.layer(layer).then((payload) => {
-        this.bundle.layers[String(layer)] = payload;
+      void this.payload(layer)!.then((payload) => {
         if (this.state.layer === layer) super.set("_layer_data", payload);
       });
   }
 
+  private fetching = new Map<number, Promise<LayerPayload>>();
+
+  /** A layer from the page, or fetched once from the kernel; null when neither has it. */
+  private payload(layer: number): Promise<LayerPayload> | null {
+    const have = this.bundle.layers[String(layer)];
+    if (have) return Promise.resolve(have);
+    if (!this.fetcher) return null;
+    let p = this.fetching.get(layer);
+    if (!p) {
+      p = this.fetcher.layer(layer).then((payload) => (this.bundle.layers[String(layer)] = payload));
+      this.fetching.set(layer, p);
+    }
+    return p;
+  }
+
   send(content: any) { // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (content?.kind !== REQUEST || content.what !== "thumbnails" || !this.fetcher) return;
-    void this.fetcher.thumbnails(Boolean(content.hide_first)).then(({ content: reply, buffers }) => {
-      this.emit("msg:custom", { kind: REPLY, id: content.id, thumbnails: reply.thumbnails }, buffers);
-    });
+    if (content?.kind !== REQUEST) return;
+    const reply = (body: Record<string, unknown>, buffers: DataView[] = []) =>
+      this.emit("msg:custom", { kind: REPLY, id: content.id, ...body }, buffers);
+    if (content.what === "thumbnails" && this.fetcher) {
+      void this.fetcher.thumbnails(Boolean(content.hide_first)).then(({ content: r, buffers }) => reply({ thumbnails: r.thumbnails }, buffers));
+    } else if (content.what === "layer") {
+      // The app prefetches neighbouring layers: answer from the page or the kernel, else say no at once.
+      const layer = content.layer as number;
+      const payload = this.payload(layer);
+      if (!payload) {
+        setTimeout(() => reply({ error: `layer ${layer} is not in this file` }), 0);
+        return;
+      }
+      void payload.then((p) => {
+        const bytes = toBytes(p.data.buffer);
+        reply({ payload: { ...p, data: { ...p.data, buffer: null } } }, [new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+      });
+    }
   }
 }

@@ -11,11 +11,38 @@ from .errors import AttnWidgetError
 
 
 def _demo(args) -> int:
+    """The main job on the embedded defaults: one sentence's widget and a small corpus report."""
+    import webbrowser
+    from pathlib import Path
+
     from .demo import demo
 
-    path = demo(out=args.out, open_browser=args.open, text=args.text)
-    print(path)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    pages = [demo(out=out / "sentence.html", text=args.text)]
+    if args.sentences > 0:
+        pages.append(_demo_report(out / "report.html", args.sentences))
+    for page in pages:
+        print(page)
+    if args.open:
+        webbrowser.open(pages[0].resolve().as_uri())
     return 0
+
+
+def _demo_report(path, sentences: int):
+    """Analyse the bundled sample corpus with the offline model; write the report page."""
+    from .analysis import analyze
+    from .data import sample_corpus_path
+    from .explorer import HeadExplorer
+    from .models import OFFLINE_MODEL, load_model
+    from .report import report_html
+
+    model = load_model(OFFLINE_MODEL)
+    stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences)
+    explorer = HeadExplorer(stats, model=model)
+    title = f"attnwidget demo · {stats.summary.sentences} sample sentences · {model.name}"
+    path.write_text(report_html(stats, explorer, title=title), encoding="utf-8")
+    return path.resolve()
 
 
 def _tokens(args) -> int:
@@ -52,9 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="write a standalone HTML page of the widget for a sample sentence")
-    demo.add_argument("--out", default=None, help="output HTML path (default: ./attnwidget-demo.html)")
+    demo = sub.add_parser(
+        "demo",
+        help="offline pages of the widget on a sample sentence and of a corpus analysis of the bundled sample",
+        description="Write sentence.html (the attention widget, spaCy syntax) and report.html (Vig & Belinkov's "
+        "analysis of the bundled sample corpus, with a head explorer) using the embedded offline model.",
+    )
+    demo.add_argument("--out", default="attnwidget-demo", help="output folder (default: ./attnwidget-demo)")
     demo.add_argument("--text", default=None, help="sentence to show (default: a sample sentence)")
+    demo.add_argument("--sentences", type=int, default=320,
+                      help="sample sentences to analyse for report.html (default: all 320; 0: no report)")
     demo.add_argument("--open", action="store_true", help="open the page in a web browser")
     demo.set_defaults(func=_demo)
 

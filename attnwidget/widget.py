@@ -158,7 +158,9 @@ class AttentionWidget(anywidget.AnyWidget):
         traits.setdefault("heads", list(range(first.num_heads)))
         # Long inputs start pruned so the first picture is readable; 1.0 shows every line.
         traits.setdefault("prune", 1.0 if first.num_tokens <= 128 else 0.9)
+        self._ready = False
         super().__init__(_meta=self._meta_of(first), **traits)
+        self._ready = True
         self._meta = self._meta_of(self._data)
         self._layer_data = layer_payload(self._data, self.layer)
         self.on_msg(self._on_request)
@@ -435,6 +437,8 @@ class AttentionWidget(anywidget.AnyWidget):
 
     @t.observe("attention_kind")
     def _send_kind(self, change):
+        if not self._ready:  # traitlets reports the traits given at construction as changes
+            return
         data = self._data
         with self.hold_sync():  # tokens, layer data and the settings they invalidate in one message
             if self.level == "word" and not data.has_words:
@@ -454,7 +458,8 @@ class AttentionWidget(anywidget.AnyWidget):
     @t.observe("level")
     def _drop_token(self, change):
         # A token index means something else at the other level.
-        self.token = None
+        if self._ready:  # not for the traits given at construction
+            self.token = None
 
     # ------------------------------------------------------------ request / reply
 

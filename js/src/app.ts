@@ -2,12 +2,16 @@
 // scene and hands it to the current view. One instance per rendered output.
 
 import css from "./styles.css";
+import { headColour } from "./colours";
 import { Controls } from "./controls";
+import { drawnUnits } from "./filters";
 import { HeadView } from "./headview";
 import { MatrixView } from "./matrixview";
 import type { Meta } from "./meta";
 import type { WidgetModel } from "./model";
 import { ModelView, type Thumbnails } from "./modelview";
+import type { NeuronHead } from "./neuron";
+import { NeuronView, type NeuronScene } from "./neuronview";
 import { SvgPainter } from "./painter";
 import { pruneLayer, type Focus, type Pruned } from "./prune";
 import type { Scene, ViewStats } from "./scene";
@@ -35,6 +39,9 @@ export class AttentionApp {
   private headView: HeadView;
   private matrixView: MatrixView;
   private modelView: ModelView;
+  private neuronView: NeuronView;
+  private write: (c: Partial<Traits>) => void;
+  private download_: (k: "png" | "svg") => void;
   private hosts: Record<Traits["view"], HTMLElement>;
   private meta: Meta;
   private traits: Traits;
@@ -58,9 +65,11 @@ export class AttentionApp {
     this.root = this.div("aw-root");
     const style = this.doc.createElement("style");
     style.textContent = css;
-    this.controls = new Controls(this.doc, this.meta, (c) => writeTraits(model, c), (k) => this.download(k));
+    this.write = (c) => writeTraits(model, c);
+    this.download_ = (k) => this.download(k);
+    this.controls = new Controls(this.doc, this.meta, this.write, this.download_);
     this.stage = this.div("aw-stage");
-    this.hosts = { head: this.div("aw-view"), model: this.div("aw-view"), matrix: this.div("aw-view") };
+    this.hosts = { head: this.div("aw-view"), model: this.div("aw-view"), matrix: this.div("aw-view"), neuron: this.div("aw-view") };
     for (const [name, h] of Object.entries(this.hosts)) {
       h.dataset.view = name;
       this.stage.appendChild(h);
@@ -89,6 +98,11 @@ export class AttentionApp {
       hover: (g, ev) => this.onGridHover(g, ev),
       click: (g) => g && writeTraits(model, { layer: g.layer, heads: [g.head], view: "matrix", token: null }),
     });
+    this.neuronView = new NeuronView(this.hosts.neuron, this.stage, {
+      move: (token) => writeTraits(model, { token, token_role: "query" }),
+      hover: (text, ev) => this.showTooltip(text, ev),
+      scroll: () => this.scheduleDraw(),
+    });
 
     const onChange = () => {
       this.traits = readTraits(model);
@@ -96,9 +110,12 @@ export class AttentionApp {
     };
     for (const name of TRAIT_NAMES) model.on(`change:${name}`, onChange);
     model.on("change:_layer_data", onChange);
+    const onMeta = () => this.metaChanged();
+    model.on("change:_meta", onMeta);
     this.cleanup.push(() => {
       for (const name of TRAIT_NAMES) model.off(`change:${name}`, onChange);
       model.off("change:_layer_data", onChange);
+      model.off("change:_meta", onMeta);
     });
     this.cleanup.push(watchTheme(this.root, () => this.invalidate()));
     // The head view draws only the rows in view: redraw when the stage changes size.
@@ -116,6 +133,17 @@ export class AttentionApp {
     this.cleanup.forEach((f) => f());
     this.source.dispose();
     this.root.remove();
+  }
+
+  /** Another attention of the input (encoder-decoder kinds): new tokens, new controls. */
+  private metaChanged() {
+    this.meta = this.model.get("_meta") as Meta;
+    const controls = new Controls(this.doc, this.meta, this.write, this.download_);
+    this.controls.root.replaceWith(controls.root);
+    this.controls = controls;
+    this.thumbs = null;
+    this.traits = readTraits(this.model);
+    this.invalidate();
   }
 
   private div(cls: string): HTMLDivElement {
@@ -146,6 +174,11 @@ export class AttentionApp {
     this.root.dataset.theme = palette.name;
     this.root.style.setProperty("--aw-bg", palette.background);
     for (const [name, h] of Object.entries(this.hosts)) h.hidden = name !== t.view;
+
+    if (t.view === "neuron") {
+      await this.updateNeuron(gen, palette);
+      return;
+    }
 
     if (t.view === "model") {
       if (!this.thumbs || this.thumbsFirst !== t.hide_first) {
@@ -179,6 +212,66 @@ export class AttentionApp {
   }
   private thumbsFirst = false;
 
+  /** Fetch the selected head's vectors (once per layer and head) and draw the query token's row. */
+  private async updateNeuron(gen: number, palette: Palette) {
+    const t = this.traits;
+    const meta = this.meta;
+    if (t.level === "word") {
+      writeTraits(this.model, { level: "token", token: null }); // words have no query vector
+      return;
+    }
+    const units = meta.levels.token;
+    const queryLabels = units.labels;
+    const keyLabels = meta.key_tokens ?? queryLabels;
+    const head = t.heads[0] ?? 0;
+    const drawn = drawnUnits(meta, units, t.pair_filter, t.step, keyLabels.length);
+    const n = queryLabels.length;
+    const token = Math.min(n - 1, t.token ?? drawn.stepRow ?? (meta.is_causal ? n - 1 : 0));
+    const group = meta.kv_heads?.[head];
+    const kindText = meta.kind && meta.kind !== "self" ? ` · ${meta.kind} attention` : "";
+    const groupText = group === undefined ? "" : ` (key/value head ${group} of ${Math.max(...meta.kv_heads!) + 1})`;
+    const base = {
+      palette, queryLabels, keyLabels, token, colour: headColour(head),
+      split: meta.kind === "cross" ? null : drawn.split,
+      title: `layer ${t.layer} · head ${head}${groupText}${kindText}`,
+    };
+    const t0 = performance.now();
+    let nh: NeuronHead | null = null;
+    let message: string | null = null;
+    if (!meta.neuron) {
+      message = "The neuron view needs the model: this widget was made from attention weights alone " +
+        "(from_attention). Create it with AttentionWidget(text, model=...) to see query and key vectors.";
+    } else {
+      this.setStatus(`fetching the vectors of layer ${t.layer}, head ${head}…`);
+      try {
+        nh = await this.source.neuron(t.layer, head);
+      } catch (err) {
+        message = `The vectors of layer ${t.layer}, head ${head} are not available: ${(err as Error).message}`;
+      }
+    }
+    if (gen !== this.generation) return;
+    const t1 = performance.now();
+    const scene: NeuronScene = { ...base, head: nh, message };
+    this.neuronView.render(scene);
+    this.syncTokenList({ labels: queryLabels } as UnitSyntax);
+    const t2 = performance.now();
+    this.root.dataset.timings = JSON.stringify({ data: t1 - t0, scene: 0, draw: t2 - t1 });
+    const row = this.neuronView.current();
+    if (row && nh) {
+      let best = -1;
+      row.weights.forEach((w, j) => {
+        if (best < 0 || w > row.weights[best]) best = j;
+      });
+      this.setStatus(
+        `${meta.model} · ${nh.family} · query ${token} ${JSON.stringify(queryLabels[token])} attends most to ` +
+          `${best} ${JSON.stringify(keyLabels[best])} (${row.weights[best].toFixed(3)}) · ←/→ move the query, Enter expands`,
+      );
+    } else {
+      this.setStatus(`${meta.model} · neuron view · layer ${t.layer} · head ${head}`);
+    }
+    this.drawn();
+  }
+
   private modelScene(palette: Palette, thumbs: Thumbnails | null) {
     const t = this.traits;
     return {
@@ -195,7 +288,7 @@ export class AttentionApp {
   /** Attention after hide_first / word merging, and its kept lines, cached per setting. */
   private prepare(layer: number, raw: LayerMatrix): { matrix: LayerMatrix; pruned: Pruned; key: string; heads: number[] } {
     const t = this.traits;
-    const tkey = `${layer}|${t.hide_first}|${t.renormalise}|${t.level}`;
+    const tkey = `${this.meta.kind ?? "self"}|${layer}|${t.hide_first}|${t.renormalise}|${t.level}`;
     let matrix = this.transformed.get(tkey);
     if (!matrix) {
       matrix = t.hide_first ? hideFirst(raw, t.renormalise) : raw;
@@ -232,8 +325,15 @@ export class AttentionApp {
     const t = this.traits;
     const { matrix, pruned, key, heads } = this.prepare(t.layer, raw);
     const n = syntax.labels.length;
-    const selected = t.token !== null && t.token >= 0 && t.token < n ? { unit: t.token, role: t.token_role } : null;
+    const units = (t.level === "word" && this.meta.levels.word) || this.meta.levels.token;
+    const keyLabels = this.meta.key_tokens ?? syntax.labels;
+    const drawn = drawnUnits(this.meta, units, t.pair_filter, t.step, keyLabels.length);
+    const locked = t.token !== null && t.token >= 0 && t.token < n ? { unit: t.token, role: t.token_role } : null;
+    // A generation step shows the row that wrote the token, as if that row were locked.
+    const selected = locked ?? (drawn.stepRow !== null ? { unit: drawn.stepRow, role: "query" as const } : null);
     return {
+      keyLabels,
+      drawn,
       palette,
       syntax,
       matrix,
@@ -243,7 +343,7 @@ export class AttentionApp {
       numHeads: this.meta.num_heads,
       causal: this.meta.is_causal,
       selected,
-      key,
+      key: `${key}|${t.pair_filter}|${t.step}`,
     };
   }
 
@@ -260,16 +360,17 @@ export class AttentionApp {
 
   /** Redraw the current view from the last scene (synchronous: used on hover). */
   private drawCurrent() {
+    const t = this.traits;
+    if (t.view === "neuron") return this.neuronView.redraw(); // scrolling
     const scene = this.scene;
     if (!scene) return;
-    const t = this.traits;
     if (t.view === "head") {
       const stats = this.headView.render(scene, this.hover);
       this.setStatus(this.describe(stats));
     } else if (t.view === "matrix") {
       this.matrixView.render(scene, this.cellHover);
       const what = scene.heads.length === 1 ? `head ${scene.heads[0]}` : `mean of ${scene.heads.length} heads`;
-      this.setStatus(`${this.meta.model} · layer ${t.layer} · ${what} · ${t.level} level`);
+      this.setStatus(`${this.meta.model} · layer ${t.layer} · ${what} · ${t.level} level${this.partText()}`);
     }
     this.drawn();
   }
@@ -277,7 +378,25 @@ export class AttentionApp {
   private describe(s: ViewStats): string {
     const t = this.traits;
     const capped = s.capped ? " (the strongest; lower 'keep mass' or select fewer heads to see the rest)" : "";
-    return `${this.meta.model} · layer ${t.layer} · ${t.heads.length}/${this.meta.num_heads} heads · ${s.lines} of ${s.total} kept lines drawn${capped}`;
+    return `${this.meta.model} · layer ${t.layer} · ${t.heads.length}/${this.meta.num_heads} heads · ${s.lines} of ${s.total} kept lines drawn${capped}${this.partText()}`;
+  }
+
+  /** The attention kind, pair block or generation step shown, for the status line. */
+  private partText(): string {
+    const t = this.traits;
+    const m = this.meta;
+    const parts: string[] = [];
+    if (m.kind && m.kind !== "self") parts.push(m.kind === "cross" ? "cross-attention: decoder → source" : `${m.kind} self-attention`);
+    if (m.split?.names[0] === "A" && t.pair_filter !== "all") parts.push(`pair block ${t.pair_filter.replace("->", " → ")}`);
+    if (m.split && m.split.names[0] !== "A") {
+      if (t.step === null) parts.push(`${m.split.at} prompt + ${m.num_tokens - m.split.at} generated tokens`);
+      else {
+        const written = m.tokens[m.split.at + t.step];
+        const from = m.tokens[m.split.at + t.step - 1];
+        parts.push(`step ${t.step + 1}: writing ${JSON.stringify(written)} from ${JSON.stringify(from)}`);
+      }
+    }
+    return parts.length ? ` · ${parts.join(" · ")}` : "";
   }
 
   private drawn() {
@@ -361,6 +480,12 @@ export class AttentionApp {
   download(kind: "png" | "svg") {
     const t = this.traits;
     const name = `attnwidget-${t.view}-layer${t.layer}.${kind}`;
+    if (t.view === "neuron") {
+      const out = this.neuronView.paintFull(kind);
+      if (out instanceof SvgPainter) this.save(new Blob([out.toString()], { type: "image/svg+xml" }), name);
+      else out?.toBlob((blob) => blob && this.save(blob, name), "image/png");
+      return;
+    }
     const surface = { head: this.headView, matrix: this.matrixView, model: this.modelView }[t.view].surface;
     if (kind === "png") {
       // The head view shows a window of a tall drawing: export all of it.

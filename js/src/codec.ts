@@ -77,10 +77,10 @@ export function trilSize(T: number): number {
  * "tril" packing stores, per head, row i's entries 0..i one after another
  * (causal models: everything above the diagonal is zero and is not sent).
  */
-export function unpackLayer(q: Uint8Array, heads: number, T: number, packing: "tril" | "full"): Float32Array {
-  const out = new Float32Array(heads * T * T);
+export function unpackLayer(q: Uint8Array, heads: number, T: number, packing: "tril" | "full", cols = T): Float32Array {
+  const out = new Float32Array(heads * T * cols);
   if (packing === "full") {
-    if (q.length !== heads * T * T) throw new Error("attnwidget: layer size mismatch");
+    if (q.length !== heads * T * cols) throw new Error("attnwidget: layer size mismatch");
     for (let k = 0; k < q.length; k++) out[k] = SQRT_LUT[q[k]];
     return out;
   }

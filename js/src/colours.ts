@@ -35,3 +35,32 @@ export function ramp(background: string, hex: string): Uint8ClampedArray {
   }
   return lut;
 }
+
+/** Negative and positive ends of the signed scale (colour-blind safe blue / orange). */
+export const SIGNED_ENDS = {
+  light: { negative: "#2166ac", positive: "#d95f02" },
+  dark: { negative: "#6baed6", positive: "#fd8d3c" },
+} as const;
+
+/**
+ * Signed scale for vector components: 511 RGBA entries, index 255 + round(255 · v / max)
+ * (see signedIndex); blue below zero, orange above, the background at zero, so the
+ * colour gives the sign and its strength the magnitude.
+ */
+export function signedRamp(background: string, negative: string, positive: string): Uint8ClampedArray {
+  const neg = ramp(background, negative);
+  const pos = ramp(background, positive);
+  const lut = new Uint8ClampedArray(511 * 4);
+  for (let k = 0; k < 511; k++) {
+    const src = k < 255 ? neg : pos;
+    const step = Math.abs(k - 255);
+    lut.set(src.subarray(step * 4, step * 4 + 4), k * 4);
+  }
+  return lut;
+}
+
+/** Index of value `v` in a signedRamp scaled so that ±max is full colour. */
+export function signedIndex(v: number, max: number): number {
+  const t = Math.max(-1, Math.min(1, v / max));
+  return 255 + Math.round(t * 255);
+}

@@ -1,10 +1,19 @@
 // The toolbar: view tabs, layer selector, head chips, threshold and pruning
-// sliders, first-token and level toggles, downloads. It only reads traits and
-// writes traits; drawing happens in the views.
+// sliders, first-token and level toggles, downloads; for inputs that have them,
+// the attention kind (encoder-decoder), the pair filter (sentence pairs) and the
+// generation step. It only reads traits and writes traits; drawing happens in
+// the views.
 
 import { headColour } from "./colours";
 import type { Meta } from "./meta";
-import type { Traits, ViewName } from "./traits";
+import { PAIR_FILTERS, type PairFilter, type Traits, type ViewName } from "./traits";
+
+const KIND_LABELS: Record<string, string> = {
+  self: "self-attention",
+  encoder: "encoder self-attention",
+  decoder: "decoder self-attention",
+  cross: "cross-attention (decoder → source)",
+};
 
 type Write = (changes: Partial<Traits>) => void;
 
@@ -28,16 +37,22 @@ export class Controls {
   private renormalise: HTMLInputElement;
   private level: HTMLSelectElement;
   private headsRow: HTMLElement;
+  private kind: HTMLSelectElement | null = null;
+  private pairFilter: HTMLSelectElement | null = null;
+  private step: HTMLInputElement | null = null;
+  private stepOut: HTMLElement | null = null;
+  private stepLabel: HTMLElement | null = null;
 
-  constructor(doc: Document, meta: Meta, private write: Write, download: (kind: "png" | "svg") => void) {
+  constructor(doc: Document, private meta: Meta, private write: Write, download: (kind: "png" | "svg") => void) {
     this.root = el(doc, "div", "aw-toolbar");
     const row1 = el(doc, "div", "aw-row");
     const tabs = el(doc, "div", "aw-tabs");
     tabs.setAttribute("role", "tablist");
-    for (const [name, label] of [["head", "Head"], ["model", "Model"], ["matrix", "Matrix"]] as const) {
+    for (const [name, label] of [["head", "Head"], ["model", "Model"], ["matrix", "Matrix"], ["neuron", "Neuron"]] as const) {
       const b = el(doc, "button", "aw-tab", label);
       b.dataset.view = name;
       b.setAttribute("role", "tab");
+      if (name === "neuron") b.title = "query and key vectors of one head and token (needs the model)";
       b.addEventListener("click", () => write({ view: name }));
       this.tabs.set(name, b);
       tabs.appendChild(b);
@@ -51,9 +66,39 @@ export class Controls {
       o.value = String(l);
       this.layerSelect.appendChild(o);
     }
-    this.layerSelect.addEventListener("change", () => write({ layer: Number(this.layerSelect.value), token: null }));
+    // The neuron view keeps its query token across layers: it reads the same input.
+    this.layerSelect.addEventListener("change", () =>
+      write(this.current?.view === "neuron" ? { layer: Number(this.layerSelect.value) } : { layer: Number(this.layerSelect.value), token: null }),
+    );
     layerLabel.appendChild(this.layerSelect);
     row1.appendChild(layerLabel);
+
+    const kinds = meta.kinds ?? [];
+    if (kinds.length > 1) {
+      const label = el(doc, "label", "aw-field", "Attention ");
+      this.kind = el(doc, "select", "aw-kind");
+      for (const k of kinds) {
+        const o = el(doc, "option", "", KIND_LABELS[k] ?? k);
+        o.value = k;
+        this.kind.appendChild(o);
+      }
+      this.kind.addEventListener("change", () => write({ attention_kind: this.kind!.value, token: null }));
+      label.appendChild(this.kind);
+      row1.appendChild(label);
+    }
+    if (meta.split?.names[0] === "A" && meta.kind !== "cross") {
+      const label = el(doc, "label", "aw-field", "Pair ");
+      label.title = "draw one block of the sentence pair: queries -> keys";
+      this.pairFilter = el(doc, "select", "aw-pair-filter");
+      for (const f of PAIR_FILTERS) {
+        const o = el(doc, "option", "", f === "all" ? "all" : f.replace("->", " → "));
+        o.value = f;
+        this.pairFilter.appendChild(o);
+      }
+      this.pairFilter.addEventListener("change", () => write({ pair_filter: this.pairFilter!.value as PairFilter }));
+      label.appendChild(this.pairFilter);
+      row1.appendChild(label);
+    }
 
     const levelLabel = el(doc, "label", "aw-field", "Level ");
     this.level = el(doc, "select", "aw-level");
@@ -104,6 +149,22 @@ export class Controls {
     this.prune.addEventListener("input", () => write({ prune: Number(this.prune.value) }));
     pr.append(this.prune, this.pruneOut);
     row2.append(th, pr);
+    if (meta.split && meta.split.names[0] !== "A") {
+      // Generated text: 0 = every row; k + 1 = what generated token k was written from.
+      const generated = meta.num_tokens - meta.split.at;
+      this.stepLabel = el(doc, "label", "aw-field aw-step-field", "step ");
+      this.stepLabel.title = "show what the model attended to when it wrote each generated token";
+      this.step = el(doc, "input", "aw-step");
+      Object.assign(this.step, { type: "range", min: "0", max: String(generated), step: "1" });
+      this.step.setAttribute("aria-label", "generation step");
+      this.stepOut = el(doc, "span", "aw-out aw-step-out");
+      this.step.addEventListener("input", () => {
+        const v = Number(this.step!.value);
+        write({ step: v === 0 ? null : v - 1, token: null });
+      });
+      this.stepLabel.append(this.step, this.stepOut);
+      row2.appendChild(this.stepLabel);
+    }
 
     this.headsRow = el(doc, "div", "aw-row aw-heads");
     this.headsRow.appendChild(el(doc, "span", "aw-field", "heads"));
@@ -111,7 +172,13 @@ export class Controls {
       const chip = el(doc, "button", "aw-chip", String(h));
       chip.dataset.head = String(h);
       chip.style.setProperty("--head", headColour(h));
-      chip.title = `head ${h}: click toggles, double-click shows only this head`;
+      const group = meta.kv_heads?.[h];
+      const groups = meta.kv_heads ? Math.max(...meta.kv_heads) + 1 : 0;
+      chip.dataset.kvHead = group === undefined ? "" : String(group);
+      chip.title =
+        `head ${h}` +
+        (group === undefined ? "" : ` (query head; reads key/value head ${group} of ${groups})`) +
+        ": click toggles, double-click shows only this head";
       chip.addEventListener("click", () => this.toggleHead(h));
       chip.addEventListener("dblclick", () => write({ heads: [h] }));
       this.chips.push(chip);
@@ -127,6 +194,7 @@ export class Controls {
 
   private toggleHead(h: number) {
     if (!this.current) return;
+    if (this.current.view === "neuron") return this.write({ heads: [h] }); // the neuron view shows one head
     const set = new Set(this.current.heads);
     if (set.has(h)) set.delete(h);
     else set.add(h);
@@ -146,7 +214,14 @@ export class Controls {
     this.thresholdOut.textContent = t.threshold.toFixed(3);
     this.prune.value = String(t.prune);
     this.pruneOut.textContent = `${Math.round(t.prune * 100)}%`;
-    const on = new Set(t.heads);
+    const on = new Set(t.view === "neuron" ? t.heads.slice(0, 1) : t.heads);
     this.chips.forEach((c, h) => c.setAttribute("aria-pressed", String(on.has(h))));
+    if (this.kind) this.kind.value = t.attention_kind;
+    if (this.pairFilter) this.pairFilter.value = t.pair_filter;
+    if (this.step && this.stepOut && this.meta.split) {
+      this.step.value = String(t.step === null ? 0 : t.step + 1);
+      const token = t.step === null ? null : this.meta.tokens[this.meta.split.at + t.step];
+      this.stepOut.textContent = t.step === null ? "all" : `${t.step + 1}: ${JSON.stringify(token)}`;
+    }
   }
 }

@@ -62,14 +62,15 @@ export class HeadView {
 
   layoutFor(scene: Scene): HeadLayout {
     const labels = scene.syntax.labels;
-    const key = labels.join("\u0000");
+    const key = labels.join("\u0000") + "\u0001" + (scene.keyLabels === labels ? "" : scene.keyLabels.join("\u0000"));
     if (key !== this.labelWidthKey) {
       let w = 20;
       for (const s of labels) w = Math.max(w, measureText(shortLabel(s), FONT));
+      for (const s of scene.keyLabels) w = Math.max(w, measureText(shortLabel(s), FONT));
       this.labelW = Math.ceil(w) + 8;
       this.labelWidthKey = key;
     }
-    return headLayout(labels.length, this.labelW, scene.syntax.hasSyntax);
+    return headLayout(labels.length, this.labelW, scene.syntax.hasSyntax, 260, scene.keyLabels.length);
   }
 
   /** Draw the rows in view; the no-focus picture is cached until the scene or scroll changes. */
@@ -109,22 +110,30 @@ export class HeadView {
   paint(p: Painter, scene: Scene, focus: Focus | null, layout = this.layoutFor(scene), budget = BUDGET.start): ViewStats {
     const { palette, syntax } = scene;
     p.fill(palette.background);
-    const { lines, capped, total } = linesToDraw(scene.matrix, scene.pruned, focus);
+    const { rows: rowOn, cols: colOn, split } = scene.drawn;
+    const { lines, capped, total } = linesToDraw(scene.matrix, scene.pruned, focus, undefined, scene.drawn);
 
     // Rows in view (plus one either side); everything else is skipped.
     const first = Math.max(0, Math.floor((p.visible.y0 - layout.top) / layout.rowH) - 1);
-    const last = Math.min(layout.n - 1, Math.ceil((p.visible.y1 - layout.top) / layout.rowH) + 1);
+    const last = Math.min(Math.max(layout.n, layout.nKeys) - 1, Math.ceil((p.visible.y1 - layout.top) / layout.rowH) + 1);
 
     if (focus) this.paintFocusBoxes(p, scene, layout, focus, lines);
     const drawn = this.paintLines(p, scene, layout, lines, budget);
 
     const queryX = layout.queryRight;
     const keyX = layout.keyLeft;
+    // Tokens of the second part (sentence B, generated text) in the accent colour;
+    // tokens outside the pair filter's block or the generation step muted.
+    const colour = (u: number, on: Uint8Array | null) =>
+      on && !on[u] ? palette.muted : split !== null && u >= split ? palette.accentFont : palette.foreground;
+    if (split !== null) {
+      const y = layout.top + split * layout.rowH;
+      p.segments([queryX - layout.labelW, y, queryX + 2, y, keyX - 2, y, keyX + layout.labelW, y], palette.foreground, 0.6, 1, [4, 3]);
+    }
     for (let i = first; i <= last; i++) {
       const y = rowY(layout, i);
-      const label = shortLabel(syntax.labels[i]);
-      p.text(label, queryX, y, { font: FONT, colour: palette.foreground, align: "right" });
-      p.text(label, keyX, y, { font: FONT, colour: palette.foreground, align: "left" });
+      if (i < layout.n) p.text(shortLabel(syntax.labels[i]), queryX, y, { font: FONT, colour: colour(i, rowOn), align: "right" });
+      if (i < layout.nKeys) p.text(shortLabel(scene.keyLabels[i]), keyX, y, { font: FONT, colour: colour(i, colOn), align: "left" });
       const tag = syntax.upos?.[i];
       if (tag) {
         p.text(tag, queryX - layout.labelW - 4, y, { font: SMALL_FONT, colour: palette.muted, align: "right" });

@@ -12,7 +12,8 @@ export function shortLabel(s: string): string {
 }
 
 export interface HeadLayout {
-  n: number;
+  n: number; // query rows
+  nKeys: number; // key rows (the source under cross-attention)
   rowH: number;
   top: number;
   arcsRight: number; // arcs bulge left of this x
@@ -24,7 +25,7 @@ export interface HeadLayout {
   height: number;
 }
 
-export function headLayout(n: number, labelW: number, hasSyntax: boolean, gap = 260): HeadLayout {
+export function headLayout(n: number, labelW: number, hasSyntax: boolean, gap = 260, nKeys = n): HeadLayout {
   const rowH = 18;
   const top = 8;
   const arcsW = hasSyntax ? 150 : 0;
@@ -33,7 +34,8 @@ export function headLayout(n: number, labelW: number, hasSyntax: boolean, gap = 
   const queryRight = arcsRight + uposW + labelW;
   const keyLeft = queryRight + gap;
   const width = keyLeft + labelW + uposW + 12;
-  return { n, rowH, top, arcsRight, queryRight, keyLeft, labelW, uposW, width, height: top * 2 + n * rowH };
+  const rows = Math.max(n, nKeys);
+  return { n, nKeys, rowH, top, arcsRight, queryRight, keyLeft, labelW, uposW, width, height: top * 2 + rows * rowH };
 }
 
 export function rowY(l: HeadLayout, i: number): number {
@@ -42,14 +44,15 @@ export function rowY(l: HeadLayout, i: number): number {
 
 export function hitHead(l: HeadLayout, x: number, y: number): { unit: number; role: "query" | "key" } | null {
   const i = Math.floor((y - l.top) / l.rowH);
-  if (i < 0 || i >= l.n) return null;
-  if (x >= l.queryRight - l.labelW - l.uposW && x <= l.queryRight + 4) return { unit: i, role: "query" };
-  if (x >= l.keyLeft - 4 && x <= l.keyLeft + l.labelW + l.uposW) return { unit: i, role: "key" };
+  if (i < 0) return null;
+  if (i < l.n && x >= l.queryRight - l.labelW - l.uposW && x <= l.queryRight + 4) return { unit: i, role: "query" };
+  if (i < l.nKeys && x >= l.keyLeft - 4 && x <= l.keyLeft + l.labelW + l.uposW) return { unit: i, role: "key" };
   return null;
 }
 
 export interface MatrixLayout {
-  n: number;
+  n: number; // rows
+  cols: number;
   cell: number;
   left: number;
   top: number;
@@ -61,20 +64,20 @@ export interface MatrixLayout {
   height: number;
 }
 
-export function matrixLayout(n: number, labelW: number, hasSyntax: boolean, target = 640): MatrixLayout {
-  const cell = Math.max(2, Math.min(28, Math.floor(target / Math.max(1, n))));
+export function matrixLayout(n: number, labelW: number, hasSyntax: boolean, target = 640, cols = n): MatrixLayout {
+  const cell = Math.max(2, Math.min(28, Math.floor(target / Math.max(1, n, cols))));
   const labelStep = Math.max(1, Math.ceil(13 / cell));
   const uposW = hasSyntax ? 40 : 0;
   const arcsH = hasSyntax ? 70 : 0;
   const left = labelW + uposW + 12;
   const top = arcsH + labelW + uposW + 12;
-  return { n, cell, left, top, arcsH, labelW, uposW, labelStep, width: left + n * cell + 16, height: top + n * cell + 16 };
+  return { n, cols, cell, left, top, arcsH, labelW, uposW, labelStep, width: left + cols * cell + 16, height: top + n * cell + 16 };
 }
 
 export function hitMatrix(l: MatrixLayout, x: number, y: number): { row: number; col: number } | null {
   const col = Math.floor((x - l.left) / l.cell);
   const row = Math.floor((y - l.top) / l.cell);
-  if (row < 0 || col < 0 || row >= l.n || col >= l.n) return null;
+  if (row < 0 || col < 0 || row >= l.n || col >= l.cols) return null;
   return { row, col };
 }
 

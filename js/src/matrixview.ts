@@ -10,7 +10,7 @@ import type { Focus } from "./prune";
 import type { Scene } from "./scene";
 import { LabelPlacer, arcDepth } from "./syntax";
 import { Snapshot, Surface } from "./surface";
-import { meanOfHeads } from "./transform";
+import { colsOf, meanOfHeads } from "./transform";
 
 export interface CellHandlers {
   hover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent): void;
@@ -28,7 +28,7 @@ export class MatrixView {
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => {
       const cell = this.hit(ev);
-      handlers.hover(cell && this.values ? { ...cell, value: this.values[cell.row * this.layout!.n + cell.col] } : null, ev);
+      handlers.hover(cell && this.values ? { ...cell, value: this.values[cell.row * this.layout!.cols + cell.col] } : null, ev);
     });
     c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));
     c.addEventListener("click", (ev) => handlers.click(this.hit(ev)));
@@ -43,15 +43,16 @@ export class MatrixView {
   layoutFor(scene: Scene): MatrixLayout {
     let w = 20;
     for (const s of scene.syntax.labels) w = Math.max(w, measureText(shortLabel(s), FONT));
-    return matrixLayout(scene.syntax.labels.length, Math.ceil(w) + 6, scene.syntax.hasSyntax);
+    for (const s of scene.keyLabels) w = Math.max(w, measureText(shortLabel(s), FONT));
+    return matrixLayout(scene.syntax.labels.length, Math.ceil(w) + 6, scene.syntax.hasSyntax, 640, scene.keyLabels.length);
   }
 
   /** The values shown: the single selected head, or the mean of the selected heads. */
   static values(scene: Scene): Float32Array {
     const { matrix, heads } = scene;
     if (heads.length === 1) {
-      const n = matrix.n;
-      return matrix.data.subarray(heads[0] * n * n, (heads[0] + 1) * n * n);
+      const size = matrix.n * colsOf(matrix);
+      return matrix.data.subarray(heads[0] * size, (heads[0] + 1) * size);
     }
     return meanOfHeads(matrix, heads);
   }
@@ -61,7 +62,7 @@ export class MatrixView {
     this.layout = layout;
     this.values = MatrixView.values(scene);
     const p = this.surface.painter(layout.width, layout.height);
-    const key = `${scene.key}|m|${scene.palette.name}|${scene.selected?.unit}`;
+    const key = `${scene.key}|m|${scene.palette.name}|${scene.selected?.unit}|${scene.selected?.role}`;
     if (!this.snapshot.restore(key, this.surface.canvas)) {
       this.paint(p, scene, layout);
       this.snapshot.store(key, this.surface.canvas);
@@ -72,23 +73,32 @@ export class MatrixView {
   paint(p: Painter, scene: Scene, layout = this.layoutFor(scene)): void {
     const { palette, syntax } = scene;
     const n = layout.n;
+    const m = layout.cols;
     const values = MatrixView.values(scene);
     const colour = scene.heads.length === 1 ? headColour(scene.heads[0]) : palette.accentFont;
     const lut = ramp(palette.background, colour);
     const mask = ramp(palette.mask, palette.mask);
-    const rgba = new Uint8ClampedArray(n * n * 4);
+    const { rows: rowOn, cols: colOn, split } = scene.drawn;
+    const rgba = new Uint8ClampedArray(n * m * 4);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const k = i * n + j;
-        const masked = scene.causal && j > i;
+      for (let j = 0; j < m; j++) {
+        const k = i * m + j;
+        // The causal mask, and cells outside a pair's block or the generation step, share one shade.
+        const masked = (scene.causal && j > i) || (rowOn !== null && !rowOn[i]) || (colOn !== null && !colOn[j]);
         const q = masked ? 0 : Math.round(Math.sqrt(Math.min(1, values[k])) * 255);
         rgba.set((masked ? mask : lut).subarray(q * 4, q * 4 + 4), k * 4);
       }
     }
     p.fill(palette.background);
     const { left, top, cell } = layout;
-    p.pixels(rgba, n, n, left, top, n * cell, n * cell);
-    p.strokeRect(left - 0.5, top - 0.5, n * cell + 1, n * cell + 1, palette.grid);
+    p.pixels(rgba, m, n, left, top, m * cell, n * cell);
+    p.strokeRect(left - 0.5, top - 0.5, m * cell + 1, n * cell + 1, palette.grid);
+    if (split !== null) {
+      // Where the second part starts (sentence B, generated text), on both axes.
+      const xy = left + split * cell;
+      const yx = top + split * cell;
+      p.segments([left - 4, yx, left + m * cell, yx, xy, top - 4, xy, top + n * cell], palette.foreground, 0.8, 1.5, [5, 3]);
+    }
 
     // Cells where attention coincides with a dependency relation.
     if (syntax.hasSyntax && cell >= 4) {
@@ -102,19 +112,22 @@ export class MatrixView {
     }
     if (scene.selected) {
       const u = scene.selected.unit;
-      if (scene.selected.role === "query") p.strokeRect(left, top + u * cell, n * cell, cell, palette.foreground, 2);
+      if (scene.selected.role === "query") p.strokeRect(left, top + u * cell, m * cell, cell, palette.foreground, 2);
       else p.strokeRect(left + u * cell, top, cell, n * cell, palette.foreground, 2);
     }
 
     // Axis labels: every labelStep-th unit when cells are smaller than the text.
     const step = layout.labelStep;
-    for (let u = 0; u < n; u += step) {
-      const label = shortLabel(syntax.labels[u]);
+    const colourOf = (u: number, on: Uint8Array | null) =>
+      on && !on[u] ? palette.muted : split !== null && u >= split ? palette.accentFont : palette.foreground;
+    for (let u = 0; u < Math.max(n, m); u += step) {
       const y = top + (u + 0.5) * cell;
       const x = left + (u + 0.5) * cell;
-      p.text(label, left - 6, y, { font: FONT, colour: palette.foreground, align: "right" });
-      p.text(label, x, top - 6, { font: FONT, colour: palette.foreground, align: "left", rotate: -Math.PI / 2 });
-      const tag = syntax.upos?.[u];
+      if (u < n) p.text(shortLabel(syntax.labels[u]), left - 6, y, { font: FONT, colour: colourOf(u, rowOn), align: "right" });
+      if (u < m) {
+        p.text(shortLabel(scene.keyLabels[u]), x, top - 6, { font: FONT, colour: colourOf(u, colOn), align: "left", rotate: -Math.PI / 2 });
+      }
+      const tag = u < n && u < m ? syntax.upos?.[u] : null;
       if (tag) {
         p.text(tag, left - 10 - layout.labelW, y, { font: SMALL_FONT, colour: palette.muted, align: "right" });
         p.text(tag, x, top - 10 - layout.labelW, {
@@ -142,7 +155,8 @@ export class MatrixView {
       }
       p.curves(pts, palette.arc, 1);
     }
-    p.text(scene.causal ? "shaded: causal mask" : "", left + n * cell, layout.height - 6, {
+    const shaded = scene.causal ? "shaded: causal mask" : rowOn || colOn ? "shaded: outside the rows and columns shown" : "";
+    p.text(shaded, left + m * cell, layout.height - 6, {
       font: SMALL_FONT,
       colour: palette.muted,
       align: "right",
@@ -150,8 +164,8 @@ export class MatrixView {
   }
 
   private paintCrosshair(p: Painter, scene: Scene, l: MatrixLayout, row: number, col: number) {
-    const { left, top, cell, n } = l;
-    p.strokeRect(left, top + row * cell, n * cell, cell, scene.palette.muted, 1);
+    const { left, top, cell, n, cols } = l;
+    p.strokeRect(left, top + row * cell, cols * cell, cell, scene.palette.muted, 1);
     p.strokeRect(left + col * cell, top, cell, n * cell, scene.palette.muted, 1);
     p.strokeRect(left + col * cell - 1, top + row * cell - 1, cell + 2, cell + 2, scene.palette.foreground, 2);
   }

@@ -9,14 +9,32 @@ export interface Units {
   of_token: number[];
 }
 
+/** Two parts of one input: a sentence pair (A / B) or a prompt and its continuation. */
+export interface Split {
+  at: number; // first token of the second part
+  names: [string, string];
+}
+
 export interface Meta {
   model: string;
   num_layers: number;
   num_heads: number;
-  num_tokens: number;
+  num_tokens: number; // rows (attending tokens)
   is_causal: boolean;
   packing: "tril" | "full";
   tokens: string[];
+  /** Which attention of the input this is: "self", or "encoder" | "decoder" | "cross". */
+  kind?: string;
+  /** Every attention the input has (the kind selector), e.g. ["encoder", "decoder", "cross"]. */
+  kinds?: string[];
+  /** Columns when they are other tokens than the rows (cross-attention: the source). */
+  num_keys?: number;
+  key_tokens?: string[] | null;
+  split?: Split | null;
+  /** Key/value head of each query head under grouped-query attention. */
+  kv_heads?: number[] | null;
+  /** True when the kernel has the model, so the neuron view can fetch vectors. */
+  neuron?: boolean;
   syntax: null | {
     source: string; // "spacy" | "gold"
     words: string[];

@@ -2,7 +2,7 @@
 // `share` of the row's mass is covered; weights below `threshold` and lines too
 // faint to see are dropped. A per-row cap keeps long, flat inputs interactive.
 
-import type { LayerMatrix } from "./transform";
+import { colsOf, type LayerMatrix } from "./transform";
 
 /** Alpha of a line of weight w: sqrt lifts weak-but-real weights into view. */
 export function lineAlpha(w: number): number {
@@ -78,12 +78,13 @@ export interface Pruned {
 
 export function pruneLayer(m: LayerMatrix, heads: number[], share: number, threshold: number): Pruned {
   const { n } = m;
-  const scratch = new PruneScratch(n);
+  const cols = colsOf(m);
+  const scratch = new PruneScratch(cols);
   const rows = heads.map((h) => {
     const out: Int32Array[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const base = (h * n + i) * n;
-      out[i] = pruneRow(m.data.subarray(base, base + n), share, threshold, scratch);
+      const base = (h * n + i) * cols;
+      out[i] = pruneRow(m.data.subarray(base, base + cols), share, threshold, scratch);
     }
     return out;
   });
@@ -102,19 +103,29 @@ export interface Focus {
   role: "query" | "key";
 }
 
+/** Rows and columns allowed (1) by a pair filter or generation step; null allows all. */
+export interface LineFilter {
+  rows: Uint8Array | null;
+  cols: Uint8Array | null;
+}
+
 /**
  * Lines to draw. Without focus, each row is cut to a share of `budget` so a
  * long flat input cannot stall the page (capped = true tells the status bar).
  * With focus on a query, all of its kept lines; on a key, every row's kept
- * line into it.
+ * line into it. `filter` leaves out rows and columns outside a pair's block.
  */
 export function linesToDraw(
   m: LayerMatrix,
   p: Pruned,
   focus: Focus | null,
   budget = 24_000,
+  filter: LineFilter | null = null,
 ): { lines: Line[]; capped: boolean; total: number } {
   const { n } = m;
+  const cols = colsOf(m);
+  const rowOn = filter?.rows ?? null;
+  const colOn = filter?.cols ?? null;
   const lines: Line[] = [];
   let capped = false;
   let total = 0;
@@ -122,10 +133,11 @@ export function linesToDraw(
   p.heads.forEach((h, hi) => {
     const rows = p.rows[hi];
     for (let i = 0; i < n; i++) {
-      const kept = rows[i];
+      if (rowOn && !rowOn[i]) continue;
+      const kept = colOn ? rows[i].filter((j) => colOn[j]) : rows[i];
       total += kept.length;
       if (focus?.role === "query" && i !== focus.unit) continue;
-      const base = (h * n + i) * n;
+      const base = (h * n + i) * cols;
       if (focus?.role === "key") {
         for (const j of kept) if (j === focus.unit) lines.push({ head: h, from: i, to: j, w: m.data[base + j] });
         continue;

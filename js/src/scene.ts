@@ -1,5 +1,6 @@
 // Everything a view needs to draw, computed once per state change by widget.ts.
 
+import type { Drawn } from "./filters";
 import type { Palette } from "./theme";
 import type { UnitSyntax } from "./syntax";
 import type { LayerMatrix } from "./transform";
@@ -15,6 +16,10 @@ export interface Scene {
   numHeads: number;
   causal: boolean;
   selected: Focus | null; // locked token (the `token` trait)
+  /** Column labels: the rows' labels, or the source tokens under cross-attention. */
+  keyLabels: string[];
+  /** Rows and columns drawn (pair filter, generation step) and the divider between parts. */
+  drawn: Drawn;
   /** Changes whenever anything drawn without focus changes (snapshot cache key). */
   key: string;
 }

@@ -1,26 +1,35 @@
 // Where attention comes from: the current layer arrives in the synced
 // `_layer_data` trait (the kernel updates it when `layer` changes); model-view
-// thumbnails are fetched on demand with a request/reply over custom messages.
+// thumbnails and the neuron view's vectors are fetched on demand with a
+// request/reply over custom messages. An encoder-decoder input has three
+// attentions (`_meta.kind`): everything is cached per kind.
 
 import { decodeArray, type EncodedArray } from "./codec";
 import { unpackLayer } from "./codec";
 import { REPLY, REQUEST, type WidgetModel } from "./model";
 import type { Thumbnails } from "./modelview";
+import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron";
 import type { LayerMatrix } from "./transform";
 
 export interface LayerPayload {
   layer: number;
+  kind?: string; // "self" when absent
   heads: number;
-  size: number; // tokens
+  size: number; // tokens (rows)
+  cols?: number; // key tokens, when not `size` (cross-attention)
   packing: "tril" | "full";
   data: EncodedArray;
 }
 
+const keyOf = (kind: string | undefined, layer: number) => `${kind ?? "self"}|${layer}`;
+const KEEP_NEURON_HEADS = 8;
+
 const KEEP_LAYERS = 6; // decoded layers kept for quick switching back
 
 export class AttentionSource {
-  private layers = new Map<number, Promise<LayerMatrix>>();
-  private waiting = new Map<number, ((m: Promise<LayerMatrix>) => void)[]>();
+  private layers = new Map<string, Promise<LayerMatrix>>();
+  private waiting = new Map<string, ((m: Promise<LayerMatrix>) => void)[]>();
+  private neuronHeads = new Map<string, Promise<NeuronHead>>();
   private pending = new Map<number, (reply: { content: any; buffers: DataView[] }) => void>();
   private nextId = 1;
   private thumbs = new Map<string, Promise<Thumbnails>>();
@@ -43,19 +52,25 @@ export class AttentionSource {
     this.model.off("msg:custom", this.onMessage);
   }
 
+  /** The attention shown (`_meta.kind`): "self" unless the input is encoder-decoder. */
+  private get kind(): string {
+    return this.model.get("_meta")?.kind ?? "self";
+  }
+
   /** Decoded attention of layer `l`, float32 [heads, T, T]; resolves when the kernel has sent it. */
   layer(l: number): Promise<LayerMatrix> {
-    const cached = this.layers.get(l);
+    const key = keyOf(this.kind, l);
+    const cached = this.layers.get(key);
     if (cached) return cached;
     const current = this.model.get("_layer_data") as LayerPayload | null;
-    if (current && current.layer === l) return this.accept(current)!;
+    if (current && keyOf(current.kind, current.layer) === key) return this.accept(current)!;
     const viaTrait = new Promise<LayerMatrix>((resolve) => {
-      const list = this.waiting.get(l) ?? [];
+      const list = this.waiting.get(key) ?? [];
       list.push((p) => p.then(resolve));
-      this.waiting.set(l, list);
+      this.waiting.set(key, list);
     });
     // A prefetch in flight may answer first; a host that ignores prefetches never blocks this.
-    const early = this.prefetching.get(l);
+    const early = this.prefetching.get(key);
     return early ? Promise.race([viaTrait, early.catch(() => viaTrait)]) : viaTrait;
   }
 
@@ -65,38 +80,62 @@ export class AttentionSource {
    * prefetches simply leave it pending.
    */
   prefetch(l: number): Promise<LayerMatrix> {
-    const known = this.layers.get(l) ?? this.prefetching.get(l);
+    const key = keyOf(this.kind, l);
+    const known = this.layers.get(key) ?? this.prefetching.get(key);
     if (known) return known;
     const fetched = this.request("layer", { layer: l }).then(({ content, buffers }) => {
       if (!content.payload) throw new Error(content.error ?? `layer ${l} not available`);
       return this.accept({ ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } })!;
     });
-    this.prefetching.set(l, fetched);
-    const forget = () => this.prefetching.delete(l);
+    this.prefetching.set(key, fetched);
+    const forget = () => this.prefetching.delete(key);
     fetched.then(forget, forget);
     return fetched;
   }
-  private prefetching = new Map<number, Promise<LayerMatrix>>();
+  private prefetching = new Map<string, Promise<LayerMatrix>>();
 
   /** True when layer `l` is decoded or decoding (no wait on the kernel). */
   has(l: number): boolean {
-    return this.layers.has(l);
+    return this.layers.has(keyOf(this.kind, l));
   }
 
   private accept(payload: LayerPayload | null): Promise<LayerMatrix> | null {
     if (!payload) return null;
-    const existing = this.layers.get(payload.layer);
+    const key = keyOf(payload.kind, payload.layer);
+    const existing = this.layers.get(key);
     if (existing) return existing;
+    const cols = payload.cols ?? payload.size;
     const decoded = decodeArray(payload.data).then(({ data }) => ({
       heads: payload.heads,
       n: payload.size,
-      data: unpackLayer(data as Uint8Array, payload.heads, payload.size, payload.packing),
+      cols,
+      data: unpackLayer(data as Uint8Array, payload.heads, payload.size, payload.packing, cols),
     }));
-    this.layers.set(payload.layer, decoded);
+    this.layers.set(key, decoded);
     while (this.layers.size > KEEP_LAYERS) this.layers.delete(this.layers.keys().next().value!);
-    for (const wake of this.waiting.get(payload.layer) ?? []) wake(decoded);
-    this.waiting.delete(payload.layer);
+    for (const wake of this.waiting.get(key) ?? []) wake(decoded);
+    this.waiting.delete(key);
     return decoded;
+  }
+
+  /**
+   * One head's query and key vectors for every query token (neuron view), fetched once
+   * per (kind, layer, head). Rejects with the host's reason when it cannot give them.
+   */
+  neuron(layer: number, head: number): Promise<NeuronHead> {
+    const kind = this.kind;
+    const key = `${kind}|${layer}|${head}`;
+    let p = this.neuronHeads.get(key);
+    if (!p) {
+      p = this.request("neuron", { attention: kind, layer, head }).then(({ content, buffers }) => {
+        if (!content.neuron) throw new Error(content.error ?? "no neuron data");
+        return decodeNeuronHead(content.neuron as NeuronPayload, buffers);
+      });
+      p.catch(() => {}); // a refusal is kept too: asking again would rerun the model for nothing
+      this.neuronHeads.set(key, p);
+      while (this.neuronHeads.size > KEEP_NEURON_HEADS) this.neuronHeads.delete(this.neuronHeads.keys().next().value!);
+    }
+    return p;
   }
 
   /** Send a request to the kernel (or the static model) and await its reply. */
@@ -110,7 +149,7 @@ export class AttentionSource {
 
   /** Downsampled thumbnails of every layer x head (model view). */
   thumbnails(hideFirst: boolean): Promise<Thumbnails> {
-    const key = String(hideFirst);
+    const key = `${this.kind}|${hideFirst}`;
     let t = this.thumbs.get(key);
     if (!t) {
       t = this.request("thumbnails", { hide_first: hideFirst }).then(async ({ content, buffers }) => {

@@ -1,24 +1,41 @@
 // A kernel-less stand-in for the widget model, used by exported HTML files.
-// It holds the traits, answers `layer` changes with that layer's embedded data
-// (as the kernel does) and replies to thumbnail requests from embedded data.
+// It holds the traits, answers `layer` (and `attention_kind`) changes with the
+// embedded data, as the kernel does, and replies to thumbnail and neuron-view
+// requests from embedded data; a neuron head the file lacks gets the file's note.
 
 import { toBytes, type EncodedArray } from "./codec";
+import type { Meta } from "./meta";
 import { REPLY, REQUEST, type Callback, type WidgetModel } from "./model";
+import type { NeuronPayload } from "./neuron";
 import type { LayerPayload } from "./source";
+
+type ThumbnailBundle = Record<"plain" | "hide_first", { layers: number; heads: number; size: number; blocks: number; data: EncodedArray }>;
 
 export interface StaticBundle {
   state: Record<string, unknown>;
   layers: LayerPayload[];
-  thumbnails: Record<"plain" | "hide_first", { layers: number; heads: number; size: number; blocks: number; data: EncodedArray }>;
+  thumbnails: ThumbnailBundle;
+  /** The other attentions of an encoder-decoder input. */
+  kinds?: Record<string, { meta: Meta; layers: LayerPayload[]; thumbnails: ThumbnailBundle }>;
+  /** Neuron-view heads carried by the file, and what it says about the rest. */
+  neuron?: { heads: (NeuronPayload & { attention: string })[]; note: string };
 }
 
 export class StaticModel implements WidgetModel {
   private state: Record<string, unknown>;
   private handlers = new Map<string, Set<Callback>>();
 
+  private kinds: Record<string, { meta: Meta; layers: LayerPayload[]; thumbnails: ThumbnailBundle }>;
+
   constructor(private bundle: StaticBundle) {
     this.state = { ...bundle.state };
     this.state._layer_data = bundle.layers[this.state.layer as number];
+    const first = (this.state.attention_kind as string) ?? "self";
+    this.kinds = { ...bundle.kinds, [first]: { meta: this.state._meta as Meta, layers: bundle.layers, thumbnails: bundle.thumbnails } };
+  }
+
+  private get current() {
+    return this.kinds[(this.state.attention_kind as string) ?? "self"] ?? this.kinds[Object.keys(this.kinds)[0]];
   }
 
   get(name: string) {
@@ -28,8 +45,18 @@ export class StaticModel implements WidgetModel {
   set(name: string, value: unknown) {
     if (JSON.stringify(this.state[name]) === JSON.stringify(value)) return;
     this.state[name] = value;
+    if (name === "attention_kind") {
+      // As the kernel does: the new tokens and their layer arrive together with the kind.
+      const kind = this.current;
+      this.state.token = null;
+      if (this.state.level === "word" && !kind.meta.levels.word) this.state.level = "token";
+      this.state._meta = kind.meta;
+      this.state._layer_data = kind.layers[Math.min(this.state.layer as number, kind.layers.length - 1)];
+      for (const n of ["attention_kind", "token", "level", "_meta", "_layer_data"]) this.emit(`change:${n}`, this.state[n]);
+      return;
+    }
     this.emit(`change:${name}`, value);
-    if (name === "layer") this.set("_layer_data", this.bundle.layers[value as number]);
+    if (name === "layer") this.set("_layer_data", this.current.layers[value as number]);
   }
 
   save_changes() {}
@@ -49,18 +76,28 @@ export class StaticModel implements WidgetModel {
     if (content?.kind !== REQUEST) return;
     let reply: Record<string, unknown>;
     let encoded: EncodedArray;
+    if (content.what === "neuron") return this.replyNeuron(content);
+    const kind = this.current;
     if (content.what === "thumbnails") {
-      const t = this.bundle.thumbnails[content.hide_first ? "hide_first" : "plain"];
+      const t = kind.thumbnails[content.hide_first ? "hide_first" : "plain"];
       encoded = t.data;
       reply = { thumbnails: { ...t, data: { ...t.data, buffer: null } } };
-    } else if (content.what === "layer" && this.bundle.layers[content.layer]) {
-      const p = this.bundle.layers[content.layer];
+    } else if (content.what === "layer" && kind.layers[content.layer]) {
+      const p = kind.layers[content.layer];
       encoded = p.data;
       reply = { payload: { ...p, data: { ...p.data, buffer: null } } };
     } else return;
     const bytes = toBytes(encoded.buffer);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     setTimeout(() => this.emit("msg:custom", { kind: REPLY, id: content.id, ...reply }, [view]), 0);
+  }
+
+  /** A head the file carries (its arrays inline, no binary parts), or the file's note. */
+  private replyNeuron(content: any) {
+    const n = this.bundle.neuron;
+    const found = n?.heads.find((h) => h.attention === content.attention && h.layer === content.layer && h.head === content.head);
+    const reply = found ? { neuron: found } : { error: n?.note ?? "this file carries no neuron-view vectors" };
+    setTimeout(() => this.emit("msg:custom", { kind: REPLY, id: content.id, ...reply }, []), 0);
   }
 
   private emit(event: string, ...args: unknown[]) {

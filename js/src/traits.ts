@@ -3,7 +3,9 @@
 import type { Level } from "./meta";
 import type { WidgetModel } from "./model";
 
-export type ViewName = "head" | "model" | "matrix";
+export type ViewName = "head" | "model" | "matrix" | "neuron";
+export type PairFilter = "all" | "A->A" | "B->B" | "A->B" | "B->A";
+export const PAIR_FILTERS: PairFilter[] = ["all", "A->A", "B->B", "A->B", "B->A"];
 
 export interface Traits {
   view: ViewName;
@@ -17,15 +19,22 @@ export interface Traits {
   renormalise: boolean;
   level: Level;
   theme: "auto" | "light" | "dark";
+  pair_filter: PairFilter;
+  attention_kind: string;
+  step: number | null;
 }
 
 export const TRAIT_NAMES: (keyof Traits)[] = [
   "view", "layer", "heads", "token", "token_role", "threshold", "prune", "hide_first", "renormalise", "level", "theme",
+  "pair_filter", "attention_kind", "step",
 ];
+
+/** Values for traits a host may not have (the explorer's embedded widget predates them). */
+const DEFAULTS: Partial<Traits> = { pair_filter: "all", attention_kind: "self", step: null };
 
 export function readTraits(model: WidgetModel): Traits {
   const t = {} as Record<string, unknown>;
-  for (const name of TRAIT_NAMES) t[name] = model.get(name);
+  for (const name of TRAIT_NAMES) t[name] = model.get(name) ?? DEFAULTS[name];
   return t as unknown as Traits;
 }
 

@@ -3,8 +3,15 @@
 
 export interface LayerMatrix {
   heads: number;
-  n: number; // rows = columns = number of units (tokens or words)
-  data: Float32Array; // [heads, n, n]
+  n: number; // rows: attending units (tokens or words)
+  /** Columns when they differ from the rows (cross-attention); else n. */
+  cols?: number;
+  data: Float32Array; // [heads, n, cols]
+}
+
+/** Number of columns (attended units) of `m`. */
+export function colsOf(m: LayerMatrix): number {
+  return m.cols ?? m.n;
 }
 
 /**
@@ -14,20 +21,21 @@ export interface LayerMatrix {
  */
 export function hideFirst(m: LayerMatrix, renormalise: boolean): LayerMatrix {
   const { heads, n } = m;
+  const cols = colsOf(m);
   const data = new Float32Array(m.data);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < n; i++) {
-      const row = (h * n + i) * n;
+      const row = (h * n + i) * cols;
       const first = data[row];
       data[row] = 0;
       if (!renormalise) continue;
       const rest = 1 - first;
       if (rest <= 1e-9) continue; // all mass was on the first token: nothing to rescale
       const scale = 1 / rest;
-      for (let j = 1; j < n; j++) data[row + j] *= scale;
+      for (let j = 1; j < cols; j++) data[row + j] *= scale;
     }
   }
-  return { heads, n, data };
+  return { heads, n, cols: m.cols, data };
 }
 
 /**
@@ -56,21 +64,22 @@ export function mergeUnits(m: LayerMatrix, unitOf: ArrayLike<number>, units: num
   return { heads, n: units, data: out };
 }
 
-/** Mean over the given heads: float32 [n, n]. */
+/** Mean over the given heads: float32 [n, cols]. */
 export function meanOfHeads(m: LayerMatrix, heads: number[]): Float32Array {
-  const { n } = m;
-  const out = new Float32Array(n * n);
+  const size = m.n * colsOf(m);
+  const out = new Float32Array(size);
   if (heads.length === 0) return out;
   for (const h of heads) {
-    const base = h * n * n;
-    for (let k = 0; k < n * n; k++) out[k] += m.data[base + k];
+    const base = h * size;
+    for (let k = 0; k < size; k++) out[k] += m.data[base + k];
   }
   const inv = 1 / heads.length;
-  for (let k = 0; k < n * n; k++) out[k] *= inv;
+  for (let k = 0; k < size; k++) out[k] *= inv;
   return out;
 }
 
 /** Weight that row i pays column j in head h. */
 export function weight(m: LayerMatrix, h: number, i: number, j: number): number {
-  return m.data[(h * m.n + i) * m.n + j];
+  const cols = colsOf(m);
+  return m.data[(h * m.n + i) * cols + j];
 }

@@ -82,6 +82,10 @@ def test_click_a_head_read_its_exemplars_and_open_one(page, exported, stats):
     assert widget.get_attribute("data-layer") == "2"
     assert "3" == page.locator(".ax-attention .aw-chip[aria-pressed=true]").text_content().strip()
     assert f"Sentence {row['sentence']} · layer 2, head 3 · token {row['i']} " in page.locator(".ax-attention h3").text_content()
+    # this file holds some layers of the sentence and no query/key vectors: no model or neuron tab
+    assert page.locator(".ax-attention .aw-tab[data-view=matrix]").is_visible()
+    assert not page.locator(".ax-attention .aw-tab[data-view=model]").is_visible()
+    assert not page.locator(".ax-attention .aw-tab[data-view=neuron]").is_visible()
     assert page.requests == [exported[0].as_uri()]
     assert page.errors == []
 

@@ -62,5 +62,5 @@ export function signedRamp(background: string, negative: string, positive: strin
 /** Index of value `v` in a signedRamp scaled so that ±max is full colour. */
 export function signedIndex(v: number, max: number): number {
   const t = Math.max(-1, Math.min(1, v / max));
-  return 255 + Math.round(t * 255);
+  return 255 + Math.sign(t) * Math.round(Math.abs(t) * 255); // rounds ±x alike
 }

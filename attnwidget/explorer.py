@@ -141,6 +141,7 @@ class ExemplarAttention:
                 f"({stats.summary.model!r})")
         self._texts = {int(s): (text, tokens) for s, (text, tokens) in exemplars_payload(stats)["texts"].items()}
         self._cache: dict[int, AttentionData] = {}
+        self._inputs: dict[int, Any] = {}  # sentence -> sources.ModelInput, for the neuron view
         self._gold: dict[int, Any] | None = None
 
     def sentences(self) -> list[int]:
@@ -149,11 +150,19 @@ class ExemplarAttention:
     def data(self, sentence: int) -> AttentionData:
         if sentence not in self._cache:
             if len(self._cache) >= 64:  # bound memory when browsing a large model
-                self._cache.pop(next(iter(self._cache)))
-            self._cache.update(self.compute([sentence]))
+                dropped = next(iter(self._cache))
+                self._cache.pop(dropped)
+                self._inputs.pop(dropped, None)
+            self._cache.update(self.compute([sentence], keep_inputs=True))
         return self._cache[sentence]
 
-    def compute(self, sentences: list[int], batch_size: int = 16) -> dict[int, AttentionData]:
+    def model_input(self, sentence: int):
+        """The model and the annotated sentence, whose query/key vectors the neuron view reads."""
+        self.data(sentence)
+        return self._inputs[sentence]
+
+    def compute(self, sentences: list[int], batch_size: int = 16,
+                keep_inputs: bool = False) -> dict[int, AttentionData]:
         """Attention of several exemplar sentences, run in batches (not cached)."""
         from .forward import attention
         from .sentence import annotate
@@ -171,6 +180,10 @@ class ExemplarAttention:
                     f"({len(a.tokens)} tokens, not {len(tokens)}): is this the same model and tokenizer?")
             annotated.append(a)
         weights = attention(self.model, annotated, batch_size=batch_size)
+        if keep_inputs:
+            from .sources import ModelInput
+
+            self._inputs.update({s: ModelInput(self.model, a) for s, a in zip(sentences, annotated)})
         return {s: make_data(a.tokens, w, syntax=a.syntax,
                              token_word=a.token_word if a.syntax is not None else None,
                              model_name=self.model.name, is_causal=self.model.is_causal)
@@ -520,20 +533,37 @@ class HeadExplorer(anywidget.AnyWidget):
         loaded = self._models[source] if 0 <= source < len(self._models) else None
         if loaded is None:
             raise AttnWidgetError(self._how(source) if 0 <= source < len(self._models) else "no such source")
-        data = loaded.data(int(content["sentence"]))
+        sentence = int(content["sentence"])
+        data = loaded.data(sentence)
         what = content.get("what")
         if what == "sentence":
             layer = int(content["layer"])
             bundle = sentence_bundle(data, [layer], base64=False)
             payload = bundle["layers"][str(layer)]
-            return {"meta": bundle["meta"], "layer": _lift(payload)}, [payload["data"]["buffer"]]
+            meta = {**bundle["meta"], "kinds": ["self"], "neuron": True}  # as AttentionWidget's _meta
+            return {"meta": meta, "payload": _lift(payload)}, [payload["data"]["buffer"]]
         if what == "layer":
-            payload = layer_payload(data, int(content["layer"]))
-            return {"layer": _lift(payload)}, [payload["data"]["buffer"]]
+            payload = layer_payload(data, _index(content.get("layer"), data.num_layers, "layer"))
+            return {"payload": _lift(payload)}, [payload["data"]["buffer"]]
         if what == "thumbnails":
             thumbs = thumbnails_payload(data, bool(content.get("hide_first")))
             return {"thumbnails": _lift(thumbs)}, [thumbs["data"]["buffer"]]
+        if what == "neuron":  # the widget's neuron view, answered as AttentionWidget does
+            from .payload import neuron_payload
+            from .widget import split_buffers
+
+            layer = _index(content.get("layer"), data.num_layers, "layer")
+            head = _index(content.get("head"), data.num_heads, "head")
+            payload = neuron_payload(loaded.model_input(sentence).capture("self", layer), head)  # NeuronViewError is an AttnWidgetError
+            reply: dict[str, Any] = {}
+            return reply, split_buffers(payload, reply, "neuron")
         raise AttnWidgetError(f"unknown request {what!r}")
+
+
+def _index(value, n: int, name: str) -> int:
+    if not isinstance(value, int) or not 0 <= value < n:
+        raise AttnWidgetError(f"no {name} {value!r} (there are {n})")
+    return value
 
 
 def _lift(payload: dict) -> dict:

@@ -155,7 +155,8 @@ def test_a_sentence_request_returns_that_exemplars_attention(explorer, gold, min
     row = gold.exemplars(2, 7)[0]
     reply, buffers = ask(explorer, what="sentence", source=0, sentence=row["sentence"], layer=2)
     assert "error" not in reply
-    meta, layer = reply["meta"], reply["layer"]
+    meta, layer = reply["meta"], reply["payload"]
+    assert meta["neuron"] is True and meta["kinds"] == ["self"]
     assert meta["tokens"] == row["tokens"]
     assert meta["syntax"]["source"] == "gold"  # re-read from the CoNLL-U file the stats came from
     expected = attention(minilm, [annotate(ewt[row["sentence"]], minilm, annotations="gold")])[0][2]
@@ -168,9 +169,25 @@ def test_a_sentence_request_returns_that_exemplars_attention(explorer, gold, min
 def test_layer_and_thumbnail_requests(explorer, gold):
     sentence = gold.exemplars(0, 0)[0]["sentence"]
     reply, buffers = ask(explorer, what="layer", source=0, sentence=sentence, layer=5)
-    assert reply["layer"]["layer"] == 5 and len(buffers) == 1
+    assert reply["payload"]["layer"] == 5 and len(buffers) == 1
     reply, buffers = ask(explorer, what="thumbnails", source=0, sentence=sentence, hide_first=True)
     assert reply["thumbnails"]["layers"] == gold.num_layers and len(buffers) == 1
+
+
+def test_neuron_requests_are_answered_as_the_widget_does(explorer, gold, minilm):
+    from attnwidget.neurons import neuron_view
+
+    row = gold.exemplars(3, 2)[0]
+    reply, buffers = ask(explorer, what="neuron", source=0, sentence=row["sentence"], attention="self", layer=3, head=2)
+    assert "error" not in reply, reply
+    neuron = reply["neuron"]
+    assert len(buffers) == len(neuron["order"]) > 0
+    arrays = {name: decode_array({**neuron["arrays"][name], "buffer": b}) for name, b in zip(neuron["order"], buffers)}
+    sentence = explorer._models[0].model_input(row["sentence"]).sentence
+    expected = neuron_view(minilm, sentence, 3, 2, row["i"])
+    np.testing.assert_allclose(arrays["queries"][row["i"]], expected["query"], rtol=1e-4, atol=1e-5)
+    reply, _ = ask(explorer, what="neuron", source=0, sentence=row["sentence"], attention="self", layer=3, head=12)
+    assert "no head 12" in reply["error"]
 
 
 def test_requests_that_cannot_be_answered_say_why(gold, explorer):

@@ -151,7 +151,7 @@ describe("SentenceModel", () => {
   it("fetches a missing layer and thumbnails from the kernel", async () => {
     const fetcher = {
       layer: vi.fn(async (l: number) => payload(l)),
-      thumbnails: vi.fn(async () => ({ content: { kind: REPLY, thumbnails: { layers: 3 } }, buffers: [] })),
+      ask: vi.fn(async () => ({ content: { kind: REPLY, id: 99, thumbnails: { layers: 3 } }, buffers: [] })),
     };
     const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
     m.set("layer", 0);
@@ -161,12 +161,23 @@ describe("SentenceModel", () => {
     m.on("msg:custom", reply);
     m.send({ kind: REQUEST, id: 4, what: "thumbnails", hide_first: true });
     await vi.waitFor(() => expect(reply).toHaveBeenCalled());
-    expect(fetcher.thumbnails).toHaveBeenCalledWith(true);
+    expect(fetcher.ask).toHaveBeenCalledWith("thumbnails", { hide_first: true });
     expect(reply.mock.calls[0][0]).toEqual({ kind: REPLY, id: 4, thumbnails: { layers: 3 } });
   });
 });
 
 describe("SentenceModel prefetches", () => {
+  it("passes the kernel's error on to the view that asked", async () => {
+    const fetcher = { layer: vi.fn(), ask: vi.fn(async () => Promise.reject(new Error("no such head"))) };
+    const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
+    const replies = vi.fn();
+    m.on("msg:custom", replies);
+    m.send({ kind: REQUEST, id: 5, what: "neuron", attention: "self", layer: 1, head: 9 });
+    await vi.waitFor(() => expect(replies).toHaveBeenCalled());
+    expect(fetcher.ask).toHaveBeenCalledWith("neuron", { attention: "self", layer: 1, head: 9 });
+    expect(replies.mock.calls[0][0]).toEqual({ kind: REPLY, id: 5, error: "no such head" });
+  });
+
   it("answers the app's layer prefetch from the page, and says no at once for a layer it lacks", async () => {
     const m = new SentenceModel(bundle(), { layer: 1 }, null);
     const replies = vi.fn();
@@ -181,7 +192,7 @@ describe("SentenceModel prefetches", () => {
   });
 
   it("asks the kernel once for a layer both prefetched and switched to", async () => {
-    const fetcher = { layer: vi.fn(async (l: number) => payload(l)), thumbnails: vi.fn() };
+    const fetcher = { layer: vi.fn(async (l: number) => payload(l)), ask: vi.fn() };
     const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
     m.send({ kind: REQUEST, id: 1, what: "layer", layer: 0 });
     m.set("layer", 0);

@@ -1,6 +1,7 @@
 """The HeadExplorer in a real JupyterLab with a model in the kernel: a head clicked in the
 page is seen by Python, an exemplar opens with attention computed by the kernel, another
-layer of it is fetched on demand, and a metric set in Python changes the page."""
+layer of it is fetched on demand, its neuron view gets query/key vectors from the kernel,
+and a metric set in Python changes the page."""
 
 from __future__ import annotations
 
@@ -79,6 +80,14 @@ def test_explorer_round_trip_in_jupyterlab(own_workspace, page, jupyter_lab, ewt
         page.locator(".ax-attention select").first.select_option("4")
         page.wait_for_function(
             "() => document.querySelector('.ax-attention .aw-root').dataset.layer === '4'", timeout=60_000)
+
+        # The neuron view reads query and key vectors the kernel captures for this sentence.
+        page.click(".ax-attention .aw-tab[data-view='neuron']")
+        page.wait_for_function(
+            "() => document.querySelector('.ax-attention .aw-neuron-summary')?.textContent.startsWith('layer 4 · head 4')",
+            timeout=60_000)
+        assert page.is_visible(".ax-attention .aw-neuron-canvas")
+        assert page.is_hidden(".ax-attention .aw-neuron-note")
 
         # Python drives the page.
         kc.execute_interactive("ex.metric = 'pos_to'; ex.key = 'NOUN'", timeout=60)

@@ -314,7 +314,7 @@ export class ExplorerApp {
       if (gen !== this.openGeneration) return;
       const model = new SentenceModel(bundle, traits, fetcher, (layer) =>
         this.note(`Layer ${layer} of this sentence is not in this file; it holds layer ${model.availableLayers.join(", ")}.`));
-      this.attention.dataset.partial = String(!fetcher);
+      this.attention.dataset.partial = String(!fetcher); // a file: some layers, no kernel
       this.opened.app = new AttentionApp(model, this.attentionHost);
     };
     if (how === "static") {
@@ -328,13 +328,13 @@ export class ExplorerApp {
     const sentence = e.sentence;
     const withBuffer = (payload: LayerPayload, buffers: DataView[]) => ({ ...payload, data: { ...payload.data, buffer: buffers[0] } });
     const fetcher: Fetcher = {
-      layer: (layer) => this.requests.ask("layer", { source, sentence, layer }).then((r) => withBuffer(r.content.layer, r.buffers)),
-      thumbnails: (hide_first) => this.requests.ask("thumbnails", { source, sentence, hide_first }),
+      layer: (layer) => this.requests.ask("layer", { source, sentence, layer }).then((r) => withBuffer(r.content.payload, r.buffers)),
+      ask: (what, params) => this.requests.ask(what, { ...params, source, sentence }),
     };
     this.requests.ask("sentence", { source, sentence, layer: e.layer }).then(
       (r) => {
         this.attentionNote.hidden = true;
-        mount({ meta: r.content.meta, layers: { [String(e.layer)]: withBuffer(r.content.layer, r.buffers) } }, fetcher);
+        mount({ meta: r.content.meta, layers: { [String(e.layer)]: withBuffer(r.content.payload, r.buffers) } }, fetcher);
       },
       (err: Error) => gen === this.openGeneration && this.note(`The attention view is unavailable: ${err.message}`),
     );

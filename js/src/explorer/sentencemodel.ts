@@ -16,10 +16,11 @@ export interface SentenceBundle {
   layers: Record<string, LayerPayload>;
 }
 
-/** Where layers and thumbnails missing from the bundle come from (the kernel), if anywhere. */
+/** Where layers missing from the bundle, thumbnails and query/key vectors come from (the kernel), if anywhere. */
 export interface Fetcher {
   layer(layer: number): Promise<LayerPayload>;
-  thumbnails(hideFirst: boolean): Promise<Reply>;
+  /** Any other request of the widget's app, asked about this sentence; rejects with the kernel's error. */
+  ask(what: string, params: Record<string, unknown>): Promise<Reply>;
 }
 
 export class SentenceModel extends LocalModel {
@@ -73,9 +74,17 @@ export class SentenceModel extends LocalModel {
     if (content?.kind !== REQUEST) return;
     const reply = (body: Record<string, unknown>, buffers: DataView[] = []) =>
       this.emit("msg:custom", { kind: REPLY, id: content.id, ...body }, buffers);
-    if (content.what === "thumbnails" && this.fetcher) {
-      void this.fetcher.thumbnails(Boolean(content.hide_first)).then(({ content: r, buffers }) => reply({ thumbnails: r.thumbnails }, buffers));
-    } else if (content.what === "layer") {
+    if (content.what !== "layer") {
+      if (!this.fetcher) return; // the page has no kernel: views that need one say so themselves
+      const { kind: _k, id: _i, what, ...params } = content;
+      void this.fetcher.ask(what, params).then(
+        ({ content: r, buffers }) => {
+          const { kind: _rk, id: _ri, ...body } = r;
+          reply(body, buffers);
+        },
+        (err: Error) => reply({ error: err.message }),
+      );
+    } else {
       // The app prefetches neighbouring layers: answer from the page or the kernel, else say no at once.
       const layer = content.layer as number;
       const payload = this.payload(layer);

@@ -309,13 +309,16 @@ class HeadExplorer(anywidget.AnyWidget):
                 raise AttnWidgetError(
                     f"compare has {compare.num_layers} layers × {compare.num_heads} heads but stats has "
                     f"{stats.num_layers} × {stats.num_heads}; a difference grid needs the same shape")
-            if compare_model is None and model is not None and compare.summary.model == stats.summary.model:
+            if compare_model is None and compare.summary.model == stats.summary.model:
                 compare_model = model
         self.stats, self.compare = stats, compare
         self.sources = [stats] + ([compare] if compare is not None else [])
         names = list(labels) if labels else [describe_source(s) for s in self.sources]
-        self._models = [None if m is None else ExemplarAttention(s, m, device=device)
-                        for s, m in zip(self.sources, (model, compare_model))]
+        self._models: list[ExemplarAttention | None] = []
+        for s, m in zip(self.sources, (model, compare_model)):
+            if m is not None and m is model and self._models and self._models[0] is not None:
+                m = self._models[0].model  # the same model: load it once
+            self._models.append(None if m is None else ExemplarAttention(s, m, device=device))
         traits.setdefault("key", default_key(stats, traits.get("metric", "dep_align")))
         traits.setdefault("key2", default_key(stats, traits.get("metric2", "first_token")))
         if compare is not None:

@@ -14,7 +14,7 @@ from attnwidget.analysis import analyze
 from attnwidget.errors import AttnWidgetError
 from attnwidget.explorer import GRID_METRICS, REPLY, REQUEST, HeadExplorer, default_key
 from attnwidget.forward import attention
-from attnwidget.payload import decode_array, dequantise_sqrt, unpack_layer
+from attnwidget.payload import decode_array, unpack_layer
 from attnwidget.sentence import annotate
 
 

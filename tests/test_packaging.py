@@ -25,6 +25,8 @@ def test_wheel_contains_bundle_and_data(tmp_path):
     (wheel,) = tmp_path.glob("attnwidget-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "attnwidget/static/widget.js" in names
+    assert "attnwidget/static/explorer.js" in names
+    assert "attnwidget/data/sample_gold.conllu" in names
     assert "attnwidget/data/sample_corpus.txt" in names
     assert not any(n.startswith(("js/", "tests/")) for n in names)
 

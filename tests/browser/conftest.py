@@ -97,6 +97,8 @@ def jupyter_lab(tmp_path):
     env = {
         **os.environ,
         "JUPYTER_RUNTIME_DIR": str(runtime),
+        # Each server its own workspaces: notebooks one test opened never reopen in another.
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",

@@ -10,6 +10,7 @@ SPEC.md needs, so memory stays flat as the corpus grows.
 from __future__ import annotations
 
 import contextlib
+import queue
 import signal
 import threading
 from dataclasses import dataclass
@@ -97,9 +98,10 @@ def analyze(
     sentences = prepare(entries, loaded, annotations, summary, truncate, shard_index, shard_count,
                         pipeline, drop_duplicates)
     total = _expected_total(corpus, max_sentences, shard_count)
-    with _progress_bar(progress, total) as bar, _stop_after_batch() as stop:
+    with _progress_bar(progress, total) as bar, _stop_after_batch() as stop, \
+            prefetched(sentences, batch_size * CHUNK_BATCHES) as ahead:
         try:
-            run_batches(loaded, sentences, sums, tracker, summary, batch_size, bar.update, stop)
+            run_batches(loaded, ahead, sums, tracker, summary, batch_size, bar.update, stop)
         except KeyboardInterrupt:
             summary.interrupted = True
     if stop.requested:
@@ -134,6 +136,54 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
             on_batch(len(batch_ids))
             if stop is not None and stop.requested:
                 return
+
+
+@contextlib.contextmanager
+def prefetched(items: Iterator, depth: int):
+    """``items`` produced by a background thread, up to ``depth`` ahead of the consumer.
+
+    Reading, parsing and aligning the next sentences then overlaps the model's forward
+    passes (torch releases the GIL). Errors and KeyboardInterrupt raised while producing
+    are re-raised in the consumer, in order.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(message) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(message, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer as is
+            put(("error", exc))
+
+    def consume():
+        while True:
+            kind, value = buffer.get()
+            if kind == "item":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+
+    worker = threading.Thread(target=produce, name="attnwidget-prefetch", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join(timeout=5)
 
 
 # ------------------------------------------------------------------------ reading

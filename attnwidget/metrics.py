@@ -28,7 +28,7 @@ DEP_DIRECTIONS = ("child_to_parent", "parent_to_child", "either")
 #: Clark et al.'s two directions (SPEC §5).
 HEAD_DIRECTIONS = ("dependent_to_head", "head_to_dependent")
 #: Largest slice of a batch (attention weights) worked on at once; bounds temporaries.
-MAX_SLICE_ELEMENTS = 1 << 24
+MAX_SLICE_ELEMENTS = 1 << 23
 #: Fixed-offset baseline of SPEC §5.
 BASELINE_OFFSETS = (-3, -2, -1, 1, 2, 3)
 
@@ -115,19 +115,6 @@ def counted_pairs(features: TokenFeatures, causal: bool) -> torch.Tensor:
     return counted
 
 
-def dependency_pairs(features: TokenFeatures) -> torch.Tensor:
-    """SPEC §1: bool ``[B, 3, T, T]`` for child_to_parent, parent_to_child, either."""
-    word, head = features.word, features.head
-    annotated = features.annotated
-    both = annotated[:, :, None] & annotated[:, None, :]
-    different_words = word[:, :, None] != word[:, None, :]
-    child_to_parent = (head[:, :, None] == word[:, None, :]) & (head[:, :, None] >= 0)
-    parent_to_child = (head[:, None, :] == word[:, :, None]) & (head[:, None, :] >= 0)
-    child_to_parent &= both & different_words
-    parent_to_child &= both & different_words
-    return torch.stack([child_to_parent, parent_to_child, child_to_parent | parent_to_child], 1)
-
-
 def one_hot(ids: torch.Tensor, size: int, dtype=torch.float32) -> torch.Tensor:
     """``[..., size]`` indicator of ``ids``; -1 gives an all-zero row."""
     out = torch.zeros(*ids.shape, size + 1, dtype=dtype, device=ids.device)
@@ -193,23 +180,47 @@ class WordView:
         return torch.stack([child_to_parent, parent_to_child, child_to_parent | parent_to_child], 1)
 
 
-def token_to_word(counted_attention: torch.Tensor, words: WordView) -> torch.Tensor:
+class Scratch:
+    """Reusable buffers for the big per-batch temporaries.
+
+    Fresh multi-megabyte tensors each batch cost page faults, and their ever-changing sizes
+    fragment the C heap so the resident size creeps up over a corpus; one growing buffer
+    per purpose avoids both. ``get`` hands out a view of the first ``prod(shape)`` elements.
+    """
+
+    def __init__(self):
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape, like: torch.Tensor) -> torch.Tensor:
+        n = int(np.prod(shape))
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < n or buffer.device != like.device or buffer.dtype != like.dtype:
+            buffer = self._buffers[name] = torch.empty(n, dtype=like.dtype, device=like.device)
+        return buffer[:n].view(shape)
+
+
+def token_to_word(counted_attention: torch.Tensor, words: WordView, scratch: Scratch | None = None) -> torch.Tensor:
     """``[B, L, H, T, W]``: attention of each token i to the pieces of each word v, summed."""
     B, L, H, T, _ = counted_attention.shape
     width = words.pieces.shape[-1]
-    return torch.bmm(counted_attention.reshape(B, L * H * T, T), words.pieces).view(B, L, H, T, width)
+    out = None if scratch is None else scratch.get("to_word", (B, L * H * T, width), counted_attention)
+    return torch.bmm(counted_attention.reshape(B, L * H * T, T), words.pieces, out=out).view(B, L, H, T, width)
 
 
-def word_attention(to_word: torch.Tensor, words: WordView) -> torch.Tensor:
+def word_attention(to_word: torch.Tensor, words: WordView, scratch: Scratch | None = None) -> torch.Tensor:
     """SPEC §5's A, stored transposed: ``S[b, l, h, v, w] = A[w, v]`` (``[B, L, H, W, W]``),
     where A[w, v] = mean over pieces of w of the sum over pieces of v of α on counted pairs
     (``to_word`` from :func:`token_to_word`). The diagonal (a word and itself) is set to
     -1 so it never wins a prediction."""
     B, L, H, T, width = to_word.shape
-    per_target = to_word.view(B, L * H, T, width).transpose(2, 3).reshape(B, L * H * width, T)
+    scratch = scratch or Scratch()
+    per_target = scratch.get("per_target", (B, L * H, width, T), to_word)
+    per_target.copy_(to_word.view(B, L * H, T, width).transpose(2, 3))
     n_pieces = words.pieces.sum(1).clamp(min=1)  # [B, W]
     mean_over_pieces = words.pieces / n_pieces[:, None, :]  # [B, T, W]
-    scores = torch.bmm(per_target, mean_over_pieces).view(B, L, H, width, width)
+    scores = scratch.get("scores", (B, L * H * width, width), to_word)
+    torch.bmm(per_target.view(B, L * H * width, T), mean_over_pieces, out=scores)
+    scores = scores.view(B, L, H, width, width)
     scores.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
     return scores
 
@@ -320,6 +331,7 @@ class HeadSums:
         # and the cell's index i·N + j.
         self.cell_values: list[torch.Tensor] = []  # [cells, L, H] float32
         self.cell_ids: list[torch.Tensor] = []  # [cells] int16
+        self._scratch = Scratch()
 
     # -- batch -------------------------------------------------------------------------
 
@@ -396,7 +408,7 @@ class HeadSums:
             add("var_sum", block.sum(0))
             add("var_sentences", long_enough.sum())
             add("var_mass", (block * block_mask[:, None, None]).sum((0, 3, 4)))
-            cell_values = block.permute(0, 3, 4, 1, 2)[block_mask].to(self.sum_device, copy=True)  # [c, L, H]
+            cell_values = block.permute(0, 3, 4, 1, 2)[block_mask].to(self.sum_device)  # [c, L, H]
             cells = torch.arange(n * n, device=block.device, dtype=torch.int16).view(n, n)
             cell_ids = cells.expand_as(block_mask)[block_mask].to(self.sum_device)
 
@@ -411,14 +423,16 @@ class HeadSums:
 
         # Everything but distance and entropy comes from token → word sums: a counted
         # target j always belongs to a word, so pos/deprel of j are those of its word.
-        to_word = token_to_word(m, words)  # [B, L, H, T, W]
+        to_word = token_to_word(m, words, self._scratch)  # [B, L, H, T, W]
         from_mass = to_word.sum(-1)  # [B, L, H, T]: row i's counted weight
         word_mass = to_word.sum(-2)  # [B, L, H, W]: weight received by word v
         add("mass", from_mass.sum((0, 3)))
         add("pos_from", torch.einsum("blht,btk->lhk", from_mass, pos_token))
         add("pos_to", torch.einsum("blhw,bwk->lhk", word_mass, one_hot(words.pos, n_pos)))
         add("dep_to", torch.einsum("blhw,bwk->lhk", word_mass, one_hot(words.deprel, n_rel)))
-        add("dep_align", torch.einsum("blhtw,bdtw->lhd", to_word, words.dependency_masks(features).float()))
+        dep_masks = words.dependency_masks(features).float()  # [B, 3, T, W]
+        add("dep_align", torch.bmm(to_word.view(B, L * H, -1), dep_masks.view(B, 3, -1).transpose(1, 2))
+            .sum(0).view(L, H, 3))
 
         span = torch.arange(T, device=attention.device, dtype=torch.float32)
         distance = (span[:, None] - span[None, :]).abs().reshape(T * T, 1)
@@ -426,19 +440,25 @@ class HeadSums:
 
         # entropy of each kept row's renormalised counted weights: log s − Σ m log m / s.
         kept_rows = rows[:, None, None] & (from_mass >= ENTROPY_MIN_MASS)
-        plogp = -torch.special.entr(m).sum(-1)  # entr(x) = −x log x, 0 at 0
+        # Σ m log m with 0 log 0 = 0: log of m clamped away from 0 is finite, times m = 0 is 0
+        # (torch.special.entr does the same but is several times slower on CPU).
+        plogm = torch.clamp(m, min=torch.finfo(m.dtype).tiny, out=self._scratch.get("plogm", m.shape, m))
+        plogp = plogm.log_().mul_(m).sum(-1)
         safe = from_mass.clamp(min=ENTROPY_MIN_MASS)
         add("entropy", ((torch.log(safe) - plogp / safe) * kept_rows).sum((0, 3)))
         add("entropy_rows", kept_rows.sum((0, 3)))
 
-        # corpus baselines (not weighted by attention)
-        dep = dependency_pairs(features)  # [B, 3, T, T]
+        # corpus baselines (not weighted by attention), also through words: the number of
+        # counted targets j in each word v, against the same dependency masks
+        counted_to_word = torch.bmm(counted_f, words.pieces)  # [B, T, W]
         add("pairs", counted.sum())
-        add("dep_pairs", (dep & counted[:, None]).sum((0, 2, 3)))
+        add("dep_pairs", torch.einsum("btw,bdtw->d", counted_to_word, dep_masks))
         add("pos_pairs", torch.einsum("bj,bjk->k", counted_f.sum(1), pos_token))
 
         # Clark et al.: word-level head prediction from raw α on counted pairs.
-        scores = word_attention(to_word if raw is m else token_to_word(raw, words), words)
+        if raw is not m:
+            to_word = token_to_word(raw, words, self._scratch)
+        scores = word_attention(to_word, words, self._scratch)
         words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
         correct = torch.stack([predict_heads(scores, words, d) for d in HEAD_DIRECTIONS], 3)  # [B,L,H,2,W]
         add("head_correct", torch.einsum("blhdw,bwr->lhdr", correct.float(), words_rel))

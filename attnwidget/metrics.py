@@ -78,13 +78,14 @@ class TokenFeatures:
     @classmethod
     def from_lists(cls, word, head, pos, deprel, device=None) -> "TokenFeatures":
         """Pad per-sentence integer lists (or arrays) into ``[B, T]`` tensors."""
-        width = max(len(w) for w in word)
+        lengths = [len(w) for w in word]
+        width = max(lengths)
+        valid = np.arange(width)[None, :] < np.asarray(lengths)[:, None]
 
         def pad(rows):
-            out = torch.full((len(rows), width), -1, dtype=torch.long)
-            for b, row in enumerate(rows):
-                out[b, : len(row)] = torch.as_tensor(np.asarray(row, dtype=np.int64))
-            return out.to(device)
+            out = np.full((len(rows), width), -1, dtype=np.int64)
+            out[valid] = np.concatenate([np.asarray(r, dtype=np.int64) for r in rows])
+            return torch.from_numpy(out).to(device)
 
         return cls(pad(word), pad(head), pad(pos), pad(deprel))
 

@@ -50,6 +50,8 @@ def throughput(args) -> dict:
     from attnwidget.sentence import align
     from attnwidget.syntax import iter_conllu
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     loaded = load_model(OFFLINE_MODEL, device=args.device)
     sentences = [align(s, loaded) for s in islice(iter_conllu(EWT), args.sentences)]
     n = len(sentences)
@@ -116,6 +118,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternations; the best of each is kept")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
     if not EWT.exists():
         sys.exit(f"needs the EWT dev set at {EWT}")
@@ -127,6 +130,8 @@ def main() -> None:
         print(f"  forward pass only : {result['forward_sent_per_s']:8.1f} sentences/s")
         print(f"  analyze()         : {result['analyze_sent_per_s']:8.1f} sentences/s")
         print(f"  ratio             : {result['ratio']:8.3f}   (goal >= 0.85)")
+        print("  seconds per run   : " + "; ".join(
+            f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in result["times"].items()))
     if not args.skip_memory:
         # glibc's heap fragments under tensors of ever-changing sizes, so the resident peak of
         # the bare forward pass itself creeps up over a corpus; the second setting fixes

@@ -535,6 +535,9 @@ class HeadSums:
                                  else np.zeros((0, L, H), np.float32))
         arrays["cell_ids"] = (torch.cat(self.cell_ids).cpu().numpy() if self.cell_ids
                               else np.zeros(0, np.int16))
+        # Chunk boundaries too: variability sums chunk by chunk, so the same chunks give
+        # bit-identical values after load.
+        arrays["cell_chunks"] = np.array([len(c) for c in self.cell_ids], dtype=np.int64)
         meta = {"num_layers": L, "num_heads": H, "causal": self.causal,
                 "min_attention": self.min_attention, "pos_keys": self.pos_vocab.keys,
                 "deprel_keys": self.deprel_vocab.keys}
@@ -548,8 +551,12 @@ class HeadSums:
         out.deprel_vocab = Vocabulary(meta["deprel_keys"])
         out.sums = {k: torch.from_numpy(np.array(arrays[f"sum.{k}"])).to(out.sum_device) for k in out.sums}
         if len(arrays["cell_values"]):
-            out.cell_values = [torch.from_numpy(np.array(arrays["cell_values"])).to(out.sum_device)]
-            out.cell_ids = [torch.from_numpy(np.array(arrays["cell_ids"])).to(out.sum_device)]
+            chunks = arrays.get("cell_chunks")
+            sizes = chunks.tolist() if chunks is not None else [len(arrays["cell_ids"])]
+            values = torch.from_numpy(np.array(arrays["cell_values"])).to(out.sum_device)
+            ids = torch.from_numpy(np.array(arrays["cell_ids"])).to(out.sum_device)
+            out.cell_values = list(torch.split(values, sizes))
+            out.cell_ids = list(torch.split(ids, sizes))
         return out
 
 

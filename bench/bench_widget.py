@@ -13,12 +13,21 @@ with the kernel replaced by the embedded data):
 - export: size of the self-contained HTML file.
 
 Goals at 512 tokens: state <= 2 MB, first paint <= 1.5 s, layer switch <= 150 ms,
-hover <= 50 ms. Run: python bench/bench_widget.py [--tokens 64 128 256 512]
+hover <= 50 ms. Run: python bench/bench_widget.py [--tokens 64 128 256 512] [--neuron 512]
+
+The neuron view is timed on a GPT-2-small-shaped model (``transformers.GPT2Config()``:
+12 layers x 12 heads of 64 dimensions, random weights, the tests' small trained
+tokenizer): in Python, catching one layer's queries and keys (the kernel's part of a
+layer switch: one forward pass that stops after that layer) and building one head's
+reply; in Chromium, on the exported page with the view open, first paint, moving the
+query token with the arrow key (a new row of products, scores and softmax), hovering a
+key row, and expanding.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import tempfile
 import time
@@ -125,9 +134,125 @@ def measure(n: int, page, out: Path) -> dict:
     }
 
 
+ARROW_JS = """async () => {
+  const root = document.querySelector('.aw-root');
+  const view = root.querySelector('.aw-neuron');
+  const draws = Number(root.dataset.draws);
+  const t0 = performance.now();
+  // The view opens on the last token (causal model): move up.
+  view.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', bubbles: true}));
+  await new Promise((resolve) => {
+    const check = () => Number(root.dataset.draws) > draws ? resolve() : requestAnimationFrame(check);
+    check();
+  });
+  return performance.now() - t0;
+}"""
+
+NEURON_HOVER_JS = """(row) => {
+  const canvas = document.querySelector('.aw-neuron-canvas');
+  const r = canvas.getBoundingClientRect();
+  const t0 = performance.now();
+  canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + 200, clientY: r.top + 70 + 14 * row, bubbles: true}));
+  const t1 = performance.now();
+  canvas.dispatchEvent(new MouseEvent('mouseleave', {bubbles: true}));
+  return t1 - t0;
+}"""
+
+EXPAND_JS = """() => {
+  const view = document.querySelector('.aw-neuron');
+  const t0 = performance.now();
+  view.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+  return performance.now() - t0;
+}"""
+
+
+def gpt2_small_random():
+    """GPT-2 small's shape with random weights and the tests' trained byte-level tokenizer."""
+    import sys
+
+    import torch
+    from transformers import GPT2Config, GPT2Model
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from tiny_models import gpt2_tokenizer
+
+    from attnwidget.models import load_model
+
+    torch.manual_seed(0)
+    tok = copy.deepcopy(gpt2_tokenizer())
+    tok.model_max_length = 1024  # GPT-2's window; the tests keep theirs short
+    config = GPT2Config(vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    return load_model((GPT2Model(config), tok), device="cpu")
+
+
+def text_of(model, n: int) -> str:
+    """Sample-corpus text cut to exactly n tokens."""
+    from attnwidget.data import sample_corpus
+
+    text = " ".join(sample_corpus())
+    while len(model.tokenizer(text)["input_ids"]) < n:
+        text += " " + text
+    ids = model.tokenizer(text)["input_ids"][:n]
+    return model.tokenizer.decode(ids)
+
+
+def measure_neuron(n: int, page, out: Path) -> dict:
+    from attnwidget.payload import neuron_payload
+    from attnwidget.widget import AttentionWidget
+
+    model = gpt2_small_random()
+    text = text_of(model, n)
+    w = AttentionWidget(text, model=model, annotations=None, view="neuron", heads=[3], layer=11)
+    tokens = len(w.tokens)
+    captures = {}
+    for layer in (0, 11):
+        w._input._captures.clear()
+        t0 = time.perf_counter()
+        capture = w._input.capture("self", layer)
+        captures[layer] = (time.perf_counter() - t0) * 1000
+    t0 = time.perf_counter()
+    payload = neuron_payload(capture, 3)
+    reply_ms = (time.perf_counter() - t0) * 1000
+    reply_bytes = sum(len(a["buffer"]) for a in payload["arrays"].values() if a is not None)
+    t0 = time.perf_counter()
+    path = w.save_html(out / f"neuron-{n}.html")
+    export_s = time.perf_counter() - t0
+    embedded = len(w.to_html().split('"attention":"self"')) - 1
+
+    page.goto(path.as_uri())
+    page.wait_for_function("() => document.querySelector('.aw-status')?.textContent.includes('attends most')",
+                           timeout=60_000)
+    first_paint = float(page.eval_on_selector(".aw-root", "r => r.dataset.firstPaintMs"))
+    moves = [page.evaluate(ARROW_JS) for _ in range(12)]
+    hovers = [page.evaluate(NEURON_HOVER_JS, row) for row in range(0, 40, 4)]
+    expand = page.evaluate(EXPAND_JS)
+    moves_expanded = [page.evaluate(ARROW_JS) for _ in range(6)]
+    return {
+        "tokens": tokens,
+        "head_dim": capture.head_dim,
+        "capture_layer0_ms": captures[0],
+        "capture_layer11_ms": captures[11],
+        "reply_ms": reply_ms,
+        "reply_bytes": reply_bytes,
+        "embedded_heads": embedded,
+        "export_bytes": path.stat().st_size,
+        "export_s": export_s,
+        "first_paint_ms": first_paint,
+        "move_ms": statistics.median(moves),
+        "move_max_ms": max(moves),
+        "move_expanded_ms": statistics.median(moves_expanded),
+        "hover_ms": statistics.median(hovers),
+        "hover_max_ms": max(hovers),
+        "expand_ms": expand,
+        "status": page.inner_text(".aw-status"),
+    }
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, nargs="+", default=[64, 128, 256, 512])
+    parser.add_argument("--neuron", type=int, nargs="*", default=[512],
+                        help="token counts for the neuron-view timing (none: skip it)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -139,6 +264,7 @@ def main(argv=None) -> None:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         for n in args.tokens:
             rows.append(measure(n, page, out))
+        neuron_rows = [measure_neuron(n, page, out) for n in args.neuron]
         browser.close()
     print(f"{'tokens':>6} {'state MB':>9} {'(data)':>7} {'1st paint':>10} {'layer sw':>9} {'(max)':>7} {'(cold)':>7} "
           f"{'hover':>7} {'(max)':>7} {'unhover':>8} {'export MB':>10} {'py build':>9} {'py export':>10}")
@@ -151,6 +277,18 @@ def main(argv=None) -> None:
     print("goals at 512 tokens: state <= 2 MB, first paint <= 1500 ms, layer switch <= 150 ms, hover <= 50 ms")
     for r in rows:
         print(f"  {r['tokens']} tokens: {r['status']}")
+    if neuron_rows:
+        print("\nneuron view, GPT-2-small-shaped (random weights), one head:")
+        print(f"{'tokens':>6} {'d':>3} {'capture L0':>11} {'L11':>7} {'reply':>7} {'reply MB':>9} {'heads in file':>14} "
+              f"{'1st paint':>10} {'arrow':>7} {'(max)':>7} {'(expanded)':>11} {'hover':>7} {'(max)':>7} {'expand':>7}")
+        for r in neuron_rows:
+            print(f"{r['tokens']:>6} {r['head_dim']:>3} {r['capture_layer0_ms']:>9.0f}ms {r['capture_layer11_ms']:>5.0f}ms "
+                  f"{r['reply_ms']:>5.1f}ms {r['reply_bytes'] / 1e6:>9.2f} {r['embedded_heads']:>14} "
+                  f"{r['first_paint_ms']:>8.0f}ms {r['move_ms']:>5.1f}ms {r['move_max_ms']:>5.1f}ms "
+                  f"{r['move_expanded_ms']:>9.1f}ms {r['hover_ms']:>5.1f}ms {r['hover_max_ms']:>5.1f}ms {r['expand_ms']:>5.1f}ms")
+        print("  (capture = the kernel's part of a layer switch in the neuron view; arrow = moving the query token)")
+        for r in neuron_rows:
+            print(f"  {r['tokens']} tokens: {r['status']}")
 
 
 if __name__ == "__main__":

@@ -17,22 +17,12 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from .bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
 from .errors import AttnWidgetError
 from .payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
 from .plots import TITLES, frequent_keys
 from .stats import AttentionStats
 
-_STATIC = Path(__file__).parent / "static"
-_BUNDLE = _STATIC / "explorer.js"
-_MISSING_BUNDLE = """
-export default { render({ el }) {
-  el.textContent = "attnwidget: the JavaScript bundle is missing (attnwidget/static/explorer.js). "
-    + "Reinstall with `pip install .` on a machine with Node.js, or run `npm run build` in js/.";
-} };
-"""
-
-REQUEST = "attnwidget:request"
-REPLY = "attnwidget:reply"
 
 #: The per-head metrics a grid can show, in the order of the selector.
 GRID_METRICS = ("dep_align", "pos_to", "pos_from", "dep_to", "head_accuracy", "first_token",
@@ -279,7 +269,7 @@ class HeadExplorer(anywidget.AnyWidget):
     theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
     """
 
-    _esm = _BUNDLE if _BUNDLE.exists() else _MISSING_BUNDLE
+    _esm = esm("explorer.js")
 
     metric = t.Unicode("dep_align", help="metric of the grid").tag(sync=True)
     key = t.Unicode("either", help="key of the metric ('' if it has none)").tag(sync=True)

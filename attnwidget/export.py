@@ -19,12 +19,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .bundles import inline_script
 from .payload import decode_array, encode_array, layer_payload, neuron_payload, thumbnails_payload, with_base64
 
 if TYPE_CHECKING:
     from .widget import AttentionWidget
 
-_STANDALONE = Path(__file__).parent / "static" / "standalone.js"
 
 #: Traits copied into the exported page (its starting view).
 EXPORTED_TRAITS = (
@@ -37,12 +37,7 @@ NEURON_BUDGET = 1_000_000
 
 def bundle_script() -> str:
     """The standalone JS bundle, safe to inline in a <script> element."""
-    if not _STANDALONE.exists():
-        raise FileNotFoundError(
-            f"{_STANDALONE} is missing: build the JS (`npm run build` in js/) or reinstall "
-            "attnwidget with `pip install .` on a machine with Node.js."
-        )
-    return _STANDALONE.read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return inline_script("standalone.js")
 
 
 def _attention_bundle(data) -> tuple[list, dict]:

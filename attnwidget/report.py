@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .bundles import inline_script
 from .errors import AttnWidgetError
 from .export import script_json
 
@@ -22,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .explorer import HeadExplorer
     from .stats import AttentionStats
 
-_BUNDLE = Path(__file__).parent / "static" / "explorer.js"
 
 #: The report's figures: (metric, key, caption), in the paper's order.
 FIGURES = (
@@ -68,11 +68,7 @@ _STYLE = """
 
 def explorer_bundle() -> str:
     """The explorer's JS bundle, safe to inline in a <script type="module"> element."""
-    if not _BUNDLE.exists():
-        raise FileNotFoundError(
-            f"{_BUNDLE} is missing: build the JS (`npm run build` in js/) or reinstall "
-            "attnwidget with `pip install .` on a machine with Node.js.")
-    return _BUNDLE.read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return inline_script("explorer.js")
 
 
 def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explorer-0",

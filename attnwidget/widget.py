@@ -16,6 +16,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from .bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
 from .errors import AttnWidgetError
 from .payload import (
     AttentionData,
@@ -26,17 +27,6 @@ from .payload import (
     thumbnails_payload,
 )
 
-_STATIC = Path(__file__).parent / "static"
-_BUNDLE = _STATIC / "widget.js"
-_MISSING_BUNDLE = """
-export default { render({ el }) {
-  el.textContent = "attnwidget: the JavaScript bundle is missing (attnwidget/static/widget.js). "
-    + "Reinstall with `pip install .` on a machine with Node.js, or run `npm run build` in js/.";
-} };
-"""
-
-REQUEST = "attnwidget:request"
-REPLY = "attnwidget:reply"
 
 VIEWS = ("head", "model", "matrix", "neuron")
 LEVELS = ("token", "word")
@@ -110,7 +100,7 @@ class AttentionWidget(anywidget.AnyWidget):
         model attended to when it wrote generated token ``step`` (0-based); None: all
     """
 
-    _esm = _BUNDLE if _BUNDLE.exists() else _MISSING_BUNDLE
+    _esm = esm("widget.js")
 
     view = t.Unicode("head", help="head | model | matrix").tag(sync=True)
     layer = t.Int(0, help="layer shown, 0-based").tag(sync=True)

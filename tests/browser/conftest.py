@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from pagetools import canvas_digest, wait_drawn  # noqa: F401  (re-exported for fixtures)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

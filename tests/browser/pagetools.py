@@ -19,3 +19,21 @@ def wait_drawn(page, after: int = 0, timeout: float = 10_000) -> int:
         timeout=timeout,
     )
     return int(page.eval_on_selector(".aw-root", "r => r.dataset.draws"))
+
+
+def goto_offline(page, path) -> list[str]:
+    """Open an exported file with every other request refused; return the list of URLs
+    the page asked for (so a test can assert that nothing but the file was requested)."""
+    url = path.as_uri()
+    requests: list[str] = []
+
+    def refuse_all_but_the_file(route):
+        requests.append(route.request.url)
+        if route.request.url == url:
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", refuse_all_but_the_file)
+    page.goto(url)
+    return requests

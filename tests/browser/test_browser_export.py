@@ -7,7 +7,7 @@ import pytest
 
 from attnwidget.syntax import Syntax
 from attnwidget.widget import AttentionWidget
-from pagetools import canvas_digest, wait_drawn
+from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -42,18 +42,7 @@ def exported(tmp_path_factory):
 
 @pytest.fixture
 def offline_page(page, exported):
-    url = exported.as_uri()
-    requests = []
-
-    def refuse_all_but_the_file(route):
-        requests.append(route.request.url)
-        if route.request.url == url:
-            route.continue_()
-        else:
-            route.abort()
-
-    page.route("**/*", refuse_all_but_the_file)
-    page.goto(url)
+    requests = goto_offline(page, exported)
     wait_drawn(page)
     page.requests = requests
     return page

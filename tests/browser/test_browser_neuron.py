@@ -9,7 +9,7 @@ import pytest
 import tiny_models
 from attnwidget.models import load_model
 from attnwidget.widget import AttentionWidget
-from pagetools import canvas_digest, wait_drawn
+from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -43,9 +43,7 @@ def files(tmp_path_factory, gpt2):
 
 
 def open_offline(page, path):
-    url = path.as_uri()
-    page.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
-    page.goto(url)
+    goto_offline(page, path)
     wait_drawn(page)
     assert page.errors == []
     return page

@@ -9,6 +9,7 @@ import pytest
 from attnwidget.analysis import analyze
 from attnwidget.explorer import HeadExplorer
 from attnwidget.report import report_html
+from pagetools import goto_offline
 
 pytestmark = pytest.mark.browser
 
@@ -29,18 +30,7 @@ def exported(stats, minilm, tmp_path_factory):
 
 
 def open_offline(page, path):
-    url = path.as_uri()
-    requests = []
-
-    def refuse_all_but_the_file(route):
-        requests.append(route.request.url)
-        if route.request.url == url:
-            route.continue_()
-        else:
-            route.abort()
-
-    page.route("**/*", refuse_all_but_the_file)
-    page.goto(url)
+    requests = goto_offline(page, path)
     page.wait_for_selector(".ax-root[data-ready]", timeout=15_000)
     page.requests = requests
     return page

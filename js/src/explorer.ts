@@ -3,7 +3,7 @@
 // mount the same app on a LocalModel holding the embedded state.
 
 import { ExplorerApp } from "./explorer/app";
-import { LocalModel } from "./explorer/localmodel";
+import { LocalModel } from "./localmodel";
 import type { WidgetModel } from "./model";
 
 function render({ model, el }: { model: WidgetModel; el: HTMLElement }) {

@@ -5,7 +5,8 @@
 
 import { toBytes, type EncodedArray } from "./codec";
 import type { Meta } from "./meta";
-import { REPLY, REQUEST, type Callback, type WidgetModel } from "./model";
+import { LocalModel } from "./localmodel";
+import { REPLY, REQUEST } from "./model";
 import type { NeuronPayload } from "./neuron";
 import type { LayerPayload } from "./source";
 
@@ -21,14 +22,11 @@ export interface StaticBundle {
   neuron?: { heads: (NeuronPayload & { attention: string })[]; note: string };
 }
 
-export class StaticModel implements WidgetModel {
-  private state: Record<string, unknown>;
-  private handlers = new Map<string, Set<Callback>>();
-
+export class StaticModel extends LocalModel {
   private kinds: Record<string, { meta: Meta; layers: LayerPayload[]; thumbnails: ThumbnailBundle }>;
 
   constructor(private bundle: StaticBundle) {
-    this.state = { ...bundle.state };
+    super(bundle.state);
     this.state._layer_data = bundle.layers[this.state.layer as number];
     const first = (this.state.attention_kind as string) ?? "self";
     this.kinds = { ...bundle.kinds, [first]: { meta: this.state._meta as Meta, layers: bundle.layers, thumbnails: bundle.thumbnails } };
@@ -36,10 +34,6 @@ export class StaticModel implements WidgetModel {
 
   private get current() {
     return this.kinds[(this.state.attention_kind as string) ?? "self"] ?? this.kinds[Object.keys(this.kinds)[0]];
-  }
-
-  get(name: string) {
-    return this.state[name];
   }
 
   set(name: string, value: unknown) {
@@ -57,19 +51,6 @@ export class StaticModel implements WidgetModel {
     }
     this.emit(`change:${name}`, value);
     if (name === "layer") this.set("_layer_data", this.current.layers[value as number]);
-  }
-
-  save_changes() {}
-
-  on(event: string, cb: Callback) {
-    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
-    this.handlers.get(event)!.add(cb);
-  }
-
-  off(event?: string | null, cb?: Callback | null) {
-    if (!event) this.handlers.clear();
-    else if (!cb) this.handlers.delete(event);
-    else this.handlers.get(event)?.delete(cb);
   }
 
   send(content: any) {
@@ -98,9 +79,5 @@ export class StaticModel implements WidgetModel {
     const found = n?.heads.find((h) => h.attention === content.attention && h.layer === content.layer && h.head === content.head);
     const reply = found ? { neuron: found } : { error: n?.note ?? "this file carries no neuron-view vectors" };
     setTimeout(() => this.emit("msg:custom", { kind: REPLY, id: content.id, ...reply }, []), 0);
-  }
-
-  private emit(event: string, ...args: unknown[]) {
-    for (const cb of this.handlers.get(event) ?? []) cb(...args);
   }
 }

@@ -8,7 +8,7 @@ import { toBytes } from "../codec";
 import { REPLY, REQUEST } from "../model";
 import type { Meta } from "../meta";
 import type { LayerPayload } from "../source";
-import { LocalModel } from "./localmodel";
+import { LocalModel } from "../localmodel";
 import type { Reply } from "./requests";
 
 export interface SentenceBundle {

@@ -1,8 +1,8 @@
-// A kernel-less model holding traits in the page: the explorer's model in an
-// exported file. Setting a trait to its current value emits nothing, as in
-// ipywidgets.
+// A kernel-less model holding traits in the page: the base of the models that
+// exported files (widget and explorer) run on. Setting a trait to its current
+// value emits nothing, as in ipywidgets.
 
-import type { Callback, WidgetModel } from "../model";
+import type { Callback, WidgetModel } from "./model";
 
 export class LocalModel implements WidgetModel {
   protected state: Record<string, unknown>;

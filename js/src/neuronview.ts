@@ -49,6 +49,8 @@ export class NeuronView {
   private legendText: HTMLElement;
   private note: HTMLElement;
   private scene: NeuronScene | null = null;
+  /** The query token last asked for: keys can come faster than frames, so they step from it. */
+  private asked: number | null = null;
   private row: NeuronRow | null = null;
   private scales: Scales = { vectors: 1, products: 1, scores: 1 };
   private layout: NeuronLayout | null = null;
@@ -102,6 +104,7 @@ export class NeuronView {
       const hit = this.hit(ev);
       // Clicking a key row of self-attention makes that token the query.
       if (hit?.key !== null && hit?.key !== undefined && this.scene && this.scene.queryLabels === this.scene.keyLabels) {
+        this.asked = null;
         handlers.move(hit.key);
       }
       this.root.focus({ preventScroll: true });
@@ -115,14 +118,18 @@ export class NeuronView {
     const s = this.scene;
     if (!s || ev.target === this.expandButton) return; // the button handles its own keys
     const n = s.queryLabels.length;
+    const token = this.asked ?? s.token;
     const moves: Record<string, number> = {
-      ArrowDown: s.token + 1, ArrowRight: s.token + 1, ArrowUp: s.token - 1, ArrowLeft: s.token - 1,
-      PageDown: s.token + 10, PageUp: s.token - 10, Home: 0, End: n - 1,
+      ArrowDown: token + 1, ArrowRight: token + 1, ArrowUp: token - 1, ArrowLeft: token - 1,
+      PageDown: token + 10, PageUp: token - 10, Home: 0, End: n - 1,
     };
     if (ev.key in moves) {
       ev.preventDefault();
       const next = Math.max(0, Math.min(n - 1, moves[ev.key]));
-      if (next !== s.token) this.handlers.move(next);
+      if (next !== token) {
+        this.asked = next;
+        this.handlers.move(next);
+      }
     } else if (ev.key === "Enter" || ev.key === " ") {
       ev.preventDefault();
       this.toggle();
@@ -183,6 +190,7 @@ export class NeuronView {
   render(scene: NeuronScene) {
     const rowChanged = scene.head !== this.scene?.head || scene.token !== this.row?.token;
     this.scene = scene;
+    if (this.asked === scene.token) this.asked = null; // caught up with the keys
     this.summary.textContent = scene.title;
     this.root.setAttribute(
       "aria-label",

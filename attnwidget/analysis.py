@@ -76,8 +76,11 @@ def analyze(
     sentence, kept unless ``drop_duplicates``.
 
     Ctrl-C stops after the current batch and returns the statistics so far, flagged as
-    interrupted in ``stats.summary``.
+    interrupted in ``stats.summary``. On Linux the first call fixes glibc's mmap threshold
+    so memory stays flat over a long corpus (see :mod:`attnwidget.allocator`; opt out with
+    ``ATTNWIDGET_MALLOC=default``).
     """
+    from .allocator import pin_mmap_threshold
     from .models import load_model
 
     if batch_size < 1:
@@ -85,6 +88,7 @@ def analyze(
     if max_sentences is not None and max_sentences < 1:
         raise ValueError("max_sentences must be at least 1")
     shard_index, shard_count = parse_shard(shard)
+    pin_mmap_threshold()
     loaded = load_model(model, device=device)
     entries, name, annotations = read_corpus(corpus, annotations)
     if max_sentences is not None:

@@ -17,6 +17,8 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
+from .cells import CellStore
+
 #: Position of the "null attention" target (SPEC §2).
 NULL_POSITION = 0
 #: Window of the variability metric (SPEC §3, N).
@@ -139,7 +141,9 @@ class WordView:
 
     ``kept`` marks words that received a model token, ``head``/``deprel``/``pos`` their
     gold head, relation and tag (-1 none), ``evaluated`` the words scored in Clark's task (relation given,
-    gold head kept), ``pieces`` the ``[B, T, W]`` token-to-word indicator.
+    gold head kept), ``pieces`` the ``[B, T, W]`` token-to-word indicator, ``token_slot``
+    ``[B, T]`` each token's word with unannotated tokens sent to word 0 (they carry no
+    counted weight, so adding them anywhere adds zero).
     """
 
     pieces: torch.Tensor
@@ -148,6 +152,7 @@ class WordView:
     deprel: torch.Tensor
     pos: torch.Tensor
     evaluated: torch.Tensor
+    token_slot: torch.Tensor
 
     @classmethod
     def of(cls, features: TokenFeatures) -> "WordView":
@@ -166,7 +171,7 @@ class WordView:
         head, deprel, pos = per_word(features.head), per_word(features.deprel), per_word(features.pos)
         head_kept = kept.gather(1, head.clamp(min=0)) & (head >= 0)
         evaluated = kept & (deprel >= 0) & head_kept
-        return cls(pieces, kept, head, deprel, pos, evaluated)
+        return cls(pieces, kept, head, deprel, pos, evaluated, word.clamp(min=0))
 
     def dependency_masks(self, features: TokenFeatures) -> torch.Tensor:
         """dep(i, j) of SPEC §1 lifted to (token i, word v): bool ``[B, 3, T, W]`` for
@@ -201,43 +206,49 @@ class Scratch:
 
 
 def token_to_word(counted_attention: torch.Tensor, words: WordView, scratch: Scratch | None = None) -> torch.Tensor:
-    """``[B, L, H, T, W]``: attention of each token i to the pieces of each word v, summed."""
+    """``[B, L, H, T, W]``: attention of each token i to the pieces of each word v, summed.
+
+    A scatter-add of columns into their word, not a product with the one-hot piece matrix:
+    that product multiplies T·T·W weights where T·T adds are enough, and costs more than the
+    model's own attention for long sentences."""
     B, L, H, T, _ = counted_attention.shape
     width = words.pieces.shape[-1]
-    out = None if scratch is None else scratch.get("to_word", (B, L * H * T, width), counted_attention)
-    return torch.bmm(counted_attention.reshape(B, L * H * T, T), words.pieces, out=out).view(B, L, H, T, width)
+    shape = (B, L * H * T, width)
+    out = torch.zeros(shape, dtype=counted_attention.dtype, device=counted_attention.device) \
+        if scratch is None else scratch.get("to_word", shape, counted_attention).zero_()
+    columns = words.token_slot[:, None, :].expand(B, L * H * T, T)
+    out.scatter_add_(2, columns, counted_attention.reshape(B, L * H * T, T))
+    return out.view(B, L, H, T, width)
 
 
 def word_attention(to_word: torch.Tensor, words: WordView, scratch: Scratch | None = None) -> torch.Tensor:
-    """SPEC §5's A, stored transposed: ``S[b, l, h, v, w] = A[w, v]`` (``[B, L, H, W, W]``),
-    where A[w, v] = mean over pieces of w of the sum over pieces of v of α on counted pairs
-    (``to_word`` from :func:`token_to_word`). The diagonal (a word and itself) is set to
-    -1 so it never wins a prediction."""
+    """SPEC §5's A (``[B, L, H, W, W]``): A[w, v] = mean over pieces of w of the sum over
+    pieces of v of α on counted pairs (``to_word`` from :func:`token_to_word`). The
+    diagonal (a word and itself) is set to -1 so it never wins a prediction."""
     B, L, H, T, width = to_word.shape
-    scratch = scratch or Scratch()
-    per_target = scratch.get("per_target", (B, L * H, width, T), to_word)
-    per_target.copy_(to_word.view(B, L * H, T, width).transpose(2, 3))
+    shape = (B, L * H, width, width)
+    scores = torch.zeros(shape, dtype=to_word.dtype, device=to_word.device) \
+        if scratch is None else scratch.get("scores", shape, to_word).zero_()
+    rows = words.token_slot[:, None, :, None].expand(B, L * H, T, width)
+    scores.scatter_add_(2, rows, to_word.view(B, L * H, T, width))
     n_pieces = words.pieces.sum(1).clamp(min=1)  # [B, W]
-    mean_over_pieces = words.pieces / n_pieces[:, None, :]  # [B, T, W]
-    scores = scratch.get("scores", (B, L * H * width, width), to_word)
-    torch.bmm(per_target.view(B, L * H * width, T), mean_over_pieces, out=scores)
+    scores.div_(n_pieces[:, None, :, None])
     scores = scores.view(B, L, H, width, width)
     scores.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
     return scores
 
 
-def predict_heads(scores_t: torch.Tensor, words: WordView, direction: str) -> torch.Tensor:
+def predict_heads(scores: torch.Tensor, words: WordView, direction: str) -> torch.Tensor:
     """Clark's prediction for each word w: correct ``[B, L, H, W]`` (bool).
 
-    ``scores_t`` is A transposed (from :func:`word_attention`). ``dependent_to_head``
-    picks the v maximising A[w, v] (a column of ``scores_t``), ``head_to_dependent`` the v
-    maximising A[v, w] (a row). Candidates are words v ≠ w (the diagonal holds -1). A word
-    with no token scores 0 everywhere, so it is only "predicted" when every candidate
-    scores 0, which counts as wrong anyway. Ties go to the smallest index: ``max`` returns
-    the first maximum.
+    ``scores`` is A (from :func:`word_attention`). ``dependent_to_head`` picks the v
+    maximising A[w, v] (a row), ``head_to_dependent`` the v maximising A[v, w] (a column).
+    Candidates are words v ≠ w (the diagonal holds -1). A word with no token scores 0
+    everywhere, so it is only "predicted" when every candidate scores 0, which counts as
+    wrong anyway. Ties go to the smallest index: ``max`` returns the first maximum.
     """
-    over = -2 if direction == "dependent_to_head" else -1
-    best, predicted = scores_t.max(over)
+    over = -1 if direction == "dependent_to_head" else -2
+    best, predicted = scores.max(over)
     return (predicted == words.head[:, None, None, :]) & (best > 0) & words.evaluated[:, None, None, :]
 
 
@@ -330,8 +341,7 @@ class HeadSums:
         }
         # Variability: α' of each counted cell (i, j < N) of each sentence with ≥ N tokens,
         # and the cell's index i·N + j.
-        self.cell_values: list[torch.Tensor] = []  # [cells, L, H] float32
-        self.cell_ids: list[torch.Tensor] = []  # [cells] int16
+        self.cells = CellStore(L, H)
         self._scratch = Scratch()
 
     # -- batch -------------------------------------------------------------------------
@@ -372,8 +382,7 @@ class HeadSums:
             for name, value in part.sums.items():
                 self.sums[name] += value.to(self.sum_device, torch.float64)
             if part.cell_values is not None:
-                self.cell_values.append(part.cell_values)
-                self.cell_ids.append(part.cell_ids)
+                self.cells.append(part.cell_values, part.cell_ids)
         if exemplars is not None:
             ids = list(sentence_ids)
             exemplars.add(torch.cat([p.best for p in parts]), torch.cat([p.best_i for p in parts]),
@@ -409,9 +418,9 @@ class HeadSums:
             add("var_sum", block.sum(0))
             add("var_sentences", long_enough.sum())
             add("var_mass", (block * block_mask[:, None, None]).sum((0, 3, 4)))
-            cell_values = block.permute(0, 3, 4, 1, 2)[block_mask].to(self.sum_device)  # [c, L, H]
+            cell_values = block.permute(0, 3, 4, 1, 2)[block_mask]  # [c, L, H]
             cells = torch.arange(n * n, device=block.device, dtype=torch.int16).view(n, n)
-            cell_ids = cells.expand_as(block_mask)[block_mask].to(self.sum_device)
+            cell_ids = cells.expand_as(block_mask)[block_mask]
 
         # m: α' on counted pairs; raw: α on counted pairs (Clark's task and exemplars have
         # no threshold). Without a threshold they are one tensor.
@@ -444,7 +453,7 @@ class HeadSums:
         # Σ m log m with 0 log 0 = 0: log of m clamped away from 0 is finite, times m = 0 is 0
         # (torch.special.entr does the same but is several times slower on CPU).
         plogm = torch.clamp(m, min=torch.finfo(m.dtype).tiny, out=self._scratch.get("plogm", m.shape, m))
-        plogp = plogm.log_().mul_(m).sum(-1)
+        plogp = torch.linalg.vecdot(plogm.log_(), m)
         safe = from_mass.clamp(min=ENTROPY_MIN_MASS)
         add("entropy", ((torch.log(safe) - plogp / safe) * kept_rows).sum((0, 3)))
         add("entropy_rows", kept_rows.sum((0, 3)))
@@ -490,14 +499,14 @@ class HeadSums:
         """SPEC §3 variability per head, float64 ``[L, H]`` (NaN with no long sentence):
         Σ |α(x) − ᾱ| over counted cells / (2 Σ α(x)), worked through chunk by chunk."""
         L, H, n = self.num_layers, self.num_heads, VARIABILITY_WINDOW
-        if not self.cell_values:
+        if not len(self.cells):
             return torch.full((L, H), float("nan"), dtype=torch.float64)
-        mean = (self.sums["var_sum"] / self.sums["var_sentences"]).reshape(L, H, n * n)
-        deviation = torch.zeros(L, H, dtype=torch.float64, device=self.sum_device)
-        for values, cells in zip(self.cell_values, self.cell_ids):
-            cell_mean = mean[:, :, cells.long()].permute(2, 0, 1)  # [c, L, H]
-            deviation += (values.double() - cell_mean).abs().sum(0)
-        return (deviation / (2 * self.sums["var_mass"])).cpu()
+        mean = (self.sums["var_sum"] / self.sums["var_sentences"]).reshape(L, H, n * n).cpu()
+        deviation = torch.zeros(L, H, dtype=torch.float64)
+        for values, cells in self.cells.chunks():
+            cell_mean = mean[:, :, torch.from_numpy(cells).long()].permute(2, 0, 1)  # [c, L, H]
+            deviation += (torch.from_numpy(values).double() - cell_mean).abs().sum(0)
+        return deviation / (2 * self.sums["var_mass"].cpu())
 
     # -- merge and persistence -------------------------------------------------------------
 
@@ -522,8 +531,7 @@ class HeadSums:
                     out.sums[name].index_add_(value.dim() - 1, rel_ids.to(out.sum_device), value)
                 else:
                     out.sums[name] += value
-            out.cell_values += [v.to(out.sum_device) for v in part.cell_values]
-            out.cell_ids += [c.to(out.sum_device) for c in part.cell_ids]
+            out.cells.extend(part.cells)
         return out
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -531,13 +539,9 @@ class HeadSums:
         self._grow()
         arrays = {f"sum.{k}": v.cpu().numpy() for k, v in self.sums.items()}
         L, H = self.num_layers, self.num_heads
-        arrays["cell_values"] = (torch.cat(self.cell_values).cpu().numpy() if self.cell_values
-                                 else np.zeros((0, L, H), np.float32))
-        arrays["cell_ids"] = (torch.cat(self.cell_ids).cpu().numpy() if self.cell_ids
-                              else np.zeros(0, np.int16))
         # Chunk boundaries too: variability sums chunk by chunk, so the same chunks give
         # bit-identical values after load.
-        arrays["cell_chunks"] = np.array([len(c) for c in self.cell_ids], dtype=np.int64)
+        arrays["cell_values"], arrays["cell_ids"], arrays["cell_chunks"] = self.cells.arrays()
         meta = {"num_layers": L, "num_heads": H, "causal": self.causal,
                 "min_attention": self.min_attention, "pos_keys": self.pos_vocab.keys,
                 "deprel_keys": self.deprel_vocab.keys}
@@ -550,13 +554,7 @@ class HeadSums:
         out.pos_vocab = Vocabulary(meta["pos_keys"])
         out.deprel_vocab = Vocabulary(meta["deprel_keys"])
         out.sums = {k: torch.from_numpy(np.array(arrays[f"sum.{k}"])).to(out.sum_device) for k in out.sums}
-        if len(arrays["cell_values"]):
-            chunks = arrays.get("cell_chunks")
-            sizes = chunks.tolist() if chunks is not None else [len(arrays["cell_ids"])]
-            values = torch.from_numpy(np.array(arrays["cell_values"])).to(out.sum_device)
-            ids = torch.from_numpy(np.array(arrays["cell_ids"])).to(out.sum_device)
-            out.cell_values = list(torch.split(values, sizes))
-            out.cell_ids = list(torch.split(ids, sizes))
+        out.cells = CellStore.from_arrays(arrays["cell_values"], arrays["cell_ids"], arrays.get("cell_chunks"))
         return out
 
 
@@ -568,11 +566,15 @@ def exemplar_candidates(offdiag_attention: torch.Tensor, has_pair: torch.Tensor)
 
     ``offdiag_attention`` ``[B, L, H, T, T]`` holds α on counted pairs and 0 elsewhere,
     diagonal included; ``has_pair`` ``[B]`` says whether a sentence has any such pair
-    (those without get -inf). The first maximum in row-major order wins ties."""
+    (those without get -inf). The first maximum in row-major order wins ties: the first
+    row holding the maximum, then the first column in it. (Row maxima by a vectorised
+    ``amax`` first; ``max`` with indices over all T·T weights is several times slower.)"""
     B, L, H, T, _ = offdiag_attention.shape
-    best, flat = offdiag_attention.reshape(B, L, H, T * T).max(-1)
+    best, i = offdiag_attention.amax(-1).max(-1)
+    row = offdiag_attention.gather(-2, i[..., None, None].expand(B, L, H, 1, T)).squeeze(-2)
+    j = row.max(-1).indices
     best = best.masked_fill(~has_pair[:, None, None], float("-inf"))
-    return best, flat // T, flat % T
+    return best, i, j
 
 
 class ExemplarTracker:

@@ -4,7 +4,7 @@
 import css from "./styles.css";
 import { headColour } from "./colours";
 import { Controls } from "./controls";
-import { drawnUnits } from "./filters";
+import { drawnUnits, isShown, pairRanges, splitUnit, thumbWindow, type Drawn } from "./filters";
 import { HeadView } from "./headview";
 import { MatrixView } from "./matrixview";
 import type { Meta } from "./meta";
@@ -34,6 +34,8 @@ export class AttentionApp {
   private status: HTMLElement;
   private tooltip: HTMLElement;
   private tokenList: HTMLOListElement;
+  /** The units the head / matrix view shows, per axis, in shown order (data-unit = original index). */
+  private shownLists: { query: HTMLOListElement; key: HTMLOListElement };
   private controls: Controls;
   private source: AttentionSource;
   private headView: HeadView;
@@ -81,7 +83,15 @@ export class AttentionApp {
     this.tokenList = this.doc.createElement("ol");
     this.tokenList.className = "aw-tokens";
     this.tokenList.setAttribute("aria-label", "tokens");
-    this.root.append(style, this.controls.root, this.stage, this.status, this.tooltip, this.tokenList);
+    const shownList = (role: "query" | "key") => {
+      const ol = this.doc.createElement("ol");
+      ol.className = "aw-shown";
+      ol.dataset.role = role;
+      ol.setAttribute("aria-label", role === "query" ? "query tokens shown (left column, rows)" : "key tokens shown (right column, columns)");
+      return ol;
+    };
+    this.shownLists = { query: shownList("query"), key: shownList("key") };
+    this.root.append(style, this.controls.root, this.stage, this.status, this.tooltip, this.tokenList, this.shownLists.query, this.shownLists.key);
     host.appendChild(this.root);
 
     this.source = new AttentionSource(model);
@@ -190,7 +200,9 @@ export class AttentionApp {
         this.thumbsFirst = t.hide_first;
       }
       this.modelView.render(this.modelScene(palette, this.thumbs), this.gridHover);
-      this.setStatus(`${this.meta.model} · ${this.meta.num_layers} layers × ${this.meta.num_heads} heads · click a head to open it`);
+      this.setStatus(
+        `${this.meta.model} · ${this.meta.num_layers} layers × ${this.meta.num_heads} heads · click a head to open it${this.partText("token")}`,
+      );
       this.drawn();
       return;
     }
@@ -203,6 +215,7 @@ export class AttentionApp {
     const syntax = unitSyntax(this.meta, t.level);
     this.scene = this.buildScene(raw, syntax, palette);
     this.syncTokenList(syntax);
+    this.syncShownLists(this.scene);
     const t2 = performance.now();
     this.drawCurrent();
     const t3 = performance.now();
@@ -275,6 +288,7 @@ export class AttentionApp {
   private modelScene(palette: Palette, thumbs: Thumbnails | null) {
     const t = this.traits;
     return {
+      window: thumbs ? thumbWindow(this.meta, t.pair_filter, thumbs.blocks) : null,
       palette,
       thumbs,
       layers: this.meta.num_layers,
@@ -328,7 +342,9 @@ export class AttentionApp {
     const units = (t.level === "word" && this.meta.levels.word) || this.meta.levels.token;
     const keyLabels = this.meta.key_tokens ?? syntax.labels;
     const drawn = drawnUnits(this.meta, units, t.pair_filter, t.step, keyLabels.length);
-    const locked = t.token !== null && t.token >= 0 && t.token < n ? { unit: t.token, role: t.token_role } : null;
+    // A locked token outside the block shown isolates nothing: draw as unlocked (the trait keeps it).
+    const asked = t.token !== null && t.token >= 0 && t.token < n ? { unit: t.token, role: t.token_role } : null;
+    const locked = asked && isShown(drawn, asked) ? asked : null;
     // A generation step shows the row that wrote the token, as if that row were locked.
     const selected = locked ?? (drawn.stepRow !== null ? { unit: drawn.stepRow, role: "query" as const } : null);
     return {
@@ -365,29 +381,48 @@ export class AttentionApp {
     const scene = this.scene;
     if (!scene) return;
     if (t.view === "head") {
-      const stats = this.headView.render(scene, this.hover);
+      const stats = this.headView.render(scene, this.shownHover(scene));
       this.setStatus(this.describe(stats));
     } else if (t.view === "matrix") {
       this.matrixView.render(scene, this.cellHover);
       const what = scene.heads.length === 1 ? `head ${scene.heads[0]}` : `mean of ${scene.heads.length} heads`;
-      this.setStatus(`${this.meta.model} · layer ${t.layer} · ${what} · ${t.level} level${this.partText()}`);
+      this.setStatus(`${this.meta.model} · layer ${t.layer} · ${what} · ${t.level} level${this.partText(t.level, scene.drawn)}`);
     }
     this.drawn();
+  }
+
+  /** The hovered token, unless a change of block has taken it out of view. */
+  private shownHover(scene: Scene): Focus | null {
+    return this.hover && isShown(scene.drawn, this.hover) ? this.hover : null;
   }
 
   private describe(s: ViewStats): string {
     const t = this.traits;
     const capped = s.capped ? " (the strongest; lower 'keep mass' or select fewer heads to see the rest)" : "";
-    return `${this.meta.model} · layer ${t.layer} · ${t.heads.length}/${this.meta.num_heads} heads · ${s.lines} of ${s.total} kept lines drawn${capped}${this.partText()}`;
+    const drawn = this.scene?.drawn;
+    return `${this.meta.model} · layer ${t.layer} · ${t.heads.length}/${this.meta.num_heads} heads · ${s.lines} of ${s.total} kept lines drawn${capped}${this.partText(t.level, drawn)}`;
   }
 
-  /** The attention kind, pair block or generation step shown, for the status line. */
-  private partText(): string {
+  /**
+   * The attention kind, pair block or generation step shown, for the status line. A pair
+   * block says how many query and key units it lays out (from `drawn` when given, else
+   * counted at `level`: the model view's thumbnails are token level).
+   */
+  private partText(level: Traits["level"], drawn?: Drawn): string {
     const t = this.traits;
     const m = this.meta;
     const parts: string[] = [];
     if (m.kind && m.kind !== "self") parts.push(m.kind === "cross" ? "cross-attention: decoder → source" : `${m.kind} self-attention`);
-    if (m.split?.names[0] === "A" && t.pair_filter !== "all") parts.push(`pair block ${t.pair_filter.replace("->", " → ")}`);
+    if (m.split?.names[0] === "A" && t.pair_filter !== "all") {
+      const units = (level === "word" && m.levels.word) || m.levels.token;
+      const split = splitUnit(m, units);
+      const n = units.labels.length;
+      const block = split === null ? null : pairRanges(t.pair_filter, split, n, n);
+      const rows = drawn ? drawn.rowAxis.units.length : block ? block.rows[1] - block.rows[0] : n;
+      const cols = drawn ? drawn.colAxis.units.length : block ? block.cols[1] - block.cols[0] : n;
+      const what = level === "word" && m.levels.word ? "words" : "tokens";
+      parts.push(`pair block ${t.pair_filter.replace("->", " → ")}: ${rows} query × ${cols} key ${what}`);
+    }
     if (m.split && m.split.names[0] !== "A") {
       if (t.step === null) parts.push(`${m.split.at} prompt + ${m.num_tokens - m.split.at} generated tokens`);
       else {
@@ -405,10 +440,39 @@ export class AttentionApp {
     this.root.dataset.draws = String(this.draws);
     this.root.dataset.view = this.traits.view;
     this.root.dataset.layer = String(this.traits.layer);
+    // The locked token as the traits hold it (original index), for tests and hosts.
+    const t = this.traits;
+    this.root.dataset.token = t.token === null || t.token === undefined ? "" : `${t.token_role} ${t.token}`;
   }
 
   private setStatus(s: string) {
     this.status.textContent = s;
+  }
+
+  /**
+   * The head / matrix view's axes as DOM lists: each item is a shown unit's label, in
+   * shown order, with its original index (data-unit; numbered index + 1, as the plain
+   * token list numbers it). A pair block lists only its queries and its keys.
+   */
+  private syncShownLists(scene: Scene) {
+    const axes = [
+      [this.shownLists.query, scene.drawn.rowAxis.units, scene.syntax.labels],
+      [this.shownLists.key, scene.drawn.colAxis.units, scene.keyLabels],
+    ] as const;
+    for (const [ol, units, labels] of axes) {
+      const key = `${units.join()}\u0001${labels.join("\u0000")}`;
+      if (ol.dataset.key === key) continue;
+      ol.dataset.key = key;
+      ol.replaceChildren(
+        ...Array.from(units, (u) => {
+          const li = this.doc.createElement("li");
+          li.value = u + 1; // list numbering from 1, like the plain token list
+          li.dataset.unit = String(u);
+          li.textContent = labels[u];
+          return li;
+        }),
+      );
+    }
   }
 
   /** Tokens as plain text in the DOM, for screen readers and text search. */
@@ -437,16 +501,18 @@ export class AttentionApp {
     this.tooltip.style.top = `${ev.clientY - r.top + 14}px`;
   }
 
-  private unitText(u: number): string {
-    const s = this.scene!.syntax;
-    const tag = s.upos?.[u] ? `  ${s.upos[u]}` : "";
-    return `${JSON.stringify(s.labels[u])}${tag}`;
+  /** A unit's label (and UPOS) as a query or a key: keys are the source tokens under cross-attention. */
+  private unitText(u: number, role: Focus["role"] = "query"): string {
+    const { syntax: s, keyLabels } = this.scene!;
+    const label = role === "key" ? keyLabels[u] : s.labels[u];
+    const tag = (role === "query" || keyLabels === s.labels) && s.upos?.[u] ? `  ${s.upos[u]}` : "";
+    return `${JSON.stringify(label)}${tag}`;
   }
 
   private onHeadHover(target: Focus | null, ev: MouseEvent) {
     const same = target?.unit === this.hover?.unit && target?.role === this.hover?.role;
     this.hover = target;
-    this.showTooltip(target && this.scene ? `${target.role} ${target.unit}: ${this.unitText(target.unit)}` : null, ev);
+    this.showTooltip(target && this.scene ? `${target.role} ${target.unit}: ${this.unitText(target.unit, target.role)}` : null, ev);
     if (!same) this.drawCurrent();
   }
 
@@ -464,7 +530,7 @@ export class AttentionApp {
   private onCellHover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent) {
     this.cellHover = cell;
     const text = cell && this.scene
-      ? `${this.unitText(cell.row)} → ${this.unitText(cell.col)}: ${cell.value.toFixed(4)}`
+      ? `${this.unitText(cell.row)} → ${this.unitText(cell.col, "key")}: ${cell.value.toFixed(4)}`
       : null;
     this.showTooltip(text, ev);
     this.drawCurrent();
@@ -479,7 +545,9 @@ export class AttentionApp {
   /** PNG of the on-screen canvas, SVG redrawn as vector shapes and text. */
   download(kind: "png" | "svg") {
     const t = this.traits;
-    const name = `attnwidget-${t.view}-layer${t.layer}.${kind}`;
+    const pair = this.meta.split?.names[0] === "A" && t.pair_filter !== "all" && t.view !== "neuron";
+    const block = pair ? `-${t.pair_filter.replace("->", "to")}` : "";
+    const name = `attnwidget-${t.view}-layer${t.layer}${block}.${kind}`;
     if (t.view === "neuron") {
       const out = this.neuronView.paintFull(kind);
       if (out instanceof SvgPainter) this.save(new Blob([out.toString()], { type: "image/svg+xml" }), name);
@@ -489,7 +557,7 @@ export class AttentionApp {
     const surface = { head: this.headView, matrix: this.matrixView, model: this.modelView }[t.view].surface;
     if (kind === "png") {
       // The head view shows a window of a tall drawing: export all of it.
-      const canvas = t.view === "head" && this.scene ? this.headView.paintFull(this.scene, this.scene.selected ?? this.hover) : surface.canvas;
+      const canvas = t.view === "head" && this.scene ? this.headView.paintFull(this.scene, this.scene.selected ?? this.shownHover(this.scene)) : surface.canvas;
       canvas.toBlob((blob) => blob && this.save(blob, name), "image/png");
       return;
     }
@@ -497,7 +565,7 @@ export class AttentionApp {
     const svg = new SvgPainter(size.width, size.height);
     const palette = this.palette();
     if (t.view === "model") this.modelView.paint(svg, this.modelScene(palette, this.thumbs));
-    else if (this.scene && t.view === "head") this.headView.paint(svg, this.scene, this.scene.selected ?? this.hover);
+    else if (this.scene && t.view === "head") this.headView.paint(svg, this.scene, this.scene.selected ?? this.shownHover(this.scene));
     else if (this.scene) this.matrixView.paint(svg, this.scene);
     this.save(new Blob([svg.toString()], { type: "image/svg+xml" }), name);
   }

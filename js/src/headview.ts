@@ -3,12 +3,17 @@
 // click locks it. Syntax: UPOS beside each token, dependency arcs on the left,
 // attention lines that coincide with a dependency drawn with a dashed overlay.
 //
+// A sentence pair's block (pair_filter) is laid out on its own: the left column lists
+// the block's query units only, the right column its key units only (scene.drawn's
+// axes). Rows are drawn at shown positions; hover and click report original units.
+//
 // Long inputs are tall (18 px per token), so the canvas is only as tall as the
 // scrolling stage and shows the rows in view, and each frame draws the strongest
 // lines in view up to a pixel budget: thousands of long strokes on a 9000 px canvas
 // took seconds in a software-rendered browser.
 
 import { headColour, hexToRgb } from "./colours";
+import { originalUnit, shownArcs } from "./filters";
 import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayout } from "./layout";
 import { CanvasPainter, measureText, type FieldLine, type Painter } from "./painter";
 import { lineAlpha, linesToDraw, type Focus, type Line } from "./prune";
@@ -34,6 +39,7 @@ export class HeadView {
   private spacer: HTMLDivElement;
   private snapshot = new Snapshot();
   private layout: HeadLayout | null = null;
+  private axes: Scene["drawn"] | null = null;
   private labelWidthKey = "";
   private labelW = 60;
   private offsetY = 0;
@@ -55,28 +61,34 @@ export class HeadView {
   }
 
   private hit(ev: MouseEvent): Focus | null {
-    if (!this.layout) return null;
+    if (!this.layout || !this.axes) return null;
     const [x, y] = this.surface.local(ev);
-    return hitHead(this.layout, x, y + this.offsetY);
+    const hit = hitHead(this.layout, x, y + this.offsetY);
+    if (!hit) return null;
+    // A shown position back to the original unit: what the traits and tooltips speak of.
+    return { unit: originalUnit(this.axes, hit.unit, hit.role), role: hit.role };
   }
 
   layoutFor(scene: Scene): HeadLayout {
     const labels = scene.syntax.labels;
-    const key = labels.join("\u0000") + "\u0001" + (scene.keyLabels === labels ? "" : scene.keyLabels.join("\u0000"));
+    const { rowAxis, colAxis } = scene.drawn;
+    const key = labels.join("\u0000") + "\u0001" + (scene.keyLabels === labels ? "" : scene.keyLabels.join("\u0000")) +
+      "\u0001" + (rowAxis.full ? "" : rowAxis.units.join()) + "\u0001" + (colAxis.full ? "" : colAxis.units.join());
     if (key !== this.labelWidthKey) {
       let w = 20;
-      for (const s of labels) w = Math.max(w, measureText(shortLabel(s), FONT));
-      for (const s of scene.keyLabels) w = Math.max(w, measureText(shortLabel(s), FONT));
+      for (const u of rowAxis.units) w = Math.max(w, measureText(shortLabel(labels[u]), FONT));
+      for (const u of colAxis.units) w = Math.max(w, measureText(shortLabel(scene.keyLabels[u]), FONT));
       this.labelW = Math.ceil(w) + 8;
       this.labelWidthKey = key;
     }
-    return headLayout(labels.length, this.labelW, scene.syntax.hasSyntax, 260, scene.keyLabels.length);
+    return headLayout(rowAxis.units.length, this.labelW, scene.syntax.hasSyntax, 260, colAxis.units.length);
   }
 
   /** Draw the rows in view; the no-focus picture is cached until the scene or scroll changes. */
   render(scene: Scene, hover: Focus | null): ViewStats {
     const layout = this.layoutFor(scene);
     this.layout = layout;
+    this.axes = scene.drawn;
     this.spacer.style.height = `${layout.height}px`;
     this.spacer.style.width = `${layout.width}px`;
     const viewH = Math.min(layout.height, this.scroller.clientHeight || layout.height);
@@ -110,7 +122,7 @@ export class HeadView {
   paint(p: Painter, scene: Scene, focus: Focus | null, layout = this.layoutFor(scene), budget = BUDGET.start): ViewStats {
     const { palette, syntax } = scene;
     p.fill(palette.background);
-    const { rows: rowOn, cols: colOn, split } = scene.drawn;
+    const { rows: rowOn, cols: colOn, split, rowAxis, colAxis } = scene.drawn;
     const { lines, capped, total } = linesToDraw(scene.matrix, scene.pruned, focus, undefined, scene.drawn);
 
     // Rows in view (plus one either side); everything else is skipped.
@@ -123,21 +135,33 @@ export class HeadView {
     const queryX = layout.queryRight;
     const keyX = layout.keyLeft;
     // Tokens of the second part (sentence B, generated text) in the accent colour;
-    // tokens outside the pair filter's block or the generation step muted.
+    // tokens outside the generation step muted. `u` is an original unit.
     const colour = (u: number, on: Uint8Array | null) =>
       on && !on[u] ? palette.muted : split !== null && u >= split ? palette.accentFont : palette.foreground;
-    if (split !== null) {
-      const y = layout.top + split * layout.rowH;
-      p.segments([queryX - layout.labelW, y, queryX + 2, y, keyX - 2, y, keyX + layout.labelW, y], palette.foreground, 0.6, 1, [4, 3]);
+    // The divider between the parts, on each column that shows both ("all").
+    const divider: number[] = [];
+    if (rowAxis.split !== null) {
+      const y = layout.top + rowAxis.split * layout.rowH;
+      divider.push(queryX - layout.labelW, y, queryX + 2, y);
     }
+    if (colAxis.split !== null) {
+      const y = layout.top + colAxis.split * layout.rowH;
+      divider.push(keyX - 2, y, keyX + layout.labelW, y);
+    }
+    if (divider.length) p.segments(divider, palette.foreground, 0.6, 1, [4, 3]);
     for (let i = first; i <= last; i++) {
       const y = rowY(layout, i);
-      if (i < layout.n) p.text(shortLabel(syntax.labels[i]), queryX, y, { font: FONT, colour: colour(i, rowOn), align: "right" });
-      if (i < layout.nKeys) p.text(shortLabel(scene.keyLabels[i]), keyX, y, { font: FONT, colour: colour(i, colOn), align: "left" });
-      const tag = syntax.upos?.[i];
-      if (tag) {
-        p.text(tag, queryX - layout.labelW - 4, y, { font: SMALL_FONT, colour: palette.muted, align: "right" });
-        p.text(tag, keyX + layout.labelW + 4, y, { font: SMALL_FONT, colour: palette.muted, align: "left" });
+      if (i < layout.n) {
+        const u = rowAxis.units[i];
+        p.text(shortLabel(syntax.labels[u]), queryX, y, { font: FONT, colour: colour(u, rowOn), align: "right" });
+        const tag = syntax.upos?.[u];
+        if (tag) p.text(tag, queryX - layout.labelW - 4, y, { font: SMALL_FONT, colour: palette.muted, align: "right" });
+      }
+      if (i < layout.nKeys) {
+        const u = colAxis.units[i];
+        p.text(shortLabel(scene.keyLabels[u]), keyX, y, { font: FONT, colour: colour(u, colOn), align: "left" });
+        const tag = syntax.upos?.[u];
+        if (tag) p.text(tag, keyX + layout.labelW + 4, y, { font: SMALL_FONT, colour: palette.muted, align: "left" });
       }
     }
     if (syntax.hasSyntax) this.paintArcs(p, scene, layout);
@@ -146,9 +170,13 @@ export class HeadView {
 
   private paintFocusBoxes(p: Painter, scene: Scene, l: HeadLayout, focus: Focus, lines: Line[]) {
     const { palette } = scene;
+    const { rowAxis, colAxis } = scene.drawn;
+    const [own, partners] = focus.role === "query" ? [rowAxis, colAxis] : [colAxis, rowAxis];
+    const at = own.pos[focus.unit] ?? -1;
+    if (at < 0) return; // not in the block shown
     const boxW = l.labelW;
     const ownX = focus.role === "query" ? l.queryRight - boxW : l.keyLeft;
-    p.rect(ownX - 2, rowY(l, focus.unit) - l.rowH / 2, boxW + 4, l.rowH, palette.highlight);
+    p.rect(ownX - 2, rowY(l, at) - l.rowH / 2, boxW + 4, l.rowH, palette.highlight);
     // Partners: the strongest weight over the selected heads sets the box alpha.
     const strongest = new Map<number, number>();
     for (const ln of lines) {
@@ -157,7 +185,9 @@ export class HeadView {
     }
     const partnerX = focus.role === "query" ? l.keyLeft : l.queryRight - boxW;
     for (const [u, w] of strongest) {
-      p.rect(partnerX - 2, rowY(l, u) - l.rowH / 2, boxW + 4, l.rowH, palette.accentFont, 0.15 + 0.6 * lineAlpha(w));
+      const i = partners.pos[u];
+      if (i < 0) continue;
+      p.rect(partnerX - 2, rowY(l, i) - l.rowH / 2, boxW + 4, l.rowH, palette.accentFont, 0.15 + 0.6 * lineAlpha(w));
     }
   }
 
@@ -170,39 +200,48 @@ export class HeadView {
     const x1 = l.queryRight + 4;
     const x2 = l.keyLeft - 4;
     const { y0, y1 } = p.visible;
+    const { rowAxis, colAxis } = scene.drawn;
     const inView: Line[] = [];
+    const ys: number[] = [];
     const cost: number[] = [];
     for (const ln of all) {
-      const ya = rowY(l, ln.from);
-      const yb = rowY(l, ln.to);
+      const i = rowAxis.pos[ln.from];
+      const j = colAxis.pos[ln.to];
+      if (i < 0 || j < 0) continue; // outside the block shown (linesToDraw leaves these out already)
+      const ya = rowY(l, i);
+      const yb = rowY(l, j);
       if (Math.max(ya, yb) < y0 || Math.min(ya, yb) > y1) continue; // not in view
       inView.push(ln);
+      ys.push(ya, yb);
       cost.push(Math.hypot(x2 - x1, Math.min(y1, Math.max(ya, yb)) - Math.max(y0, Math.min(ya, yb))));
     }
     let lines = inView;
+    let kept: number[] = Array.from(inView.keys()); // index of each drawn line in inView (for ys)
     const totalCost = cost.reduce((a, b) => a + b, 0);
     if (totalCost > budget) {
       const order = Array.from(inView.keys()).sort((a, b) => inView[b].w - inView[a].w);
       lines = [];
+      kept = [];
       let spent = 0;
       for (const k of order) {
         if (spent + cost[k] > budget) continue;
         spent += cost[k];
         lines.push(inView[k]);
+        kept.push(k);
       }
     }
     const field: FieldLine[] = [];
     const marked: number[] = [];
     const rgb = new Map<number, readonly [number, number, number]>();
-    for (const ln of lines) {
-      const ya = rowY(l, ln.from);
-      const yb = rowY(l, ln.to);
+    lines.forEach((ln, k) => {
+      const ya = ys[2 * kept[k]];
+      const yb = ys[2 * kept[k] + 1];
       let c = rgb.get(ln.head);
       if (!c) rgb.set(ln.head, (c = hexToRgb(headColour(ln.head))));
       const a = lineAlpha(ln.w);
       field.push({ x1, y1: ya, x2, y2: yb, rgb: c, alpha: a, width: 0.8 + 1.8 * a });
       if (ln.w >= 0.1 && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);
-    }
+    });
     p.lineField(field);
     p.segments(marked, scene.palette.foreground, 0.9, 1.2, [4, 3]);
     return lines.length + (all.length - inView.length);
@@ -215,7 +254,8 @@ export class HeadView {
     const pts: number[] = [];
     const heads: number[] = [];
     const labels = new LabelPlacer("y", 11);
-    for (const arc of scene.syntax.arcs) {
+    // Arcs run beside the query column: only those between two shown queries.
+    for (const arc of shownArcs(scene.syntax.arcs, scene.drawn.rowAxis)) {
       const ya = rowY(l, arc.dependent);
       const yb = rowY(l, arc.head);
       if (Math.max(ya, yb) < y0 || Math.min(ya, yb) > y1) continue;

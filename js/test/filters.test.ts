@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { drawnUnits, pairBlock, splitUnit, stepBlock } from "../src/filters";
+import {
+  drawnUnits, fullAxis, isShown, makeAxis, originalUnit, pairBlock, shownArcs, splitUnit, stepBlock, thumbWindow, type Drawn,
+} from "../src/filters";
+import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../src/layout";
 import type { Meta } from "../src/meta";
 import { linesToDraw, pruneLayer } from "../src/prune";
 import { StaticModel, type StaticBundle } from "../src/staticmodel";
@@ -34,7 +37,8 @@ describe("pair filter", () => {
     expect(Array.from(drawnUnits(pair, m, "B->A", null, 6).rows!)).toEqual([0, 0, 0, 1, 1, 1]);
     expect(drawnUnits(pair, m, "all", null, 6).rows).toBeNull();
     const single = meta(null);
-    expect(drawnUnits(single, single.levels.token, "A->B", null, 6)).toEqual({ rows: null, cols: null, split: null, stepRow: null });
+    expect(drawnUnits(single, single.levels.token, "A->B", null, 6)).toMatchObject({ rows: null, cols: null, split: null, stepRow: null });
+    expect(drawnUnits(single, single.levels.token, "A->B", null, 6).rowAxis.full).toBe(true);
   });
 
   it("maps the split token to its word at word level", () => {
@@ -54,6 +58,132 @@ describe("pair filter", () => {
   });
 });
 
+const list = (a: ArrayLike<number>) => Array.from(a);
+
+describe("axes: shown position <-> original unit", () => {
+  it("an axis maps both ways and marks the divider only when both parts are shown", () => {
+    const a = makeAxis([3, 4, 5], 6, 3);
+    expect(list(a.units)).toEqual([3, 4, 5]);
+    expect(list(a.pos)).toEqual([-1, -1, -1, 0, 1, 2]);
+    expect(a.split).toBeNull();
+    expect(a.full).toBe(false);
+    const all = fullAxis(6, 3);
+    expect(list(all.units)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(all.split).toBe(3);
+    expect(all.full).toBe(true);
+    expect(fullAxis(6).split).toBeNull();
+    expect(makeAxis([1, 2, 4], 6, 3).split).toBe(2); // both parts, not in place
+  });
+
+  const pair = meta({ at: 3, names: ["A", "B"] });
+  const units = pair.levels.token;
+  const cases: [Parameters<typeof drawnUnits>[2], number[], number[]][] = [
+    ["A->B", [0, 1, 2], [3, 4, 5]],
+    ["B->A", [3, 4, 5], [0, 1, 2]],
+    ["A->A", [0, 1, 2], [0, 1, 2]],
+    ["B->B", [3, 4, 5], [3, 4, 5]],
+  ];
+  it.each(cases)("%s lays out only the block's queries and keys", (which, rows, cols) => {
+    const d = drawnUnits(pair, units, which, null, 6);
+    expect(list(d.rowAxis.units)).toEqual(rows);
+    expect(list(d.colAxis.units)).toEqual(cols);
+    expect(d.rowAxis.split).toBeNull(); // one side per column: no divider
+    expect(d.colAxis.split).toBeNull();
+    expect(d.split).toBe(3); // still known, for B's colour
+    // The masks (line filter) and the axes agree: exactly the shown units are on.
+    expect(list(d.rows!).flatMap((on, u) => (on ? [u] : []))).toEqual(rows);
+    expect(list(d.cols!).flatMap((on, u) => (on ? [u] : []))).toEqual(cols);
+  });
+
+  it('"all" keeps every unit in place, with the A|B divider on both axes', () => {
+    const d = drawnUnits(pair, units, "all", null, 6);
+    expect(d.rowAxis.full && d.colAxis.full).toBe(true);
+    expect(d.rowAxis.split).toBe(3);
+    expect(d.colAxis.split).toBe(3);
+  });
+
+  it("at word level the block is the words of each sentence", () => {
+    const m = meta({ at: 3, names: ["A", "B"] });
+    const words = { labels: ["w0", "w1", "w2", "w3"], word: [0, 1, 2, 3], of_token: [0, 0, 1, 2, 3, 3] };
+    const d = drawnUnits(m, words, "A->B", null, 4);
+    expect(list(d.rowAxis.units)).toEqual([0, 1]);
+    expect(list(d.colAxis.units)).toEqual([2, 3]);
+  });
+
+  it("a generation step keeps every unit in place and only mutes", () => {
+    const gen = meta({ at: 4, names: ["prompt", "generated"] }, 7, { is_causal: true });
+    const d = drawnUnits(gen, gen.levels.token, "A->B", 1, 7); // pair_filter means nothing here
+    expect(d.rowAxis.full && d.colAxis.full).toBe(true);
+    expect(d.rowAxis.split).toBe(4);
+    expect(list(d.rows!)).toEqual([0, 0, 0, 0, 1, 0, 0]);
+  });
+
+  it("cross-attention: no split, keys on their own axis", () => {
+    const cross = meta({ at: 3, names: ["A", "B"] }, 6, { kind: "cross" });
+    const d = drawnUnits(cross, cross.levels.token, "A->B", null, 4);
+    expect(d.split).toBeNull();
+    expect(list(d.colAxis.units)).toEqual([0, 1, 2, 3]);
+  });
+
+  it("hits on the compacted head view report original units", () => {
+    const d = drawnUnits(pair, units, "A->B", null, 6);
+    const l = headLayout(d.rowAxis.units.length, 40, false, 260, d.colAxis.units.length);
+    expect(l.n).toBe(3);
+    expect(l.nKeys).toBe(3);
+    expect(l.height).toBe(8 * 2 + 3 * 18); // the block fills the view: 3 rows, not 6
+    const key = hitHead(l, l.keyLeft + 5, rowY(l, 0))!;
+    expect(key).toEqual({ unit: 0, role: "key" });
+    expect(originalUnit(d, key.unit, key.role)).toBe(3); // the first key shown is B's first token
+    const query = hitHead(l, l.queryRight - 5, rowY(l, 2))!;
+    expect(originalUnit(d, query.unit, query.role)).toBe(2);
+    expect(hitHead(l, l.queryRight - 5, rowY(l, 4))).toBeNull(); // nothing below the block
+  });
+
+  it("hits on the compacted matrix report original units", () => {
+    const d = drawnUnits(pair, units, "B->A", null, 6);
+    const l = matrixLayout(d.rowAxis.units.length, 40, false, 640, d.colAxis.units.length);
+    const cell = hitMatrix(l, l.left + 1.5 * l.cell, l.top + 0.5 * l.cell)!;
+    expect(cell).toEqual({ row: 0, col: 1 });
+    expect([originalUnit(d, cell.row, "query"), originalUnit(d, cell.col, "key")]).toEqual([3, 1]);
+  });
+
+  it("a locked token is shown only on its own axis within the block", () => {
+    const d: Drawn = drawnUnits(pair, units, "A->B", null, 6);
+    expect(isShown(d, { unit: 1, role: "query" })).toBe(true);
+    expect(isShown(d, { unit: 1, role: "key" })).toBe(false);
+    expect(isShown(d, { unit: 4, role: "key" })).toBe(true);
+    expect(isShown(d, { unit: 9, role: "key" })).toBe(false);
+  });
+
+  it("keeps only the arcs whose ends are both shown, at shown positions", () => {
+    const arcs = [
+      { dependent: 4, head: 5, label: "det" },
+      { dependent: 1, head: 4, label: "nsubj" }, // one end outside the block
+      { dependent: 5, head: 3, label: "obj" },
+    ];
+    const axis = makeAxis([3, 4, 5], 6, 3);
+    expect(shownArcs(arcs, axis)).toEqual([
+      { dependent: 1, head: 2, label: "det" },
+      { dependent: 2, head: 0, label: "obj" },
+    ]);
+    expect(shownArcs(arcs, fullAxis(6))).toBe(arcs);
+  });
+});
+
+describe("model view window", () => {
+  const pair = meta({ at: 3, names: ["A", "B"] });
+
+  it("crops each thumbnail to the block's token cells", () => {
+    expect(thumbWindow(pair, "all", 1)).toBeNull();
+    expect(thumbWindow(pair, "A->B", 1)).toEqual({ r0: 0, r1: 3, c0: 3, c1: 6 });
+    expect(thumbWindow(pair, "B->B", 1)).toEqual({ r0: 3, r1: 6, c0: 3, c1: 6 });
+    // two tokens per cell: the cell holding the split belongs to both sides
+    expect(thumbWindow(pair, "A->B", 2)).toEqual({ r0: 0, r1: 2, c0: 1, c1: 3 });
+    expect(thumbWindow(meta(null), "A->B", 1)).toBeNull();
+    expect(thumbWindow(meta({ at: 3, names: ["prompt", "generated"] }), "A->B", 1)).toBeNull();
+  });
+});
+
 describe("generation step", () => {
   const gen = meta({ at: 4, names: ["prompt", "generated"] }, 7, { is_causal: true });
 
@@ -66,7 +196,7 @@ describe("generation step", () => {
   });
 
   it("all steps: every row, the boundary still marked", () => {
-    expect(drawnUnits(gen, gen.levels.token, "all", null, 7)).toEqual({ rows: null, cols: null, split: 4, stepRow: null });
+    expect(drawnUnits(gen, gen.levels.token, "all", null, 7)).toMatchObject({ rows: null, cols: null, split: 4, stepRow: null });
     expect(drawnUnits(gen, gen.levels.token, "all", 1, 7).stepRow).toBe(4);
   });
 });

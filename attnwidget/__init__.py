@@ -34,6 +34,7 @@ _EXPORTS = {
     "encoder_decoder_attention": "families",
     "neuron_view": "neurons",
     "capture_qk": "neurons",
+    "capture_all_qk": "neurons",
     "generate_attention": "generation",
     "analyze": "analysis",
     "AttentionStats": "stats",

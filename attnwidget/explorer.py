@@ -31,6 +31,8 @@ MODES = ("single", "side_by_side", "difference")
 THEMES = ("auto", "light", "dark")
 #: Metrics whose values are not shares of attention in [0, 1] (their colour scale is the data's range).
 UNBOUNDED = ("distance", "entropy")
+#: Exemplar sentences whose neuron-view vectors (every layer of each) stay in memory.
+KEEP_NEURON_SENTENCES = 4
 
 
 # ---------------------------------------------------------------------- statistics
@@ -132,6 +134,7 @@ class ExemplarAttention:
         self._texts = {int(s): (text, tokens) for s, (text, tokens) in exemplars_payload(stats)["texts"].items()}
         self._cache: dict[int, AttentionData] = {}
         self._inputs: dict[int, Any] = {}  # sentence -> sources.ModelInput, for the neuron view
+        self._neuron_recent: list[int] = []  # the sentences whose vectors are kept, oldest first
         self._gold: dict[int, Any] | None = None
 
     def sentences(self) -> list[int]:
@@ -147,8 +150,16 @@ class ExemplarAttention:
         return self._cache[sentence]
 
     def model_input(self, sentence: int):
-        """The model and the annotated sentence, whose query/key vectors the neuron view reads."""
+        """The model and the annotated sentence, whose query/key vectors the neuron view reads.
+
+        The vectors (every layer, caught on the first neuron request) are kept for the
+        :data:`KEEP_NEURON_SENTENCES` sentences asked for last only.
+        """
         self.data(sentence)
+        self._neuron_recent = [s for s in self._neuron_recent if s != sentence and s in self._inputs] + [sentence]
+        for older in self._neuron_recent[:-KEEP_NEURON_SENTENCES]:
+            self._inputs[older].forget()
+        self._neuron_recent = self._neuron_recent[-KEEP_NEURON_SENTENCES:]
         return self._inputs[sentence]
 
     def compute(self, sentences: list[int], batch_size: int = 16,

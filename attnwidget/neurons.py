@@ -8,11 +8,12 @@ How the vectors are caught: every family this supports (GPT-2, BERT, RoBERTa, Di
 ELECTRA, Llama, Qwen2, Mistral, T5, BART, Marian, ...) hands its query and key to a
 module-level ``eager_attention_forward(module, query, key, value, mask, scaling=...)`` in
 its modeling file, *after* rotary embeddings and before grouped keys are repeated across
-query heads. :func:`capture_qk` wraps that function for one forward pass and keeps the
-arguments of the selected layer only, then stops the pass. Every capture recomputes the
-layer's attention from what it caught and compares it with the weights the model itself
-returned, so a family that adds terms this view cannot show (ALiBi, soft-capping, ...)
-fails loudly instead of showing wrong numbers.
+query heads. :func:`capture_all_qk` wraps that function for one forward pass and keeps the
+arguments of every layer (what the widget caches, so a layer switch reruns nothing);
+:func:`capture_qk` keeps one layer's and stops the pass right after it. Every capture
+recomputes each layer's attention from what it caught and compares it with the weights the
+model itself returned, so a family that adds terms this view cannot show (ALiBi,
+soft-capping, ...) fails loudly instead of showing wrong numbers.
 """
 
 from __future__ import annotations
@@ -52,9 +53,12 @@ class QueryKey:
     - ``masked``: bool ``[T_q, T_k]``, True where the query may not look (future tokens of
       a causal model, padding);
     - ``scale``: the factor on q·k (1/√d for most models, 1 for T5);
-    - ``attention``: float32 ``[heads, T_q, T_k]``, the weights the model returned.
+    - ``attention``: float32 ``[heads, T_q, T_k]``, the weights the model returned
+      (:func:`capture_qk`), or None (:func:`capture_all_qk` checks them against the vectors,
+      then drops them: :meth:`weights` recomputes them to 1e-4).
 
-    T_q = T_k except for cross-attention (decoder queries, source keys).
+    T_q = T_k except for cross-attention (decoder queries, source keys). Layers of one
+    capture may share their ``masked`` and ``bias`` arrays: treat them as read-only.
     """
 
     family: str
@@ -65,7 +69,7 @@ class QueryKey:
     bias: np.ndarray | None
     masked: np.ndarray
     scale: float
-    attention: np.ndarray
+    attention: np.ndarray | None = None
 
     @property
     def num_heads(self) -> int:
@@ -118,16 +122,38 @@ def capture_qk(
     ``target`` teacher-forced, or the source when no target is given (see
     :func:`attnwidget.families.encoder_decoder_attention`). The pass stops right after
     ``layer``, so early layers are cheaper than late ones. Keep the result to show other
-    heads and tokens of the same layer without running the model again.
+    heads and tokens of the same layer without running the model again; to show several
+    layers, :func:`capture_all_qk` catches them all in one pass.
     """
-    from .families import decoder_sentence, model_inputs
+    return _capture(model, sentence, part, target, layers=[layer], keep_attention=True)[0]
 
-    family = _family(model)
+
+def capture_all_qk(
+    model: Any,
+    sentence: AnnotatedSentence | str,
+    part: str | None = None,
+    target: AnnotatedSentence | str | None = None,
+) -> list[QueryKey]:
+    """The queries and keys of every layer of ``part`` (as :func:`capture_qk`), in one forward pass.
+
+    Item ``i`` is layer ``i``. Each layer is checked against the weights the model returned,
+    which are then dropped (``attention`` is None): at 512 tokens, 12 layers × 12 heads of 64
+    dimensions take about 37 MB, where the weights would add 150 MB. An encoder–decoder
+    model's ``"encoder"`` part runs the encoder only; ``"decoder"`` and ``"cross"`` run the
+    whole model.
+    """
+    return _capture(model, sentence, part, target, layers=None, keep_attention=False)
+
+
+def check_layer(model: Any, layer: int, part: str | None = None) -> str:
+    """Raise :class:`NeuronViewError` unless the neuron view can catch ``layer`` of ``part``; return the part.
+
+    The checks every capture makes before running the model: the part fits the model, the
+    layer exists, and the model computes its attention eagerly.
+    """
     part = _check_part(model, part)
-    if isinstance(sentence, str):
-        sentence = align(sentence, model)
     n_layers = _layers_in(model, part)
-    if not 0 <= layer < n_layers:
+    if not isinstance(layer, int) or not 0 <= layer < n_layers:
         raise NeuronViewError(f"layer {layer} is out of range: the {part} has layers 0 to {n_layers - 1}")
     implementation = getattr(model.model.config, "_attn_implementation", None)
     if implementation not in (None, "eager"):
@@ -135,10 +161,31 @@ def capture_qk(
             f"the neuron view needs eager attention, but model {model.name!r} now uses "
             f"{implementation!r}; load it with attnwidget.load_model"
         )
+    return part
+
+
+def _capture(
+    model: Any,
+    sentence: AnnotatedSentence | str,
+    part: str | None,
+    target: AnnotatedSentence | str | None,
+    layers: list[int] | None,
+    keep_attention: bool,
+) -> list[QueryKey]:
+    """Catch ``layers`` (None: all) of ``part`` in one forward pass that stops after the last of them."""
+    from .families import decoder_sentence, model_inputs
+
+    family = _family(model)
+    part = _check_part(model, part)
+    if isinstance(sentence, str):
+        sentence = align(sentence, model)
+    if layers is None:
+        layers = list(range(_layers_in(model, part)))
+    for layer in layers:
+        check_layer(model, layer, part)
     inputs = model_inputs(model, sentence)
     if part == "encoder" and model.is_encoder_decoder:
-        run = model.model.get_encoder()
-        call = layer
+        run, first, step = model.model.get_encoder(), 0, 1
     elif part in ("decoder", "cross"):
         if isinstance(target, str):
             target = align(target, model)
@@ -146,25 +193,27 @@ def capture_qk(
         inputs["decoder_input_ids"] = torch.tensor([decoder.input_ids], dtype=torch.long)
         run = model.model
         # The encoder runs first; then each decoder layer calls self- and cross-attention.
-        call = _layers_in(model, "encoder") + 2 * layer + (part == "cross")
+        first, step = _layers_in(model, "encoder") + (part == "cross"), 2
     else:
-        run = model.model
-        call = layer
+        run, first, step = model.model, 0, 1
     inputs = {name: value.to(model.device) for name, value in inputs.items()}
-    caught = _catch(model, run, inputs, call)
-    if caught is None:
-        raise NeuronViewError(
-            f"the neuron view does not support {family} models: their {part} layer {layer} never "
-            "passed its query and key to transformers' eager attention function"
-        )
-    if caught["layer_idx"] not in (None, layer):
-        raise NeuronViewError(
-            f"the neuron view does not support {family} models: the {part} attention call taken for "
-            f"layer {layer} came from layer {caught['layer_idx']}"
-        )
-    qk = _to_query_key(family, layer, part, caught)
-    _verify(qk, caught["weights_dtype"])
-    return qk
+    caught = _catch(model, run, inputs, {first + step * layer: layer for layer in layers})
+    shared: dict[tuple, Any] = {}  # one array per mask or bias tensor the layers share
+    captures = []
+    for layer in layers:
+        if layer not in caught:
+            raise NeuronViewError(
+                f"the neuron view does not support {family} models: their {part} layer {layer} never "
+                "passed its query and key to transformers' eager attention function"
+            )
+        if caught[layer]["layer_idx"] not in (None, layer):
+            raise NeuronViewError(
+                f"the neuron view does not support {family} models: the {part} attention call taken for "
+                f"layer {layer} came from layer {caught[layer]['layer_idx']}"
+            )
+        one = caught.pop(layer)  # its weights can go once checked
+        captures.append(_to_query_key(family, layer, part, one, shared, keep_attention))
+    return captures
 
 
 def neuron_view(
@@ -189,8 +238,8 @@ def neuron_view(
     - ``weights`` ``[T]`` = softmax of the unmasked scores: the head's attention row;
 
     and ``scale`` (float), ``layer``, ``head``, ``kv_head``, ``token`` (ints), ``part`` and
-    ``family`` (str). Pass ``capture`` (from :func:`capture_qk` for the same input and layer)
-    to skip the forward pass.
+    ``family`` (str). Pass ``capture`` (from :func:`capture_qk`, or an item of
+    :func:`capture_all_qk`, for the same input and layer) to skip the forward pass.
     """
     if capture is None:
         capture = capture_qk(model, sentence, layer, part=part, target=target)
@@ -224,27 +273,35 @@ def neuron_view(
 
 
 class _Caught(Exception):
-    """Stops the forward pass once the selected layer has been seen."""
+    """Stops the forward pass once the last selected layer has been seen."""
 
 
-def _catch(model: Any, run, inputs: dict, call: int) -> dict | None:
+def _catch(model: Any, run, inputs: dict, calls: dict[int, int]) -> dict[int, dict]:
+    """Run ``run(**inputs)``, keeping the arguments of the n-th eager attention call under ``calls[n]``.
+
+    Calls are counted over ``model``'s own attention modules, in the order they run; the
+    pass stops after the last call in ``calls``.
+    """
     own = {id(m) for m in model.model.modules()}
-    seen = {"calls": 0, "caught": None}
+    last = max(calls)
+    seen: dict[str, Any] = {"calls": 0, "caught": {}}
 
     def wrap(original):
         def eager_attention_forward(module, query, key, value, attention_mask, *args, **kwargs):
             output = original(module, query, key, value, attention_mask, *args, **kwargs)
             if id(module) not in own:  # another model in this process: leave it alone
                 return output
-            if seen["calls"] == call:
-                seen["caught"] = {
+            call = seen["calls"]
+            seen["calls"] += 1
+            if call in calls:
+                seen["caught"][calls[call]] = {
                     "query": query, "key": key, "mask": attention_mask,
                     "scaling": kwargs.get("scaling", args[0] if args else None),
                     "bias": kwargs.get("position_bias"), "weights": output[1],
-                    "weights_dtype": query.dtype, "layer_idx": getattr(module, "layer_idx", None),
+                    "layer_idx": getattr(module, "layer_idx", None),
                 }
+            if call == last:
                 raise _Caught
-            seen["calls"] += 1
             return output
 
         return eager_attention_forward
@@ -279,45 +336,81 @@ def _wrapped_eager(hf_model, wrap):
             f.eager_attention_forward = originals[name]
 
 
-def _to_query_key(family: str, layer: int, part: str, caught: dict) -> QueryKey:
+def _to_query_key(family: str, layer: int, part: str, caught: dict, shared: dict, keep_attention: bool) -> QueryKey:
+    """What one call caught, checked against the model's own weights, as float32 numpy arrays.
+
+    ``shared`` maps the id of a mask or bias tensor to its array, so layers handed the same
+    tensor (a causal mask, T5's position bias) share one array (``shared`` lives for one
+    capture, whose layers all have the same shapes).
+    """
     query, key = caught["query"][0], caught["key"][0]  # [heads, T_q, d], [kv_heads, T_k, d]
-    n_q, n_k = query.shape[1], key.shape[1]
+    n_heads, n_q, n_k = query.shape[0], query.shape[1], key.shape[1]
     scaling = caught["scaling"]
     scale = float(query.shape[-1] ** -0.5 if scaling is None else scaling)
     bias = caught["bias"]
     if bias is not None:
-        bias = bias[0].float().expand(query.shape[0], n_q, n_k).cpu().numpy()
+        bias = bias[0].float().expand(n_heads, n_q, n_k)
+    forbidden = _forbidden(caught["mask"], n_q, n_k)
+    weights = caught["weights"][0]
+    _verify(family, layer, query, key, bias, forbidden, scale, weights)
+
+    def array(tensor: torch.Tensor) -> np.ndarray:  # a compact copy, not a view of a larger buffer
+        return np.ascontiguousarray(tensor.float().cpu().numpy())
+
+    def once(name: str, make) -> np.ndarray:
+        source = caught[name]  # a tensor, or None (no mask): one array for every layer either way
+        if (name, id(source)) not in shared:  # the tensor is kept with its array, so its id stays its own
+            shared[name, id(source)] = (source, make())
+        return shared[name, id(source)][1]
+
     return QueryKey(
         family=family,
         layer=layer,
         part=part,
-        query=query.float().cpu().numpy(),
-        key=key.float().cpu().numpy(),
-        bias=bias,
-        masked=_masked(caught["mask"], n_q, n_k),
+        query=array(query),
+        key=array(key),
+        bias=None if bias is None else once("bias", lambda: bias.cpu().numpy()),
+        masked=once("mask", lambda: forbidden.cpu().numpy().copy()),
         scale=scale,
-        attention=caught["weights"][0].float().cpu().numpy(),
+        attention=array(weights) if keep_attention else None,
     )
 
 
-def _masked(mask: torch.Tensor | None, n_q: int, n_k: int) -> np.ndarray:
-    """True where the model's mask forbids a key: boolean masks, or additive ones far below 0."""
+def _forbidden(mask: torch.Tensor | None, n_q: int, n_k: int) -> torch.Tensor:
+    """``[T_q, T_k]``, True where the model's mask forbids a key: boolean masks, or additive ones far below 0."""
     if mask is None:
-        return np.zeros((n_q, n_k), dtype=bool)
+        return torch.zeros((n_q, n_k), dtype=torch.bool)
     mask = mask[0]
     while mask.dim() > 2:  # [1, T_q, T_k] or [1, 1, T_k] -> [T_q, T_k]
         mask = mask[0]
     forbidden = ~mask if mask.dtype == torch.bool else mask <= torch.finfo(mask.dtype).min / 2
-    return forbidden.expand(n_q, n_k).cpu().numpy().copy()
+    return forbidden.expand(n_q, n_k)
 
 
-def _verify(qk: QueryKey, dtype: torch.dtype) -> None:
-    tolerance = TOLERANCE if dtype == torch.float32 else HALF_TOLERANCE
-    worst = max(float(np.abs(qk.weights(h) - qk.attention[h]).max()) for h in range(qk.num_heads))
+@torch.inference_mode()
+def _verify(
+    family: str, layer: int, query: torch.Tensor, key: torch.Tensor, bias: torch.Tensor | None,
+    forbidden: torch.Tensor, scale: float, weights: torch.Tensor,
+) -> None:
+    """softmax(scale·q·k + bias) over the allowed keys, all heads at once, against the model's weights.
+
+    The same softmax as :meth:`QueryKey.weights` (a fully masked row gives zeros), in float32 on
+    the model's device: a whole layer at 512 tokens takes tens of milliseconds.
+    """
+    tolerance = TOLERANCE if query.dtype == torch.float32 else HALF_TOLERANCE
+    q, k = query.float(), key.float()
+    if k.shape[0] != q.shape[0]:  # grouped keys: query head h reads key head h // group
+        k = k.repeat_interleave(q.shape[0] // k.shape[0], dim=0)
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale)
+    if bias is not None:
+        scores.add_(bias.to(scores.device))
+    scores.masked_fill_(forbidden.to(scores.device), -torch.inf)
+    diff = torch.softmax(scores, dim=-1).nan_to_num_(0.0).sub_(weights.float()).abs_()
+    worst = float(diff.max()) if diff.numel() else 0.0
     if not worst <= tolerance:
         raise NeuronViewError(
-            f"the neuron view does not support {qk.family} models: softmax(scale·q·k + mask) differs "
-            f"from the model's own attention by {worst:.2g} in layer {qk.layer}, so its attention "
+            f"the neuron view does not support {family} models: softmax(scale·q·k + mask) differs "
+            f"from the model's own attention by {worst:.2g} in layer {layer}, so its attention "
             "adds terms this view does not show (e.g. ALiBi or soft-capping)"
         )
 

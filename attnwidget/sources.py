@@ -3,13 +3,13 @@
 One input gives one or three attentions (:class:`AttentionData`, keyed by kind): a
 decoder-only or encoder-only model gives ``"self"``; an encoder-decoder model gives
 ``"encoder"``, ``"decoder"`` and ``"cross"``. :class:`ModelInput` keeps the model and what
-it read, so the neuron view can catch one layer's queries and keys later (one forward
-pass per layer, kept, so changing head or token reruns nothing).
+it read, so the neuron view can catch the queries and keys later: every layer of a kind in
+one forward pass, the first time the view needs that kind, kept, so changing layer, head or
+token reruns nothing.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +17,6 @@ import numpy as np
 
 from .errors import AttnWidgetError
 from .payload import AttentionData
-
-#: Captures kept per widget: the layer shown and the one before (switching back is free).
-KEEP_CAPTURES = 2
 
 
 @dataclass
@@ -33,22 +30,59 @@ class ModelInput:
     model: Any
     sentence: Any
     target: Any = None
-    _captures: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _captures: dict = field(default_factory=dict, repr=False)  # kind -> [QueryKey per layer]
+    _refusals: dict = field(default_factory=dict, repr=False)  # kind -> why the view cannot show it
 
     def capture(self, kind: str, layer: int):
-        """The :class:`attnwidget.neurons.QueryKey` of ``layer`` of attention ``kind``, cached."""
-        from .neurons import capture_qk
+        """The :class:`attnwidget.neurons.QueryKey` of ``layer`` of attention ``kind``.
 
-        key = (kind, layer)
-        if key in self._captures:
-            self._captures.move_to_end(key)
-            return self._captures[key]
-        part = None if kind == "self" else kind
-        qk = capture_qk(self.model, self.sentence, layer, part=part, target=self.target)
-        self._captures[key] = qk
-        while len(self._captures) > KEEP_CAPTURES:
-            self._captures.popitem(last=False)
-        return qk
+        The first request of a kind catches all its layers in one forward pass
+        (:meth:`captures`); later ones are lookups. A layer out of range is refused before
+        anything runs.
+        """
+        from .neurons import check_layer
+
+        check_layer(self.model, layer, self._part(kind))
+        return self.captures(kind)[layer]
+
+    def captures(self, kind: str) -> list:
+        """Every layer's :class:`attnwidget.neurons.QueryKey` of attention ``kind``, caught once and kept.
+
+        A :class:`attnwidget.neurons.NeuronViewError` (a family whose attention the view
+        cannot rebuild) is kept too, and raised again without running the model.
+        """
+        from .neurons import NeuronViewError, capture_all_qk, check_layer
+
+        part = self._part(kind)
+        check_layer(self.model, 0, part)  # the part fits the model, which runs eager attention
+        if kind in self._refusals:  # a family the view cannot show: say so again without rerunning it
+            raise NeuronViewError(self._refusals[kind])
+        if kind not in self._captures:
+            try:
+                self._captures[kind] = capture_all_qk(self.model, self.sentence, part=part, target=self.target)
+            except NeuronViewError as err:
+                self._refusals[kind] = str(err)
+                raise
+        return self._captures[kind]
+
+    def forget(self) -> None:
+        """Drop the kept queries and keys, and any refusal (the next request catches them again)."""
+        self._captures.clear()
+        self._refusals.clear()
+
+    def captured_bytes(self) -> int:
+        """Memory the kept queries and keys take (an array shared between layers counted once)."""
+        arrays = {}
+        for captures in self._captures.values():
+            for qk in captures:
+                for a in (qk.query, qk.key, qk.bias, qk.masked, qk.attention):
+                    if a is not None:
+                        arrays[id(a)] = a.nbytes
+        return sum(arrays.values())
+
+    @staticmethod
+    def _part(kind: str) -> str | None:
+        return None if kind == "self" else kind
 
 
 def kv_heads(model: Any, num_heads: int) -> list[int] | None:

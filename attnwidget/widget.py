@@ -281,7 +281,8 @@ class AttentionWidget(anywidget.AnyWidget):
         """What the neuron view shows, as numpy arrays (see :func:`attnwidget.neurons.neuron_view`).
 
         Defaults: the current layer, the first selected head and the selected token (or
-        the last). One forward pass per layer is kept, so other heads and tokens are free.
+        the last). The first call catches every layer's vectors in one forward pass and
+        keeps them, so other layers, heads and tokens are free.
         """
         from .neurons import neuron_view
 

@@ -190,6 +190,22 @@ def test_neuron_requests_are_answered_as_the_widget_does(explorer, gold, minilm)
     assert "no head 12" in reply["error"]
 
 
+def test_neuron_vectors_are_kept_for_the_last_few_sentences_only(explorer, gold):
+    """Each sentence's first neuron request catches every layer; only the last few sentences keep theirs."""
+    from attnwidget.explorer import KEEP_NEURON_SENTENCES
+
+    loaded = explorer._models[0]
+    sentences = sorted({int(r["sentence"]) for r in gold.exemplar_rows()})[:KEEP_NEURON_SENTENCES + 2]
+    assert len(sentences) == KEEP_NEURON_SENTENCES + 2
+    for sentence in sentences:
+        for layer in (0, 5):
+            reply, _ = ask(explorer, what="neuron", source=0, sentence=sentence, attention="self", layer=layer, head=0)
+            assert "error" not in reply, reply
+        assert loaded._inputs[sentence].captured_bytes() > 0
+    kept = [s for s in sentences if loaded._inputs[s].captured_bytes() > 0]
+    assert kept == sentences[-KEEP_NEURON_SENTENCES:]
+
+
 def test_requests_that_cannot_be_answered_say_why(gold, explorer):
     reply, _ = ask(HeadExplorer(gold), what="sentence", source=0, sentence=0, layer=0)
     assert "No model was given" in reply["error"]

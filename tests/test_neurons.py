@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,8 @@ import tiny_models
 from attnwidget.families import encoder_decoder_attention, pair, pair_attention
 from attnwidget.forward import attention
 from attnwidget.models import load_model
-from attnwidget.neurons import NeuronViewError, capture_qk, neuron_view
+from attnwidget.neurons import NeuronViewError, capture_all_qk, capture_qk, neuron_view
+from attnwidget.sources import ModelInput
 from attnwidget.sentence import align
 
 TEXT = "The quick brown fox jumps over the lazy dog."
@@ -202,8 +205,8 @@ def test_gpt2_upcast_path_is_unsupported_by_name():
         capture_qk(model, TEXT, 0)
 
 
-def test_attention_with_terms_the_view_cannot_show_is_refused():
-    """Gemma-2 soft-caps its scores; a strong cap changes the weights and must not pass silently."""
+def softcapped_gemma2():
+    """Gemma-2 with a strong soft-cap on its scores: a term the view cannot show."""
     from transformers import Gemma2Config, Gemma2Model
 
     tok = tiny_models.gpt2_tokenizer()
@@ -214,9 +217,16 @@ def test_attention_with_terms_the_view_cannot_show_is_refused():
         query_pre_attn_scalar=8, attn_logit_softcapping=0.5, initializer_range=0.5,
         pad_token_id=tok.eos_token_id,
     )
-    model = load_model((Gemma2Model(config), tok), device="cpu")
+    return load_model((Gemma2Model(config), tok), device="cpu")
+
+
+def test_attention_with_terms_the_view_cannot_show_is_refused():
+    """Gemma-2 soft-caps its scores; a strong cap changes the weights and must not pass silently."""
+    model = softcapped_gemma2()
     with pytest.raises(NeuronViewError, match="does not support gemma2 models.*soft-capping"):
         capture_qk(model, TEXT, 0)
+    with pytest.raises(NeuronViewError, match="does not support gemma2 models.*soft-capping"):
+        capture_all_qk(model, TEXT)
 
 
 def test_sliding_window_is_part_of_the_mask():
@@ -229,3 +239,181 @@ def test_sliding_window_is_part_of_the_mask():
     view = neuron_view(model, sentence, 1, 0, 6)
     np.testing.assert_array_equal(np.flatnonzero(~view["masked"]), [4, 5, 6])
     np.testing.assert_allclose(rebuild(view), own[1, 0, 6], atol=1e-4)
+
+
+# --- every layer in one pass (what the widget caches) -------------------------------
+
+DEEP = {  # more layers than the tiny defaults, so "one pass for all" has something to count
+    "gpt2": lambda: tiny_models.tiny_gpt2(n_layer=4),
+    "bert": lambda: tiny_models.tiny_bert(n_layer=3),
+    "llama": lambda: tiny_models.tiny_llama(n_layer=3),
+}
+
+
+@pytest.fixture(scope="module")
+def deep(minilm):
+    loaded = {name: load_model(build(), device="cpu") for name, build in DEEP.items()}
+    loaded["minilm"] = minilm
+    return loaded
+
+
+@contextmanager
+def counting_runs(model):
+    """Counts how often the input embeddings (once per pass of a stack) and each attention module run."""
+    runs = {"embeddings": 0, "attention": {}}
+
+    def attention_ran(module, args, kwargs=None):
+        runs["attention"][module] = runs["attention"].get(module, 0) + 1
+
+    def embedded(module, args):
+        runs["embeddings"] += 1
+
+    hooks = [model.model.get_input_embeddings().register_forward_pre_hook(embedded)]
+    hooks += [m.register_forward_pre_hook(attention_ran) for m in model.model.modules()
+              if type(m).__name__.endswith("Attention")]
+    try:
+        yield runs
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+@pytest.mark.parametrize("name", list(DEEP) + ["minilm"])
+def test_capture_all_catches_every_layer_in_one_pass(name, deep):
+    model = deep[name]
+    sentence = align(TEXT, model)
+    own = attention(model, [sentence])[0]
+    with counting_runs(model) as runs:
+        captures = capture_all_qk(model, sentence)
+    assert runs["embeddings"] == 1, "one forward pass"
+    assert len(runs["attention"]) >= model.num_layers and set(runs["attention"].values()) == {1}
+    assert [c.layer for c in captures] == list(range(model.num_layers))
+    for layer, capture in enumerate(captures):
+        assert capture.attention is None  # checked, then dropped: weights() rebuilds it
+        for head in range(model.num_heads):
+            np.testing.assert_allclose(capture.weights(head), own[layer, head], atol=1e-4)
+        single = capture_qk(model, sentence, layer)  # the one-layer capture catches the same vectors
+        np.testing.assert_array_equal(capture.query, single.query)
+        np.testing.assert_array_equal(capture.key, single.key)
+        np.testing.assert_array_equal(capture.masked, single.masked)
+        assert capture.scale == single.scale and single.attention is not None
+        for token in (0, len(sentence) - 1):
+            view = neuron_view(model, sentence, layer, 1, token, capture=capture)
+            np.testing.assert_allclose(rebuild(view), own[layer, 1, token], atol=1e-4)
+
+
+def test_capture_all_keeps_compact_arrays_and_one_mask(deep):
+    """The layers share the causal mask's array; vectors are copies, not views of the model's buffers."""
+    captures = capture_all_qk(deep["gpt2"], TEXT)
+    assert all(c.masked is captures[0].masked for c in captures)
+    for c in captures:
+        assert c.query.flags.c_contiguous and c.query.base is None
+        assert c.key.flags.c_contiguous and c.key.base is None
+
+
+@pytest.mark.parametrize("name", ["t5", "bart"])
+def test_capture_all_encoder_decoder_parts(name, models):
+    model = models[name]
+    out = encoder_decoder_attention(model, "The cat sat on the mat.", target="Le chat dort.")
+    own = {"encoder": out.encoder_attention, "decoder": out.decoder_attention, "cross": out.cross_attention}
+    runs = []
+    hooks = [stack.register_forward_pre_hook(lambda m, a, name=name: runs.append(name))
+             for name, stack in (("encoder", model.model.get_encoder()), ("decoder", model.model.get_decoder()))]
+    try:
+        for part, array in own.items():
+            runs.clear()
+            captures = capture_all_qk(model, out.source, part=part, target="Le chat dort.")
+            assert len(captures) == array.shape[0]
+            # One pass: the encoder part runs the encoder only, the others encoder then decoder, once.
+            assert runs == (["encoder"] if part == "encoder" else ["encoder", "decoder"])
+            for layer, capture in enumerate(captures):
+                assert (capture.part, capture.layer) == (part, layer)
+                for head in range(model.num_heads):
+                    np.testing.assert_allclose(capture.weights(head), array[layer, head], atol=1e-4)
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def test_capture_all_refuses_what_capture_qk_refuses(models):
+    with pytest.raises(NeuronViewError, match="encoder-decoder"):
+        capture_all_qk(models["gpt2"], TEXT, part="cross")
+    with pytest.raises(NeuronViewError, match="one of encoder, decoder, cross"):
+        capture_all_qk(models["t5"], TEXT, part="self")
+    model = load_model(tiny_models.tiny_gpt2(), device="cpu")
+    model.model.set_attn_implementation("sdpa")
+    with pytest.raises(NeuronViewError, match="needs eager attention.*'sdpa'"):
+        capture_all_qk(model, TEXT)
+    inner, tok = tiny_models.tiny_gpt2()
+    inner.config.reorder_and_upcast_attn = True
+    for block in inner.h:
+        block.attn.reorder_and_upcast_attn = True
+    with pytest.raises(NeuronViewError, match="does not support gpt2 models.*layer 0 never"):
+        capture_all_qk(load_model((inner, tok), device="cpu"), TEXT)
+
+
+def test_a_term_the_view_cannot_show_fails_the_layer_that_adds_it(models):
+    """A check per layer: an extra score term in layer 1 only is caught and named."""
+    from transformers.models.gpt2 import modeling_gpt2
+
+    model = models["gpt2"]
+    real = modeling_gpt2.eager_attention_forward
+    layer1 = model.model.h[1].attn
+
+    def skewed(module, query, key, value, mask, *args, **kwargs):
+        if module is layer1:  # an ALiBi-like bias on the keys, unseen by the captured q and k
+            skew = torch.linspace(0, 3, key.shape[-2])
+            extra = skew if mask is None else mask + skew
+            return real(module, query, key, value, extra, *args, **kwargs)
+        return real(module, query, key, value, mask, *args, **kwargs)
+
+    modeling_gpt2.eager_attention_forward = skewed
+    try:
+        with pytest.raises(NeuronViewError, match="in layer 1"):
+            capture_all_qk(model, TEXT)
+        capture_qk(model, TEXT, 0)  # layer 0 alone is fine
+    finally:
+        modeling_gpt2.eager_attention_forward = real
+
+
+def test_model_input_catches_once_per_kind(deep):
+    model = deep["gpt2"]
+    source = ModelInput(model, align(TEXT, model))
+    with counting_runs(model) as runs:
+        first = source.capture("self", 2)
+        assert runs["embeddings"] == 1
+        for layer in (0, 3, 1, 2):
+            assert source.capture("self", layer).layer == layer
+        assert source.capture("self", 2) is first
+        with pytest.raises(NeuronViewError, match="layer 4 is out of range"):
+            source.capture("self", 4)
+        assert runs["embeddings"] == 1, "later layers are lookups"
+    T, d = len(source.sentence), first.head_dim
+    vectors = 4 * 2 * first.num_heads * T * d * 4  # q and k of 4 layers, float32
+    assert vectors <= source.captured_bytes() <= vectors + T * T  # + the one shared mask
+    source.forget()
+    assert source.captured_bytes() == 0
+    with counting_runs(model) as runs:
+        source.capture("self", 0)
+    assert runs["embeddings"] == 1
+
+
+def test_model_input_refuses_a_bad_layer_before_running(deep):
+    model = deep["gpt2"]
+    source = ModelInput(model, align(TEXT, model))
+    with counting_runs(model) as runs:
+        for bad in (-1, 4):
+            with pytest.raises(NeuronViewError, match=f"layer {bad} is out of range"):
+                source.capture("self", bad)
+    assert runs["embeddings"] == 0 and source.captured_bytes() == 0
+
+
+def test_model_input_says_no_again_without_rerunning():
+    """A family the view cannot show is refused once per kind; later layers get the same answer at once."""
+    model = softcapped_gemma2()
+    source = ModelInput(model, align(TEXT, model))
+    with counting_runs(model) as runs:
+        for layer in (0, 1, 0):
+            with pytest.raises(NeuronViewError, match="soft-capping"):
+                source.capture("self", layer)
+    assert runs["embeddings"] == 1

@@ -78,19 +78,27 @@ def test_neuron_request_replies_one_head_for_every_query_token(gpt2_widget, gpt2
         np.testing.assert_allclose(weights / weights.sum(), gpt2_widget.attention[1, 2, token], atol=1e-4)
 
 
-def test_one_forward_pass_per_layer_serves_every_head_and_token(gpt2_widget, monkeypatch):
+def test_one_forward_pass_serves_every_layer_head_and_token(gpt2_widget, gpt2_small, monkeypatch):
+    """The first neuron request catches every layer; later layers, heads and tokens run nothing."""
     import attnwidget.neurons as neurons
 
-    calls = []
-    real = neurons.capture_qk
-    monkeypatch.setattr(neurons, "capture_qk", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
-    gpt2_widget._input._captures.clear()
-    for head in range(4):
-        ask(gpt2_widget, what="neuron", attention="self", layer=0, head=head)
-    gpt2_widget.neuron(layer=0, head=3, token=2)
-    assert calls == [0]
-    ask(gpt2_widget, what="neuron", attention="self", layer=1, head=0)
-    assert calls == [0, 1]
+    calls, passes = [], []
+    real = neurons.capture_all_qk
+    monkeypatch.setattr(neurons, "capture_all_qk", lambda *a, **k: calls.append(k.get("part")) or real(*a, **k))
+    hook = gpt2_small.model.register_forward_pre_hook(lambda m, a: passes.append(1))
+    gpt2_widget._input.forget()
+    try:
+        for head in range(4):
+            ask(gpt2_widget, what="neuron", attention="self", layer=0, head=head)
+        gpt2_widget.neuron(layer=0, head=3, token=2)
+        assert calls == [None] and passes == [1]
+        for layer in (1, 0, 1):
+            reply, _ = ask(gpt2_widget, what="neuron", attention="self", layer=layer, head=1)
+            assert reply["neuron"]["layer"] == layer
+        gpt2_widget.neuron(layer=1, head=0, token=4)
+        assert calls == [None] and passes == [1]
+    finally:
+        hook.remove()
 
 
 def test_neuron_request_errors_are_replies(gpt2_widget):

@@ -76,11 +76,8 @@ def analyze(
     sentence, kept unless ``drop_duplicates``.
 
     Ctrl-C stops after the current batch and returns the statistics so far, flagged as
-    interrupted in ``stats.summary``. On Linux the first call fixes glibc's mmap threshold
-    so memory stays flat over a long corpus (see :mod:`attnwidget.allocator`; opt out with
-    ``ATTNWIDGET_MALLOC=default``).
+    interrupted in ``stats.summary``.
     """
-    from .allocator import pin_mmap_threshold
     from .models import load_model
 
     if batch_size < 1:
@@ -88,7 +85,6 @@ def analyze(
     if max_sentences is not None and max_sentences < 1:
         raise ValueError("max_sentences must be at least 1")
     shard_index, shard_count = parse_shard(shard)
-    pin_mmap_threshold()
     loaded = load_model(model, device=device)
     entries, name, annotations = read_corpus(corpus, annotations)
     if max_sentences is not None:
@@ -120,13 +116,16 @@ def analyze(
 def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums: HeadSums,
                 tracker: ExemplarTracker, summary: CorpusSummary, batch_size: int,
                 on_batch=lambda n: None, stop=None) -> None:
-    """Batched forward passes over length-sorted chunks; each batch goes into the sums."""
+    """Batched forward passes over length-sorted chunks; each batch goes into the sums.
+    After each chunk the C heap's free pages go back to the system, so memory stays flat."""
+    from .allocator import trim_heap
     from .forward import iter_attention_batches
 
     while True:
         chunk = list(islice(sentences, batch_size * CHUNK_BATCHES))
         if not chunk:
             return
+        trim_heap()
         ids = [index for index, _ in chunk]
         for batch in iter_attention_batches(loaded, [s for _, s in chunk], batch_size):
             batch_ids = [ids[k] for k in batch.indices]

@@ -6,10 +6,9 @@ Prints (1) the throughput of ``analyze()`` and of the bare batched forward pass 
 returns attentions — same model, batch size, chunking and length ordering, measured in
 turn in one process — and their ratio (goal ≥ 0.85). The bare pass is timed twice: on
 input tokenized beforehand (the strict baseline: analyze() must also read the file and
-tokenize), and from the corpus file (reading the text and tokenizing included); (2) the peak resident memory
-of ``analyze()`` on 200 and on 2,000 sentences, each in a fresh process (goal: within 10%),
-next to that of the bare forward pass, with glibc's default allocator settings and with a
-fixed mmap threshold.
+tokenize), and from the corpus file (reading the text and tokenizing included); (2) the
+peak resident memory of ``analyze()`` on 200 and on 2,000 sentences, each in a fresh
+process (goal: within 10%), next to that of the bare forward pass.
 Uses the embedded offline model and the UD English EWT dev set from ../shared.
 """
 
@@ -33,9 +32,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 EWT = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
-FIXED_MMAP = {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)}
-
-
 def forward_only(loaded, sentences, batch_size) -> None:
     """The bare pass: the same chunks and batches analyze() runs, attention returned, no metrics."""
     from attnwidget.analysis import CHUNK_BATCHES
@@ -172,17 +168,16 @@ def main() -> None:
         print("  seconds per run   : " + "; ".join(
             f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in result["times"].items()))
     if not args.skip_memory:
-        # glibc's heap fragments under tensors of ever-changing sizes, so the resident peak of
-        # the bare forward pass itself creeps up over a corpus; the second setting fixes
-        # glibc's mmap threshold, which takes the allocator out of the picture.
+        # glibc's heap fragments under tensors of ever-changing sizes, so the resident peak
+        # of even the bare forward pass creeps up over a corpus; analyze() trims the heap
+        # between chunks (attnwidget/allocator.py).
         result["memory"] = {}
-        for label, env in (("default malloc", None), ("MALLOC_MMAP_THRESHOLD_=1MiB", FIXED_MMAP)):
-            for kind in ("forward", "analyze"):
-                m = memory_growth(args.batch_size, args.device, kind, env)
-                result["memory"][f"{kind}, {label}"] = m
-                print(f"  peak RSS, {kind:8s} {label:28s}: {m['small']['peak_rss_mib']:7.1f} MiB (200) "
-                      f"{m['large']['peak_rss_mib']:7.1f} MiB ({m['large']['sentences']})  "
-                      f"growth {m['growth'] * 100:5.1f} %")
+        for kind in ("analyze", "forward"):
+            m = memory_growth(args.batch_size, args.device, kind)
+            result["memory"][kind] = m
+            print(f"  peak RSS, {kind:8s}: {m['small']['peak_rss_mib']:7.1f} MiB (200) "
+                  f"{m['large']['peak_rss_mib']:7.1f} MiB ({m['large']['sentences']})  "
+                  f"growth {m['growth'] * 100:5.1f} %")
         print("  (goal: analyze within 10% from 200 to 2,000 sentences)")
     print(json.dumps({k: v for k, v in result.items() if k != "times"}))
 

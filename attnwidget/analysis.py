@@ -117,7 +117,10 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
                 tracker: ExemplarTracker, summary: CorpusSummary, batch_size: int,
                 on_batch=lambda n: None, stop=None) -> None:
     """Batched forward passes over length-sorted chunks; each batch goes into the sums.
-    After each chunk the C heap's free pages go back to the system, so memory stays flat."""
+
+    A batch's attention is let go before the next forward pass starts, and the C heap's
+    free pages go back to the system after each batch, so the peak memory is that of one
+    batch, however long the corpus (see :mod:`attnwidget.allocator`)."""
     from .allocator import trim_heap
     from .forward import iter_attention_batches
 
@@ -125,7 +128,6 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
         chunk = list(islice(sentences, batch_size * CHUNK_BATCHES))
         if not chunk:
             return
-        trim_heap()
         ids = [index for index, _ in chunk]
         for batch in iter_attention_batches(loaded, [s for _, s in chunk], batch_size):
             batch_ids = [ids[k] for k in batch.indices]
@@ -136,6 +138,8 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
             summary.sentences += len(batch_ids)
             summary.tokens += sum(len(s) for s in batch.sentences)
             summary.annotated_tokens += sum(int(s.annotated.sum()) for s in batch.sentences)
+            del batch, features  # not alive during the next forward pass
+            trim_heap()
             on_batch(len(batch_ids))
             if stop is not None and stop.requested:
                 return

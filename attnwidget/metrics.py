@@ -187,15 +187,19 @@ class WordView:
 
 
 class Scratch:
-    """Reusable buffers for the big per-batch temporaries.
+    """Reusable buffers for the big temporaries of one batch's slices.
 
-    Fresh multi-megabyte tensors each batch cost page faults, and their ever-changing sizes
-    fragment the C heap so the resident size creeps up over a corpus; one growing buffer
-    per purpose avoids both. ``get`` hands out a view of the first ``prod(shape)`` elements.
+    Fresh multi-megabyte tensors for every slice cost page faults; one growing buffer per
+    purpose avoids them. ``get`` hands out a view of the first ``prod(shape)`` elements.
+    ``clear`` lets them go once the batch is done: kept, they would sit beside the next
+    forward pass and raise the peak memory by their size.
     """
 
     def __init__(self):
         self._buffers: dict[str, torch.Tensor] = {}
+
+    def clear(self) -> None:
+        self._buffers.clear()
 
     def get(self, name: str, shape, like: torch.Tensor) -> torch.Tensor:
         n = int(np.prod(shape))
@@ -375,9 +379,12 @@ class HeadSums:
         features = features.widen(T)
         self._grow()
         step = max(1, MAX_SLICE_ELEMENTS // (L * H * T * T))
-        parts = [self._contributions(attention[k : k + step], lengths[k : k + step],
-                                     features.rows(slice(k, k + step)), consume, exemplars is not None)
-                 for k in range(0, B, step)]
+        try:
+            parts = [self._contributions(attention[k : k + step], lengths[k : k + step],
+                                         features.rows(slice(k, k + step)), consume, exemplars is not None)
+                     for k in range(0, B, step)]
+        finally:
+            self._scratch.clear()
         for part in parts:
             for name, value in part.sums.items():
                 self.sums[name] += value.to(self.sum_device, torch.float64)

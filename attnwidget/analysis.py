@@ -119,8 +119,9 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
     """Batched forward passes over length-sorted chunks; each batch goes into the sums.
 
     A batch's attention is let go before the next forward pass starts, and the C heap's
-    free pages go back to the system after each batch, so the peak memory is that of one
-    batch, however long the corpus (see :mod:`attnwidget.allocator`)."""
+    free pages go back to the system after each chunk, so the peak memory is that of one
+    batch, however long the corpus (see :mod:`attnwidget.allocator`; after every batch
+    would slow the next forward pass, which must fault its memory back in)."""
     from .allocator import trim_heap
     from .forward import iter_attention_batches
 
@@ -128,6 +129,7 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
         chunk = list(islice(sentences, batch_size * CHUNK_BATCHES))
         if not chunk:
             return
+        trim_heap()
         ids = [index for index, _ in chunk]
         for batch in iter_attention_batches(loaded, [s for _, s in chunk], batch_size):
             batch_ids = [ids[k] for k in batch.indices]
@@ -139,7 +141,6 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
             summary.tokens += sum(len(s) for s in batch.sentences)
             summary.annotated_tokens += sum(int(s.annotated.sum()) for s in batch.sentences)
             del batch, features  # not alive during the next forward pass
-            trim_heap()
             on_batch(len(batch_ids))
             if stop is not None and stop.requested:
                 return

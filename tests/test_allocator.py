@@ -34,4 +34,4 @@ def test_analyze_trims_between_chunks(minilm, monkeypatch):
     monkeypatch.setattr(allocator, "trim_heap", lambda: calls.append(1) or True)
     monkeypatch.setattr(analysis, "CHUNK_BATCHES", 1)
     analysis.analyze(sample_corpus(12), model=minilm, annotations="spacy", batch_size=4, progress=False)
-    assert len(calls) == 3  # one per chunk of 4 sentences
+    assert len(calls) == 3  # one per chunk of 4 sentences (one batch each)

@@ -71,5 +71,15 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
         page.wait_for_function("() => document.querySelector('.aw-status').textContent.includes('click a head')",
                                timeout=20_000)
         assert kernel_value(kc, "w.view") == "'model'"
+
+        # The neuron view asks the kernel for one head's query and key vectors; a layer
+        # set in the kernel brings the vectors of that layer.
+        page.click(".aw-tab[data-view='neuron']")
+        summary = "document.querySelector('.aw-neuron-summary')?.textContent || ''"
+        page.wait_for_function(f"() => ({summary}).startsWith('layer 4 · head')", timeout=120_000)
+        assert page.is_visible(".aw-neuron-canvas")
+        kc.execute_interactive("w.layer = 2", timeout=60)
+        page.wait_for_function(f"() => ({summary}).startsWith('layer 2 · head')", timeout=60_000)
+        assert kernel_value(kc, "w.view") == "'neuron'"
     finally:
         kc.stop_channels()

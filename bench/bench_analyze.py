@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -111,7 +110,7 @@ def peak_memory(sentences: int, batch_size: int, device: str, kind: str = "analy
     """Peak RSS (MiB) of a fresh process that runs analyze() — or, for ``kind="forward"``,
     only the bare forward pass — over the first ``sentences`` sentences."""
     code = (
-        "import resource, sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
+        "import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
         "from attnwidget.models import OFFLINE_MODEL, load_model\n"
         "model = load_model(OFFLINE_MODEL, device=%r)\n"
         "if %r == 'analyze':\n"
@@ -125,7 +124,9 @@ def peak_memory(sentences: int, batch_size: int, device: str, kind: str = "analy
         "    from bench_analyze import forward_only\n"
         "    sents = (align(x, model) for x in islice(iter_conllu(%r), %d))\n"
         "    forward_only(model, sents, %d); n = %d\n"
-        "print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM, not ru_maxrss: a child inherits its parent's ru_maxrss across fork and
+        # exec, so after the throughput runs every child would report the parent's peak.
+        "print(n, [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])\n"
     ) % (str(REPO), str(REPO / "bench"), device, kind, str(EWT), batch_size, sentences,
          str(EWT), sentences, batch_size, sentences)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

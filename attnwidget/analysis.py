@@ -20,14 +20,14 @@ from typing import Any, Iterable, Iterator
 
 from .errors import AttnWidgetError, EmptyTextError, TooLongError
 from .metrics import ExemplarTracker, HeadSums
-from .sentence import AnnotatedSentence, align
+from .sentence import AnnotatedSentence, align_many
 from .stats import SKIP_DUPLICATE, AttentionStats, CorpusSummary
 from .syntax import Syntax, iter_conllu, parse_spacy_many
 
 #: Sentences sorted together by length before batching (× batch size).
 CHUNK_BATCHES = 8
-#: Texts parsed per spaCy ``pipe`` call.
-SPACY_BATCH = 64
+#: Entries parsed (one spaCy ``pipe`` call) and tokenized (one tokenizer call) together.
+PREPARE_BATCH = 64
 CONLLU_SUFFIXES = (".conllu", ".conll")
 TEXT_SUFFIXES = (".txt",)
 
@@ -291,7 +291,10 @@ def prepare(entries: Iterable[Entry], loaded, annotations: str, summary: CorpusS
             truncate: bool, shard_index: int = 0, shard_count: int | None = None,
             pipeline: Any = None, drop_duplicates: bool = False) -> Iterator[tuple[int, AnnotatedSentence]]:
     """Annotated, aligned sentences with their corpus index; blank and too-long entries
-    (and duplicates if asked) are skipped and counted in ``summary`` (this shard's only)."""
+    (and duplicates if asked) are skipped and counted in ``summary`` (this shard's only).
+
+    Entries go through in groups of :data:`PREPARE_BATCH`: spaCy parses a group's texts in
+    one ``pipe`` call and the tokenizer reads them in one call."""
     seen: set[int] = set()
     pending: list[Entry] = []
     for entry in entries:
@@ -306,42 +309,35 @@ def prepare(entries: Iterable[Entry], loaded, annotations: str, summary: CorpusS
             summary.skip(entry.index, SKIP_BLANK, entry.where)
         elif duplicate and drop_duplicates:
             summary.skip(entry.index, SKIP_DUPLICATE, entry.where)
-        elif entry.sentence is None and (annotations == "spacy" or entry.syntax is None):
-            pending.append(entry)
-            if len(pending) >= SPACY_BATCH:
-                yield from _parse_and_align(pending, loaded, summary, truncate, pipeline)
-                pending = []
         else:
-            sentence = entry.sentence or _align(entry, entry.syntax, loaded, summary, truncate)
-            if sentence is not None:
-                yield entry.index, sentence
-    yield from _parse_and_align(pending, loaded, summary, truncate, pipeline)
+            pending.append(entry)
+            if len(pending) >= PREPARE_BATCH:
+                yield from _annotate_and_align(pending, loaded, annotations, summary, truncate, pipeline)
+                pending = []
+    yield from _annotate_and_align(pending, loaded, annotations, summary, truncate, pipeline)
 
 
-def _parse_and_align(entries: list[Entry], loaded, summary, truncate, pipeline):
-    if not entries:
-        return
-    for entry, syntax in zip(entries, parse_spacy_many([e.text for e in entries], pipeline)):
-        if syntax.meta.get("spacy_sentences", 1) > 1:
-            summary.multi_sentence += 1
-        sentence = _align(entry, syntax, loaded, summary, truncate)
-        if sentence is not None:
-            yield entry.index, sentence
-
-
-def _align(entry: Entry, syntax: Syntax | None, loaded, summary, truncate) -> AnnotatedSentence | None:
-    try:
-        sentence = align(syntax if syntax is not None else entry.text, loaded, truncate=truncate)
-    except TooLongError as exc:
-        summary.skip(entry.index, SKIP_TOO_LONG,
-                     f"{entry.where}: {exc.n_tokens} tokens, window {exc.max_length}")
-        return None
-    except EmptyTextError:
-        summary.skip(entry.index, SKIP_BLANK, entry.where)
-        return None
-    if sentence.truncated:
-        summary.truncated += 1
-    return sentence
+def _annotate_and_align(entries: list[Entry], loaded, annotations, summary, truncate, pipeline):
+    """The group's sentences in corpus order: parsed where needed, then aligned."""
+    to_parse = [e for e in entries if e.sentence is None and (annotations == "spacy" or e.syntax is None)]
+    if to_parse:
+        for entry, syntax in zip(to_parse, parse_spacy_many([e.text for e in to_parse], pipeline)):
+            if syntax.meta.get("spacy_sentences", 1) > 1:
+                summary.multi_sentence += 1
+            entry.syntax = syntax
+    to_align = [e for e in entries if e.sentence is None]
+    for entry, result in zip(to_align, align_many([e.syntax or e.text for e in to_align], loaded, truncate)):
+        if isinstance(result, TooLongError):
+            summary.skip(entry.index, SKIP_TOO_LONG,
+                         f"{entry.where}: {result.n_tokens} tokens, window {result.max_length}")
+        elif isinstance(result, EmptyTextError):
+            summary.skip(entry.index, SKIP_BLANK, entry.where)
+        else:
+            summary.truncated += result.truncated
+            entry.sentence = result
+    for entry in entries:
+        if entry.sentence is not None:
+            yield entry.index, entry.sentence
 
 
 def parse_shard(shard) -> tuple[int, int | None]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 
+from .eager import StopPass, watching_attention
 from .errors import NoAttentionError
 from .sentence import AnnotatedSentence
 
@@ -40,21 +41,53 @@ def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     """The model's per-layer attention, each ``[B, heads, T, T]``; raises if none comes back.
 
     Encoder-decoder models return their encoder self-attention here. ``inputs`` are further
-    model inputs of the same batch (``token_type_ids`` for a BERT sentence pair).
+    model inputs of the same batch (``token_type_ids`` for a BERT sentence pair). For a
+    model checked by :func:`attention_calls_are_layers` the pass ends at the last layer's
+    attention: what comes after (that layer's feed-forward block, the output head) is
+    never needed here, and is a sixth of a 6-layer model's work.
     """
+    stop_after = model.num_layers if getattr(model, "stops_after_attention", False) else None
+    attentions, _ = _watched_pass(model, input_ids, attention_mask, inputs, stop_after)
+    return attentions
+
+
+def attention_calls_are_layers(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> bool:
+    """Whether ``model``'s eager attention calls give exactly the attention it returns, one
+    call per layer in order, so a pass may stop at the last call. Run once, on the probe
+    input when the model is loaded; any family that does otherwise keeps the whole pass."""
+    attentions, calls = _watched_pass(model, input_ids, attention_mask, {}, None)
+    return (len(calls) == len(attentions) == model.num_layers
+            and len({id(module) for module, _ in calls}) == len(calls)
+            and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions)))
+
+
+def _watched_pass(model, input_ids, attention_mask, inputs: dict, stop_after: int | None):
+    """(attention per layer, [(module, weights)] of each eager attention call); the pass
+    stops after call ``stop_after`` if given."""
     hf = model.model
     input_ids = input_ids.to(model.device)
     attention_mask = attention_mask.to(model.device)
     inputs = {name: value.to(model.device) for name, value in inputs.items()}
-    with torch.inference_mode():
-        if model.is_encoder_decoder:
-            out = hf.get_encoder()(
-                input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, **inputs
-            )
-        else:
-            out = hf(
-                input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False, **inputs
-            )
+    calls: list[tuple[Any, torch.Tensor]] = []
+
+    def on_call(module, query, key, value, mask, args, kwargs, output):
+        calls.append((module, output[1]))
+        if len(calls) == stop_after:
+            raise StopPass
+
+    with watching_attention(hf, on_call), torch.inference_mode():
+        try:
+            if model.is_encoder_decoder:
+                out = hf.get_encoder()(
+                    input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, **inputs
+                )
+            else:
+                out = hf(
+                    input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False,
+                    **inputs
+                )
+        except StopPass:
+            return tuple(weights for _, weights in calls), calls
     attentions = getattr(out, "attentions", None)
     if not attentions or any(a is None for a in attentions):
         raise NoAttentionError(
@@ -62,7 +95,7 @@ def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tens
             f"{getattr(hf.config, '_attn_implementation', 'unknown')!r}). Load it with "
             "attn_implementation='eager'; models that only have fused attention kernels cannot be used."
         )
-    return attentions
+    return attentions, calls
 
 
 def iter_attention_batches(

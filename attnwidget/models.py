@@ -46,6 +46,9 @@ class LoadedModel:
     num_heads: int
     max_length: int
     config: Any = field(repr=False, default=None)
+    #: Set when loading, if the attention is complete at the last layer's attention call
+    #: (see :func:`attnwidget.forward.attention_calls_are_layers`).
+    stops_after_attention: bool = field(repr=False, default=False)
 
     def __repr__(self) -> str:
         kind = "causal" if self.is_causal else "bidirectional"
@@ -277,7 +280,7 @@ _CAUSAL_TYPES = {
 
 def _check_attention_returned(loaded: LoadedModel) -> None:
     """Run a two-token probe: a model that returns no attention fails here, loudly."""
-    from .forward import forward_attention
+    from .forward import attention_calls_are_layers, forward_attention
 
     tok = loaded.tokenizer
     enc = tok("attention probe", return_tensors="pt")
@@ -292,3 +295,4 @@ def _check_attention_returned(loaded: LoadedModel) -> None:
             f"model {loaded.name!r} returned attention for {len(attentions)} of "
             f"{loaded.num_layers} layers; load it with attn_implementation='eager'."
         )
+    loaded.stops_after_attention = attention_calls_are_layers(loaded, enc["input_ids"], enc["attention_mask"])

@@ -18,14 +18,13 @@ soft-capping, ...) fails loudly instead of showing wrong numbers.
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from .eager import StopPass, watching_attention
 from .errors import AttnWidgetError
 from .sentence import AnnotatedSentence, align
 
@@ -272,68 +271,34 @@ def neuron_view(
     }
 
 
-class _Caught(Exception):
-    """Stops the forward pass once the last selected layer has been seen."""
-
-
 def _catch(model: Any, run, inputs: dict, calls: dict[int, int]) -> dict[int, dict]:
     """Run ``run(**inputs)``, keeping the arguments of the n-th eager attention call under ``calls[n]``.
 
     Calls are counted over ``model``'s own attention modules, in the order they run; the
     pass stops after the last call in ``calls``.
     """
-    own = {id(m) for m in model.model.modules()}
     last = max(calls)
     seen: dict[str, Any] = {"calls": 0, "caught": {}}
 
-    def wrap(original):
-        def eager_attention_forward(module, query, key, value, attention_mask, *args, **kwargs):
-            output = original(module, query, key, value, attention_mask, *args, **kwargs)
-            if id(module) not in own:  # another model in this process: leave it alone
-                return output
-            call = seen["calls"]
-            seen["calls"] += 1
-            if call in calls:
-                seen["caught"][calls[call]] = {
-                    "query": query, "key": key, "mask": attention_mask,
-                    "scaling": kwargs.get("scaling", args[0] if args else None),
-                    "bias": kwargs.get("position_bias"), "weights": output[1],
-                    "layer_idx": getattr(module, "layer_idx", None),
-                }
-            if call == last:
-                raise _Caught
-            return output
+    def on_call(module, query, key, value, attention_mask, args, kwargs, output):
+        call = seen["calls"]
+        seen["calls"] += 1
+        if call in calls:
+            seen["caught"][calls[call]] = {
+                "query": query, "key": key, "mask": attention_mask,
+                "scaling": kwargs.get("scaling", args[0] if args else None),
+                "bias": kwargs.get("position_bias"), "weights": output[1],
+                "layer_idx": getattr(module, "layer_idx", None),
+            }
+        if call == last:
+            raise StopPass
 
-        return eager_attention_forward
-
-    with _wrapped_eager(model.model, wrap), torch.inference_mode():
+    with watching_attention(model.model, on_call), torch.inference_mode():
         try:
             run(**inputs, output_attentions=True, use_cache=False)
-        except _Caught:
+        except StopPass:
             pass
     return seen["caught"]
-
-
-@contextmanager
-def _wrapped_eager(hf_model, wrap):
-    """Swap each modeling file's ``eager_attention_forward`` for ``wrap(original)``, then restore.
-
-    The attention modules look the function up as a global of their file at every call,
-    so the swap reaches them without touching the model.
-    """
-    files = {}
-    for module in hf_model.modules():
-        source = sys.modules.get(type(module).__module__)
-        if source is not None and callable(getattr(source, "eager_attention_forward", None)):
-            files[source.__name__] = source
-    originals = {name: f.eager_attention_forward for name, f in files.items()}
-    try:
-        for name, f in files.items():
-            f.eager_attention_forward = wrap(originals[name])
-        yield
-    finally:
-        for name, f in files.items():
-            f.eager_attention_forward = originals[name]
 
 
 def _to_query_key(family: str, layer: int, part: str, caught: dict, shared: dict, keep_attention: bool) -> QueryKey:

@@ -97,69 +97,97 @@ def align(
     ``model`` is a :class:`~attnwidget.models.LoadedModel` or a fast tokenizer. Text longer
     than the model's window raises :class:`TooLongError` unless ``truncate=True``.
     """
-    syntax = source if isinstance(source, Syntax) else None
-    text = source.text if syntax is not None else source
-    if not isinstance(text, str):
-        raise TypeError(f"expected text or Syntax, not {type(source).__name__}")
-    if not text.strip():
-        raise EmptyTextError("the text is empty or only whitespace; give at least one word.")
+    result = align_many([source], model, truncate)[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def align_many(
+    sources: list[Syntax | str],
+    model: Any,
+    truncate: bool = False,
+) -> list[AnnotatedSentence | AttnWidgetError]:
+    """:func:`align` for many sentences, tokenized in one call (a corpus pass spends less
+    time in the tokenizer's Python wrapper than one call per sentence does).
+
+    Each item is the aligned sentence, or the error :func:`align` would raise for it
+    (:class:`EmptyTextError`, :class:`TooLongError`), so one bad sentence costs only itself.
+    """
     tokenizer = getattr(model, "tokenizer", model)
-    max_length = getattr(model, "max_length", None) or _tokenizer_window(tokenizer)
     if not getattr(tokenizer, "is_fast", False):
         raise AttnWidgetError("alignment needs a fast tokenizer (one that returns character offsets).")
-    enc = tokenizer(
-        text,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
-        add_special_tokens=True,
-    )
-    n_tokens = len(enc["input_ids"])
-    truncated = False
-    if n_tokens > max_length:
-        if not truncate:
-            raise TooLongError(
-                f"the text has {n_tokens} tokens but the model's window is {max_length}; "
-                "shorten it, split it into sentences, or pass truncate=True to keep the first "
-                f"{max_length} tokens.",
-                n_tokens,
-                max_length,
-            )
-        enc = tokenizer(
-            text,
-            return_offsets_mapping=True,
-            return_special_tokens_mask=True,
-            add_special_tokens=True,
-            truncation=True,
-            max_length=max_length,
-        )
-        truncated = True
-    ids = list(enc["input_ids"])
-    offsets = [tuple(map(int, o)) for o in enc["offset_mapping"]]
-    special = list(enc["special_tokens_mask"])
-    char_word = _char_to_word(text, syntax)
-    token_word = np.full(len(ids), -1, dtype=np.int64)
-    raw_tokens = tokenizer.convert_ids_to_tokens(ids)
+    max_length = getattr(model, "max_length", None) or _tokenizer_window(tokenizer)
+    texts = []
+    for source in sources:
+        text = source.text if isinstance(source, Syntax) else source
+        if not isinstance(text, str):
+            raise TypeError(f"expected text or Syntax, not {type(source).__name__}")
+        texts.append(text)
+    out: list[AnnotatedSentence | AttnWidgetError] = [
+        EmptyTextError("the text is empty or only whitespace; give at least one word.") for _ in texts
+    ]
+    wanted = [k for k, text in enumerate(texts) if text.strip()]
+    if not wanted:
+        return out
+    options = dict(return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True)
+    enc = tokenizer([texts[k] for k in wanted], **options)
+    for row, k in enumerate(wanted):
+        ids, offsets, special = enc["input_ids"][row], enc["offset_mapping"][row], enc["special_tokens_mask"][row]
+        truncated = False
+        if len(ids) > max_length:
+            if not truncate:
+                out[k] = TooLongError(
+                    f"the text has {len(ids)} tokens but the model's window is {max_length}; "
+                    "shorten it, split it into sentences, or pass truncate=True to keep the first "
+                    f"{max_length} tokens.",
+                    len(ids),
+                    max_length,
+                )
+                continue
+            cut = tokenizer(texts[k], truncation=True, max_length=max_length, **options)
+            ids, offsets, special = cut["input_ids"], cut["offset_mapping"], cut["special_tokens_mask"]
+            truncated = True
+        syntax = sources[k] if isinstance(sources[k], Syntax) else None
+        out[k] = _aligned(texts[k], syntax, tokenizer, list(ids), offsets, list(special), truncated)
+    return out
+
+
+def _aligned(text: str, syntax: Syntax | None, tokenizer, ids: list[int], offsets, special: list[int],
+             truncated: bool) -> AnnotatedSentence:
+    """The sentence from its tokenizer output: token texts, and each token's word."""
+    offsets = [(int(a), int(b)) for a, b in offsets]
     tokens = []
+    firsts = []  # (token, its first non-space character)
     for k, ((start, end), is_special) in enumerate(zip(offsets, special)):
         if is_special or end <= start:
-            tokens.append(raw_tokens[k])
+            tokens.append(tokenizer.convert_ids_to_tokens(ids[k]))  # its vocabulary name
             continue
         # Byte-level BPE splits one character into several tokens with the same span:
         # show the character once and mark the following pieces as its continuation.
         same_span = k > 0 and offsets[k - 1] == (start, end) and not special[k - 1]
         tokens.append(CONTINUATION if same_span else text[start:end])
-        first = _first_non_space(text, start, end)
+        first = start if start < len(text) and not text[start].isspace() else _first_non_space(text, start, end)
         if first is not None:
-            token_word[k] = char_word[first]
+            firsts.append((k, first))
     return AnnotatedSentence(
         text=text,
         tokens=tokens,
         input_ids=ids,
         offsets=offsets,
-        token_word=token_word,
+        token_word=_token_words(len(ids), firsts, text, syntax),
         syntax=syntax,
         truncated=truncated,
     )
+
+
+def _token_words(n_tokens: int, firsts: list[tuple[int, int]], text: str, syntax: Syntax | None) -> np.ndarray:
+    """Each token's word: the word whose span holds the token's first non-space character."""
+    token_word = np.full(n_tokens, -1, dtype=np.int64)
+    if syntax is not None and firsts:
+        token, char = np.asarray(firsts, dtype=np.int64).T
+        token_word[token] = _char_to_word(text, syntax)[char]
+    return token_word
 
 
 def annotate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from attnwidget.errors import EmptyTextError, TooLongError
-from attnwidget.sentence import CONTINUATION, align, annotate
+from attnwidget.sentence import CONTINUATION, align, align_many, annotate
 from attnwidget.syntax import read_conllu
 from testdata import HARD_CASES
 
@@ -113,3 +113,25 @@ def test_text_longer_than_window_errors_or_truncates_when_asked(gpt2_small):
 def test_truncation_keeps_special_tokens(minilm):
     s = align("word " * 600, minilm, truncate=True)
     assert len(s) == 512 and s.tokens[-1] == "[SEP]" and s.truncated
+
+
+@pytest.mark.parametrize("fixture", MODELS)
+def test_aligning_many_at_once_matches_one_by_one(fixture, request):
+    """The corpus pass tokenizes a group of sentences in one call; each result, errors
+    included, is what aligning that sentence alone gives."""
+    model = request.getfixturevalue(fixture)
+    too_long = "word " * (model.max_length + 10)
+    sources = [*read_conllu(HARD_CASES), "", too_long, "plain text, no syntax", "  "]
+    results = align_many(sources, model)
+    assert len(results) == len(sources)
+    for source, result in zip(sources, results):
+        try:
+            alone = align(source, model)
+        except (EmptyTextError, TooLongError) as error:
+            assert type(result) is type(error) and str(result) == str(error)
+            continue
+        assert (result.tokens, result.input_ids, result.offsets) == (alone.tokens, alone.input_ids, alone.offsets)
+        assert result.token_word.tolist() == alone.token_word.tolist() and result.syntax is alone.syntax
+    assert isinstance(results[-3], TooLongError)
+    truncated = align_many([too_long, "short"], model, truncate=True)
+    assert truncated[0].truncated and len(truncated[0]) == model.max_length and not truncated[1].truncated

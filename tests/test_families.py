@@ -43,6 +43,52 @@ def family_models(minilm):
     return loaded
 
 
+@pytest.mark.parametrize("name", [*FAMILIES, "minilm"])
+def test_pass_that_stops_at_the_last_attention_returns_the_whole_pass_attention(name, family_models):
+    """Loading checks that the eager attention calls are the layers' attention; the pass
+    then ends at the last one, and must give what the whole pass returns."""
+    model = family_models[name]
+    assert model.stops_after_attention  # every family here calls eager attention once per layer
+    sentences = [align(TEXT, model), align("A second, shorter one.", model)]
+    stopped = attention(model, sentences, batch_size=2)
+    model.stops_after_attention = False
+    try:
+        whole = attention(model, sentences, batch_size=2)
+    finally:
+        model.stops_after_attention = True
+    for a, b in zip(stopped, whole):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_pass_that_stops_early_runs_no_layer_after_the_last_attention(family_models):
+    model = family_models["bert"]
+    ran = []
+    hooks = [layer.output.register_forward_hook(lambda *_: ran.append(1)) for layer in model.model.encoder.layer]
+    try:
+        attention(model, [align(TEXT, model)])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert len(ran) == model.num_layers - 1  # the last layer's feed-forward output never ran
+
+
+def test_a_model_whose_attention_calls_are_not_its_layers_keeps_the_whole_pass(family_models, monkeypatch):
+    from attnwidget import forward
+
+    model = family_models["gpt2"]
+    sentence = align(TEXT, model)
+    ids = torch.tensor([sentence.input_ids])
+    assert forward.attention_calls_are_layers(model, ids, torch.ones_like(ids))
+    real = forward._watched_pass
+
+    def one_call_short(*args):  # as if one layer computed its attention outside eager
+        attentions, calls = real(*args)
+        return attentions, calls[1:]
+
+    monkeypatch.setattr(forward, "_watched_pass", one_call_short)
+    assert not forward.attention_calls_are_layers(model, ids, torch.ones_like(ids))
+
+
 @pytest.mark.parametrize("name", list(FAMILIES))
 def test_family_loads_and_returns_attention_per_query_head(name, family_models):
     model = family_models[name]

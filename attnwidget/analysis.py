@@ -116,14 +116,36 @@ def analyze(
 def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums: HeadSums,
                 tracker: ExemplarTracker, summary: CorpusSummary, batch_size: int,
                 on_batch=lambda n: None, stop=None) -> None:
-    """Batched forward passes over length-sorted chunks; each batch goes into the sums.
+    """Batched forward passes over length-sorted chunks; the batches go into the sums.
 
-    A batch's attention is let go before the next forward pass starts, and the C heap's
-    free pages go back to the system after each chunk, so the peak memory is that of one
-    batch, however long the corpus (see :mod:`attnwidget.allocator`; after every batch
-    would slow the next forward pass, which must fault its memory back in)."""
+    Consecutive batches of short sentences are joined before they go into the sums, up to
+    the size of one full batch (:func:`~attnwidget.forward.batch_bytes_limit`): a batch
+    costs the metrics a fixed ~8 ms of small tensor operations whatever its size, which
+    for the many small batches of short sentences was as much as their arithmetic. Sorted
+    by length, joined batches are nearly the same width, so the padding is small.
+
+    The attention held between forward passes is at most that one batch's worth, and the
+    C heap's free pages go back to the system after each chunk, so the peak memory is that
+    of one batch, however long the corpus (see :mod:`attnwidget.allocator`; after every
+    batch would slow the next forward pass, which must fault its memory back in)."""
     from .allocator import trim_heap
-    from .forward import iter_attention_batches
+    from .forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
+
+    limit = batch_bytes_limit(loaded.device)
+    pending: list[tuple[AttentionBatch, list[int]]] = []
+
+    def flush() -> None:
+        batch = AttentionBatch.join([b for b, _ in pending])
+        batch_ids = [i for _, ids in pending for i in ids]
+        pending.clear()
+        for index, sentence in zip(batch_ids, batch.sentences):
+            tracker.offer(index, sentence.text, sentence.tokens)
+        features = sums.features(batch.sentences)
+        sums.update(batch.attention, batch.lengths, features, tracker, batch_ids, consume=True)
+        summary.sentences += len(batch_ids)
+        summary.tokens += sum(len(s) for s in batch.sentences)
+        summary.annotated_tokens += sum(int(s.annotated.sum()) for s in batch.sentences)
+        on_batch(len(batch_ids))
 
     while True:
         chunk = list(islice(sentences, batch_size * CHUNK_BATCHES))
@@ -132,18 +154,21 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
         trim_heap()
         ids = [index for index, _ in chunk]
         for batch in iter_attention_batches(loaded, [s for _, s in chunk], batch_size):
-            batch_ids = [ids[k] for k in batch.indices]
-            for index, sentence in zip(batch_ids, batch.sentences):
-                tracker.offer(index, sentence.text, sentence.tokens)
-            features = sums.features(batch.sentences)
-            sums.update(batch.attention, batch.lengths, features, tracker, batch_ids, consume=True)
-            summary.sentences += len(batch_ids)
-            summary.tokens += sum(len(s) for s in batch.sentences)
-            summary.annotated_tokens += sum(int(s.annotated.sum()) for s in batch.sentences)
-            del batch, features  # not alive during the next forward pass
-            on_batch(len(batch_ids))
+            if pending and _joined_bytes([b for b, _ in pending] + [batch]) > limit:
+                flush()
+            pending.append((batch, [ids[k] for k in batch.indices]))
+            del batch  # not alive during the next forward pass, but in ``pending``
             if stop is not None and stop.requested:
+                flush()
                 return
+        flush()
+
+
+def _joined_bytes(batches) -> int:
+    """Bytes of the attention of ``batches`` joined into one (padded to the widest)."""
+    width = max(b.attention.shape[-1] for b in batches)
+    per_row = batches[0].attention[0, ..., 0, 0].numel() * batches[0].attention.element_size()
+    return sum(b.attention.shape[0] for b in batches) * per_row * width * width
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from attnwidget.errors import AttnWidgetError, ConlluError, TooLongError
 from attnwidget.forward import attention
 from attnwidget.sentence import align
 from attnwidget.syntax import iter_conllu
-from test_metrics_reference import compare_frames, reference_exemplars, reference_frame
+from test_metrics_reference import assert_same_exemplars, compare_frames, reference_exemplars, reference_frame
 
 N_SENTENCES = 36
 
@@ -72,6 +72,27 @@ def test_batch_size_does_not_change_the_result(minilm, ewt_path):
     assert [r["sentence"] for r in one.exemplar_rows()] == [r["sentence"] for r in many.exemplar_rows()]
 
 
+def test_small_batches_joined_for_the_metrics_give_the_same_result(minilm, ewt_path, monkeypatch):
+    from attnwidget.metrics import HeadSums
+
+    widths = []
+    real_update = HeadSums.update
+
+    def update(self, attention, *args, **kwargs):
+        widths.append(attention.shape[0])
+        return real_update(self, attention, *args, **kwargs)
+
+    monkeypatch.setattr(HeadSums, "update", update)
+    joined = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
+    assert len(widths) < 12 and sum(widths) == 24  # forward batches of 2, joined for the metrics
+    widths.clear()
+    monkeypatch.setattr("attnwidget.analysis._joined_bytes", lambda batches: float("inf"))  # never join
+    apart = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
+    assert widths == [2] * 12
+    compare_frames(joined.to_frame(), apart.to_frame(), atol=1e-6, rtol=1e-6)
+    assert_same_exemplars(joined.exemplar_rows(), apart.exemplar_rows())
+
+
 def test_shards_merge_to_the_whole(gpt2_small, ewt_path):
     whole = analyze(ewt_path, model=gpt2_small, max_sentences=30, progress=False, min_attention=0.1)
     parts = [analyze(ewt_path, model=gpt2_small, max_sentences=30, progress=False, min_attention=0.1,
@@ -79,7 +100,7 @@ def test_shards_merge_to_the_whole(gpt2_small, ewt_path):
     assert sum(p.summary.sentences for p in parts) == whole.summary.sentences
     merged = parts[2].merge(parts[0]).merge(parts[1])  # any order
     compare_frames(merged.to_frame(), whole.to_frame(), atol=1e-6, rtol=1e-6)
-    assert merged.exemplar_rows() == whole.exemplar_rows()
+    assert_same_exemplars(merged.exemplar_rows(), whole.exemplar_rows())
     assert merged.summary.shards == [0, 1, 2] and merged.summary.entries == whole.summary.entries
     with pytest.raises(ValueError, match="appear in both"):
         merged.merge(parts[0])
@@ -92,7 +113,7 @@ def test_merging_two_corpora_offsets_the_second(minilm, ewt_path):
     b = analyze(texts[5:], model=minilm, progress=False)
     merged = a.merge(b)
     compare_frames(merged.to_frame(), whole.to_frame(), atol=1e-6, rtol=1e-6)
-    assert merged.exemplar_rows() == whole.exemplar_rows()
+    assert_same_exemplars(merged.exemplar_rows(), whole.exemplar_rows())
     assert merged.summary.entries == 12
 
 
@@ -199,8 +220,9 @@ def test_keyboard_interrupt_returns_partial_stats(minilm, ewt_path):
     assert np.isnan(stats.values("distance")).all()
 
 
-def test_ctrl_c_finishes_the_batch_then_stops(minilm, ewt_path):
+def test_ctrl_c_finishes_the_batch_then_stops(minilm, ewt_path, monkeypatch):
     syntaxes = list(islice(iter_conllu(ewt_path), 80))
+    monkeypatch.setattr("attnwidget.forward.MAX_BATCH_BYTES", 1 << 30)  # every batch holds 4 sentences
 
     def corpus():
         for k, syntax in enumerate(syntaxes):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from attnwidget.forward import attention, iter_attention_batches
 from attnwidget.sentence import align, annotate
@@ -55,3 +56,23 @@ def test_batch_shrinks_for_long_inputs(minilm):
     sentences = [align("word " * 200, minilm)] * 3
     sizes = [len(b.indices) for b in iter_attention_batches(minilm, sentences, batch_size=8, max_batch_bytes=20_000_000)]
     assert sizes == [1, 1, 1]
+
+
+def test_joined_batches_keep_each_sentence_and_pad_with_zeros(minilm):
+    from attnwidget.forward import AttentionBatch
+
+    sentences = [align(t, minilm) for t in TEXTS]
+    batches = list(iter_attention_batches(minilm, sentences, batch_size=2))
+    joined = AttentionBatch.join(batches)
+    assert joined.indices == [i for b in batches for i in b.indices]
+    assert joined.lengths.tolist() == [len(sentences[i]) for i in joined.indices]
+    width = max(len(s) for s in sentences)
+    assert joined.attention.shape == (len(TEXTS), minilm.num_layers, minilm.num_heads, width, width)
+    row = 0
+    for b in batches:
+        n, t = b.attention.shape[0], b.attention.shape[-1]
+        assert torch.equal(joined.attention[row : row + n, ..., :t, :t], b.attention)
+        assert joined.attention[row : row + n, ..., t:, :].abs().sum() == 0
+        assert joined.attention[row : row + n, ..., :, t:].abs().sum() == 0
+        row += n
+    assert AttentionBatch.join(batches[:1]) is batches[0]

@@ -213,6 +213,15 @@ def reference_exemplars(items, causal, k=3, ids=None):
     return out
 
 
+def assert_same_exemplars(rows, expected):
+    """Same sentences and pairs in the same order; weights equal up to float rounding (a
+    sentence batched with others of another length is padded differently, and the model's
+    matrix products round differently)."""
+    strip = lambda r: {k: v for k, v in r.items() if k != "weight"}  # noqa: E731
+    assert [strip(r) for r in rows] == [strip(r) for r in expected]
+    np.testing.assert_allclose([r["weight"] for r in rows], [r["weight"] for r in expected], rtol=1e-5, atol=1e-6)
+
+
 def compare_frames(got: pd.DataFrame, want: pd.DataFrame, atol=1e-5, rtol=0.0) -> None:
     """Every reference row is present in ``got`` with the same value (NaN == NaN)."""
     key = ["metric", "layer", "head", "key"]

@@ -126,6 +126,15 @@ def one_hot(ids: torch.Tensor, size: int, dtype=torch.float32) -> torch.Tensor:
     return out[..., :size]
 
 
+def contract(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Σ over the batch b and the last axis t of x[b, ..., t] · y[b, t, k...]: shape
+    ``x.shape[1:-1] + y.shape[2:]``. One batched matrix product (einsum spends longer
+    planning such a small product than doing it)."""
+    B, T = x.shape[0], x.shape[-1]
+    out = torch.bmm(x.reshape(B, -1, T), y.reshape(B, T, -1)).sum(0)
+    return out.view(*x.shape[1:-1], *y.shape[2:])
+
+
 def threshold(attention: torch.Tensor, min_attention: float | None) -> torch.Tensor:
     """SPEC §3: α·1[α > θ]; the attention itself when no threshold is set."""
     if min_attention is None:
@@ -174,16 +183,15 @@ class WordView:
         evaluated = kept & (deprel >= 0) & head_kept
         return cls(pieces, kept, head, deprel, pos, evaluated, word.clamp(min=0))
 
-    def dependency_masks(self, features: TokenFeatures) -> torch.Tensor:
-        """dep(i, j) of SPEC §1 lifted to (token i, word v): bool ``[B, 3, T, W]`` for
-        child_to_parent (v is i's head word), parent_to_child (i's word is v's head), either.
-        Summing token→word attention over these gives dep_align without a T×T pass."""
-        word, headword = features.word, features.head
-        width = self.pieces.shape[-1]
-        v = torch.arange(width, device=word.device)
-        annotated = (word >= 0)[:, :, None]
-        child_to_parent = (headword[:, :, None] == v) & (headword[:, :, None] >= 0) & annotated
-        parent_to_child = (self.head[:, None, :] == word[:, :, None]) & annotated
+    def dependency_masks(self) -> torch.Tensor:
+        """dep(i, j) of SPEC §1 between words, in the layout of :func:`word_sums` (source w,
+        target v): bool ``[B, 3, W, W]`` for child_to_parent (v is w's head),
+        parent_to_child (w is v's head), either. Every token of a word shares its word's
+        relations, so word sums against these give the token-level sums."""
+        width = self.head.shape[-1]
+        k = torch.arange(width, device=self.head.device)
+        child_to_parent = self.head[:, :, None] == k[None, None, :]  # [b, w, v]: head(w) = v
+        parent_to_child = self.head[:, None, :] == k[None, :, None]  # [b, w, v]: head(v) = w
         return torch.stack([child_to_parent, parent_to_child, child_to_parent | parent_to_child], 1)
 
 
@@ -210,35 +218,43 @@ class Scratch:
         return buffer[:n].view(shape)
 
 
-def token_to_word(counted_attention: torch.Tensor, words: WordView, scratch: Scratch | None = None) -> torch.Tensor:
-    """``[B, L, H, T, W]``: attention of each token i to the pieces of each word v, summed.
+def word_sums(weights: torch.Tensor, words: WordView, scratch: Scratch | None = None,
+              tag: str = "") -> torch.Tensor:
+    """``[B, L, H, W, W]``: ``out[..., w, v]`` = Σ over pieces i of word w and pieces j of
+    word v of ``weights[..., i, j]`` (weights on counted pairs only: unannotated tokens,
+    all sent to word 0, must carry none).
 
-    A scatter-add of columns into their word, not a product with the one-hot piece matrix:
-    that product multiplies T·T·W weights where T·T adds are enough, and costs more than the
-    model's own attention for long sentences."""
-    B, L, H, T, _ = counted_attention.shape
+    Columns are scattered into their word, then whole rows are added into theirs
+    (``index_add_`` of rows beats a scatter of single weights there). Everything SPEC §3
+    sums by word, and Clark's A, come from this one W×W array; no product with the one-hot
+    piece matrix, which multiplies T·T·W weights where T·T adds are enough. ``tag`` names
+    the scratch buffers (two calls may share a batch)."""
+    B, L, H, T, _ = weights.shape
     width = words.pieces.shape[-1]
-    shape = (B, L * H * T, width)
-    out = torch.zeros(shape, dtype=counted_attention.dtype, device=counted_attention.device) \
-        if scratch is None else scratch.get("to_word", shape, counted_attention).zero_()
-    columns = words.token_slot[:, None, :].expand(B, L * H * T, T)
-    out.scatter_add_(2, columns, counted_attention.reshape(B, L * H * T, T))
-    return out.view(B, L, H, T, width)
+    LH = L * H
+    device = weights.device
+
+    def buffer(name, shape):
+        if scratch is None:
+            return torch.zeros(shape, dtype=weights.dtype, device=device)
+        return scratch.get(name + tag, shape, weights).zero_()
+
+    by_target = buffer("by_target", (B, LH * T, width))  # [B, LH·i, v]
+    by_target.scatter_add_(2, words.token_slot[:, None, :].expand(B, LH * T, T), weights.reshape(B, LH * T, T))
+    # Row (b, l·h, i) goes to row (b, l·h, word of i).
+    base = (torch.arange(B, device=device)[:, None] * LH + torch.arange(LH, device=device)[None, :]) * width
+    index = (base[:, :, None] + words.token_slot[:, None, :]).reshape(-1)
+    out = buffer("words", (B * LH * width, width))
+    out.index_add_(0, index, by_target.view(B * LH * T, width))
+    return out.view(B, L, H, width, width)
 
 
-def word_attention(to_word: torch.Tensor, words: WordView, scratch: Scratch | None = None) -> torch.Tensor:
-    """SPEC §5's A (``[B, L, H, W, W]``): A[w, v] = mean over pieces of w of the sum over
-    pieces of v of α on counted pairs (``to_word`` from :func:`token_to_word`). The
+def clark_scores(sums: torch.Tensor, words: WordView) -> torch.Tensor:
+    """SPEC §5's A (``[B, L, H, W, W]``): A[w, v] = the mean over pieces of w of the sum
+    over pieces of v of α (``sums`` from :func:`word_sums`, changed in place). The
     diagonal (a word and itself) is set to -1 so it never wins a prediction."""
-    B, L, H, T, width = to_word.shape
-    shape = (B, L * H, width, width)
-    scores = torch.zeros(shape, dtype=to_word.dtype, device=to_word.device) \
-        if scratch is None else scratch.get("scores", shape, to_word).zero_()
-    rows = words.token_slot[:, None, :, None].expand(B, L * H, T, width)
-    scores.scatter_add_(2, rows, to_word.view(B, L * H, T, width))
     n_pieces = words.pieces.sum(1).clamp(min=1)  # [B, W]
-    scores.div_(n_pieces[:, None, :, None])
-    scores = scores.view(B, L, H, width, width)
+    scores = sums.div_(n_pieces[:, None, None, :, None])
     scores.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
     return scores
 
@@ -246,11 +262,11 @@ def word_attention(to_word: torch.Tensor, words: WordView, scratch: Scratch | No
 def predict_heads(scores: torch.Tensor, words: WordView, direction: str) -> torch.Tensor:
     """Clark's prediction for each word w: correct ``[B, L, H, W]`` (bool).
 
-    ``scores`` is A (from :func:`word_attention`). ``dependent_to_head`` picks the v
-    maximising A[w, v] (a row), ``head_to_dependent`` the v maximising A[v, w] (a column).
-    Candidates are words v ≠ w (the diagonal holds -1). A word with no token scores 0
-    everywhere, so it is only "predicted" when every candidate scores 0, which counts as
-    wrong anyway. Ties go to the smallest index: ``max`` returns the first maximum.
+    ``scores`` is A (from :func:`clark_scores`). ``dependent_to_head`` picks the v
+    maximising A[w, v] (a row), ``head_to_dependent`` the v maximising A[v, w] (a column). Candidates are
+    words v ≠ w (the diagonal holds -1). A word with no token scores 0 everywhere, so it is
+    only "predicted" when every candidate scores 0, which counts as wrong anyway. Ties go
+    to the smallest index: ``max`` returns the first maximum.
     """
     over = -1 if direction == "dependent_to_head" else -2
     best, predicted = scores.max(over)
@@ -388,7 +404,7 @@ class HeadSums:
             self._scratch.clear()
         for part in parts:
             for name, value in part.sums.items():
-                self.sums[name] += value.to(self.sum_device, torch.float64)
+                self.sums[name] += value.to(self.sum_device)  # a float64 sum of float32 parts
             if part.cell_values is not None:
                 self.cells.append(part.cell_values, part.cell_ids)
         if exemplars is not None:
@@ -412,8 +428,7 @@ class HeadSums:
         rows[:, : NULL_POSITION + 1] = False
 
         # What needs uncounted cells is read before the attention is masked in place.
-        add("first_token", torch.einsum("blht,bt->lh", threshold(attention[..., NULL_POSITION], self.min_attention),
-                                        rows.float()))
+        add("first_token", contract(threshold(attention[..., NULL_POSITION], self.min_attention), rows.float()))
         add("first_token_rows", rows.sum())
         n = VARIABILITY_WINDOW
         long_enough = lengths.to(attention.device) >= n
@@ -439,18 +454,19 @@ class HeadSums:
             m = threshold(attention, self.min_attention).mul_(mask)
             raw = attention.mul_(mask) if consume else attention * mask
 
-        # Everything but distance and entropy comes from token → word sums: a counted
-        # target j always belongs to a word, so pos/deprel of j are those of its word.
-        to_word = token_to_word(m, words, self._scratch)  # [B, L, H, T, W]
-        from_mass = to_word.sum(-1)  # [B, L, H, T]: row i's counted weight
-        word_mass = to_word.sum(-2)  # [B, L, H, W]: weight received by word v
-        add("mass", from_mass.sum((0, 3)))
-        add("pos_from", torch.einsum("blht,btk->lhk", from_mass, pos_token))
-        add("pos_to", torch.einsum("blhw,bwk->lhk", word_mass, one_hot(words.pos, n_pos)))
-        add("dep_to", torch.einsum("blhw,bwk->lhk", word_mass, one_hot(words.deprel, n_rel)))
-        dep_masks = words.dependency_masks(features).float()  # [B, 3, T, W]
-        add("dep_align", torch.bmm(to_word.view(B, L * H, -1), dep_masks.view(B, 3, -1).transpose(1, 2))
-            .sum(0).view(L, H, 3))
+        # Everything but distance and entropy comes from sums over word pairs: both tokens of
+        # a counted pair belong to words, and share their words' tags and relations.
+        pair_sums = word_sums(m, words, self._scratch)  # [B, L, H, w, v]
+        from_word = pair_sums.sum(-1)  # [B, L, H, W]: weight the pieces of word w give
+        to_word = pair_sums.sum(-2)  # [B, L, H, W]: weight the pieces of word v receive
+        words_pos = one_hot(words.pos, n_pos)  # [B, W, K]
+        add("mass", from_word.sum((0, 3)))
+        add("pos_from", contract(from_word, words_pos))
+        add("pos_to", contract(to_word, words_pos))
+        add("dep_to", contract(to_word, one_hot(words.deprel, n_rel)))
+        dep_masks = words.dependency_masks().float().flatten(2)  # [B, 3, w·v]
+        add("dep_align", contract(pair_sums.flatten(3), dep_masks.transpose(1, 2)))
+        from_mass = m.sum(-1)  # [B, L, H, T]: row i's counted weight
 
         span = torch.arange(T, device=attention.device, dtype=torch.float32)
         distance = (span[:, None] - span[None, :]).abs().reshape(T * T, 1)
@@ -471,21 +487,21 @@ class HeadSums:
         add("entropy_rows", kept_rows.sum((0, 3)))
 
         # corpus baselines (not weighted by attention), also through words: the number of
-        # counted targets j in each word v, against the same dependency masks
-        counted_to_word = torch.bmm(counted_f, words.pieces)  # [B, T, W]
+        # counted pairs between each two words, against the same dependency masks
+        pieces_t = words.pieces.transpose(1, 2)  # [B, W, T]
+        counted_words = torch.bmm(torch.bmm(pieces_t, counted_f), words.pieces)  # [B, w, v]
         add("pairs", counted.sum())
-        add("dep_pairs", torch.einsum("btw,bdtw->d", counted_to_word, dep_masks))
-        add("pos_pairs", torch.einsum("bj,bjk->k", counted_f.sum(1), pos_token))
+        add("dep_pairs", contract(dep_masks, counted_words.flatten(1)))
+        add("pos_pairs", contract(counted_f.sum(1), pos_token))
 
         # Clark et al.: word-level head prediction from raw α on counted pairs.
-        if raw is not m:
-            to_word = token_to_word(raw, words, self._scratch)
-        scores = word_attention(to_word, words, self._scratch)
+        clark = pair_sums if raw is m else word_sums(raw, words, self._scratch, tag="raw")
+        scores = clark_scores(clark, words)  # in place: the sums above are done with it
         words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
         correct = torch.stack([predict_heads(scores, words, d) for d in HEAD_DIRECTIONS], 3)  # [B,L,H,2,W]
-        add("head_correct", torch.einsum("blhdw,bwr->lhdr", correct.float(), words_rel))
-        add("head_words", torch.einsum("bw,bwr->r", words.evaluated.float(), words_rel))
-        add("baseline_correct", torch.einsum("bkw,bwr->kr", baseline_hits(words).float(), words_rel))
+        add("head_correct", contract(correct.float(), words_rel))
+        add("head_words", contract(words.evaluated.float(), words_rel))
+        add("baseline_correct", contract(baseline_hits(words).float(), words_rel))
 
         best = best_i = best_j = None
         if want_exemplars:

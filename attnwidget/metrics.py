@@ -460,10 +460,11 @@ class HeadSums:
         from_word = pair_sums.sum(-1)  # [B, L, H, W]: weight the pieces of word w give
         to_word = pair_sums.sum(-2)  # [B, L, H, W]: weight the pieces of word v receive
         words_pos = one_hot(words.pos, n_pos)  # [B, W, K]
+        words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
         add("mass", from_word.sum((0, 3)))
         add("pos_from", contract(from_word, words_pos))
         add("pos_to", contract(to_word, words_pos))
-        add("dep_to", contract(to_word, one_hot(words.deprel, n_rel)))
+        add("dep_to", contract(to_word, words_rel))
         dep_masks = words.dependency_masks().float().flatten(2)  # [B, 3, w·v]
         add("dep_align", contract(pair_sums.flatten(3), dep_masks.transpose(1, 2)))
         from_mass = m.sum(-1)  # [B, L, H, T]: row i's counted weight
@@ -497,7 +498,6 @@ class HeadSums:
         # Clark et al.: word-level head prediction from raw α on counted pairs.
         clark = pair_sums if raw is m else word_sums(raw, words, self._scratch, tag="raw")
         scores = clark_scores(clark, words)  # in place: the sums above are done with it
-        words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
         correct = torch.stack([predict_heads(scores, words, d) for d in HEAD_DIRECTIONS], 3)  # [B,L,H,2,W]
         add("head_correct", contract(correct.float(), words_rel))
         add("head_words", contract(words.evaluated.float(), words_rel))

@@ -166,9 +166,9 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
 
 def _joined_bytes(batches) -> int:
     """Bytes of the attention of ``batches`` joined into one (padded to the widest)."""
+    B, L, H = sum(b.attention.shape[0] for b in batches), *batches[0].attention.shape[1:3]
     width = max(b.attention.shape[-1] for b in batches)
-    per_row = batches[0].attention[0, ..., 0, 0].numel() * batches[0].attention.element_size()
-    return sum(b.attention.shape[0] for b in batches) * per_row * width * width
+    return B * L * H * width * width * batches[0].attention.element_size()
 
 
 @contextlib.contextmanager

@@ -39,10 +39,6 @@ class AttentionBatch:
     attention: torch.Tensor
     lengths: torch.Tensor
 
-    @property
-    def nbytes(self) -> int:
-        return self.attention.element_size() * self.attention.nelement()
-
     @classmethod
     def join(cls, batches: Sequence["AttentionBatch"]) -> "AttentionBatch":
         """One batch holding all of ``batches``, padded with zeros to the longest."""
@@ -68,7 +64,7 @@ def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     model inputs of the same batch (``token_type_ids`` for a BERT sentence pair). For a
     model checked by :func:`attention_calls_are_layers` the pass ends at the last layer's
     attention: what comes after (that layer's feed-forward block, the output head) is
-    never needed here, and is a sixth of a 6-layer model's work.
+    never needed here, and is about a tenth of a 6-layer model's time on the CPU.
     """
     stop_after = model.num_layers if getattr(model, "stops_after_attention", False) else None
     attentions, _ = _watched_pass(model, input_ids, attention_mask, inputs, stop_after)

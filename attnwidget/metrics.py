@@ -263,10 +263,10 @@ def predict_heads(scores: torch.Tensor, words: WordView, direction: str) -> torc
     """Clark's prediction for each word w: correct ``[B, L, H, W]`` (bool).
 
     ``scores`` is A (from :func:`clark_scores`). ``dependent_to_head`` picks the v
-    maximising A[w, v] (a row), ``head_to_dependent`` the v maximising A[v, w] (a column). Candidates are
-    words v ≠ w (the diagonal holds -1). A word with no token scores 0 everywhere, so it is
-    only "predicted" when every candidate scores 0, which counts as wrong anyway. Ties go
-    to the smallest index: ``max`` returns the first maximum.
+    maximising A[w, v] (a row), ``head_to_dependent`` the v maximising A[v, w] (a column).
+    Candidates are words v ≠ w (the diagonal holds -1). A word with no token scores 0
+    everywhere, so it is only "predicted" when every candidate scores 0, which counts as
+    wrong anyway. Ties go to the smallest index: ``max`` returns the first maximum.
     """
     over = -1 if direction == "dependent_to_head" else -2
     best, predicted = scores.max(over)

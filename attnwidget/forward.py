@@ -30,7 +30,8 @@ class AttentionBatch:
     """One forward pass over several sentences.
 
     ``attention`` is ``[B, layers, heads, T, T]`` float32 on the model's device, where T is
-    the longest sentence of the batch; rows and columns past ``lengths[b]`` are zero.
+    the longest sentence of the batch; rows and columns past ``lengths[b]`` are zero
+    (unless the batches were asked for with ``zero_padding=False``).
     ``indices[b]`` is sentence b's position in the input sequence.
     """
 
@@ -124,6 +125,7 @@ def iter_attention_batches(
     batch_size: int = 8,
     sort: bool = True,
     max_batch_bytes: int | None = None,
+    zero_padding: bool = True,
 ) -> Iterator[AttentionBatch]:
     """Yield the attention of ``sentences`` batch by batch.
 
@@ -131,6 +133,8 @@ def iter_attention_batches(
     shows on the first batch rather than the last). A batch holds at most ``batch_size``
     sentences and, unless a single sentence is larger, at most ``max_batch_bytes`` of
     attention (default: :data:`MAX_BATCH_BYTES` on the CPU, more on an accelerator).
+    ``zero_padding=False`` leaves the padded query rows as the model made them, for a
+    caller that masks every weight itself (the corpus pass): one pass less per batch.
     """
     if max_batch_bytes is None:
         max_batch_bytes = batch_bytes_limit(model.device)
@@ -148,7 +152,7 @@ def iter_attention_batches(
         chunk = order[start : start + min(batch_size, fits)]
         start += len(chunk)
         batch = [sentences[i] for i in chunk]
-        yield _run_batch(model, chunk, batch, pad_id)
+        yield _run_batch(model, chunk, batch, pad_id, zero_padding)
 
 
 def batch_bytes_limit(device) -> int:
@@ -156,7 +160,7 @@ def batch_bytes_limit(device) -> int:
     return MAX_BATCH_BYTES if torch.device(device).type == "cpu" else MAX_BATCH_BYTES_ACCELERATOR
 
 
-def _run_batch(model, indices, batch, pad_id) -> AttentionBatch:
+def _run_batch(model, indices, batch, pad_id, zero_padding: bool = True) -> AttentionBatch:
     lengths = torch.tensor([len(s) for s in batch], dtype=torch.long)
     width = int(lengths.max())
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -169,10 +173,11 @@ def _run_batch(model, indices, batch, pad_id) -> AttentionBatch:
             f"model {model.name!r} returned attention for {len(attentions)} of {model.num_layers} layers"
         )
     attention = torch.stack(attentions, dim=1).float()  # [B, L, H, T, T]
-    valid = valid.to(attention.device)
-    # Padded query rows hold junk; padded key columns are ~0 already. Zero both exactly.
-    pair = (valid[:, :, None] & valid[:, None, :]).to(attention.dtype)
-    attention.mul_(pair[:, None, None])
+    if zero_padding:
+        valid = valid.to(attention.device)
+        # Padded query rows hold junk; padded key columns are ~0 already. Zero both exactly.
+        pair = (valid[:, :, None] & valid[:, None, :]).to(attention.dtype)
+        attention.mul_(pair[:, None, None])
     return AttentionBatch(indices, batch, attention, lengths.to(attention.device))
 
 

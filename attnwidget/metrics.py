@@ -135,6 +135,12 @@ def contract(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return out.view(*x.shape[1:-1], *y.shape[2:])
 
 
+def row_sums(x: torch.Tensor) -> torch.Tensor:
+    """Σ over the last axis, as a product with a vector of ones: over short rows (a
+    sentence's tokens or words) torch's ``sum`` costs two to three times as much."""
+    return torch.matmul(x, x.new_ones(x.shape[-1]))
+
+
 def threshold(attention: torch.Tensor, min_attention: float | None) -> torch.Tensor:
     """SPEC §3: α·1[α > θ]; the attention itself when no threshold is set."""
     if min_attention is None:
@@ -322,14 +328,14 @@ _CORPUS_SUMS = {
 
 @dataclass
 class _Contribution:
-    """What one slice of a batch adds: sums, variability cells, exemplar candidates."""
+    """What one slice of a batch adds: sums, variability cells, exemplar candidates (each
+    sentence's largest weight per head, and the weights to find where it lies)."""
 
     sums: dict[str, torch.Tensor]
     cell_values: torch.Tensor | None
     cell_ids: torch.Tensor | None
     best: torch.Tensor | None
-    best_i: torch.Tensor | None
-    best_j: torch.Tensor | None
+    offdiag: torch.Tensor | None
 
 
 class HeadSums:
@@ -408,9 +414,16 @@ class HeadSums:
             if part.cell_values is not None:
                 self.cells.append(part.cell_values, part.cell_ids)
         if exemplars is not None:
-            ids = list(sentence_ids)
-            exemplars.add(torch.cat([p.best for p in parts]), torch.cat([p.best_i for p in parts]),
-                          torch.cat([p.best_j for p in parts]), ids)
+            def locate(rows, layers, heads):  # rows of the whole batch; a slice holds ``step``
+                i, j = torch.empty_like(rows), torch.empty_like(rows)
+                for k, part in enumerate(parts):
+                    inside = rows // step == k
+                    if bool(inside.any()):
+                        i[inside], j[inside] = locate_maxima(part.offdiag, rows[inside] - k * step,
+                                                             layers[inside], heads[inside])
+                return i, j
+
+            exemplars.add(torch.cat([p.best for p in parts]), list(sentence_ids), locate)
 
     def _contributions(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
                        consume: bool, want_exemplars: bool) -> "_Contribution":
@@ -457,7 +470,7 @@ class HeadSums:
         # Everything but distance and entropy comes from sums over word pairs: both tokens of
         # a counted pair belong to words, and share their words' tags and relations.
         pair_sums = word_sums(m, words, self._scratch)  # [B, L, H, w, v]
-        from_word = pair_sums.sum(-1)  # [B, L, H, W]: weight the pieces of word w give
+        from_word = row_sums(pair_sums)  # [B, L, H, W]: weight the pieces of word w give
         to_word = pair_sums.sum(-2)  # [B, L, H, W]: weight the pieces of word v receive
         words_pos = one_hot(words.pos, n_pos)  # [B, W, K]
         words_rel = one_hot(words.deprel, n_rel)  # [B, W, R]
@@ -467,7 +480,7 @@ class HeadSums:
         add("dep_to", contract(to_word, words_rel))
         dep_masks = words.dependency_masks().float().flatten(2)  # [B, 3, w·v]
         add("dep_align", contract(pair_sums.flatten(3), dep_masks.transpose(1, 2)))
-        from_mass = m.sum(-1)  # [B, L, H, T]: row i's counted weight
+        from_mass = row_sums(m)  # [B, L, H, T]: row i's counted weight
 
         span = torch.arange(T, device=attention.device, dtype=torch.float32)
         distance = (span[:, None] - span[None, :]).abs().reshape(T * T, 1)
@@ -479,7 +492,7 @@ class HeadSums:
         # (log2 times ln 2, as torch's log2 runs twice as fast as its log on CPU; entr and
         # xlogy are slower still.)
         plogm = torch.clamp(m, min=torch.finfo(m.dtype).tiny, out=self._scratch.get("plogm", m.shape, m))
-        plogp = plogm.log2_().mul_(m).sum(-1).mul_(math.log(2.0))
+        plogp = row_sums(plogm.log2_().mul_(m)).mul_(math.log(2.0))
         safe = from_mass.clamp(min=ENTROPY_MIN_MASS)
         # A row's entropy is ≥ 0; float rounding of log2 · ln 2 can leave -1e-8 where one
         # target holds all the weight, so clamp it.
@@ -503,14 +516,14 @@ class HeadSums:
         add("head_words", contract(words.evaluated.float(), words_rel))
         add("baseline_correct", contract(baseline_hits(words).float(), words_rel))
 
-        best = best_i = best_j = None
+        best = None
         if want_exemplars:
             # Largest raw α over counted pairs with i ≠ j (SPEC §4). ``raw`` may be ``m``:
-            # it is not needed after this, so its diagonal is cleared in place.
+            # no sum needs it after this, so its diagonal is cleared in place.
             raw.diagonal(dim1=-2, dim2=-1).zero_()
             has_pair = (counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)).any((1, 2))
-            best, best_i, best_j = exemplar_candidates(raw, has_pair)
-        return _Contribution(batch, cell_values, cell_ids, best, best_i, best_j)
+            best = exemplar_candidates(raw, has_pair)
+        return _Contribution(batch, cell_values, cell_ids, best, raw if want_exemplars else None)
 
     def _grow(self) -> None:
         """Widen keyed sums to the current vocabularies (new tags/relations start at 0)."""
@@ -589,20 +602,28 @@ class HeadSums:
 # ------------------------------------------------------------------------- exemplars
 
 
-def exemplar_candidates(offdiag_attention: torch.Tensor, has_pair: torch.Tensor):
-    """Each sentence's largest weight per head and its pair: (best, i, j), each ``[B, L, H]``.
+def exemplar_candidates(offdiag_attention: torch.Tensor, has_pair: torch.Tensor) -> torch.Tensor:
+    """Each sentence's largest weight per head, ``[B, L, H]``.
 
     ``offdiag_attention`` ``[B, L, H, T, T]`` holds α on counted pairs and 0 elsewhere,
     diagonal included; ``has_pair`` ``[B]`` says whether a sentence has any such pair
-    (those without get -inf). The first maximum in row-major order wins ties: the first
-    row holding the maximum, then the first column in it. (Row maxima by a vectorised
-    ``amax`` first; ``max`` with indices over all T·T weights is several times slower.)"""
+    (those without get -inf). Only the value: where it lies matters only for the few
+    sentences that enter a head's list (:func:`locate_maxima`), and a maximum with its
+    index costs about ten times the maximum alone on the CPU."""
     B, L, H, T, _ = offdiag_attention.shape
-    best, i = offdiag_attention.amax(-1).max(-1)
-    row = offdiag_attention.gather(-2, i[..., None, None].expand(B, L, H, 1, T)).squeeze(-2)
-    j = row.max(-1).indices
-    best = best.masked_fill(~has_pair[:, None, None], float("-inf"))
-    return best, i, j
+    best = offdiag_attention.reshape(B, L, H, T * T).amax(-1)
+    return best.masked_fill(~has_pair[:, None, None], float("-inf"))
+
+
+def locate_maxima(offdiag_attention: torch.Tensor, rows: torch.Tensor, layers: torch.Tensor,
+                  heads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(i, j) of the largest weight of sentence ``rows[n]``, layer ``layers[n]``, head
+    ``heads[n]`` of ``offdiag_attention``. Ties go to the first in row-major order: the
+    first row holding the maximum, then the first column in it (``argmax`` returns the
+    first)."""
+    T = offdiag_attention.shape[-1]
+    k = offdiag_attention[rows, layers, heads].reshape(len(rows), T * T).argmax(-1)
+    return k // T, k % T
 
 
 class ExemplarTracker:
@@ -627,15 +648,26 @@ class ExemplarTracker:
         """Make a sentence's text available to the next ``update`` that may rank it."""
         self._pending[sentence_id] = (text, list(tokens))
 
-    def add(self, best: torch.Tensor, i: torch.Tensor, j: torch.Tensor, sentence_ids) -> None:
-        """Offer each sentence's best pair per head: ``best``, ``i``, ``j`` are ``[B, L, H]``
-        (from :func:`exemplar_candidates`), ``sentence_ids`` their corpus indices."""
+    def add(self, best: torch.Tensor, sentence_ids, locate) -> None:
+        """Offer each sentence's largest weight per head: ``best`` is ``[B, L, H]`` (from
+        :func:`exemplar_candidates`), ``sentence_ids`` the sentences' corpus indices, and
+        ``locate(rows, layers, heads)`` gives the (i, j) of the weights that enter a list
+        (as :func:`locate_maxima` does)."""
         if self.k <= 0:
             return
         B, L, H = best.shape
-        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=self.weight.device)
-        move = lambda t: t.permute(1, 2, 0).to(self.weight.device)  # noqa: E731 [B,L,H] -> [L,H,B]
-        self._keep(move(best.float()), ids.expand(L, H, B), move(i), move(j))
+        device = self.weight.device
+        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=device)
+        rows = torch.arange(B, device=device)
+        # Until located, a new entry's i holds -1 - its row in the batch.
+        unplaced = (-1 - rows).expand(L, H, B)
+        self._keep(best.float().permute(1, 2, 0).to(device), ids.expand(L, H, B), unplaced, torch.zeros_like(unplaced))
+        new = self.i < 0
+        if bool(new.any()):
+            layers, heads, _ = new.nonzero(as_tuple=True)
+            to = best.device
+            i, j = locate((-1 - self.i[new]).to(to), layers.to(to), heads.to(to))
+            self.i[new], self.j[new] = i.to(device), j.to(device)
         self._prune()
 
     def _keep(self, weight, sentence, i, j) -> None:

@@ -264,3 +264,20 @@ def test_long_batches_are_sliced_without_changing_results(monkeypatch):
     sliced, ex_sliced = run(items, True, 0.2, batch_size=9)
     compare_frames(frame(sliced), frame(whole), atol=1e-6, rtol=1e-6)
     assert ex_sliced.rows() == ex_whole.rows()
+
+
+def test_exemplar_ties_go_to_the_first_pair_in_row_major_order(monkeypatch):
+    import attnwidget.metrics as metrics
+
+    # Every counted off-diagonal weight of head 0 is 0.25: the first row, then its first
+    # column, wins; head 1's maximum sits in the last row only. Only the few weights that
+    # enter a list are located, in whichever slice of the batch holds them.
+    att = np.full((1, 2, 4, 4), 0.25, dtype=np.float32)
+    att[0, 1] = [[0.7, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.7], [0.3, 0.3, 0.2, 0.2], [0.1, 0.1, 0.5, 0.3]]
+    items = [(TWO_WORDS, att)] * 3
+    _, tracker = run(items, causal=False)
+    got = {(r["head"], r["rank"]): (r["sentence"], r["i"], r["j"]) for r in tracker.rows()}
+    assert got == {(0, k): (k, 1, 2) for k in range(3)} | {(1, k): (k, 2, 1) for k in range(3)}
+    monkeypatch.setattr(metrics, "MAX_SLICE_ELEMENTS", 16)  # one sentence a slice
+    _, sliced = run(items, causal=False)
+    assert sliced.rows() == tracker.rows()

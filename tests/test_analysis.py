@@ -238,3 +238,31 @@ def test_ctrl_c_finishes_the_batch_then_stops(minilm, ewt_path, monkeypatch):
     assert 0 < stats.summary.sentences < 80 and stats.summary.sentences % 4 == 0
     assert np.isfinite(stats.values("distance")).all()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_prefetching_shortens_gil_turns_and_restores_them():
+    import sys
+    import threading
+
+    from attnwidget.analysis import PREFETCH_SWITCH_INTERVAL, prefetched
+
+    before = sys.getswitchinterval()
+    seen = []
+    with prefetched(iter(range(3)), 2) as outer:
+        seen.append(sys.getswitchinterval())
+        with prefetched(iter(range(2)), 2) as inner:  # overlapping passes share the setting
+            assert list(inner) == [0, 1]
+        seen.append(sys.getswitchinterval())
+        assert list(outer) == [0, 1, 2]
+    assert seen == [pytest.approx(PREFETCH_SWITCH_INTERVAL)] * 2
+    assert sys.getswitchinterval() == before
+
+    def failing():
+        yield 1
+        raise ValueError("bad entry")
+
+    with pytest.raises(ValueError, match="bad entry"):
+        with prefetched(failing(), 2) as items:
+            list(items)
+    assert sys.getswitchinterval() == before
+    assert not [t for t in threading.enumerate() if t.name == "attnwidget-prefetch"]

@@ -426,7 +426,7 @@ def _old_objects_frozen():
     """Leave the objects that exist before the pass (torch's, transformers', the model's:
     some 400,000) out of the garbage collector's scans until it ends. The pass makes many
     small objects per sentence, which sets off full collections, and each one walked every
-    old object again: about 0.4 s per collection on a 2,000-sentence run, some 4% of it.
+    old object again: 0.3–0.4 s per collection on a 2,000-sentence EWT run, 3–4% of it.
     Nothing is kept from collection for good: ``unfreeze`` hands them back at the end. A
     freeze someone else made (before forking workers, say) is left as it is."""
     if gc.get_freeze_count():

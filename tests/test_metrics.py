@@ -55,8 +55,9 @@ def random_items(seed, n, L=2, H=3, causal=False, special=True):
     return [random_item(rng, int(rng.integers(2, 12)), L, H, causal, special, k) for k in range(n)]
 
 
-def run(items, causal, min_attention=None, batch_size=4, k=3, ids=None):
-    """Feed items through HeadSums in padded batches, as analyze() does."""
+def run(items, causal, min_attention=None, batch_size=4, k=3, ids=None, padding=0.0):
+    """Feed items through HeadSums in padded batches, as analyze() does; ``padding`` fills
+    the cells past each sentence's length."""
     L, H = items[0][1].shape[:2]
     sums = HeadSums(L, H, causal, min_attention)
     tracker = ExemplarTracker(L, H, k)
@@ -65,7 +66,7 @@ def run(items, causal, min_attention=None, batch_size=4, k=3, ids=None):
         chunk = items[start : start + batch_size]
         chunk_ids = ids[start : start + batch_size]
         T = max(len(s) for s, _ in chunk)
-        att = torch.zeros(len(chunk), L, H, T, T)
+        att = torch.full((len(chunk), L, H, T, T), padding)
         for b, (s, a) in enumerate(chunk):
             att[b, :, :, : len(s), : len(s)] = torch.from_numpy(a)
             tracker.offer(chunk_ids[b], s.text, s.tokens)
@@ -281,3 +282,13 @@ def test_exemplar_ties_go_to_the_first_pair_in_row_major_order(monkeypatch):
     monkeypatch.setattr(metrics, "MAX_SLICE_ELEMENTS", 16)  # one sentence a slice
     _, sliced = run(items, causal=False)
     assert sliced.rows() == tracker.rows()
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_what_lies_past_a_sentence_is_never_counted(causal):
+    # The corpus pass leaves the model's padded query rows as they come (any finite value).
+    items = random_items(11, 9, causal=causal)
+    zeros, ex_zeros = run(items, causal, 0.1)
+    junk, ex_junk = run(items, causal, 0.1, padding=0.9)
+    compare_frames(frame(junk), frame(zeros), atol=0, rtol=0)
+    assert ex_junk.rows() == ex_zeros.rows()

@@ -17,8 +17,8 @@ from .sentence import AnnotatedSentence
 #: stacked, so a batch briefly holds about three times this. Kept small, the peak memory of
 #: a corpus pass stays close to the model's own: the C heap's free space is reused by
 #: batches of every shape rather than growing with the variety of shapes a long corpus
-#: brings (bench/bench_analyze.py: 4 MB keeps 2,000 EWT sentences within 6% of the peak
-#: for 200, where 16 MB grew 11-17%, at no measurable cost in speed). On a 6-layer,
+#: brings (bench/bench_analyze.py: 4 MB keeps 2,000 EWT sentences within 6-8% of the
+#: peak for 200, where 16 MB grew 11-17%, at no measurable cost in speed). On a 6-layer,
 #: 12-head model only batches of sentences over ~20 tokens are cut.
 MAX_BATCH_BYTES = 1 << 22
 #: On an accelerator large batches are what make it fast, and its memory is its own.

@@ -34,6 +34,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 EWT = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+
+
 def forward_only(loaded, sentences, batch_size) -> None:
     """The bare pass: the same chunks and batches analyze() runs, attention returned, no metrics."""
     from attnwidget.analysis import CHUNK_BATCHES
@@ -82,6 +84,8 @@ def throughput(args) -> dict:
     loaded = load_model(OFFLINE_MODEL, device=args.device)
     sentences = [align(s, loaded) for s in islice(iter_conllu(EWT), args.sentences)]
     n = len(sentences)
+    stops = loaded.stops_after_attention
+
     def whole_pass():
         loaded.stops_after_attention = False
         try:
@@ -89,7 +93,6 @@ def throughput(args) -> dict:
         finally:
             loaded.stops_after_attention = stops
 
-    stops = loaded.stops_after_attention
     runs = {
         "forward_whole": whole_pass,
         "forward": lambda: forward_only(loaded, sentences, args.batch_size),

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import AttnWidgetError, EmptyTextError, TooLongError
-from .metrics import ExemplarTracker, HeadSums
+from .metrics import ExemplarTracker, HeadSums, fused_pass
 from .sentence import AnnotatedSentence, align_many
 from .stats import SKIP_DUPLICATE, AttentionStats, CorpusSummary
 from .syntax import Syntax, iter_conllu, parse_spacy_many
@@ -124,11 +124,13 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
                 on_batch=lambda n: None, stop=None) -> None:
     """Batched forward passes over length-sorted chunks; the batches go into the sums.
 
-    Consecutive batches of short sentences are joined before they go into the sums, up to
-    the size of one full batch (:func:`~attnwidget.forward.batch_bytes_limit`): a batch
-    costs the metrics a fixed ~8 ms of small tensor operations whatever its size, which
-    for the many small batches of short sentences was as much as their arithmetic. Sorted
-    by length, joined batches are nearly the same width, so the padding is small.
+    Where the sums are tensor code (off the CPU), consecutive batches of short sentences are
+    joined before they go into the sums, up to the size of one full batch
+    (:func:`~attnwidget.forward.batch_bytes_limit`): a batch costs that code a fixed ~8 ms
+    of small tensor operations whatever its size, which for the many small batches of
+    short sentences was as much as their arithmetic. Sorted by length, joined batches are
+    nearly the same width, so the padding is small. The CPU's compiled pass has no such
+    cost, and joining would only copy the attention.
 
     The attention held between forward passes is at most that one batch's worth, and the
     C heap's free pages go back to the system after each chunk, so the peak memory is that
@@ -137,7 +139,7 @@ def run_batches(loaded, sentences: Iterator[tuple[int, AnnotatedSentence]], sums
     from .allocator import trim_heap
     from .forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
-    limit = batch_bytes_limit(loaded.device)
+    limit = 0 if fused_pass(loaded.device) else batch_bytes_limit(loaded.device)
     pending: list[tuple[AttentionBatch, list[int]]] = []
 
     def flush() -> None:

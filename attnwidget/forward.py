@@ -163,9 +163,10 @@ def batch_bytes_limit(device) -> int:
 def _run_batch(model, indices, batch, pad_id, zero_padding: bool = True) -> AttentionBatch:
     lengths = torch.tensor([len(s) for s in batch], dtype=torch.long)
     width = int(lengths.max())
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    for b, sentence in enumerate(batch):
-        input_ids[b, : len(sentence)] = torch.tensor(sentence.input_ids, dtype=torch.long)
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    for b, sentence in enumerate(batch):  # numpy takes a list of ints far faster than torch
+        ids[b, : len(sentence)] = sentence.input_ids
+    input_ids = torch.from_numpy(ids)
     valid = torch.arange(width)[None, :] < lengths[:, None]
     attentions = forward_attention(model, input_ids, valid.long())
     if len(attentions) != model.num_layers:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -32,8 +32,17 @@ DEP_DIRECTIONS = ("child_to_parent", "parent_to_child", "either")
 HEAD_DIRECTIONS = ("dependent_to_head", "head_to_dependent")
 #: Largest slice of a batch (attention weights) worked on at once; bounds temporaries.
 MAX_SLICE_ELEMENTS = 1 << 23
+#: CPU batches go through the compiled single pass of :mod:`attnwidget.fused`; other
+#: devices (and tests of this module's tensor code on the CPU) through tensor operations.
+FUSED_ON_CPU = True
 #: Fixed-offset baseline of SPEC §5.
 BASELINE_OFFSETS = (-3, -2, -1, 1, 2, 3)
+
+
+def fused_pass(device) -> bool:
+    """Whether batches on ``device`` go through :mod:`attnwidget.fused` (a compiled loop, on
+    the CPU) rather than tensor operations."""
+    return torch.device(device).type == "cpu" and FUSED_ON_CPU
 
 
 class Vocabulary:
@@ -329,13 +338,14 @@ _CORPUS_SUMS = {
 @dataclass
 class _Contribution:
     """What one slice of a batch adds: sums, variability cells, exemplar candidates (each
-    sentence's largest weight per head, and the weights to find where it lies)."""
+    sentence's largest weight per head, and ``locate(rows, layers, heads)`` for where it
+    lies, as :func:`locate_maxima` gives it)."""
 
     sums: dict[str, torch.Tensor]
     cell_values: torch.Tensor | None
     cell_ids: torch.Tensor | None
     best: torch.Tensor | None
-    offdiag: torch.Tensor | None
+    locate: Callable | None
 
 
 class HeadSums:
@@ -402,7 +412,8 @@ class HeadSums:
                              f"{self.num_layers} × {self.num_heads}")
         features = features.widen(T)
         self._grow()
-        step = max(1, MAX_SLICE_ELEMENTS // (L * H * T * T))
+        # The tensor code's temporaries are the size of its slice; the fused pass has none.
+        step = B if fused_pass(attention.device) else max(1, MAX_SLICE_ELEMENTS // (L * H * T * T))
         try:
             parts = [self._contributions(attention[k : k + step], lengths[k : k + step],
                                          features.rows(slice(k, k + step)), consume, exemplars is not None)
@@ -420,8 +431,8 @@ class HeadSums:
                 for k, part in enumerate(parts):
                     inside = rows // step == k
                     if bool(inside.any()):
-                        i[inside], j[inside] = locate_maxima(part.offdiag, rows[inside] - k * step,
-                                                             layers[inside], heads[inside])
+                        i[inside], j[inside] = part.locate(rows[inside] - k * step, layers[inside],
+                                                           heads[inside])
                 return i, j
 
             exemplars.add(torch.cat([p.best for p in parts]), list(sentence_ids), locate)
@@ -429,6 +440,14 @@ class HeadSums:
     def _contributions(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
                        consume: bool, want_exemplars: bool) -> "_Contribution":
         """One slice's additions to every sum (no state is changed here)."""
+        if fused_pass(attention.device):
+            from .fused import batch_sums
+
+            part = batch_sums(attention, lengths, features, len(self.pos_vocab), len(self.deprel_vocab),
+                              self.causal, self.min_attention, ENTROPY_MIN_MASS, VARIABILITY_WINDOW,
+                              BASELINE_OFFSETS)
+            return _Contribution(part.sums, part.cell_values, part.cell_ids,
+                                 part.best if want_exemplars else None, part.locate)
         attention = attention.float()
         B, L, H, T, _ = attention.shape
         batch: dict[str, torch.Tensor] = {}
@@ -517,14 +536,15 @@ class HeadSums:
         add("head_words", contract(words.evaluated.float(), words_rel))
         add("baseline_correct", contract(baseline_hits(words).float(), words_rel))
 
-        best = None
+        best = locate = None
         if want_exemplars:
             # Largest raw α over counted pairs with i ≠ j (SPEC §4). ``raw`` may be ``m``:
             # no sum needs it after this, so its diagonal is cleared in place.
             raw.diagonal(dim1=-2, dim2=-1).zero_()
             has_pair = (counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)).any((1, 2))
             best = exemplar_candidates(raw, has_pair)
-        return _Contribution(batch, cell_values, cell_ids, best, raw if want_exemplars else None)
+            locate = lambda rows, layers, heads: locate_maxima(raw, rows, layers, heads)  # noqa: E731
+        return _Contribution(batch, cell_values, cell_ids, best, locate)
 
     def _grow(self) -> None:
         """Widen keyed sums to the current vocabularies (new tags/relations start at 0)."""
@@ -658,11 +678,17 @@ class ExemplarTracker:
             return
         B, L, H = best.shape
         device = self.weight.device
+        offered = best.float().permute(1, 2, 0).to(device)  # [L, H, B]
+        if self.weight.shape[-1] == self.k and not bool((offered >= self.weight[..., -1:]).any()):
+            # Every list is full and no sentence reaches its last entry (an equal weight might,
+            # with a smaller sentence index): most batches, once the lists have filled.
+            self._pending = {}
+            return
         ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=device)
         rows = torch.arange(B, device=device)
         # Until located, a new entry's i holds -1 - its row in the batch.
         unplaced = (-1 - rows).expand(L, H, B)
-        self._keep(best.float().permute(1, 2, 0).to(device), ids.expand(L, H, B), unplaced, torch.zeros_like(unplaced))
+        self._keep(offered, ids.expand(L, H, B), unplaced, torch.zeros_like(unplaced))
         new = self.i < 0
         if bool(new.any()):
             layers, heads, _ = new.nonzero(as_tuple=True)

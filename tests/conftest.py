@@ -56,6 +56,14 @@ def t5_small():
     return load_model(tiny_models.tiny_t5(), device="cpu")
 
 
+@pytest.fixture(params=["fused", "tensor"])
+def metrics_code(request, monkeypatch):
+    """Run a test with each of the two codes of the metrics: the compiled pass the CPU uses
+    (attnwidget/fused.py) and the tensor code accelerators use (run here on the CPU)."""
+    monkeypatch.setattr("attnwidget.metrics.FUSED_ON_CPU", request.param == "fused")
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def ewt_path() -> Path:
     """The UD English EWT dev set from ../shared (never copied into the repository)."""

@@ -44,7 +44,7 @@ def items(model, ewt_path):
 
 
 @pytest.mark.parametrize("min_attention", [None, 0.3])
-def test_every_metric_matches_the_reference_loop(model, ewt_path, items, min_attention):
+def test_every_metric_matches_the_reference_loop(model, ewt_path, items, min_attention, metrics_code):
     stats = analyze(ewt_path, model=model, max_sentences=N_SENTENCES, batch_size=8,
                     min_attention=min_attention, progress=False)
     assert stats.summary.sentences == len(items)
@@ -52,7 +52,7 @@ def test_every_metric_matches_the_reference_loop(model, ewt_path, items, min_att
     compare_frames(stats.to_frame(), want)
 
 
-def test_exemplars_match_the_reference(model, ewt_path, items):
+def test_exemplars_match_the_reference(model, ewt_path, items, metrics_code):
     stats = analyze(ewt_path, model=model, max_sentences=N_SENTENCES, batch_size=8, progress=False)
     want = reference_exemplars([(s, a) for _, s, a in items], model.is_causal, k=3,
                                ids=[index for index, _, _ in items])
@@ -72,7 +72,7 @@ def test_batch_size_does_not_change_the_result(minilm, ewt_path):
     assert [r["sentence"] for r in one.exemplar_rows()] == [r["sentence"] for r in many.exemplar_rows()]
 
 
-def test_small_batches_joined_for_the_metrics_give_the_same_result(minilm, ewt_path, monkeypatch):
+def test_small_batches_are_joined_for_the_tensor_metrics_only(minilm, ewt_path, monkeypatch):
     from attnwidget.metrics import HeadSums
 
     widths = []
@@ -83,6 +83,7 @@ def test_small_batches_joined_for_the_metrics_give_the_same_result(minilm, ewt_p
         return real_update(self, attention, *args, **kwargs)
 
     monkeypatch.setattr(HeadSums, "update", update)
+    monkeypatch.setattr("attnwidget.metrics.FUSED_ON_CPU", False)
     joined = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
     assert len(widths) < 12 and sum(widths) == 24  # forward batches of 2, joined for the metrics
     widths.clear()
@@ -91,6 +92,14 @@ def test_small_batches_joined_for_the_metrics_give_the_same_result(minilm, ewt_p
     assert widths == [2] * 12
     compare_frames(joined.to_frame(), apart.to_frame(), atol=1e-6, rtol=1e-6)
     assert_same_exemplars(joined.exemplar_rows(), apart.exemplar_rows())
+    # The CPU's compiled pass has no fixed cost per batch to share: joining would only copy.
+    widths.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(HeadSums, "update", update)
+    fused = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
+    assert widths == [2] * 12
+    compare_frames(fused.to_frame(), apart.to_frame(), atol=1e-6, rtol=1e-6)
+    assert_same_exemplars(fused.exemplar_rows(), apart.exemplar_rows())
 
 
 def test_shards_merge_to_the_whole(gpt2_small, ewt_path):

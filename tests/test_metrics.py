@@ -15,6 +15,9 @@ from attnwidget.sentence import AnnotatedSentence
 from attnwidget.stats import frame_from
 from test_metrics_reference import compare_frames, reference_exemplars, reference_frame
 
+# Every test here runs with both codes of the metrics (compiled on the CPU, tensor elsewhere).
+pytestmark = pytest.mark.usefixtures("metrics_code")
+
 TAGS = ["NOUN", "VERB", "DET", "ADJ", "PUNCT"]
 RELS = ["nsubj", "obj", "det", "amod", "punct", "nmod:poss"]
 

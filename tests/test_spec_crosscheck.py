@@ -42,7 +42,7 @@ def _frame_value(frame, metric, key, layer=None, head=None):
 
 @pytest.mark.parametrize("fixture", ["minilm", "gpt2_small"])
 @pytest.mark.parametrize("min_attention", [None, 0.3])
-def test_every_metric_matches_the_independent_reading(fixture, min_attention, request, ewt):
+def test_every_metric_matches_the_independent_reading(fixture, min_attention, request, ewt, metrics_code):
     model = request.getfixturevalue(fixture)
     corpus = _corpus(model, ewt)
     items = _items(model, corpus)
@@ -65,7 +65,7 @@ def test_every_metric_matches_the_independent_reading(fixture, min_attention, re
 
 
 @pytest.mark.parametrize("fixture", ["minilm", "gpt2_small"])
-def test_exemplars_and_head_accuracy_match_the_independent_reading(fixture, request, ewt):
+def test_exemplars_and_head_accuracy_match_the_independent_reading(fixture, request, ewt, metrics_code):
     model = request.getfixturevalue(fixture)
     corpus = _corpus(model, ewt)
     items = _items(model, corpus)

@@ -80,20 +80,21 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
     raw = np.zeros((width, width)) if has_theta else pair  # the same of α, for Clark
     target_col, beaten_col = np.empty(width), np.empty(width, dtype=np.int64)  # Clark by columns
     received = np.empty(width)
-    for lh in range(lo, hi):
-        first = mass = distance = entropy = entropy_rows = var_mass = 0.0
-        for b in range(B):
-            n = lengths[b]
-            words = 0
-            for t in range(n):
-                words = max(words, word[b, t] + 1)
+    # Sentence by sentence, then head by head: the attention is read in memory order, and
+    # each head's sums still grow by sentence in the same order whatever the thread split.
+    for b in range(B):
+        n = lengths[b]
+        words = 0
+        for t in range(n):
+            words = max(words, word[b, t] + 1)
+            counted[t] = 1.0 if word[b, t] >= 0 else 0.0
+        for lh in range(lo, hi):
+            first = mass = distance = entropy = entropy_rows = var_mass = 0.0
             pair[:words, :words] = 0.0
             if has_theta:
                 raw[:words, :words] = 0.0
             top, top_i, top_j = -np.inf, -1, -1
             a, bits = att[b, lh], att_bits[b, lh]
-            for t in range(n):
-                counted[t] = 1.0 if word[b, t] >= 0 else 0.0
             for i in range(n):
                 w = word[b, i]
                 if w < 0:
@@ -178,12 +179,12 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     head_correct[lh, 0, r] += 1.0
                 if beaten_col[w] == 0 and target_col[w] > 0:
                     head_correct[lh, 1, r] += 1.0
-        scalars[lh, 0] += first
-        scalars[lh, 1] += mass
-        scalars[lh, 2] += distance
-        scalars[lh, 3] += entropy
-        scalars[lh, 4] += entropy_rows
-        scalars[lh, 5] += var_mass
+            scalars[lh, 0] += first
+            scalars[lh, 1] += mass
+            scalars[lh, 2] += distance
+            scalars[lh, 3] += entropy
+            scalars[lh, 4] += entropy_rows
+            scalars[lh, 5] += var_mass
 
 
 @njit(nogil=True, cache=True)

@@ -679,13 +679,18 @@ class ExemplarTracker:
         B, L, H = best.shape
         device = self.weight.device
         offered = best.float().permute(1, 2, 0).to(device)  # [L, H, B]
-        if self.weight.shape[-1] == self.k and not bool((offered >= self.weight[..., -1:]).any()):
-            # Every list is full and no sentence reaches its last entry (an equal weight might,
-            # with a smaller sentence index): most batches, once the lists have filled.
-            self._pending = {}
-            return
-        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=device)
         rows = torch.arange(B, device=device)
+        ids = torch.as_tensor(list(sentence_ids), dtype=torch.long, device=device)
+        if self.weight.shape[-1] == self.k:
+            # Every list is full: only sentences that reach some list's last entry can enter
+            # (an equal weight might, with a smaller sentence index). Once the lists have
+            # filled, that is a few sentences of a batch, or none.
+            rows = (offered >= self.weight[..., -1:]).any(1).any(0).nonzero().squeeze(1)
+            if not len(rows):
+                self._pending = {}
+                return
+            offered, ids = offered[..., rows], ids[rows]
+        B = len(rows)
         # Until located, a new entry's i holds -1 - its row in the batch.
         unplaced = (-1 - rows).expand(L, H, B)
         self._keep(offered, ids.expand(L, H, B), unplaced, torch.zeros_like(unplaced))

@@ -15,6 +15,7 @@ Sums are float64 from the first addition.
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -277,6 +278,10 @@ class FusedContribution:
 #: Worker threads by their number (kept: starting threads for every batch costs more
 #: than a small batch's sums).
 _POOLS: dict[int, ThreadPoolExecutor] = {}
+if hasattr(os, "register_at_fork"):
+    # A forked child has none of the parent's threads; a pool it inherited would take work
+    # and never run it.
+    os.register_at_fork(after_in_child=_POOLS.clear)
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:

@@ -90,3 +90,22 @@ def test_padding_may_hold_junk_even_nan():
     junk = _sums(att, lengths, features, sums, 1)
     for name, value in clean.sums.items():
         assert torch.equal(value, junk.sums[name]), name
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_gets_fresh_worker_threads():
+    # The parent's pool is started first; the child must not hand work to its dead threads.
+    import multiprocessing
+
+    att, lengths, features, sums = _batch(random_items(6, 5), 2, 3)
+    want = _sums(att, lengths, features, sums, 2).sums["mass"]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        got = pool.apply_async(_mass_in_child, (att, lengths, features, len(sums.pos_vocab),
+                                                len(sums.deprel_vocab))).get(timeout=60)
+    assert torch.equal(got, want)
+
+
+def _mass_in_child(att, lengths, features, n_pos, n_rel):
+    return fused.batch_sums(att, lengths, features, n_pos, n_rel, False, None, ENTROPY_MIN_MASS,
+                            VARIABILITY_WINDOW, BASELINE_OFFSETS, threads=2).sums["mass"]

@@ -1,15 +1,15 @@
 """SPEC §3–§5 per-head sums of one CPU batch in a single compiled pass over its attention.
 
-The tensor version (:meth:`attnwidget.metrics.HeadSums._tensor_contribution`, used on
-accelerators) reads the ``[B, L, H, T, T]`` attention a dozen times over in eager torch
-operations, and for EWT's short sentences each of those costs more than its arithmetic:
-on the CPU the metrics were ~15% of a corpus pass. Here a numba-compiled loop visits each
-weight once and keeps one sentence's word-pair sums (W×W) in a small scratch array while
-it works out everything that needs them (tags, relations, Clark's predictions).
+The tensor code of :class:`attnwidget.metrics.HeadSums` (used on accelerators) reads the
+``[B, L, H, T, T]`` attention a dozen times over in eager torch operations, and for EWT's
+short sentences each of those costs more than its arithmetic: on the CPU the metrics were
+~15% of a corpus pass. Here a numba-compiled loop visits each weight once and keeps one
+sentence's word-pair sums (W×W) in a small scratch array while it works out everything
+that needs them (tags, relations, Clark's predictions).
 
 Heads are split across threads (the loop releases the GIL); each head's sums are added
 by one thread in one fixed order, so the result does not depend on the thread count.
-Sums are float64 from the first addition.
+A row's own sums are float32, as in the tensor code; everything beyond a row is float64.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ def _row_sums(row, bits, counted, position, lo, end, i, theta):  # pragma: no co
     m = α·1[α > θ] on counted columns (``counted``: 1.0 or 0.0) and 0 elsewhere; ``bits``
     is the row seen as int32, ``position`` holds j as float32, θ < 0 means none.
 
-    Written so LLVM vectorises it: no calls, no branches, float32 throughout (int64 has no
-    vector conversion to float on AVX2), sums reassociated. ``math.log`` is a scalar libm
-    call and was a third of the whole pass. ln m comes from the float's bits: m = 2^e · f,
-    f in [√½, √2), ln f = 2 atanh(t) with t = (f − 1)/(f + 1), |t| < 0.172, by its series
-    to t⁹ (error < 1e-8, below float32's own rounding). m = 0 reads as e = −127, f = 1:
-    finite, so m ln m = 0 with no test."""
+    Written so LLVM can vectorise it: no calls, no branches, float32 throughout (int64 has
+    no vector conversion to float on AVX2), sums reassociated. ``math.log`` is a scalar
+    libm call, and was a third of the compiled pass. ln m comes from the float's bits:
+    m = 2^e · f, f in [√½, √2), ln f = 2 atanh(t) with t = (f − 1)/(f + 1), |t| < 0.172,
+    by its series to t⁹ (truncation < 1e-9; the float32 arithmetic rounds at ~1e-7, as a
+    float32 log does). m = 0 reads as e = −127, f = 1: finite, so m ln m = 0 with no test."""
     one, half = np.float32(1.0), np.float32(0.5)
     at = np.float32(i)
     total = plogm = reach = np.float32(0.0)
@@ -70,7 +70,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     scalars, pos_to, pos_from, dep_align, dep_to, head_correct, var_sum,
                     cell_values, best, best_i, best_j):  # pragma: no cover - compiled
     """Heads ``lo``..``hi`` of the batch (heads flattened over layers), added into the
-    outputs' rows for those heads. See :func:`batch_head_sums` for the arrays."""
+    outputs' rows for those heads. See :func:`batch_sums` for the arrays."""
     B, _, T, _ = att.shape
     width = word_head.shape[1]
     att_bits = att.view(np.int32)
@@ -189,9 +189,9 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
 
 
 @njit(nogil=True, cache=True)
-def _sentence_structure(word, head, pos, rel, lengths, causal, window, offsets, width, n_pos, n_rel,
-                        word_head, word_rel, word_pos, evaluated, n_pieces, cell_index, cell_ids,
-                        corpus, dep_pairs, pos_pairs, head_words, baseline_correct):  # pragma: no cover - compiled
+def _sentence_structure(word, head, pos, rel, lengths, causal, window, offsets, width, word_head, word_rel,
+                        word_pos, evaluated, n_pieces, cell_index, cell_ids, corpus, dep_pairs, pos_pairs,
+                        head_words, baseline_correct):  # pragma: no cover - compiled
     """Per sentence: its words' head, relation, tag, pieces and whether Clark's task scores
     them; each counted cell's row among the variability cells (-1: not kept); and the sums
     that do not depend on the attention (``corpus``: first-token rows, counted pairs,
@@ -322,7 +322,7 @@ def batch_sums(attention: torch.Tensor, lengths: torch.Tensor, features, n_pos: 
     corpus, dep_pairs, pos_pairs, head_words = z(3), z(3), z(n_pos), z(n_rel)
     baseline_correct = z(len(offsets), n_rel)
     n_cells = _sentence_structure(word, head, pos, rel, n, causal, window, np.asarray(offsets, dtype=np.int64),
-                                  width, n_pos, n_rel, word_head, word_rel, word_pos, evaluated, n_pieces,
+                                  width, word_head, word_rel, word_pos, evaluated, n_pieces,
                                   cell_index, cell_ids, corpus, dep_pairs, pos_pairs, head_words,
                                   baseline_correct)
 

@@ -7,6 +7,9 @@ accumulators merge by adding), the top-k exemplar candidates per head, and, for
 variability only, each long sentence's counted weights in its first 10×10 block (its
 formula needs |α − ᾱ| with the corpus mean ᾱ known only at the end, so no running sum is
 exact; the mean itself is a running sum).
+
+On the CPU a batch's sums come from the compiled single pass of :mod:`attnwidget.fused`
+instead of the tensor code here; both fill the same sums, and the tests run both.
 """
 
 from __future__ import annotations

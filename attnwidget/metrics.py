@@ -14,7 +14,10 @@ instead of the tensor code here; both fill the same sums, and the tests run both
 
 from __future__ import annotations
 
+import functools
+import importlib
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -45,7 +48,20 @@ BASELINE_OFFSETS = (-3, -2, -1, 1, 2, 3)
 def fused_pass(device) -> bool:
     """Whether batches on ``device`` go through :mod:`attnwidget.fused` (a compiled loop, on
     the CPU) rather than tensor operations."""
-    return torch.device(device).type == "cpu" and FUSED_ON_CPU
+    return torch.device(device).type == "cpu" and FUSED_ON_CPU and _fused_available()
+
+
+@functools.lru_cache(maxsize=None)
+def _fused_available() -> bool:
+    """numba imports and can cache its code here; if not, the tensor code does the work."""
+    try:
+        importlib.import_module(f"{__package__}.fused")
+    except Exception as exc:  # noqa: BLE001 - any failure of numba here means: do without it
+        warnings.warn(f"attnwidget: the compiled CPU pass of the corpus metrics is unavailable "
+                      f"({type(exc).__name__}: {exc}); using tensor code, 2-3 times slower on the CPU. "
+                      "Installing numba (pip install numba) brings it back.", RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 class Vocabulary:

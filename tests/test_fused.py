@@ -109,3 +109,24 @@ def test_a_forked_child_gets_fresh_worker_threads():
 def _mass_in_child(att, lengths, features, n_pos, n_rel):
     return fused.batch_sums(att, lengths, features, n_pos, n_rel, False, None, ENTROPY_MIN_MASS,
                             VARIABILITY_WINDOW, BASELINE_OFFSETS, threads=2).sums["mass"]
+
+
+def test_without_numba_the_tensor_code_does_the_work(monkeypatch, minilm):
+    # numba missing (or unable to compile or cache here): a warning that says what to do,
+    # and the same numbers from the tensor code.
+    import sys
+
+    from attnwidget import metrics
+    from attnwidget.analysis import analyze
+
+    texts = ["The cat sat on the mat.", "Dogs bark at night."]
+    with_numba = analyze(texts, model=minilm, progress=False).to_frame()
+    monkeypatch.setitem(sys.modules, "attnwidget.fused", None)  # the import now fails
+    metrics._fused_available.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="pip install numba"):
+            without = analyze(texts, model=minilm, progress=False).to_frame()
+    finally:
+        metrics._fused_available.cache_clear()
+    np.testing.assert_allclose(without.value.to_numpy(dtype=float), with_numba.value.to_numpy(dtype=float),
+                               rtol=1e-5, atol=1e-6)

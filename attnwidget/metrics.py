@@ -59,7 +59,8 @@ def _fused_available() -> bool:
     except Exception as exc:  # noqa: BLE001 - any failure of numba here means: do without it
         warnings.warn(f"attnwidget: the compiled CPU pass of the corpus metrics is unavailable "
                       f"({type(exc).__name__}: {exc}); using tensor code, 2-3 times slower on the CPU. "
-                      "Installing numba (pip install numba) brings it back.", RuntimeWarning, stacklevel=3)
+                      "Without numba, pip install numba brings it back; where numba cannot write its "
+                      "cache, set NUMBA_CACHE_DIR to a writable folder.", RuntimeWarning, stacklevel=3)
         return False
     return True
 

@@ -416,9 +416,9 @@ class HeadSums:
     def update(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
                exemplars: "ExemplarTracker | None" = None, sentence_ids=None,
                consume: bool = False) -> None:
-        """Add one batch. ``attention`` ``[B, L, H, T, T]`` (weights past each length are masked out here,
-        so they may hold anything finite),
-        ``lengths`` ``[B]``, ``features`` with ids from this object's vocabularies,
+        """Add one batch. ``attention`` ``[B, L, H, T, T]`` (weights past each length are
+        never counted, so they may hold anything finite), ``lengths`` ``[B]``,
+        ``features`` with ids from this object's vocabularies,
         ``sentence_ids`` the sentences' corpus indices (for ``exemplars``).
         ``consume=True`` lets the attention tensor be overwritten (saves a full copy).
 

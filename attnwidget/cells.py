@@ -79,9 +79,10 @@ class CellStore:
             self._memory, self._memory_bytes = [], 0
             per_cell = self.heads[0] * self.heads[1]
             kept = sum(self._spilled)
-            values_file, ids_file = self._files
-            values_file.truncate(kept * per_cell * 4)  # appends seek to the end
-            ids_file.truncate(kept * 2)
+            if self._files is not None:
+                values_file, ids_file = self._files
+                values_file.truncate(kept * per_cell * 4)  # appends seek to the end
+                ids_file.truncate(kept * 2)
         else:
             self._memory = self._memory[: chunks - len(self._spilled)]
             self._memory_bytes = sum(v.nbytes + i.nbytes for v, i in self._memory)

@@ -179,7 +179,7 @@ def analyze(
         if isinstance(start, AttentionStats):  # resume=True on a finished run
             return start
         if isinstance(model, (str, Path)) or model is None:
-            source.validate()  # a strict run stops at an invalid file before the model loads
+            source.validate(None if progress else False)  # a strict run stops at an invalid file before the model loads
         loaded = load_model(model, device=device)
         spec.model = loaded.name
         spec.model_fingerprint = model_fingerprint(loaded)

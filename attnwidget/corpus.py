@@ -97,15 +97,25 @@ class CorpusSource:
         total = len(corpus) if hasattr(corpus, "__len__") else None
         return cls("<sentences>", annotations or "auto", items=corpus, lenient=lenient, total=total)
 
-    def validate(self) -> None:
-        """Read a CoNLL-U file through once and raise at its first invalid sentence (where
-        :mod:`attnwidget.syntax` offers a fast check), so a strict run stops before the
-        model loads. Plain text is checked while it is counted."""
+    def validate(self, progress: bool | None = None) -> None:
+        """A strict run over a CoNLL-U file reads it through once before the model loads
+        (:func:`attnwidget.syntax.validate_conllu`, where this version has it) and stops at
+        its first invalid sentence, saying how many more there are. Plain text is checked
+        while it is counted."""
         from . import syntax
 
         check = getattr(syntax, "validate_conllu", None)
-        if self.is_conllu and not self.lenient and check is not None:
-            check(self.path)
+        if not self.is_conllu or self.lenient or check is None:
+            return
+        errors = check(self.path, progress=progress)
+        if errors:
+            first = errors[0]
+            more = len(errors) - 1
+            if more and hasattr(first, "add_note"):
+                count = f"{more}{'+' if getattr(errors, 'truncated', False) else ''}"
+                first.add_note(f"({count} more invalid sentences in {self.path}: fix them, or skip them with "
+                               "--lenient / lenient=True)")
+            raise first
 
     def entries(self) -> Iterator[Entry]:
         if self.path is None:

@@ -4,6 +4,7 @@ found before the model loads; merges that would count sentences twice."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import warnings
@@ -311,3 +312,54 @@ def test_warnings_do_not_hide_a_clean_run(minilm, syntaxes):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         analyze(syntaxes[:8], model=minilm, progress=False)
+
+
+# ----------------------------------------------------------------- invalid CoNLL-U
+
+LENIENT_READER = "lenient" in inspect.signature(iter_conllu).parameters
+needs_lenient_reader = pytest.mark.skipif(not LENIENT_READER,
+                                          reason="needs attnwidget.syntax.iter_conllu(..., lenient=True)")
+BROKEN = """# sent_id = a
+# text = Dogs bark.
+1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_\t_
+2\tbark\tbark\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No
+3\t.\t.\tPUNCT\t_\t_\t2\tpunct\t_\t_
+
+# sent_id = b
+# text = Cats meow.
+1\tCats\tcat\tNOUN\t_\t_\t2\tnsubj\t_\t_
+2\tmeow\tmeow\tVERB\t_\t_\tzero\troot\t_\tSpaceAfter=No
+3\t.\t.\tPUNCT\t_\t_\t2\tpunct\t_\t_
+
+# sent_id = c
+# text = Birds sing.
+1\tBirds\tbird\tNOUN\t_\t_\t2\tnsubj\t_\t_
+2\tsing\tsing\tVERB\t_\t_\t0\troot\t_\tSpaceAfter=No
+3\t.\t.\tPUNCT\t_\t_\t2\tpunct\t_\t_
+
+"""
+
+
+@needs_lenient_reader
+def test_lenient_skips_invalid_conllu_sentences_and_says_where(minilm, tmp_path):
+    path = tmp_path / "broken.conllu"
+    path.write_text(BROKEN, encoding="utf-8")
+    stats = analyze(path, model=minilm, lenient=True, progress=False)
+    s = stats.summary
+    assert (s.entries, s.sentences, s.skipped) == (3, 2, {"invalid CoNLL-U": 1})
+    index, reason, detail = s.skip_examples[0]
+    assert (index, reason) == (1, "invalid CoNLL-U")
+    assert detail.startswith(f"{path}, line 10, sent_id b: ") and "HEAD" in detail
+    assert s.coverage == Coverage.range(0, 3)
+    assert f"entry 1: {path}, line 10, sent_id b" in s.describe()
+
+
+@needs_lenient_reader
+def test_strict_stops_at_invalid_conllu_before_the_model_loads(tmp_path):
+    from attnwidget.errors import ConlluError
+
+    path = tmp_path / "broken.conllu"
+    path.write_text(BROKEN, encoding="utf-8")
+    with pytest.raises(ConlluError) as info:
+        analyze(path, model=NO_MODEL)
+    assert info.value.line == 10 and "broken.conllu" in str(info.value)

@@ -88,7 +88,7 @@ def test_small_batches_are_joined_for_the_tensor_metrics_only(minilm, ewt_path, 
     joined = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
     assert len(widths) < 12 and sum(widths) == 24  # forward batches of 2, joined for the metrics
     widths.clear()
-    monkeypatch.setattr("attnwidget.analysis._joined_bytes", lambda batches: float("inf"))  # never join
+    monkeypatch.setattr("attnwidget.corpusrun._joined_bytes", lambda batches: float("inf"))  # never join
     apart = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
     assert widths == [2] * 12
     compare_frames(joined.to_frame(), apart.to_frame(), atol=1e-6, rtol=1e-6)

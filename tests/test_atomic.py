@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from attnwidget.atomic import AtomicFolder, FolderLockedError, OutputFolderError
+from attnwidget.atomic import AtomicFolder, OutputFolderError
 
 CHILD = Path(__file__).with_name("atomic_child.py")
 REPO = Path(__file__).resolve().parents[1]

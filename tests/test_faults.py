@@ -75,10 +75,10 @@ def test_many_failures_in_a_row_stop_the_run(minilm, syntaxes, monkeypatch):
 
 
 def test_a_sentence_that_breaks_parsing_or_alignment_is_skipped(minilm, syntaxes, monkeypatch):
-    import attnwidget.analysis as analysis
+    import attnwidget.prepare as prepare
 
     texts = [s.text for s in syntaxes[:20]]
-    real_parse, real_align = analysis.parse_spacy_many, analysis.align_many
+    real_parse, real_align = prepare.parse_spacy_many, prepare.align_many
 
     def parse(batch, pipeline=None):
         if texts[4] in batch:
@@ -90,8 +90,8 @@ def test_a_sentence_that_breaks_parsing_or_alignment_is_skipped(minilm, syntaxes
             raise KeyError("offset mapping")
         return real_align(sources, model, truncate)
 
-    monkeypatch.setattr(analysis, "parse_spacy_many", parse)
-    monkeypatch.setattr(analysis, "align_many", align)
+    monkeypatch.setattr(prepare, "parse_spacy_many", parse)
+    monkeypatch.setattr(prepare, "align_many", align)
     with pytest.warns(UserWarning, match="skipped after errors"):
         stats = analyze(texts, model=minilm, annotations="spacy", batch_size=4, progress=False)
     assert stats.summary.sentences == 18

@@ -121,7 +121,7 @@ def analyze(
                            "heads": loaded.num_heads, "causal": loaded.is_causal}
         if start is not None:
             check_resumable(spec, start.content, with_model=True)
-            stats = start.stats
+            stats = _on_device(start.stats, loaded.device)
         else:
             stats = _new_stats(loaded, spec, exemplars, min_attention, shard_index, shard_count)
         run = CorpusRun(loaded, stats, spec, source, batch_size=batch_size, chunk_size=spec.options["chunk_sentences"],
@@ -205,6 +205,19 @@ def _starting_point(folder: AtomicFolder | None, spec: RunSpec, model, resume: b
         return load_output(folder.path)
     stats, segments = load_checkpoint(folder.path)
     return _Start(stats, segments, content)
+
+
+def _on_device(stats: AttentionStats, device) -> AttentionStats:
+    """A checkpoint is read onto the CPU before the model loads; its sums and exemplar
+    lists go where the model is."""
+    old = stats.sums
+    sums = HeadSums(old.num_layers, old.num_heads, old.causal, old.min_attention, device)
+    sums.pos_vocab, sums.deprel_vocab, sums.cells = old.pos_vocab, old.deprel_vocab, old.cells
+    sums.sums = {name: value.to(sums.sum_device) for name, value in old.sums.items()}
+    tracker = stats.exemplar_tracker
+    tracker.weight, tracker.sentence, tracker.i, tracker.j = (
+        t.to(device) for t in (tracker.weight, tracker.sentence, tracker.i, tracker.j))
+    return AttentionStats(sums, tracker, stats.summary)
 
 
 def _new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import json
 import os
 import shutil
@@ -164,7 +165,7 @@ class AtomicFolder:
         says what it did. Needs the lock (no writer may be at work)."""
         self._require_lock()
         done = []
-        siblings = {kind: sorted(self.parent.glob(f".{_glob_escape(self.name)}.{kind}-*"))
+        siblings = {kind: sorted(self.parent.glob(f".{glob.escape(self.name)}.{kind}-*"))
                     for kind in ("tmp", "new", "old")}
         ready = max(siblings["new"], key=lambda p: p.stat().st_mtime, default=None)
         if ready is not None:
@@ -176,7 +177,7 @@ class AtomicFolder:
         elif not self.path.exists() and siblings["old"]:
             os.rename(max(siblings["old"], key=lambda p: p.stat().st_mtime), self.path)
             done.append(f"restored {self.path} (a stopped run had moved it aside)")
-        for leftover in sorted(self.parent.glob(f".{_glob_escape(self.name)}.*-*")):
+        for leftover in sorted(self.parent.glob(f".{glob.escape(self.name)}.*-*")):
             if leftover.name.split(".")[-1].split("-")[0] in ("tmp", "new", "old") and leftover.is_dir():
                 _remove(leftover)
         if done:
@@ -252,12 +253,6 @@ def _sync_dir(path: Path) -> None:
 
 def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
-
-
-def _glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
 
 
 def _output_error(exc: OSError, path: Path) -> OutputFolderError:

@@ -52,8 +52,8 @@ class CorpusRun:
     """One pass (or the rest of one) over a corpus: chunks in, statistics, checkpoints out."""
 
     def __init__(self, loaded, stats: AttentionStats, spec: RunSpec, source: CorpusSource, *, batch_size: int,
-                 chunk_size: int, max_sentences, truncate, shard, pipeline, drop_duplicates, strict, progress, folder, figures,
-                 checkpoint_every, segments=None, manifest=None):
+                 chunk_size: int, max_sentences, truncate, shard, pipeline, drop_duplicates, strict, progress,
+                 folder, figures, checkpoint_every, segments=None, manifest=None):
         self.loaded, self.stats, self.spec, self.source = loaded, stats, spec, source
         self.batch_size = batch_size
         self.chunk_size = chunk_size
@@ -247,8 +247,7 @@ class CorpusRun:
 
     def _stopped(self) -> AttentionStats:
         """Ctrl-C: back to the last chunk boundary; saved to resume if there is an output folder."""
-        if not self.interrupts.forced:
-            self.snapshot.restore(self.stats)
+        self.snapshot.restore(self.stats)
         summary = self.stats.summary
         summary.interrupted = True
         if self.folder is None:
@@ -266,6 +265,8 @@ class CorpusRun:
                 message += f"; nothing was finished, {self.folder.path} is unchanged"
         except KeyboardInterrupt:
             message += f"; interrupted again while saving, so {self.folder.path} keeps its last checkpoint"
+        except (OSError, OutputFolderError) as exc:
+            message += f"; it could not be saved ({exc})"
         warnings.warn(message, InterruptedRunWarning, stacklevel=3)
         return self.stats
 
@@ -274,6 +275,9 @@ class CorpusRun:
         if self.folder is None or self.interrupts.forced:
             return
         self.snapshot.restore(self.stats)
+        if isinstance(exc, OutputFolderError):  # writing failed (a full disk...): do not try again
+            exc.stats = self.stats  # what was computed, for a caller to save elsewhere
+            return
         summary = self.stats.summary
         try:
             if summary.coverage:

@@ -157,7 +157,8 @@ def _annotate_and_align(group: list[tuple[Entry, Item]], loaded, annotations, tr
     aligned = _each(lambda sources: align_many(sources, loaded, truncate), [e.syntax or e.text for e, _ in to_align])
     for (entry, item), result in zip(to_align, aligned):
         if isinstance(result, TooLongError):
-            item.reason, item.detail = SKIP_TOO_LONG, f"{entry.where}: {result.n_tokens} tokens, window {result.max_length}"
+            item.reason = SKIP_TOO_LONG
+            item.detail = f"{entry.where}: {result.n_tokens} tokens, window {result.max_length}"
         elif isinstance(result, EmptyTextError):
             item.reason, item.detail = SKIP_BLANK, entry.where
         elif isinstance(result, Exception):

@@ -363,3 +363,57 @@ def test_strict_stops_at_invalid_conllu_before_the_model_loads(tmp_path):
     with pytest.raises(ConlluError) as info:
         analyze(path, model=NO_MODEL)
     assert info.value.line == 10 and "broken.conllu" in str(info.value)
+
+
+# ---------------------------------------------------------------------- a full disk
+
+
+def test_a_full_disk_at_a_checkpoint_lets_the_run_go_on(minilm, syntaxes, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    from attnwidget.runfolder import CheckpointWriter
+
+    real, calls = CheckpointWriter.stage, []
+
+    def stage(self, staged, stats):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(staged))
+        return real(self, staged, stats)
+
+    monkeypatch.setattr(CheckpointWriter, "stage", stage)
+    with pytest.warns(RuntimeWarning, match="could not write a checkpoint .*no space left.*the run goes on"):
+        stats = analyze(syntaxes, model=minilm, batch_size=2, out=tmp_path / "run", checkpoint_every=0,
+                        progress=False, figures=False)
+    assert len(calls) > 1 and stats.summary.sentences == 40
+    assert inspect_folder(tmp_path / "run").kind == "complete"
+
+
+def test_a_full_disk_at_the_end_keeps_the_old_output_and_says_so(minilm, syntaxes, tmp_path, monkeypatch):
+    import errno
+    import os
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    real_disk = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode == 0
+    try:
+        out = mount / "run"
+        analyze(syntaxes[:4], model=minilm, out=out, progress=False, figures=False)
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        if not real_disk:  # no small filesystem to fill here: the disk fills as stats.npz is written
+            def full(*args, **kwargs):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            monkeypatch.setattr("attnwidget.stats.np.savez_compressed", full)
+        with pytest.raises(OutputFolderError, match=r"no space left on the device while writing .*run is unchanged") \
+                as info:
+            analyze(syntaxes * 3, model=minilm, out=out, progress=False, figures=False)  # 2 MB of cells
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert info.value.stats.summary.sentences == 120  # the work done, to be saved elsewhere
+        assert sorted(p.name for p in mount.iterdir()) == [".run.lock", "run"]  # no staging left behind
+    finally:
+        if real_disk:
+            subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -52,7 +52,9 @@ class AtomicFolder:
     that sibling in."""
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(os.path.abspath(path))
+        # A symbolic link is followed: the output goes where it points (beside its target,
+        # on the target's filesystem), and the link stays.
+        self.path = Path(path).resolve()
         self.parent = self.path.parent
         self.name = self.path.name
         self._lock_handle = None
@@ -61,6 +63,8 @@ class AtomicFolder:
 
     def check_writable(self) -> None:
         """Raise :class:`OutputFolderError` if the folder cannot be (re)placed here."""
+        if self.path == self.path.parent:
+            raise OutputFolderError(f"{self.path} is the root of the filesystem; give --out a folder of its own")
         if self.path.exists() and not self.path.is_dir():
             raise OutputFolderError(f"{self.path} is a file, not a folder; give --out a folder path")
         parent = self.parent

@@ -189,3 +189,18 @@ def test_a_read_only_filesystem_is_reported_before_writing(tmp_path):
                 AtomicFolder(locked / "out").check_writable()
         finally:
             locked.chmod(0o755)
+
+
+def test_a_symbolic_link_is_followed_and_kept(tmp_path):
+    target = tmp_path / "big-disk" / "run"
+    target.mkdir(parents=True)
+    link = tmp_path / "run"
+    link.symlink_to(target)
+    folder = AtomicFolder(link)
+    with folder.locked(), folder.staging() as staged:
+        (staged / "new.txt").write_text("new\n")
+        folder.publish(staged)
+    assert link.is_symlink() and (link / "new.txt").read_text() == "new\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == [".run.lock", "run"]
+    with pytest.raises(OutputFolderError, match="root of the filesystem"):
+        AtomicFolder("/").check_writable()

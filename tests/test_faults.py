@@ -417,3 +417,29 @@ def test_a_full_disk_at_the_end_keeps_the_old_output_and_says_so(minilm, syntaxe
     finally:
         if real_disk:
             subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_shard_with_repeats_resumes_to_the_same_numbers(gpt2_small, syntaxes, tmp_path, monkeypatch):
+    import attnwidget.analysis as analysis
+
+    corpus = syntaxes + syntaxes[:12]  # repeats on both sides of where the run stops
+    kwargs = dict(model=gpt2_small, batch_size=1, shard="1/3", drop_duplicates=True, progress=False)
+    whole = analyze(corpus, **kwargs)
+    real, calls = analysis.CorpusRun._process, []
+
+    def process(self, items):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, items)
+
+    monkeypatch.setattr(analysis.CorpusRun, "_process", process)
+    with pytest.warns(UserWarning, match="interrupted"):
+        part = analyze(corpus, out=tmp_path / "run", **kwargs)
+    monkeypatch.undo()
+    assert part.summary.coverage == Coverage.shard(1, 3, part.summary.entries) and part.summary.sentences == 8
+    resumed = analyze(corpus, out=tmp_path / "run", resume=True, figures=False, **kwargs)
+    assert resumed.to_frame().equals(whole.to_frame())
+    assert resumed.exemplar_rows() == whole.exemplar_rows()
+    for field in ("sentences", "entries", "duplicates", "skipped", "skip_examples", "coverage"):
+        assert getattr(resumed.summary, field) == getattr(whole.summary, field), field

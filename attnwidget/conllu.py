@@ -1,42 +1,49 @@
 """Read CoNLL-U line by line and check it as UD's validator does at levels 1 and 2.
 
 One streaming pass (memory flat in the file's size) turns each sentence into a
-:class:`Parsed` record, or into the :class:`~attnwidget.errors.ConlluError` s that make it
-invalid. ``syntax.py`` builds its ``Syntax`` objects from these records.
+:class:`Parsed` record (or whatever the ``build`` given makes of its parts: ``syntax.py``
+builds its ``Syntax`` objects directly), or into the list of
+:class:`~attnwidget.errors.ConlluError` s that make it invalid.
 
-Checked, as UniversalDependencies/tools ``validate.py`` does at levels 1-2 (the UD test id
-is kept in ``ConlluError.check``): UTF-8; every non-blank line is a comment, a word line
-or a range/empty-node line; 10 tab-separated columns (spaces-for-tabs explained); no
-empty column, no whitespace in the columns that cannot hold it, none leading, trailing or
-doubled in FORM, LEMMA and MISC (so no whitespace-only FORM); word IDs 1, 2, 3, … with no
-gap; a multiword range ``N-M`` (M > N) right before word N, inside the sentence, not
-overlapping another, ``_`` in LEMMA..DEPS; empty nodes ``N.K`` after word N, numbered
-from 1, with ``_`` as HEAD and DEPREL; HEAD an integer in 0..n, never the word itself;
-exactly one root, and DEPREL ``root`` exactly when HEAD is 0; no cycle; UPOS one of the
-17 UD tags; DEPREL ``[a-z]+(:[a-z]+)?``; DEPS ``_`` or ``HEAD:REL|…``; MISC attributes not
-empty, ``SpaceAfter`` only ``=No``, at most once, not on a word inside a multiword token
-nor on an empty node; comments only before the words of their sentence; one
-``# sent_id`` and one ``# text`` at most, neither empty; ``# text`` spelled by the
-surface forms, a space after each one without ``SpaceAfter=No``, none after one with it,
-nothing left over.
+Checked, as UniversalDependencies/tools ``validate.py`` does at levels 1-2 (the id of its
+matching test is kept in ``ConlluError.check``): UTF-8; every non-blank line is a comment,
+a word line or a range/empty-node line; 10 tab-separated columns (spaces-for-tabs
+explained); no empty column, no whitespace in the columns that cannot hold it, none
+leading, trailing or doubled in FORM, LEMMA and MISC (so no whitespace-only FORM); word
+IDs 1, 2, 3, … with no gap; a multiword range ``N-M`` (M > N) right before word N (the
+format's rule; UD's validator is looser here), inside the sentence, not overlapping
+another, ``_`` in LEMMA..DEPS; empty nodes ``N.K`` after word N, numbered from 1, with
+``_`` as HEAD and DEPREL; HEAD an integer in 0..n, never the word itself; exactly one
+root, and DEPREL ``root`` exactly when HEAD is 0; no cycle; UPOS one of the 17 UD tags;
+DEPREL ``[a-z]+(:[a-z]+)?``; DEPS ``_`` or ``HEAD:REL|…``; MISC attributes not empty,
+``SpaceAfter`` only ``=No``, at most once, not on a word inside a multiword token nor on
+an empty node; comments only before the words of their sentence; one ``# sent_id`` and one
+``# text`` at most, neither empty; ``# text`` spelled by the surface forms, whitespace after
+each one without ``SpaceAfter=No``, none after one with it, nothing left over.
 
 Read on purpose although UD's validator objects (harmless for attention analysis):
-a UTF-8 byte-order mark (at the start of the file, or of any line: concatenated files);
-CRLF line ends; trailing whitespace at the end of a line (a trailing tab too);
-whitespace-only lines and repeated blank lines between sentences; a last sentence with no
-blank line or no newline after it; a sentence without ``# sent_id`` (errors then name it
-by its position: "sentence no. 3"); a sentence without ``# text`` (rebuilt from the forms
-and ``SpaceAfter=No``); UPOS ``_`` (no tag); blocks of comments with no word lines and
-no ``# sent_id`` or ``# text`` (file headers: not sentences, skipped).
+a UTF-8 byte-order mark (at the start of the file, or of any line: files put end to end);
+CRLF or old Mac CR line ends; trailing whitespace at the end of a line (a trailing tab
+too); whitespace-only lines and repeated blank lines between sentences; a last sentence
+with no blank line or no newline after it; a sentence without ``# sent_id`` (errors then
+name it by its position: "sentence no. 3"); a sentence without ``# text`` (rebuilt from
+the forms and ``SpaceAfter=No``, as before); UPOS ``_`` (no tag); blocks of comments with
+no word lines and no ``# sent_id`` or ``# text`` (file headers: not sentences, skipped).
 
-Unicode normalisation (NFC vs NFD) is not changed and not an error (UD's level 1 asks for
-NFC): the text is kept exactly as written, so the model reads the file's characters and
-the word offsets stay those of the file. When ``# text`` and the forms disagree only by
-normalisation the mismatch error says so.
+Unicode normalisation (NFC vs NFD) is kept as written and is not an error (UD's level 1
+asks for NFC): the model then reads the file's characters and the word offsets stay those
+of the file. When ``# text`` and the forms disagree only by normalisation, the mismatch
+error says so and how to normalise.
 
 Not checked (they do not change what is read here): FEATS syntax, that DEPS heads exist
 and are sorted, that sent_ids are unique across the file (that would need memory that
-grows with the file), the language-specific lists and guidelines of levels 3-5.
+grows with the file), the language-specific lists and guidelines of levels 3-5. A line of
+:data:`MAX_LINE` characters or more is an error (no CoNLL-U line is that long; reading it
+whole could exhaust the memory).
+
+Speed: the common word line is checked inline in :meth:`Reader.sentences` with set
+look-ups instead of regular expressions; anything unusual takes the slower methods that
+say what is wrong. ``bench/bench_conllu.py`` times it.
 """
 
 from __future__ import annotations
@@ -49,8 +56,9 @@ import unicodedata
 from contextlib import contextmanager
 from functools import partial
 from itertools import accumulate
+from operator import add
 from pathlib import Path
-from typing import IO, Iterable, Iterator, NamedTuple
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 from .errors import ConlluError
 
@@ -75,7 +83,8 @@ _UNDECODED = re.compile("[\udc80-\udcff]")
 _PLAIN_MISC = frozenset({"_", "SpaceAfter=No"})
 # The text of the IDs 0..4095: the next word ID, and the valid HEADs, without int().
 _ID_TEXT = tuple(str(i) for i in range(4096))
-_HEAD_TEXT = frozenset(_ID_TEXT)
+_HEAD_TEXT = frozenset(_ID_TEXT[:256])  # small: quick to look up; larger HEADs take the long way
+_DIGITS = frozenset("0123456789")
 _DOUBLE_SPACE = re.compile(r"\s\s")
 _SPACES = re.compile(r"\s*")
 _MWT_BLANKS = ["_"] * 7  # LEMMA..DEPS of a range line
@@ -89,7 +98,8 @@ _good_deps: set[str] = set()
 
 
 class Parsed(NamedTuple):
-    """One valid sentence: ``heads`` are 1-based word IDs with 0 for the root."""
+    """One valid sentence: ``heads`` are 1-based word IDs with 0 for the root; ``line`` is
+    the sentence's first line, ``number`` its position among the sentences (from 1)."""
 
     text: str
     words: list[str]
@@ -105,19 +115,21 @@ class Parsed(NamedTuple):
 class _Sentence:
     """What has been read of the current sentence (one blank-line-separated block)."""
 
-    __slots__ = ("number", "start", "sent_id", "sent_id_line", "text", "text_line", "rows",
-                 "lines", "ranges", "covered", "next_id", "empty_word", "next_empty", "in_words",
-                 "errors")
+    __slots__ = ("number", "start", "comments", "sent_id", "sent_id_line", "text", "text_line",
+                 "rows", "texts", "other_lines", "ranges", "covered", "next_id", "empty_word",
+                 "next_empty", "in_words", "errors")
 
     def __init__(self, number: int, start: int):
         self.number = number
         self.start = start
+        self.comments = 0  # comment lines (they come first: the words follow them)
         self.sent_id: str | None = None
         self.sent_id_line = 0
         self.text: str | None = None
         self.text_line = 0
         self.rows: list[list[str]] = []  # the columns of each word line, checked
-        self.lines: list[int] = []  # the line number of each word
+        self.texts: list[str] = []  # word lines read on the quick path: spacing checked later
+        self.other_lines: list[int] = []  # line numbers of the range and empty-node lines
         self.ranges: list[tuple[int, int, str, bool, int]] = []  # first, last, form, no_space, line
         self.covered = 0  # the last word ID inside a multiword range so far
         self.next_id = "1"
@@ -138,42 +150,45 @@ class Reader:
     words are no longer kept (so memory stays bounded even with no blank line in sight).
     """
 
-    def __init__(self, name: str, *, fail_fast: bool, per_sentence: int = 1):
+    def __init__(self, name: str, *, fail_fast: bool, per_sentence: int = 1, build: Callable = Parsed):
         self.name = name
+        self.build = build  # called with the fields of Parsed, in order
         self.fail_fast = fail_fast
         self.per_sentence = max(1, per_sentence)
         self.sentences_read = 0
 
     # ------------------------------------------------------------------ the loop
 
-    def sentences(self, lines: Iterable[str]) -> Iterator[Parsed | list[ConlluError]]:
+    def sentences(self, lines: Iterable[str]) -> Iterator[Any]:
         # The common word line is checked inline with local names (this loop is the
         # reader's cost); anything unusual goes to the methods below, which say what is
-        # wrong. ``rows``/``word_lines`` are the current sentence's lists, ``expected`` its
-        # next word ID and ``clean`` whether it is still free of errors; they are reloaded
-        # from ``s`` after every call that may change it.
-        upos_ok, good_deprels, good_deps, plain_misc, ids, heads_ok = (
-            _UPOS_OR_NONE, _good_deprels, _good_deps, _PLAIN_MISC, _ID_TEXT, _HEAD_TEXT)
+        # wrong. ``rows``/``texts`` are the current sentence's lists, ``expected`` its next
+        # word ID and ``clean`` whether it is still free of errors; they are reloaded from
+        # ``s`` after every call that may change it. The spacing of the words read here is
+        # checked for the whole sentence at once (``_check_spacing``), a far smaller cost.
+        upos_ok, good_deprels, good_deps, plain_misc, ids, heads_ok, plain_attributes = (
+            _UPOS_OR_NONE, _good_deprels, _good_deps, _PLAIN_MISC, _ID_TEXT, _HEAD_TEXT, _plain_attributes)
         s: _Sentence | None = None
         rows: list = []
-        word_lines: list = []
+        texts: list = []
         expected = "1"
         clean = True
         line_no = 0
-        in_long_line = False
+        lines = iter(lines)
         for raw in lines:
-            if len(raw) >= MAX_LINE or in_long_line:  # read through, never kept whole
-                if not in_long_line:
-                    line_no += 1
-                    s = s or self._start(line_no)
-                    self._fail(s, line_no, (
-                        "line-too-long", f"the line is longer than {MAX_LINE:,} characters",
-                        "is this really a CoNLL-U file? It has one word per line"))
-                    clean = False
-                in_long_line = raw[-1:] != "\n"
-                continue
             line_no += 1
+            if len(raw) >= MAX_LINE:  # read through, never kept whole
+                while raw[-1:] != "\n":
+                    raw = next(lines, "\n")
+                s = s or self._start(line_no)
+                self._fail(s, line_no, (
+                    "line-too-long", f"the line has {MAX_LINE:,} characters or more",
+                    "is this really a CoNLL-U file? It has one word per line"))
+                clean = False
+                continue
             line = raw.rstrip()  # newline, CR of CRLF, harmless trailing blanks
+            if line and line[0] == "\ufeff":  # byte-order mark (first line, or files put end to end)
+                line = line.lstrip("\ufeff").rstrip()
             if not line:
                 if s is not None:
                     s.next_id = expected
@@ -183,14 +198,9 @@ class Reader:
                         yield done
                 continue
             first = line[0]
-            if first == "\ufeff":  # byte-order mark (first line, or files put end to end)
-                line = line[1:].lstrip("\ufeff").rstrip()
-                if not line:
-                    continue
-                first = line[0]
             if s is None:
                 s = self._start(line_no)
-                rows, word_lines, expected, clean = s.rows, s.lines, "1", True
+                rows, texts, expected, clean = s.rows, s.texts, "1", True
             plain = line.isascii()
             # Non-ASCII: printable means no odd whitespace and no undecodable byte (quicker
             # than a regex); ASCII lines are checked for their few odd characters below.
@@ -199,19 +209,16 @@ class Reader:
                 self._fail(s, line_no, _encoding_problem(line))
                 clean = False
                 continue
-            if "0" <= first <= "9":
+            if first in _DIGITS:
                 cols = line.split("\t")
-                if (clean and len(cols) == 10 and cols[0] == expected
-                        and cols[3] in upos_ok and cols[7] in good_deprels and cols[9] in plain_misc
-                        and (cols[8] == "_" or cols[8] in good_deps)
-                        and cols[6] in heads_ok and (cols[6] == "0") == (cols[7] == "root") and cols[6] != expected
-                        # no whitespace but the tabs, no empty column ("in" is far quicker than a regex)
-                        and " " not in line and "\t\t" not in line
-                        and printable and not (plain and (
-                            "\r" in line or "\x0b" in line or "\x0c" in line or "\x1c" in line
-                            or "\x1d" in line or "\x1e" in line or "\x1f" in line))):
+                if (clean and len(cols) == 10 and cols[0] == expected and printable
+                        and cols[3] in upos_ok and cols[6] in heads_ok and cols[6] != expected
+                        and (cols[7] in good_deprels or _deprel_problem(cols[7]) is None)
+                        and (cols[6] == "0") == (cols[7] == "root")
+                        and (cols[8] == "_" or cols[8] in good_deps or _deps_problem(cols[8]) is None)
+                        and (cols[9] in plain_misc or plain_attributes(cols[9]))):
                     rows.append(cols)
-                    word_lines.append(line_no)
+                    texts.append(line)
                     n = len(rows) + 1
                     expected = ids[n] if n < 4096 else str(n)
                     continue
@@ -225,7 +232,7 @@ class Reader:
                 self._token(s, line, line.split("\t"), line_no)
             else:
                 self._fail(s, line_no, _stray_line_problem(line))
-            rows, word_lines, expected, clean = s.rows, s.lines, s.next_id, not s.errors
+            rows, texts, expected, clean = s.rows, s.texts, s.next_id, not s.errors
         if s is not None:  # the last sentence, with no blank line after it: accepted
             s.next_id = expected
             done = self._finish(s)
@@ -236,6 +243,7 @@ class Reader:
         return _Sentence(self.sentences_read + 1, line_no)
 
     def _fail(self, s: _Sentence, line_no: int, problem: tuple[str, str, str]) -> None:
+        self._check_spacing(s)  # the lines above come first
         check, reason, hint = problem
         error = ConlluError(reason, line_no, self.name, sent_id=s.sent_id, sentence=s.number,
                             hint=hint, check=check)
@@ -243,11 +251,36 @@ class Reader:
             raise error
         if len(s.errors) < self.per_sentence:
             s.errors.append(error)
-        s.rows, s.lines, s.ranges = [], [], []  # an invalid sentence keeps no words
+        s.rows, s.texts, s.ranges = [], [], []  # an invalid sentence keeps no words
+
+    def _check_spacing(self, s: _Sentence) -> None:
+        """No whitespace but single tabs between columns in the word lines read so far and
+        not checked yet: one search over them all, then line by line if it finds something."""
+        texts, s.texts = s.texts, []
+        if not texts or s.errors:
+            return
+        block = "\n".join(texts)
+        if (" " in block or "\t\t" in block or "\r" in block or "\x0b" in block or "\x0c" in block
+                or "\x1c" in block or "\x1d" in block or "\x1e" in block or "\x1f" in block):
+            for w, text in enumerate(texts):
+                problem = _whitespace_problem(text.split("\t"))
+                if problem:
+                    self._fail(s, self._word_line(s, w), problem)
+                    return
+
+    def _word_line(self, s: _Sentence, w: int) -> int:
+        """The line number of word ``w`` (0-based) of a sentence read without error so far:
+        its lines are the comments, then the word, range and empty-node lines."""
+        line = s.start + s.comments + w
+        for other in s.other_lines:
+            if other <= line:
+                line += 1
+        return line
 
     # ------------------------------------------------------------------ comment lines
 
     def _comment(self, s: _Sentence, line: str, line_no: int) -> None:
+        s.comments += 1
         if s.in_words:
             self._fail(s, line_no, (
                 "misplaced-comment", "a comment line among the word lines of a sentence",
@@ -315,7 +348,7 @@ class Reader:
                                     "HEAD is the ID of another word of the sentence, or 0 for the root"))
         else:
             s.rows.append(cols)
-            s.lines.append(line_no)
+            s.texts.append(line)
             s.next_id = str(len(s.rows) + 1)
 
     def _word_columns(self, s: _Sentence, cols: list[str], line_no: int) -> bool:
@@ -399,6 +432,7 @@ class Reader:
                                     "put a range line N-M just before the line of word N"))
         else:
             s.ranges.append((first, last, cols[1], no_space, line_no))
+            s.other_lines.append(line_no)
             s.covered = last
 
     def _empty_node(self, s: _Sentence, cols: list[str], line_no: int) -> None:
@@ -438,10 +472,11 @@ class Reader:
                                     "numbered N.1, N.2, …"))
             return
         s.next_empty += 1
+        s.other_lines.append(line_no)
 
     # ------------------------------------------------------------------ the whole sentence
 
-    def _finish(self, s: _Sentence) -> Parsed | list[ConlluError] | None:
+    def _finish(self, s: _Sentence) -> Any:
         if not s.rows and not s.errors:
             if not s.in_words and s.sent_id is None and s.text is None:
                 return None  # a header of comments: not a sentence
@@ -450,12 +485,13 @@ class Reader:
                 "the sentence has multiword-token or empty-node lines but no word lines" if s.in_words
                 else "the sentence has comments but no word lines",
                 "add its word lines, or remove the comments (a blank line inside a sentence also causes this)"))
+        self._check_spacing(s)
         parsed = None
         if not s.errors:
-            rows = s.rows
-            heads = [int(cols[6]) for cols in rows]
+            columns = list(zip(*s.rows))  # the sentence column by column
+            heads = list(map(int, columns[6]))
             if self._tree_ok(s, heads):
-                parsed = self._parsed(s, heads)
+                parsed = self._parsed(s, columns, heads)
         self.sentences_read += 1
         if self.fail_fast and s.errors:
             raise s.errors[0]
@@ -470,7 +506,7 @@ class Reader:
             return False
         if max(heads) > n:
             w = next(w for w, h in enumerate(heads) if h > n)
-            self._fail(s, s.lines[w], (
+            self._fail(s, self._word_line(s, w), (
                 "unknown-head", f"HEAD {heads[w]} of word {w + 1} is not a word ID of this sentence (1..{n}) or 0",
                 "HEAD is the ID of the word's head in the same sentence, or 0 for the root"))
             return False
@@ -478,31 +514,23 @@ class Reader:
         if roots != 1:
             if roots:
                 ids = [w + 1 for w, h in enumerate(heads) if h == 0]
-                self._fail(s, s.lines[ids[1] - 1], (
+                self._fail(s, self._word_line(s, ids[1] - 1), (
                     "multiple-roots", f"{roots} words have HEAD 0 ({', '.join(map(str, ids))})",
                     "a sentence has exactly one root; attach the others to a word of the sentence"))
             else:
-                self._fail(s, s.lines[0], ("non-tree", "no word has HEAD 0, so the sentence has no root",
+                self._fail(s, self._word_line(s, 0), ("non-tree", "no word has HEAD 0, so the sentence has no root",
                                            "give the main word HEAD 0 and DEPREL root"))
             return False
-        # Pointer doubling: after k rounds up[w] is w's 2**k-th ancestor. A word that leads
-        # to the root gets 0 within n steps (a round or two: trees are shallow), a word on
-        # a cycle never does.
-        up = [0, *heads]
-        steps = 1
-        while any(up) and steps < n:
-            up = [up[h] for h in up]
-            steps *= 2
-        if any(up):
+        if _has_cycle(heads):
             cycle = _find_cycle(heads)
             path = " → ".join(map(str, cycle + cycle[:1]))
-            self._fail(s, s.lines[cycle[0] - 1], (
+            self._fail(s, self._word_line(s, cycle[0] - 1), (
                 "non-tree", f"the HEADs form a cycle ({path}), cut off from the root",
                 "every word must lead to the root (HEAD 0) by following HEADs"))
             return False
         return True
 
-    def _parsed(self, s: _Sentence, heads: list[int]) -> Parsed | None:
+    def _parsed(self, s: _Sentence, columns: list[tuple[str, ...]], heads: list[int]) -> Any:
         """The sentence with its text (``# text``, or rebuilt from the forms) and each word's
         character span in it, checking that the text is spelled by the surface tokens and
         their SpaceAfter=No."""
@@ -512,18 +540,19 @@ class Reader:
                                         "write the sentence after '# text = ', or remove the line "
                                         "to have the text rebuilt from the forms"))
             return None
-        forms = [cols[1] for cols in rows]
+        forms, miscs = list(columns[1]), columns[9]
         n = len(forms)
-        upos = [None if cols[3] == "_" else cols[3] for cols in rows]
-        deprels = [cols[7] for cols in rows]
+        upos = [None if tag == "_" else tag for tag in columns[3]]
+        deprels = list(columns[7])
         if not ranges:  # most sentences: the text is the forms joined by single spaces
-            pieces = [form if cols[9] == "SpaceAfter=No" or (cols[9] != "_" and "SpaceAfter=No" in cols[9].split("|"))
-                      else form + " " for form, cols in zip(forms, rows)]
+            pieces = [form if misc == "SpaceAfter=No" or (misc != "_" and "SpaceAfter=No" in misc.split("|"))
+                      else form + " " for form, misc in zip(forms, miscs)]
             pieces[-1] = forms[-1]
             joined = "".join(pieces)
             if text is None or text == joined:
-                spans = [(start, start + len(form)) for start, form in zip(accumulate(map(len, pieces), initial=0), forms)]
-                return Parsed(joined, forms, spans, upos, heads, deprels, s.sent_id, s.start, s.number)
+                starts = list(accumulate(map(len, pieces), initial=0))
+                spans = list(zip(starts, map(add, starts, map(len, forms))))
+                return self.build(joined, forms, spans, upos, heads, deprels, s.sent_id, s.start, s.number)
         rebuild = text is None
         parts: list[str] = []
         spans: list[tuple[int, int]] = [(0, 0)] * n
@@ -546,7 +575,7 @@ class Reader:
             if rebuild:
                 parts.append(form)
             elif not text.startswith(form, pos):
-                self._fail(s, s.lines[w - 1] if members is None else line,
+                self._fail(s, self._word_line(s, w - 1) if members is None else line,
                            _text_mismatch(text, pos, form, str(w) if members is None else unit_id))
                 return None
             start = pos
@@ -570,7 +599,7 @@ class Reader:
                     pos = _SPACES.match(text, pos).end()
                 else:
                     unit = str(w) if members is None else unit_id
-                    self._fail(s, s.lines[w - 1] if members is None else line, (
+                    self._fail(s, self._word_line(s, w - 1) if members is None else line, (
                         "missing-spaceafter",
                         f"'# text' has no space after token {unit} {form!r} ({_excerpt(text, start)!r}) "
                         "but its MISC has no SpaceAfter=No", _SPACE_HINT))
@@ -582,7 +611,7 @@ class Reader:
                 "text-extra-chars", f"'# text' goes on after the last token: {_excerpt(text, pos)!r}",
                 "the word lines must spell the whole of '# text': add the missing words, or shorten the text"))
             return None
-        return Parsed(text, forms, spans, upos, heads, deprels, s.sent_id, s.start, s.number)
+        return self.build(text, forms, spans, upos, heads, deprels, s.sent_id, s.start, s.number)
 
     def _split_surface(self, s: _Sentence, spans, rows, members, start: int, end: int, form: str) -> bool:
         """Spans of the words of a multiword token (SPEC §1): each its own slice when their
@@ -591,7 +620,7 @@ class Reader:
             misc = rows[m][9]
             if misc != "_" and "SpaceAfter=No" in misc.split("|"):
                 first, last = members[0] + 1, members[-1] + 1
-                self._fail(s, s.lines[m], (
+                self._fail(s, self._word_line(s, m), (
                     "spaceafter-mwt-node", f"SpaceAfter=No on word {m + 1}, inside multiword token {first}-{last}",
                     f"put SpaceAfter=No on the range line {first}-{last}: spacing belongs to surface tokens"))
                 return False
@@ -608,6 +637,32 @@ class Reader:
 
 
 # ---------------------------------------------------------------------------- helpers
+
+
+_NO_ANCESTORS = bytes(256)
+
+
+def _has_cycle(heads: list[int]) -> bool:
+    """Whether following HEADs (1-based, 0 = root) from some word never reaches the root.
+
+    Pointer doubling: after k rounds ``up[w]`` is w's 2**k-th ancestor; a word that leads
+    to the root gets 0 within n steps (a round or three: trees are shallow), a word on a
+    cycle never does. Below 256 words ``up`` is a byte table that ``bytes.translate``
+    composes with itself in C.
+    """
+    n = len(heads)
+    steps = 1
+    if n < 256:
+        up = bytes([0, *heads]).ljust(256, b"\0")
+        while up != _NO_ANCESTORS and steps < n:
+            up = up.translate(up)
+            steps *= 2
+        return up != _NO_ANCESTORS
+    up = [0, *heads]
+    while any(up) and steps < n:
+        up = [up[h] for h in up]
+        steps *= 2
+    return any(up)
 
 
 def _find_cycle(heads: list[int]) -> list[int] | None:
@@ -726,6 +781,12 @@ def _deprel_problem(deprel: str) -> tuple[str, str, str] | None:
     return None
 
 
+def _plain_attributes(misc: str) -> bool:
+    """A MISC that is surely well-formed and says nothing about spacing (others get the
+    full check)."""
+    return "SpaceAfter" not in misc and "||" not in misc and misc[0] != "|" and misc[-1] != "|"
+
+
 def _deps_problem(deps: str) -> tuple[str, str, str] | None:
     if not _DEPS.fullmatch(deps):
         return ("invalid-deps", f"DEPS {deps!r} is not HEAD:RELATION[|HEAD:RELATION…]",
@@ -795,13 +856,14 @@ class ConlluErrors(list):
     truncated: bool = False
 
 
-def iter_parsed(source, name: str | None = None, *, lenient: bool = False) -> Iterator[Parsed | ConlluError]:
-    """Each sentence as :class:`Parsed`; strict: the first error is raised; lenient: an
-    invalid sentence is yielded as its first error, and reading goes on."""
+def iter_parsed(source, name: str | None = None, *, lenient: bool = False,
+                build: Callable = Parsed) -> Iterator[Any]:
+    """Each valid sentence as ``build(*fields of Parsed)``; strict: the first error is
+    raised; lenient: an invalid sentence is yielded as its first error, and reading goes on."""
     with opened(source, name) as (name, lines, _, _):
-        reader = Reader(name, fail_fast=not lenient)
+        reader = Reader(name, fail_fast=not lenient, build=build)
         for item in reader.sentences(lines):
-            yield item if item.__class__ is Parsed else item[0]
+            yield item[0] if item.__class__ is list else item
 
 
 # Files at least this big get a progress bar when ``progress`` is left to decide.
@@ -815,7 +877,7 @@ def validate(source, name: str | None = None, *, max_errors: int | None = 100,
     cap = sys.maxsize if max_errors is None else max(1, max_errors)
     errors = ConlluErrors()
     with opened(source, name) as (name, lines, size, position):
-        reader = Reader(name, fail_fast=False, per_sentence=min(cap, 1000))
+        reader = Reader(name, fail_fast=False, per_sentence=min(cap, 1000), build=_valid)
         bar = None
         if size is not None and (progress or (progress is None and size >= PROGRESS_FROM_BYTES)):
             from tqdm.auto import tqdm
@@ -824,7 +886,7 @@ def validate(source, name: str | None = None, *, max_errors: int | None = 100,
             lines = _counting(lines, bar, position)
         try:
             for item in reader.sentences(lines):
-                if item.__class__ is not Parsed:
+                if item is not True:
                     errors.extend(item)
                     if len(errors) > cap:  # one more than asked for: there are more
                         del errors[cap:]
@@ -835,6 +897,10 @@ def validate(source, name: str | None = None, *, max_errors: int | None = 100,
                 bar.close()
     errors.sentences = reader.sentences_read
     return errors
+
+
+def _valid(*fields) -> bool:
+    return True
 
 
 def _counting(lines, bar, position) -> Iterator:

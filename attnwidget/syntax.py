@@ -7,6 +7,7 @@ dependency relations. Nothing here knows about model tokens; see ``sentence.py``
 
 from __future__ import annotations
 
+import operator
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from .conllu import Parsed, iter_parsed, validate
+from .conllu import iter_parsed, validate
 from .errors import ConlluError, ConlluWarning, EmptyTextError, SpacyPipelineError
 
 
@@ -43,9 +44,10 @@ class Syntax:
         n = len(self.words)
         if not (len(self.spans) == len(self.upos) == len(self.heads) == len(self.deprels) == n):
             raise ValueError("words, spans, upos, heads and deprels must all have one entry per word")
-        for w, h in enumerate(self.heads):
-            if not -1 <= h < n or h == w:
-                raise ValueError(f"word {w} ({self.words[w]!r}) has an invalid head {h}")
+        heads = self.heads
+        if n and (min(heads) < -1 or max(heads) >= n or any(map(operator.eq, heads, range(n)))):
+            w = next(w for w, h in enumerate(heads) if not -1 <= h < n or h == w)
+            raise ValueError(f"word {w} ({self.words[w]!r}) has an invalid head {heads[w]}")
 
 
 # ---------------------------------------------------------------------------- spaCy
@@ -193,15 +195,18 @@ def iter_conllu(source: str | os.PathLike | IO, name: str | None = None, *,
     sentence is yielded as its :class:`ConlluError`, in its place (positions in the corpus
     stay aligned), and reading goes on at the next blank line.
     """
-    for item in iter_parsed(source, name, lenient=lenient):
-        if item.__class__ is not Parsed:
-            yield item
-            continue
-        meta = {"line": item.line}
-        if item.sent_id is not None:
-            meta["sent_id"] = item.sent_id
-        heads = [h - 1 for h in item.heads]  # 0-based, the root's 0 becomes -1
-        yield Syntax(item.text, item.words, item.spans, item.upos, heads, item.deprels, "gold", meta)
+    return iter_parsed(source, name, lenient=lenient, build=_gold_syntax)
+
+
+def _gold_syntax(text, words, spans, upos, heads, deprels, sent_id, line, number) -> Syntax:
+    # The reader has checked what __post_init__ would (it is a good part of the reading
+    # time), so the fields are set directly.
+    syntax = Syntax.__new__(Syntax)
+    syntax.__dict__.update(
+        text=text, words=words, spans=spans, upos=upos, deprels=deprels, source="gold",
+        heads=list(map((-1).__add__, heads)),  # 0-based, the root's 0 becomes -1
+        meta={"line": line} if sent_id is None else {"line": line, "sent_id": sent_id})
+    return syntax
 
 
 def validate_conllu(source: str | os.PathLike | IO, name: str | None = None, *,

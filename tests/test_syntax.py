@@ -210,6 +210,14 @@ def test_error_before_the_sent_id_line_is_named_by_it_and_without_one_by_positio
     assert str(error).startswith("f, line 7, sentence no. 2 (no sent_id): UPOS 'NN'")
 
 
+def test_spacing_errors_come_in_line_order_and_once():
+    text = _conllu(_w1(lemma="do  g"), _changed(W2, upos="VB"))
+    assert _first_error(text, "f").check == "repeated-whitespace"
+    assert [(e.check, e.line) for e in validate_conllu(text)] == [("repeated-whitespace", 3), ("unknown-upos", 4)]
+    assert [(e.check, e.line) for e in validate_conllu(_conllu(W1, _changed(W2, lemma=" bark")))] == [
+        ("leading-whitespace", 4)]
+
+
 def test_invalid_utf8_names_line_and_byte(tmp_path):
     path = tmp_path / "latin1.conllu"
     path.write_bytes(_conllu(W1, W2).encode("utf-8") + b"\n# sent_id = s2\n# text = Caf\xe9\n"
@@ -230,7 +238,7 @@ def test_a_line_over_the_limit_is_refused_without_being_kept_and_reading_goes_on
     long_word = "x" * 450
     path.write_text(_conllu(_w1(form=long_word), W2, text=f"{long_word} bark") + "\n" + _conllu(W1, W2, sent_id="s2"),
                     encoding="utf-8")
-    with pytest.raises(ConlluError, match="longer than 100 characters") as info:
+    with pytest.raises(ConlluError, match="has 100 characters or more") as info:
         read_conllu(path)
     assert info.value.line == 2  # the '# text' line, the first over the limit
     items = list(iter_conllu(path, lenient=True))

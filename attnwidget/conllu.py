@@ -53,12 +53,13 @@ import os
 import re
 import sys
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from itertools import accumulate
 from operator import add
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from .errors import ConlluError
 
@@ -291,12 +292,15 @@ class Reader:
         if not sep:
             return
         key = key.strip()
+        if key not in ("sent_id", "text"):
+            return
+        seen = s.sent_id_line if key == "sent_id" else s.text_line
+        if seen:
+            self._fail(s, line_no, (
+                f"multiple-{key.replace('_', '-')}", f"a second '# {key}' in one sentence (the first is on line {seen})",
+                f"give each sentence one '# {key}'; is a blank line missing between two sentences?"))
+            return
         if key == "sent_id":
-            if s.sent_id is not None:
-                self._fail(s, line_no, (
-                    "multiple-sent-id", f"a second '# sent_id' in one sentence (the first is on line {s.sent_id_line})",
-                    "give each sentence one sent_id; is a blank line missing between two sentences?"))
-                return
             value = value.strip()
             if not value:
                 self._fail(s, line_no, ("invalid-sent-id", "'# sent_id' has no value",
@@ -305,12 +309,7 @@ class Reader:
             s.sent_id, s.sent_id_line = value, line_no
             for error in s.errors:  # errors found above this line now know their sentence
                 error.name_sentence(value)
-        elif key == "text":
-            if s.text is not None:
-                self._fail(s, line_no, (
-                    "multiple-text", f"a second '# text' in one sentence (the first is on line {s.text_line})",
-                    "give each sentence one '# text'; is a blank line missing between two sentences?"))
-                return
+        else:
             s.text, s.text_line = value.strip(), line_no
 
     # ------------------------------------------------------------------ word lines
@@ -860,8 +859,8 @@ def iter_parsed(source, name: str | None = None, *, lenient: bool = False,
                 build: Callable = Parsed) -> Iterator[Any]:
     """Each valid sentence as ``build(*fields of Parsed)``; strict: the first error is
     raised; lenient: an invalid sentence is yielded as its first error, and reading goes on."""
-    with opened(source, name) as (name, lines, _, _):
-        reader = Reader(name, fail_fast=not lenient, build=build)
+    with opened(source, name) as (label, lines, _, _):
+        reader = Reader(label, fail_fast=not lenient, build=build)
         for item in reader.sentences(lines):
             yield item[0] if item.__class__ is list else item
 
@@ -876,13 +875,13 @@ def validate(source, name: str | None = None, *, max_errors: int | None = 100,
     they do not follow from one another), stopping after ``max_errors`` (``None``: all)."""
     cap = sys.maxsize if max_errors is None else max(1, max_errors)
     errors = ConlluErrors()
-    with opened(source, name) as (name, lines, size, position):
-        reader = Reader(name, fail_fast=False, per_sentence=min(cap, 1000), build=_valid)
+    with opened(source, name) as (label, lines, size, position):
+        reader = Reader(label, fail_fast=False, per_sentence=min(cap, 1000), build=_valid)
         bar = None
         if size is not None and (progress or (progress is None and size >= PROGRESS_FROM_BYTES)):
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"checking {Path(name).name}")
+            bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"checking {Path(label).name}")
             lines = _counting(lines, bar, position)
         try:
             for item in reader.sentences(lines):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import operator
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from .conllu import iter_parsed, validate
 from .errors import ConlluError, ConlluWarning, EmptyTextError, SpacyPipelineError

@@ -92,8 +92,8 @@ def main() -> None:
         print("Peak traced memory while streaming (flat in the file's size is the goal):")
         for path, label in ((EWT, "EWT dev"), (big, f"{args.copies} copies")):
             size = path.stat().st_size / 2**20
-            streamed = peak_traced_mib(lambda: sum(1 for _ in iter_conllu(path)))
-            checked = peak_traced_mib(lambda: validate_conllu(path, progress=False))
+            streamed = peak_traced_mib(lambda path=path: sum(1 for _ in iter_conllu(path)))
+            checked = peak_traced_mib(lambda path=path: validate_conllu(path, progress=False))
             print(f"  {label:<10} {size:6.1f} MiB   iter_conllu {streamed:5.2f} MiB   validate_conllu {checked:5.2f} MiB")
 
 

@@ -19,9 +19,10 @@ def _demo(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pages = [demo(out=out / "sentence.html", text=args.text)]
+    progress = not args.quiet
+    pages = [demo(out=out / "sentence.html", text=args.text, progress=progress)]
     if args.sentences > 0:
-        pages.append(_demo_report(out / "report.html", args.sentences))
+        pages.append(_demo_report(out / "report.html", args.sentences, progress))
     for page in pages:
         print(page)
     if args.open:
@@ -29,7 +30,7 @@ def _demo(args) -> int:
     return 0
 
 
-def _demo_report(path, sentences: int):
+def _demo_report(path, sentences: int, progress: bool = True):
     """Analyse the bundled sample corpus with the offline model; write the report page."""
     from .analysis import analyze
     from .data import sample_corpus_path
@@ -37,11 +38,13 @@ def _demo_report(path, sentences: int):
     from .models import OFFLINE_MODEL, load_model
     from .report import report_html
 
-    model = load_model(OFFLINE_MODEL)
-    stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences)
+    model = load_model(OFFLINE_MODEL, progress=progress)
+    stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences,
+                    progress=progress)
     explorer = HeadExplorer(stats, model=model)
     title = f"attnwidget demo · {stats.summary.sentences} sample sentences · {model.name}"
-    path.write_text(report_html(stats, explorer, title=title), encoding="utf-8")
+    path.write_text(report_html(stats, explorer, title=title, progress=progress), encoding="utf-8")
+    explorer.close()
     return path.resolve()
 
 
@@ -90,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sentences", type=int, default=320,
                       help="sample sentences to analyse for report.html (default: all 320; 0: no report)")
     demo.add_argument("--open", action="store_true", help="open the page in a web browser")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
     tokens = sub.add_parser("tokens", help="print a sentence's tokens, syntax and attention summary")

@@ -26,6 +26,7 @@ import torch
 
 from .eager import StopPass, watching_attention
 from .errors import AttnWidgetError
+from .keywords import checked_keywords
 from .sentence import AnnotatedSentence, align
 
 #: Largest difference allowed between recomputed and returned attention (float32 models).
@@ -107,6 +108,7 @@ class QueryKey:
         return exp / np.where(total > 0, total, 1.0)
 
 
+@checked_keywords
 def capture_qk(
     model: Any,
     sentence: AnnotatedSentence | str,
@@ -127,6 +129,7 @@ def capture_qk(
     return _capture(model, sentence, part, target, layers=[layer], keep_attention=True)[0]
 
 
+@checked_keywords
 def capture_all_qk(
     model: Any,
     sentence: AnnotatedSentence | str,
@@ -215,6 +218,7 @@ def _capture(
     return captures
 
 
+@checked_keywords
 def neuron_view(
     model: Any,
     sentence: AnnotatedSentence | str,

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .eager import StopPass, watching_attention
-from .errors import AttnWidgetError
+from .errors import AttnWidgetError, TooLongError
 from .keywords import checked_keywords
 from .sentence import AnnotatedSentence, align
 
@@ -166,6 +166,17 @@ def check_layer(model: Any, layer: int, part: str | None = None) -> str:
     return part
 
 
+def _aligned_text(text: str, model: Any) -> AnnotatedSentence:
+    try:
+        return align(text, model)
+    except TooLongError as err:
+        raise TooLongError(
+            f"the text has {err.n_tokens} tokens but the model's window is {err.max_length}; pass the part "
+            "to look at as an AnnotatedSentence instead: attnwidget.annotate(text, model, annotations=None, "
+            "window=(start, stop)) or annotate(..., truncate=True) for the first tokens.",
+            err.n_tokens, err.max_length) from None
+
+
 def _capture(
     model: Any,
     sentence: AnnotatedSentence | str,
@@ -180,7 +191,7 @@ def _capture(
     family = _family(model)
     part = _check_part(model, part)
     if isinstance(sentence, str):
-        sentence = align(sentence, model)
+        sentence = _aligned_text(sentence, model)
     if layers is None:
         layers = list(range(_layers_in(model, part)))
     for layer in layers:
@@ -190,7 +201,7 @@ def _capture(
         run, first, step = model.model.get_encoder(), 0, 1
     elif part in ("decoder", "cross"):
         if isinstance(target, str):
-            target = align(target, model)
+            target = _aligned_text(target, model)
         decoder = decoder_sentence(model, target if target is not None else sentence)
         inputs["decoder_input_ids"] = torch.tensor([decoder.input_ids], dtype=torch.long)
         run = model.model

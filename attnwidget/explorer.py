@@ -411,6 +411,7 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
 
     def selected_exemplars(self) -> list[dict[str, Any]]:
         """The exemplar rows (SPEC §4) of the selected head from the listed source."""
+        self._check_open()
         if self.layer is None or self.head is None:
             return []
         return self.sources[self.source].exemplars(self.layer, self.head)

@@ -39,15 +39,29 @@ def status(message: str, enabled: bool = True) -> Iterator[None]:
         while not done.wait(TICK_SECONDS):
             line.refresh()
 
-    clock = threading.Thread(target=tick, name="attnwidget-status", daemon=True)
-    clock.start()
+    # A notebook or a terminal shows the clock move; a log file gets the first and last line only.
+    clock = threading.Thread(target=tick, name="attnwidget-status", daemon=True) if _live(line) else None
+    if clock is not None:
+        clock.start()
     started = time.perf_counter()
     try:
         yield
         line.set_description_str(f"{message}: done in {time.perf_counter() - started:.1f} s", refresh=False)
         line.bar_format = "{desc}"
-        line.update(1)
+        line.n = 1  # drawn once, by close()
     finally:
         done.set()
-        clock.join()
+        if clock is not None:
+            clock.join()
         line.close()
+
+
+def _live(line) -> bool:
+    """Whether a bar is drawn where it can be redrawn in place: a notebook, or a terminal."""
+    if type(line).__module__.startswith("tqdm.notebook"):
+        return True
+    isatty = getattr(getattr(line, "fp", None), "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False

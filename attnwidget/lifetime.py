@@ -40,6 +40,7 @@ class ClosingWidget:
         live = live_bundle(self._bundle)
         if live is not None:  # ANYWIDGET_HMR=1: psygnal holds a bound method weakly, so no leak
             live.changed.connect(self._reload_esm)
+            self.__dict__["_live_bundle"] = live
         _remember_cell(self)
 
     def _reload_esm(self, text: str) -> None:
@@ -58,7 +59,7 @@ class ClosingWidget:
         if self.closed:
             return
         self.__dict__["_closed_because"] = why
-        live = live_bundle(self._bundle)
+        live = self.__dict__.pop("_live_bundle", None)
         if live is not None:
             live.changed.disconnect(self._reload_esm, missing_ok=True)
         try:

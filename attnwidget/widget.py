@@ -194,7 +194,15 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
             **meta_payload(data),
             "kinds": list(self._kinds),
             "neuron": self._input is not None,
+            "window": self._window,
         }
+
+    @property
+    def _window(self) -> dict | None:
+        """``{"start", "stop", "of"}`` when the model read part of a longer text (``window=``)."""
+        meta = getattr(getattr(self._input, "sentence", None), "meta", None) or {}
+        window = meta.get("window")
+        return None if window is None else {k: window[k] for k in ("start", "stop", "of")}
 
     # ----------------------------------------------------------------- constructors
 
@@ -346,8 +354,10 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
             return "AttentionWidget(closed)"
         d = self._data
         kind = "" if self.attention_kind == "self" else f"attention_kind={self.attention_kind!r}, "
+        part = self._window
+        window = "" if part is None else f"window=({part['start']}, {part['stop']}) of {part['of']}, "
         return (
-            f"AttentionWidget(model={d.model_name!r}, {kind}tokens={d.num_tokens}, "
+            f"AttentionWidget(model={d.model_name!r}, {kind}{window}tokens={d.num_tokens}, "
             f"layers={d.num_layers}, heads={d.num_heads}, view={self.view!r}, "
             f"layer={self.layer}, heads_shown={list(self.heads)}, level={self.level!r}, "
             f"syntax={'none' if d.syntax is None else d.syntax.source!r})"

@@ -341,6 +341,8 @@ def test_window_reads_the_tokens_of_the_whole_text_between_special_tokens(bert_s
     assert w.tokens[0] == "[CLS]" and w.tokens[-1] == "[SEP]" and len(w.tokens) == 62
     assert sentence.meta["window"] == {"start": 200, "stop": 260, "of": len(content),
                                        "chars": sentence.meta["window"]["chars"]}
+    assert w._meta["window"] == {"start": 200, "stop": 260, "of": len(content)}
+    assert f"window=(200, 260) of {len(content)}" in repr(w)
     begin, end = sentence.meta["window"]["chars"]
     assert sentence.text == LONG[begin:end] and sentence.truncated
     # the tokens are the text's own, and spaCy parsed the part shown

@@ -423,6 +423,7 @@ export class AttentionApp {
     const t = this.traits;
     const m = this.meta;
     const parts: string[] = [];
+    if (m.window) parts.push(`text tokens ${m.window.start}–${m.window.stop - 1} of ${m.window.of}`);
     if (m.kind && m.kind !== "self") parts.push(m.kind === "cross" ? "cross-attention: decoder → source" : `${m.kind} self-attention`);
     if (m.split?.names[0] === "A" && t.pair_filter !== "all") {
       const units = (level === "word" && m.levels.word) || m.levels.token;

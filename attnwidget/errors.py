@@ -43,3 +43,7 @@ class ConlluError(AttnWidgetError):
         self.line = line
         self.source = source
         self.reason = message
+
+
+class WidgetClosedError(AttnWidgetError):
+    """The widget was closed and its data freed; make a new one to see it again."""

@@ -50,6 +50,7 @@ _EXPORTS = {
     "NoAttentionError": "errors",
     "SpacyPipelineError": "errors",
     "TooLongError": "errors",
+    "WidgetClosedError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

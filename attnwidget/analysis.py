@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import AttnWidgetError, EmptyTextError, TooLongError
+from .keywords import checked_keywords
 from .metrics import ExemplarTracker, HeadSums, fused_pass
 from .sentence import AnnotatedSentence, align_many
 from .stats import SKIP_DUPLICATE, AttentionStats, CorpusSummary
@@ -52,6 +53,7 @@ class Entry:
     sentence: AnnotatedSentence | None = None
 
 
+@checked_keywords
 def analyze(
     corpus: str | Path | Iterable[Any],
     model: Any = None,

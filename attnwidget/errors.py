@@ -81,3 +81,7 @@ def _rebuild_conllu_error(cls, args: tuple, keywords: dict) -> ConlluError:
 
 class ConlluWarning(UserWarning):
     """Invalid CoNLL-U sentences were skipped (``read_conllu(..., lenient=True)``)."""
+
+
+class WidgetClosedError(AttnWidgetError):
+    """The widget was closed and its data freed; make a new one to see it again."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .keywords import checked_keywords
 from .metrics import (
     ALL_RELATIONS,
     DEP_DIRECTIONS,
@@ -147,10 +148,12 @@ class AttentionStats:
             self._values = metric_values(self.sums)
         return self._values
 
+    @checked_keywords
     def keys(self, metric: str) -> list[str]:
         """The keys of a metric (tags, relations, directions); ``[""]`` when it has none."""
         return list(self._get(metric).keys)
 
+    @checked_keywords
     def values(self, metric: str, key: str | None = None) -> np.ndarray:
         """Per-head metric as a float64 ``[layers, heads]`` array (``key`` for keyed ones)."""
         values = self._get(metric)
@@ -158,12 +161,14 @@ class AttentionStats:
             raise ValueError(f"{metric!r} is corpus-level; use baseline({metric!r})")
         return values.values[..., self._key_index(values, key)].copy()
 
+    @checked_keywords
     def table(self, metric: str, key: str | None = None) -> pd.DataFrame:
         """Layer × head DataFrame of one metric and key (index ``layer``, columns ``head``)."""
         frame = pd.DataFrame(self.values(metric, key))
         frame.index.name, frame.columns.name = "layer", "head"
         return frame
 
+    @checked_keywords
     def by_layer(self, metric: str, key: str | None = None) -> np.ndarray:
         """``[layers]``: the metric with all heads of a layer pooled (Σ numerators / Σ
         denominators over the layer's heads, as the paper's per-layer figures); metrics that
@@ -179,6 +184,7 @@ class AttentionStats:
         with np.errstate(divide="ignore", invalid="ignore"):
             return numerator.sum(1) / self.sums.sums["mass"].cpu().numpy().sum(1)
 
+    @checked_keywords
     def baseline(self, metric: str) -> pd.Series:
         """A corpus-level metric (``dep_align_baseline``, ``pos_frequency``,
         ``head_accuracy_baseline``) as a Series indexed by key."""
@@ -210,6 +216,7 @@ class AttentionStats:
 
     # -- exemplars and Clark's table ----------------------------------------------------
 
+    @checked_keywords
     def exemplars(self, layer: int, head: int) -> list[dict[str, Any]]:
         """The head's top sentences (SPEC §4), best first."""
         return [r for r in self.exemplar_tracker.rows() if r["layer"] == layer and r["head"] == head]
@@ -218,6 +225,7 @@ class AttentionStats:
         """Every head's exemplars, as the rows of ``exemplars.jsonl``."""
         return self.exemplar_tracker.rows()
 
+    @checked_keywords
     def head_accuracy_table(self, direction: str | None = None) -> pd.DataFrame:
         """Clark et al.'s Table 1: per relation the best head, its accuracy, and the best
         fixed-offset baseline with its offset. ``direction`` is one of
@@ -247,6 +255,7 @@ class AttentionStats:
 
     # -- combine, save, plot -------------------------------------------------------------
 
+    @checked_keywords
     def merge(self, other: "AttentionStats") -> "AttentionStats":
         """Both parts as if analysed at once. Shards of one corpus (``--shard I/N``) keep
         their corpus-wide sentence indices; otherwise ``other``'s indices follow this one's."""
@@ -264,6 +273,7 @@ class AttentionStats:
                               self.exemplar_tracker.merge(other.exemplar_tracker, offset),
                               a.merged_with(b, same_corpus))
 
+    @checked_keywords
     def save(self, path: str | Path) -> Path:
         """Write everything to one ``.npz`` file; :meth:`load` gives it back exactly."""
         path = Path(path)
@@ -278,6 +288,7 @@ class AttentionStats:
         return path
 
     @classmethod
+    @checked_keywords
     def load(cls, path: str | Path) -> "AttentionStats":
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -288,6 +299,7 @@ class AttentionStats:
                    ExemplarTracker.from_state(arrays, meta["exemplars"]),
                    CorpusSummary(**meta["summary"]))
 
+    @checked_keywords
     def plot(self, metric: str, key: str | None = None, ax=None):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
         for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""

@@ -137,13 +137,24 @@ export class AttentionApp {
     this.invalidate();
   }
 
+  /** The view's end (anywidget calls it when the view is removed): listeners, timers, frames,
+   * observers and the decoded attention go; an update still awaiting data draws nothing. */
   dispose() {
+    this.generation++;
+    this.disposed = true;
     cancelAnimationFrame(this.frame);
+    cancelAnimationFrame(this.drawFrame);
     clearTimeout(this.prefetchTimer);
     this.cleanup.forEach((f) => f());
+    this.cleanup = [];
     this.source.dispose();
+    this.transformed.clear();
+    this.pruned.clear();
+    this.thumbs = null;
+    this.scene = null;
     this.root.remove();
   }
+  private disposed = false;
 
   /** Another attention of the input (encoder-decoder kinds): new tokens, new controls. */
   private metaChanged() {
@@ -322,10 +333,10 @@ export class AttentionApp {
     clearTimeout(this.prefetchTimer);
     this.prefetchTimer = window.setTimeout(async () => {
       for (const l of [layer + 1, layer - 1]) {
-        if (l < 0 || l >= this.meta.num_layers || this.traits.layer !== layer) continue;
+        if (l < 0 || l >= this.meta.num_layers || this.traits.layer !== layer || this.disposed) continue;
         try {
           const raw = await this.source.prefetch(l);
-          if (this.traits.layer !== layer) return; // the user moved on
+          if (this.traits.layer !== layer || this.disposed) return; // the user moved on, or closed the view
           this.prepare(l, raw);
         } catch {
           return; // the host cannot prefetch (e.g. a layer it does not have): switch on demand
@@ -412,6 +423,7 @@ export class AttentionApp {
     const t = this.traits;
     const m = this.meta;
     const parts: string[] = [];
+    if (m.window) parts.push(`text tokens ${m.window.start}–${m.window.stop - 1} of ${m.window.of}`);
     if (m.kind && m.kind !== "self") parts.push(m.kind === "cross" ? "cross-attention: decoder → source" : `${m.kind} self-attention`);
     if (m.split?.names[0] === "A" && t.pair_filter !== "all") {
       const units = (level === "word" && m.levels.word) || m.levels.token;

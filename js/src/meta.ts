@@ -33,6 +33,8 @@ export interface Meta {
   split?: Split | null;
   /** Key/value head of each query head under grouped-query attention. */
   kv_heads?: number[] | null;
+  /** The part of a longer text the model read (`window=`): its tokens start..stop-1 of `of`. */
+  window?: { start: number; stop: number; of: number } | null;
   /** True when the kernel has the model, so the neuron view can fetch vectors. */
   neuron?: boolean;
   syntax: null | {

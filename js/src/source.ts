@@ -47,9 +47,11 @@ export class AttentionSource {
     model.on("msg:custom", this.onMessage);
   }
 
+  /** Stop listening and drop every decoded array; requests still on their way are never answered. */
   dispose() {
     this.model.off("change:_layer_data", this.onData);
     this.model.off("msg:custom", this.onMessage);
+    for (const cache of [this.layers, this.waiting, this.neuronHeads, this.pending, this.thumbs, this.prefetching]) cache.clear();
   }
 
   /** The attention shown (`_meta.kind`): "self" unless the input is encoder-decoder. */

@@ -99,6 +99,7 @@ export class ExplorerApp {
   }
 
   dispose() {
+    this.openGeneration++; // a sentence still on its way opens nothing
     cancelAnimationFrame(this.frame);
     this.cleanup.forEach((f) => f());
     this.opened.app?.dispose();

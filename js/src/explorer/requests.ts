@@ -23,8 +23,10 @@ export class Requests {
     model.on("msg:custom", this.onMessage);
   }
 
+  /** Stop listening; requests still on their way are never answered. */
   dispose() {
     this.model.off("msg:custom", this.onMessage);
+    this.pending.clear();
   }
 
   /** Ask the kernel; rejects with its error text when it could not answer. */

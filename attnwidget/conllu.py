@@ -701,7 +701,7 @@ def _text_mismatch(text: str, pos: int, form: str, unit_id: str) -> tuple[str, s
 
 
 def _encoding_problem(line: str) -> tuple[str, str, str]:
-    at = _UNDECODED.search(line).start()  # the file is read with errors="surrogateescape"
+    at = _UNDECODED.search(line).start()  # read as "surrogateescape": bad bytes are lone surrogates
     byte = len(line[:at].encode("utf-8", "surrogateescape")) + 1
     return ("invalid-utf8",
             f"not valid UTF-8: byte {byte} of the line is 0x{ord(line[at]) - 0xDC00:02X}",

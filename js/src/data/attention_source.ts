@@ -6,9 +6,9 @@
 
 import { decodeArray, type EncodedArray } from "./codec";
 import { unpackLayer } from "./codec";
-import { REPLY, REQUEST, type WidgetModel } from "./model";
-import type { Thumbnails } from "./modelview";
-import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron";
+import { REPLY, REQUEST, type WidgetModel } from "../host/widget_model";
+import type { Thumbnails } from "../views/model_view";
+import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron_head";
 import type { LayerMatrix } from "./transform";
 
 export interface LayerPayload {

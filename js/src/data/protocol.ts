@@ -1,7 +1,7 @@
 // Request/reply with the kernel over the explorer's custom messages
 // (attnwidget/explorer.py answers "sentence", "layer" and "thumbnails").
 
-import { REPLY, REQUEST, type WidgetModel } from "../model";
+import { REPLY, REQUEST, type WidgetModel } from "../host/widget_model";
 
 export interface Reply {
   content: any; // eslint-disable-line @typescript-eslint/no-explicit-any

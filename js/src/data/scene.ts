@@ -1,7 +1,7 @@
-// Everything a view needs to draw, computed once per state change by widget.ts.
+// Everything a view needs to draw, computed once per state change by the app (views/attention_app.ts).
 
 import type { Drawn } from "./filters";
-import type { Palette } from "./theme";
+import type { Palette } from "../draw/theme";
 import type { UnitSyntax } from "./syntax";
 import type { LayerMatrix } from "./transform";
 import type { Focus, Pruned } from "./prune";

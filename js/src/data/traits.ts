@@ -1,7 +1,7 @@
 // The synced traits of attnwidget.AttentionWidget as the views read them.
 
 import type { Level } from "./meta";
-import type { WidgetModel } from "./model";
+import type { WidgetModel } from "../host/widget_model";
 
 export type ViewName = "head" | "model" | "matrix" | "neuron";
 export type PairFilter = "all" | "A->A" | "B->B" | "A->B" | "B->A";

@@ -2,9 +2,9 @@
 // `render`, and `attnwidgetExplorer.mountAll()` for exported pages, which
 // mount the same app on a LocalModel holding the embedded state.
 
-import { ExplorerApp } from "./explorer/app";
-import { LocalModel } from "./localmodel";
-import type { WidgetModel } from "./model";
+import { ExplorerApp } from "../explorer/views/explorer_app";
+import { LocalModel } from "./local_widget_model";
+import type { WidgetModel } from "./widget_model";
 
 function render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
   const app = new ExplorerApp(model, el);

@@ -2,7 +2,7 @@
 // exported files (widget and explorer) run on. Setting a trait to its current
 // value emits nothing, as in ipywidgets.
 
-import type { Callback, WidgetModel } from "./model";
+import type { Callback, WidgetModel } from "./widget_model";
 
 export class LocalModel implements WidgetModel {
   protected state: Record<string, unknown>;

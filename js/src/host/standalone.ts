@@ -1,8 +1,8 @@
 // Entry point of exported HTML files (attnwidget/static/standalone.js): mounts
 // the same app on a StaticModel built from the data embedded in the page.
 
-import { AttentionApp } from "./app";
-import { StaticModel, type StaticBundle } from "./staticmodel";
+import { AttentionApp } from "../views/attention_app";
+import { StaticModel, type StaticBundle } from "./static_widget_model";
 
 export function mount(el: HTMLElement, bundle: StaticBundle): AttentionApp {
   return new AttentionApp(new StaticModel(bundle), el);

@@ -3,12 +3,12 @@
 // embedded data, as the kernel does, and replies to thumbnail and neuron-view
 // requests from embedded data; a neuron head the file lacks gets the file's note.
 
-import { toBytes, type EncodedArray } from "./codec";
-import type { Meta } from "./meta";
-import { LocalModel } from "./localmodel";
-import { REPLY, REQUEST } from "./model";
-import type { NeuronPayload } from "./neuron";
-import type { LayerPayload } from "./source";
+import { toBytes, type EncodedArray } from "../data/codec";
+import type { Meta } from "../data/meta";
+import { LocalModel } from "./local_widget_model";
+import { REPLY, REQUEST } from "./widget_model";
+import type { NeuronPayload } from "../data/neuron_head";
+import type { LayerPayload } from "../data/attention_source";
 
 type ThumbnailBundle = Record<"plain" | "hide_first", { layers: number; heads: number; size: number; blocks: number; data: EncodedArray }>;
 

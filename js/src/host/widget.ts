@@ -1,7 +1,7 @@
 // anywidget entry point (attnwidget/static/widget.js).
 
-import { AttentionApp } from "./app";
-import type { WidgetModel } from "./model";
+import { AttentionApp } from "../views/attention_app";
+import type { WidgetModel } from "./widget_model";
 
 function render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
   const app = new AttentionApp(model, el);

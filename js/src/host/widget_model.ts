@@ -1,5 +1,5 @@
 // The slice of anywidget's model API the views use. In a notebook it is the
-// real widget model; in an exported file it is StaticModel (staticmodel.ts).
+// real widget model; in an exported file it is StaticModel (static_widget_model.ts).
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Callback = (...args: any[]) => void;

@@ -1,25 +1,25 @@
 // The widget controller: reads traits, asks the source for data, builds the
 // scene and hands it to the current view. One instance per rendered output.
 
-import css from "./styles.css";
-import { headColour } from "./colours";
+import css from "./attention.css";
+import { headColour } from "../draw/colours";
 import { Controls } from "./controls";
-import { drawnUnits, isShown, pairRanges, splitUnit, thumbWindow, type Drawn } from "./filters";
-import { HeadView } from "./headview";
-import { MatrixView } from "./matrixview";
-import type { Meta } from "./meta";
-import type { WidgetModel } from "./model";
-import { ModelView, type Thumbnails } from "./modelview";
-import type { NeuronHead } from "./neuron";
-import { NeuronView, type NeuronScene } from "./neuronview";
-import { SvgPainter } from "./painter";
-import { pruneLayer, type Focus, type Pruned } from "./prune";
-import type { Scene, ViewStats } from "./scene";
-import { AttentionSource } from "./source";
-import { unitSyntax, type UnitSyntax } from "./syntax";
-import { detectTheme, hostPalette, watchTheme, type Palette } from "./theme";
-import { TRAIT_NAMES, readTraits, writeTraits, type Traits } from "./traits";
-import { hideFirst, mergeUnits, type LayerMatrix } from "./transform";
+import { drawnUnits, isShown, pairRanges, splitUnit, thumbWindow, type Drawn } from "../data/filters";
+import { HeadView } from "./head_view";
+import { MatrixView } from "./matrix_view";
+import type { Meta } from "../data/meta";
+import type { WidgetModel } from "../host/widget_model";
+import { ModelView, type Thumbnails } from "./model_view";
+import type { NeuronHead } from "../data/neuron_head";
+import { NeuronView, type NeuronScene } from "./neuron_view";
+import { SvgPainter } from "../draw/painter";
+import { pruneLayer, type Focus, type Pruned } from "../data/prune";
+import type { Scene, ViewStats } from "../data/scene";
+import { AttentionSource } from "../data/attention_source";
+import { unitSyntax, type UnitSyntax } from "../data/syntax";
+import { detectTheme, hostPalette, watchTheme, type Palette } from "../draw/theme";
+import { TRAIT_NAMES, readTraits, writeTraits, type Traits } from "../data/traits";
+import { hideFirst, mergeUnits, type LayerMatrix } from "../data/transform";
 
 /** Map.set that forgets the oldest entries beyond `keep`. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, keep = 6) {

@@ -4,9 +4,9 @@
 // generation step. It only reads traits and writes traits; drawing happens in
 // the views.
 
-import { headColour } from "./colours";
-import type { Meta } from "./meta";
-import { PAIR_FILTERS, type PairFilter, type Traits, type ViewName } from "./traits";
+import { headColour } from "../draw/colours";
+import type { Meta } from "../data/meta";
+import { PAIR_FILTERS, type PairFilter, type Traits, type ViewName } from "../data/traits";
 
 const KIND_LABELS: Record<string, string> = {
   self: "self-attention",

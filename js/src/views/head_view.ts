@@ -12,14 +12,14 @@
 // lines in view up to a pixel budget: thousands of long strokes on a 9000 px canvas
 // took seconds in a software-rendered browser.
 
-import { headColour, hexToRgb } from "./colours";
-import { originalUnit, shownArcs } from "./filters";
-import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayout } from "./layout";
-import { CanvasPainter, measureText, type FieldLine, type Painter } from "./painter";
-import { lineAlpha, linesToDraw, type Focus, type Line } from "./prune";
-import type { Scene, ViewStats } from "./scene";
-import { LabelPlacer, arcDepth } from "./syntax";
-import { Snapshot, Surface } from "./surface";
+import { headColour, hexToRgb } from "../draw/colours";
+import { originalUnit, shownArcs } from "../data/filters";
+import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayout } from "../draw/layout";
+import { CanvasPainter, measureText, type FieldLine, type Painter } from "../draw/painter";
+import { lineAlpha, linesToDraw, type Focus, type Line } from "../data/prune";
+import type { Scene, ViewStats } from "../data/scene";
+import { LabelPlacer, arcDepth } from "../data/syntax";
+import { Snapshot, Surface } from "../draw/surface";
 
 /**
  * Pixels of line per frame. The screen budget adapts to the measured frame time: a

@@ -4,11 +4,11 @@
 // thumbnail opens that head large in the matrix view. A sentence pair's block
 // (pair_filter) shows only that block of each thumbnail, as large as it fits.
 
-import { headColour, ramp } from "./colours";
-import { SMALL_FONT, gridLayout, hitGrid, thumbOrigin, type GridLayout } from "./layout";
-import type { Painter } from "./painter";
-import type { Palette } from "./theme";
-import { Snapshot, Surface } from "./surface";
+import { headColour, ramp } from "../draw/colours";
+import { SMALL_FONT, gridLayout, hitGrid, thumbOrigin, type GridLayout } from "../draw/layout";
+import type { Painter } from "../draw/painter";
+import type { Palette } from "../draw/theme";
+import { Snapshot, Surface } from "../draw/surface";
 
 export interface Thumbnails {
   layers: number;

@@ -7,13 +7,13 @@
 // jump, Enter toggles the products. Long inputs scroll under a header that keeps
 // the query vector in view; each frame draws only the rows in view.
 
-import { SIGNED_ENDS, signedIndex, signedRamp } from "./colours";
-import { FONT, SMALL_FONT, shortLabel } from "./layout";
-import { maxAbs, neuronRow, type NeuronHead, type NeuronRow } from "./neuron";
-import { hitNeuron, keyRowY, neuronLayout, type NeuronHit, type NeuronLayout } from "./neuronlayout";
-import { CanvasPainter, SvgPainter, measureText, type Painter } from "./painter";
-import { Surface } from "./surface";
-import type { Palette } from "./theme";
+import { SIGNED_ENDS, signedIndex, signedRamp } from "../draw/colours";
+import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
+import { maxAbs, neuronRow, type NeuronHead, type NeuronRow } from "../data/neuron_head";
+import { hitNeuron, keyRowY, neuronLayout, type NeuronHit, type NeuronLayout } from "../draw/neuron_layout";
+import { CanvasPainter, SvgPainter, measureText, type Painter } from "../draw/painter";
+import { Surface } from "../draw/surface";
+import type { Palette } from "../draw/theme";
 
 export interface NeuronScene {
   palette: Palette;

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { SQRT_LUT, base64ToBytes, decodeArray, quantiseSqrt, trilSize, unpackLayer } from "../src/codec";
+import { SQRT_LUT, base64ToBytes, decodeArray, quantiseSqrt, trilSize, unpackLayer } from "../../src/data/codec";
 
-const fixture = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
+const fixture = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
 describe("sqrt quantisation", () => {
   it("maps the ends and inverts within half a step in sqrt space", () => {

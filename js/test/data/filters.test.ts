@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   drawnUnits, fullAxis, isShown, makeAxis, originalUnit, pairBlock, shownArcs, splitUnit, stepBlock, thumbWindow, type Drawn,
-} from "../src/filters";
-import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../src/layout";
-import type { Meta } from "../src/meta";
-import { linesToDraw, pruneLayer } from "../src/prune";
-import { StaticModel, type StaticBundle } from "../src/staticmodel";
-import { hideFirst, meanOfHeads, weight, type LayerMatrix } from "../src/transform";
+} from "../../src/data/filters";
+import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../../src/draw/layout";
+import type { Meta } from "../../src/data/meta";
+import { linesToDraw, pruneLayer } from "../../src/data/prune";
+import { StaticModel, type StaticBundle } from "../../src/host/static_widget_model";
+import { hideFirst, meanOfHeads, weight, type LayerMatrix } from "../../src/data/transform";
 
-const fx = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
+const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
 function meta(split: Meta["split"], n = 6, extra: Partial<Meta> = {}): Meta {
   const labels = Array.from({ length: n }, (_, i) => `t${i}`);

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { SIGNED_ENDS, hexToRgb, signedIndex, signedRamp } from "../src/colours";
-import { REPLY, REQUEST } from "../src/model";
-import { decodeNeuronHead, maxAbs, neuronRow, type NeuronHead } from "../src/neuron";
-import { hitNeuron, keyRowY, neuronLayout } from "../src/neuronlayout";
-import { AttentionSource } from "../src/source";
-import { StaticModel, type StaticBundle } from "../src/staticmodel";
+import { SIGNED_ENDS, hexToRgb, signedIndex, signedRamp } from "../../src/draw/colours";
+import { REPLY, REQUEST } from "../../src/host/widget_model";
+import { decodeNeuronHead, maxAbs, neuronRow, type NeuronHead } from "../../src/data/neuron_head";
+import { hitNeuron, keyRowY, neuronLayout } from "../../src/draw/neuron_layout";
+import { AttentionSource } from "../../src/data/attention_source";
+import { StaticModel, type StaticBundle } from "../../src/host/static_widget_model";
 
-const fx = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
+const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
 const rgbAt = (lut: Uint8ClampedArray, k: number) => Array.from(lut.subarray(k * 4, k * 4 + 3));
 

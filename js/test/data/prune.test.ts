@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { INVISIBLE, linesToDraw, pruneLayer, pruneRow } from "../src/prune";
-import type { LayerMatrix } from "../src/transform";
+import { INVISIBLE, linesToDraw, pruneLayer, pruneRow } from "../../src/data/prune";
+import type { LayerMatrix } from "../../src/data/transform";
 
 describe("pruneRow", () => {
   const row = [0.05, 0.5, 0.3, 0.15, 0];

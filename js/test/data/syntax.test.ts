@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Meta } from "../src/meta";
-import { LabelPlacer, unitSyntax } from "../src/syntax";
+import type { Meta } from "../../src/data/meta";
+import { LabelPlacer, unitSyntax } from "../../src/data/syntax";
 
 // "[CLS] The cat s ##at [SEP]": words The(0) cat(1) sat(2); The->cat (det), cat->sat (nsubj)
 const meta: Meta = {
@@ -42,7 +42,7 @@ describe("unitSyntax", () => {
     expect(s.arcs).toEqual([]);
   });
   it("reads the meta that payload.py writes", () => {
-    const fx = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
+    const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
     expect(unitSyntax(fx.meta, "token").labels).toEqual(["a", "b", "c", "d"]);
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from "vitest";
-import { REPLY, REQUEST } from "../src/model";
-import type { LayerPayload } from "../src/source";
-import { keyFor } from "../src/explorer/controls";
-import { Grids, difference, exemplarsOf, metricTitle, type ExemplarsPayload, type MetricInfo } from "../src/explorer/data";
-import { colourRange, formatValue, rankOf, scaled } from "../src/explorer/rank";
-import { SentenceModel, type SentenceBundle } from "../src/explorer/sentencemodel";
-import { layoutTokens } from "../src/explorer/tokens";
+import { REPLY, REQUEST } from "../../src/host/widget_model";
+import type { LayerPayload } from "../../src/data/attention_source";
+import { keyFor } from "../../src/explorer/views/explorer_controls";
+import { Grids, difference, exemplarsOf, metricTitle, type ExemplarsPayload, type MetricInfo } from "../../src/explorer/data/grids";
+import { colourRange, formatValue, rankOf, scaled } from "../../src/explorer/data/rank";
+import { SentenceModel, type SentenceBundle } from "../../src/explorer/host/sentence_widget_model";
+import { layoutTokens } from "../../src/explorer/data/tokens";
 
 describe("layoutTokens", () => {
   it("puts tokens back into the text with its spacing, specials apart", () => {

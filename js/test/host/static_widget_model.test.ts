@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { REPLY, REQUEST } from "../src/model";
-import { SvgPainter } from "../src/painter";
-import { AttentionSource } from "../src/source";
-import { StaticModel, type StaticBundle } from "../src/staticmodel";
+import { REPLY, REQUEST } from "../../src/host/widget_model";
+import { SvgPainter } from "../../src/draw/painter";
+import { AttentionSource } from "../../src/data/attention_source";
+import { StaticModel, type StaticBundle } from "../../src/host/static_widget_model";
 
-const fx = JSON.parse(readFileSync(new URL("./fixtures/payloads.json", import.meta.url), "utf8"));
+const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
 function bundle(): StaticBundle {
   const layer0 = { ...fx.tril, layer: 0 };

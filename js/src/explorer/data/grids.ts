@@ -2,7 +2,7 @@
 // as float32 grids [G, layers, heads] with per-layer lines [G, layers], and the
 // exemplar sentences of every head (SPEC §4) with each sentence's text once.
 
-import { decodeArray, type EncodedArray } from "../codec";
+import { decodeArray, type EncodedArray } from "../../data/codec";
 
 export interface MetricInfo {
   name: string;

@@ -1,15 +1,15 @@
 // The model behind the explorer's embedded AttentionWidget: one exemplar
-// sentence. It plays the kernel's part for the widget's app (js/src/app.ts):
+// sentence. It plays the kernel's part for the widget's app (js/src/views/attention_app.ts):
 // a `layer` change is answered with that layer's data, from the page (static
 // export) or fetched from the kernel. A layer the page lacks and no kernel can
 // give is refused: the trait springs back and `refused` says which.
 
-import { toBytes } from "../codec";
-import { REPLY, REQUEST } from "../model";
-import type { Meta } from "../meta";
-import type { LayerPayload } from "../source";
-import { LocalModel } from "../localmodel";
-import type { Reply } from "./requests";
+import { toBytes } from "../../data/codec";
+import { REPLY, REQUEST } from "../../host/widget_model";
+import type { Meta } from "../../data/meta";
+import type { LayerPayload } from "../../data/attention_source";
+import { LocalModel } from "../../host/local_widget_model";
+import type { Reply } from "../../data/protocol";
 
 export interface SentenceBundle {
   meta: Meta;

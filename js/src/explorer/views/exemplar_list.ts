@@ -2,9 +2,9 @@
 // attending token bold, the attended token underlined. Every token is a text
 // node (tokens are arbitrary text; markup in them must stay text).
 
-import type { Exemplar } from "./data";
-import { formatValue } from "./rank";
-import { layoutTokens } from "./tokens";
+import type { Exemplar } from "../data/grids";
+import { formatValue } from "../data/rank";
+import { layoutTokens } from "../data/tokens";
 
 export interface ExemplarHandlers {
   open(rank: number): void;

@@ -1,20 +1,20 @@
 // The HeadExplorer controller: reads traits, draws one or two grids with their
 // per-layer lines, lists the selected head's exemplars and opens the chosen one
-// in the AttentionWidget's own app (js/src/app.ts) on a SentenceModel.
+// in the AttentionWidget's own app (js/src/views/attention_app.ts) on a SentenceModel.
 
-import css from "./styles.css";
-import { AttentionApp } from "../app";
-import type { WidgetModel } from "../model";
-import type { LayerPayload } from "../source";
-import { PALETTES, detectTheme, watchTheme, type Palette } from "../theme";
-import { ExplorerControls, EXPLORER_TRAITS, type ExplorerTraits } from "./controls";
-import { Grids, difference, exemplarsOf, metricTitle, type Exemplar, type ExemplarsPayload, type StatsPayload } from "./data";
-import { renderExemplars } from "./exemplarlist";
-import { GridView, type Cell } from "./gridview";
-import { LayerLines, type Series } from "./layerlines";
-import { colourRange, formatValue, rankOf, type Range } from "./rank";
-import { Requests } from "./requests";
-import { SentenceModel, type Fetcher, type SentenceBundle } from "./sentencemodel";
+import css from "./explorer.css";
+import { AttentionApp } from "../../views/attention_app";
+import type { WidgetModel } from "../../host/widget_model";
+import type { LayerPayload } from "../../data/attention_source";
+import { PALETTES, detectTheme, watchTheme, type Palette } from "../../draw/theme";
+import { ExplorerControls, EXPLORER_TRAITS, type ExplorerTraits } from "./explorer_controls";
+import { Grids, difference, exemplarsOf, metricTitle, type Exemplar, type ExemplarsPayload, type StatsPayload } from "../data/grids";
+import { renderExemplars } from "./exemplar_list";
+import { GridView, type Cell } from "./grid_view";
+import { LayerLines, type Series } from "./layer_lines";
+import { colourRange, formatValue, rankOf, type Range } from "../data/rank";
+import { Requests } from "../../data/protocol";
+import { SentenceModel, type Fetcher, type SentenceBundle } from "../host/sentence_widget_model";
 
 /** One grid on screen: what it shows and how to describe a cell of it. */
 interface PanelSpec {

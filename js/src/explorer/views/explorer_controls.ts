@@ -2,7 +2,7 @@
 // side by side), and whose exemplars to list when two statistics are compared.
 // It reads and writes traits only.
 
-import type { MetricInfo } from "./data";
+import type { MetricInfo } from "../data/grids";
 
 export interface ExplorerTraits {
   metric: string;

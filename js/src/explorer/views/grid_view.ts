@@ -1,10 +1,10 @@
 // One layer × head grid on a canvas (at most 48 × 64 cells): a cell per head,
 // coloured by the metric, the selected head outlined, the hovered one ringed.
 
-import { hexToRgb } from "../colours";
-import { Surface } from "../surface";
-import type { Palette } from "../theme";
-import { scaled, type Range } from "./rank";
+import { hexToRgb } from "../../draw/colours";
+import { Surface } from "../../draw/surface";
+import type { Palette } from "../../draw/theme";
+import { scaled, type Range } from "../data/rank";
 
 export interface Cell {
   layer: number;

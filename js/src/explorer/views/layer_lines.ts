@@ -2,8 +2,8 @@
 // (the paper's Figs 8-9), one row per grid row, and the corpus baseline as a
 // dashed line where SPEC.md defines one. Drawn as a small SVG; labels are text.
 
-import type { Palette } from "../theme";
-import { formatValue } from "./rank";
+import type { Palette } from "../../draw/theme";
+import { formatValue } from "../data/rank";
 
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 150;

@@ -33,7 +33,7 @@ export class AttentionSource {
   private pending = new Map<number, (reply: { content: any; buffers: DataView[] }) => void>();
   private nextId = 1;
   private thumbs = new Map<string, Promise<Thumbnails>>();
-  private onData = () => this.accept(this.model.get("_layer_data"));
+  private onData = () => this.accept(this.widgetModel.get("_layer_data"));
   private onMessage = (content: any, buffers: DataView[] = []) => {
     if (content?.kind !== REPLY) return;
     const resolve = this.pending.get(content.id);
@@ -42,21 +42,21 @@ export class AttentionSource {
     resolve({ content, buffers });
   };
 
-  constructor(private model: WidgetModel) {
-    model.on("change:_layer_data", this.onData);
-    model.on("msg:custom", this.onMessage);
+  constructor(private widgetModel: WidgetModel) {
+    widgetModel.on("change:_layer_data", this.onData);
+    widgetModel.on("msg:custom", this.onMessage);
   }
 
   /** Stop listening and drop every decoded array; requests still on their way are never answered. */
   dispose() {
-    this.model.off("change:_layer_data", this.onData);
-    this.model.off("msg:custom", this.onMessage);
+    this.widgetModel.off("change:_layer_data", this.onData);
+    this.widgetModel.off("msg:custom", this.onMessage);
     for (const cache of [this.layers, this.waiting, this.neuronHeads, this.pending, this.thumbs, this.prefetching]) cache.clear();
   }
 
   /** The attention shown (`_meta.kind`): "self" unless the input is encoder-decoder. */
   private get kind(): string {
-    return this.model.get("_meta")?.kind ?? "self";
+    return this.widgetModel.get("_meta")?.kind ?? "self";
   }
 
   /** Decoded attention of layer `l`, float32 [heads, T, T]; resolves when the kernel has sent it. */
@@ -64,7 +64,7 @@ export class AttentionSource {
     const key = keyOf(this.kind, l);
     const cached = this.layers.get(key);
     if (cached) return cached;
-    const current = this.model.get("_layer_data") as LayerPayload | null;
+    const current = this.widgetModel.get("_layer_data") as LayerPayload | null;
     if (current && keyOf(current.kind, current.layer) === key) return this.accept(current)!;
     const viaTrait = new Promise<LayerMatrix>((resolve) => {
       const list = this.waiting.get(key) ?? [];
@@ -145,7 +145,7 @@ export class AttentionSource {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.model.send({ kind: REQUEST, id, what, ...params });
+      this.widgetModel.send({ kind: REQUEST, id, what, ...params });
     });
   }
 

@@ -5,7 +5,7 @@ export interface Units {
   labels: string[];
   /** Word index of each unit, -1 for tokens outside any word ([CLS], <|endoftext|>). */
   word: number[];
-  /** Unit index of each model token (identity at token level). */
+  /** Unit index of each transformer token (identity at token level). */
   of_token: number[];
 }
 
@@ -16,6 +16,7 @@ export interface Split {
 }
 
 export interface Meta {
+  /** The transformer's name (the wire field is `model`, as attnwidget/payload.py writes it). */
   model: string;
   num_layers: number;
   num_heads: number;
@@ -33,9 +34,9 @@ export interface Meta {
   split?: Split | null;
   /** Key/value head of each query head under grouped-query attention. */
   kv_heads?: number[] | null;
-  /** The part of a longer text the model read (`window=`): its tokens start..stop-1 of `of`. */
+  /** The part of a longer text the transformer read (`window=`): its tokens start..stop-1 of `of`. */
   window?: { start: number; stop: number; of: number } | null;
-  /** True when the kernel has the model, so the neuron view can fetch vectors. */
+  /** True when the kernel has the transformer, so the neuron view can fetch vectors. */
   neuron?: boolean;
   syntax: null | {
     source: string; // "spacy" | "gold"

@@ -19,13 +19,13 @@ export class Requests {
     resolve({ content, buffers });
   };
 
-  constructor(private model: WidgetModel) {
-    model.on("msg:custom", this.onMessage);
+  constructor(private widgetModel: WidgetModel) {
+    widgetModel.on("msg:custom", this.onMessage);
   }
 
   /** Stop listening; requests still on their way are never answered. */
   dispose() {
-    this.model.off("msg:custom", this.onMessage);
+    this.widgetModel.off("msg:custom", this.onMessage);
     this.pending.clear();
   }
 
@@ -34,7 +34,7 @@ export class Requests {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, (r) => (r.content.error ? reject(new Error(r.content.error)) : resolve(r)));
-      this.model.send({ kind: REQUEST, id, what, ...params });
+      this.widgetModel.send({ kind: REQUEST, id, what, ...params });
     });
   }
 }

@@ -32,14 +32,14 @@ export const TRAIT_NAMES: (keyof Traits)[] = [
 /** Values for traits a host may not have (the explorer's embedded widget predates them). */
 const DEFAULTS: Partial<Traits> = { pair_filter: "all", attention_kind: "self", step: null };
 
-export function readTraits(model: WidgetModel): Traits {
+export function readTraits(widgetModel: WidgetModel): Traits {
   const t = {} as Record<string, unknown>;
-  for (const name of TRAIT_NAMES) t[name] = model.get(name) ?? DEFAULTS[name];
+  for (const name of TRAIT_NAMES) t[name] = widgetModel.get(name) ?? DEFAULTS[name];
   return t as unknown as Traits;
 }
 
 /** Set traits from the page and push them to the kernel in one message. */
-export function writeTraits(model: WidgetModel, changes: Partial<Traits>) {
-  for (const [k, v] of Object.entries(changes)) model.set(k, v);
-  model.save_changes();
+export function writeTraits(widgetModel: WidgetModel, changes: Partial<Traits>) {
+  for (const [k, v] of Object.entries(changes)) widgetModel.set(k, v);
+  widgetModel.save_changes();
 }

@@ -4,7 +4,7 @@
 
 import type { Callback, WidgetModel } from "./widget_model";
 
-export class LocalModel implements WidgetModel {
+export class LocalWidgetModel implements WidgetModel {
   protected state: Record<string, unknown>;
   private handlers = new Map<string, Set<Callback>>();
 

@@ -1,11 +1,11 @@
 // Entry point of exported HTML files (attnwidget/static/standalone.js): mounts
-// the same app on a StaticModel built from the data embedded in the page.
+// the same app on a StaticWidgetModel built from the data embedded in the page.
 
 import { AttentionApp } from "../views/attention_app";
-import { StaticModel, type StaticBundle } from "./static_widget_model";
+import { StaticWidgetModel, type StaticBundle } from "./static_widget_model";
 
 export function mount(el: HTMLElement, bundle: StaticBundle): AttentionApp {
-  return new AttentionApp(new StaticModel(bundle), el);
+  return new AttentionApp(new StaticWidgetModel(bundle), el);
 }
 
 /** Mount every `<script type="application/json" data-attnwidget>` found in the page. */

@@ -5,7 +5,7 @@
 
 import { toBytes, type EncodedArray } from "../data/codec";
 import type { Meta } from "../data/meta";
-import { LocalModel } from "./local_widget_model";
+import { LocalWidgetModel } from "./local_widget_model";
 import { REPLY, REQUEST } from "./widget_model";
 import type { NeuronPayload } from "../data/neuron_head";
 import type { LayerPayload } from "../data/attention_source";
@@ -22,7 +22,7 @@ export interface StaticBundle {
   neuron?: { heads: (NeuronPayload & { attention: string })[]; note: string };
 }
 
-export class StaticModel extends LocalModel {
+export class StaticWidgetModel extends LocalWidgetModel {
   private kinds: Record<string, { meta: Meta; layers: LayerPayload[]; thumbnails: ThumbnailBundle }>;
 
   constructor(private bundle: StaticBundle) {

@@ -3,8 +3,8 @@
 import { AttentionApp } from "../views/attention_app";
 import type { WidgetModel } from "./widget_model";
 
-function render({ model, el }: { model: WidgetModel; el: HTMLElement }) {
-  const app = new AttentionApp(model, el);
+function render({ model: widgetModel, el }: { model: WidgetModel; el: HTMLElement }) {
+  const app = new AttentionApp(widgetModel, el);
   return () => app.dispose();
 }
 

@@ -1,5 +1,9 @@
 // The slice of anywidget's model API the views use. In a notebook it is the
-// real widget model; in an exported file it is StaticModel (static_widget_model.ts).
+// real widget model; in an exported file it is StaticWidgetModel (static_widget_model.ts).
+//
+// Names: in this code "model" is only ever this widget model (WidgetModel,
+// widgetModel); the neural network is "the transformer", and the model view
+// (bertviz's name for the every-layer-and-head grid) is ModelView.
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Callback = (...args: any[]) => void;

@@ -60,14 +60,14 @@ export class AttentionApp {
   private cleanup: (() => void)[] = [];
   private created = performance.now();
 
-  constructor(private model: WidgetModel, host: HTMLElement) {
+  constructor(private widgetModel: WidgetModel, host: HTMLElement) {
     this.doc = host.ownerDocument;
-    this.meta = model.get("_meta") as Meta;
-    this.traits = readTraits(model);
+    this.meta = widgetModel.get("_meta") as Meta;
+    this.traits = readTraits(widgetModel);
     this.root = this.div("aw-root");
     const style = this.doc.createElement("style");
     style.textContent = css;
-    this.write = (c) => writeTraits(model, c);
+    this.write = (c) => writeTraits(widgetModel, c);
     this.download_ = (k) => this.download(k);
     this.controls = new Controls(this.doc, this.meta, this.write, this.download_);
     this.stage = this.div("aw-stage");
@@ -94,7 +94,7 @@ export class AttentionApp {
     this.root.append(style, this.controls.root, this.stage, this.status, this.tooltip, this.tokenList, this.shownLists.query, this.shownLists.key);
     host.appendChild(this.root);
 
-    this.source = new AttentionSource(model);
+    this.source = new AttentionSource(widgetModel);
     this.headView = new HeadView(this.hosts.head, this.stage, {
       hover: (t, ev) => this.onHeadHover(t, ev),
       click: (t) => this.onHeadClick(t),
@@ -106,26 +106,26 @@ export class AttentionApp {
     });
     this.modelView = new ModelView(this.hosts.model, {
       hover: (g, ev) => this.onGridHover(g, ev),
-      click: (g) => g && writeTraits(model, { layer: g.layer, heads: [g.head], view: "matrix", token: null }),
+      click: (g) => g && writeTraits(widgetModel, { layer: g.layer, heads: [g.head], view: "matrix", token: null }),
     });
     this.neuronView = new NeuronView(this.hosts.neuron, this.stage, {
-      move: (token) => writeTraits(model, { token, token_role: "query" }),
+      move: (token) => writeTraits(widgetModel, { token, token_role: "query" }),
       hover: (text, ev) => this.showTooltip(text, ev),
       scroll: () => this.scheduleDraw(),
     });
 
     const onChange = () => {
-      this.traits = readTraits(model);
+      this.traits = readTraits(widgetModel);
       this.invalidate();
     };
-    for (const name of TRAIT_NAMES) model.on(`change:${name}`, onChange);
-    model.on("change:_layer_data", onChange);
+    for (const name of TRAIT_NAMES) widgetModel.on(`change:${name}`, onChange);
+    widgetModel.on("change:_layer_data", onChange);
     const onMeta = () => this.metaChanged();
-    model.on("change:_meta", onMeta);
+    widgetModel.on("change:_meta", onMeta);
     this.cleanup.push(() => {
-      for (const name of TRAIT_NAMES) model.off(`change:${name}`, onChange);
-      model.off("change:_layer_data", onChange);
-      model.off("change:_meta", onMeta);
+      for (const name of TRAIT_NAMES) widgetModel.off(`change:${name}`, onChange);
+      widgetModel.off("change:_layer_data", onChange);
+      widgetModel.off("change:_meta", onMeta);
     });
     this.cleanup.push(watchTheme(this.root, () => this.invalidate()));
     // The head view draws only the rows in view: redraw when the stage changes size.
@@ -158,12 +158,12 @@ export class AttentionApp {
 
   /** Another attention of the input (encoder-decoder kinds): new tokens, new controls. */
   private metaChanged() {
-    this.meta = this.model.get("_meta") as Meta;
+    this.meta = this.widgetModel.get("_meta") as Meta;
     const controls = new Controls(this.doc, this.meta, this.write, this.download_);
     this.controls.root.replaceWith(controls.root);
     this.controls = controls;
     this.thumbs = null;
-    this.traits = readTraits(this.model);
+    this.traits = readTraits(this.widgetModel);
     this.invalidate();
   }
 
@@ -203,14 +203,14 @@ export class AttentionApp {
 
     if (t.view === "model") {
       if (!this.thumbs || this.thumbsFirst !== t.hide_first) {
-        this.modelView.render(this.modelScene(palette, null), null);
+        this.modelView.render(this.modelViewScene(palette, null), null);
         this.setStatus("loading thumbnails…");
         const thumbs = await this.source.thumbnails(t.hide_first);
         if (gen !== this.generation) return;
         this.thumbs = thumbs;
         this.thumbsFirst = t.hide_first;
       }
-      this.modelView.render(this.modelScene(palette, this.thumbs), this.gridHover);
+      this.modelView.render(this.modelViewScene(palette, this.thumbs), this.gridHover);
       this.setStatus(
         `${this.meta.model} · ${this.meta.num_layers} layers × ${this.meta.num_heads} heads · click a head to open it${this.partText("token")}`,
       );
@@ -241,7 +241,7 @@ export class AttentionApp {
     const t = this.traits;
     const meta = this.meta;
     if (t.level === "word") {
-      writeTraits(this.model, { level: "token", token: null }); // words have no query vector
+      writeTraits(this.widgetModel, { level: "token", token: null }); // words have no query vector
       return;
     }
     const units = meta.levels.token;
@@ -296,7 +296,7 @@ export class AttentionApp {
     this.drawn();
   }
 
-  private modelScene(palette: Palette, thumbs: Thumbnails | null) {
+  private modelViewScene(palette: Palette, thumbs: Thumbnails | null) {
     const t = this.traits;
     return {
       window: thumbs ? thumbWindow(this.meta, t.pair_filter, thumbs.blocks) : null,
@@ -535,8 +535,8 @@ export class AttentionApp {
   /** Click locks a token; clicking it again (or empty space) unlocks. */
   private lockToken(target: Focus | null) {
     const t = this.traits;
-    if (!target || (t.token === target.unit && t.token_role === target.role)) writeTraits(this.model, { token: null });
-    else writeTraits(this.model, { token: target.unit, token_role: target.role });
+    if (!target || (t.token === target.unit && t.token_role === target.role)) writeTraits(this.widgetModel, { token: null });
+    else writeTraits(this.widgetModel, { token: target.unit, token_role: target.role });
   }
 
   private onCellHover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent) {
@@ -551,7 +551,7 @@ export class AttentionApp {
   private onGridHover(g: { layer: number; head: number } | null, ev: MouseEvent) {
     this.gridHover = g;
     this.showTooltip(g ? `layer ${g.layer}, head ${g.head}` : null, ev);
-    if (this.thumbs) this.modelView.render(this.modelScene(this.palette(), this.thumbs), g);
+    if (this.thumbs) this.modelView.render(this.modelViewScene(this.palette(), this.thumbs), g);
   }
 
   /** PNG of the on-screen canvas, SVG redrawn as vector shapes and text. */
@@ -576,7 +576,7 @@ export class AttentionApp {
     const size = t.view === "head" && this.scene ? this.headView.layoutFor(this.scene) : surface;
     const svg = new SvgPainter(size.width, size.height);
     const palette = this.palette();
-    if (t.view === "model") this.modelView.paint(svg, this.modelScene(palette, this.thumbs));
+    if (t.view === "model") this.modelView.paint(svg, this.modelViewScene(palette, this.thumbs));
     else if (this.scene && t.view === "head") this.headView.paint(svg, this.scene, this.scene.selected ?? this.shownHover(this.scene));
     else if (this.scene) this.matrixView.paint(svg, this.scene);
     this.save(new Blob([svg.toString()], { type: "image/svg+xml" }), name);

@@ -18,7 +18,7 @@ export interface Thumbnails {
   data: Uint8Array; // sqrt-quantised [layers, heads, S, S]
 }
 
-export interface ModelScene {
+export interface ModelViewScene {
   palette: Palette;
   thumbs: Thumbnails | null;
   layers: number;
@@ -54,7 +54,7 @@ export class ModelView {
     return hitGrid(this.layout, x, y);
   }
 
-  render(scene: ModelScene, hover: { layer: number; head: number } | null) {
+  render(scene: ModelViewScene, hover: { layer: number; head: number } | null) {
     const layout = gridLayout(scene.layers, scene.heads);
     this.layout = layout;
     const p = this.surface.painter(layout.width, layout.height);
@@ -71,7 +71,7 @@ export class ModelView {
     }
   }
 
-  paint(p: Painter, scene: ModelScene, layout = gridLayout(scene.layers, scene.heads)) {
+  paint(p: Painter, scene: ModelViewScene, layout = gridLayout(scene.layers, scene.heads)) {
     const { palette, thumbs } = scene;
     p.fill(palette.background);
     for (let h = 0; h < scene.heads; h++) {

@@ -6,7 +6,7 @@ import {
 import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../../src/draw/layout";
 import type { Meta } from "../../src/data/meta";
 import { linesToDraw, pruneLayer } from "../../src/data/prune";
-import { StaticModel, type StaticBundle } from "../../src/host/static_widget_model";
+import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";
 import { hideFirst, meanOfHeads, weight, type LayerMatrix } from "../../src/data/transform";
 
 const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
@@ -216,7 +216,7 @@ describe("rectangular (cross-attention) layers", () => {
   });
 });
 
-describe("StaticModel with encoder-decoder kinds", () => {
+describe("StaticWidgetModel with encoder-decoder kinds", () => {
   it("switching the kind brings that kind's tokens and layer together", () => {
     const crossMeta = { ...fx.meta, kind: "cross", key_tokens: ["x", "y", "z", "w"] };
     const crossLayer = { ...fx.full, kind: "cross" };
@@ -227,7 +227,7 @@ describe("StaticModel with encoder-decoder kinds", () => {
       thumbnails: { plain: thumb, hide_first: thumb },
       kinds: { cross: { meta: crossMeta, layers: [crossLayer], thumbnails: { plain: thumb, hide_first: thumb } } },
     };
-    const model = new StaticModel(bundle);
+    const model = new StaticWidgetModel(bundle);
     const seen: string[] = [];
     model.on("change:_meta", () => seen.push(`meta:${model.get("_layer_data").kind}`));
     model.set("attention_kind", "cross");

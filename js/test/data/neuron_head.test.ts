@@ -5,7 +5,7 @@ import { REPLY, REQUEST } from "../../src/host/widget_model";
 import { decodeNeuronHead, maxAbs, neuronRow, type NeuronHead } from "../../src/data/neuron_head";
 import { hitNeuron, keyRowY, neuronLayout } from "../../src/draw/neuron_layout";
 import { AttentionSource } from "../../src/data/attention_source";
-import { StaticModel, type StaticBundle } from "../../src/host/static_widget_model";
+import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";
 
 const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
@@ -132,7 +132,7 @@ describe("neuron data in exported files and from the kernel", () => {
   });
 
   it("serves an embedded head, and the file's note for a head it lacks", async () => {
-    const src = new AttentionSource(new StaticModel(bundle()));
+    const src = new AttentionSource(new StaticWidgetModel(bundle()));
     const h = await src.neuron(1, 1);
     expect(h.nq).toBe(4);
     await expect(src.neuron(0, 1)).rejects.toThrow("carries the vectors of layer 1");

@@ -4,7 +4,7 @@ import type { LayerPayload } from "../../src/data/attention_source";
 import { keyFor } from "../../src/explorer/views/explorer_controls";
 import { Grids, difference, exemplarsOf, metricTitle, type ExemplarsPayload, type MetricInfo } from "../../src/explorer/data/grids";
 import { colourRange, formatValue, rankOf, scaled } from "../../src/explorer/data/rank";
-import { SentenceModel, type SentenceBundle } from "../../src/explorer/host/sentence_widget_model";
+import { SentenceWidgetModel, type SentenceBundle } from "../../src/explorer/host/sentence_widget_model";
 import { layoutTokens } from "../../src/explorer/data/tokens";
 
 describe("layoutTokens", () => {
@@ -125,9 +125,9 @@ function bundle(): SentenceBundle {
   return { meta: meta as unknown as SentenceBundle["meta"], layers: { "1": payload(1), "2": payload(2) } };
 }
 
-describe("SentenceModel", () => {
+describe("SentenceWidgetModel", () => {
   it("answers a layer change with the page's data, like the kernel", () => {
-    const m = new SentenceModel(bundle(), { layer: 1 }, null);
+    const m = new SentenceWidgetModel(bundle(), { layer: 1 }, null);
     expect(m.get("_layer_data").layer).toBe(1);
     const seen = vi.fn();
     m.on("change:_layer_data", seen);
@@ -139,7 +139,7 @@ describe("SentenceModel", () => {
 
   it("refuses a layer the page lacks: the trait springs back and the reason is given", () => {
     const refused = vi.fn();
-    const m = new SentenceModel(bundle(), { layer: 1 }, null, refused);
+    const m = new SentenceWidgetModel(bundle(), { layer: 1 }, null, refused);
     const layerEvents = vi.fn();
     m.on("change:layer", layerEvents);
     m.set("layer", 0);
@@ -153,7 +153,7 @@ describe("SentenceModel", () => {
       layer: vi.fn(async (l: number) => payload(l)),
       ask: vi.fn(async () => ({ content: { kind: REPLY, id: 99, thumbnails: { layers: 3 } }, buffers: [] })),
     };
-    const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
+    const m = new SentenceWidgetModel(bundle(), { layer: 1 }, fetcher);
     m.set("layer", 0);
     expect(m.get("layer")).toBe(0);
     await vi.waitFor(() => expect(m.get("_layer_data")?.layer).toBe(0));
@@ -166,10 +166,10 @@ describe("SentenceModel", () => {
   });
 });
 
-describe("SentenceModel prefetches", () => {
+describe("SentenceWidgetModel prefetches", () => {
   it("passes the kernel's error on to the view that asked", async () => {
     const fetcher = { layer: vi.fn(), ask: vi.fn(async () => Promise.reject(new Error("no such head"))) };
-    const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
+    const m = new SentenceWidgetModel(bundle(), { layer: 1 }, fetcher);
     const replies = vi.fn();
     m.on("msg:custom", replies);
     m.send({ kind: REQUEST, id: 5, what: "neuron", attention: "self", layer: 1, head: 9 });
@@ -179,7 +179,7 @@ describe("SentenceModel prefetches", () => {
   });
 
   it("answers the app's layer prefetch from the page, and says no at once for a layer it lacks", async () => {
-    const m = new SentenceModel(bundle(), { layer: 1 }, null);
+    const m = new SentenceWidgetModel(bundle(), { layer: 1 }, null);
     const replies = vi.fn();
     m.on("msg:custom", replies);
     m.send({ kind: REQUEST, id: 1, what: "layer", layer: 2 });
@@ -193,7 +193,7 @@ describe("SentenceModel prefetches", () => {
 
   it("asks the kernel once for a layer both prefetched and switched to", async () => {
     const fetcher = { layer: vi.fn(async (l: number) => payload(l)), ask: vi.fn() };
-    const m = new SentenceModel(bundle(), { layer: 1 }, fetcher);
+    const m = new SentenceWidgetModel(bundle(), { layer: 1 }, fetcher);
     m.send({ kind: REQUEST, id: 1, what: "layer", layer: 0 });
     m.set("layer", 0);
     await vi.waitFor(() => expect(m.get("_layer_data")?.layer).toBe(0));

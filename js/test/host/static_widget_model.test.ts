@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { REPLY, REQUEST } from "../../src/host/widget_model";
 import { SvgPainter } from "../../src/draw/painter";
 import { AttentionSource } from "../../src/data/attention_source";
-import { StaticModel, type StaticBundle } from "../../src/host/static_widget_model";
+import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";
 
 const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
@@ -14,9 +14,9 @@ function bundle(): StaticBundle {
   return { state: { layer: 0, heads: [0, 1], view: "head" }, layers: [layer0, layer1], thumbnails: { plain: thumb, hide_first: thumb } };
 }
 
-describe("StaticModel", () => {
+describe("StaticWidgetModel", () => {
   it("answers a layer change with that layer's data, like the kernel", () => {
-    const m = new StaticModel(bundle());
+    const m = new StaticWidgetModel(bundle());
     const seen = vi.fn();
     m.on("change:_layer_data", seen);
     m.set("layer", 1);
@@ -27,7 +27,7 @@ describe("StaticModel", () => {
   });
 
   it("replies to thumbnail requests over msg:custom", async () => {
-    const m = new StaticModel(bundle());
+    const m = new StaticWidgetModel(bundle());
     const reply = await new Promise<[any, DataView[]]>((resolve) => {
       m.on("msg:custom", (c: any, b: DataView[]) => resolve([c, b]));
       m.send({ kind: REQUEST, id: 7, what: "thumbnails", hide_first: false });
@@ -37,7 +37,7 @@ describe("StaticModel", () => {
   });
 
   it("feeds AttentionSource: current layer, later layers, thumbnails", async () => {
-    const m = new StaticModel(bundle());
+    const m = new StaticWidgetModel(bundle());
     const src = new AttentionSource(m);
     const l0 = await src.layer(0);
     expect(l0.n).toBe(4);
@@ -49,7 +49,7 @@ describe("StaticModel", () => {
   });
 
   it("prefetches a layer by request without changing the synced layer", async () => {
-    const m = new StaticModel(bundle());
+    const m = new StaticWidgetModel(bundle());
     const src = new AttentionSource(m);
     const l1 = await src.prefetch(1);
     expect(l1.n).toBe(4);
@@ -59,7 +59,7 @@ describe("StaticModel", () => {
   });
 
   it("never blocks a layer switch on a host that ignores prefetches", async () => {
-    const m = new StaticModel(bundle());
+    const m = new StaticWidgetModel(bundle());
     m.send = () => {}; // a host that does not answer requests
     const src = new AttentionSource(m);
     void src.prefetch(1);
@@ -70,9 +70,9 @@ describe("StaticModel", () => {
 });
 
 describe("AttentionSource.dispose", () => {
-  /** A StaticModel that counts its listeners. */
+  /** A StaticWidgetModel that counts its listeners. */
   function counted() {
-    const m = new StaticModel(bundle());
+    const m = new StaticWidgetModel(bundle());
     const listeners = new Map<string, number>();
     const on = m.on.bind(m);
     const off = m.off.bind(m);

@@ -8,7 +8,7 @@ import { toBytes } from "../../data/codec";
 import { REPLY, REQUEST } from "../../host/widget_model";
 import type { Meta } from "../../data/meta";
 import type { LayerPayload } from "../../data/attention_source";
-import { LocalModel } from "../../host/local_widget_model";
+import { LocalWidgetModel } from "../../host/local_widget_model";
 import type { Reply } from "../../data/protocol";
 
 export interface SentenceBundle {
@@ -23,7 +23,7 @@ export interface Fetcher {
   ask(what: string, params: Record<string, unknown>): Promise<Reply>;
 }
 
-export class SentenceModel extends LocalModel {
+export class SentenceWidgetModel extends LocalWidgetModel {
   constructor(
     private bundle: SentenceBundle,
     traits: Record<string, unknown>,

@@ -1,6 +1,6 @@
 // The HeadExplorer controller: reads traits, draws one or two grids with their
 // per-layer lines, lists the selected head's exemplars and opens the chosen one
-// in the AttentionWidget's own app (js/src/views/attention_app.ts) on a SentenceModel.
+// in the AttentionWidget's own app (js/src/views/attention_app.ts) on a SentenceWidgetModel.
 
 import css from "./explorer.css";
 import { AttentionApp } from "../../views/attention_app";
@@ -14,7 +14,7 @@ import { GridView, type Cell } from "./grid_view";
 import { LayerLines, type Series } from "./layer_lines";
 import { colourRange, formatValue, rankOf, type Range } from "../data/rank";
 import { Requests } from "../../data/protocol";
-import { SentenceModel, type Fetcher, type SentenceBundle } from "../host/sentence_widget_model";
+import { SentenceWidgetModel, type Fetcher, type SentenceBundle } from "../host/sentence_widget_model";
 
 /** One grid on screen: what it shows and how to describe a cell of it. */
 interface PanelSpec {
@@ -53,10 +53,10 @@ export class ExplorerApp {
   private frame = 0;
   private cleanup: (() => void)[] = [];
 
-  constructor(private model: WidgetModel, host: HTMLElement) {
+  constructor(private widgetModel: WidgetModel, host: HTMLElement) {
     this.doc = host.ownerDocument;
-    this.stats = model.get("_stats") as StatsPayload;
-    this.exemplars = model.get("_exemplars") as ExemplarsPayload[];
+    this.stats = widgetModel.get("_stats") as StatsPayload;
+    this.exemplars = widgetModel.get("_exemplars") as ExemplarsPayload[];
     this.traits = this.read();
     this.root = this.div("ax-root");
     const style = this.doc.createElement("style");
@@ -83,14 +83,14 @@ export class ExplorerApp {
     this.attention.append(this.attentionTitle, this.attentionNote, this.attentionHost);
     this.root.append(style, this.controls.root, summary, this.panels, this.status, exemplars, this.attention, this.tooltip);
     host.appendChild(this.root);
-    this.requests = new Requests(model);
+    this.requests = new Requests(widgetModel);
 
     const onChange = () => {
       this.traits = this.read();
       this.invalidate();
     };
-    for (const name of EXPLORER_TRAITS) model.on(`change:${name}`, onChange);
-    this.cleanup.push(() => EXPLORER_TRAITS.forEach((name) => model.off(`change:${name}`, onChange)));
+    for (const name of EXPLORER_TRAITS) widgetModel.on(`change:${name}`, onChange);
+    this.cleanup.push(() => EXPLORER_TRAITS.forEach((name) => widgetModel.off(`change:${name}`, onChange)));
     this.cleanup.push(watchTheme(this.root, () => this.invalidate(true)));
     void Promise.all(this.stats.sources.map((s) => Grids.decode(s))).then((g) => {
       this.grids = g;
@@ -115,13 +115,13 @@ export class ExplorerApp {
 
   private read(): ExplorerTraits {
     const t = {} as Record<string, unknown>;
-    for (const name of EXPLORER_TRAITS) t[name] = this.model.get(name);
+    for (const name of EXPLORER_TRAITS) t[name] = this.widgetModel.get(name);
     return t as unknown as ExplorerTraits;
   }
 
   private write(changes: Partial<ExplorerTraits>) {
-    for (const [k, v] of Object.entries(changes)) this.model.set(k, v);
-    this.model.save_changes();
+    for (const [k, v] of Object.entries(changes)) this.widgetModel.set(k, v);
+    this.widgetModel.save_changes();
   }
 
   private palette(): Palette {
@@ -260,7 +260,7 @@ export class ExplorerApp {
   // --------------------------------------------------------------- exemplars
 
   private how(source: number): string {
-    return ((this.model.get("_attention") as { how: string[] })?.how ?? [])[source] ?? "";
+    return ((this.widgetModel.get("_attention") as { how: string[] })?.how ?? [])[source] ?? "";
   }
 
   private current(): Exemplar[] {
@@ -313,13 +313,13 @@ export class ExplorerApp {
     const gen = ++this.openGeneration;
     const mount = (bundle: SentenceBundle, fetcher: Fetcher | null) => {
       if (gen !== this.openGeneration) return;
-      const model = new SentenceModel(bundle, traits, fetcher, (layer) =>
-        this.note(`Layer ${layer} of this sentence is not in this file; it holds layer ${model.availableLayers.join(", ")}.`));
+      const sentence = new SentenceWidgetModel(bundle, traits, fetcher, (layer) =>
+        this.note(`Layer ${layer} of this sentence is not in this file; it holds layer ${sentence.availableLayers.join(", ")}.`));
       this.attention.dataset.partial = String(!fetcher); // a file: some layers, no kernel
-      this.opened.app = new AttentionApp(model, this.attentionHost);
+      this.opened.app = new AttentionApp(sentence, this.attentionHost);
     };
     if (how === "static") {
-      const bundle = (this.model.get("_embedded") as Record<string, Record<string, SentenceBundle>>)[String(t.source)]?.[String(e.sentence)];
+      const bundle = (this.widgetModel.get("_embedded") as Record<string, Record<string, SentenceBundle>>)[String(t.source)]?.[String(e.sentence)];
       if (bundle) mount(bundle, null);
       else this.note("This sentence's attention is not in this file.");
       return;

@@ -1,12 +1,13 @@
 // Where attention comes from: the current layer arrives in the synced
 // `_layer_data` trait (the kernel updates it when `layer` changes); model-view
 // thumbnails and the neuron view's vectors are fetched on demand with a
-// request/reply over custom messages. An encoder-decoder input has three
+// request (data/protocol.ts). An encoder-decoder input has three
 // attentions (`_meta.kind`): everything is cached per kind.
 
 import { decodeArray, type EncodedArray } from "./codec";
 import { unpackLayer } from "./codec";
-import { REPLY, REQUEST, type WidgetModel } from "../host/widget_model";
+import type { WidgetModel } from "../host/widget_model";
+import { RequestChannel } from "./protocol";
 import type { Thumbnails } from "../views/model_view";
 import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron_head";
 import type { LayerMatrix } from "./transform";
@@ -30,28 +31,20 @@ export class AttentionSource {
   private layers = new Map<string, Promise<LayerMatrix>>();
   private waiting = new Map<string, ((m: Promise<LayerMatrix>) => void)[]>();
   private neuronHeads = new Map<string, Promise<NeuronHead>>();
-  private pending = new Map<number, (reply: { content: any; buffers: DataView[] }) => void>();
-  private nextId = 1;
+  private channel: RequestChannel;
   private thumbs = new Map<string, Promise<Thumbnails>>();
   private onData = () => this.accept(this.widgetModel.get("_layer_data"));
-  private onMessage = (content: any, buffers: DataView[] = []) => {
-    if (content?.kind !== REPLY) return;
-    const resolve = this.pending.get(content.id);
-    if (!resolve) return;
-    this.pending.delete(content.id);
-    resolve({ content, buffers });
-  };
 
   constructor(private widgetModel: WidgetModel) {
     widgetModel.on("change:_layer_data", this.onData);
-    widgetModel.on("msg:custom", this.onMessage);
+    this.channel = new RequestChannel(widgetModel);
   }
 
   /** Stop listening and drop every decoded array; requests still on their way are never answered. */
   dispose() {
     this.widgetModel.off("change:_layer_data", this.onData);
-    this.widgetModel.off("msg:custom", this.onMessage);
-    for (const cache of [this.layers, this.waiting, this.neuronHeads, this.pending, this.thumbs, this.prefetching]) cache.clear();
+    this.channel.dispose();
+    for (const cache of [this.layers, this.waiting, this.neuronHeads, this.thumbs, this.prefetching]) cache.clear();
   }
 
   /** The attention shown (`_meta.kind`): "self" unless the input is encoder-decoder. */
@@ -85,8 +78,8 @@ export class AttentionSource {
     const key = keyOf(this.kind, l);
     const known = this.layers.get(key) ?? this.prefetching.get(key);
     if (known) return known;
-    const fetched = this.request("layer", { layer: l }).then(({ content, buffers }) => {
-      if (!content.payload) throw new Error(content.error ?? `layer ${l} not available`);
+    const fetched = this.channel.request("layer", { layer: l }).then(({ content, buffers }) => {
+      if (!content.payload) throw new Error(`layer ${l} not available`);
       return this.accept({ ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } })!;
     });
     this.prefetching.set(key, fetched);
@@ -129,8 +122,8 @@ export class AttentionSource {
     const key = `${kind}|${layer}|${head}`;
     let p = this.neuronHeads.get(key);
     if (!p) {
-      p = this.request("neuron", { attention: kind, layer, head }).then(({ content, buffers }) => {
-        if (!content.neuron) throw new Error(content.error ?? "no neuron data");
+      p = this.channel.request("neuron", { attention: kind, layer, head }).then(({ content, buffers }) => {
+        if (!content.neuron) throw new Error("no neuron data");
         return decodeNeuronHead(content.neuron as NeuronPayload, buffers);
       });
       p.catch(() => {}); // a refusal is kept too: asking again would rerun the model for nothing
@@ -140,21 +133,12 @@ export class AttentionSource {
     return p;
   }
 
-  /** Send a request to the kernel (or the static model) and await its reply. */
-  request(what: string, params: Record<string, unknown> = {}): Promise<{ content: any; buffers: DataView[] }> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.widgetModel.send({ kind: REQUEST, id, what, ...params });
-    });
-  }
-
   /** Downsampled thumbnails of every layer x head (model view). */
   thumbnails(hideFirst: boolean): Promise<Thumbnails> {
     const key = `${this.kind}|${hideFirst}`;
     let t = this.thumbs.get(key);
     if (!t) {
-      t = this.request("thumbnails", { hide_first: hideFirst }).then(async ({ content, buffers }) => {
+      t = this.channel.request("thumbnails", { hide_first: hideFirst }).then(async ({ content, buffers }) => {
         const meta = content.thumbnails;
         const { data } = await decodeArray({ ...meta.data, buffer: buffers[0] });
         return { layers: meta.layers, heads: meta.heads, size: meta.size, blocks: meta.blocks, data: data as Uint8Array };

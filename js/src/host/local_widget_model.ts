@@ -1,7 +1,9 @@
-// A kernel-less model holding traits in the page: the base of the models that
-// exported files (widget and explorer) run on. Setting a trait to its current
-// value emits nothing, as in ipywidgets.
+// A kernel-less widget model holding traits in the page: the base of the
+// widget models that exported files (widget and explorer) run on. Setting a
+// trait to its current value emits nothing, as in ipywidgets. Subclasses that
+// play the kernel's part answer requests (data/protocol.ts) in `answer`.
 
+import { isRequest, type RequestMessage, replyTo } from "../data/protocol";
 import type { Callback, WidgetModel } from "./widget_model";
 
 export class LocalWidgetModel implements WidgetModel {
@@ -35,7 +37,17 @@ export class LocalWidgetModel implements WidgetModel {
     else this.handlers.get(event)?.delete(cb);
   }
 
-  send(_content: unknown) {}
+  send(content: unknown) {
+    if (isRequest(content)) this.answer(content);
+  }
+
+  /** Answer a view's request; this host has no data of its own and answers none. */
+  protected answer(_request: RequestMessage): void {}
+
+  /** Reply to `request` after the current task, as a kernel's reply arrives. */
+  protected reply(request: RequestMessage, body: Record<string, unknown>, buffers: DataView[] = []) {
+    setTimeout(() => this.emit("msg:custom", replyTo(request, body), buffers), 0);
+  }
 
   protected emit(event: string, ...args: unknown[]) {
     for (const cb of this.handlers.get(event) ?? []) cb(...args);

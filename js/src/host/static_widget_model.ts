@@ -2,11 +2,12 @@
 // It holds the traits, answers `layer` (and `attention_kind`) changes with the
 // embedded data, as the kernel does, and replies to thumbnail and neuron-view
 // requests from embedded data; a neuron head the file lacks gets the file's note.
+// A layer the file lacks goes unanswered: the view switches on the trait instead.
 
 import { toBytes, type EncodedArray } from "../data/codec";
 import type { Meta } from "../data/meta";
+import type { RequestMessage } from "../data/protocol";
 import { LocalWidgetModel } from "./local_widget_model";
-import { REPLY, REQUEST } from "./widget_model";
 import type { NeuronPayload } from "../data/neuron_head";
 import type { LayerPayload } from "../data/attention_source";
 
@@ -53,8 +54,7 @@ export class StaticWidgetModel extends LocalWidgetModel {
     if (name === "layer") this.set("_layer_data", this.current.layers[value as number]);
   }
 
-  send(content: any) {
-    if (content?.kind !== REQUEST) return;
+  protected answer(content: RequestMessage) {
     let reply: Record<string, unknown>;
     let encoded: EncodedArray;
     if (content.what === "neuron") return this.replyNeuron(content);
@@ -63,21 +63,21 @@ export class StaticWidgetModel extends LocalWidgetModel {
       const t = kind.thumbnails[content.hide_first ? "hide_first" : "plain"];
       encoded = t.data;
       reply = { thumbnails: { ...t, data: { ...t.data, buffer: null } } };
-    } else if (content.what === "layer" && kind.layers[content.layer]) {
-      const p = kind.layers[content.layer];
+    } else if (content.what === "layer" && kind.layers[content.layer as number]) {
+      const p = kind.layers[content.layer as number];
       encoded = p.data;
       reply = { payload: { ...p, data: { ...p.data, buffer: null } } };
     } else return;
     const bytes = toBytes(encoded.buffer);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    setTimeout(() => this.emit("msg:custom", { kind: REPLY, id: content.id, ...reply }, [view]), 0);
+    this.reply(content, reply, [view]);
   }
 
   /** A head the file carries (its arrays inline, no binary parts), or the file's note. */
-  private replyNeuron(content: any) {
+  private replyNeuron(content: RequestMessage) {
     const n = this.bundle.neuron;
     const found = n?.heads.find((h) => h.attention === content.attention && h.layer === content.layer && h.head === content.head);
     const reply = found ? { neuron: found } : { error: n?.note ?? "this file carries no neuron-view vectors" };
-    setTimeout(() => this.emit("msg:custom", { kind: REPLY, id: content.id, ...reply }, []), 0);
+    this.reply(content, reply);
   }
 }

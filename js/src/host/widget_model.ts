@@ -17,7 +17,3 @@ export interface WidgetModel {
   off(event?: string | null, cb?: Callback | null): void;
   send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[] | ArrayBufferView[]): void;
 }
-
-/** Message kinds shared with attnwidget/widget.py. */
-export const REQUEST = "attnwidget:request";
-export const REPLY = "attnwidget:reply";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SIGNED_ENDS, hexToRgb, signedIndex, signedRamp } from "../../src/draw/colours";
-import { REPLY, REQUEST } from "../../src/host/widget_model";
+import { REPLY, REQUEST } from "../../src/data/protocol";
 import { decodeNeuronHead, maxAbs, neuronRow, type NeuronHead } from "../../src/data/neuron_head";
 import { hitNeuron, keyRowY, neuronLayout } from "../../src/draw/neuron_layout";
 import { AttentionSource } from "../../src/data/attention_source";
@@ -150,7 +150,8 @@ describe("neuron data in exported files and from the kernel", () => {
     const src = new AttentionSource(model);
     const first = src.neuron(2, 3);
     expect(src.neuron(2, 3)).toBe(first);
-    expect(sent).toEqual([{ kind: REQUEST, id: 1, what: "neuron", attention: "cross", layer: 2, head: 3 }]);
+    // ids are unique across the page (every view of a widget model hears every reply), not 1, 2, … per source
+    expect(sent).toEqual([{ kind: REQUEST, id: expect.any(Number), what: "neuron", attention: "cross", layer: 2, head: 3 }]);
     const f32 = (a: number[]) => new DataView(Float32Array.from(a).buffer);
     const arrays = {
       queries: { dtype: "float32", shape: [1, 2], quantum: null },
@@ -159,7 +160,7 @@ describe("neuron data in exported files and from the kernel", () => {
       bias: null,
     };
     const payload = { family: "t5", part: "cross", layer: 2, head: 3, kv_head: 3, num_kv_heads: 4, scale: 1, head_dim: 2, arrays, order: ["queries", "keys", "masked"] };
-    handlers.get("msg:custom")!({ kind: REPLY, id: 1, neuron: payload }, [f32([1, 0]), f32([2, 0, 0, 0]), new DataView(new Uint8Array([0, 0]).buffer)]);
+    handlers.get("msg:custom")!({ kind: REPLY, id: sent[0].id, neuron: payload }, [f32([1, 0]), f32([2, 0, 0, 0]), new DataView(new Uint8Array([0, 0]).buffer)]);
     const h = await first;
     const r = neuronRow(h, 0);
     expect(r.weights[0]).toBeCloseTo(Math.exp(2) / (Math.exp(2) + 1), 6);

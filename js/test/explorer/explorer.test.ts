@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { REPLY, REQUEST } from "../../src/host/widget_model";
+import { REPLY, REQUEST } from "../../src/data/protocol";
 import type { LayerPayload } from "../../src/data/attention_source";
 import { keyFor } from "../../src/explorer/views/explorer_controls";
 import { Grids, difference, exemplarsOf, metricTitle, type ExemplarsPayload, type MetricInfo } from "../../src/explorer/data/grids";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { REPLY, REQUEST } from "../../src/host/widget_model";
+import { REPLY, REQUEST } from "../../src/data/protocol";
 import { SvgPainter } from "../../src/draw/painter";
 import { AttentionSource } from "../../src/data/attention_source";
 import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";

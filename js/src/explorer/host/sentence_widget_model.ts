@@ -1,15 +1,14 @@
-// The model behind the explorer's embedded AttentionWidget: one exemplar
+// The widget model behind the explorer's embedded AttentionWidget: one exemplar
 // sentence. It plays the kernel's part for the widget's app (js/src/views/attention_app.ts):
 // a `layer` change is answered with that layer's data, from the page (static
 // export) or fetched from the kernel. A layer the page lacks and no kernel can
 // give is refused: the trait springs back and `refused` says which.
 
 import { toBytes } from "../../data/codec";
-import { REPLY, REQUEST } from "../../host/widget_model";
 import type { Meta } from "../../data/meta";
 import type { LayerPayload } from "../../data/attention_source";
 import { LocalWidgetModel } from "../../host/local_widget_model";
-import type { Reply } from "../../data/protocol";
+import { type Reply, type RequestMessage, replyBody, requestParams } from "../../data/protocol";
 
 export interface SentenceBundle {
   meta: Meta;
@@ -70,32 +69,25 @@ export class SentenceWidgetModel extends LocalWidgetModel {
     return p;
   }
 
-  send(content: any) { // eslint-disable-line @typescript-eslint/no-explicit-any
-    if (content?.kind !== REQUEST) return;
-    const reply = (body: Record<string, unknown>, buffers: DataView[] = []) =>
-      this.emit("msg:custom", { kind: REPLY, id: content.id, ...body }, buffers);
-    if (content.what !== "layer") {
+  protected answer(request: RequestMessage) {
+    if (request.what !== "layer") {
       if (!this.fetcher) return; // the page has no kernel: views that need one say so themselves
-      const { kind: _k, id: _i, what, ...params } = content;
-      void this.fetcher.ask(what, params).then(
-        ({ content: r, buffers }) => {
-          const { kind: _rk, id: _ri, ...body } = r;
-          reply(body, buffers);
-        },
-        (err: Error) => reply({ error: err.message }),
+      void this.fetcher.ask(request.what, requestParams(request)).then(
+        ({ content, buffers }) => this.reply(request, replyBody(content), buffers),
+        (err: Error) => this.reply(request, { error: err.message }),
       );
-    } else {
-      // The app prefetches neighbouring layers: answer from the page or the kernel, else say no at once.
-      const layer = content.layer as number;
-      const payload = this.payload(layer);
-      if (!payload) {
-        setTimeout(() => reply({ error: `layer ${layer} is not in this file` }), 0);
-        return;
-      }
-      void payload.then((p) => {
-        const bytes = toBytes(p.data.buffer);
-        reply({ payload: { ...p, data: { ...p.data, buffer: null } } }, [new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
-      });
+      return;
     }
+    // The app prefetches neighbouring layers: answer from the page or the kernel, else say no at once.
+    const layer = request.layer as number;
+    const payload = this.payload(layer);
+    if (!payload) return this.reply(request, { error: `layer ${layer} is not in this file` });
+    void payload.then(
+      (p) => {
+        const bytes = toBytes(p.data.buffer);
+        this.reply(request, { payload: { ...p, data: { ...p.data, buffer: null } } }, [new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+      },
+      (err: Error) => this.reply(request, { error: err.message }),
+    );
   }
 }

@@ -13,7 +13,7 @@ import { renderExemplars } from "./exemplar_list";
 import { GridView, type Cell } from "./grid_view";
 import { LayerLines, type Series } from "./layer_lines";
 import { colourRange, formatValue, rankOf, type Range } from "../data/rank";
-import { Requests } from "../../data/protocol";
+import { RequestChannel } from "../../data/protocol";
 import { SentenceWidgetModel, type Fetcher, type SentenceBundle } from "../host/sentence_widget_model";
 
 /** One grid on screen: what it shows and how to describe a cell of it. */
@@ -40,7 +40,7 @@ export class ExplorerApp {
   private attentionNote: HTMLElement;
   private attentionHost: HTMLElement;
   private controls: ExplorerControls;
-  private requests: Requests;
+  private requests: RequestChannel;
   private stats: StatsPayload;
   private exemplars: ExemplarsPayload[];
   private grids: Grids[] | null = null;
@@ -83,7 +83,7 @@ export class ExplorerApp {
     this.attention.append(this.attentionTitle, this.attentionNote, this.attentionHost);
     this.root.append(style, this.controls.root, summary, this.panels, this.status, exemplars, this.attention, this.tooltip);
     host.appendChild(this.root);
-    this.requests = new Requests(widgetModel);
+    this.requests = new RequestChannel(widgetModel);
 
     const onChange = () => {
       this.traits = this.read();
@@ -329,10 +329,10 @@ export class ExplorerApp {
     const sentence = e.sentence;
     const withBuffer = (payload: LayerPayload, buffers: DataView[]) => ({ ...payload, data: { ...payload.data, buffer: buffers[0] } });
     const fetcher: Fetcher = {
-      layer: (layer) => this.requests.ask("layer", { source, sentence, layer }).then((r) => withBuffer(r.content.payload, r.buffers)),
-      ask: (what, params) => this.requests.ask(what, { ...params, source, sentence }),
+      layer: (layer) => this.requests.request("layer", { source, sentence, layer }).then((r) => withBuffer(r.content.payload, r.buffers)),
+      ask: (what, params) => this.requests.request(what, { ...params, source, sentence }),
     };
-    this.requests.ask("sentence", { source, sentence, layer: e.layer }).then(
+    this.requests.request("sentence", { source, sentence, layer: e.layer }).then(
       (r) => {
         this.attentionNote.hidden = true;
         mount({ meta: r.content.meta, layers: { [String(e.layer)]: withBuffer(r.content.payload, r.buffers) } }, fetcher);

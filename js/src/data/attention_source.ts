@@ -8,7 +8,6 @@ import { decodeArray, type EncodedArray } from "./codec";
 import { unpackLayer } from "./codec";
 import type { WidgetModel } from "../host/widget_model";
 import { RequestChannel } from "./protocol";
-import type { Thumbnails } from "../views/model_view";
 import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron_head";
 import type { LayerMatrix } from "./transform";
 
@@ -20,6 +19,15 @@ export interface LayerPayload {
   cols?: number; // key tokens, when not `size` (cross-attention)
   packing: "tril" | "full";
   data: EncodedArray;
+}
+
+/** Block-max thumbnails of every layer x head (the model view), decoded. */
+export interface Thumbnails {
+  layers: number;
+  heads: number;
+  size: number; // S: each thumbnail is S x S
+  blocks: number; // tokens per thumbnail pixel
+  data: Uint8Array; // sqrt-quantised [layers, heads, S, S]
 }
 
 const keyOf = (kind: string | undefined, layer: number) => `${kind ?? "self"}|${layer}`;

@@ -4,19 +4,12 @@
 // thumbnail opens that head large in the matrix view. A sentence pair's block
 // (pair_filter) shows only that block of each thumbnail, as large as it fits.
 
+import type { Thumbnails } from "../data/attention_source";
 import { headColour, ramp } from "../draw/colours";
 import { SMALL_FONT, gridLayout, hitGrid, thumbOrigin, type GridLayout } from "../draw/layout";
 import type { Painter } from "../draw/painter";
 import type { Palette } from "../draw/theme";
 import { Snapshot, Surface } from "../draw/surface";
-
-export interface Thumbnails {
-  layers: number;
-  heads: number;
-  size: number; // S: each thumbnail is S x S
-  blocks: number; // tokens per thumbnail pixel
-  data: Uint8Array; // sqrt-quantised [layers, heads, S, S]
-}
 
 export interface ModelViewScene {
   palette: Palette;

@@ -47,5 +47,3 @@ export interface Meta {
   };
   levels: { token: Units; word?: Units };
 }
-
-export type Level = "token" | "word";

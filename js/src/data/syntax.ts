@@ -2,7 +2,8 @@
 // between units, and the "attention edge coincides with a dependency" test of
 // SPEC.md §1 (either direction; pieces of one word are never related).
 
-import type { Level, Meta } from "./meta";
+import type { Meta } from "./meta";
+import type { Level } from "./traits";
 
 export interface Arc {
   dependent: number; // unit

@@ -14,7 +14,8 @@ export class LocalWidgetModel implements WidgetModel {
     this.state = { ...state };
   }
 
-  get(name: string) {
+  // biome-ignore lint/suspicious/noExplicitAny: as anywidget's model.get
+  get(name: string): any {
     return this.state[name];
   }
 

@@ -6,9 +6,11 @@
 
 import { headColour } from "../draw/colours";
 import type { Meta } from "../data/meta";
-import { PAIR_FILTERS, type PairFilter, type Traits, type ViewName } from "../data/traits";
+import { type AttentionKind, LEVELS, PAIR_FILTERS, type PairFilter, type Traits, VIEWS, type ViewName } from "../data/traits";
 
-const KIND_LABELS: Record<string, string> = {
+export const VIEW_LABELS: Record<ViewName, string> = { head: "Head", model: "Model", matrix: "Matrix", neuron: "Neuron" };
+
+export const KIND_LABELS: Record<AttentionKind, string> = {
   self: "self-attention",
   encoder: "encoder self-attention",
   decoder: "decoder self-attention",
@@ -48,8 +50,8 @@ export class Controls {
     const row1 = el(doc, "div", "aw-row");
     const tabs = el(doc, "div", "aw-tabs");
     tabs.setAttribute("role", "tablist");
-    for (const [name, label] of [["head", "Head"], ["model", "Model"], ["matrix", "Matrix"], ["neuron", "Neuron"]] as const) {
-      const b = el(doc, "button", "aw-tab", label);
+    for (const name of VIEWS) {
+      const b = el(doc, "button", "aw-tab", VIEW_LABELS[name]);
       b.dataset.view = name;
       b.setAttribute("role", "tab");
       if (name === "neuron") b.title = "query and key vectors of one head and token (needs the model)";
@@ -78,11 +80,11 @@ export class Controls {
       const label = el(doc, "label", "aw-field", "Attention ");
       this.kind = el(doc, "select", "aw-kind");
       for (const k of kinds) {
-        const o = el(doc, "option", "", KIND_LABELS[k] ?? k);
+        const o = el(doc, "option", "", KIND_LABELS[k as AttentionKind] ?? k);
         o.value = k;
         this.kind.appendChild(o);
       }
-      this.kind.addEventListener("change", () => write({ attention_kind: this.kind!.value, token: null }));
+      this.kind.addEventListener("change", () => write({ attention_kind: this.kind!.value as AttentionKind, token: null }));
       label.appendChild(this.kind);
       row1.appendChild(label);
     }
@@ -102,7 +104,7 @@ export class Controls {
 
     const levelLabel = el(doc, "label", "aw-field", "Level ");
     this.level = el(doc, "select", "aw-level");
-    for (const lv of ["token", "word"]) {
+    for (const lv of LEVELS) {
       const o = el(doc, "option", "", lv);
       o.value = lv;
       o.disabled = lv === "word" && !meta.levels.word;

@@ -220,7 +220,7 @@ describe("StaticWidgetModel with encoder-decoder kinds", () => {
   it("switching the kind brings that kind's tokens and layer together", () => {
     const crossMeta = { ...fx.meta, kind: "cross", key_tokens: ["x", "y", "z", "w"] };
     const crossLayer = { ...fx.full, kind: "cross" };
-    const thumb = { layers: 1, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8", shape: [4], compression: null } };
+    const thumb = { layers: 1, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null } };
     const bundle: StaticBundle = {
       state: { layer: 0, heads: [0], view: "head", token: 2, level: "token", attention_kind: "encoder", _meta: { ...fx.meta, kind: "encoder" } },
       layers: [{ ...fx.tril, layer: 0, kind: "encoder" }],

@@ -48,7 +48,7 @@ describe("neuronRow", () => {
 
 describe("neuron data in exported files and from the kernel", () => {
   const layer = { ...fx.tril, layer: 0 };
-  const thumb = { layers: 1, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8", shape: [4], compression: null } };
+  const thumb = { layers: 1, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null } };
   const bundle = (): StaticBundle => ({
     state: { layer: 0, heads: [1], view: "neuron", attention_kind: "self", _meta: fx.meta },
     layers: [layer],

@@ -7,7 +7,8 @@ import { AttentionApp } from "../../views/attention_app";
 import type { WidgetModel } from "../../host/widget_model";
 import type { LayerPayload } from "../../data/attention_source";
 import { PALETTES, detectTheme, watchTheme, type Palette } from "../../draw/theme";
-import { ExplorerControls, EXPLORER_TRAITS, type ExplorerTraits } from "./explorer_controls";
+import { EXPLORER_TRAITS, type ExplorerTraits, readExplorerTraits, type Traits, writeExplorerTraits } from "../../data/traits";
+import { ExplorerControls } from "./explorer_controls";
 import { Grids, difference, exemplarsOf, metricTitle, type Exemplar, type ExemplarsPayload, type StatsPayload } from "../data/grids";
 import { renderExemplars } from "./exemplar_list";
 import { GridView, type Cell } from "./grid_view";
@@ -114,14 +115,11 @@ export class ExplorerApp {
   }
 
   private read(): ExplorerTraits {
-    const t = {} as Record<string, unknown>;
-    for (const name of EXPLORER_TRAITS) t[name] = this.widgetModel.get(name);
-    return t as unknown as ExplorerTraits;
+    return readExplorerTraits(this.widgetModel);
   }
 
   private write(changes: Partial<ExplorerTraits>) {
-    for (const [k, v] of Object.entries(changes)) this.widgetModel.set(k, v);
-    this.widgetModel.save_changes();
+    writeExplorerTraits(this.widgetModel, changes);
   }
 
   private palette(): Palette {
@@ -306,7 +304,7 @@ export class ExplorerApp {
       this.note(how);
       return;
     }
-    const traits = {
+    const traits: Partial<Traits> = {
       view: "head", layer: e.layer, heads: [e.head], token: e.i, token_role: "query", threshold: 0, prune: 1,
       hide_first: false, renormalise: true, level: "token", theme: palette.name,
     };

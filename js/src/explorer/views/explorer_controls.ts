@@ -2,24 +2,10 @@
 // side by side), and whose exemplars to list when two statistics are compared.
 // It reads and writes traits only.
 
+import { EXPLORER_MODES, type ExplorerMode, type ExplorerTraits } from "../../data/traits";
 import type { MetricInfo } from "../data/grids";
 
-export interface ExplorerTraits {
-  metric: string;
-  key: string;
-  metric2: string;
-  key2: string;
-  mode: "single" | "side_by_side" | "difference";
-  layer: number | null;
-  head: number | null;
-  exemplar: number | null;
-  source: number;
-  theme: "auto" | "light" | "dark";
-}
-
-export const EXPLORER_TRAITS: (keyof ExplorerTraits)[] = [
-  "metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme",
-];
+export const MODE_LABELS: Record<ExplorerMode, string> = { single: "One metric", side_by_side: "Two metrics", difference: "Difference" };
 
 type Write = (changes: Partial<ExplorerTraits>) => void;
 
@@ -88,10 +74,9 @@ export class ExplorerControls {
     this.root = el(doc, "div", "ax-toolbar");
     const tabs = el(doc, "div", "ax-tabs");
     tabs.setAttribute("role", "tablist");
-    const modes: [ExplorerTraits["mode"], string][] = [["single", "One metric"], ["side_by_side", "Two metrics"]];
-    if (labels.length > 1) modes.push(["difference", "Difference"]);
-    for (const [mode, label] of modes) {
-      const b = el(doc, "button", "ax-tab", label);
+    // A difference needs two statistics.
+    for (const mode of EXPLORER_MODES.filter((m) => m !== "difference" || labels.length > 1)) {
+      const b = el(doc, "button", "ax-tab", MODE_LABELS[mode]);
       b.dataset.mode = mode;
       b.setAttribute("role", "tab");
       b.addEventListener("click", () => write({ mode }));

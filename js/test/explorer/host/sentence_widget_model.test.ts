@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import type { LayerPayload } from "../../../src/data/attention_source";
-import { REPLY, REQUEST } from "../../../src/data/protocol";
+import { REPLY, REQUEST, type Reply } from "../../../src/data/protocol";
 import { SentenceWidgetModel, type SentenceBundle } from "../../../src/explorer/host/sentence_widget_model";
 
 function payload(layer: number): LayerPayload {
@@ -38,7 +38,7 @@ describe("SentenceWidgetModel", () => {
   it("fetches a missing layer and thumbnails from the kernel", async () => {
     const fetcher = {
       layer: vi.fn(async (l: number) => payload(l)),
-      ask: vi.fn(async () => ({ content: { kind: REPLY, id: 99, thumbnails: { layers: 3 } }, buffers: [] })),
+      ask: vi.fn(async (): Promise<Reply> => ({ content: { kind: REPLY, id: 99, thumbnails: { layers: 3 } }, buffers: [] })),
     };
     const m = new SentenceWidgetModel(bundle(), { layer: 1 }, fetcher);
     m.set("layer", 0);

@@ -8,7 +8,14 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/worker/${nam
 
 /** Bundle a fixture as CommonJS in memory and run it. */
 async function load(entry: string): Promise<Record<string, unknown>> {
-  const out = await esbuild.build({ entryPoints: [fixture(entry)], bundle: true, format: "cjs", write: false, plugins: [workerText()], logLevel: "silent" });
+  const out = await esbuild.build({
+    entryPoints: [fixture(entry)],
+    bundle: true,
+    format: "cjs",
+    write: false,
+    plugins: [workerText()],
+    logLevel: "silent",
+  });
   const module = { exports: {} as Record<string, unknown> };
   new Function("module", "exports", out.outputFiles[0].text)(module, module.exports);
   return module.exports;
@@ -27,7 +34,10 @@ describe("build.mjs", () => {
     expect(typeof page.source).toBe("string");
     const listeners: ((e: { data: number }) => void)[] = [];
     const posted: number[] = [];
-    const self = { addEventListener: (_: string, f: (e: { data: number }) => void) => listeners.push(f), postMessage: (m: number) => posted.push(m) };
+    const self = {
+      addEventListener: (_: string, f: (e: { data: number }) => void) => listeners.push(f),
+      postMessage: (m: number) => posted.push(m),
+    };
     new Function("self", page.source as string)(self); // what new Worker(blob URL) would run
     listeners[0]({ data: 21 });
     expect(posted).toEqual([42]);

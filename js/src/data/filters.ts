@@ -51,7 +51,11 @@ export function makeAxis(units: ArrayLike<number>, total: number, split: number 
 
 /** Every one of `n` units in its own place. */
 export function fullAxis(n: number, split: number | null = null): Axis {
-  return makeAxis(Array.from({ length: n }, (_, i) => i), n, split);
+  return makeAxis(
+    Array.from({ length: n }, (_, i) => i),
+    n,
+    split,
+  );
 }
 
 /** The units [start, end) of one side of a pair: A = [0, split), B = [split, n). */
@@ -60,7 +64,12 @@ export function pairSide(side: string, split: number, n: number): [number, numbe
 }
 
 /** Query (rows) and key (cols) ranges [start, end) of a pair's block, or null for "all". */
-export function pairRanges(which: PairFilter, split: number, nRows: number, nCols: number): { rows: [number, number]; cols: [number, number] } | null {
+export function pairRanges(
+  which: PairFilter,
+  split: number,
+  nRows: number,
+  nCols: number,
+): { rows: [number, number]; cols: [number, number] } | null {
   if (which === "all") return null;
   const [from, to] = which.split("->");
   return { rows: pairSide(from, split, nRows), cols: pairSide(to, split, nCols) };

@@ -57,7 +57,10 @@ export function arcDepth(span: number, maxDepth: number): number {
  */
 export class LabelPlacer {
   private boxes: [number, number, number, number][] = [];
-  constructor(private axis: "x" | "y", private step: number) {}
+  constructor(
+    private axis: "x" | "y",
+    private step: number,
+  ) {}
 
   /** (x0, y0) is the label box's top-left corner; returns the shift used, or null. */
   place(x0: number, y0: number, w: number, h: number): number | null {

@@ -3,10 +3,30 @@
 // beyond 24 reuse the cycle.
 
 export const HEAD_COLOURS: readonly string[] = [
-  "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-  "#b07aa1", "#ff9da7", "#9c755f", "#8c8cff", "#17becf", "#bcbd22",
-  "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#1f77b4",
-  "#ff7f0e", "#7f7f7f", "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94",
+  "#4e79a7",
+  "#f28e2b",
+  "#e15759",
+  "#76b7b2",
+  "#59a14f",
+  "#edc948",
+  "#b07aa1",
+  "#ff9da7",
+  "#9c755f",
+  "#8c8cff",
+  "#17becf",
+  "#bcbd22",
+  "#d62728",
+  "#2ca02c",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#1f77b4",
+  "#ff7f0e",
+  "#7f7f7f",
+  "#aec7e8",
+  "#98df8a",
+  "#c5b0d5",
+  "#c49c94",
 ];
 
 export function headColour(h: number): string {

@@ -42,8 +42,21 @@ export function neuronLayout(nk: number, d: number, labelW: number, expanded: bo
   const top = queryY + rowH + 26; // room for the column titles under the query row
   const width = weightsX + barW + 56; // the weight's value is written after its bar
   return {
-    nk, d, expanded, cell, rowH, labelW, queryY, top, keysX, productsX, scoresX, weightsX, barW,
-    width, height: top + nk * rowH + 8,
+    nk,
+    d,
+    expanded,
+    cell,
+    rowH,
+    labelW,
+    queryY,
+    top,
+    keysX,
+    productsX,
+    scoresX,
+    weightsX,
+    barW,
+    width,
+    height: top + nk * rowH + 8,
   };
 }
 
@@ -57,8 +70,7 @@ export function keyRowY(l: NeuronLayout, j: number): number {
  * which stays in view: a point in the header is on the header whatever the scroll.
  */
 export function hitNeuron(l: NeuronLayout, x: number, y: number, scrollTop = 0): NeuronHit | null {
-  const inBlock = (x0: number | null) =>
-    x0 !== null && x >= x0 && x < x0 + l.d * l.cell ? Math.floor((x - x0) / l.cell) : null;
+  const inBlock = (x0: number | null) => (x0 !== null && x >= x0 && x < x0 + l.d * l.cell ? Math.floor((x - x0) / l.cell) : null);
   const screenY = y - scrollTop;
   if (screenY < l.top) {
     if (screenY < l.queryY || screenY >= l.queryY + l.rowH) return null;

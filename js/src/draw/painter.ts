@@ -186,7 +186,10 @@ const r1 = (v: number) => Math.round(v * 10) / 10;
 export class SvgPainter implements Painter {
   private parts: string[] = [];
   readonly visible: { y0: number; y1: number };
-  constructor(readonly width: number, readonly height: number) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.visible = { y0: 0, y1: height };
   }
 
@@ -214,7 +217,9 @@ export class SvgPainter implements Painter {
   }
 
   strokeRect(x: number, y: number, w: number, h: number, colour: string, width = 1) {
-    this.parts.push(`<rect x="${r1(x)}" y="${r1(y)}" width="${r1(w)}" height="${r1(h)}" fill="none" stroke="${colour}" stroke-width="${width}"/>`);
+    this.parts.push(
+      `<rect x="${r1(x)}" y="${r1(y)}" width="${r1(w)}" height="${r1(h)}" fill="none" stroke="${colour}" stroke-width="${width}"/>`,
+    );
   }
 
   segments(xy: number[], colour: string, alpha: number, width: number, dash: number[] = []) {
@@ -222,7 +227,9 @@ export class SvgPainter implements Painter {
     let d = "";
     for (let k = 0; k < xy.length; k += 4) d += `M${r1(xy[k])} ${r1(xy[k + 1])}L${r1(xy[k + 2])} ${r1(xy[k + 3])}`;
     const dashAttr = dash.length ? ` stroke-dasharray="${dash.join(" ")}"` : "";
-    this.parts.push(`<path d="${d}" stroke="${colour}" stroke-opacity="${r1(alpha * 100) / 100}" stroke-width="${width}" fill="none"${dashAttr}/>`);
+    this.parts.push(
+      `<path d="${d}" stroke="${colour}" stroke-opacity="${r1(alpha * 100) / 100}" stroke-width="${width}" fill="none"${dashAttr}/>`,
+    );
   }
 
   curves(pts: number[], colour: string, width: number) {
@@ -249,7 +256,9 @@ export class SvgPainter implements Painter {
 
   pixels(rgba: Uint8ClampedArray, w: number, h: number, x: number, y: number, dw: number, dh: number) {
     const url = pixelCanvas(rgba, w, h).toDataURL("image/png");
-    this.parts.push(`<image x="${r1(x)}" y="${r1(y)}" width="${r1(dw)}" height="${r1(dh)}" preserveAspectRatio="none" style="image-rendering:pixelated" href="${url}"/>`);
+    this.parts.push(
+      `<image x="${r1(x)}" y="${r1(y)}" width="${r1(dw)}" height="${r1(dh)}" preserveAspectRatio="none" style="image-rendering:pixelated" href="${url}"/>`,
+    );
   }
 
   toString(): string {

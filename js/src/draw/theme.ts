@@ -108,12 +108,25 @@ export function hostPalette(el: Element, name: ThemeName): Palette {
   if (!hex) return base;
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-  return (lum < 128) === (name === "dark") ? { ...base, background: hex } : base; // only if it matches the theme
+  return lum < 128 === (name === "dark") ? { ...base, background: hex } : base; // only if it matches the theme
 }
 
 function toHex(css: string): string | null {
   if (/^#[0-9a-f]{6}$/i.test(css)) return css.toLowerCase();
-  if (/^#[0-9a-f]{3}$/i.test(css)) return "#" + [...css.slice(1)].map((c) => c + c).join("").toLowerCase();
+  if (/^#[0-9a-f]{3}$/i.test(css))
+    return (
+      "#" +
+      [...css.slice(1)]
+        .map((c) => c + c)
+        .join("")
+        .toLowerCase()
+    );
   const m = css.match(/^rgba?\((\d+),\s*(\d+),\s*(\d+)/);
-  return m ? "#" + m.slice(1, 4).map((v) => Number(v).toString(16).padStart(2, "0")).join("") : null;
+  return m
+    ? "#" +
+        m
+          .slice(1, 4)
+          .map((v) => Number(v).toString(16).padStart(2, "0"))
+          .join("")
+    : null;
 }

@@ -60,7 +60,10 @@ export class AttentionApp {
   private cleanup: (() => void)[] = [];
   private created = performance.now();
 
-  constructor(private widgetModel: WidgetModel, host: HTMLElement) {
+  constructor(
+    private widgetModel: WidgetModel,
+    host: HTMLElement,
+  ) {
     this.doc = host.ownerDocument;
     this.meta = widgetModel.get("_meta") as Meta;
     this.traits = readTraits(widgetModel);
@@ -87,11 +90,23 @@ export class AttentionApp {
       const ol = this.doc.createElement("ol");
       ol.className = "aw-shown";
       ol.dataset.role = role;
-      ol.setAttribute("aria-label", role === "query" ? "query tokens shown (left column, rows)" : "key tokens shown (right column, columns)");
+      ol.setAttribute(
+        "aria-label",
+        role === "query" ? "query tokens shown (left column, rows)" : "key tokens shown (right column, columns)",
+      );
       return ol;
     };
     this.shownLists = { query: shownList("query"), key: shownList("key") };
-    this.root.append(style, this.controls.root, this.stage, this.status, this.tooltip, this.tokenList, this.shownLists.query, this.shownLists.key);
+    this.root.append(
+      style,
+      this.controls.root,
+      this.stage,
+      this.status,
+      this.tooltip,
+      this.tokenList,
+      this.shownLists.query,
+      this.shownLists.key,
+    );
     host.appendChild(this.root);
 
     this.source = new AttentionSource(widgetModel);
@@ -255,7 +270,11 @@ export class AttentionApp {
     const kindText = meta.kind && meta.kind !== "self" ? ` · ${meta.kind} attention` : "";
     const groupText = group === undefined ? "" : ` (key/value head ${group} of ${Math.max(...meta.kv_heads!) + 1})`;
     const base = {
-      palette, queryLabels, keyLabels, token, colour: headColour(head),
+      palette,
+      queryLabels,
+      keyLabels,
+      token,
+      colour: headColour(head),
       split: meta.kind === "cross" ? null : drawn.split,
       title: `layer ${t.layer} · head ${head}${groupText}${kindText}`,
     };
@@ -263,7 +282,8 @@ export class AttentionApp {
     let nh: NeuronHead | null = null;
     let message: string | null = null;
     if (!meta.neuron) {
-      message = "The neuron view needs the model: this widget was made from attention weights alone " +
+      message =
+        "The neuron view needs the model: this widget was made from attention weights alone " +
         "(from_attention). Create it with AttentionWidget(text, model=...) to see query and key vectors.";
     } else {
       this.setStatus(`fetching the vectors of layer ${t.layer}, head ${head}…`);
@@ -541,9 +561,7 @@ export class AttentionApp {
 
   private onCellHover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent) {
     this.cellHover = cell;
-    const text = cell && this.scene
-      ? `${this.unitText(cell.row)} → ${this.unitText(cell.col, "key")}: ${cell.value.toFixed(4)}`
-      : null;
+    const text = cell && this.scene ? `${this.unitText(cell.row)} → ${this.unitText(cell.col, "key")}: ${cell.value.toFixed(4)}` : null;
     this.showTooltip(text, ev);
     this.drawCurrent();
   }
@@ -569,7 +587,10 @@ export class AttentionApp {
     const surface = { head: this.headView, matrix: this.matrixView, model: this.modelView }[t.view].surface;
     if (kind === "png") {
       // The head view shows a window of a tall drawing: export all of it.
-      const canvas = t.view === "head" && this.scene ? this.headView.paintFull(this.scene, this.scene.selected ?? this.shownHover(this.scene)) : surface.canvas;
+      const canvas =
+        t.view === "head" && this.scene
+          ? this.headView.paintFull(this.scene, this.scene.selected ?? this.shownHover(this.scene))
+          : surface.canvas;
       canvas.toBlob((blob) => blob && this.save(blob, name), "image/png");
       return;
     }

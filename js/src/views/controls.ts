@@ -45,7 +45,12 @@ export class Controls {
   private stepOut: HTMLElement | null = null;
   private stepLabel: HTMLElement | null = null;
 
-  constructor(doc: Document, private meta: Meta, private write: Write, download: (kind: "png" | "svg") => void) {
+  constructor(
+    doc: Document,
+    private meta: Meta,
+    private write: Write,
+    download: (kind: "png" | "svg") => void,
+  ) {
     this.root = el(doc, "div", "aw-toolbar");
     const row1 = el(doc, "div", "aw-row");
     const tabs = el(doc, "div", "aw-tabs");
@@ -70,7 +75,11 @@ export class Controls {
     }
     // The neuron view keeps its query token across layers: it reads the same input.
     this.layerSelect.addEventListener("change", () =>
-      write(this.current?.view === "neuron" ? { layer: Number(this.layerSelect.value) } : { layer: Number(this.layerSelect.value), token: null }),
+      write(
+        this.current?.view === "neuron"
+          ? { layer: Number(this.layerSelect.value) }
+          : { layer: Number(this.layerSelect.value), token: null },
+      ),
     );
     layerLabel.appendChild(this.layerSelect);
     row1.appendChild(layerLabel);

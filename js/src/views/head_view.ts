@@ -46,7 +46,11 @@ export class HeadView {
   private lastStats: ViewStats = { lines: 0, total: 0, capped: false };
   private budget = BUDGET.start;
 
-  constructor(host: HTMLElement, private scroller: HTMLElement, handlers: PointerHandlers) {
+  constructor(
+    host: HTMLElement,
+    private scroller: HTMLElement,
+    handlers: PointerHandlers,
+  ) {
     this.spacer = host.ownerDocument.createElement("div");
     this.spacer.className = "aw-spacer";
     host.appendChild(this.spacer);
@@ -72,8 +76,14 @@ export class HeadView {
   layoutFor(scene: Scene): HeadLayout {
     const labels = scene.syntax.labels;
     const { rowAxis, colAxis } = scene.drawn;
-    const key = labels.join("\u0000") + "\u0001" + (scene.keyLabels === labels ? "" : scene.keyLabels.join("\u0000")) +
-      "\u0001" + (rowAxis.full ? "" : rowAxis.units.join()) + "\u0001" + (colAxis.full ? "" : colAxis.units.join());
+    const key =
+      labels.join("\u0000") +
+      "\u0001" +
+      (scene.keyLabels === labels ? "" : scene.keyLabels.join("\u0000")) +
+      "\u0001" +
+      (rowAxis.full ? "" : rowAxis.units.join()) +
+      "\u0001" +
+      (colAxis.full ? "" : colAxis.units.join());
     if (key !== this.labelWidthKey) {
       let w = 20;
       for (const u of rowAxis.units) w = Math.max(w, measureText(shortLabel(labels[u]), FONT));

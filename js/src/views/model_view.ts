@@ -52,7 +52,8 @@ export class ModelView {
     this.layout = layout;
     const p = this.surface.painter(layout.width, layout.height);
     const w = scene.window;
-    const key = `${scene.palette.name}|${scene.thumbs ? scene.thumbs.data.length : 0}|${scene.layer}|${scene.selectedHeads}|` +
+    const key =
+      `${scene.palette.name}|${scene.thumbs ? scene.thumbs.data.length : 0}|${scene.layer}|${scene.selectedHeads}|` +
       (w ? `${w.r0},${w.r1},${w.c0},${w.c1}` : "all");
     if (!this.snapshot.restore(key, this.surface.canvas)) {
       this.paint(p, scene, layout);

@@ -58,7 +58,11 @@ export class NeuronView {
   private offsetY = 0;
   expanded = false;
 
-  constructor(host: HTMLElement, private scroller: HTMLElement, private handlers: NeuronHandlers) {
+  constructor(
+    host: HTMLElement,
+    private scroller: HTMLElement,
+    private handlers: NeuronHandlers,
+  ) {
     const doc = host.ownerDocument;
     const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls: string) => {
       const e = doc.createElement(tag);
@@ -120,8 +124,14 @@ export class NeuronView {
     const n = s.queryLabels.length;
     const token = this.asked ?? s.token;
     const moves: Record<string, number> = {
-      ArrowDown: token + 1, ArrowRight: token + 1, ArrowUp: token - 1, ArrowLeft: token - 1,
-      PageDown: token + 10, PageUp: token - 10, Home: 0, End: n - 1,
+      ArrowDown: token + 1,
+      ArrowRight: token + 1,
+      ArrowUp: token - 1,
+      ArrowLeft: token - 1,
+      PageDown: token + 10,
+      PageUp: token - 10,
+      Home: 0,
+      End: n - 1,
     };
     if (ev.key in moves) {
       ev.preventDefault();
@@ -281,8 +291,17 @@ export class NeuronView {
   }
 
   /** Vector components of rows first..last as one image: one pixel per component and screen row. */
-  private paintBlock(p: Painter, l: NeuronLayout, x: number, values: Float32Array, first: number, last: number,
-                     max: number, lut: Uint8ClampedArray, pal: Palette) {
+  private paintBlock(
+    p: Painter,
+    l: NeuronLayout,
+    x: number,
+    values: Float32Array,
+    first: number,
+    last: number,
+    max: number,
+    lut: Uint8ClampedArray,
+    pal: Palette,
+  ) {
     const { d, rowH } = l;
     const rows = last - first + 1;
     const rgba = new Uint8ClampedArray(d * rows * rowH * 4);
@@ -293,10 +312,16 @@ export class NeuronView {
         for (let c = 0; c < d; c++) {
           const o = ((j * rowH + y) * d + c) * 4;
           if (gapLine) {
-            rgba[o] = br; rgba[o + 1] = bg; rgba[o + 2] = bb; rgba[o + 3] = 255;
+            rgba[o] = br;
+            rgba[o + 1] = bg;
+            rgba[o + 2] = bb;
+            rgba[o + 3] = 255;
           } else {
             const k = signedIndex(values[(first + j) * d + c], max) * 4;
-            rgba[o] = lut[k]; rgba[o + 1] = lut[k + 1]; rgba[o + 2] = lut[k + 2]; rgba[o + 3] = 255;
+            rgba[o] = lut[k];
+            rgba[o + 1] = lut[k + 1];
+            rgba[o + 2] = lut[k + 2];
+            rgba[o + 3] = 255;
           }
         }
       }
@@ -313,7 +338,9 @@ export class NeuronView {
     if (self) p.rect(8, y, l.keysX - 14, l.rowH - 2, pal.highlight);
     const secondPart = s.split !== null && j >= s.split;
     p.text(shortLabel(s.keyLabels[j]), l.keysX - 8, mid, {
-      font: FONT, colour: masked ? pal.muted : secondPart ? pal.accentFont : pal.foreground, align: "right",
+      font: FONT,
+      colour: masked ? pal.muted : secondPart ? pal.accentFont : pal.foreground,
+      align: "right",
     });
     if (masked) {
       // Keys the query may not see: veiled, with no score bar and weight 0.
@@ -336,7 +363,9 @@ export class NeuronView {
     p.rect(l.weightsX, y + 2, l.barW, l.rowH - 6, pal.grid, 0.35);
     if (w > 0) p.rect(l.weightsX, y + 2, Math.max(1, w * l.barW), l.rowH - 6, s.colour);
     p.text(masked ? "–" : w.toFixed(3), l.weightsX + l.barW + 6, mid, {
-      font: SMALL_FONT, colour: w >= 0.005 ? pal.foreground : pal.muted, align: "left",
+      font: SMALL_FONT,
+      colour: w >= 0.005 ? pal.foreground : pal.muted,
+      align: "left",
     });
   }
 
@@ -352,7 +381,8 @@ export class NeuronView {
     p.rect(8, qy, l.keysX - 14, l.rowH - 2, pal.highlight);
     p.text(shortLabel(s.queryLabels[r.token] ?? ""), l.keysX - 8, mid, { font: FONT, colour: pal.foreground, align: "right" });
     const rgba = new Uint8ClampedArray(l.d * 4);
-    for (let c = 0; c < l.d; c++) rgba.set(lut.subarray(signedIndex(r.query[c], this.scales.vectors) * 4, signedIndex(r.query[c], this.scales.vectors) * 4 + 4), c * 4);
+    for (let c = 0; c < l.d; c++)
+      rgba.set(lut.subarray(signedIndex(r.query[c], this.scales.vectors) * 4, signedIndex(r.query[c], this.scales.vectors) * 4 + 4), c * 4);
     const blocks: [number | null, string][] = [
       [l.keysX, `keys k_j (d = ${l.d})`],
       [l.productsX, "q ⊙ k_j"],
@@ -365,7 +395,11 @@ export class NeuronView {
     }
     if (l.scoresX !== null) {
       const bias = s.head?.bias ? " + bias" : "";
-      p.text(`q·k × ${s.head!.scale.toPrecision(3)}${bias}`, l.scoresX, y0 + l.top - 12, { font: SMALL_FONT, colour: pal.muted, align: "left" });
+      p.text(`q·k × ${s.head!.scale.toPrecision(3)}${bias}`, l.scoresX, y0 + l.top - 12, {
+        font: SMALL_FONT,
+        colour: pal.muted,
+        align: "left",
+      });
     }
     p.text("softmax", l.weightsX, y0 + l.top - 12, { font: SMALL_FONT, colour: pal.muted, align: "left" });
   }

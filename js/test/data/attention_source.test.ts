@@ -8,7 +8,13 @@ const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.m
 function bundle(): StaticBundle {
   const layer0 = { ...fx.tril, layer: 0 };
   const layer1 = fx.tril;
-  const thumb = { layers: 2, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null } };
+  const thumb = {
+    layers: 2,
+    heads: 2,
+    size: 4,
+    blocks: 1,
+    data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
+  };
   return { state: { layer: 0, heads: [0, 1], view: "head" }, layers: [layer0, layer1], thumbnails: { plain: thumb, hide_first: thumb } };
 }
 
@@ -49,7 +55,10 @@ describe("AttentionSource.dispose", () => {
     m.send = (content: any) => sent.push(content); // the kernel answers later
     const src = new AttentionSource(m);
     let settled = false;
-    void src.thumbnails(true).then(() => (settled = true), () => (settled = true));
+    void src.thumbnails(true).then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     src.dispose();
     reply(sent[0]); // the answer arrives after the view closed
     await new Promise((r) => setTimeout(r, 10));

@@ -1,7 +1,17 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
-  drawnUnits, fullAxis, isShown, makeAxis, originalUnit, pairBlock, shownArcs, splitUnit, stepBlock, thumbWindow, type Drawn,
+  drawnUnits,
+  fullAxis,
+  isShown,
+  makeAxis,
+  originalUnit,
+  pairBlock,
+  shownArcs,
+  splitUnit,
+  stepBlock,
+  thumbWindow,
+  type Drawn,
 } from "../../src/data/filters";
 import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../../src/draw/layout";
 import type { Meta } from "../../src/data/meta";
@@ -14,9 +24,17 @@ const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.m
 function meta(split: Meta["split"], n = 6, extra: Partial<Meta> = {}): Meta {
   const labels = Array.from({ length: n }, (_, i) => `t${i}`);
   return {
-    model: "m", num_layers: 1, num_heads: 1, num_tokens: n, is_causal: false, packing: "full", tokens: labels,
-    syntax: null, levels: { token: { labels, word: labels.map(() => -1), of_token: labels.map((_, i) => i) } },
-    split, ...extra,
+    model: "m",
+    num_layers: 1,
+    num_heads: 1,
+    num_tokens: n,
+    is_causal: false,
+    packing: "full",
+    tokens: labels,
+    syntax: null,
+    levels: { token: { labels, word: labels.map(() => -1), of_token: labels.map((_, i) => i) } },
+    split,
+    ...extra,
   };
 }
 
@@ -54,7 +72,12 @@ describe("pair filter", () => {
     expect(all.lines.length).toBe(16);
     const block = pairBlock("A->B", 2, 4, 4);
     const some = linesToDraw(m, p, null, undefined, block);
-    expect(some.lines.map((l) => [l.from, l.to])).toEqual([[0, 2], [0, 3], [1, 2], [1, 3]]);
+    expect(some.lines.map((l) => [l.from, l.to])).toEqual([
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+    ]);
   });
 });
 
@@ -220,9 +243,23 @@ describe("StaticWidgetModel with encoder-decoder kinds", () => {
   it("switching the kind brings that kind's tokens and layer together", () => {
     const crossMeta = { ...fx.meta, kind: "cross", key_tokens: ["x", "y", "z", "w"] };
     const crossLayer = { ...fx.full, kind: "cross" };
-    const thumb = { layers: 1, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null } };
+    const thumb = {
+      layers: 1,
+      heads: 2,
+      size: 4,
+      blocks: 1,
+      data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
+    };
     const bundle: StaticBundle = {
-      state: { layer: 0, heads: [0], view: "head", token: 2, level: "token", attention_kind: "encoder", _meta: { ...fx.meta, kind: "encoder" } },
+      state: {
+        layer: 0,
+        heads: [0],
+        view: "head",
+        token: 2,
+        level: "token",
+        attention_kind: "encoder",
+        _meta: { ...fx.meta, kind: "encoder" },
+      },
       layers: [{ ...fx.tril, layer: 0, kind: "encoder" }],
       thumbnails: { plain: thumb, hide_first: thumb },
       kinds: { cross: { meta: crossMeta, layers: [crossLayer], thumbnails: { plain: thumb, hide_first: thumb } } },

@@ -10,16 +10,45 @@ const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.m
 function head(queries: number[][], keys: number[][], masked: number[][], scale = 1, bias: number[][] | null = null): NeuronHead {
   const d = queries[0].length;
   return {
-    family: "t", layer: 0, head: 0, kvHead: 0, numKvHeads: 1, scale, d,
-    queries: Float32Array.from(queries.flat()), keys: Float32Array.from(keys.flat()),
-    masked: Uint8Array.from(masked.flat()), bias: bias ? Float32Array.from(bias.flat()) : null,
-    nq: queries.length, nk: keys.length, quantised: false,
+    family: "t",
+    layer: 0,
+    head: 0,
+    kvHead: 0,
+    numKvHeads: 1,
+    scale,
+    d,
+    queries: Float32Array.from(queries.flat()),
+    keys: Float32Array.from(keys.flat()),
+    masked: Uint8Array.from(masked.flat()),
+    bias: bias ? Float32Array.from(bias.flat()) : null,
+    nq: queries.length,
+    nk: keys.length,
+    quantised: false,
   };
 }
 
 describe("neuronRow", () => {
   it("computes products, scaled scores, bias and a masked softmax", () => {
-    const h = head([[1, 2], [0, 1]], [[1, 0], [0, 1], [1, 1]], [[0, 0, 1], [0, 0, 0]], 0.5, [[0, 1, 0], [0, 0, 0]]);
+    const h = head(
+      [
+        [1, 2],
+        [0, 1],
+      ],
+      [
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ],
+      [
+        [0, 0, 1],
+        [0, 0, 0],
+      ],
+      0.5,
+      [
+        [0, 1, 0],
+        [0, 0, 0],
+      ],
+    );
     const r = neuronRow(h, 0);
     expect(Array.from(r.products)).toEqual([1, 0, 0, 2, 1, 2]);
     expect(Array.from(r.scores)).toEqual([0.5, 2, 1.5]); // 0.5·q·k + bias, also where masked
@@ -48,7 +77,13 @@ describe("neuronRow", () => {
 
 describe("neuron data in exported files and from the kernel", () => {
   const layer = { ...fx.tril, layer: 0 };
-  const thumb = { layers: 1, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null } };
+  const thumb = {
+    layers: 1,
+    heads: 2,
+    size: 4,
+    blocks: 1,
+    data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
+  };
   const bundle = (): StaticBundle => ({
     state: { layer: 0, heads: [1], view: "neuron", attention_kind: "self", _meta: fx.meta },
     layers: [layer],
@@ -68,7 +103,9 @@ describe("neuron data in exported files and from the kernel", () => {
     const handlers = new Map<string, (c: any, b: DataView[]) => void>();
     const model = {
       get: (name: string) => (name === "_meta" ? { kind: "cross" } : null),
-      set() {}, save_changes() {}, off() {},
+      set() {},
+      save_changes() {},
+      off() {},
       on: (event: string, cb: any) => handlers.set(event, cb),
       send: (content: any) => sent.push(content),
     };
@@ -84,8 +121,23 @@ describe("neuron data in exported files and from the kernel", () => {
       masked: { dtype: "uint8", shape: [1, 2], compression: null },
       bias: null,
     };
-    const payload = { family: "t5", part: "cross", layer: 2, head: 3, kv_head: 3, num_kv_heads: 4, scale: 1, head_dim: 2, arrays, order: ["queries", "keys", "masked"] };
-    handlers.get("msg:custom")!({ kind: REPLY, id: sent[0].id, neuron: payload }, [f32([1, 0]), f32([2, 0, 0, 0]), new DataView(new Uint8Array([0, 0]).buffer)]);
+    const payload = {
+      family: "t5",
+      part: "cross",
+      layer: 2,
+      head: 3,
+      kv_head: 3,
+      num_kv_heads: 4,
+      scale: 1,
+      head_dim: 2,
+      arrays,
+      order: ["queries", "keys", "masked"],
+    };
+    handlers.get("msg:custom")!({ kind: REPLY, id: sent[0].id, neuron: payload }, [
+      f32([1, 0]),
+      f32([2, 0, 0, 0]),
+      new DataView(new Uint8Array([0, 0]).buffer),
+    ]);
     const h = await first;
     const r = neuronRow(h, 0);
     expect(r.weights[0]).toBeCloseTo(Math.exp(2) / (Math.exp(2) + 1), 6);

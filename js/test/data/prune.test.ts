@@ -38,7 +38,14 @@ describe("linesToDraw", () => {
     expect(q.lines.every((l) => l.from === 2)).toBe(true);
     expect(q.lines.length).toBe(6);
     const k = linesToDraw(m, p, { unit: 0, role: "key" });
-    expect(k.lines.map((l) => [l.head, l.from])).toEqual([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]);
+    expect(k.lines.map((l) => [l.head, l.from])).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ]);
   });
   it("caps rows under a budget and says so", () => {
     const r = linesToDraw(m, p, null, 6); // 2 lines per row

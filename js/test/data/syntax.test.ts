@@ -5,9 +5,20 @@ import { LabelPlacer, unitSyntax } from "../../src/data/syntax";
 
 // "[CLS] The cat s ##at [SEP]": words The(0) cat(1) sat(2); The->cat (det), cat->sat (nsubj)
 const meta: Meta = {
-  model: "m", num_layers: 1, num_heads: 1, num_tokens: 6, is_causal: false, packing: "full",
+  model: "m",
+  num_layers: 1,
+  num_heads: 1,
+  num_tokens: 6,
+  is_causal: false,
+  packing: "full",
   tokens: ["[CLS]", "The", "cat", "s", "##at", "[SEP]"],
-  syntax: { source: "gold", words: ["The", "cat", "sat"], upos: ["DET", "NOUN", "VERB"], head: [1, 2, -1], deprel: ["det", "nsubj", "root"] },
+  syntax: {
+    source: "gold",
+    words: ["The", "cat", "sat"],
+    upos: ["DET", "NOUN", "VERB"],
+    head: [1, 2, -1],
+    deprel: ["det", "nsubj", "root"],
+  },
   levels: {
     token: { labels: ["[CLS]", "The", "cat", "s", "##at", "[SEP]"], word: [-1, 0, 1, 2, 2, -1], of_token: [0, 1, 2, 3, 4, 5] },
     word: { labels: ["[CLS]", "The", "cat", "sat", "[SEP]"], word: [-1, 0, 1, 2, -1], of_token: [0, 1, 2, 3, 3, 4] },

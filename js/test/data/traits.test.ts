@@ -27,7 +27,11 @@ const UNIONS: Record<string, [string, string, string[]]> = {
   token_role: ["AttentionWidget", "token_role", members<TokenRole>({ query: true, key: true })],
   level: ["AttentionWidget", "level", members<Level>({ token: true, word: true })],
   theme: ["AttentionWidget", "theme", members<ThemeChoice>({ auto: true, light: true, dark: true })],
-  pair_filter: ["AttentionWidget", "pair_filter", members<PairFilter>({ all: true, "A->A": true, "B->B": true, "A->B": true, "B->A": true })],
+  pair_filter: [
+    "AttentionWidget",
+    "pair_filter",
+    members<PairFilter>({ all: true, "A->A": true, "B->B": true, "A->B": true, "B->A": true }),
+  ],
   attention_kind: ["AttentionWidget", "attention_kind", members<AttentionKind>({ self: true, encoder: true, decoder: true, cross: true })],
   mode: ["HeadExplorer", "mode", members<ExplorerMode>({ single: true, side_by_side: true, difference: true })],
   explorer_theme: ["HeadExplorer", "theme", members<ThemeChoice>({ auto: true, light: true, dark: true })],
@@ -40,7 +44,11 @@ describe("traits.json and the TypeScript types", () => {
         .filter(([, s]) => s.choices)
         .map(([name]) => `${widget}.${name}`),
     );
-    expect(Object.values(UNIONS).map(([w, n]) => `${w}.${n}`).sort()).toEqual(withChoices.sort());
+    expect(
+      Object.values(UNIONS)
+        .map(([w, n]) => `${w}.${n}`)
+        .sort(),
+    ).toEqual(withChoices.sort());
     for (const [widget, name, union] of Object.values(UNIONS)) {
       expect([...union].sort(), `${widget}.${name}`).toEqual([...choices(widget as keyof typeof spec, name)].sort());
     }
@@ -56,7 +64,9 @@ describe("traits.json and the TypeScript types", () => {
     const data = new Set(Object.values(spec).flatMap((w) => Object.keys(w.data)));
     const root = new URL("../../src", import.meta.url).pathname;
     const files = (dir: string): string[] =>
-      readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith(".ts") ? [join(dir, f)] : []));
+      readdirSync(dir).flatMap((f) =>
+        statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith(".ts") ? [join(dir, f)] : [],
+      );
     const read = new Set<string>();
     for (const f of files(root)) {
       const text = readFileSync(f, "utf8");

@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  gridLayout, headLayout, hitGrid, hitHead, hitMatrix, matrixLayout, rowY, shortLabel, thumbOrigin,
-} from "../../src/draw/layout";
+import { gridLayout, headLayout, hitGrid, hitHead, hitMatrix, matrixLayout, rowY, shortLabel, thumbOrigin } from "../../src/draw/layout";
 
 describe("head layout", () => {
   const l = headLayout(10, 80, true);

@@ -9,7 +9,13 @@ const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.m
 function bundle(): StaticBundle {
   const layer0 = { ...fx.tril, layer: 0 };
   const layer1 = fx.tril;
-  const thumb = { layers: 2, heads: 2, size: 4, blocks: 1, data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null } };
+  const thumb = {
+    layers: 2,
+    heads: 2,
+    size: 4,
+    blocks: 1,
+    data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
+  };
   return { state: { layer: 0, heads: [0, 1], view: "head" }, layers: [layer0, layer1], thumbnails: { plain: thumb, hide_first: thumb } };
 }
 

@@ -34,7 +34,9 @@ export class SentenceWidgetModel extends LocalWidgetModel {
 
   /** Layers this sentence can show without a kernel. */
   get availableLayers(): number[] {
-    return Object.keys(this.bundle.layers).map(Number).sort((a, b) => a - b);
+    return Object.keys(this.bundle.layers)
+      .map(Number)
+      .sort((a, b) => a - b);
   }
 
   set(name: string, value: unknown) {
@@ -85,7 +87,9 @@ export class SentenceWidgetModel extends LocalWidgetModel {
     void payload.then(
       (p) => {
         const bytes = toBytes(p.data.buffer);
-        this.reply(request, { payload: { ...p, data: { ...p.data, buffer: null } } }, [new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);
+        this.reply(request, { payload: { ...p, data: { ...p.data, buffer: null } } }, [
+          new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        ]);
       },
       (err: Error) => this.reply(request, { error: err.message }),
     );

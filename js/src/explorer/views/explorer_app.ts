@@ -54,7 +54,10 @@ export class ExplorerApp {
   private frame = 0;
   private cleanup: (() => void)[] = [];
 
-  constructor(private widgetModel: WidgetModel, host: HTMLElement) {
+  constructor(
+    private widgetModel: WidgetModel,
+    host: HTMLElement,
+  ) {
     this.doc = host.ownerDocument;
     this.stats = widgetModel.get("_stats") as StatsPayload;
     this.exemplars = widgetModel.get("_exemplars") as ExemplarsPayload[];
@@ -179,17 +182,20 @@ export class ExplorerApp {
       const vb = b.grid(t.metric, t.key);
       const values = difference(va, vb);
       const title = `${metricTitle(a.metric(t.metric), t.key)}: ${labels[0]} − ${labels[1]}`;
-      return [{
-        title,
-        values,
-        range: colourRange(values, "difference"),
-        series: [
-          { label: labels[0], values: a.line(t.metric, t.key)!, colour: colours[0] },
-          { label: labels[1], values: b.line(t.metric, t.key) ?? new Float32Array(a.layers).fill(NaN), colour: colours[1] },
-        ],
-        baseline: a.baseline(t.metric, t.key),
-        describe: (i) => `${cellName(i)}\n${labels[0]}: ${formatValue(va[i])}  ${labels[1]}: ${formatValue(vb ? vb[i] : NaN)}\ndifference: ${values[i] > 0 ? "+" : ""}${formatValue(values[i])}${ranked(values, i)}`,
-      }];
+      return [
+        {
+          title,
+          values,
+          range: colourRange(values, "difference"),
+          series: [
+            { label: labels[0], values: a.line(t.metric, t.key)!, colour: colours[0] },
+            { label: labels[1], values: b.line(t.metric, t.key) ?? new Float32Array(a.layers).fill(NaN), colour: colours[1] },
+          ],
+          baseline: a.baseline(t.metric, t.key),
+          describe: (i) =>
+            `${cellName(i)}\n${labels[0]}: ${formatValue(va[i])}  ${labels[1]}: ${formatValue(vb ? vb[i] : NaN)}\ndifference: ${values[i] > 0 ? "+" : ""}${formatValue(values[i])}${ranked(values, i)}`,
+        },
+      ];
     }
     return [single(t.metric, t.key)];
   }
@@ -225,8 +231,24 @@ export class ExplorerApp {
     const selected = t.layer !== null && t.head !== null ? { layer: t.layer, head: t.head } : null;
     const rows = GridView.rows(a.layers, a.heads);
     for (const v of this.views) {
-      v.grid.render({ palette, values: v.spec.values, layers: a.layers, heads: a.heads, range: v.spec.range, selected, hovered: this.hovered });
-      v.lines.render({ palette, series: v.spec.series, baseline: v.spec.baseline, top: rows.top, cell: rows.cell, height: rows.height, selectedLayer: t.layer });
+      v.grid.render({
+        palette,
+        values: v.spec.values,
+        layers: a.layers,
+        heads: a.heads,
+        range: v.spec.range,
+        selected,
+        hovered: this.hovered,
+      });
+      v.lines.render({
+        palette,
+        series: v.spec.series,
+        baseline: v.spec.baseline,
+        top: rows.top,
+        cell: rows.cell,
+        height: rows.height,
+        selectedLayer: t.layer,
+      });
     }
   }
 
@@ -305,19 +327,31 @@ export class ExplorerApp {
       return;
     }
     const traits: Partial<Traits> = {
-      view: "head", layer: e.layer, heads: [e.head], token: e.i, token_role: "query", threshold: 0, prune: 1,
-      hide_first: false, renormalise: true, level: "token", theme: palette.name,
+      view: "head",
+      layer: e.layer,
+      heads: [e.head],
+      token: e.i,
+      token_role: "query",
+      threshold: 0,
+      prune: 1,
+      hide_first: false,
+      renormalise: true,
+      level: "token",
+      theme: palette.name,
     };
     const gen = ++this.openGeneration;
     const mount = (bundle: SentenceBundle, fetcher: Fetcher | null) => {
       if (gen !== this.openGeneration) return;
       const sentence = new SentenceWidgetModel(bundle, traits, fetcher, (layer) =>
-        this.note(`Layer ${layer} of this sentence is not in this file; it holds layer ${sentence.availableLayers.join(", ")}.`));
+        this.note(`Layer ${layer} of this sentence is not in this file; it holds layer ${sentence.availableLayers.join(", ")}.`),
+      );
       this.attention.dataset.partial = String(!fetcher); // a file: some layers, no kernel
       this.opened.app = new AttentionApp(sentence, this.attentionHost);
     };
     if (how === "static") {
-      const bundle = (this.widgetModel.get("_embedded") as Record<string, Record<string, SentenceBundle>>)[String(t.source)]?.[String(e.sentence)];
+      const bundle = (this.widgetModel.get("_embedded") as Record<string, Record<string, SentenceBundle>>)[String(t.source)]?.[
+        String(e.sentence)
+      ];
       if (bundle) mount(bundle, null);
       else this.note("This sentence's attention is not in this file.");
       return;

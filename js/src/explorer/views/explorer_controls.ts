@@ -40,11 +40,19 @@ class MetricPicker {
   readonly metric: HTMLSelectElement;
   readonly key: HTMLSelectElement;
 
-  constructor(doc: Document, label: string, private metrics: MetricInfo[], write: (metric: string, key: string) => void) {
+  constructor(
+    doc: Document,
+    label: string,
+    private metrics: MetricInfo[],
+    write: (metric: string, key: string) => void,
+  ) {
     this.root = el(doc, "label", "ax-field", label);
     this.metric = el(doc, "select", "ax-metric");
     this.key = el(doc, "select", "ax-key");
-    options(this.metric, metrics.map((m) => [m.name, `${m.name} · ${m.title.replace(/, \{key\}$/, "").replace(" {key}", " …")}`]));
+    options(
+      this.metric,
+      metrics.map((m) => [m.name, `${m.name} · ${m.title.replace(/, \{key\}$/, "").replace(" {key}", " …")}`]),
+    );
     this.metric.addEventListener("change", () => {
       const m = this.metrics.find((x) => x.name === this.metric.value)!;
       write(m.name, keyFor(m, this.key.value));
@@ -56,7 +64,10 @@ class MetricPicker {
   sync(metric: string, key: string) {
     const m = this.metrics.find((x) => x.name === metric);
     this.metric.value = metric;
-    options(this.key, (m?.keys ?? []).map((k) => [k, k || "—"]));
+    options(
+      this.key,
+      (m?.keys ?? []).map((k) => [k, k || "—"]),
+    );
     this.key.value = key;
     this.key.hidden = !m || (m.keys.length === 1 && m.keys[0] === "");
   }
@@ -87,7 +98,10 @@ export class ExplorerControls {
     this.second = new MetricPicker(doc, "beside it", metrics, (metric2, key2) => write({ metric2, key2 }));
     this.source = el(doc, "label", "ax-field", "exemplars of");
     this.sourceSelect = el(doc, "select", "ax-source");
-    options(this.sourceSelect, labels.map((l, k) => [String(k), l]));
+    options(
+      this.sourceSelect,
+      labels.map((l, k) => [String(k), l]),
+    );
     this.sourceSelect.addEventListener("change", () => write({ source: Number(this.sourceSelect.value) }));
     this.source.appendChild(this.sourceSelect);
     this.source.hidden = labels.length < 2;

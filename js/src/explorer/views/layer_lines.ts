@@ -58,11 +58,29 @@ export class LayerLines {
     const parts: Element[] = [];
     parts.push(node("line", { x1: x0, x2: x0, y1: s.top, y2: s.height, stroke: s.palette.grid }));
     if (s.selectedLayer !== null) {
-      parts.push(node("rect", { x: 0, y: s.top + s.selectedLayer * s.cell, width: WIDTH, height: s.cell, fill: s.palette.highlight, opacity: 0.5 }));
+      parts.push(
+        node("rect", { x: 0, y: s.top + s.selectedLayer * s.cell, width: WIDTH, height: s.cell, fill: s.palette.highlight, opacity: 0.5 }),
+      );
     }
     if (s.baseline !== null) {
-      parts.push(node("line", { x1: x(s.baseline), x2: x(s.baseline), y1: s.top, y2: s.height, stroke: s.palette.muted, "stroke-dasharray": "4 3", class: "ax-baseline" }));
-      parts.push(node("text", { x: Math.min(x(s.baseline) + 3, x1 - 40), y: s.top - 4, fill: s.palette.muted, "font-size": 10 }, `baseline ${formatValue(s.baseline)}`));
+      parts.push(
+        node("line", {
+          x1: x(s.baseline),
+          x2: x(s.baseline),
+          y1: s.top,
+          y2: s.height,
+          stroke: s.palette.muted,
+          "stroke-dasharray": "4 3",
+          class: "ax-baseline",
+        }),
+      );
+      parts.push(
+        node(
+          "text",
+          { x: Math.min(x(s.baseline) + 3, x1 - 40), y: s.top - 4, fill: s.palette.muted, "font-size": 10 },
+          `baseline ${formatValue(s.baseline)}`,
+        ),
+      );
     }
     s.series.forEach((series, k) => {
       const points: string[] = [];
@@ -74,7 +92,10 @@ export class LayerLines {
         parts.push(dot);
       });
       parts.push(node("polyline", { points: points.join(" "), fill: "none", stroke: series.colour, "stroke-width": 1.5 }));
-      if (legend) parts.push(node("text", { x: x0 + k * 72, y: s.height + 25, fill: series.colour, "font-size": 10 }, `— ${series.label.slice(0, 10)}`));
+      if (legend)
+        parts.push(
+          node("text", { x: x0 + k * 72, y: s.height + 25, fill: series.colour, "font-size": 10 }, `— ${series.label.slice(0, 10)}`),
+        );
     });
     parts.push(node("text", { x: x0, y: s.height + 11, fill: s.palette.muted, "font-size": 10 }, formatValue(lo)));
     parts.push(node("text", { x: x1, y: s.height + 11, fill: s.palette.muted, "font-size": 10, "text-anchor": "end" }, formatValue(hi)));

@@ -3,7 +3,14 @@ import { Grids, difference, exemplarsOf, metricTitle, type ExemplarsPayload, typ
 import { keyFor } from "../../../src/explorer/views/explorer_controls";
 
 const METRICS: MetricInfo[] = [
-  { name: "dep_align", title: "Attention aligned", keys: ["child_to_parent", "either"], default: "either", bounded: true, baseline: [0.1, 0.2] },
+  {
+    name: "dep_align",
+    title: "Attention aligned",
+    keys: ["child_to_parent", "either"],
+    default: "either",
+    bounded: true,
+    baseline: [0.1, 0.2],
+  },
   { name: "entropy", title: "Entropy", keys: [""], default: "", bounded: false, baseline: [null] },
   { name: "pos_to", title: "Attention to {key}", keys: ["DET", "NOUN"], default: "NOUN", bounded: true, baseline: [0.3, 0.2] },
 ];
@@ -43,12 +50,19 @@ describe("Grids", () => {
 
 describe("exemplarsOf", () => {
   const p: ExemplarsPayload = {
-    rows: [[0, 1, 1, 5, 2, 1, 0.4], [0, 1, 0, 7, 1, 2, 0.9], [1, 1, 0, 5, 2, 3, 0.8]],
+    rows: [
+      [0, 1, 1, 5, 2, 1, 0.4],
+      [0, 1, 0, 7, 1, 2, 0.9],
+      [1, 1, 0, 5, 2, 3, 0.8],
+    ],
     texts: { "5": ["a b c d", ["a", "b", "c", "d"]], "7": ["x y z", ["x", "y", "z"]] },
   };
   it("lists one head's exemplars best first with their text", () => {
     const list = exemplarsOf(p, 0, 1);
-    expect(list.map((e) => [e.rank, e.sentence, e.text])).toEqual([[0, 7, "x y z"], [1, 5, "a b c d"]]);
+    expect(list.map((e) => [e.rank, e.sentence, e.text])).toEqual([
+      [0, 7, "x y z"],
+      [1, 5, "a b c d"],
+    ]);
     expect(list[1].tokens[list[1].i]).toBe("c");
   });
 });

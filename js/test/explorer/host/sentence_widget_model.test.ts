@@ -8,7 +8,17 @@ function payload(layer: number): LayerPayload {
 }
 
 function bundle(): SentenceBundle {
-  const meta = { model: "m", num_layers: 3, num_heads: 1, num_tokens: 2, is_causal: false, packing: "full", tokens: ["a", "b"], syntax: null, levels: { token: { labels: ["a", "b"], word: [-1, -1], of_token: [0, 1] } } } as const;
+  const meta = {
+    model: "m",
+    num_layers: 3,
+    num_heads: 1,
+    num_tokens: 2,
+    is_causal: false,
+    packing: "full",
+    tokens: ["a", "b"],
+    syntax: null,
+    levels: { token: { labels: ["a", "b"], word: [-1, -1], of_token: [0, 1] } },
+  } as const;
   return { meta: meta as unknown as SentenceBundle["meta"], layers: { "1": payload(1), "2": payload(2) } };
 }
 

@@ -4,11 +4,10 @@
 // request (data/protocol.ts). An encoder-decoder input has three
 // attentions (`_meta.kind`): everything is cached per kind.
 
-import { decodeArray, type EncodedArray } from "./codec";
-import { unpackLayer } from "./codec";
 import type { WidgetModel } from "../host/widget_model";
-import { RequestChannel } from "./protocol";
+import { decodeArray, type EncodedArray, unpackLayer } from "./codec";
 import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron_head";
+import { RequestChannel } from "./protocol";
 import type { LayerMatrix } from "./transform";
 
 export interface LayerPayload {

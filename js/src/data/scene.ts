@@ -1,10 +1,10 @@
 // Everything a view needs to draw, computed once per state change by the app (views/attention_app.ts).
 
-import type { Drawn } from "./filters";
 import type { Palette } from "../draw/theme";
+import type { Drawn } from "./filters";
+import type { Focus, Pruned } from "./prune";
 import type { UnitSyntax } from "./syntax";
 import type { LayerMatrix } from "./transform";
-import type { Focus, Pruned } from "./prune";
 
 export interface Scene {
   palette: Palette;

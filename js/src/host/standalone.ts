@@ -2,7 +2,7 @@
 // the same app on a StaticWidgetModel built from the data embedded in the page.
 
 import { AttentionApp } from "../views/attention_app";
-import { StaticWidgetModel, type StaticBundle } from "./static_widget_model";
+import { type StaticBundle, StaticWidgetModel } from "./static_widget_model";
 
 export function mount(el: HTMLElement, bundle: StaticBundle): AttentionApp {
   return new AttentionApp(new StaticWidgetModel(bundle), el);

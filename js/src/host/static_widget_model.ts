@@ -4,12 +4,12 @@
 // requests from embedded data; a neuron head the file lacks gets the file's note.
 // A layer the file lacks goes unanswered: the view switches on the trait instead.
 
-import { toBytes, type EncodedArray } from "../data/codec";
+import type { LayerPayload } from "../data/attention_source";
+import { type EncodedArray, toBytes } from "../data/codec";
 import type { Meta } from "../data/meta";
+import type { NeuronPayload } from "../data/neuron_head";
 import type { RequestMessage } from "../data/protocol";
 import { LocalWidgetModel } from "./local_widget_model";
-import type { NeuronPayload } from "../data/neuron_head";
-import type { LayerPayload } from "../data/attention_source";
 
 type ThumbnailBundle = Record<"plain" | "hide_first", { layers: number; heads: number; size: number; blocks: number; data: EncodedArray }>;
 

@@ -1,25 +1,25 @@
 // The widget controller: reads traits, asks the source for data, builds the
 // scene and hands it to the current view. One instance per rendered output.
 
-import css from "./attention.css";
+import { AttentionSource, type Thumbnails } from "../data/attention_source";
+import { type Drawn, drawnUnits, isShown, pairRanges, splitUnit, thumbWindow } from "../data/filters";
+import type { Meta } from "../data/meta";
+import type { NeuronHead } from "../data/neuron_head";
+import { type Focus, type Pruned, pruneLayer } from "../data/prune";
+import type { Scene, ViewStats } from "../data/scene";
+import { type UnitSyntax, unitSyntax } from "../data/syntax";
+import { readTraits, TRAIT_NAMES, type Traits, writeTraits } from "../data/traits";
+import { hideFirst, type LayerMatrix, mergeUnits } from "../data/transform";
 import { headColour } from "../draw/colours";
+import { SvgPainter } from "../draw/painter";
+import { detectTheme, hostPalette, type Palette, watchTheme } from "../draw/theme";
+import type { WidgetModel } from "../host/widget_model";
+import css from "./attention.css";
 import { Controls } from "./controls";
-import { drawnUnits, isShown, pairRanges, splitUnit, thumbWindow, type Drawn } from "../data/filters";
 import { HeadView } from "./head_view";
 import { MatrixView } from "./matrix_view";
-import type { Meta } from "../data/meta";
-import type { WidgetModel } from "../host/widget_model";
 import { ModelView } from "./model_view";
-import type { NeuronHead } from "../data/neuron_head";
-import { NeuronView, type NeuronScene } from "./neuron_view";
-import { SvgPainter } from "../draw/painter";
-import { pruneLayer, type Focus, type Pruned } from "../data/prune";
-import type { Scene, ViewStats } from "../data/scene";
-import { AttentionSource, type Thumbnails } from "../data/attention_source";
-import { unitSyntax, type UnitSyntax } from "../data/syntax";
-import { detectTheme, hostPalette, watchTheme, type Palette } from "../draw/theme";
-import { TRAIT_NAMES, readTraits, writeTraits, type Traits } from "../data/traits";
-import { hideFirst, mergeUnits, type LayerMatrix } from "../data/transform";
+import { type NeuronScene, NeuronView } from "./neuron_view";
 
 /** Map.set that forgets the oldest entries beyond `keep`. */
 function remember<K, V>(map: Map<K, V>, key: K, value: V, keep = 6) {

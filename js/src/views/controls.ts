@@ -4,9 +4,9 @@
 // generation step. It only reads traits and writes traits; drawing happens in
 // the views.
 
-import { headColour } from "../draw/colours";
 import type { Meta } from "../data/meta";
 import { type AttentionKind, LEVELS, PAIR_FILTERS, type PairFilter, type Traits, VIEWS, type ViewName } from "../data/traits";
+import { headColour } from "../draw/colours";
 
 export const VIEW_LABELS: Record<ViewName, string> = { head: "Head", model: "Model", matrix: "Matrix", neuron: "Neuron" };
 

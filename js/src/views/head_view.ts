@@ -12,13 +12,13 @@
 // lines in view up to a pixel budget: thousands of long strokes on a 9000 px canvas
 // took seconds in a software-rendered browser.
 
-import { headColour, hexToRgb } from "../draw/colours";
 import { originalUnit, shownArcs } from "../data/filters";
-import { FONT, SMALL_FONT, headLayout, hitHead, rowY, shortLabel, type HeadLayout } from "../draw/layout";
-import { CanvasPainter, measureText, type FieldLine, type Painter } from "../draw/painter";
-import { lineAlpha, linesToDraw, type Focus, type Line } from "../data/prune";
+import { type Focus, type Line, lineAlpha, linesToDraw } from "../data/prune";
 import type { Scene, ViewStats } from "../data/scene";
-import { LabelPlacer, arcDepth } from "../data/syntax";
+import { arcDepth, LabelPlacer } from "../data/syntax";
+import { headColour, hexToRgb } from "../draw/colours";
+import { FONT, type HeadLayout, headLayout, hitHead, rowY, SMALL_FONT, shortLabel } from "../draw/layout";
+import { CanvasPainter, type FieldLine, measureText, type Painter } from "../draw/painter";
 import { Snapshot, Surface } from "../draw/surface";
 
 /**

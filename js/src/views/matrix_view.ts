@@ -5,15 +5,15 @@
 // block (pair_filter) shows only its rows x columns (scene.drawn's axes); hover and
 // click report original units.
 
-import { headColour, ramp } from "../draw/colours";
 import { originalUnit, shownArcs } from "../data/filters";
-import { FONT, SMALL_FONT, hitMatrix, matrixLayout, shortLabel, type MatrixLayout } from "../draw/layout";
-import { measureText, type Painter } from "../draw/painter";
 import type { Focus } from "../data/prune";
 import type { Scene } from "../data/scene";
-import { LabelPlacer, arcDepth } from "../data/syntax";
-import { Snapshot, Surface } from "../draw/surface";
+import { arcDepth, LabelPlacer } from "../data/syntax";
 import { colsOf, meanOfHeads } from "../data/transform";
+import { headColour, ramp } from "../draw/colours";
+import { FONT, hitMatrix, type MatrixLayout, matrixLayout, SMALL_FONT, shortLabel } from "../draw/layout";
+import { measureText, type Painter } from "../draw/painter";
+import { Snapshot, Surface } from "../draw/surface";
 
 export interface CellHandlers {
   hover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent): void;

@@ -6,10 +6,10 @@
 
 import type { Thumbnails } from "../data/attention_source";
 import { headColour, ramp } from "../draw/colours";
-import { SMALL_FONT, gridLayout, hitGrid, thumbOrigin, type GridLayout } from "../draw/layout";
+import { type GridLayout, gridLayout, hitGrid, SMALL_FONT, thumbOrigin } from "../draw/layout";
 import type { Painter } from "../draw/painter";
-import type { Palette } from "../draw/theme";
 import { Snapshot, Surface } from "../draw/surface";
+import type { Palette } from "../draw/theme";
 
 export interface ModelViewScene {
   palette: Palette;

@@ -7,11 +7,11 @@
 // jump, Enter toggles the products. Long inputs scroll under a header that keeps
 // the query vector in view; each frame draws only the rows in view.
 
+import { maxAbs, type NeuronHead, type NeuronRow, neuronRow } from "../data/neuron_head";
 import { SIGNED_ENDS, signedIndex, signedRamp } from "../draw/colours";
 import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
-import { maxAbs, neuronRow, type NeuronHead, type NeuronRow } from "../data/neuron_head";
-import { hitNeuron, keyRowY, neuronLayout, type NeuronHit, type NeuronLayout } from "../draw/neuron_layout";
-import { CanvasPainter, SvgPainter, measureText, type Painter } from "../draw/painter";
+import { hitNeuron, keyRowY, type NeuronHit, type NeuronLayout, neuronLayout } from "../draw/neuron_layout";
+import { CanvasPainter, measureText, type Painter, SvgPainter } from "../draw/painter";
 import { Surface } from "../draw/surface";
 import type { Palette } from "../draw/theme";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttentionSource } from "../../src/data/attention_source";
-import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";
+import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
 
 const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { SQRT_LUT, base64ToBytes, decodeArray, quantiseSqrt, trilSize, unpackLayer } from "../../src/data/codec";
+import { base64ToBytes, decodeArray, quantiseSqrt, SQRT_LUT, trilSize, unpackLayer } from "../../src/data/codec";
 
 const fixture = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 

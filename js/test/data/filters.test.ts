@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
+  type Drawn,
   drawnUnits,
   fullAxis,
   isShown,
@@ -11,13 +12,12 @@ import {
   splitUnit,
   stepBlock,
   thumbWindow,
-  type Drawn,
 } from "../../src/data/filters";
-import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../../src/draw/layout";
 import type { Meta } from "../../src/data/meta";
 import { linesToDraw, pruneLayer } from "../../src/data/prune";
-import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";
-import { hideFirst, meanOfHeads, weight, type LayerMatrix } from "../../src/data/transform";
+import { hideFirst, type LayerMatrix, meanOfHeads, weight } from "../../src/data/transform";
+import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../../src/draw/layout";
+import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
 
 const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 

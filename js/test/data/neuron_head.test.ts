@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttentionSource } from "../../src/data/attention_source";
-import { decodeNeuronHead, maxAbs, neuronRow, type NeuronHead } from "../../src/data/neuron_head";
+import { decodeNeuronHead, maxAbs, type NeuronHead, neuronRow } from "../../src/data/neuron_head";
 import { REPLY, REQUEST } from "../../src/data/protocol";
-import { StaticWidgetModel, type StaticBundle } from "../../src/host/static_widget_model";
+import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
 
 const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 

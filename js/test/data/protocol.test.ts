@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  isCancelled,
+  isRequest,
   REPLY,
   REQUEST,
   RequestCancelled,
   RequestChannel,
+  type RequestMessage,
   RequestRefused,
   RequestTimeout,
-  type RequestMessage,
-  isCancelled,
-  isRequest,
   replyBody,
   replyTo,
   requestParams,

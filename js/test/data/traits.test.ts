@@ -1,22 +1,22 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import spec from "../../src/data/traits.json";
 import {
   type AttentionKind,
+  choices,
   EXPLORER_TRAITS,
   type ExplorerMode,
   type Level,
   type PairFilter,
-  TRAIT_NAMES,
-  type ThemeChoice,
-  type TokenRole,
-  type ViewName,
-  choices,
   readExplorerTraits,
   readTraits,
+  type ThemeChoice,
+  type TokenRole,
+  TRAIT_NAMES,
+  type ViewName,
   writeTraits,
 } from "../../src/data/traits";
+import spec from "../../src/data/traits.json";
 import { LocalWidgetModel } from "../../src/host/local_widget_model";
 
 // Each literal type written out as a record: the compiler rejects a missing or an extra

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hideFirst, meanOfHeads, mergeUnits, weight, type LayerMatrix } from "../../src/data/transform";
+import { hideFirst, type LayerMatrix, meanOfHeads, mergeUnits, weight } from "../../src/data/transform";
 
 // one head, 3 tokens
 const m: LayerMatrix = { heads: 1, n: 3, data: new Float32Array([1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5]) };

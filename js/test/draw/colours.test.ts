@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SIGNED_ENDS, hexToRgb, signedIndex, signedRamp } from "../../src/draw/colours";
+import { hexToRgb, SIGNED_ENDS, signedIndex, signedRamp } from "../../src/draw/colours";
 
 const rgbAt = (lut: Uint8ClampedArray, k: number) => Array.from(lut.subarray(k * 4, k * 4 + 3));
 

@@ -4,11 +4,11 @@
 // export) or fetched from the kernel. A layer the page lacks and no kernel can
 // give is refused: the trait springs back and `refused` says which.
 
+import type { LayerPayload } from "../../data/attention_source";
 import { toBytes } from "../../data/codec";
 import type { Meta } from "../../data/meta";
-import type { LayerPayload } from "../../data/attention_source";
-import { LocalWidgetModel } from "../../host/local_widget_model";
 import { type Reply, type RequestMessage, replyBody, requestParams } from "../../data/protocol";
+import { LocalWidgetModel } from "../../host/local_widget_model";
 
 export interface SentenceBundle {
   meta: Meta;

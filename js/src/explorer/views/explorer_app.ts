@@ -2,20 +2,20 @@
 // per-layer lines, lists the selected head's exemplars and opens the chosen one
 // in the AttentionWidget's own app (js/src/views/attention_app.ts) on a SentenceWidgetModel.
 
-import css from "./explorer.css";
-import { AttentionApp } from "../../views/attention_app";
-import type { WidgetModel } from "../../host/widget_model";
 import type { LayerPayload } from "../../data/attention_source";
-import { PALETTES, detectTheme, watchTheme, type Palette } from "../../draw/theme";
-import { EXPLORER_TRAITS, type ExplorerTraits, readExplorerTraits, type Traits, writeExplorerTraits } from "../../data/traits";
-import { ExplorerControls } from "./explorer_controls";
-import { Grids, difference, exemplarsOf, metricTitle, type Exemplar, type ExemplarsPayload, type StatsPayload } from "../data/grids";
-import { renderExemplars } from "./exemplar_list";
-import { GridView, type Cell } from "./grid_view";
-import { LayerLines, type Series } from "./layer_lines";
-import { colourRange, formatValue, rankOf, type Range } from "../data/rank";
 import { RequestChannel } from "../../data/protocol";
-import { SentenceWidgetModel, type Fetcher, type SentenceBundle } from "../host/sentence_widget_model";
+import { EXPLORER_TRAITS, type ExplorerTraits, readExplorerTraits, type Traits, writeExplorerTraits } from "../../data/traits";
+import { detectTheme, PALETTES, type Palette, watchTheme } from "../../draw/theme";
+import type { WidgetModel } from "../../host/widget_model";
+import { AttentionApp } from "../../views/attention_app";
+import { difference, type Exemplar, type ExemplarsPayload, exemplarsOf, Grids, metricTitle, type StatsPayload } from "../data/grids";
+import { colourRange, formatValue, type Range, rankOf } from "../data/rank";
+import { type Fetcher, type SentenceBundle, SentenceWidgetModel } from "../host/sentence_widget_model";
+import { renderExemplars } from "./exemplar_list";
+import css from "./explorer.css";
+import { ExplorerControls } from "./explorer_controls";
+import { type Cell, GridView } from "./grid_view";
+import { LayerLines, type Series } from "./layer_lines";
 
 /** One grid on screen: what it shows and how to describe a cell of it. */
 interface PanelSpec {

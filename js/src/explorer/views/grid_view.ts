@@ -4,7 +4,7 @@
 import { hexToRgb } from "../../draw/colours";
 import { Surface } from "../../draw/surface";
 import type { Palette } from "../../draw/theme";
-import { scaled, type Range } from "../data/rank";
+import { type Range, scaled } from "../data/rank";
 
 export interface Cell {
   layer: number;

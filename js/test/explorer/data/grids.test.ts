@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Grids, difference, exemplarsOf, metricTitle, type ExemplarsPayload, type MetricInfo } from "../../../src/explorer/data/grids";
+import { difference, type ExemplarsPayload, exemplarsOf, Grids, type MetricInfo, metricTitle } from "../../../src/explorer/data/grids";
 import { keyFor } from "../../../src/explorer/views/explorer_controls";
 
 const METRICS: MetricInfo[] = [

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { LayerPayload } from "../../../src/data/attention_source";
 import { REPLY, REQUEST, type Reply } from "../../../src/data/protocol";
-import { SentenceWidgetModel, type SentenceBundle } from "../../../src/explorer/host/sentence_widget_model";
+import { type SentenceBundle, SentenceWidgetModel } from "../../../src/explorer/host/sentence_widget_model";
 
 function payload(layer: number): LayerPayload {
   return { layer, heads: 1, size: 2, packing: "full", data: { buffer: "AAAAAA==", dtype: "uint8", shape: [4], compression: null } };

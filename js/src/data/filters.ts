@@ -40,7 +40,9 @@ export interface Axis {
 export function makeAxis(units: ArrayLike<number>, total: number, split: number | null = null): Axis {
   const shown = Int32Array.from(units);
   const pos = new Int32Array(total).fill(-1);
-  shown.forEach((u, i) => (pos[u] = i));
+  shown.forEach((u, i) => {
+    pos[u] = i;
+  });
   let at: number | null = null;
   if (split !== null && shown.length > 0 && shown[0] < split && shown[shown.length - 1] >= split) {
     at = shown.findIndex((u) => u >= split);

@@ -8,7 +8,7 @@ export const MAX_LABEL_CHARS = 16;
 /** Token labels are cut to a readable width; the full text is in the tooltip. */
 export function shortLabel(s: string): string {
   const visible = s.replace(/\n/g, "⏎").replace(/\t/g, "⇥");
-  return visible.length > MAX_LABEL_CHARS ? visible.slice(0, MAX_LABEL_CHARS - 1) + "…" : visible;
+  return visible.length > MAX_LABEL_CHARS ? `${visible.slice(0, MAX_LABEL_CHARS - 1)}…` : visible;
 }
 
 export interface HeadLayout {

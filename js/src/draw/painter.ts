@@ -88,7 +88,10 @@ export class CanvasPainter implements Painter {
       const step = Math.max(1, Math.round(l.alpha * 16));
       const key = `${l.rgb.join(",")}|${step}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
+      if (!g) {
+        g = [];
+        groups.set(key, g);
+      }
       g.push(l.x1, l.y1, l.x2, l.y2);
     }
     for (const [key, xy] of groups) {
@@ -199,7 +202,10 @@ export class SvgPainter implements Painter {
     for (const l of lines) {
       const key = `${l.rgb.join(",")}|${Math.round(l.alpha * 20) / 20}|${Math.round(l.width * 2) / 2}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
+      if (!g) {
+        g = [];
+        groups.set(key, g);
+      }
       g.push(l.x1, l.y1, l.x2, l.y2);
     }
     for (const [key, xy] of groups) {

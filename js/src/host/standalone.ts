@@ -16,4 +16,4 @@ export function mountAll(doc: Document = document) {
   }
 }
 
-(globalThis as any).attnwidget = { mount, mountAll };
+(globalThis as { attnwidget?: unknown }).attnwidget = { mount, mountAll };

@@ -5,11 +5,11 @@
 // widgetModel); the neural network is "the transformer", and the model view
 // (bertviz's name for the every-layer-and-head grid) is ModelView.
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: handlers of any event, as anywidget types them
 export type Callback = (...args: any[]) => void;
 
 export interface WidgetModel {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: a trait's value, as anywidget's model.get
   get(name: string): any;
   set(name: string, value: unknown): void;
   save_changes(): void;

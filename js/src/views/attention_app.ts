@@ -160,7 +160,7 @@ export class AttentionApp {
     cancelAnimationFrame(this.frame);
     cancelAnimationFrame(this.drawFrame);
     clearTimeout(this.prefetchTimer);
-    this.cleanup.forEach((f) => f());
+    for (const f of this.cleanup) f();
     this.cleanup = [];
     this.source.dispose();
     this.transformed.clear();
@@ -344,7 +344,10 @@ export class AttentionApp {
     const heads = t.heads.filter((h) => h >= 0 && h < matrix!.heads);
     const key = `${tkey}|${heads}|${t.prune}|${t.threshold}`;
     let pruned = this.pruned.get(key);
-    if (!pruned) remember(this.pruned, key, (pruned = pruneLayer(matrix, heads, t.prune, t.threshold)));
+    if (!pruned) {
+      pruned = pruneLayer(matrix, heads, t.prune, t.threshold);
+      remember(this.pruned, key, pruned);
+    }
     return { matrix, pruned, key, heads };
   }
 

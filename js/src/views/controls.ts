@@ -226,7 +226,9 @@ export class Controls {
     this.prune.value = String(t.prune);
     this.pruneOut.textContent = `${Math.round(t.prune * 100)}%`;
     const on = new Set(t.view === "neuron" ? t.heads.slice(0, 1) : t.heads);
-    this.chips.forEach((c, h) => c.setAttribute("aria-pressed", String(on.has(h))));
+    this.chips.forEach((c, h) => {
+      c.setAttribute("aria-pressed", String(on.has(h)));
+    });
     if (this.kind) this.kind.value = t.attention_kind;
     if (this.pairFilter) this.pairFilter.value = t.pair_filter;
     if (this.step && this.stepOut && this.meta.split) {

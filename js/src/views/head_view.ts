@@ -247,7 +247,10 @@ export class HeadView {
       const ya = ys[2 * kept[k]];
       const yb = ys[2 * kept[k] + 1];
       let c = rgb.get(ln.head);
-      if (!c) rgb.set(ln.head, (c = hexToRgb(headColour(ln.head))));
+      if (!c) {
+        c = hexToRgb(headColour(ln.head));
+        rgb.set(ln.head, c);
+      }
       const a = lineAlpha(ln.w);
       field.push({ x1, y1: ya, x2, y2: yb, rgb: c, alpha: a, width: 0.8 + 1.8 * a });
       if (ln.w >= 0.1 && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);

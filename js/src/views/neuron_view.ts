@@ -228,8 +228,8 @@ export class NeuronView {
       };
     }
     const f = (v: number) => v.toPrecision(3);
-    this.legendText.textContent =
-      `full colour: |q|, |k| = ${f(this.scales.vectors)}` + (this.expanded ? ` · |q⊙k| = ${f(this.scales.products)}` : "");
+    const products = this.expanded ? ` · |q⊙k| = ${f(this.scales.products)}` : "";
+    this.legendText.textContent = `full colour: |q|, |k| = ${f(this.scales.vectors)}${products}`;
     let labelW = 40;
     for (const s of scene.keyLabels) labelW = Math.max(labelW, measureText(shortLabel(s), FONT));
     this.layout = neuronLayout(scene.head.nk, scene.head.d, Math.ceil(labelW), this.expanded);

@@ -46,7 +46,9 @@ describe("layer unpacking (fixture written by attnwidget/payload.py)", () => {
     const { data } = await decodeArray(p.data);
     expect(data.length).toBe(p.heads * trilSize(p.size));
     const m = unpackLayer(data as Uint8Array, p.heads, p.size, p.packing);
-    fixture.expected_tril.forEach((v: number, k: number) => expect(m[k]).toBeCloseTo(v, 5));
+    fixture.expected_tril.forEach((v: number, k: number) => {
+      expect(m[k]).toBeCloseTo(v, 5);
+    });
     // upper triangle stays zero
     expect(m[0 * 4 + 1]).toBe(0);
   });
@@ -55,7 +57,9 @@ describe("layer unpacking (fixture written by attnwidget/payload.py)", () => {
     const p = fixture.full;
     const { data } = await decodeArray(p.data);
     const m = unpackLayer(data as Uint8Array, p.heads, p.size, "full");
-    fixture.expected_full.forEach((v: number, k: number) => expect(m[k]).toBeCloseTo(v, 5));
+    fixture.expected_full.forEach((v: number, k: number) => {
+      expect(m[k]).toBeCloseTo(v, 5);
+    });
   });
 
   it("inflates Python's gzip", async () => {

@@ -230,7 +230,9 @@ describe("rectangular (cross-attention) layers", () => {
   it("index, average, prune and hide the first column by columns", () => {
     expect(weight(m, 1, 1, 2)).toBe(1);
     const mean = meanOfHeads(m, [0, 1]);
-    [0.75, 0.125, 0.125, 0.1, 0.15, 0.75].forEach((v, k) => expect(mean[k]).toBeCloseTo(v, 6));
+    [0.75, 0.125, 0.125, 0.1, 0.15, 0.75].forEach((v, k) => {
+      expect(mean[k]).toBeCloseTo(v, 6);
+    });
     const p = pruneLayer(m, [0], 1, 0);
     expect(Array.from(p.rows[0][1])).toEqual([2, 1, 0]);
     const hidden = hideFirst(m, true);

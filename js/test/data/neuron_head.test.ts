@@ -69,8 +69,12 @@ describe("neuronRow", () => {
     const h = await decodeNeuronHead(fx.neuron.payload);
     expect([h.nq, h.nk, h.d, h.head, h.kvHead, h.quantised]).toEqual([4, 4, 3, 1, 0, true]);
     const r = neuronRow(h, 2);
-    Array.from(r.query).forEach((v, c) => expect(v).toBeCloseTo(fx.neuron.expected_query_2[c], 3));
-    Array.from(r.weights).forEach((w, j) => expect(w).toBeCloseTo(fx.neuron.expected_weights_2[j], 3));
+    Array.from(r.query).forEach((v, c) => {
+      expect(v).toBeCloseTo(fx.neuron.expected_query_2[c], 3);
+    });
+    Array.from(r.weights).forEach((w, j) => {
+      expect(w).toBeCloseTo(fx.neuron.expected_weights_2[j], 3);
+    });
     expect(maxAbs([-3, 2])).toBe(3);
   });
 });

@@ -29,7 +29,6 @@ class Kernel extends LocalWidgetModel {
     this.emit("msg:custom", content, buffers);
   }
   listeners(event: string): number {
-    // biome-ignore lint/suspicious/noExplicitAny: reading the base class's private map in a test
     return (this as any).handlers.get(event)?.size ?? 0;
   }
 }

@@ -94,7 +94,9 @@ export class ExplorerApp {
       this.invalidate();
     };
     for (const name of EXPLORER_TRAITS) widgetModel.on(`change:${name}`, onChange);
-    this.cleanup.push(() => EXPLORER_TRAITS.forEach((name) => widgetModel.off(`change:${name}`, onChange)));
+    this.cleanup.push(() => {
+      for (const name of EXPLORER_TRAITS) widgetModel.off(`change:${name}`, onChange);
+    });
     this.cleanup.push(watchTheme(this.root, () => this.invalidate(true)));
     void Promise.all(this.stats.sources.map((s) => Grids.decode(s))).then((g) => {
       this.grids = g;
@@ -105,7 +107,7 @@ export class ExplorerApp {
   dispose() {
     this.openGeneration++; // a sentence still on its way opens nothing
     cancelAnimationFrame(this.frame);
-    this.cleanup.forEach((f) => f());
+    for (const f of this.cleanup) f();
     this.opened.app?.dispose();
     this.requests.dispose();
     this.root.remove();

@@ -3,6 +3,7 @@
 // always drawn as text (fillText / escaped <text>), never parsed as markup.
 
 import { hexToRgb } from "./colours";
+
 /** One line of the head view's line field, in drawing coordinates. */
 export interface FieldLine {
   x1: number;
@@ -12,6 +13,21 @@ export interface FieldLine {
   rgb: readonly [number, number, number];
   alpha: number; // 0..1
   width: number;
+}
+
+/** The lines' end points [x1, y1, x2, y2, …] grouped by key: one stroke or path per group. */
+function groupLines(lines: FieldLine[], keyOf: (l: FieldLine) => string): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  for (const l of lines) {
+    const key = keyOf(l);
+    let g = groups.get(key);
+    if (!g) {
+      g = [];
+      groups.set(key, g);
+    }
+    g.push(l.x1, l.y1, l.x2, l.y2);
+  }
+  return groups;
 }
 
 export interface TextStyle {
@@ -83,17 +99,7 @@ export class CanvasPainter implements Painter {
 
   lineField(lines: FieldLine[]) {
     // Canvas strokes batched by colour, alpha step and width: a few dozen strokes.
-    const groups = new Map<string, number[]>();
-    for (const l of lines) {
-      const step = Math.max(1, Math.round(l.alpha * 16));
-      const key = `${l.rgb.join(",")}|${step}`;
-      let g = groups.get(key);
-      if (!g) {
-        g = [];
-        groups.set(key, g);
-      }
-      g.push(l.x1, l.y1, l.x2, l.y2);
-    }
+    const groups = groupLines(lines, (l) => `${l.rgb.join(",")}|${Math.max(1, Math.round(l.alpha * 16))}`);
     for (const [key, xy] of groups) {
       const [rgb, step] = key.split("|");
       const a = Number(step) / 16;
@@ -198,16 +204,7 @@ export class SvgPainter implements Painter {
 
   lineField(lines: FieldLine[]) {
     // One <path> per colour, alpha step and width: vector output stays compact.
-    const groups = new Map<string, number[]>();
-    for (const l of lines) {
-      const key = `${l.rgb.join(",")}|${Math.round(l.alpha * 20) / 20}|${Math.round(l.width * 2) / 2}`;
-      let g = groups.get(key);
-      if (!g) {
-        g = [];
-        groups.set(key, g);
-      }
-      g.push(l.x1, l.y1, l.x2, l.y2);
-    }
+    const groups = groupLines(lines, (l) => `${l.rgb.join(",")}|${Math.round(l.alpha * 20) / 20}|${Math.round(l.width * 2) / 2}`);
     for (const [key, xy] of groups) {
       const [rgb, alpha, width] = key.split("|");
       this.segments(xy, `rgb(${rgb})`, Number(alpha), Number(width));

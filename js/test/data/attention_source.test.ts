@@ -1,27 +1,12 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttentionSource } from "../../src/data/attention_source";
-import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
-
-const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
-
-function bundle(): StaticBundle {
-  const layer0 = { ...fx.tril, layer: 0 };
-  const layer1 = fx.tril;
-  const thumb = {
-    layers: 2,
-    heads: 2,
-    size: 4,
-    blocks: 1,
-    data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
-  };
-  return { state: { layer: 0, heads: [0, 1], view: "head" }, layers: [layer0, layer1], thumbnails: { plain: thumb, hide_first: thumb } };
-}
+import { StaticWidgetModel } from "../../src/host/static_widget_model";
+import { twoLayers } from "../fixtures/bundles";
 
 describe("AttentionSource.dispose", () => {
   /** A StaticWidgetModel that counts its listeners. */
   function counted() {
-    const m = new StaticWidgetModel(bundle());
+    const m = new StaticWidgetModel(twoLayers());
     const listeners = new Map<string, number>();
     const on = m.on.bind(m);
     const off = m.off.bind(m);

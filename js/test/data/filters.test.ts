@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   type Drawn,
@@ -18,8 +17,7 @@ import { linesToDraw, pruneLayer } from "../../src/data/prune";
 import { hideFirst, type LayerMatrix, meanOfHeads, weight } from "../../src/data/transform";
 import { headLayout, hitHead, hitMatrix, matrixLayout, rowY } from "../../src/draw/layout";
 import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
-
-const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
+import { fx, thumbnails } from "../fixtures/bundles";
 
 function meta(split: Meta["split"], n = 6, extra: Partial<Meta> = {}): Meta {
   const labels = Array.from({ length: n }, (_, i) => `t${i}`);
@@ -245,13 +243,7 @@ describe("StaticWidgetModel with encoder-decoder kinds", () => {
   it("switching the kind brings that kind's tokens and layer together", () => {
     const crossMeta = { ...fx.meta, kind: "cross", key_tokens: ["x", "y", "z", "w"] };
     const crossLayer = { ...fx.full, kind: "cross" };
-    const thumb = {
-      layers: 1,
-      heads: 2,
-      size: 4,
-      blocks: 1,
-      data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
-    };
+    const thumbs = thumbnails(1);
     const bundle: StaticBundle = {
       state: {
         layer: 0,
@@ -263,8 +255,8 @@ describe("StaticWidgetModel with encoder-decoder kinds", () => {
         _meta: { ...fx.meta, kind: "encoder" },
       },
       layers: [{ ...fx.tril, layer: 0, kind: "encoder" }],
-      thumbnails: { plain: thumb, hide_first: thumb },
-      kinds: { cross: { meta: crossMeta, layers: [crossLayer], thumbnails: { plain: thumb, hide_first: thumb } } },
+      thumbnails: thumbs,
+      kinds: { cross: { meta: crossMeta, layers: [crossLayer], thumbnails: thumbs } },
     };
     const model = new StaticWidgetModel(bundle);
     const seen: string[] = [];

@@ -1,11 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AttentionSource } from "../../src/data/attention_source";
 import { decodeNeuronHead, maxAbs, type NeuronHead, neuronRow } from "../../src/data/neuron_head";
 import { REPLY, REQUEST } from "../../src/data/protocol";
 import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
-
-const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
+import { fx, thumbnails } from "../fixtures/bundles";
 
 function head(queries: number[][], keys: number[][], masked: number[][], scale = 1, bias: number[][] | null = null): NeuronHead {
   const d = queries[0].length;
@@ -81,17 +79,11 @@ describe("neuronRow", () => {
 
 describe("neuron data in exported files and from the kernel", () => {
   const layer = { ...fx.tril, layer: 0 };
-  const thumb = {
-    layers: 1,
-    heads: 2,
-    size: 4,
-    blocks: 1,
-    data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
-  };
+  const thumbs = thumbnails(1);
   const bundle = (): StaticBundle => ({
     state: { layer: 0, heads: [1], view: "neuron", attention_kind: "self", _meta: fx.meta },
     layers: [layer],
-    thumbnails: { plain: thumb, hide_first: thumb },
+    thumbnails: thumbs,
     neuron: { heads: [fx.neuron.payload], note: "this file carries the vectors of layer 1, heads 1" },
   });
 

@@ -1,27 +1,12 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
 import { AttentionSource } from "../../src/data/attention_source";
 import { REPLY, REQUEST } from "../../src/data/protocol";
-import { type StaticBundle, StaticWidgetModel } from "../../src/host/static_widget_model";
-
-const fx = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
-
-function bundle(): StaticBundle {
-  const layer0 = { ...fx.tril, layer: 0 };
-  const layer1 = fx.tril;
-  const thumb = {
-    layers: 2,
-    heads: 2,
-    size: 4,
-    blocks: 1,
-    data: { buffer: "AAECAw==", dtype: "uint8" as const, shape: [4], compression: null },
-  };
-  return { state: { layer: 0, heads: [0, 1], view: "head" }, layers: [layer0, layer1], thumbnails: { plain: thumb, hide_first: thumb } };
-}
+import { StaticWidgetModel } from "../../src/host/static_widget_model";
+import { twoLayers } from "../fixtures/bundles";
 
 describe("StaticWidgetModel", () => {
   it("answers a layer change with that layer's data, like the kernel", () => {
-    const m = new StaticWidgetModel(bundle());
+    const m = new StaticWidgetModel(twoLayers());
     const seen = vi.fn();
     m.on("change:_layer_data", seen);
     m.set("layer", 1);
@@ -32,7 +17,7 @@ describe("StaticWidgetModel", () => {
   });
 
   it("replies to thumbnail requests over msg:custom", async () => {
-    const m = new StaticWidgetModel(bundle());
+    const m = new StaticWidgetModel(twoLayers());
     const reply = await new Promise<[any, DataView[]]>((resolve) => {
       m.on("msg:custom", (c: any, b: DataView[]) => resolve([c, b]));
       m.send({ kind: REQUEST, id: 7, what: "thumbnails", hide_first: false });
@@ -42,7 +27,7 @@ describe("StaticWidgetModel", () => {
   });
 
   it("feeds AttentionSource: current layer, later layers, thumbnails", async () => {
-    const m = new StaticWidgetModel(bundle());
+    const m = new StaticWidgetModel(twoLayers());
     const src = new AttentionSource(m);
     const l0 = await src.layer(0);
     expect(l0.n).toBe(4);
@@ -54,7 +39,7 @@ describe("StaticWidgetModel", () => {
   });
 
   it("prefetches a layer by request without changing the synced layer", async () => {
-    const m = new StaticWidgetModel(bundle());
+    const m = new StaticWidgetModel(twoLayers());
     const src = new AttentionSource(m);
     const l1 = await src.prefetch(1);
     expect(l1.n).toBe(4);
@@ -64,7 +49,7 @@ describe("StaticWidgetModel", () => {
   });
 
   it("never blocks a layer switch on a host that ignores prefetches", async () => {
-    const m = new StaticWidgetModel(bundle());
+    const m = new StaticWidgetModel(twoLayers());
     m.send = () => {}; // a host that does not answer requests
     const src = new AttentionSource(m);
     void src.prefetch(1);

@@ -2,7 +2,7 @@
 
 The browser gets, once, every per-head metric of an :class:`AttentionStats` as float32
 grids (``_stats``) and the exemplar sentences as text (``_exemplars``). Clicking an
-exemplar opens the sentence in the AttentionWidget's own views (``js/src/app.ts``): with a
+exemplar opens the sentence in the AttentionWidget's own views (``js/src/views/attention_app.ts``): with a
 model at hand the kernel computes that sentence's attention on request; an exported file
 carries, for each exemplar sentence, the quantised attention of the layers its exemplars
 come from. Without a model the explorer shows grids and exemplar text only and says why.

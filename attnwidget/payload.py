@@ -2,7 +2,7 @@
 
 Arrays travel as ``{"buffer": bytes, "dtype": str, "shape": list, "compression": None |
 "gzip"}``; ipywidgets lifts the bytes out of the JSON into binary message parts, and the
-exported HTML carries them as base64. ``js/src/codec.ts`` is the other half.
+exported HTML carries them as base64. ``js/src/data/codec.ts`` is the other half.
 
 Attention weights are sqrt-quantised to uint8, ``q = round(sqrt(a) * 255)``: on the
 screen a weight becomes a line alpha or a heatmap shade through the same sqrt, so the

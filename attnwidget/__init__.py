@@ -23,6 +23,8 @@ _EXPORTS = {
     "Syntax": "syntax",
     "parse_spacy": "syntax",
     "read_conllu": "syntax",
+    "iter_conllu": "syntax",
+    "validate_conllu": "syntax",
     "AnnotatedSentence": "sentence",
     "align": "sentence",
     "annotate": "sentence",
@@ -42,11 +44,13 @@ _EXPORTS = {
     "sample_corpus": "data",
     "AttnWidgetError": "errors",
     "ConlluError": "errors",
+    "ConlluWarning": "errors",
     "EmptyTextError": "errors",
     "ModelLoadError": "errors",
     "NoAttentionError": "errors",
     "SpacyPipelineError": "errors",
     "TooLongError": "errors",
+    "WidgetClosedError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

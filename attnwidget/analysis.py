@@ -26,6 +26,7 @@ from .corpusrun import (PREFETCH_SWITCH_INTERVAL, CorpusRun, InterruptedRunWarni
 from .coverage import Coverage
 from .errors import AttnWidgetError
 from .fingerprint import model_fingerprint
+from .keywords import checked_keywords
 from .metrics import ExemplarTracker, HeadSums
 from .prepare import SentenceError  # noqa: F401 - part of analyze()'s interface
 from .runfolder import (ResumeError, RunSpec, check_resumable, inspect_folder, load_checkpoint, load_output,
@@ -38,6 +39,7 @@ CHUNK_BATCHES = 8
 CHECKPOINT_SECONDS = 300.0
 
 
+@checked_keywords
 def analyze(
     corpus: str | Path | Iterable[Any],
     model: Any = None,

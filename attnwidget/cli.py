@@ -20,9 +20,10 @@ def _demo(args) -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    pages = [demo(out=out / "sentence.html", text=args.text)]
+    progress = not args.quiet
+    pages = [demo(out=out / "sentence.html", text=args.text, progress=progress)]
     if args.sentences > 0:
-        pages.append(_demo_report(out / "report.html", args.sentences))
+        pages.append(_demo_report(out / "report.html", args.sentences, progress))
     for page in pages:
         print(page)
     if args.open:
@@ -30,7 +31,7 @@ def _demo(args) -> int:
     return 0
 
 
-def _demo_report(path, sentences: int):
+def _demo_report(path, sentences: int, progress: bool = True):
     """Analyse the bundled sample corpus with the offline model; write the report page."""
     from .analysis import analyze
     from .data import sample_corpus_path
@@ -38,22 +39,33 @@ def _demo_report(path, sentences: int):
     from .models import OFFLINE_MODEL, load_model
     from .report import report_html
 
-    model = load_model(OFFLINE_MODEL)
-    stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences)
+    model = load_model(OFFLINE_MODEL, progress=progress)
+    stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences,
+                    progress=progress)
     explorer = HeadExplorer(stats, model=model)
     title = f"attnwidget demo · {stats.summary.sentences} sample sentences · {model.name}"
-    path.write_text(report_html(stats, explorer, title=title), encoding="utf-8")
+    path.write_text(report_html(stats, explorer, title=title, progress=progress), encoding="utf-8")
+    explorer.close()
     return path.resolve()
 
 
 def _tokens(args) -> int:
     """Print one sentence's tokens, their words, tags and relations, and an attention summary."""
+    from .errors import TooLongError
     from .forward import attention
     from .models import load_model
-    from .sentence import annotate
+    from .sentence import annotate, longest_window
 
     model = load_model(args.model, device=args.device)
-    sentence = annotate(args.text, model, annotations=None if args.no_syntax else "spacy")
+    try:
+        sentence = annotate(args.text, model, annotations=None if args.no_syntax else "spacy", window=args.window)
+    except TooLongError as err:
+        if args.window is not None:
+            raise
+        longest = longest_window(model)
+        raise TooLongError(f"the text has {err.n_tokens} tokens but the model reads at most {err.max_length}; "
+                           f"pass --window {longest} (the first {longest} tokens) or --window START:STOP",
+                           err.n_tokens, err.max_length) from None
     weights = attention(model, [sentence])[0]
     print(model)
     print(f"{'#':>3}  {'token':<16} {'word':<14} {'UPOS':<6} {'deprel':<10} {'head':<14} top attended (last layer, mean of heads)")
@@ -70,6 +82,17 @@ def _tokens(args) -> int:
         )
     print(f"attention: {weights.shape[0]} layers x {weights.shape[1]} heads x {weights.shape[2]}x{weights.shape[3]} tokens")
     return 0
+
+
+def _window(value: str) -> int | tuple[int, int]:
+    """``--window N`` or ``--window START:STOP``."""
+    try:
+        if ":" in value:
+            start, stop = value.split(":", 1)
+            return int(start), int(stop)
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or START:STOP (token numbers), not {value!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--sentences", type=int, default=320,
                       help="sample sentences to analyse for report.html (default: all 320; 0: no report)")
     demo.add_argument("--open", action="store_true", help="open the page in a web browser")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
     tokens = sub.add_parser("tokens", help="print a sentence's tokens, syntax and attention summary")
@@ -98,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--model", default=OFFLINE_MODEL)
     tokens.add_argument("--device", default="auto")
     tokens.add_argument("--no-syntax", action="store_true", help="skip the spaCy parse")
+    tokens.add_argument("--window", type=_window, default=None, metavar="N | START:STOP",
+                        help="read only the first N tokens, or tokens START..STOP-1, of a long text")
     tokens.set_defaults(func=_tokens)
 
     # Subcommands owned by other modules register themselves when those modules exist.

@@ -10,24 +10,31 @@ import tempfile
 import webbrowser
 from pathlib import Path
 
+from .keywords import checked_keywords
+
 #: A sentence with a relative clause and a long-distance subject-verb agreement, the kind
 #: of structure Vig & Belinkov look for in attention heads.
 SAMPLE_TEXT = "The keys that the man left on the kitchen table were gone by the morning."
 
 
-def demo(out: str | Path | None = None, open_browser: bool = False, text: str | None = None) -> Path:
+@checked_keywords
+def demo(out: str | Path | None = None, open_browser: bool = False, text: str | None = None,
+         progress: bool = True) -> Path:
     """Write the demo page and return its path.
 
     ``out``: where to write it (default: ``attnwidget-demo.html`` in the temp folder).
     ``open_browser``: open it in the default web browser. ``text``: the sentence shown.
+    ``progress``: a status line while the model loads.
     """
-    from .models import OFFLINE_MODEL
+    from .models import OFFLINE_MODEL, load_model
     from .widget import AttentionWidget
 
-    widget = AttentionWidget(text or SAMPLE_TEXT, model=OFFLINE_MODEL, annotations="spacy", device="cpu")
+    model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)
+    widget = AttentionWidget(text or SAMPLE_TEXT, model=model, annotations="spacy")
     widget.layer = min(2, widget.num_layers - 1)
     path = Path(out) if out is not None else Path(tempfile.gettempdir()) / "attnwidget-demo.html"
     widget.save_html(path, title=f"attnwidget demo · {widget._data.model_name}")
+    widget.close()
     if open_browser:
         webbrowser.open(path.resolve().as_uri())
     return path.resolve()

@@ -2,7 +2,7 @@
 
 The browser gets, once, every per-head metric of an :class:`AttentionStats` as float32
 grids (``_stats``) and the exemplar sentences as text (``_exemplars``). Clicking an
-exemplar opens the sentence in the AttentionWidget's own views (``js/src/app.ts``): with a
+exemplar opens the sentence in the AttentionWidget's own views (``js/src/views/attention_app.ts``): with a
 model at hand the kernel computes that sentence's attention on request; an exported file
 carries, for each exemplar sentence, the quantised attention of the layers its exemplars
 come from. Without a model the explorer shows grids and exemplar text only and says why.
@@ -19,6 +19,8 @@ import traitlets as t
 
 from .bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
 from .errors import AttnWidgetError
+from .keywords import checked_keywords, trait_names
+from .lifetime import ClosingWidget
 from .payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
 from .plots import TITLES, frequent_keys
 from .stats import AttentionStats
@@ -33,6 +35,9 @@ THEMES = ("auto", "light", "dark")
 UNBOUNDED = ("distance", "entropy")
 #: Exemplar sentences whose neuron-view vectors (every layer of each) stay in memory.
 KEEP_NEURON_SENTENCES = 4
+#: Bytes of exemplar attention kept for browsing (the sentences opened last); at least one
+#: sentence is kept. A 32 x 32-head model's 100-token sentence is 41 MB.
+KEEP_ATTENTION_BYTES = 256 << 20
 
 
 # ---------------------------------------------------------------------- statistics
@@ -121,11 +126,11 @@ class ExemplarAttention:
     spaCy, and without spaCy it is shown with tokens only.
     """
 
-    def __init__(self, stats: AttentionStats, model: Any, device: str = "auto"):
+    def __init__(self, stats: AttentionStats, model: Any, device: str = "auto", progress: bool = True):
         from .models import load_model
 
         self.stats = stats
-        self.model = load_model(model, device=device)
+        self.model = load_model(model, device=device, progress=progress)
         if (self.model.num_layers, self.model.num_heads) != (stats.num_layers, stats.num_heads):
             raise AttnWidgetError(
                 f"the model has {self.model.num_layers} layers × {self.model.num_heads} heads but the "
@@ -141,13 +146,23 @@ class ExemplarAttention:
         return sorted(self._texts)
 
     def data(self, sentence: int) -> AttentionData:
-        if sentence not in self._cache:
-            if len(self._cache) >= 64:  # bound memory when browsing a large model
-                dropped = next(iter(self._cache))
+        if sentence in self._cache:
+            self._cache[sentence] = self._cache.pop(sentence)  # now the most recent
+        else:
+            self._cache.update(self.compute([sentence], keep_inputs=True))
+            while len(self._cache) > 1 and sum(d.attention.nbytes for d in self._cache.values()) > KEEP_ATTENTION_BYTES:
+                dropped = next(iter(self._cache))  # the least recently opened
                 self._cache.pop(dropped)
                 self._inputs.pop(dropped, None)
-            self._cache.update(self.compute([sentence], keep_inputs=True))
         return self._cache[sentence]
+
+    def free(self) -> None:
+        """Drop the kept attention, the captured vectors and the model."""
+        self._cache.clear()
+        self._inputs.clear()
+        self._neuron_recent.clear()
+        self._gold = None
+        self.model = self.stats = None
 
     def model_input(self, sentence: int):
         """The model and the annotated sentence, whose query/key vectors the neuron view reads.
@@ -240,7 +255,7 @@ def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dic
 # ----------------------------------------------------------------------- the widget
 
 
-class HeadExplorer(anywidget.AnyWidget):
+class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     """A layer × head grid of any per-head metric of an :class:`AttentionStats`, with the
     exemplar sentences of the head clicked.
 
@@ -267,6 +282,8 @@ class HeadExplorer(anywidget.AnyWidget):
         name the same model.
     labels:
         Names of ``stats`` and ``compare`` in the view (default: model and annotations).
+    progress:
+        Show a status line while a model given by name loads.
 
     Traits (synced both ways and observable with ``ex.observe``)
     -------------------------------------------------------------
@@ -278,9 +295,13 @@ class HeadExplorer(anywidget.AnyWidget):
     exemplar: the opened exemplar's rank (0 = best) in the selected head's list, or None
     source: whose exemplars are listed and opened: 0 = ``stats``, 1 = ``compare``
     theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
+
+    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
+    once; in a notebook, running a cell again closes the explorers its last run made.
     """
 
-    _esm = esm("explorer.js")
+    _bundle = "explorer.js"
+    _esm = esm(_bundle)
 
     metric = t.Unicode("dep_align", help="metric of the grid").tag(sync=True)
     key = t.Unicode("either", help="key of the metric ('' if it has none)").tag(sync=True)
@@ -298,9 +319,10 @@ class HeadExplorer(anywidget.AnyWidget):
     _attention = t.Dict().tag(sync=True)  # per source: how exemplars open ("kernel" | "static" | reason)
     _embedded = t.Dict().tag(sync=True)   # static export only: sentence bundles
 
+    @checked_keywords(extra=trait_names)
     def __init__(self, stats: AttentionStats, model: Any = None, compare: AttentionStats | None = None, *,
                  compare_model: Any = None, labels: tuple[str, str] | None = None, device: str = "auto",
-                 **traits: Any) -> None:
+                 progress: bool = True, **traits: Any) -> None:
         if not isinstance(stats, AttentionStats):
             raise AttnWidgetError(f"HeadExplorer takes an AttentionStats, not {type(stats).__name__}")
         if compare is not None:
@@ -312,14 +334,13 @@ class HeadExplorer(anywidget.AnyWidget):
                     f"{stats.num_layers} × {stats.num_heads}; a difference grid needs the same shape")
             if compare_model is None and compare.summary.model == stats.summary.model:
                 compare_model = model
-        self.stats, self.compare = stats, compare
-        self.sources = [stats] + ([compare] if compare is not None else [])
+        self._sources = [stats] + ([compare] if compare is not None else [])
         names = list(labels) if labels else [describe_source(s) for s in self.sources]
         self._models: list[ExemplarAttention | None] = []
         for s, m in zip(self.sources, (model, compare_model)):
             if m is not None and m is model and self._models and self._models[0] is not None:
                 m = self._models[0].model  # the same model: load it once
-            self._models.append(None if m is None else ExemplarAttention(s, m, device=device))
+            self._models.append(None if m is None else ExemplarAttention(s, m, device=device, progress=progress))
         traits.setdefault("key", default_key(stats, traits.get("metric", "dep_align")))
         traits.setdefault("key2", default_key(stats, traits.get("metric2", "first_token")))
         if compare is not None:
@@ -338,6 +359,14 @@ class HeadExplorer(anywidget.AnyWidget):
         )
         self.exemplar = exemplar
         self.on_msg(self._on_request)
+        self._opened()
+
+    def _free(self) -> None:
+        for loaded in self.__dict__.get("_models") or ():
+            if loaded is not None:
+                loaded.free()
+        self._models, self._sources = [], []
+        self._stats, self._exemplars, self._attention, self._embedded = {}, [], {}, {}
 
     def _how(self, source: int) -> str:
         if self._models[source] is not None:
@@ -347,6 +376,21 @@ class HeadExplorer(anywidget.AnyWidget):
                 f"pass model= (e.g. {self.sources[source].summary.model!r}) to open them in the attention view.")
 
     # ------------------------------------------------------------------ accessors
+
+    @property
+    def sources(self) -> list[AttentionStats]:
+        """The statistics shown: ``[stats]`` or ``[stats, compare]``."""
+        self._check_open()
+        return self._sources
+
+    @property
+    def stats(self) -> AttentionStats:
+        return self.sources[0]
+
+    @property
+    def compare(self) -> AttentionStats | None:
+        sources = self.sources
+        return sources[1] if len(sources) > 1 else None
 
     @property
     def num_layers(self) -> int:
@@ -367,6 +411,7 @@ class HeadExplorer(anywidget.AnyWidget):
 
     def selected_exemplars(self) -> list[dict[str, Any]]:
         """The exemplar rows (SPEC §4) of the selected head from the listed source."""
+        self._check_open()
         if self.layer is None or self.head is None:
             return []
         return self.sources[self.source].exemplars(self.layer, self.head)
@@ -376,6 +421,8 @@ class HeadExplorer(anywidget.AnyWidget):
         return sum(payload_size(v) for v in self.get_state().values())
 
     def __repr__(self) -> str:
+        if self.closed:
+            return "HeadExplorer(closed)"
         compare = f", compare={describe_source(self.compare)!r}" if self.compare is not None else ""
         return (f"HeadExplorer({describe_source(self.stats)!r}{compare}, {self.num_layers} layers × "
                 f"{self.num_heads} heads, metric={self.metric!r}, key={self.key!r}, mode={self.mode!r}, "
@@ -383,33 +430,40 @@ class HeadExplorer(anywidget.AnyWidget):
 
     # ---------------------------------------------------------------------- export
 
-    def to_html(self, title: str | None = None, max_sentence_bytes: int = 8 << 20) -> str:
+    @checked_keywords
+    def to_html(self, title: str | None = None, max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
         """One self-contained page with the same explorer (no kernel, no network).
 
         With a model, each exemplar sentence's attention travels in the page (the layers
         its exemplars come from, quantised); past ``max_sentence_bytes`` of it the page
-        keeps exemplar text only and says so.
+        keeps exemplar text only and says so. ``progress``: a bar over the sentences run
+        through the model.
         """
         from .report import explorer_page
 
-        return explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes)
+        return explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
 
-    def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20) -> Path:
+    @checked_keywords
+    def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
+                  progress: bool = True) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_html(title=title, max_sentence_bytes=max_sentence_bytes), encoding="utf-8")
+        page = self.to_html(title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
+        path.write_text(page, encoding="utf-8")
         return path
 
-    def static_state(self, max_sentence_bytes: int = 8 << 20) -> dict:
+    @checked_keywords
+    def static_state(self, max_sentence_bytes: int = 8 << 20, progress: bool = True) -> dict:
         """The synced state plus, per source with a model, every exemplar sentence's bundle."""
+        self._check_open()
         state = {name: getattr(self, name) for name in
                  ("metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme")}
         state["_stats"] = _base64_arrays(self._stats)
         state["_exemplars"] = self._exemplars
         how, embedded, budget = [], {}, max_sentence_bytes
         for k, loaded in enumerate(self._models):
-            bundles = None if loaded is None else self._sentence_bundles(k, loaded, budget)
+            bundles = None if loaded is None else self._sentence_bundles(k, loaded, budget, progress=progress)
             if loaded is None:
                 how.append(self._how(k))
             elif bundles is None:
@@ -425,20 +479,25 @@ class HeadExplorer(anywidget.AnyWidget):
         return state
 
     def _sentence_bundles(self, source: int, loaded: ExemplarAttention, budget: int,
-                          chunk: int = 64) -> dict[str, dict] | None:
+                          chunk: int = 64, progress: bool = True) -> dict[str, dict] | None:
         """Each exemplar sentence with the layers its exemplars come from; None past ``budget`` bytes."""
+        from .progress import bar
+
         layers_of: dict[int, set[int]] = {}
         for row in self._exemplars[source]["rows"]:
             layers_of.setdefault(row[3], set()).add(row[0])
         sentences = sorted(layers_of)
         bundles, used = {}, 0
-        for start in range(0, len(sentences), chunk):  # a chunk at a time: memory stays bounded
-            for sentence, data in loaded.compute(sentences[start:start + chunk]).items():
-                bundle = sentence_bundle(data, sorted(layers_of[sentence]), base64=True)
-                used += sum(len(p["data"]["buffer"]) for p in bundle["layers"].values())
-                if used > budget:
-                    return None
-                bundles[str(sentence)] = bundle
+        what = "exemplar attention" + (f" ({self._stats['labels'][source]})" if len(self._models) > 1 else "")
+        with bar(total=len(sentences), desc=what, unit="sent", enabled=progress) as done:
+            for start in range(0, len(sentences), chunk):  # a chunk at a time: memory stays bounded
+                for sentence, data in loaded.compute(sentences[start:start + chunk]).items():
+                    bundle = sentence_bundle(data, sorted(layers_of[sentence]), base64=True)
+                    used += sum(len(p["data"]["buffer"]) for p in bundle["layers"].values())
+                    if used > budget:
+                        return None
+                    bundles[str(sentence)] = bundle
+                    done.update(1)
         return bundles
 
     # ------------------------------------------------------------------ validation
@@ -521,8 +580,8 @@ class HeadExplorer(anywidget.AnyWidget):
     # ------------------------------------------------------------ request / reply
 
     def _on_request(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("kind") != REQUEST:
-            return
+        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+            return  # a request that was on its way when the explorer closed has no one to answer
         reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
         buffers: list[bytes] = []
         try:

@@ -21,6 +21,7 @@ import torch
 
 from .errors import AttnWidgetError, EmptyTextError, NoAttentionError, TooLongError
 from .forward import forward_attention
+from .keywords import checked_keywords
 from .sentence import CONTINUATION, AnnotatedSentence, annotate
 
 #: The blocks of a pair's attention, named "queries->keys" as bertviz names them.
@@ -58,6 +59,7 @@ class PairView(NamedTuple):
     keys: np.ndarray
 
 
+@checked_keywords
 def pair(text_a: str, text_b: str, model: Any, truncate: bool = False) -> PairSentence:
     """Tokenize sentence A and sentence B together, with the model's pair special tokens.
 
@@ -123,6 +125,7 @@ def pair_sides(segments: np.ndarray) -> np.ndarray:
     return (np.arange(segments.size) >= b_start).astype(np.int64)
 
 
+@checked_keywords
 def filter_pair(attention: np.ndarray, segments: np.ndarray, which: str = "all") -> PairView:
     """The block ``which`` of a pair's attention ``[..., T, T]`` (any leading axes).
 
@@ -220,6 +223,7 @@ def decoder_sentence(model: Any, target: AnnotatedSentence) -> AnnotatedSentence
     )
 
 
+@checked_keywords
 def encoder_decoder_attention(
     model: Any,
     source: str | AnnotatedSentence,

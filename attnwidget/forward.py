@@ -10,6 +10,7 @@ import torch
 
 from .eager import StopPass, watching_attention
 from .errors import NoAttentionError
+from .keywords import checked_keywords
 from .sentence import AnnotatedSentence
 
 #: Upper bound for one batch's attention tensor on the CPU; longer inputs get smaller
@@ -119,6 +120,7 @@ def _watched_pass(model, input_ids, attention_mask, inputs: dict, stop_after: in
     return attentions, calls
 
 
+@checked_keywords
 def iter_attention_batches(
     model,
     sentences: Sequence[AnnotatedSentence],
@@ -182,6 +184,7 @@ def _run_batch(model, indices, batch, pad_id, zero_padding: bool = True) -> Atte
     return AttentionBatch(indices, batch, attention, lengths.to(attention.device))
 
 
+@checked_keywords
 def attention(model, sentences: Sequence[AnnotatedSentence], batch_size: int = 8) -> list[np.ndarray]:
     """Per-sentence attention, in input order: float32 ``[layers, heads, T, T]``, rows sum to 1."""
     out: list[np.ndarray | None] = [None] * len(sentences)

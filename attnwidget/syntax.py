@@ -7,15 +7,17 @@ dependency relations. Nothing here knows about model tokens; see ``sentence.py``
 
 from __future__ import annotations
 
-import io
+import operator
 import os
-import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
-from .errors import ConlluError, EmptyTextError, SpacyPipelineError
+from .conllu import iter_parsed, validate
+from .errors import ConlluError, ConlluWarning, EmptyTextError, SpacyPipelineError
 
 
 @dataclass
@@ -43,9 +45,10 @@ class Syntax:
         n = len(self.words)
         if not (len(self.spans) == len(self.upos) == len(self.heads) == len(self.deprels) == n):
             raise ValueError("words, spans, upos, heads and deprels must all have one entry per word")
-        for w, h in enumerate(self.heads):
-            if not -1 <= h < n or h == w:
-                raise ValueError(f"word {w} ({self.words[w]!r}) has an invalid head {h}")
+        heads = self.heads
+        if n and (min(heads) < -1 or max(heads) >= n or any(map(operator.eq, heads, range(n)))):
+            w = next(w for w, h in enumerate(heads) if not -1 <= h < n or h == w)
+            raise ValueError(f"word {w} ({self.words[w]!r}) has an invalid head {heads[w]}")
 
 
 # ---------------------------------------------------------------------------- spaCy
@@ -152,158 +155,68 @@ def _check_text(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- CoNLL-U
-
-_ID = re.compile(r"^(\d+)(?:-(\d+)|\.(\d+))?$")
-
-
-def read_conllu(source: str | os.PathLike | IO[str], name: str | None = None) -> list[Syntax]:
-    """Read every sentence of a CoNLL-U file path, CoNLL-U string, or open text file."""
-    return list(iter_conllu(source, name=name))
+# Reading and checking the format is conllu.py's job (what is checked, what is read on
+# purpose although UD's validator objects, and why, is written there).
 
 
-def iter_conllu(source: str | os.PathLike | IO[str], name: str | None = None) -> Iterator[Syntax]:
-    """Stream the sentences of a CoNLL-U source; a malformed line raises :class:`ConlluError`."""
-    if hasattr(source, "read"):
-        yield from _parse_lines(source, name or getattr(source, "name", None))
-        return
-    if isinstance(source, str) and ("\n" in source or "\t" in source):
-        yield from _parse_lines(io.StringIO(source), name)
-        return
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"no CoNLL-U file at {str(path)!r}")
-    with open(path, encoding="utf-8") as handle:
-        yield from _parse_lines(handle, name or str(path))
+def read_conllu(source: str | os.PathLike | IO, name: str | None = None, *,
+                lenient: bool = False) -> list[Syntax]:
+    """Every sentence of a CoNLL-U file path, CoNLL-U string or open file.
 
-
-class _SentenceBuilder:
-    def __init__(self, start_line: int):
-        self.start_line = start_line
-        self.comments: dict[str, str] = {}
-        self.rows: list[tuple[int, list[str]]] = []  # (line number, columns) of words
-        self.ranges: list[tuple[int, int, int, list[str]]] = []  # (line, first, last, columns)
-
-
-def _parse_lines(lines, source: str | None) -> Iterator[Syntax]:
-    builder: _SentenceBuilder | None = None
-    line_no = 0
-    for line_no, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\n").rstrip("\r")
-        if not line.strip():
-            if builder is not None:
-                yield _finish(builder, source)
-                builder = None
-            continue
-        if builder is None:
-            builder = _SentenceBuilder(line_no)
-        if line.startswith("#"):
-            key, sep, value = line[1:].partition("=")
-            if sep:
-                builder.comments[key.strip()] = value.strip()
-            continue
-        cols = line.split("\t")
-        if len(cols) != 10:
-            raise ConlluError(
-                f"expected 10 tab-separated columns, found {len(cols)}"
-                + (" (spaces instead of tabs?)" if len(cols) == 1 and " " in line else ""),
-                line_no,
-                source,
-            )
-        match = _ID.match(cols[0])
-        if not match:
-            raise ConlluError(f"bad ID {cols[0]!r}: expected N, N-M or N.K", line_no, source)
-        if match.group(3) is not None:
-            continue  # empty node (enhanced dependencies only): ignored, SPEC §1
-        if match.group(2) is not None:
-            first, last = int(match.group(1)), int(match.group(2))
-            if last <= first:
-                raise ConlluError(f"bad multiword range {cols[0]!r}", line_no, source)
-            builder.ranges.append((line_no, first, last, cols))
-            continue
-        expected = len(builder.rows) + 1
-        if int(match.group(1)) != expected:
-            raise ConlluError(f"word ID {cols[0]} out of order: expected {expected}", line_no, source)
-        builder.rows.append((line_no, cols))
-    if builder is not None:
-        yield _finish(builder, source)
-
-
-def _finish(b: _SentenceBuilder, source: str | None) -> Syntax:
-    if not b.rows:
-        raise ConlluError("sentence has comments but no word lines", b.start_line, source)
-    n = len(b.rows)
-    heads, deprels, upos = [], [], []
-    for line_no, cols in b.rows:
-        head = cols[6]
-        if not head.isdigit() or int(head) > n:
-            raise ConlluError(f"HEAD {head!r} is not a word ID of this sentence (1..{n}) or 0", line_no, source)
-        if int(head) == int(cols[0]):
-            raise ConlluError(f"word {cols[0]} is its own head", line_no, source)
-        if cols[7] in ("", "_"):
-            raise ConlluError("DEPREL is empty", line_no, source)
-        heads.append(int(head) - 1)
-        deprels.append(cols[7])
-        upos.append(None if cols[3] == "_" else cols[3])
-    words = [cols[1] for _, cols in b.rows]
-    text, spans = _offsets(b, words, source)
-    meta = {"line": b.start_line}
-    if "sent_id" in b.comments:
-        meta["sent_id"] = b.comments["sent_id"]
-    return Syntax(text, words, spans, upos, heads, deprels, "gold", meta)
-
-
-def _surface_units(b: _SentenceBuilder, words: list[str]):
-    """(line, form, [word indices], misc) for each surface token, in order."""
-    ranges = {first: (line, last, cols) for line, first, last, cols in b.ranges}
-    units = []
-    w = 0
-    while w < len(words):
-        if w + 1 in ranges:
-            line, last, cols = ranges[w + 1]
-            if last > len(words):
-                raise ConlluError(f"multiword range {cols[0]} runs past the last word", line, None)
-            units.append((line, cols[1], list(range(w, last)), cols[9]))
-            w = last
+    Strict (the default): the first invalid sentence raises :class:`ConlluError`.
+    ``lenient=True``: invalid sentences are left out and one :class:`ConlluWarning` says
+    how many, quoting the first error; use :func:`iter_conllu` to keep their positions, or
+    :func:`validate_conllu` to list every error.
+    """
+    if not lenient:
+        return list(iter_conllu(source, name))
+    sentences, skipped, first = [], 0, None
+    for item in iter_conllu(source, name, lenient=True):
+        if isinstance(item, ConlluError):
+            skipped += 1
+            first = first or item
         else:
-            line, cols = b.rows[w]
-            units.append((line, cols[1], [w], cols[9]))
-            w += 1
-    return units
+            sentences.append(item)
+    if skipped:
+        warnings.warn(
+            f"skipped {skipped} invalid CoNLL-U sentence{'s' if skipped > 1 else ''} of "
+            f"{skipped + len(sentences)}; the first: {first}", ConlluWarning, stacklevel=2)
+    return sentences
 
 
-def _offsets(b: _SentenceBuilder, words: list[str], source: str | None):
-    units = _surface_units(b, words)
-    text = b.comments.get("text")
-    if text is None:  # rebuild the text from the forms, honouring SpaceAfter=No
-        parts = []
-        for k, (_, form, _, misc) in enumerate(units):
-            parts.append(form)
-            if k < len(units) - 1 and "SpaceAfter=No" not in misc.split("|"):
-                parts.append(" ")
-        text = "".join(parts)
-    spans: list[tuple[int, int]] = [(0, 0)] * len(words)
-    pos = 0
-    for line, form, members, _ in units:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if not text.startswith(form, pos):
-            found = text.find(form, pos)
-            if found < 0:
-                raise ConlluError(
-                    f"form {form!r} not found in '# text' after character {pos}", line, source
-                )
-            pos = found
-        start, end = pos, pos + len(form)
-        if len(members) == 1:
-            spans[members[0]] = (start, end)
-        elif "".join(words[m] for m in members) == form:
-            cursor = start
-            for m in members:
-                spans[m] = (cursor, cursor + len(words[m]))
-                cursor += len(words[m])
-        else:  # forms do not spell the surface token: the first word takes it all (SPEC §1)
-            spans[members[0]] = (start, end)
-            for m in members[1:]:
-                spans[m] = (end, end)
-        pos = end
-    return text, spans
+def iter_conllu(source: str | os.PathLike | IO, name: str | None = None, *,
+                lenient: bool = False) -> Iterator[Syntax | ConlluError]:
+    """Stream the sentences of a CoNLL-U source (memory flat in the file's size).
+
+    ``source``: a path, a string holding CoNLL-U (one sentence inline, as the widget's
+    ``annotations=`` takes it, is checked the same way), or an open text or binary file;
+    ``name`` names it in errors. Each sentence is checked as UD's validator does at levels
+    1-2 (see ``attnwidget.conllu``). Strict: the first invalid sentence raises
+    :class:`ConlluError`, naming file, line and sentence. ``lenient=True``: each invalid
+    sentence is yielded as its :class:`ConlluError`, in its place (positions in the corpus
+    stay aligned), and reading goes on at the next blank line.
+    """
+    return iter_parsed(source, name, lenient=lenient, build=_gold_syntax)
+
+
+def _gold_syntax(text, words, spans, upos, heads, deprels, sent_id, line, number) -> Syntax:
+    # The reader has checked what __post_init__ would (it is a good part of the reading
+    # time), so the fields are set directly.
+    syntax = Syntax.__new__(Syntax)
+    syntax.__dict__.update(
+        text=text, words=words, spans=spans, upos=upos, deprels=deprels, source="gold",
+        heads=list(map((-1).__add__, heads)),  # 0-based, the root's 0 becomes -1
+        meta={"line": line} if sent_id is None else {"line": line, "sent_id": sent_id})
+    return syntax
+
+
+def validate_conllu(source: str | os.PathLike | IO, name: str | None = None, *,
+                    max_errors: int | None = 100, progress: bool | None = None) -> list[ConlluError]:
+    """Every error of a CoNLL-U source, in one streaming pass with flat memory (meant to run
+    before a model loads); ``[]`` when it is valid.
+
+    Stops after ``max_errors`` (``None``: no limit); the list returned also has
+    ``.truncated`` (it stopped there) and ``.sentences`` (how many sentences were read).
+    ``progress``: a tqdm.auto bar over the file's bytes (``None``: for files of 32 MiB and more).
+    """
+    return validate(source, name, max_errors=max_errors, progress=progress)

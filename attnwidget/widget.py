@@ -18,6 +18,8 @@ import traitlets as t
 
 from .bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
 from .errors import AttnWidgetError
+from .keywords import checked_keywords, trait_names
+from .lifetime import ClosingWidget
 from .payload import (
     AttentionData,
     layer_payload,
@@ -43,7 +45,7 @@ NEEDS_MODEL = (
 )
 
 
-class AttentionWidget(anywidget.AnyWidget):
+class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     """Interactive attention of one input, with its syntax (head, model, matrix and neuron views).
 
     >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
@@ -59,9 +61,19 @@ class AttentionWidget(anywidget.AnyWidget):
         ``(model, tokenizer)`` pair or a ``LoadedModel``. Default ``"gpt2"`` (needs the
         network once); offline use ``attnwidget.OFFLINE_MODEL``.
     annotations:
-        ``"spacy"`` (parse the text with an installed spaCy pipeline), a CoNLL-U sentence
-        (gold syntax; its ``# text`` must match ``text``), a :class:`attnwidget.Syntax`,
-        or ``None`` (tokens only, no word level).
+        ``"spacy"`` (parse the text with spaCy), a CoNLL-U sentence (gold syntax; its
+        ``# text`` must match ``text``), a :class:`attnwidget.Syntax`, or ``None`` (tokens
+        only, no word level). A loaded spaCy pipeline here means ``"spacy"`` with it.
+    pipeline:
+        The spaCy pipeline that parses the text: a name (``"en_core_web_sm"``) or a loaded
+        ``nlp``. Default: an installed English pipeline.
+    window:
+        Which of the text's tokens the model reads, for text longer than its window (or to
+        look at one part): an int ``n``, the first ``n`` tokens; or ``(start, stop)``,
+        tokens ``start .. stop - 1``. Tokens are counted in the whole text without the
+        model's special tokens, which are added around the part read (so at most the
+        model's window less those). The part is parsed on its own. Default: the whole
+        text, which must fit.
     text_pair:
         Sentence B of a sentence pair for an encoder model (BERT, RoBERTa, DistilBERT):
         the model reads ``[CLS] text [SEP] text_pair [SEP]`` with its segment ids, and
@@ -73,6 +85,10 @@ class AttentionWidget(anywidget.AnyWidget):
         Where the model runs (``"auto"``, ``"cpu"``, ``"cuda"``...).
     **traits:
         Initial values of the traits below.
+
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
 
     Traits (synced both ways and observable with ``w.observe``)
     ------------------------------------------------------------
@@ -100,7 +116,8 @@ class AttentionWidget(anywidget.AnyWidget):
         model attended to when it wrote generated token ``step`` (0-based); None: all
     """
 
-    _esm = esm("widget.js")
+    _bundle = "widget.js"
+    _esm = esm(_bundle)
 
     view = t.Unicode("head", help="head | model | matrix").tag(sync=True)
     layer = t.Int(0, help="layer shown, 0-based").tag(sync=True)
@@ -120,12 +137,15 @@ class AttentionWidget(anywidget.AnyWidget):
     _meta = t.Dict().tag(sync=True)
     _layer_data = t.Dict(allow_none=True, default_value=None).tag(sync=True)
 
+    @checked_keywords(extra=trait_names)
     def __init__(
         self,
         text: str | None = None,
         model: Any = None,
         annotations: Any = "spacy",
         *,
+        pipeline: Any = None,
+        window: int | tuple[int, int] | None = None,
         text_pair: str | None = None,
         target: Any = None,
         device: str = "auto",
@@ -138,7 +158,8 @@ class AttentionWidget(anywidget.AnyWidget):
         elif _source is not None:
             kinds, model_input, generation = _source
         else:
-            kinds, model_input = _compute(text, model, annotations, device, text_pair, target)
+            kinds, model_input = _compute(text, model, annotations, device, text_pair, target,
+                                          pipeline=pipeline, window=window)
             generation = None
         self._kinds: dict[str, AttentionData] = kinds
         self._input = model_input  # sources.ModelInput, or None: no model, no neuron view
@@ -154,22 +175,39 @@ class AttentionWidget(anywidget.AnyWidget):
         self._meta = self._meta_of(self._data)
         self._layer_data = layer_payload(self._data, self.layer)
         self.on_msg(self._on_request)
+        self._opened()
 
     @property
     def _data(self) -> AttentionData:
         """The attention shown: the one of ``attention_kind``."""
+        self._check_open()
         return self._kinds.get(self.attention_kind) or next(iter(self._kinds.values()))
+
+    def _free(self) -> None:
+        # Attention (with its thumbnails), the model input and its captured vectors, the
+        # generation, and the synced payloads: everything sized by the input.
+        self._kinds, self._input, self._generation = {}, None, None
+        self._layer_data, self._meta = None, {}
 
     def _meta_of(self, data: AttentionData) -> dict:
         return {
             **meta_payload(data),
             "kinds": list(self._kinds),
             "neuron": self._input is not None,
+            "window": self._window,
         }
+
+    @property
+    def _window(self) -> dict | None:
+        """``{"start", "stop", "of"}`` when the model read part of a longer text (``window=``)."""
+        meta = getattr(getattr(self._input, "sentence", None), "meta", None) or {}
+        window = meta.get("window")
+        return None if window is None else {k: window[k] for k in ("start", "stop", "of")}
 
     # ----------------------------------------------------------------- constructors
 
     @classmethod
+    @checked_keywords(extra=trait_names)
     def from_attention(
         cls,
         tokens: Sequence[str] | Any,
@@ -203,6 +241,7 @@ class AttentionWidget(anywidget.AnyWidget):
         return cls(_data=data, **traits)
 
     @classmethod
+    @checked_keywords(extra=trait_names)
     def from_pair(cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto",
                   **traits: Any) -> "AttentionWidget":
         """A sentence pair read by an encoder model, as BERT reads it for next-sentence prediction.
@@ -213,6 +252,7 @@ class AttentionWidget(anywidget.AnyWidget):
         return cls(text_a, model, annotations=None, text_pair=text_b, device=device, **traits)
 
     @classmethod
+    @checked_keywords(extra=trait_names)
     def from_generation(
         cls,
         prompt: str,
@@ -221,8 +261,10 @@ class AttentionWidget(anywidget.AnyWidget):
         *,
         do_sample: bool = False,
         annotations: str | None = None,
+        pipeline: Any = None,
         device: str = "auto",
         generate_kwargs: dict | None = None,
+        progress: bool = True,
         **traits: Any,
     ) -> "AttentionWidget":
         """Let a causal model continue ``prompt``, then show its attention over prompt and continuation.
@@ -231,14 +273,18 @@ class AttentionWidget(anywidget.AnyWidget):
         which the model wrote generated token k (the row of the newest token at that
         step). ``model``: an id, folder or ``(AutoModelForCausalLM, tokenizer)`` pair, loaded
         with its language-model head. ``generate_kwargs`` go to ``model.generate``
-        (``temperature``, ``top_p``...). ``annotations="spacy"`` parses the whole text.
+        (``temperature``, ``top_p``...). ``annotations="spacy"`` parses the whole text
+        (``pipeline``: the spaCy pipeline's name or a loaded ``nlp``). ``progress``: a bar
+        over the new tokens (and a status line while a model given by name loads).
         """
         from .models import DEFAULT_MODEL, load_model
         from .sources import generation_input
 
-        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True)
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True,
+                            progress=progress)
         kinds, model_input, generation = generation_input(
-            prompt, loaded, max_new_tokens, annotations, do_sample=do_sample, **(generate_kwargs or {})
+            prompt, loaded, max_new_tokens, annotations, do_sample=do_sample, pipeline=pipeline,
+            progress=progress, **(generate_kwargs or {})
         )
         return cls(_source=(kinds, model_input, generation), **traits)
 
@@ -270,13 +316,16 @@ class AttentionWidget(anywidget.AnyWidget):
     @property
     def generated_text(self) -> str | None:
         """The model's continuation (:meth:`from_generation`), else None."""
+        self._check_open()
         return None if self._generation is None else self._generation.generated_text
 
     @property
     def boundary(self) -> int | None:
         """The number of prompt tokens (:meth:`from_generation`): generated token k is token boundary + k."""
+        self._check_open()
         return None if self._generation is None else int(self._generation.boundary)
 
+    @checked_keywords
     def neuron(self, layer: int | None = None, head: int | None = None, token: int | None = None) -> dict:
         """What the neuron view shows, as numpy arrays (see :func:`attnwidget.neurons.neuron_view`).
 
@@ -286,6 +335,7 @@ class AttentionWidget(anywidget.AnyWidget):
         """
         from .neurons import neuron_view
 
+        self._check_open()
         if self._input is None:
             raise AttnWidgetError(NEEDS_MODEL)
         layer = self.layer if layer is None else layer
@@ -300,10 +350,14 @@ class AttentionWidget(anywidget.AnyWidget):
         return sum(payload_size(v) for v in self.get_state().values())
 
     def __repr__(self) -> str:
+        if self.closed:
+            return "AttentionWidget(closed)"
         d = self._data
         kind = "" if self.attention_kind == "self" else f"attention_kind={self.attention_kind!r}, "
+        part = self._window
+        window = "" if part is None else f"window=({part['start']}, {part['stop']}) of {part['of']}, "
         return (
-            f"AttentionWidget(model={d.model_name!r}, {kind}tokens={d.num_tokens}, "
+            f"AttentionWidget(model={d.model_name!r}, {kind}{window}tokens={d.num_tokens}, "
             f"layers={d.num_layers}, heads={d.num_heads}, view={self.view!r}, "
             f"layer={self.layer}, heads_shown={list(self.heads)}, level={self.level!r}, "
             f"syntax={'none' if d.syntax is None else d.syntax.source!r})"
@@ -311,12 +365,14 @@ class AttentionWidget(anywidget.AnyWidget):
 
     # ---------------------------------------------------------------------- export
 
+    @checked_keywords
     def to_html(self, title: str | None = None) -> str:
         """One self-contained HTML page with the same interactive views (no kernel, no network)."""
         from .export import to_html
 
         return to_html(self, title=title)
 
+    @checked_keywords
     def save_html(self, path: str | Path, title: str | None = None) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
         from .export import save_html
@@ -455,8 +511,8 @@ class AttentionWidget(anywidget.AnyWidget):
     # ------------------------------------------------------------ request / reply
 
     def _on_request(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("kind") != REQUEST:
-            return
+        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+            return  # a request that was on its way when the widget closed has no one to answer
         reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
         buffers: list[bytes] = []
         what = content.get("what")
@@ -563,15 +619,19 @@ def make_data(
     if layers == 0 or heads == 0 or rows == 0:
         raise AttnWidgetError(f"attention is empty (shape {tuple(att.shape)})")
     att = np.ascontiguousarray(att, dtype=np.float32)
-    if not np.isfinite(att).all():
+    # Whole-array passes without whole-array temporaries: at 512 tokens on a 12 x 12-head
+    # model one copy is 151 MB, and a NaN or an infinity shows in the min or the max.
+    low, high = float(att.min()), float(att.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise AttnWidgetError("attention contains NaN or infinite values")
-    if att.min() < -1e-6 or att.max() > 1 + 1e-3:
+    if low < -1e-6 or high > 1 + 1e-3:
         raise AttnWidgetError(
             f"attention weights must lie in [0, 1] (softmax outputs); got range "
-            f"[{att.min():.3g}, {att.max():.3g}] - pass probabilities, not scores"
+            f"[{low:.3g}, {high:.3g}] - pass probabilities, not scores"
         )
-    if is_causal is None:
-        is_causal = rows == cols and rows > 1 and float(np.abs(np.triu(att, k=1)).max()) <= 1e-6
+    if is_causal is None:  # nothing above the diagonal, checked a layer at a time
+        is_causal = rows == cols and rows > 1 and all(
+            float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
     if is_causal and rows != cols:
         raise AttnWidgetError("only square (self-)attention can be causal")
     if token_word is not None:
@@ -607,16 +667,26 @@ def _as_array(attention: Any) -> np.ndarray:
 
 
 def _compute(text: str | None, model: Any, annotations: Any, device: str,
-             text_pair: str | None = None, target: Any = None) -> tuple[dict, Any]:
+             text_pair: str | None = None, target: Any = None, *, pipeline: Any = None,
+             window: Any = None) -> tuple[dict, Any]:
     """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
     from .models import DEFAULT_MODEL, load_model
     from .sources import pair_input, single_input
     from .syntax import Syntax, read_conllu
 
     if text_pair is not None:
+        if window is not None:
+            raise AttnWidgetError("window= reads part of one long text; a sentence pair is read whole "
+                                  "(shorten the sentences instead)")
         loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
         return pair_input(text, text_pair, loaded)
+    if hasattr(annotations, "pipe_names"):  # a loaded spaCy pipeline given as the annotations
+        annotations, pipeline = "spacy", annotations
     if isinstance(annotations, str) and annotations not in ("spacy", "gold"):
+        if "\t" not in annotations:
+            raise AttnWidgetError(
+                f"annotations must be 'spacy', a CoNLL-U sentence, a Syntax or None, not {annotations!r}; "
+                "to choose the spaCy pipeline, pass pipeline= (a name such as 'en_core_web_sm', or a loaded nlp)")
         sentences = read_conllu(annotations)  # a CoNLL-U sentence given inline
         if len(sentences) != 1:
             raise AttnWidgetError(
@@ -628,4 +698,4 @@ def _compute(text: str | None, model: Any, annotations: Any, device: str,
     if text is None:
         raise AttnWidgetError("give the text to show (or a CoNLL-U sentence as annotations)")
     loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
-    return single_input(text, loaded, annotations, target)
+    return single_input(text, loaded, annotations, target, pipeline=pipeline, window=window)

@@ -15,6 +15,12 @@ with the kernel replaced by the embedded data):
 Goals at 512 tokens: state <= 2 MB, first paint <= 1.5 s, layer switch <= 150 ms,
 hover <= 50 ms. Run: python bench/bench_widget.py [--tokens 64 128 256 512] [--neuron 512]
 
+Memory (``--memory-only`` runs just this): the kernel's resident size over 30
+create/close cycles of a 512-token widget, each in a fresh process: from ``from_attention``
+(12 x 12 heads, 151 MB of attention, thumbnails fetched), and from a GPT-2-small-shaped
+model (neuron view: every layer's queries and keys caught). Printed: the size with one
+widget open, after one cycle and after 30. Goal: after 30 within a few MB of after 1.
+
 The neuron view is timed on a GPT-2-small-shaped model (``transformers.GPT2Config()``:
 12 layers x 12 heads of 64 dimensions, random weights, the tests' small trained
 tokenizer): in Python, through the widget's own request handler (the kernel's part of
@@ -30,7 +36,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -270,13 +281,81 @@ def measure_neuron(n: int, page, out: Path) -> dict:
     }
 
 
+def rss_bytes() -> int:
+    """This process's resident size (Linux), after a collection."""
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_cycles(kind: str, n: int, cycles: int) -> dict:
+    """Resident size with one widget open, after one create/close cycle and after ``cycles``."""
+    from attnwidget.widget import REQUEST, AttentionWidget
+
+    if kind == "attention":
+        attention, tokens = gpt2_like_attention(n), [f"t{k}" for k in range(n)]
+        make = lambda: AttentionWidget.from_attention(tokens, attention.copy())  # noqa: E731 (each owns its array)
+        asks = [{"what": "thumbnails", "hide_first": False}]
+    else:
+        model = gpt2_small_random()
+        text = text_of(model, n)
+        make = lambda: AttentionWidget(text, model=model, annotations=None)  # noqa: E731
+        asks = [{"what": "thumbnails", "hide_first": False},
+                {"what": "neuron", "attention": "self", "layer": 11, "head": 3}]
+    base = rss_bytes()
+    sizes = []
+    for k in range(cycles):
+        w = make()
+        for ask in asks:
+            w._on_request(w, {"kind": REQUEST, "id": k, **ask}, [])
+        if k == 0:
+            open_one = rss_bytes()
+        w.close()
+        del w
+        sizes.append(rss_bytes())
+    return {"kind": kind, "tokens": n, "base": base, "open": open_one, "after_1": sizes[0], "after_n": sizes[-1],
+            "cycles": cycles}
+
+
+def measure_memory(n: int, cycles: int) -> list[dict]:
+    """:func:`memory_cycles` of both kinds, each in a fresh Python process."""
+    rows = []
+    for kind in ("attention", "model"):
+        out = subprocess.run([sys.executable, __file__, "--memory-child", kind, str(n), str(cycles)],
+                             capture_output=True, text=True, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def print_memory(rows: list[dict]) -> None:
+    print("\nkernel memory over create/close cycles (resident MB):")
+    print(f"{'widget':>24} {'tokens':>6} {'before':>7} {'1 open':>7} {'after 1':>8} {'after N':>8} {'N':>3} {'growth':>7}")
+    for r in rows:
+        what = "from_attention 12x12" if r["kind"] == "attention" else "GPT-2-small + neuron"
+        print(f"{what:>24} {r['tokens']:>6} {r['base'] / 1e6:>7.0f} {r['open'] / 1e6:>7.0f} "
+              f"{r['after_1'] / 1e6:>8.0f} {r['after_n'] / 1e6:>8.0f} {r['cycles']:>3} "
+              f"{(r['after_n'] - r['after_1']) / 1e6:>+7.1f}")
+    print("  (goal: after N within a few MB of after 1; before the fix each closed widget kept its attention)")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, nargs="+", default=[64, 128, 256, 512])
     parser.add_argument("--neuron", type=int, nargs="*", default=[512],
                         help="token counts for the neuron-view timing (none: skip it)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--memory-cycles", type=int, default=30, help="create/close cycles (0: skip)")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory figures (no browser)")
+    parser.add_argument("--memory-child", nargs=3, metavar=("KIND", "TOKENS", "CYCLES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_child:
+        kind, n, cycles = args.memory_child
+        print(json.dumps(memory_cycles(kind, int(n), int(cycles))))
+        return
+    memory = measure_memory(512, args.memory_cycles) if args.memory_cycles > 0 else []
+    if args.memory_only:
+        print_memory(memory)
+        return
     from playwright.sync_api import sync_playwright
 
     out = Path(tempfile.mkdtemp(prefix="attnwidget-bench-"))
@@ -315,6 +394,8 @@ def main(argv=None) -> None:
               " all layers; arrow = moving the query token)")
         for r in neuron_rows:
             print(f"  {r['tokens']} tokens: {r['status']}")
+    if memory:
+        print_memory(memory)
 
 
 if __name__ == "__main__":

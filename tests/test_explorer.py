@@ -11,7 +11,7 @@ import pytest
 import traitlets
 
 from attnwidget.analysis import analyze
-from attnwidget.errors import AttnWidgetError
+from attnwidget.errors import AttnWidgetError, WidgetClosedError
 from attnwidget.explorer import GRID_METRICS, REPLY, REQUEST, HeadExplorer, default_key
 from attnwidget.forward import attention
 from attnwidget.payload import decode_array, unpack_layer
@@ -276,3 +276,71 @@ def test_titles_and_text_cannot_break_out_of_the_page(gold):
     page = HeadExplorer(gold).to_html(title="</script><script>alert(1)</script>")
     assert "<script>alert(1)" not in page
     assert "&lt;/script&gt;" in page
+
+
+# ------------------------------------------------------------------- closing frees memory
+
+
+def test_a_closed_explorer_and_its_model_and_exemplar_attention_are_freed(gold, ewt_path):
+    import gc
+    import weakref
+
+    from attnwidget.models import OFFLINE_MODEL
+
+    made = [HeadExplorer(gold, model=OFFLINE_MODEL, device="cpu", progress=False)]  # loads its own model
+    sentence = gold.exemplars(0, 0)[0]["sentence"]
+    ask(made[0], what="sentence", source=0, sentence=sentence, layer=1)
+    ask(made[0], what="neuron", source=0, sentence=sentence, attention="self", layer=1, head=0)
+    loaded = made[0]._models[0]
+    refs = [weakref.ref(made[0]), weakref.ref(loaded), weakref.ref(loaded.model.model)]
+    del loaded
+    made.pop().close()
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]
+
+
+def test_close_drops_the_data_even_while_the_explorer_is_held(gold, minilm, tmp_path):
+    ex = HeadExplorer(gold, model=minilm)
+    loaded = ex._models[0]
+    sentence = gold.exemplars(0, 0)[0]["sentence"]
+    ask(ex, what="sentence", source=0, sentence=sentence, layer=1)
+    assert loaded._cache
+    ex.close()
+    assert ex.closed and loaded._cache == {} and loaded._inputs == {} and loaded.model is None
+    assert ex._stats == {} and ex._exemplars == [] and ex._models == []
+    for use in (lambda: ex.values(), lambda: ex.stats, lambda: ex.selected_exemplars(),
+                lambda: ex.save_html(tmp_path / "x.html", progress=False), lambda: setattr(ex, "metric", "pos_to")):
+        with pytest.raises(WidgetClosedError, match="HeadExplorer was closed"):
+            use()
+    assert repr(ex) == "HeadExplorer(closed)"
+    sent = []
+    ex.send = lambda msg, buffers=None: sent.append(msg)
+    ex._on_request(ex, {"kind": REQUEST, "id": 1, "what": "sentence", "source": 0, "sentence": sentence,
+                        "layer": 0}, [])
+    assert sent == []  # a request on its way when the explorer closed is not answered
+    ex.close()  # twice: harmless
+
+
+def test_browsing_keeps_a_bounded_amount_of_exemplar_attention(gold, minilm, monkeypatch):
+    from attnwidget import explorer as explorer_module
+
+    ex = HeadExplorer(gold, model=minilm)
+    loaded = ex._models[0]
+    sentences = loaded.sentences()[:6]
+    one = loaded.compute([sentences[0]])[sentences[0]].attention.nbytes
+    monkeypatch.setattr(explorer_module, "KEEP_ATTENTION_BYTES", int(2.5 * one))
+    for s in sentences:
+        ask(ex, what="layer", source=0, sentence=s, layer=0)
+        assert sum(d.attention.nbytes for d in loaded._cache.values()) <= 2.5 * one or len(loaded._cache) == 1
+    assert sentences[-1] in loaded._cache and sentences[0] not in loaded._cache
+    assert set(loaded._inputs) <= set(loaded._cache)
+    ex.close()
+
+
+def test_export_shows_progress_over_the_exemplar_sentences(explorer, capfd):
+    explorer.to_html(progress=True)
+    err = capfd.readouterr().err
+    n = len({row[3] for row in explorer._exemplars[0]["rows"]})
+    assert "exemplar attention" in err and f"{n}/{n}" in err
+    explorer.to_html(progress=False)
+    assert capfd.readouterr().err == ""

@@ -1,5 +1,5 @@
 """Payload encoding: binary round trips, quantisation, packing, thumbnails, and the
-fixture that js/test/codec.test.ts decodes (both sides must agree byte for byte)."""
+fixture that js/test/data/codec.test.ts decodes (both sides must agree byte for byte)."""
 
 from __future__ import annotations
 

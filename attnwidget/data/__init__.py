@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from ..keywords import checked_keywords
+
 SAMPLE_SENTENCE = "The keys to the old cabinet in the hallway are missing, but nobody seems worried."
 
 
@@ -18,6 +20,7 @@ def sample_gold_path() -> Path:
     return Path(str(resources.files(__name__) / "sample_gold.conllu"))
 
 
+@checked_keywords
 def sample_corpus(limit: int | None = None) -> list[str]:
     """The bundled sample sentences (a few hundred, varied constructions)."""
     lines = sample_corpus_path().read_text(encoding="utf-8").splitlines()

@@ -163,3 +163,13 @@ def test_theme_follows_the_page(page, exported):
     page.wait_for_function("() => document.querySelector('.aw-root').dataset.theme === 'light'")
     page.wait_for_function("d => document.querySelector('.aw-root').dataset.draws > d", arg=1)
     assert canvas_digest(page) != dark
+
+
+def test_a_window_of_a_long_text_says_which_part_it_shows(page, bert_small, tmp_path):
+    text = " ".join(f"Sentence {k} says that the cat sat on mat number {k}." for k in range(60))
+    w = AttentionWidget(text, model=bert_small, annotations=None, window=(200, 260))
+    of = w._meta["window"]["of"]
+    goto_offline(page, w.save_html(tmp_path / "window.html"))
+    wait_drawn(page)
+    assert f"text tokens 200–259 of {of}" in page.inner_text(".aw-status")
+    assert page.errors == []

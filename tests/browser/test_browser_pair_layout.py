@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 TEXT_A = "The keys to the cabinet are on the table."
 TEXT_B = "Nobody had moved them."
 STATUS = "document.querySelector('.aw-status').textContent"
-# Geometry of the head view without syntax (js/src/layout.ts headLayout): an 8 px margin,
+# Geometry of the head view without syntax (js/src/draw/layout.ts headLayout): an 8 px margin,
 # the query labels, a 260 px gap, the key labels, a 12 px margin; rows of 18 px from y = 8.
 MARGIN_LEFT, GAP, MARGIN_RIGHT, TOP, ROW = 8, 260, 12, 8, 18
 # The matrix view: cells of at most 28 px, 16 px right of and below the grid.

@@ -81,5 +81,17 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
         kc.execute_interactive("w.layer = 2", timeout=60)
         page.wait_for_function(f"() => ({summary}).startsWith('layer 2 · head')", timeout=60_000)
         assert kernel_value(kc, "w.view") == "'neuron'"
+
+        # Running the widget's cell again closes the widget its last run made (JupyterLab
+        # sends the cell's id with each run), so re-runs do not pile up copies in the kernel.
+        kc.execute_interactive("old = w", timeout=60)
+        page.locator(".jp-CodeCell .jp-InputArea-editor").nth(1).click()
+        page.keyboard.press("Shift+Enter")
+        for _ in range(300):
+            if kernel_value(kc, "(old.closed, w is old)") == "(True, False)":
+                break
+            page.wait_for_timeout(200)
+        assert kernel_value(kc, "(old.closed, w is old, w.closed)") == "(True, False, False)"
+        assert kernel_value(kc, "old._kinds") == "{}"  # its attention is freed
     finally:
         kc.stop_channels()

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { INVISIBLE, linesToDraw, pruneLayer, pruneRow } from "../../src/data/prune";
+import type { LayerMatrix } from "../../src/data/transform";
+
+describe("pruneRow", () => {
+  const row = [0.05, 0.5, 0.3, 0.15, 0];
+  it("keeps the strongest entries until the share of mass is covered", () => {
+    expect(Array.from(pruneRow(row, 0.5))).toEqual([1]);
+    expect(Array.from(pruneRow(row, 0.8))).toEqual([1, 2]);
+    expect(Array.from(pruneRow(row, 0.81))).toEqual([1, 2, 3]);
+    expect(Array.from(pruneRow(row, 1))).toEqual([1, 2, 3, 0]);
+  });
+  it("drops weights below the threshold and invisible ones", () => {
+    expect(Array.from(pruneRow(row, 1, 0.2))).toEqual([1, 2]);
+    expect(Array.from(pruneRow([INVISIBLE / 2, 1 - INVISIBLE / 2], 1))).toEqual([1]);
+  });
+  it("orders ties by column", () => {
+    expect(Array.from(pruneRow([0.25, 0.25, 0.25, 0.25], 1))).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe("linesToDraw", () => {
+  // 2 heads x 3 x 3, causal
+  const m: LayerMatrix = {
+    heads: 2,
+    n: 3,
+    data: new Float32Array([1, 0, 0, 0.6, 0.4, 0, 0.1, 0.2, 0.7, 1, 0, 0, 0.9, 0.1, 0, 0.3, 0.3, 0.4]),
+  };
+  const p = pruneLayer(m, [0, 1], 1, 0);
+  it("draws every kept line without focus", () => {
+    const r = linesToDraw(m, p, null);
+    expect(r.lines.length).toBe(12);
+    expect(r.total).toBe(12);
+    expect(r.capped).toBe(false);
+  });
+  it("isolates a query's outgoing lines and a key's incoming lines", () => {
+    const q = linesToDraw(m, p, { unit: 2, role: "query" });
+    expect(q.lines.every((l) => l.from === 2)).toBe(true);
+    expect(q.lines.length).toBe(6);
+    const k = linesToDraw(m, p, { unit: 0, role: "key" });
+    expect(k.lines.map((l) => [l.head, l.from])).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ]);
+  });
+  it("caps rows under a budget and says so", () => {
+    const r = linesToDraw(m, p, null, 6); // 2 lines per row
+    expect(r.lines.length).toBe(10);
+    expect(r.capped).toBe(true);
+    // the strongest line of each row survives the cap
+    expect(r.lines.some((l) => l.head === 0 && l.from === 2 && l.to === 2)).toBe(true);
+  });
+  it("keeps only the selected heads", () => {
+    const one = pruneLayer(m, [1], 1, 0);
+    expect(linesToDraw(m, one, null).lines.every((l) => l.head === 1)).toBe(true);
+  });
+});

@@ -82,9 +82,10 @@ def run_analyze(args) -> int:
     if args.max_sentences is not None and args.max_sentences < 1:
         raise AttnWidgetError("--max-sentences must be at least 1")
     finished = args.resume and inspect_folder(args.out).kind == "complete"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             stats = analyze(args.corpus, model=args.model, annotations=args.annotations,
                             batch_size=args.batch_size, device=args.device, max_sentences=args.max_sentences,
                             min_attention=args.min_attention, exemplars=args.exemplars,
@@ -92,8 +93,8 @@ def run_analyze(args) -> int:
                             drop_duplicates=args.drop_duplicates, out=args.out, resume=args.resume,
                             restart=args.restart, figures=not args.no_figures,
                             checkpoint_every=args.checkpoint_every, strict=args.strict, lenient=args.lenient)
-        finally:
-            _show(caught, quiet=(InterruptedRunWarning, SkippedSentencesWarning))
+    finally:  # once the recording has stopped (showing a warning inside it would record it again)
+        _show(caught, quiet=(InterruptedRunWarning, SkippedSentencesWarning))
     stopped = [w for w in caught if issubclass(w.category, InterruptedRunWarning)]
     print(stats.summary.describe(), file=sys.stderr)
     if stopped:
@@ -105,9 +106,12 @@ def run_analyze(args) -> int:
 
 
 def _show(caught, quiet: tuple) -> None:
-    """Show the warnings an analysis raised, except those the command reports itself."""
+    """Show the warnings an analysis raised (each once), except those the command reports itself."""
+    shown = set()
     for w in caught:
-        if not issubclass(w.category, quiet):
+        key = (str(w.message), w.category)
+        if not issubclass(w.category, quiet) and key not in shown:
+            shown.add(key)
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 

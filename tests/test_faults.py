@@ -443,3 +443,19 @@ def test_a_shard_with_repeats_resumes_to_the_same_numbers(gpt2_small, syntaxes, 
     assert resumed.exemplar_rows() == whole.exemplar_rows()
     for field in ("sentences", "entries", "duplicates", "skipped", "skip_examples", "coverage"):
         assert getattr(resumed.summary, field) == getattr(whole.summary, field), field
+
+
+def test_the_command_line_shows_a_librarys_warnings_once(ewt_path, tmp_path, monkeypatch, recwarn):
+    import attnwidget.analysis as analysis
+
+    real = analysis.model_fingerprint
+
+    def noisy(loaded):
+        for _ in range(2):
+            warnings.warn("a library says something", UserWarning)
+        return real(loaded)
+
+    monkeypatch.setattr(analysis, "model_fingerprint", noisy)
+    assert main(["analyze", str(ewt_path), "--out", str(tmp_path / "run"), "--model", OFFLINE_MODEL,
+                 "--max-sentences", "4", "--device", "cpu", "--quiet", "--no-figures"]) == 0
+    assert [str(w.message) for w in recwarn if "library" in str(w.message)] == ["a library says something"]

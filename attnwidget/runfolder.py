@@ -218,6 +218,8 @@ def resume_command(manifest: dict, out: Path) -> str:
         if options.get(key):
             words.append("--" + key.replace("_", "-"))
     settings = manifest.get("history", [{}])[-1].get("settings", {})
+    if settings.get("device", "auto") != "auto":
+        words += ["--device", str(settings["device"])]
     for key in ("lenient", "strict"):
         if settings.get(key):
             words.append(f"--{key}")

@@ -76,12 +76,12 @@ def analyze(
     ``model``: anything :func:`~attnwidget.models.load_model` takes. ``annotations``:
     ``"gold"`` (CoNLL-U), ``"spacy"`` (parse the text; for CoNLL-U its ``# text``), or
     None to use gold when the corpus has it. ``max_sentences``: read only the first N
-    entries. ``min_attention``: SPEC §3's threshold θ. ``exemplars``: sentences kept per
+    entries. ``min_attention``: the threshold θ (docs/metrics.md#threshold). ``exemplars``: sentences kept per
     head. ``truncate``: cut sentences longer than the model's window instead of skipping
     them. ``shard``: ``"I/N"`` or ``(I, N)`` analyses entries with index % N == I, for
     :meth:`AttentionStats.merge` later. ``pipeline``: a spaCy pipeline or its name.
-    Repeated sentences are counted in the summary and, as SPEC.md sums over every
-    sentence, kept unless ``drop_duplicates``.
+    Repeated sentences are counted in the summary and, as every metric sums over every
+    sentence (docs/metrics.md), kept unless ``drop_duplicates``.
 
     Ctrl-C stops after the current batch and returns the statistics so far, flagged as
     interrupted in ``stats.summary``.

@@ -4,7 +4,7 @@ The corpus is read entry by entry (a CoNLL-U sentence, a line of text, or an ite
 iterable; :mod:`attnwidget.corpus`), annotated and aligned to the model's tokens in a
 reader thread (:mod:`attnwidget.prepare`), and run chunk by chunk, every batch's attention
 folded into the per-head sums at once (:mod:`attnwidget.corpusrun`). Nothing per sentence
-is kept beyond what SPEC.md needs, so memory stays flat as the corpus grows.
+is kept beyond what the metrics need (docs/metrics.md), so memory stays flat as the corpus grows.
 
 Everything that can be checked is checked before the model loads: the options, the
 corpus (path, format, encoding, a strict CoNLL-U file's validity), the output folder (a
@@ -70,12 +70,12 @@ def analyze(
     ``model``: anything :func:`~attnwidget.models.load_model` takes. ``annotations``:
     ``"gold"`` (CoNLL-U), ``"spacy"`` (parse the text; for CoNLL-U its ``# text``), or
     None to use gold when the corpus has it. ``max_sentences``: read only the first N
-    entries. ``min_attention``: SPEC §3's threshold θ. ``exemplars``: sentences kept per
+    entries. ``min_attention``: the threshold θ (docs/metrics.md#threshold). ``exemplars``: sentences kept per
     head. ``truncate``: cut sentences longer than the model's window instead of skipping
     them. ``shard``: ``"I/N"`` or ``(I, N)`` analyses entries with index % N == I, for
     :meth:`AttentionStats.merge` later. ``pipeline``: a spaCy pipeline or its name.
-    Repeated sentences are counted in the summary and, as SPEC.md sums over every
-    sentence, kept unless ``drop_duplicates``.
+    Repeated sentences are counted in the summary and, as every metric sums over every
+    sentence (docs/metrics.md), kept unless ``drop_duplicates``.
 
     ``out``: an output folder (see :mod:`attnwidget.runfolder`): the run checkpoints there
     every ``checkpoint_every`` seconds (None: only at the end) and writes its tables,

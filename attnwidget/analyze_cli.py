@@ -18,14 +18,19 @@ from .runfolder import STATS_FILE  # noqa: F401 - where report.py finds the stat
 
 def register(subparsers) -> None:
     """Add the ``analyze`` and ``merge`` subcommands to an argparse subparsers object."""
+    import argparse
+
     from .analysis import CHECKPOINT_SECONDS
+    from .definitions import cli_epilog, see
     from .models import OFFLINE_MODEL
 
     analyze = subparsers.add_parser(
         "analyze", help="measure every head's attention over a corpus (Vig & Belinkov 2019)",
-        description="Run a model over a corpus and write per-head attention statistics, "
-                    "exemplar sentences and figures to --out. The run checkpoints into --out as it goes; "
-                    "after Ctrl-C, a crash or a kill, the same command with --resume continues it.")
+        description="Run a model over a corpus and write per-head attention statistics (metrics.csv),\n"
+                    "exemplar sentences (exemplars.jsonl) and figures to --out. The run checkpoints\n"
+                    "into --out as it goes; after Ctrl-C, a crash or a kill, the same command with\n"
+                    "--resume continues it.",
+        epilog=cli_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     analyze.add_argument("corpus", help="a .conllu file (gold syntax) or a .txt file (one sentence per line)")
     analyze.add_argument("--model", default=OFFLINE_MODEL, help=f"model id or folder (default: {OFFLINE_MODEL})")
     analyze.add_argument("--annotations", choices=("gold", "spacy"), default=None,
@@ -35,7 +40,9 @@ def register(subparsers) -> None:
     analyze.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     analyze.add_argument("--max-sentences", type=int, default=None, help="read only the first N sentences")
     analyze.add_argument("--min-attention", type=float, default=None,
-                         help="count only weights above this threshold (SPEC §3; Vig et al. 2021 used 0.3)")
+                         help="count only weights above this threshold, in every metric except head_accuracy, the "
+                              "corpus baselines and the exemplars (Vig et al. 2021 used 0.3); "
+                              f"{see('threshold')}")
     analyze.add_argument("--shard", default=None, metavar="I/N",
                          help="analyse shard I of N (sentences with index %% N == I, I from 0); "
                               "combine the outputs with `attnwidget merge`")
@@ -60,7 +67,8 @@ def register(subparsers) -> None:
 
     merge = subparsers.add_parser(
         "merge", help="combine the outputs of several `attnwidget analyze` runs (shards)",
-        description="Merge saved statistics (each DIR an output folder, or a stats.npz) as if analysed at once. "
+        description="Merge saved statistics (each DIR an output folder, or a stats.npz) as if analysed at "
+                    "once, and write the files `attnwidget analyze` writes (its --help says what they hold). "
                     "Parts of one corpus may not overlap; parts of different corpora need --different-corpora.")
     merge.add_argument("dirs", nargs="+", metavar="DIR", help="output folders of `attnwidget analyze`")
     merge.add_argument("--out", required=True, help="output folder for the merged statistics")

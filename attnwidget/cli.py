@@ -8,6 +8,7 @@ import importlib
 import os
 import sys
 
+from .definitions import see
 from .errors import AttnWidgetError
 
 
@@ -107,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="offline pages of the widget on a sample sentence and of a corpus analysis of the bundled sample",
         description="Write sentence.html (the attention widget, spaCy syntax) and report.html (Vig & Belinkov's "
-        "analysis of the bundled sample corpus, with a head explorer) using the embedded offline model.",
+        "analysis of the bundled sample corpus, with a head explorer) using the embedded offline model. "
+        f"The report defines each metric in one sentence; for the formulas, {see()}.",
     )
     demo.add_argument("--out", default="attnwidget-demo", help="output folder (default: ./attnwidget-demo)")
     demo.add_argument("--text", default=None, help="sentence to show (default: a sample sentence)")

@@ -18,6 +18,7 @@ import numpy as np
 import traitlets as t
 
 from .bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
+from .definitions import DEFINITIONS
 from .errors import AttnWidgetError
 from .keywords import checked_keywords, trait_names
 from .lifetime import ClosingWidget
@@ -55,7 +56,7 @@ def default_key(stats: AttentionStats, metric: str) -> str:
 
 
 def baseline(stats: AttentionStats, metric: str, key: str) -> float | None:
-    """The corpus baseline a per-layer line is read against, where SPEC.md defines one:
+    """The corpus baseline a per-layer line is read against, where docs/metrics.md defines one:
     the share of counted pairs that are dependencies (``dep_align``), the share of pairs
     whose target has the tag (``pos_to``), the best fixed offset (``head_accuracy``)."""
     table, k = {"dep_align": ("dep_align_baseline", key), "pos_to": ("pos_frequency", key),
@@ -79,6 +80,7 @@ def grids_payload(stats: AttentionStats, like: AttentionStats | None = None) -> 
         metrics.append({
             "name": name,
             "title": TITLES[name],
+            "definition": DEFINITIONS[name],
             "keys": keys,
             "default": default_key(reference, name),
             "bounded": name not in UNBOUNDED,
@@ -410,7 +412,7 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         return a - b
 
     def selected_exemplars(self) -> list[dict[str, Any]]:
-        """The exemplar rows (SPEC §4) of the selected head from the listed source."""
+        """The exemplar rows (docs/metrics.md#exemplars) of the selected head from the listed source."""
         self._check_open()
         if self.layer is None or self.head is None:
             return []

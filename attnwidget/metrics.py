@@ -561,9 +561,9 @@ class HeadSums:
             # Largest raw α over counted pairs with i ≠ j (SPEC §4). ``raw`` may be ``m``:
             # no sum needs it after this, so its diagonal is cleared in place.
             raw.diagonal(dim1=-2, dim2=-1).zero_()
-            has_pair = (counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)).any((1, 2))
-            best = exemplar_candidates(raw, has_pair)
-            locate = lambda rows, layers, heads: locate_maxima(raw, rows, layers, heads)  # noqa: E731
+            pairs = counted & ~torch.eye(T, dtype=torch.bool, device=counted.device)
+            best = exemplar_candidates(raw, pairs.any((1, 2)))
+            locate = lambda rows, layers, heads: locate_maxima(raw, rows, layers, heads, pairs)  # noqa: E731
         return _Contribution(batch, cell_values, cell_ids, best, locate)
 
     def _grow(self) -> None:
@@ -657,13 +657,16 @@ def exemplar_candidates(offdiag_attention: torch.Tensor, has_pair: torch.Tensor)
 
 
 def locate_maxima(offdiag_attention: torch.Tensor, rows: torch.Tensor, layers: torch.Tensor,
-                  heads: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                  heads: torch.Tensor, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(i, j) of the largest weight of sentence ``rows[n]``, layer ``layers[n]``, head
-    ``heads[n]`` of ``offdiag_attention``. Ties go to the first in row-major order: the
-    first row holding the maximum, then the first column in it (``argmax`` returns the
-    first)."""
+    ``heads[n]`` of ``offdiag_attention``, among the counted off-diagonal ``pairs``
+    ``[B, T, T]``. Ties go to the first in row-major order: the first row holding the
+    maximum, then the first column in it (``argmax`` returns the first). Pairs outside
+    ``pairs`` rank below every counted one, so a head whose counted weights are all 0
+    still points at a counted pair, as the compiled pass does."""
     T = offdiag_attention.shape[-1]
-    k = offdiag_attention[rows, layers, heads].reshape(len(rows), T * T).argmax(-1)
+    values = offdiag_attention[rows, layers, heads].masked_fill(~pairs[rows], -1.0)
+    k = values.reshape(len(rows), T * T).argmax(-1)
     return k // T, k % T
 
 

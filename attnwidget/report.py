@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .bundles import inline_script
+from .definitions import COUNTED, DEFINITIONS, THRESHOLD, see
 from .errors import AttnWidgetError
 from .export import script_json
 from .keywords import checked_keywords
@@ -57,6 +58,8 @@ _STYLE = """
   table.head-accuracy th { background: #f6f8fa; }
   table.head-accuracy td:first-child, table.head-accuracy td:nth-child(3) { text-align: left; }
   .note { color: #6e7781; font-size: 12px; }
+  dl.definitions { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 8px 0; }
+  dl.definitions dt, dl.definitions dd { margin: 0; }
   nav a { margin-right: 12px; }
   @media (prefers-color-scheme: dark) {
     body { background: #1e1e1e; color: #e6edf3; }
@@ -154,8 +157,9 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
     threshold = "" if summary.min_attention is None else f", weights above {summary.min_attention} only"
     body = f"""<h1>{html.escape(title)}</h1>
 <p class="note">{html.escape(summary.model)} · {stats.num_layers} layers × {stats.num_heads} heads ·
-{html.escape(summary.annotations)} annotations{html.escape(threshold)} · methods of Vig &amp; Belinkov (2019) and Clark et al. (2019), as SPEC.md restates them</p>
-<nav><a href="#corpus">Corpus</a><a href="#explorer">Head explorer</a><a href="#figures">Figures</a><a href="#head-accuracy">Head accuracy</a></nav>
+{html.escape(summary.annotations)} annotations{html.escape(threshold)} · methods of Vig &amp; Belinkov (2019) and Clark et al. (2019),
+defined in <a href="#definitions">Definitions</a> below ({html.escape(see())} for formulas and worked examples)</p>
+<nav><a href="#corpus">Corpus</a><a href="#explorer">Head explorer</a><a href="#figures">Figures</a><a href="#head-accuracy">Head accuracy</a><a href="#definitions">Definitions</a></nav>
 <h2 id="corpus">Corpus</h2>
 <pre class="summary">{html.escape(summary.describe())}</pre>
 <h2 id="explorer">Head explorer</h2>
@@ -166,8 +170,21 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
 <h2 id="head-accuracy">Dependency-head accuracy</h2>
 <p class="note">Per relation, the head whose attention best predicts each word's syntactic head (word level,
 punct and root excluded), and the best fixed-offset baseline (Clark et al. 2019, Table 1).</p>
-{head_accuracy_html(stats)}"""
+{head_accuracy_html(stats)}
+<h2 id="definitions">Definitions</h2>
+{definitions_html(summary.min_attention is not None)}"""
     return _page(title, body)
+
+
+def definitions_html(threshold: bool = False) -> str:
+    """Every metric in one sentence, with where the full definitions are (the page is read
+    offline, often far from the repository)."""
+    items = "\n".join(f'<dt id="def-{name}"><code>{name}</code></dt><dd>{html.escape(sentence)}</dd>'
+                       for name, sentence in DEFINITIONS.items())
+    notes = COUNTED + (" " + THRESHOLD if threshold else "")
+    return (f'<p class="note">{html.escape(notes)}</p>\n<dl class="definitions">\n{items}\n</dl>\n'
+            f'<p class="note">Formulas, the paper figure each metric reproduces and worked examples: '
+            f'{html.escape(see())}; each metric has its own section there (docs/metrics.md#dep_align, …).</p>')
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -178,7 +195,8 @@ def register(subparsers) -> None:
     report = subparsers.add_parser(
         "report", help="one offline HTML report of a saved analysis",
         description="Write one self-contained HTML file from the folder `attnwidget analyze --out DIR` "
-                    "wrote: corpus summary, the paper's figures, the head accuracy table and a head explorer.")
+                    "wrote: corpus summary, the paper's figures, the head accuracy table, a head explorer and every "
+                    f"metric's definition in one sentence. For the formulas, {see()}.")
     report.add_argument("dir", metavar="DIR", help="output folder of `attnwidget analyze` or `attnwidget merge`")
     report.add_argument("-o", "--out", default="report.html", help="the HTML file to write (default: report.html)")
     report.add_argument("--model", default=None,

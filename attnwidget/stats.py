@@ -2,7 +2,7 @@
 
 It holds the additive sums of ``metrics.HeadSums`` (so two results merge), the top-k
 exemplars per head, and a summary of the corpus. Every number is derived from the sums
-on demand, by the formulas of SPEC.md.
+on demand, by the definitions of docs/metrics.md (SPEC §3–§6).
 """
 
 from __future__ import annotations
@@ -163,7 +163,9 @@ class AttentionStats:
 
     Build it with :func:`attnwidget.analyze`; combine parts with :meth:`merge`; read it
     with :meth:`to_frame`, :meth:`values`, :meth:`table`, :meth:`baseline`,
-    :meth:`exemplars`, :meth:`head_accuracy_table`, :meth:`plot`.
+    :meth:`exemplars`, :meth:`head_accuracy_table`, :meth:`plot`. Every metric is defined,
+    with its formula and a worked example, in docs/metrics.md of the attnwidget
+    repository (one section per metric: docs/metrics.md#dep_align, …).
     """
 
     def __init__(self, sums: HeadSums, exemplar_tracker: ExemplarTracker, summary: CorpusSummary):
@@ -255,15 +257,15 @@ class AttentionStats:
         return values.keys.index(key)
 
     def to_frame(self) -> pd.DataFrame:
-        """SPEC §6's tidy table: ``metric, layer, head, key, value``; corpus-level rows
-        have no layer and head."""
+        """The tidy table (docs/metrics.md#tidy-table): ``metric, layer, head, key, value``;
+        corpus-level rows have no layer and head."""
         return frame_from(self.metric_values(), self.num_layers, self.num_heads)
 
     # -- exemplars and Clark's table ----------------------------------------------------
 
     @checked_keywords
     def exemplars(self, layer: int, head: int) -> list[dict[str, Any]]:
-        """The head's top sentences (SPEC §4), best first."""
+        """The head's top sentences (docs/metrics.md#exemplars), best first."""
         return [r for r in self.exemplar_tracker.rows() if r["layer"] == layer and r["head"] == head]
 
     def exemplar_rows(self) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import pytest
 import traitlets
 
 from attnwidget.analysis import analyze
+from attnwidget.definitions import DEFINITIONS
 from attnwidget.errors import AttnWidgetError, WidgetClosedError
 from attnwidget.explorer import GRID_METRICS, REPLY, REQUEST, HeadExplorer, default_key
 from attnwidget.forward import attention
@@ -121,6 +122,8 @@ def test_every_metric_and_key_travels_as_its_grid_and_layer_line(explorer, gold)
             np.testing.assert_allclose(lines[g], gold.by_layer(info["name"], key or None), rtol=1e-6, equal_nan=True)
             g += 1
     assert g == grids.shape[0] and [m["name"] for m in source["metrics"]] == list(GRID_METRICS)
+    # each metric in one sentence, shown under its grid's title (docs/metrics.md has it in full)
+    assert [m["definition"] for m in source["metrics"]] == [DEFINITIONS[m] for m in GRID_METRICS]
 
 
 def test_baselines_are_the_corpus_ones(explorer, gold):

@@ -295,3 +295,13 @@ def test_what_lies_past_a_sentence_is_never_counted(causal):
     junk, ex_junk = run(items, causal, 0.1, padding=0.9)
     compare_frames(frame(junk), frame(zeros), atol=0, rtol=0)
     assert ex_junk.rows() == ex_zeros.rows()
+
+
+def test_exemplar_pair_is_a_counted_pair_when_its_weights_are_all_zero():
+    # Every head puts all its weight on the first token: each counted weight is 0, and the
+    # exemplar still names the first counted off-diagonal pair, in both codes (the tensor
+    # code once named (0, 0), which is no counted pair).
+    att = np.zeros((1, 2, 4, 4), dtype=np.float32)
+    att[..., 0] = 1.0
+    _, tracker = run([(TWO_WORDS, att)], causal=False)
+    assert {(r["i"], r["j"], r["weight"]) for r in tracker.rows()} == {(1, 2, 0.0)}

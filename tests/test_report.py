@@ -46,6 +46,17 @@ def test_the_report_holds_summary_figures_table_and_explorer(report):
     assert state["_exemplars"][0]["rows"]
 
 
+def test_the_report_defines_every_metric_and_says_where_the_formulas_are(report):
+    from attnwidget.definitions import DEFINITIONS
+
+    _, page = report
+    definitions = page[page.index('<h2 id="definitions">'):]
+    for name, sentence in DEFINITIONS.items():
+        assert f'<dt id="def-{name}"><code>{name}</code></dt><dd>{html.escape(sentence)}</dd>' in definitions
+    assert "docs/metrics.md in the attnwidget repository" in definitions and '<a href="#definitions">' in page
+    assert "SPEC" not in page
+
+
 def test_the_report_fetches_nothing(report):
     _, page = report
     assert not re.search(r'(src|href)="(https?:)?//', page)

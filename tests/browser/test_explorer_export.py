@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from attnwidget.analysis import analyze
+from attnwidget.definitions import DEFINITIONS
 from attnwidget.explorer import HeadExplorer
 from attnwidget.report import report_html
 from pagetools import goto_offline
@@ -126,6 +127,9 @@ def test_metric_selector_and_side_by_side(page, exported, stats):
     assert f"{stats.values('pos_to', 'NOUN')[4, 5]:.3f}" in page.locator(".ax-tooltip").text_content()
     page.locator(".ax-tab[data-mode=side_by_side]").click()
     page.wait_for_function("() => document.querySelectorAll('.ax-panel h3')[1]?.textContent === 'Attention to the first token'")
+    # under each title, the metric in one sentence (docs/metrics.md in full)
+    assert page.locator(".ax-panel .ax-definition").all_text_contents() == [
+        DEFINITIONS["pos_to"], DEFINITIONS["first_token"]]
     page.mouse.move(*cell_point(page, 4, 5, panel=1))
     assert f"{stats.values('first_token')[4, 5]:.3f}" in page.locator(".ax-tooltip").text_content()
     assert page.errors == []

@@ -1,6 +1,6 @@
 // Syntax seen at one level (tokens or words): UPOS per unit, dependency arcs
 // between units, and the "attention edge coincides with a dependency" test of
-// SPEC.md §1 (either direction; pieces of one word are never related).
+// docs/metrics.md#tokens-and-words (either direction; pieces of one word are never related).
 
 import type { Meta } from "./meta";
 import type { Level } from "./traits";

@@ -20,6 +20,7 @@ import { LayerLines, type Series } from "./layer_lines";
 /** One grid on screen: what it shows and how to describe a cell of it. */
 interface PanelSpec {
   title: string;
+  definition: string; // the metric in one sentence, under the title
   values: Float32Array;
   range: Range;
   series: Series[];
@@ -171,6 +172,7 @@ export class ExplorerApp {
       const title = metricTitle(m, key);
       return {
         title,
+        definition: m?.definition ?? "",
         values,
         range: colourRange(values, m?.bounded ? "share" : "unbounded"),
         series: [{ label: labels[0], values: a.line(metric, key) ?? new Float32Array(a.layers), colour: colours[0] }],
@@ -187,6 +189,7 @@ export class ExplorerApp {
       return [
         {
           title,
+          definition: a.metric(t.metric)?.definition ?? "",
           values,
           range: colourRange(values, "difference"),
           series: [
@@ -212,6 +215,9 @@ export class ExplorerApp {
         panel.dataset.panel = String(k);
         const title = this.doc.createElement("h3");
         title.textContent = spec.title;
+        const definition = this.div("ax-definition");
+        definition.textContent = spec.definition;
+        definition.hidden = !spec.definition;
         const body = this.div("ax-panel-body");
         const grid = new GridView(body, {
           hover: (cell, ev) => this.onHover(cell, ev, k),
@@ -224,7 +230,7 @@ export class ExplorerApp {
         legend.textContent = r.diverging
           ? `colour: ${formatValue(r.lo)} (blue) … 0 … +${formatValue(r.hi)} (red)`
           : `colour: ${formatValue(r.lo)} … ${formatValue(r.hi)} · beside: per layer, heads pooled${spec.baseline !== null ? ", dashed: corpus baseline" : ""}`;
-        panel.append(title, body, legend);
+        panel.append(title, definition, body, legend);
         return { grid, lines, spec, panel };
       });
       this.panels.replaceChildren(...this.views.map((v) => v.panel));

@@ -64,6 +64,7 @@ class MetricPicker {
   sync(metric: string, key: string) {
     const m = this.metrics.find((x) => x.name === metric);
     this.metric.value = metric;
+    this.metric.title = m?.definition ?? "";
     options(
       this.key,
       (m?.keys ?? []).map((k) => [k, k || "—"]),

@@ -1,6 +1,6 @@
 // Per-layer summary beside a grid: each layer's value with its heads pooled
 // (the paper's Figs 8-9), one row per grid row, and the corpus baseline as a
-// dashed line where SPEC.md defines one. Drawn as a small SVG; labels are text.
+// dashed line where docs/metrics.md defines one. Drawn as a small SVG; labels are text.
 
 import type { Palette } from "../../draw/theme";
 import { formatValue } from "../data/rank";

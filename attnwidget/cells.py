@@ -50,21 +50,42 @@ class CellStore:
         for values, ids in other.chunks():
             self.append(values, ids)
 
-    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Every chunk in the order added; spilled ones are read back one at a time."""
-        if self._spilled:
+    def chunks(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Chunks ``start … stop−1`` (default: all) in the order added; spilled ones are
+        read back one at a time (those before ``start`` are not read)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        if self._spilled and start < len(self._spilled):
             values_file, ids_file = self._files
             values_file.flush()
             ids_file.flush()
             per_cell = self.heads[0] * self.heads[1]
-            value_at = id_at = 0
-            for n in self._spilled:
+            before = sum(self._spilled[:start])
+            value_at, id_at = before * per_cell * 4, before * 2
+            for n in self._spilled[start:min(stop, len(self._spilled))]:
                 values = _read(values_file, value_at, n * per_cell * 4, np.float32).reshape(n, *self.heads)
                 ids = _read(ids_file, id_at, n * 2, np.int16)
                 value_at += values.nbytes
                 id_at += ids.nbytes
                 yield values, ids
-        yield from self._memory
+        first = max(0, start - len(self._spilled))
+        yield from self._memory[first:max(first, stop - len(self._spilled))]
+
+    def truncate(self, chunks: int) -> None:
+        """Keep the first ``chunks`` chunks only (a corpus pass undoing a chunk it abandoned)."""
+        if chunks >= len(self):
+            return
+        if chunks <= len(self._spilled):
+            self._spilled = self._spilled[:chunks]
+            self._memory, self._memory_bytes = [], 0
+            per_cell = self.heads[0] * self.heads[1]
+            kept = sum(self._spilled)
+            if self._files is not None:
+                values_file, ids_file = self._files
+                values_file.truncate(kept * per_cell * 4)  # appends seek to the end
+                ids_file.truncate(kept * 2)
+        else:
+            self._memory = self._memory[: chunks - len(self._spilled)]
+            self._memory_bytes = sum(v.nbytes + i.nbytes for v, i in self._memory)
 
     def __len__(self) -> int:
         """Number of chunks."""

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .coverage import Coverage, CoverageOverlapError
 from .keywords import checked_keywords
 from .metrics import (
     ALL_RELATIONS,
@@ -36,8 +37,10 @@ METRICS = (
 )
 _FORMAT = "attnwidget.AttentionStats/1"
 SKIP_DUPLICATE = "duplicate of an earlier sentence"
-#: How many skipped sentences the summary quotes (the counts are always complete).
-MAX_SKIP_EXAMPLES = 20
+#: How many skipped sentences the summary quotes per reason (the counts are always complete).
+MAX_SKIP_EXAMPLES = 10
+#: Reasons of skips caused by an unexpected error start so; the summary quotes them.
+ERROR_REASON_PREFIX = "error "
 
 
 @dataclass
@@ -50,6 +53,11 @@ class CorpusSummary:
     counts inputs that spaCy split into several sentences (each kept as one input),
     ``duplicates`` repeats of an earlier sentence (kept unless dropped, then also skipped).
     ``shards``/``shard_count`` say which shards of a split corpus this covers.
+
+    ``coverage`` is the set of entry indices accounted for (analysed or skipped), None
+    when unknown (files saved before it was recorded); ``corpus_fingerprint`` and
+    ``model_fingerprint`` (:mod:`attnwidget.fingerprint`) tell one corpus or model from
+    another, so :meth:`AttentionStats.merge` knows shards of one corpus from two corpora.
     """
 
     corpus: str = ""
@@ -68,31 +76,61 @@ class CorpusSummary:
     interrupted: bool = False
     shards: list[int] | None = None
     shard_count: int | None = None
+    coverage: Coverage | None = None
+    corpus_fingerprint: str | None = None
+    model_fingerprint: str | None = None
+
+    def __post_init__(self):
+        if self.coverage is not None and not isinstance(self.coverage, Coverage):
+            self.coverage = Coverage.from_json(self.coverage)
 
     def skip(self, index: int, reason: str, detail: str = "") -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
-        if len(self.skip_examples) < MAX_SKIP_EXAMPLES:
+        if self.skipped[reason] <= MAX_SKIP_EXAMPLES:
             self.skip_examples.append([index, reason, detail])
+
+    def to_json(self) -> dict[str, Any]:
+        out = dataclasses.asdict(dataclasses.replace(self, coverage=None))
+        out["coverage"] = None if self.coverage is None else self.coverage.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CorpusSummary":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     def merged_with(self, other: "CorpusSummary", same_corpus: bool) -> "CorpusSummary":
         skipped = dict(self.skipped)
         for reason, n in other.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + n
         offset = 0 if same_corpus else self.entries
-        examples = self.skip_examples + [[i + offset, r, d] for i, r, d in other.skip_examples]
+        examples, per_reason = [], {}
+        for example in sorted(self.skip_examples + [[i + offset, r, d] for i, r, d in other.skip_examples]):
+            per_reason[example[1]] = per_reason.get(example[1], 0) + 1
+            if per_reason[example[1]] <= MAX_SKIP_EXAMPLES:
+                examples.append(example)
+        coverage = None
+        if self.coverage is not None and other.coverage is not None:
+            coverage = self.coverage.join(other.coverage if same_corpus else other.coverage.shifted(offset))
+        fingerprint = self.corpus_fingerprint if same_corpus else None
+        if not same_corpus and self.corpus_fingerprint and other.corpus_fingerprint:
+            fingerprint = "+".join([self.corpus_fingerprint, str(self.entries), other.corpus_fingerprint])
         return CorpusSummary(
             corpus=self.corpus if same_corpus or self.corpus == other.corpus else f"{self.corpus} + {other.corpus}",
             model=self.model, annotations=self.annotations, min_attention=self.min_attention,
-            entries=self.entries if same_corpus else self.entries + other.entries,
+            entries=max(self.entries, other.entries) if same_corpus else self.entries + other.entries,
             sentences=self.sentences + other.sentences, tokens=self.tokens + other.tokens,
             annotated_tokens=self.annotated_tokens + other.annotated_tokens,
-            skipped=skipped, skip_examples=sorted(examples)[:MAX_SKIP_EXAMPLES],
+            skipped=skipped, skip_examples=examples,
             duplicates=self.duplicates + other.duplicates,
             truncated=self.truncated + other.truncated,
             multi_sentence=self.multi_sentence + other.multi_sentence,
             interrupted=self.interrupted or other.interrupted,
-            shards=sorted(set(self.shards) | set(other.shards)) if same_corpus else None,
-            shard_count=self.shard_count if same_corpus else None,
+            shards=(sorted(set(self.shards) | set(other.shards))
+                    if same_corpus and self.shards is not None and other.shards is not None else None),
+            shard_count=self.shard_count if same_corpus and self.shard_count == other.shard_count else None,
+            coverage=coverage, corpus_fingerprint=fingerprint,
+            model_fingerprint=self.model_fingerprint if self.model_fingerprint == other.model_fingerprint else None,
         )
 
     def describe(self) -> str:
@@ -100,6 +138,11 @@ class CorpusSummary:
                  f" from {self.corpus or 'the corpus'} ({self.entries} entries read)"]
         for reason, n in sorted(self.skipped.items()):
             lines.append(f"skipped {n}: {reason}")
+            if reason.startswith(ERROR_REASON_PREFIX) or reason == "invalid CoNLL-U":
+                quoted = [e for e in self.skip_examples if e[1] == reason]
+                lines += [f"    entry {index}: {detail}" for index, _, detail in quoted]
+                if n > len(quoted):
+                    lines.append(f"    … and {n - len(quoted)} more")
         if self.duplicates and SKIP_DUPLICATE not in self.skipped:
             lines.append(f"repeats of an earlier sentence (kept): {self.duplicates}")
         if self.truncated:
@@ -108,6 +151,8 @@ class CorpusSummary:
             lines.append(f"split by spaCy into several sentences (each kept as one input): {self.multi_sentence}")
         if self.shard_count:
             lines.append(f"shards {','.join(map(str, self.shards or []))} of {self.shard_count}")
+        if self.coverage is not None:
+            lines.append(f"covers {self.coverage.describe()}")
         if self.interrupted:
             lines.append("INTERRUPTED: these statistics cover only the sentences analysed before the interrupt")
         return "\n".join(lines)
@@ -258,18 +303,55 @@ class AttentionStats:
     # -- combine, save, plot -------------------------------------------------------------
 
     @checked_keywords
-    def merge(self, other: "AttentionStats") -> "AttentionStats":
-        """Both parts as if analysed at once. Shards of one corpus (``--shard I/N``) keep
-        their corpus-wide sentence indices; otherwise ``other``'s indices follow this one's."""
+    def merge(self, other: "AttentionStats", different_corpora: bool = False,
+              unknown_coverage: bool = False) -> "AttentionStats":
+        """Both parts as if analysed at once.
+
+        Parts of one corpus (the same ``corpus_fingerprint``: shards, blocks, a run and its
+        continuation) keep their corpus-wide sentence indices, and may not overlap: each
+        entry may be counted once, so merging a result with itself, or a shard with a whole
+        run, raises :class:`~attnwidget.coverage.CoverageOverlapError` naming the entries
+        both cover. Parts of different corpora raise too, unless ``different_corpora``:
+        then ``other``'s entries follow this one's (its indices shifted past them), and
+        nothing is checked for overlap: you said they are different texts.
+
+        Statistics saved before attnwidget recorded coverage cannot be checked; merging
+        them needs ``unknown_coverage=True`` (shards of one corpus are then recognised,
+        as before, by name, shard count and entry count)."""
         a, b = self.summary, other.summary
         if a.model != b.model or a.annotations != b.annotations:
             raise ValueError(f"cannot merge statistics of {a.model!r}/{a.annotations} with "
                              f"{b.model!r}/{b.annotations}")
-        same_corpus = (a.shard_count is not None and a.shard_count == b.shard_count
-                       and a.corpus == b.corpus and a.entries == b.entries)
-        if same_corpus and set(a.shards or []) & set(b.shards or []):
-            raise ValueError(f"shards {sorted(set(a.shards) & set(b.shards))} of {a.corpus} "
-                             "appear in both parts; each shard may be merged once")
+        if a.model_fingerprint and b.model_fingerprint and a.model_fingerprint != b.model_fingerprint:
+            raise ValueError(f"cannot merge statistics of two different models both named {a.model!r} "
+                             f"(fingerprints {a.model_fingerprint} and {b.model_fingerprint}: "
+                             "different weights, configuration or tokenizer)")
+        if different_corpora:
+            same_corpus = False
+        elif a.coverage is None or b.coverage is None:
+            if not unknown_coverage:
+                old = " and ".join(repr(s.corpus) for s in (a, b) if s.coverage is None)
+                raise ValueError(f"the statistics of {old} do not record which sentences they cover (saved by "
+                                 "an older attnwidget), so overlaps cannot be checked; merge with "
+                                 "unknown_coverage=True (CLI: --unknown-coverage) if you know the parts are "
+                                 "disjoint, or analyse again")
+            same_corpus = (a.shard_count is not None and a.shard_count == b.shard_count
+                           and a.corpus == b.corpus and a.entries == b.entries)
+            if same_corpus and set(a.shards or []) & set(b.shards or []):
+                raise ValueError(f"shards {sorted(set(a.shards) & set(b.shards))} of {a.corpus} "
+                                 "appear in both parts; each shard may be merged once")
+        else:
+            if a.corpus_fingerprint != b.corpus_fingerprint:
+                raise ValueError(f"these are analyses of different corpora ({a.corpus!r}: {a.corpus_fingerprint}; "
+                                 f"{b.corpus!r}: {b.corpus_fingerprint}); shards of one corpus must be read from "
+                                 "identical files. To append one corpus to another, pass different_corpora=True "
+                                 "(CLI: --different-corpora)")
+            overlap = a.coverage & b.coverage
+            if overlap:
+                raise CoverageOverlapError(
+                    f"both parts cover {overlap.describe()} of {a.corpus}; each sentence may be merged once "
+                    f"(one part covers {a.coverage.describe()}, the other {b.coverage.describe()})", overlap)
+            same_corpus = True
         offset = 0 if same_corpus else a.entries
         return AttentionStats(self.sums.merge(other.sums),
                               self.exemplar_tracker.merge(other.exemplar_tracker, offset),
@@ -277,21 +359,30 @@ class AttentionStats:
 
     @checked_keywords
     def save(self, path: str | Path) -> Path:
-        """Write everything to one ``.npz`` file; :meth:`load` gives it back exactly."""
+        """Write everything to one ``.npz`` file (atomically: a reader, or a crash, sees the
+        old file or the new one); :meth:`load` gives it back exactly."""
+        from .atomic import replacing_file
+
         path = Path(path)
         arrays, sums_meta = self.sums.state()
         ex_arrays, ex_meta = self.exemplar_tracker.state()
         meta = {"format": _FORMAT, "sums": sums_meta, "exemplars": ex_meta,
-                "summary": dataclasses.asdict(self.summary)}
+                "summary": self.summary.to_json()}
         encoded = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:  # a file object: numpy adds no ".npz" suffix
+        with replacing_file(path) as handle:  # a file object: numpy adds no ".npz" suffix
             np.savez_compressed(handle, meta=encoded, **arrays, **ex_arrays)
         return path
 
     @classmethod
     @checked_keywords
     def load(cls, path: str | Path) -> "AttentionStats":
+        """A file :meth:`save` wrote, or an output folder of ``analyze(out=...)``, ``attnwidget
+        analyze`` or ``merge`` (complete, or the checkpoint of an unfinished run)."""
+        if Path(path).is_dir():
+            from .runfolder import load_output
+
+            return load_output(path)
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
@@ -299,7 +390,7 @@ class AttentionStats:
             raise ValueError(f"{path} is not a saved AttentionStats file")
         return cls(HeadSums.from_state(arrays, meta["sums"]),
                    ExemplarTracker.from_state(arrays, meta["exemplars"]),
-                   CorpusSummary(**meta["summary"]))
+                   CorpusSummary.from_json(meta["summary"]))
 
     @checked_keywords
     def plot(self, metric: str, key: str | None = None, ax=None):

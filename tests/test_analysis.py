@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from attnwidget.analysis import analyze
+from attnwidget.coverage import Coverage, CoverageOverlapError
 from attnwidget.errors import AttnWidgetError, ConlluError, TooLongError
 from attnwidget.forward import attention
 from attnwidget.sentence import align
@@ -87,7 +88,7 @@ def test_small_batches_are_joined_for_the_tensor_metrics_only(minilm, ewt_path, 
     joined = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
     assert len(widths) < 12 and sum(widths) == 24  # forward batches of 2, joined for the metrics
     widths.clear()
-    monkeypatch.setattr("attnwidget.analysis._joined_bytes", lambda batches: float("inf"))  # never join
+    monkeypatch.setattr("attnwidget.corpusrun._joined_bytes", lambda batches: float("inf"))  # never join
     apart = analyze(ewt_path, model=minilm, max_sentences=24, batch_size=2, progress=False)
     assert widths == [2] * 12
     compare_frames(joined.to_frame(), apart.to_frame(), atol=1e-6, rtol=1e-6)
@@ -111,8 +112,11 @@ def test_shards_merge_to_the_whole(gpt2_small, ewt_path):
     compare_frames(merged.to_frame(), whole.to_frame(), atol=1e-6, rtol=1e-6)
     assert_same_exemplars(merged.exemplar_rows(), whole.exemplar_rows())
     assert merged.summary.shards == [0, 1, 2] and merged.summary.entries == whole.summary.entries
-    with pytest.raises(ValueError, match="appear in both"):
+    assert merged.summary.coverage == whole.summary.coverage == Coverage.range(0, 30)
+    with pytest.raises(CoverageOverlapError, match=r"both parts cover entries 0–27 with index % 3 == 0 \(10\)"):
         merged.merge(parts[0])
+    with pytest.raises(CoverageOverlapError, match="both parts cover"):
+        whole.merge(parts[1])  # a shard and a run that includes it
 
 
 def test_merging_two_corpora_offsets_the_second(minilm, ewt_path):
@@ -120,10 +124,12 @@ def test_merging_two_corpora_offsets_the_second(minilm, ewt_path):
     whole = analyze(texts, model=minilm, progress=False)
     a = analyze(texts[:5], model=minilm, progress=False)
     b = analyze(texts[5:], model=minilm, progress=False)
-    merged = a.merge(b)
+    with pytest.raises(ValueError, match="different corpora"):
+        a.merge(b)  # two corpora are appended only when asked
+    merged = a.merge(b, different_corpora=True)
     compare_frames(merged.to_frame(), whole.to_frame(), atol=1e-6, rtol=1e-6)
     assert_same_exemplars(merged.exemplar_rows(), whole.exemplar_rows())
-    assert merged.summary.entries == 12
+    assert merged.summary.entries == 12 and merged.summary.coverage == Coverage.range(0, 12)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -226,26 +232,28 @@ def test_keyboard_interrupt_returns_partial_stats(minilm, ewt_path):
     stats = analyze(corpus(), model=minilm, batch_size=4, progress=False)
     assert stats.summary.interrupted and "INTERRUPTED" in stats.summary.describe()
     assert stats.summary.sentences == 0  # interrupted while the first chunk was being read
+    assert not stats.summary.coverage
     assert np.isnan(stats.values("distance")).all()
 
 
-def test_ctrl_c_finishes_the_batch_then_stops(minilm, ewt_path, monkeypatch):
-    syntaxes = list(islice(iter_conllu(ewt_path), 80))
-    monkeypatch.setattr("attnwidget.forward.MAX_BATCH_BYTES", 1 << 30)  # every batch holds 4 sentences
+def test_ctrl_c_drops_the_chunk_in_flight(minilm, ewt_path, monkeypatch):
+    syntaxes = list(islice(iter_conllu(ewt_path), 120))
 
     def corpus():
         for k, syntax in enumerate(syntaxes):
-            if k == 40:
+            if k == 100:
                 os.kill(os.getpid(), signal.SIGINT)
             yield syntax
 
     before = signal.getsignal(signal.SIGINT)
     stats = analyze(corpus(), model=minilm, batch_size=4, progress=False)
     assert stats.summary.interrupted
-    # Reading runs ahead of the model, so the signal lands during some batch; that batch
-    # is finished and nothing after it is started.
-    assert 0 < stats.summary.sentences < 80 and stats.summary.sentences % 4 == 0
-    assert np.isfinite(stats.values("distance")).all()
+    # Reading runs ahead of the model, so the signal lands during some chunk (of 32
+    # sentences); that chunk is dropped, so what is kept is whole chunks, and says so.
+    done = stats.summary.sentences
+    assert done % 32 == 0 and done < 120
+    assert stats.summary.coverage == Coverage.range(0, done) and stats.summary.entries == done
+    assert done == 0 or np.isfinite(stats.values("distance")).all()
     assert signal.getsignal(signal.SIGINT) is before
 
 

@@ -112,7 +112,8 @@ def test_every_error_advises_only_options_that_exist():
     """Each ``pass name=`` / ``with name=`` / ``use name=`` in the package's messages names
     an argument some public callable takes (or a Hugging Face loading option)."""
     public = [getattr(attnwidget, name) for name in attnwidget.__all__]
-    public += [AttentionWidget.from_attention, AttentionWidget.from_pair, AttentionWidget.from_generation]
+    public += [AttentionWidget.from_attention, AttentionWidget.from_pair, AttentionWidget.from_generation,
+               attnwidget.AttentionStats.merge]
     takes = {p for f in public if callable(f) for p in _parameters(f)}
     takes |= {"attn_implementation", "use_fast"}  # transformers' own from_pretrained options
     source = "\n".join(p.read_text(encoding="utf-8") for p in Path(attnwidget.__file__).parent.glob("*.py"))

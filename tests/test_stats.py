@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from attnwidget.analysis import analyze  # noqa: E402
+from attnwidget.coverage import Coverage, CoverageOverlapError  # noqa: E402
 from attnwidget.metrics import BASELINE_OFFSETS  # noqa: E402
 from attnwidget.plots import save_figures  # noqa: E402
 from attnwidget.stats import METRICS, AttentionStats  # noqa: E402
@@ -95,9 +96,13 @@ def test_save_and_load_round_trip_exactly(stats, tmp_path):
     assert loaded.summary == stats.summary
     for name, value in stats.sums.sums.items():
         assert np.array_equal(loaded.sums.sums[name].numpy(), value.cpu().numpy()), name
-    # and a loaded object still merges
-    twice = loaded.merge(stats)
-    assert twice.summary.sentences == 32
+    assert loaded.summary.coverage == stats.summary.coverage and loaded.summary.coverage
+    # a loaded object still merges; with itself only when told the two are different corpora
+    with pytest.raises(CoverageOverlapError, match="both parts cover entries 0–15"):
+        loaded.merge(stats)
+    twice = loaded.merge(stats, different_corpora=True)
+    assert twice.summary.sentences == 32 and twice.summary.entries == 32
+    assert twice.summary.coverage == Coverage.range(0, 32)
 
 
 def test_load_rejects_other_files(tmp_path):

@@ -229,8 +229,10 @@ class ExemplarAttention:
                 from .syntax import iter_conllu
 
                 wanted = set(self._texts)
-                for index, syntax in enumerate(iter_conllu(path)):
-                    if index in wanted:
+                # Lenient reading keeps an invalid sentence's place (as a ConlluError), so
+                # indices match those of an analysis run with lenient=True too.
+                for index, syntax in enumerate(iter_conllu(path, lenient=True)):
+                    if index in wanted and not isinstance(syntax, Exception):
                         self._gold[index] = syntax
                     if index >= max(wanted, default=-1):
                         break

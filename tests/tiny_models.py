@@ -263,3 +263,24 @@ def tiny_marian(n_layer: int = 2, n_head: int = 4, seed: int = 0):
         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
     )
     return MarianModel(config), tok
+
+
+def llama_long(n_layer: int = 32, n_head: int = 32, n_kv_head: int = 8, head_dim: int = 16, window: int = 8192,
+               seed: int = 0):
+    """Llama-shaped for long inputs: 32 layers x 32 heads (8 key heads) of 16 dims, an 8,192-token
+    window, sdpa attention; small enough to run 8,192 tokens on a CPU (273 MB of weights)."""
+    import copy
+
+    from transformers import LlamaConfig, LlamaModel
+
+    torch.manual_seed(seed)
+    tok = copy.deepcopy(gpt2_tokenizer())
+    tok.model_max_length = window
+    hidden = n_head * head_dim
+    config = LlamaConfig(
+        vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=n_layer,
+        num_attention_heads=n_head, num_key_value_heads=n_kv_head, head_dim=head_dim,
+        max_position_embeddings=window, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id, tie_word_embeddings=False,
+    )
+    return LlamaModel(config).eval(), tok

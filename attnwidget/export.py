@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .bundles import inline_script
+from .long_export import MAX_BYTES, long_bundle
+from .long_payload import layer_info, store_thumbnails, summarised
 from .payload import decode_array, encode_array, layer_payload, neuron_payload, thumbnails_payload, with_base64
 
 if TYPE_CHECKING:
@@ -40,15 +42,19 @@ def bundle_script() -> str:
     return inline_script("standalone.js")
 
 
-def _attention_bundle(data) -> tuple[list, dict]:
-    """Every layer of one attention, and its thumbnails, compressed and base64."""
-    layers = []
+def _attention_bundle(data, limit: int | None = None) -> tuple[list, dict] | None:
+    """Every layer of one attention, and its thumbnails, compressed and base64; None when
+    the layers pass ``limit`` bytes (then the file carries summaries: long_export.py)."""
+    layers, spent = [], 0
     for layer in range(data.num_layers):
         payload = layer_payload(data, layer)
         packed = payload["data"]
         if packed["compression"] is None:  # always compress in files: they are read from disk
             packed = encode_array(decode_array(packed), compress=True)
         layers.append({**payload, "data": with_base64(packed)})
+        spent += len(layers[-1]["data"]["buffer"])
+        if limit is not None and spent > limit:
+            return None
     thumbs = {}
     for key, hide in (("plain", False), ("hide_first", True)):
         t = thumbnails_payload(data, hide)
@@ -90,12 +96,24 @@ def neuron_bundle(widget: "AttentionWidget", budget: int = NEURON_BUDGET) -> dic
     return {"heads": heads, "note": note}
 
 
-def static_bundle(widget: "AttentionWidget") -> dict:
-    """Everything the exported page needs: traits, sentence, all layers, thumbnails, neuron vectors."""
-    layers, thumbs = _attention_bundle(widget._data)
+def static_bundle(widget: "AttentionWidget", max_bytes: int = MAX_BYTES) -> dict:
+    """Everything the exported page needs: traits, sentence, all layers (or, past
+    ``max_bytes``, what of them fits: long_export.py), thumbnails, neuron vectors."""
     state = {name: getattr(widget, name) for name in EXPORTED_TRAITS}
     state["_meta"] = widget._meta
-    bundle = {"state": state, "layers": layers, "thumbnails": thumbs, "neuron": neuron_bundle(widget)}
+    bundle = {"state": state, "neuron": neuron_bundle(widget)}
+    data = widget._data
+    fixed = len(bundle_script()) + len(script_json(bundle)) + 4096
+    full = None if summarised(data) else _attention_bundle(data, limit=max_bytes - fixed)
+    if full is not None:
+        bundle["layers"], bundle["thumbnails"] = full
+    else:
+        bundle["layers"] = [layer_info(data, layer) for layer in range(data.num_layers)]
+        thumbs = {key: store_thumbnails(data, hide) for key, hide in (("plain", False), ("hide_first", True))}
+        bundle["thumbnails"] = {key: {**t, "data": with_base64(t["data"])} for key, t in thumbs.items()}
+        fixed += len(script_json(bundle["layers"])) + sum(len(t["data"]["buffer"]) for t in bundle["thumbnails"].values())
+        bundle["long"] = long_bundle(data, widget.layer, max_bytes - fixed)
+        bundle["state"]["_layer_data"] = bundle["layers"][widget.layer]
     others = {}
     for kind, data in widget._kinds.items():  # encoder-decoder: the other two attentions
         if kind != widget.attention_kind:
@@ -142,22 +160,24 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def to_html(widget: "AttentionWidget", title: str | None = None) -> str:
-    """The exported page as a string."""
+def to_html(widget: "AttentionWidget", title: str | None = None, max_bytes: int = MAX_BYTES) -> str:
+    """The exported page as a string, at most about ``max_bytes`` long (a long input carries
+    what fits; the page says what it lacks)."""
     data = widget._data
     if title is None:
         title = f"attnwidget · {data.model_name} · {data.num_tokens} tokens"
     return _PAGE.format(
         title=html.escape(title),
         heading=html.escape(title),
-        data=script_json(static_bundle(widget)),
+        data=script_json(static_bundle(widget, max_bytes)),
         bundle=bundle_script(),
     )
 
 
-def save_html(widget: "AttentionWidget", path: str | Path, title: str | None = None) -> Path:
+def save_html(widget: "AttentionWidget", path: str | Path, title: str | None = None,
+              max_bytes: int = MAX_BYTES) -> Path:
     """Write the exported page to ``path`` (UTF-8) and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_html(widget, title=title), encoding="utf-8")
+    path.write_text(to_html(widget, title=title, max_bytes=max_bytes), encoding="utf-8")
     return path

@@ -51,7 +51,8 @@ class QueryKey:
     - ``bias``: float32 ``[heads, T_q, T_k]`` added to the scores (T5's relative position
       bias), or None;
     - ``masked``: bool ``[T_q, T_k]``, True where the query may not look (future tokens of
-      a causal model, padding);
+      a causal model, padding); or None with ``mask_rule="causal"`` (a long input: no
+      ``[T, T]`` array, key j is hidden from query i when j > i);
     - ``scale``: the factor on q·k (1/√d for most models, 1 for T5);
     - ``attention``: float32 ``[heads, T_q, T_k]``, the weights the model returned
       (:func:`capture_qk`), or None (:func:`capture_all_qk` checks them against the vectors,
@@ -67,9 +68,18 @@ class QueryKey:
     query: np.ndarray
     key: np.ndarray
     bias: np.ndarray | None
-    masked: np.ndarray
+    masked: np.ndarray | None
     scale: float
     attention: np.ndarray | None = None
+    mask_rule: str | None = None
+
+    def masked_rows(self, rows=slice(None)) -> np.ndarray:
+        """The ``masked`` pairs of some query rows (built from the rule when there is no array)."""
+        if self.masked is not None:
+            return self.masked[rows]
+        n_q, n_k = self.query.shape[1], self.key.shape[1]
+        i = np.arange(n_q)[rows]
+        return np.arange(n_k)[None, :] > np.atleast_1d(i)[:, None] if np.ndim(i) else np.arange(n_k) > i
 
     @property
     def num_heads(self) -> int:
@@ -100,7 +110,7 @@ class QueryKey:
     def weights(self, head: int, token: int | None = None) -> np.ndarray:
         """softmax of the scores over the keys each query may see (float64, shaped as :meth:`scores`)."""
         rows = slice(None) if token is None else token
-        scores = np.where(self.masked[rows], -np.inf, self.scores(head, token))
+        scores = np.where(self.masked_rows(rows), -np.inf, self.scores(head, token))
         top = scores.max(axis=-1, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)  # a fully masked row gives zeros, not NaN
         exp = np.exp(scores - top)
@@ -281,7 +291,7 @@ def neuron_view(
         "products": query[None, :] * keys,
         "scores": capture.scores(head, token).astype(np.float32),
         "bias": bias.astype(np.float32),
-        "masked": capture.masked[token].copy(),
+        "masked": capture.masked_rows(token).copy(),
         "weights": capture.weights(head, token).astype(np.float32),
     }
 

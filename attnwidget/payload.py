@@ -43,7 +43,7 @@ class AttentionData:
     """
 
     tokens: list[str]
-    attention: np.ndarray
+    attention: np.ndarray | None
     model_name: str = "custom"
     is_causal: bool = False
     token_word: np.ndarray | None = None
@@ -53,24 +53,41 @@ class AttentionData:
     kind: str = "self"
     kv_heads: list[int] | None = None
     _thumbnails: dict = field(default_factory=dict, repr=False)
+    #: Summaries, rows and tiles (:mod:`attnwidget.attention_store`); a long input has only this.
+    _store: Any = field(default=None, repr=False)
+
+    @property
+    def store(self):
+        """The :class:`attnwidget.attention_store.AttentionStore` of this attention (made on first use)."""
+        if self._store is None:
+            from .attention_store import DenseStore
+
+            self._store = DenseStore(self.attention, self.is_causal)
+        return self._store
+
+    def _shape(self, axis: int) -> int:
+        if self.attention is not None:
+            return int(self.attention.shape[axis])
+        s = self.store
+        return (s.num_layers, s.num_heads, s.num_tokens, s.num_keys)[axis]
 
     @property
     def num_layers(self) -> int:
-        return int(self.attention.shape[0])
+        return self._shape(0)
 
     @property
     def num_heads(self) -> int:
-        return int(self.attention.shape[1])
+        return self._shape(1)
 
     @property
     def num_tokens(self) -> int:
         """Rows: the attending tokens."""
-        return int(self.attention.shape[2])
+        return self._shape(2)
 
     @property
     def num_keys(self) -> int:
         """Columns: the attended tokens (the source under cross-attention)."""
-        return int(self.attention.shape[3])
+        return self._shape(3)
 
     def num_units(self, level: str) -> int:
         """Tokens at token level; words plus unannotated tokens at word level."""
@@ -323,7 +340,8 @@ def neuron_payload(capture: Any, head: int, quantise: bool = False) -> dict:
     arrays = {
         "queries": encode_vectors(capture.query[head], quantise),
         "keys": encode_vectors(capture.key[kv], quantise),
-        "masked": encode_array(capture.masked.astype(np.uint8)),
+        # A long input sends its rule ("causal"), not a [T, T] array (64 MB at 8,192 tokens).
+        "masked": None if capture.masked is None else encode_array(capture.masked.astype(np.uint8)),
         "bias": None if capture.bias is None else encode_vectors(capture.bias[head], quantise),
     }
     return {
@@ -335,6 +353,7 @@ def neuron_payload(capture: Any, head: int, quantise: bool = False) -> dict:
         "num_kv_heads": int(capture.num_kv_heads),
         "scale": float(capture.scale),
         "head_dim": int(capture.head_dim),
+        "mask_rule": getattr(capture, "mask_rule", None),
         "arrays": arrays,
     }
 

@@ -32,6 +32,7 @@ class ModelInput:
     target: Any = None
     _captures: dict = field(default_factory=dict, repr=False)  # kind -> [QueryKey per layer]
     _refusals: dict = field(default_factory=dict, repr=False)  # kind -> why the view cannot show it
+    _long: Any = field(default=None, repr=False)  # a QKStore: a long input's vectors are already caught
 
     def capture(self, kind: str, layer: int):
         """The :class:`attnwidget.neurons.QueryKey` of ``layer`` of attention ``kind``.
@@ -42,6 +43,10 @@ class ModelInput:
         """
         from .neurons import check_layer
 
+        if self._long is not None:
+            from .long_neurons import long_capture
+
+            return long_capture(self.model, self._long, layer)
         check_layer(self.model, layer, self._part(kind))
         return self.captures(kind)[layer]
 
@@ -69,6 +74,9 @@ class ModelInput:
         """Drop the kept queries and keys, and any refusal (the next request catches them again)."""
         self._captures.clear()
         self._refusals.clear()
+        if self._long is not None:
+            self._long.close()
+            self._long = None
 
     def captured_bytes(self) -> int:
         """Memory the kept queries and keys take (an array shared between layers counted once)."""
@@ -114,6 +122,8 @@ def single_input(text: str, loaded: Any, annotations: Any, target: Any = None, *
                  window: Any = None) -> tuple[dict, ModelInput]:
     """One sentence through any model: ``{"self": data}``, or the three encoder-decoder kinds."""
     from .forward import attention
+    from .long_payload import LONG_TOKENS, long_input
+    from .qk_capture import supports_long
     from .sentence import annotate
 
     try:
@@ -128,11 +138,12 @@ def single_input(text: str, loaded: Any, annotations: Any, target: Any = None, *
         raise AttnWidgetError(
             f"target= is the decoder's text for an encoder-decoder model; {loaded.name!r} has no decoder"
         )
-    weights = attention(loaded, [sentence])[0]
-    groups = kv_heads(loaded, weights.shape[1])
-    data = _data(sentence, weights, loaded, is_causal=loaded.is_causal)
-    data.kv_heads = groups
-    return {"self": data}, ModelInput(loaded, sentence)
+    if len(sentence.tokens) > LONG_TOKENS and supports_long(loaded) is None:
+        data = long_input(sentence, loaded)  # queries and keys only: no [L, H, T, T] array
+    else:
+        data = _data(sentence, attention(loaded, [sentence])[0], loaded, is_causal=loaded.is_causal)
+    data.kv_heads = kv_heads(loaded, data.num_heads)
+    return {"self": data}, ModelInput(loaded, sentence, _long=data.attention is None and data.store or None)
 
 
 def too_long(err: TooLongError, loaded: Any, annotations: Any) -> TooLongError:

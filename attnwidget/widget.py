@@ -20,9 +20,9 @@ from .bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by 
 from .errors import AttnWidgetError
 from .keywords import checked_keywords, trait_names
 from .lifetime import ClosingWidget
+from .long_payload import BadRequest, answer, store_thumbnails, summarised, synced_layer
 from .payload import (
     AttentionData,
-    layer_payload,
     meta_payload,
     neuron_payload,
     payload_size,
@@ -173,9 +173,11 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         super().__init__(_meta=self._meta_of(first), **traits)
         self._ready = True
         self._meta = self._meta_of(self._data)
-        self._layer_data = layer_payload(self._data, self.layer)
+        self._layer_data = synced_layer(self._data, self.layer)
         self.on_msg(self._on_request)
         self._opened()
+        if summarised(self._data):  # a long input: every layer's summary in the background, this one first
+            self._data.store.start_background(first=self.layer)
 
     @property
     def _data(self) -> AttentionData:
@@ -186,6 +188,11 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     def _free(self) -> None:
         # Attention (with its thumbnails), the model input and its captured vectors, the
         # generation, and the synced payloads: everything sized by the input.
+        for data in getattr(self, "_kinds", {}).values():
+            if data._store is not None:
+                data._store.close()  # stops background summaries
+        if getattr(self, "_input", None) is not None:
+            self._input.forget()
         self._kinds, self._input, self._generation = {}, None, None
         self._layer_data, self._meta = None, {}
 
@@ -292,8 +299,23 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
 
     @property
     def attention(self) -> np.ndarray:
-        """float32 ``[layers, heads, T, T]``: the full-precision attention shown."""
-        return self._data.attention
+        """float32 ``[layers, heads, T, T]``: the full-precision attention shown.
+
+        A long input read by a decoder-only model keeps no such array (it would not fit):
+        use :attr:`store` for its summaries, rows, tiles and exact values."""
+        data = self._data
+        if data.attention is None:
+            raise AttnWidgetError(
+                f"this input's {data.num_tokens} tokens are kept as queries and keys, not as a "
+                f"[layers, heads, T, T] array ({data.num_layers * data.num_heads * data.num_tokens ** 2 * 4 / 1e9:.0f} GB); "
+                "use w.store.window(layer, head, r0, c0, cells, 1) for exact weights, or w.store.rows(...)")
+        return data.attention
+
+    @property
+    def store(self):
+        """The :class:`attnwidget.attention_store.AttentionStore` of the attention shown: overviews,
+        each row's strongest keys, exact tiles and values (what the views ask for)."""
+        return self._data.store
 
     @property
     def tokens(self) -> list[str]:
@@ -366,18 +388,22 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     # ---------------------------------------------------------------------- export
 
     @checked_keywords
-    def to_html(self, title: str | None = None) -> str:
-        """One self-contained HTML page with the same interactive views (no kernel, no network)."""
+    def to_html(self, title: str | None = None, max_bytes: int = 25_000_000) -> str:
+        """One self-contained HTML page with the same interactive views (no kernel, no network).
+
+        ``max_bytes``: the page's size limit. An input whose layers do not all fit carries
+        every layer's overview and the shown layer's strongest lines (and its full detail
+        when it fits); the page says plainly where it holds less than the notebook."""
         from .export import to_html
 
-        return to_html(self, title=title)
+        return to_html(self, title=title, max_bytes=max_bytes)
 
     @checked_keywords
-    def save_html(self, path: str | Path, title: str | None = None) -> Path:
+    def save_html(self, path: str | Path, title: str | None = None, max_bytes: int = 25_000_000) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
         from .export import save_html
 
-        return save_html(self, path, title=title)
+        return save_html(self, path, title=title, max_bytes=max_bytes)
 
     # ------------------------------------------------------------------ validation
 
@@ -480,7 +506,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
 
     @t.observe("layer")
     def _send_layer(self, change):
-        self._layer_data = layer_payload(self._data, change["new"])
+        self._layer_data = synced_layer(self._data, change["new"])
 
     @t.observe("attention_kind")
     def _send_kind(self, change):
@@ -494,7 +520,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
             if self.layer >= data.num_layers:
                 self.layer = data.num_layers - 1
             self._meta = self._meta_of(data)
-            self._layer_data = layer_payload(data, self.layer)
+            self._layer_data = synced_layer(data, self.layer)
 
     @t.observe("view")
     def _neuron_reads_tokens(self, change):
@@ -517,14 +543,21 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         buffers: list[bytes] = []
         what = content.get("what")
         layer = content.get("layer")
-        if what == "thumbnails":
-            thumbs = thumbnails_payload(self._data, bool(content.get("hide_first")))
+        if what in ("overview", "rows", "tile", "value"):
+            try:
+                body, buffers = answer(self._data, what, content)
+                reply.update(body)
+            except BadRequest as err:
+                reply["error"] = str(err)
+        elif what == "thumbnails":
+            hide = bool(content.get("hide_first"))
+            thumbs = store_thumbnails(self._data, hide) if summarised(self._data) else thumbnails_payload(self._data, hide)
             reply["thumbnails"] = {**thumbs, "data": _without_buffer(thumbs["data"])}
             buffers = [thumbs["data"]["buffer"]]
         elif what == "layer" and isinstance(layer, int) and 0 <= layer < self._data.num_layers:
-            payload = layer_payload(self._data, layer)  # prefetch of a neighbouring layer
-            reply["payload"] = {**payload, "data": _without_buffer(payload["data"])}
-            buffers = [payload["data"]["buffer"]]
+            payload = synced_layer(self._data, layer)  # prefetch of a neighbouring layer
+            reply["payload"] = {**payload, "data": _without_buffer(payload["data"])} if "data" in payload else payload
+            buffers = [payload["data"]["buffer"]] if "data" in payload else []
         elif what == "neuron":
             buffers = self._neuron_reply(content, reply)
         else:

@@ -6,6 +6,7 @@
 
 import type { WidgetModel } from "../host/widget_model";
 import { decodeArray, type EncodedArray, unpackLayer } from "./codec";
+import { isLayerInfo } from "./long_source";
 import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron_head";
 import { RequestChannel } from "./protocol";
 import type { LayerMatrix } from "./transform";
@@ -102,7 +103,7 @@ export class AttentionSource {
   }
 
   private accept(payload: LayerPayload | null): Promise<LayerMatrix> | null {
-    if (!payload) return null;
+    if (!payload || isLayerInfo(payload)) return null; // a long input's layer is asked for in pieces (long_source.ts)
     const key = keyOf(payload.kind, payload.layer);
     const existing = this.layers.get(key);
     if (existing) return existing;

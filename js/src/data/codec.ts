@@ -3,7 +3,7 @@
 // sqrt-quantised uint8 (q = round(sqrt(a) * 255)), which keeps small weights
 // distinguishable where a linear scale would round them to zero.
 
-export type DType = "uint8" | "int16" | "int32" | "float32";
+export type DType = "uint8" | "uint16" | "int16" | "int32" | "float32";
 
 export interface EncodedArray {
   buffer: DataView | ArrayBuffer | Uint8Array | string; // string = base64 (static export)
@@ -12,10 +12,11 @@ export interface EncodedArray {
   compression?: "gzip" | null;
 }
 
-export type TypedArray = Uint8Array | Int16Array | Int32Array | Float32Array;
+export type TypedArray = Uint8Array | Uint16Array | Int16Array | Int32Array | Float32Array;
 
 const CTORS = {
   uint8: Uint8Array,
+  uint16: Uint16Array,
   int16: Int16Array,
   int32: Int32Array,
   float32: Float32Array,

@@ -17,7 +17,9 @@ export interface NeuronPayload {
   num_kv_heads: number;
   scale: number;
   head_dim: number;
-  arrays: { queries: EncodedVectors; keys: EncodedVectors; masked: EncodedArray; bias: EncodedVectors | null };
+  arrays: { queries: EncodedVectors; keys: EncodedVectors; masked: EncodedArray | null; bias: EncodedVectors | null };
+  /** "causal" when the masked pairs come as a rule, not an array (a long input). */
+  mask_rule?: string | null;
   /** Names of the arrays whose bytes travel as binary message parts, in order (kernel replies). */
   order?: string[];
 }
@@ -32,7 +34,7 @@ export interface NeuronHead {
   d: number;
   queries: Float32Array; // [nq, d]
   keys: Float32Array; // [nk, d]
-  masked: Uint8Array; // [nq, nk], 1 = the query may not see the key
+  masked: Uint8Array | null; // [nq, nk], 1 = the query may not see the key; null: key j > query i (causal rule)
   bias: Float32Array | null; // [nq, nk], added to the scores (T5)
   nq: number;
   nk: number;
@@ -65,7 +67,8 @@ export async function decodeNeuronHead(p: NeuronPayload, buffers: DataView[] = [
   });
   const queries = await floats(arrays.queries!);
   const keys = await floats(arrays.keys!);
-  const masked = (await decodeArray(arrays.masked!)).data as Uint8Array;
+  const masked = arrays.masked ? ((await decodeArray(arrays.masked)).data as Uint8Array) : null;
+  if (!masked && p.mask_rule !== "causal") throw new Error(`attnwidget: no mask and an unknown mask rule ${p.mask_rule}`);
   const bias = arrays.bias ? await floats(arrays.bias) : null;
   const d = p.head_dim;
   return {
@@ -92,7 +95,12 @@ export function neuronRow(h: NeuronHead, token: number): NeuronRow {
   const query = h.queries.subarray(token * d, (token + 1) * d);
   const products = new Float32Array(nk * d);
   const scores = new Float32Array(nk);
-  const masked = h.masked.subarray(token * nk, (token + 1) * nk);
+  let masked: Uint8Array;
+  if (h.masked) masked = h.masked.subarray(token * nk, (token + 1) * nk);
+  else {
+    masked = new Uint8Array(nk); // the causal rule: a query sees itself and the keys before it
+    masked.fill(1, token + 1);
+  }
   let top = -Infinity;
   for (let j = 0; j < nk; j++) {
     let dot = 0;

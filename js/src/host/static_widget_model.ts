@@ -10,6 +10,7 @@ import type { Meta } from "../data/meta";
 import type { NeuronPayload } from "../data/neuron_head";
 import type { RequestMessage } from "../data/protocol";
 import { LocalWidgetModel } from "./local_widget_model";
+import { type LongBundle, StaticLong } from "./static_long";
 
 type ThumbnailBundle = Record<"plain" | "hide_first", { layers: number; heads: number; size: number; blocks: number; data: EncodedArray }>;
 
@@ -21,16 +22,21 @@ export interface StaticBundle {
   kinds?: Record<string, { meta: Meta; layers: LayerPayload[]; thumbnails: ThumbnailBundle }>;
   /** Neuron-view heads carried by the file, and what it says about the rest. */
   neuron?: { heads: (NeuronPayload & { attention: string })[]; note: string };
+  /** A long input's summaries within the file's byte budget (its layers are then descriptions). */
+  long?: LongBundle;
 }
 
 export class StaticWidgetModel extends LocalWidgetModel {
   private kinds: Record<string, { meta: Meta; layers: LayerPayload[]; thumbnails: ThumbnailBundle }>;
+  private long: StaticLong | null = null;
 
   constructor(private bundle: StaticBundle) {
     super(bundle.state);
     this.state._layer_data = bundle.layers[this.state.layer as number];
     const first = (this.state.attention_kind as string) ?? "self";
     this.kinds = { ...bundle.kinds, [first]: { meta: this.state._meta as Meta, layers: bundle.layers, thumbnails: bundle.thumbnails } };
+    const meta = this.state._meta as Meta;
+    if (bundle.long) this.long = new StaticLong(bundle.long, meta.num_tokens, meta.num_heads);
   }
 
   private get current() {
@@ -58,6 +64,12 @@ export class StaticWidgetModel extends LocalWidgetModel {
     let reply: Record<string, unknown>;
     let encoded: EncodedArray;
     if (content.what === "neuron") return this.replyNeuron(content);
+    if (["overview", "rows", "tile", "value"].includes(content.what)) {
+      const long = this.long;
+      if (!long) return this.reply(content, { error: "this file carries whole layers; it has no summaries to answer from" });
+      void long.answer(content.what, content).then((body) => this.reply(content, body));
+      return;
+    }
     const kind = this.current;
     if (content.what === "thumbnails") {
       const t = kind.thumbnails[content.hide_first ? "hide_first" : "plain"];

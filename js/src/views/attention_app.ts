@@ -3,6 +3,7 @@
 
 import { AttentionSource, type Thumbnails } from "../data/attention_source";
 import { type Drawn, drawnUnits, isShown, pairRanges, splitUnit, thumbWindow } from "../data/filters";
+import { isLayerInfo } from "../data/long_source";
 import type { Meta } from "../data/meta";
 import type { NeuronHead } from "../data/neuron_head";
 import { type Focus, type Pruned, pruneLayer } from "../data/prune";
@@ -17,6 +18,7 @@ import type { WidgetModel } from "../host/widget_model";
 import css from "./attention.css";
 import { Controls } from "./controls";
 import { HeadView } from "./head_view";
+import { LongMode } from "./long_mode";
 import { MatrixView } from "./matrix_view";
 import { ModelView } from "./model_view";
 import { type NeuronScene, NeuronView } from "./neuron_view";
@@ -163,6 +165,7 @@ export class AttentionApp {
     for (const f of this.cleanup) f();
     this.cleanup = [];
     this.source.dispose();
+    this.long?.dispose();
     this.transformed.clear();
     this.pruned.clear();
     this.thumbs = null;
@@ -233,6 +236,11 @@ export class AttentionApp {
       return;
     }
 
+    if (isLayerInfo(this.widgetModel.get("_layer_data"))) {
+      await this.drawLong(gen);
+      return;
+    }
+    this.long?.show(false);
     if (!this.source.has(t.layer)) this.setStatus(`loading layer ${t.layer}…`);
     const t0 = performance.now();
     const raw = await this.source.layer(t.layer);
@@ -250,6 +258,26 @@ export class AttentionApp {
     this.prefetchAround(t.layer);
   }
   private thumbsFirst = false;
+  /** The head and matrix views of a long input; made when the first one arrives (short inputs never need them). */
+  private long: LongMode | null = null;
+
+  /** A long input's head or matrix view (summaries and tiles asked for as needed). */
+  private async drawLong(gen: number) {
+    const info = this.widgetModel.get("_layer_data");
+    if (!isLayerInfo(info) || info.layer !== this.traits.layer) return; // the kernel's answer to a layer change is on its way
+    const t0 = performance.now();
+    this.syncTokenList({ labels: this.meta.tokens } as UnitSyntax);
+    this.long ??= new LongMode(this.widgetModel, this.hosts, this.stage, {
+      status: (text) => this.setStatus(text),
+      tooltip: (text, ev) => this.showTooltip(text, ev),
+      redraw: () => this.scheduleDraw(),
+      lock: (row) => this.lockToken(row === null ? null : { unit: row, role: "query" }),
+    });
+    await this.long.draw(info, this.meta, this.traits, this.palette());
+    if (gen !== this.generation && this.generation !== gen) return;
+    this.root.dataset.timings = JSON.stringify({ data: 0, scene: 0, draw: performance.now() - t0 });
+    this.drawn();
+  }
 
   /** Fetch the selected head's vectors (once per layer and head) and draw the query token's row. */
   private async updateNeuron(gen: number, palette: Palette) {
@@ -412,6 +440,10 @@ export class AttentionApp {
   private drawCurrent() {
     const t = this.traits;
     if (t.view === "neuron") return this.neuronView.redraw(); // scrolling
+    if ((t.view === "head" || t.view === "matrix") && isLayerInfo(this.widgetModel.get("_layer_data"))) {
+      void this.drawLong(this.generation);
+      return;
+    }
     const scene = this.scene;
     if (!scene) return;
     if (t.view === "head") {

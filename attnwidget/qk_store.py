@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import threading
+
 from .attention_store import AttentionStore, LayerSummary, head_pool
 from .qk_capture import CapturedQK
 from .summary_kernel import qk_rows, qk_window
@@ -28,6 +30,7 @@ class QKStore(AttentionStore):
         self.is_causal = qk.is_causal
         self._keys_t: dict[tuple[int, int], np.ndarray] = {}
         super().__init__(**options)
+        threading.Thread(target=warm_up, name="attnwidget-compile", daemon=True).start()
 
     def close(self) -> None:
         super().close()
@@ -80,7 +83,8 @@ class QKStore(AttentionStore):
             out["top"][at], out["weights"][at] = top[r0:r1], weights[r0:r1]
             out["covered"][at], out["first"][at] = covered[r0:r1], first[r0:r1]
 
-        list(head_pool().map(head, enumerate(heads)))
+        for item in enumerate(heads):  # in the asking thread: the pool may be busy with whole layers
+            head(item)
         return out
 
     def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
@@ -89,3 +93,15 @@ class QKStore(AttentionStore):
         qk_window(self.qk.query[layer, head], self._kt(layer, head), np.float32(self.qk.scale), self.is_causal,
                   s.m[head], s.z[head], r0, c0, cells, r, out)
         return out
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernels on a tiny input, so that the first
+    tile a view asks for does not wait for the compiler (~1-9 s on a busy machine)."""
+    q = np.zeros((8, 4), np.float32)
+    kt = np.zeros((4, 8), np.float32)
+    ones = np.ones(8, np.float32)
+    qk_window(q, kt, np.float32(1.0), True, ones, ones, 0, 0, 2, 1, np.zeros((2, 2), np.float32))
+    pooled = np.zeros((8, 8), np.float32)
+    rows = [np.zeros((8, 2), np.int32), np.zeros((8, 2), np.float32)] + [np.zeros(8, np.float32) for _ in range(4)]
+    qk_rows(q, kt, np.float32(1.0), True, 1, 2, 0, 8, pooled, pooled.copy(), *rows)

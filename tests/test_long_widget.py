@@ -117,3 +117,20 @@ def test_from_attention_past_the_limit_uses_the_dense_store():
         np.testing.assert_allclose(tile, a[0, :, 5:8, 7:10].mean(0), atol=1e-7)
     finally:
         w.close()
+
+
+def test_export_stays_within_its_budget_and_lists_what_it_holds(widget, tmp_path):
+    import json
+    import re
+
+    html = widget.to_html(max_bytes=400_000)
+    assert len(html.encode()) <= 400_000
+    bundle = json.loads(re.search(r'data-attnwidget="attnwidget-0">(.*?)</script>', html, re.S)[1])
+    long = bundle["long"]
+    holds = long["holds"]
+    assert widget.layer in holds["overview"] and str(widget.layer) in holds["rows"]
+    assert holds["full"] == []  # a model's long input keeps no dense layer to carry
+    assert all(layer["packing"] == "summary" for layer in bundle["layers"])
+    roomy = json.loads(re.search(r'data-attnwidget="attnwidget-0">(.*?)</script>',
+                                 widget.to_html(max_bytes=25_000_000), re.S)[1])["long"]["holds"]
+    assert roomy["overview"] == [0, 1] and roomy["rows"][str(widget.layer)] == 16

@@ -47,6 +47,10 @@ export class LongHeadView {
   private scene: LongHeadScene | null = null;
   private offsetY = 0;
   private hoverRow: number | null = null;
+  /** Why rows could not be had (the host's words), shown until the layer or heads change. */
+  notice = "";
+  private noticeKey = "";
+  private refused = new Set<string>();
 
   constructor(
     host: HTMLElement,
@@ -130,6 +134,11 @@ export class LongHeadView {
 
   render(scene: LongHeadScene): LongHeadStats {
     this.scene = scene;
+    const noticeKey = `${scene.layer}|${scene.heads}`;
+    if (noticeKey !== this.noticeKey) {
+      this.noticeKey = noticeKey;
+      this.notice = "";
+    }
     const { palette, n } = scene;
     const width = LABEL_W * 2 + GAP;
     const full = n * ROW;
@@ -148,7 +157,8 @@ export class LongHeadView {
       c <= Math.min(Math.floor((n - 1) / ROW_CHUNK), Math.floor(last / ROW_CHUNK) + 1);
       c++
     ) {
-      if (this.source.peek(this.source.rowKey(scene.layer, scene.heads, c))) continue;
+      const key = this.source.rowKey(scene.layer, scene.heads, c);
+      if (this.source.peek(key) || this.refused.has(key)) continue;
       if (c >= Math.floor(first / ROW_CHUNK) && c <= Math.floor(last / ROW_CHUNK)) waiting++;
       this.source.rowChunk(scene.layer, scene.heads, c, n).then(
         () => this.handlers.changed(),
@@ -198,6 +208,10 @@ export class LongHeadView {
       seen.add(e.key);
       const text = `${e.up ? "↑" : "↓"} ${e.key} ${shortLabel(scene.labels[e.key])}`;
       p.text(text, xr + 8 + (seen.size % 2) * 90, e.y + (e.up ? 6 : -6), { font: SMALL_FONT, colour: e.colour });
+    }
+    if (this.notice) {
+      p.rect(0, y0, width, 28, palette.background, 0.9);
+      p.text(this.notice, 8, y0 + 14, { font: SMALL_FONT, colour: palette.foreground });
     }
     if (focus !== null && focus >= first && focus <= last) {
       p.strokeRect(0.5, focus * ROW + 0.5, xl - 2, ROW - 1, palette.foreground, 1);

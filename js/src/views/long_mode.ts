@@ -127,8 +127,9 @@ export class LongMode {
     const short = stats.short
       ? ` · ${stats.short} rows' ${info.top_k} strongest keys cover less than ${Math.round(t.prune * 100)}% of their mass`
       : "";
+    const notice = this.head.notice ? `${this.head.notice} · ` : "";
     this.host.status(
-      `${meta.model} · layer ${info.layer} · ${use.length}/${info.heads} heads · rows ${stats.first}–${stats.last} of ${info.size} · ${stats.lines} lines (each row's strongest keys; % = share of the row's mass they cover)${short}${level}`,
+      `${notice}${meta.model} · layer ${info.layer} · ${use.length}/${info.heads} heads · rows ${stats.first}–${stats.last} of ${info.size} · ${stats.lines} lines (each row's strongest keys; % = share of the row's mass they cover)${short}${level}`,
     );
   }
 

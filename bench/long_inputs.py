@@ -53,8 +53,8 @@ def kernel_figures(n_tokens: int, layers: int = 32, heads: int = 32) -> dict:
     """Time and memory of the long path in this process: pass + capture, then every summary."""
     import torch
 
-    from attnwidget.qk_capture import capture
-    from attnwidget.qk_store import QKStore
+    from attnwidget.transformer.qk_capture import capture
+    from attnwidget.widget.qk_store import QKStore
 
     base = rss_mb()
     loaded = long_model(layers, heads)
@@ -114,7 +114,7 @@ def dense_attention(n: int, layers: int = 12, heads: int = 12, seed: int = 0):
 
 def ask(widget, **content) -> tuple[float, dict, list]:
     """One request through the widget's own handler: (ms, reply, buffers)."""
-    from attnwidget.bundles import REQUEST
+    from attnwidget.widget.js_bundles import REQUEST
 
     sent = []
     original = widget.send
@@ -132,7 +132,7 @@ def ask(widget, **content) -> tuple[float, dict, list]:
 
 
 def reply_bytes(reply: dict, buffers: list) -> int:
-    from attnwidget.payload import payload_size
+    from attnwidget.widget.payload import payload_size
 
     return payload_size(reply) + sum(len(b) for b in buffers)
 
@@ -141,8 +141,8 @@ def widget_figures(kind: str, n: int, out_dir: str, chromium: str) -> dict:
     """Kernel and browser figures of one long input (run in its own process: peak memory is its own)."""
     import numpy as np
 
-    from attnwidget.payload import payload_size
-    from attnwidget.widget import AttentionWidget
+    from attnwidget.widget.attention_widget import AttentionWidget
+    from attnwidget.widget.payload import payload_size
 
     fig: dict = {"input": kind, "tokens": n}
     base = rss_mb()

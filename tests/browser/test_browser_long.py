@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from pagetools import goto_offline, wait_drawn
 
-from attnwidget.payload import dequantise_sqrt, quantise_sqrt
-from attnwidget.widget import AttentionWidget
+from attnwidget.widget.attention_widget import AttentionWidget
+from attnwidget.widget.payload import dequantise_sqrt, quantise_sqrt
 
 pytestmark = pytest.mark.browser
 

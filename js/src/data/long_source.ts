@@ -1,4 +1,4 @@
-// A long input's attention, asked for piece by piece (attnwidget/long_payload.py is the
+// A long input's attention, asked for piece by piece (attnwidget/widget/long_payload.py is the
 // kernel's half): the layer's max-pooled overview, rows of each row's strongest keys,
 // tiles of the matrix at some tokens per cell, and single values. Nothing the size of
 // a whole layer is ever held: everything decoded stays in one cache bounded in bytes.

@@ -1,4 +1,4 @@
-// An exported file's answers for a long input (attnwidget/long_export.py is the other
+// An exported file's answers for a long input (attnwidget/widget/long_export.py is the other
 // half): overviews, rows and tiles from what the file carries. What it does not carry is
 // refused with a plain sentence that the views show ("this file holds layer 7 at 16
 // tokens per cell; open it in the notebook for detail").

@@ -1,0 +1,107 @@
+"""A long input's attention kept as its queries and keys, summarised layer by layer.
+
+The store holds every layer's q ``[H, T, d]`` and k ``[G, T, d]`` (float32: 0.64 GB at
+8,192 tokens x 32 layers x 32 heads of 16 dims with 8 key heads) and, once made, each
+layer's summary (:class:`attnwidget.attention_store.LayerSummary`, ~35 MB per layer there).
+Weights are recomputed on request from q, k and the row statistics m, Z of the summary:
+a 256 x 256 exact tile costs under a millisecond, so no T x T array is ever needed.
+Rows asked for before their layer is summarised are computed on their own (the head view's
+first screen does not wait for the layer).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from attnwidget.transformer.qk_capture import CapturedQK
+from attnwidget.widget.attention_store import AttentionStore, LayerSummary, head_pool
+from attnwidget.widget.summary_kernel import qk_rows, qk_window
+
+
+class QKStore(AttentionStore):
+    """Summaries, rows and tiles of causal self-attention rebuilt from :class:`CapturedQK`."""
+
+    def __init__(self, qk: CapturedQK, **options) -> None:
+        self.qk = qk
+        self.num_layers, self.num_heads = qk.num_layers, qk.num_heads
+        self.num_tokens = self.num_keys = qk.num_tokens
+        self.is_causal = qk.is_causal
+        self._keys_t: dict[tuple[int, int], np.ndarray] = {}
+        super().__init__(**options)
+        threading.Thread(target=warm_up, name="attnwidget-compile", daemon=True).start()
+
+    def close(self) -> None:
+        super().close()
+        self._keys_t.clear()
+
+    def _kt(self, layer: int, head: int) -> np.ndarray:
+        """The keys head ``head`` reads, transposed ``[d, T]`` (so a row's dot products vectorise)."""
+        g = self.qk.kv_head(head)
+        kt = self._keys_t.get((layer, g))
+        if kt is None:
+            kt = self._keys_t[layer, g] = np.ascontiguousarray(self.qk.key[layer, g].T)
+        return kt
+
+    def _summarise(self, layer: int) -> LayerSummary:
+        pooled, pooled_hf, top, weights, covered, first, (m, z) = self._new_summary(True)
+        scale = np.float32(self.qk.scale)
+
+        def head(h: int) -> None:
+            qk_rows(self.qk.query[layer, h], self._kt(layer, h), scale, self.is_causal, self.block, self.top_k,
+                    0, self.num_tokens, pooled[h], pooled_hf[h], top[h], weights[h], covered[h], first[h], m[h], z[h])
+
+        try:
+            list(head_pool().map(head, range(self.num_heads)))
+        finally:  # the transposed keys of a summarised layer are rebuilt cheaply when a tile needs them
+            for g in range(self.qk.num_kv_heads):
+                self._keys_t.pop((layer, g), None)
+        return self._finish(pooled, pooled_hf, top, weights, covered, first, m, z)
+
+    def rows(self, layer: int, heads: list[int], r0: int, r1: int) -> dict[str, np.ndarray]:
+        if self.has_summary(layer):
+            return super().rows(layer, heads, r0, r1)
+        n, k = r1 - r0, self.top_k
+        out = {"top": np.full((len(heads), n, k), -1, np.int32), "weights": np.zeros((len(heads), n, k), np.float32),
+               "covered": np.zeros((len(heads), n), np.float32), "first": np.zeros((len(heads), n), np.float32)}
+        scale = np.float32(self.qk.scale)
+
+        def head(item: tuple[int, int]) -> None:
+            at, h = item
+            # Only rows r0..r1 are scored; the outputs are full-length so the kernel's indices hold.
+            pooled = np.zeros((self.cells, self.cells), np.float32)  # scratch: only the rows are kept
+            m = np.zeros(self.num_tokens, np.float32)
+            z = np.zeros(self.num_tokens, np.float32)
+            top = np.full((self.num_tokens, k), -1, np.int32)
+            weights = np.zeros((self.num_tokens, k), np.float32)
+            covered = np.zeros(self.num_tokens, np.float32)
+            first = np.zeros(self.num_tokens, np.float32)
+            q = self.qk.query[layer, h]
+            qk_rows(q, self._kt(layer, h), scale, self.is_causal, self.block, k, r0, r1,
+                    pooled, pooled, top, weights, covered, first, m, z)
+            out["top"][at], out["weights"][at] = top[r0:r1], weights[r0:r1]
+            out["covered"][at], out["first"][at] = covered[r0:r1], first[r0:r1]
+
+        for item in enumerate(heads):  # in the asking thread: the pool may be busy with whole layers
+            head(item)
+        return out
+
+    def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
+        s = self.summary(layer)
+        out = np.zeros((cells, cells), np.float32)
+        qk_window(self.qk.query[layer, head], self._kt(layer, head), np.float32(self.qk.scale), self.is_causal,
+                  s.m[head], s.z[head], r0, c0, cells, r, out)
+        return out
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the kernels on a tiny input, so that the first
+    tile a view asks for does not wait for the compiler (~1-9 s on a busy machine)."""
+    q = np.zeros((8, 4), np.float32)
+    kt = np.zeros((4, 8), np.float32)
+    ones = np.ones(8, np.float32)
+    qk_window(q, kt, np.float32(1.0), True, ones, ones, 0, 0, 2, 1, np.zeros((2, 2), np.float32))
+    pooled = np.zeros((8, 8), np.float32)
+    rows = [np.zeros((8, 2), np.int32), np.zeros((8, 2), np.float32)] + [np.zeros(8, np.float32) for _ in range(4)]
+    qk_rows(q, kt, np.float32(1.0), True, 1, 2, 0, 8, pooled, pooled.copy(), *rows)

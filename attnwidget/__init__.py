@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "load_model": "models",
     "LoadedModel": "models",
-    "DEFAULT_MODEL": "models",
-    "OFFLINE_MODEL": "models",
+    "DEFAULT_MODEL": "defaults",
+    "OFFLINE_MODEL": "defaults",
     "Syntax": "syntax",
     "parse_spacy": "syntax",
     "read_conllu": "syntax",

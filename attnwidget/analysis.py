@@ -24,6 +24,7 @@ from .corpus import CorpusSource
 from .corpusrun import (PREFETCH_SWITCH_INTERVAL, CorpusRun, InterruptedRunWarning,  # noqa: F401
                         SkippedSentencesWarning, prefetched)
 from .coverage import Coverage
+from .defaults import CHECKPOINT_SECONDS
 from .errors import AttnWidgetError
 from .fingerprint import model_fingerprint
 from .keywords import checked_keywords
@@ -31,12 +32,12 @@ from .metrics import ExemplarTracker, HeadSums
 from .prepare import SentenceError  # noqa: F401 - part of analyze()'s interface
 from .runfolder import (ResumeError, RunSpec, check_resumable, inspect_folder, load_checkpoint, load_output,
                         refuse_foreign)
+from .runoptions import check_arguments as _check_arguments
+from .runoptions import parse_shard
 from .stats import AttentionStats, CorpusSummary
 
 #: Sentences sorted together by length before batching (× batch size): a run's unit of work.
 CHUNK_BATCHES = 8
-#: Seconds between the checkpoints of a run with an output folder.
-CHECKPOINT_SECONDS = 300.0
 
 
 @checked_keywords
@@ -136,23 +137,6 @@ def analyze(
         return run.go()
 
 
-def _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart):
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise AttnWidgetError("batch_size must be at least 1")
-    if max_sentences is not None and max_sentences < 1:
-        raise AttnWidgetError("max_sentences must be at least 1")
-    if not isinstance(exemplars, int) or exemplars < 0:
-        raise AttnWidgetError(f"exemplars must be a whole number ≥ 0, not {exemplars!r}")
-    if min_attention is not None and not 0 <= min_attention < 1:
-        raise AttnWidgetError(f"min_attention must be in [0, 1), not {min_attention!r}")
-    if checkpoint_every is not None and checkpoint_every < 0:
-        raise AttnWidgetError("checkpoint_every must be a number of seconds ≥ 0, or None")
-    if (resume or restart) and out is None:
-        raise AttnWidgetError("resume and restart need out= (the output folder of the run)")
-    if resume and restart:
-        raise AttnWidgetError("resume=True continues the run in out=, restart=True discards it: choose one")
-
-
 def _model_name(model) -> str:
     if model is None or isinstance(model, (str, Path)):
         from .models import DEFAULT_MODEL
@@ -232,17 +216,3 @@ def _new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index
     sums = HeadSums(loaded.num_layers, loaded.num_heads, loaded.is_causal, min_attention, loaded.device)
     tracker = ExemplarTracker(loaded.num_layers, loaded.num_heads, exemplars, loaded.device)
     return AttentionStats(sums, tracker, summary)
-
-
-def parse_shard(shard) -> tuple[int, int | None]:
-    """``"I/N"`` or ``(I, N)`` → (I, N), 0 ≤ I < N; None → (0, None)."""
-    if shard is None:
-        return 0, None
-    try:
-        index, count = (shard.split("/") if isinstance(shard, str) else shard)
-        index, count = int(index), int(count)
-    except (TypeError, ValueError):
-        raise AttnWidgetError(f"shard must look like I/N (for example 0/4), not {shard!r}") from None
-    if count < 1 or not 0 <= index < count:
-        raise AttnWidgetError(f"shard {index}/{count}: I must be 0 … N−1 (shards are numbered from 0)")
-    return index, count

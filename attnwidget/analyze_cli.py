@@ -13,16 +13,14 @@ import warnings
 from pathlib import Path
 
 from .errors import AttnWidgetError
-from .runfolder import STATS_FILE  # noqa: F401 - where report.py finds the statistics
 
 
 def register(subparsers) -> None:
     """Add the ``analyze`` and ``merge`` subcommands to an argparse subparsers object."""
     import argparse
 
-    from .analysis import CHECKPOINT_SECONDS
+    from .defaults import CHECKPOINT_SECONDS, OFFLINE_MODEL
     from .definitions import cli_epilog, see
-    from .models import OFFLINE_MODEL
 
     analyze = subparsers.add_parser(
         "analyze", help="measure every head's attention over a corpus (Vig & Belinkov 2019)",
@@ -82,13 +80,10 @@ def register(subparsers) -> None:
 
 
 def run_analyze(args) -> int:
+    check_analyze_args(args)  # before the imports below: they take seconds (torch), the model more
     from .analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
     from .runfolder import inspect_folder
 
-    if args.batch_size < 1:
-        raise AttnWidgetError("--batch-size must be at least 1")
-    if args.max_sentences is not None and args.max_sentences < 1:
-        raise AttnWidgetError("--max-sentences must be at least 1")
     finished = args.resume and inspect_folder(args.out).kind == "complete"
     caught: list = []
     try:
@@ -111,6 +106,21 @@ def run_analyze(args) -> int:
     print(f"{args.out} already held the finished run; nothing to do" if finished else f"wrote {args.out}",
           file=sys.stderr)
     return 0
+
+
+def check_analyze_args(args) -> None:
+    """Everything about the options and the corpus file that can be wrong, said before torch
+    is imported or a model loaded (analyze() checks the same again, for callers in Python)."""
+    from .corpus import check_corpus_file
+    from .runoptions import check_arguments, parse_shard
+
+    for option, value in (("--batch-size", args.batch_size), ("--max-sentences", args.max_sentences)):
+        if value is not None and value < 1:
+            raise AttnWidgetError(f"{option} must be at least 1")
+    check_arguments(args.batch_size, args.max_sentences, args.exemplars, args.min_attention, args.checkpoint_every,
+                    args.out, args.resume, args.restart)
+    parse_shard(args.shard)
+    check_corpus_file(Path(args.corpus), args.annotations)
 
 
 def _show(caught, quiet: tuple) -> None:

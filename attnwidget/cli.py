@@ -97,7 +97,8 @@ def _window(value: str) -> int | tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .models import OFFLINE_MODEL
+    """The parser; builds with no torch, transformers or spaCy imported (``--help`` is instant)."""
+    from .defaults import OFFLINE_MODEL
 
     parser = argparse.ArgumentParser(
         prog="attnwidget", description="See and measure what transformer language models attend to."

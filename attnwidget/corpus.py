@@ -70,21 +70,7 @@ class CorpusSource:
             raise AttnWidgetError(f"annotations must be 'gold' or 'spacy', not {annotations!r}")
         if isinstance(corpus, (str, Path)):
             path = Path(corpus)
-            if not path.is_file():
-                what = "a folder, not a file" if path.is_dir() else "not found"
-                raise AttnWidgetError(f"no corpus file at {str(path)!r} ({what}; give a .conllu or .txt file, "
-                                      "or a list of sentences)")
-            suffix = path.suffix.lower()
-            if suffix in CONLLU_SUFFIXES:
-                annotations = annotations or "gold"
-            elif suffix in TEXT_SUFFIXES:
-                if annotations == "gold":
-                    raise AttnWidgetError(f"{path}: gold annotations need a CoNLL-U file (.conllu); "
-                                          "for plain text use annotations='spacy'")
-                annotations = "spacy"
-            else:
-                raise AttnWidgetError(f"{path}: unknown corpus format {suffix or '(no suffix)'!r}; "
-                                      "use .conllu (CoNLL-U) or .txt (one sentence per line)")
+            annotations = check_corpus_file(path, annotations)
             try:
                 source = cls(str(path), annotations, path=path, lenient=lenient, fingerprint=file_fingerprint(path))
                 source.total = source._count()
@@ -191,6 +177,35 @@ class CorpusSource:
                 if not self.lenient:
                     raise AttnWidgetError(message)
                 yield Entry(index, where, "", invalid=message, invalid_reason=SKIP_NOT_A_SENTENCE)
+
+
+def check_corpus_file(path: Path, annotations: str | None) -> str:
+    """What can be wrong with a corpus file before it is read: missing, a folder, an unknown
+    format, gold annotations asked of plain text, unreadable, empty. Returns the annotations
+    it gets (gold for CoNLL-U unless asked otherwise, spaCy for text)."""
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "not found"
+        raise AttnWidgetError(f"no corpus file at {str(path)!r} ({what}; give a .conllu or .txt file, "
+                              "or a list of sentences)")
+    suffix = path.suffix.lower()
+    if suffix in CONLLU_SUFFIXES:
+        annotations = annotations or "gold"
+    elif suffix in TEXT_SUFFIXES:
+        if annotations == "gold":
+            raise AttnWidgetError(f"{path}: gold annotations need a CoNLL-U file (.conllu); "
+                                  "for plain text use annotations='spacy'")
+        annotations = "spacy"
+    else:
+        raise AttnWidgetError(f"{path}: unknown corpus format {suffix or '(no suffix)'!r}; "
+                              "use .conllu (CoNLL-U) or .txt (one sentence per line)")
+    try:
+        with path.open("rb") as f:
+            empty = not f.read(1)
+    except OSError as exc:
+        raise AttnWidgetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if empty:
+        raise AttnWidgetError(f"the corpus {path} is an empty file: no sentences to analyse")
+    return annotations
 
 
 def _decode(raw: bytes, path: Path, line: int) -> str:

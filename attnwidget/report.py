@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from .bundles import inline_script
 from .definitions import COUNTED, DEFINITIONS, THRESHOLD, see
 from .errors import AttnWidgetError
-from .export import script_json
 from .keywords import checked_keywords
 from .progress import bar
 
@@ -79,6 +78,8 @@ def explorer_bundle() -> str:
 def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explorer-0",
                    max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
     """The explorer's mount point, state and bundle (an ES module runs after the page is parsed)."""
+    from .export import script_json  # here, not above: `attnwidget --help` imports this module (numpy)
+
     state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
     return (f'<div id="{element_id}"></div>\n'
             f'<script type="application/json" data-attnwidget-explorer="{element_id}">{script_json(state)}</script>\n'
@@ -211,7 +212,7 @@ def register(subparsers) -> None:
 
 
 def load_dir(folder: str | Path) -> "AttentionStats":
-    from .analyze_cli import STATS_FILE
+    from .runfolder import STATS_FILE
     from .stats import AttentionStats
 
     path = Path(folder)

@@ -78,7 +78,8 @@ def explorer_bundle() -> str:
 def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explorer-0",
                    max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
     """The explorer's mount point, state and bundle (an ES module runs after the page is parsed)."""
-    from .export import script_json  # here, not above: `attnwidget --help` imports this module (numpy)
+    # Imported here, not above: `attnwidget --help` imports this module, and export imports numpy.
+    from .export import script_json
 
     state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
     return (f'<div id="{element_id}"></div>\n'

@@ -96,6 +96,7 @@ def analyze(
     ``stats.summary.coverage``; with ``out`` they are saved there to resume.
     """
     from .models import load_model
+    from .syntax import spacy_pipeline
 
     _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart)
     shard_index, shard_count = parse_shard(shard)
@@ -117,7 +118,9 @@ def analyze(
             return start
         if isinstance(model, (str, Path)) or model is None:
             source.validate(None if progress else False)  # a strict run stops at an invalid file before the model loads
-        loaded = load_model(model, device=device)
+        loaded = load_model(model, device=device, progress=progress)
+        if source.annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
+            spacy_pipeline(pipeline, progress=progress)  # seconds; loaded once, before the bar starts
         spec.model = loaded.name
         spec.model_fingerprint = model_fingerprint(loaded)
         spec.model_info = {"requested": model if isinstance(model, str) else None, "layers": loaded.num_layers,

@@ -18,13 +18,17 @@ def _demo(args) -> int:
     from pathlib import Path
 
     from .demo import demo
+    from .progress import importing
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     progress = not args.quiet
-    pages = [demo(out=out / "sentence.html", text=args.text, progress=progress)]
+    with importing("torch", enabled=progress):
+        from .models import OFFLINE_MODEL, load_model
+    model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)  # once, for both pages
+    pages = [demo(out=out / "sentence.html", text=args.text, progress=progress, model=model)]
     if args.sentences > 0:
-        pages.append(_demo_report(out / "report.html", args.sentences, progress))
+        pages.append(_demo_report(out / "report.html", args.sentences, model, progress))
     for page in pages:
         print(page)
     if args.open:
@@ -32,15 +36,13 @@ def _demo(args) -> int:
     return 0
 
 
-def _demo_report(path, sentences: int, progress: bool = True):
+def _demo_report(path, sentences: int, model, progress: bool = True):
     """Analyse the bundled sample corpus with the offline model; write the report page."""
     from .analysis import analyze
     from .data import sample_corpus_path
     from .explorer import HeadExplorer
-    from .models import OFFLINE_MODEL, load_model
     from .report import report_html
 
-    model = load_model(OFFLINE_MODEL, progress=progress)
     stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences,
                     progress=progress)
     explorer = HeadExplorer(stats, model=model)
@@ -53,6 +55,9 @@ def _demo_report(path, sentences: int, progress: bool = True):
 def _tokens(args) -> int:
     """Print one sentence's tokens, their words, tags and relations, and an attention summary."""
     from .errors import TooLongError
+    from .syntax import check_text
+
+    check_text(args.text)  # before the imports and the model: they take seconds
     from .forward import attention
     from .models import load_model
     from .sentence import annotate, longest_window
@@ -130,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.set_defaults(func=_tokens)
 
     # Subcommands owned by other modules register themselves when those modules exist.
-    for module in ("analyze_cli", "report"):
+    for module in ("analyze_cli", "report", "doctor"):
         try:
             mod = importlib.import_module(f".{module}", __package__)
         except ModuleNotFoundError as exc:

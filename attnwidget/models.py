@@ -286,12 +286,12 @@ _CAUSAL_TYPES = {
 
 def _check_attention_returned(loaded: LoadedModel) -> None:
     """Run a two-token probe: a model that returns no attention fails here, loudly."""
-    from .forward import attention_calls_are_layers, forward_attention
+    from .forward import probe_attention
 
     tok = loaded.tokenizer
     enc = tok("attention probe", return_tensors="pt")
     try:
-        attentions = forward_attention(loaded, enc["input_ids"], enc["attention_mask"])
+        attentions, calls_are_layers = probe_attention(loaded, enc["input_ids"], enc["attention_mask"])
     except NoAttentionError:
         raise
     except Exception as exc:  # a model that cannot even run a probe is unusable here
@@ -301,4 +301,4 @@ def _check_attention_returned(loaded: LoadedModel) -> None:
             f"model {loaded.name!r} returned attention for {len(attentions)} of "
             f"{loaded.num_layers} layers; load it with attn_implementation='eager'."
         )
-    loaded.stops_after_attention = attention_calls_are_layers(loaded, enc["input_ids"], enc["attention_mask"])
+    loaded.stops_after_attention = calls_are_layers

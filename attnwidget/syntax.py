@@ -82,9 +82,10 @@ def find_english_pipeline() -> str:
 
 
 #: Components whose output :func:`syntax_from_doc` never reads (named entities, lemmas,
-#: categories, spans); leaving them on disk takes about 40% off loading en_core_web_sm, and
-#: time off each parse. What the syntax needs stays: tok2vec or transformer, the tagger
-#: or morphologizer, the attribute ruler (UPOS from the tags) and the parser.
+#: categories, spans). Left on disk, en_core_web_sm parses twice as fast (500 EWT sentences:
+#: 1.0 s of CPU instead of 2.0-2.5 s) and loads a sixth faster, with the same syntax. What
+#: the syntax needs stays: tok2vec or transformer, the tagger or morphologizer, the attribute
+#: ruler (UPOS from the tags) and the parser.
 UNUSED_COMPONENTS = ("ner", "entity_ruler", "entity_linker", "lemmatizer", "trainable_lemmatizer",
                      "textcat", "textcat_multilabel", "spancat", "spancat_singlelabel", "span_finder",
                      "span_ruler")

@@ -80,8 +80,11 @@ def register(subparsers) -> None:
 
 
 def run_analyze(args) -> int:
+    from .progress import importing
+
     check_analyze_args(args)  # before the imports below: they take seconds (torch), the model more
-    from .analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
+    with importing("torch", enabled=not args.quiet):
+        from .analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
     from .runfolder import inspect_folder
 
     finished = args.resume and inspect_folder(args.out).kind == "complete"

@@ -58,8 +58,11 @@ def _tokens(args) -> int:
     from .syntax import check_text
 
     check_text(args.text)  # before the imports and the model: they take seconds
-    from .forward import attention
-    from .models import load_model
+    from .progress import importing
+
+    with importing("torch"):
+        from .forward import attention
+        from .models import load_model
     from .sentence import annotate, longest_window
 
     model = load_model(args.model, device=args.device)

@@ -229,7 +229,10 @@ def load_dir(folder: str | Path) -> "AttentionStats":
 def run_report(args) -> int:
     import sys
 
-    from .explorer import HeadExplorer
+    from .progress import importing
+
+    with importing("torch", enabled=not args.quiet):
+        from .explorer import HeadExplorer
 
     stats = load_dir(args.dir)
     compare = load_dir(args.compare) if args.compare else None

@@ -55,14 +55,16 @@ print(json.dumps(_marks))
 
 PHASES = _CLOCK + """
 from attnwidget import AttentionWidget, OFFLINE_MODEL
-import attnwidget.widget
 _phase("widget module (anywidget)")
 import torch
 _phase("import torch")
 import transformers
 from transformers import AutoConfig
 from transformers.models.auto.modeling_auto import MODEL_MAPPING
-from attnwidget.models import embedded_model_path
+try:
+    from attnwidget.transformer.loading import embedded_model_path
+except ImportError:  # attnwidget before its subpackages, to compare
+    from attnwidget.models import embedded_model_path
 MODEL_MAPPING[type(AutoConfig.from_pretrained(embedded_model_path(OFFLINE_MODEL)))]
 _phase("import transformers + model code")
 from attnwidget import load_model
@@ -70,7 +72,10 @@ model = load_model(OFFLINE_MODEL, progress=False)
 _phase("load model (weights, tokenizer, probe)")
 import spacy
 _phase("import spacy")
-from attnwidget.syntax import spacy_pipeline
+try:
+    from attnwidget.text.syntax import spacy_pipeline
+except ImportError:
+    from attnwidget.syntax import spacy_pipeline
 spacy_pipeline(None)  # as the widget asks for it
 _phase("load spaCy pipeline")
 w = AttentionWidget(TEXT, model=model)

@@ -28,7 +28,10 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
+#: The children run here: `python -c` puts its working folder first on sys.path.
+BENCH = Path(__file__).resolve().parent
 TEXT = "The keys that the man left on the kitchen table were gone by the morning."
 
 # Both children print one JSON line: {phase: [wall_s, cpu_s]}. IPython is imported before
@@ -84,11 +87,16 @@ print(json.dumps(_marks))
 """
 
 
+def _env() -> dict:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+            "TQDM_DISABLE": "1", "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1])}
+
+
 def run(script: str, text: str) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "TQDM_DISABLE": "1"}
-    out = subprocess.run([sys.executable, "-c", f"TEXT = {text!r}\n" + script], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    # PYTHONPATH chooses the attnwidget measured (default: this checkout); the child runs in
+    # bench/ (no attnwidget there), since `python -c` puts its working folder first on sys.path.
+    out = subprocess.run([sys.executable, "-c", f"TEXT = {text!r}\n" + script], env=_env(), check=True,
+                         capture_output=True, text=True, cwd=BENCH).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -112,6 +120,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    measured = subprocess.run([sys.executable, "-c", "import attnwidget; print(attnwidget.__file__)"], env=_env(),
+                              check=True, capture_output=True, text=True, cwd=BENCH).stdout.strip()
+    print(f"measuring {measured}")
     if args.only != "phases":
         report("time to the first widget", [run(TOTAL, args.text) for _ in range(args.runs)])
     if args.only != "total":

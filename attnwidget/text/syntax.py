@@ -100,11 +100,12 @@ def spacy_pipeline(name: str | None = None, progress: bool = False):
     ``progress``: a status line while it loads (seconds on a busy machine)."""
     nlp = _PIPELINES.get(name)  # None: the one found installed, found once
     if nlp is None:
-        found = name or find_english_pipeline()
+        from attnwidget.progress import importing, status
+
+        with importing("spacy", enabled=progress):  # seconds, before the pipeline is even found
+            found = name or find_english_pipeline()
         nlp = _PIPELINES.get(found)
         if nlp is None:
-            from attnwidget.progress import status
-
             with status(f"loading spaCy pipeline {found}", enabled=progress):
                 nlp = _load_pipeline(found)
         _PIPELINES[name] = _PIPELINES[found] = nlp

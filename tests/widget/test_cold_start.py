@@ -85,5 +85,6 @@ def test_the_first_widget_of_a_process_says_what_it_waits_for():
                   "print(len(w._data.tokens))\n")
     assert proc.returncode == 0, proc.stderr
     err = proc.stderr
-    for wait in ("importing torch", f"loading model {OFFLINE_MODEL}", "loading spaCy pipeline"):
-        assert wait in err and err.count("done in") >= 3, err
+    for wait in ("importing torch", f"loading model {OFFLINE_MODEL}", "importing spacy", "loading spaCy pipeline"):
+        assert wait in err, err
+    assert err.count("done in") == 4, err

@@ -23,6 +23,7 @@ from .errors import AttnWidgetError
 from .keywords import checked_keywords, trait_names
 from .lifetime import ClosingWidget
 from .payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
+from .pictures.methods import GridPictures
 from .plots import TITLES, frequent_keys
 from .stats import AttentionStats
 
@@ -259,7 +260,7 @@ def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dic
 # ----------------------------------------------------------------------- the widget
 
 
-class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
+class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     """A layer × head grid of any per-head metric of an :class:`AttentionStats`, with the
     exemplar sentences of the head clicked.
 

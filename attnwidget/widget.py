@@ -28,6 +28,8 @@ from .payload import (
     payload_size,
     thumbnails_payload,
 )
+from .pictures.fallback import warm_up
+from .pictures.methods import AttentionPictures
 
 
 VIEWS = ("head", "model", "matrix", "neuron")
@@ -45,7 +47,7 @@ NEEDS_MODEL = (
 )
 
 
-class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
+class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     """Interactive attention of one input, with its syntax (head, model, matrix and neuron views).
 
     >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
@@ -153,6 +155,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         _source: tuple | None = None,
         **traits: Any,
     ) -> None:
+        warm_up()  # the static fallback's matplotlib loads while the model runs
         if _data is not None:
             kinds, model_input, generation = {_data.kind: _data}, None, None
         elif _source is not None:

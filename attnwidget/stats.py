@@ -393,12 +393,16 @@ class AttentionStats:
                    CorpusSummary.from_json(meta["summary"]))
 
     @checked_keywords
-    def plot(self, metric: str, key: str | None = None, ax=None):
+    def plot(self, metric: str, key: str | None = None, ax=None, *, path: str | Path | None = None,
+             width_in: float | None = None, height_in: float | None = None, dpi: float = 300):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
-        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""
+        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9).
+
+        ``path``: also write it there (``.png``, ``.svg`` with text as text, or ``.pdf``),
+        replacing the file whole, ``width_in`` x ``height_in`` inches at ``dpi``."""
         from .plots import plot_metric
 
-        return plot_metric(self, metric, key, ax=ax)
+        return plot_metric(self, metric, key, ax=ax, path=path, width_in=width_in, height_in=height_in, dpi=dpi)
 
 
 def frame_from(values: dict[str, MetricValues], num_layers: int, num_heads: int) -> pd.DataFrame:

@@ -67,23 +67,39 @@ def _legend(scene: Scene, colours: dict[int, str], pal) -> list[tuple[str, dict]
     return entries
 
 
+#: Line alphas are drawn in this many steps: the lines of one head and step share one
+#: path, so a picture of thousands of lines stays small (one SVG element per step).
+ALPHA_STEPS = 16
+
+
 def _lines(c: Canvas, scene: Scene, lines, ok, ya, yb, x1, x2, colours, pal) -> None:
-    from matplotlib.collections import LineCollection
-    from matplotlib.colors import to_rgba
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path
 
     if not ok.any():
         return
     w = lines.weight[ok]
-    alpha = np.minimum(1.0, np.sqrt(w))
-    rgba = np.array([to_rgba(colours[h]) for h in lines.head[ok]])
-    rgba[:, 3] = alpha
-    segments = np.stack([np.stack([np.full(len(w), x1), ya[ok]], 1), np.stack([np.full(len(w), x2), yb[ok]], 1)], 1)
-    c.ax.add_collection(LineCollection(segments, colors=rgba, linewidths=c.pt(0.6 + 1.4 * alpha),
-                                       capstyle="round", zorder=2, gid="attention-lines"))
+    step = np.ceil(np.minimum(1.0, np.sqrt(w)) * ALPHA_STEPS).astype(int)  # 1..ALPHA_STEPS
+    heads, ya, yb = lines.head[ok], ya[ok], yb[ok]
+    for level in range(1, ALPHA_STEPS + 1):  # faint first, strong on top
+        for h in np.unique(heads[step == level]).tolist():
+            pick = (step == level) & (heads == h)
+            k = int(pick.sum())
+            vertices = np.empty((2 * k, 2))
+            vertices[0::2, 0], vertices[1::2, 0] = x1, x2
+            vertices[0::2, 1], vertices[1::2, 1] = ya[pick], yb[pick]
+            alpha = level / ALPHA_STEPS
+            c.ax.add_artist(PathPatch(Path(vertices, np.tile([Path.MOVETO, Path.LINETO], k)), facecolor="none",
+                                     edgecolor=colours[h], alpha=alpha, linewidth=c.pt(0.6 + 1.4 * alpha),
+                                     capstyle="round", zorder=2, gid=f"attention-lines-head{h}-{level}"))
     along = (w >= 0.1) & scene.related(lines.row[ok], lines.col[ok])
     if along.any():
-        c.ax.add_collection(LineCollection(segments[along], colors=pal.foreground, alpha=0.9, linewidths=c.pt(0.9),
-                                           linestyles=[(0, (3, 2.5))], zorder=3))
+        from matplotlib.collections import LineCollection
+
+        segments = np.stack([np.stack([np.full(int(along.sum()), x1), ya[along]], 1),
+                             np.stack([np.full(int(along.sum()), x2), yb[along]], 1)], 1)
+        c.ax.add_collection(LineCollection(segments, colors=pal.foreground, alpha=0.9, linewidths=c.pt(0.9),
+                                           linestyles=[(0, (3, 2.5))], zorder=3, gid="dependency-lines"))
 
 
 def _labels(c: Canvas, scene: Scene, query_right, key_left, label_w, y_of, pal) -> None:
@@ -116,7 +132,7 @@ def _focus_boxes(c: Canvas, scene: Scene, lines, query_right, key_left, label_w,
     own, partners = (scene.row_axis, scene.col_axis) if role == "query" else (scene.col_axis, scene.row_axis)
     at = own.pos[unit]
     own_x = query_right - label_w if role == "query" else key_left
-    c.ax.add_patch(Rectangle((own_x - 2, float(y_of(at)) - ROW_H / 2), label_w + 4, ROW_H, color=pal.highlight, zorder=1))
+    c.ax.add_artist(Rectangle((own_x - 2, float(y_of(at)) - ROW_H / 2), label_w + 4, ROW_H, color=pal.highlight, zorder=1))
     partner_x = key_left if role == "query" else query_right - label_w
     strongest: dict[int, float] = {}
     for r, k, w in zip(lines.row.tolist(), lines.col.tolist(), lines.weight.tolist()):
@@ -125,7 +141,7 @@ def _focus_boxes(c: Canvas, scene: Scene, lines, query_right, key_left, label_w,
     pos = partners.pos
     for u, w in strongest.items():
         if pos[u] >= 0:
-            c.ax.add_patch(Rectangle((partner_x - 2, float(y_of(pos[u])) - ROW_H / 2), label_w + 4, ROW_H,
+            c.ax.add_artist(Rectangle((partner_x - 2, float(y_of(pos[u])) - ROW_H / 2), label_w + 4, ROW_H,
                                      color=pal.accent, alpha=0.15 + 0.6 * min(1.0, w ** 0.5), zorder=1, linewidth=0))
 
 
@@ -149,7 +165,7 @@ def _arcs(c: Canvas, scene: Scene, x0: float, y_of, pal) -> None:
             c.text(x0 - depth - 3, (ya + yb) / 2 + shift, label, size=SMALL_PT, colour=pal.muted, ha="right")
     path = arc_path(curves)
     if path is not None:
-        c.ax.add_patch(PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.8), gid="dependency-arcs"))
+        c.ax.add_artist(PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.8), gid="dependency-arcs"))
         from matplotlib.collections import LineCollection
 
         c.ax.add_collection(LineCollection(heads, colors=pal.arc, linewidths=c.pt(0.8)))

@@ -35,7 +35,7 @@ def draw_legend(c: Canvas, entries: list[tuple[str, dict]], x0: float, y0: float
         x = x0
         for label, swatch in row:
             if "box" in swatch:
-                c.ax.add_patch(Rectangle((x, y - 4), 16, 8, facecolor=swatch["box"], edgecolor=swatch.get("edge", "none"),
+                c.ax.add_artist(Rectangle((x, y - 4), 16, 8, facecolor=swatch["box"], edgecolor=swatch.get("edge", "none"),
                                          linewidth=c.pt(0.6)))
             else:
                 c.ax.plot([x, x + 16], [y, y], color=swatch["line"], linewidth=c.pt(swatch.get("width", 1.5)),

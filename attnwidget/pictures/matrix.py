@@ -57,7 +57,7 @@ def draw_matrix(scene: Scene, size=None):
     norm = weight_norm(1.0)
     image = c.ax.imshow(np.ma.masked_array(values, masked), cmap=cmap, norm=norm, interpolation="nearest",
                         extent=(left, left + m * cell, top + n * cell, top), aspect="auto", zorder=1)
-    c.ax.add_patch(_rect(left - 0.5, top - 0.5, m * cell + 1, n * cell + 1, pal.grid, c.pt(0.6)))
+    c.ax.add_artist(_rect(left - 0.5, top - 0.5, m * cell + 1, n * cell + 1, pal.grid, c.pt(0.6)))
     for at, horizontal in ((scene.row_axis.split, True), (scene.col_axis.split, False)):
         if at is not None:  # where the second part starts
             xs, ys = ([left - 4, left + m * cell], [top + at * cell] * 2) if horizontal else \
@@ -78,7 +78,7 @@ def draw_matrix(scene: Scene, size=None):
         at = (scene.row_axis if role == "query" else scene.col_axis).pos[unit]
         box = _rect(left, top + at * cell, m * cell, cell) if role == "query" else _rect(left + at * cell, top, cell, n * cell)
         box.set(edgecolor=pal.foreground, linewidth=c.pt(1.5), zorder=4)
-        c.ax.add_patch(box)
+        c.ax.add_artist(box)
 
     def colour(u, on):
         if on is not None and not on[u]:
@@ -156,4 +156,4 @@ def _arcs(c, scene: Scene, left: float, base: float, cell: float, arcs_h: float,
                 c.text((xa + xb) / 2, base - depth - 5 + shift, label, size=SMALL_PT - 1, colour=pal.muted, ha="center")
     path = arc_path(curves)
     if path is not None:
-        c.ax.add_patch(PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.7), gid="dependency-arcs"))
+        c.ax.add_artist(PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.7), gid="dependency-arcs"))

@@ -77,7 +77,7 @@ def draw_model(scene: Scene, size=None):
 
     for h in scene.heads:
         x, y = left + h * (thumb + gap), top + scene.layer * (thumb + gap)
-        c.ax.add_patch(Rectangle((x - 1, y - 1), cols * px * scale + 2, rows * px * scale + 2, facecolor="none",
+        c.ax.add_artist(Rectangle((x - 1, y - 1), cols * px * scale + 2, rows * px * scale + 2, facecolor="none",
                                  edgecolor=pal.foreground, linewidth=c.pt(1.2)))
     bar = c.fig.add_axes(c.fraction(left + grid_w + 12, top, 9, min(grid_h, 200)))
     cb = c.fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=bar)

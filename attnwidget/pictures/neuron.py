@@ -74,7 +74,7 @@ def draw_neuron(scene: Scene, vectors: dict, size=None):
                 extent=(keys_x, keys_x + d * cell, query_y + ROW_H - 2, query_y))
     c.ax.imshow(keys, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest",
                 extent=(keys_x, keys_x + d * cell, top + nk * ROW_H, top))
-    c.ax.add_patch(Rectangle((8, query_y), keys_x - 14, ROW_H - 2, color=pal.highlight, linewidth=0))
+    c.ax.add_artist(Rectangle((8, query_y), keys_x - 14, ROW_H - 2, color=pal.highlight, linewidth=0))
     c.text(keys_x - 6, query_y + (ROW_H - 2) / 2, short_label(scene.labels[token]), size=FONT_PT, colour=pal.foreground,
            ha="right")
     c.text(8, query_y - 6, "query q", size=SMALL_PT, colour=pal.muted)
@@ -89,21 +89,21 @@ def draw_neuron(scene: Scene, vectors: dict, size=None):
         y = top + j * ROW_H
         mid = y + ROW_H / 2
         if self_attention and j == token:
-            c.ax.add_patch(Rectangle((8, y), keys_x - 14, ROW_H - 1, color=pal.highlight, linewidth=0))
+            c.ax.add_artist(Rectangle((8, y), keys_x - 14, ROW_H - 1, color=pal.highlight, linewidth=0))
         second = scene.split is not None and j >= scene.split and self_attention
         c.text(keys_x - 6, mid, short_label(key_labels[j]), size=FONT_PT - 1,
                colour=pal.muted if masked[j] else pal.accent if second else pal.foreground, ha="right")
         if masked[j]:
-            c.ax.add_patch(Rectangle((keys_x, y), d * cell, ROW_H, color=pal.mask, alpha=0.8, linewidth=0))
+            c.ax.add_artist(Rectangle((keys_x, y), d * cell, ROW_H, color=pal.mask, alpha=0.8, linewidth=0))
             c.text(centre, mid, "masked", size=SMALL_PT - 1, colour=pal.muted, ha="center")
         else:
             length = abs(float(scores[j])) / top_score * BAR_W / 2
-            c.ax.add_patch(Rectangle((centre - length if scores[j] < 0 else centre, y + 2), max(0.5, length), ROW_H - 4,
+            c.ax.add_artist(Rectangle((centre - length if scores[j] < 0 else centre, y + 2), max(0.5, length), ROW_H - 4,
                                      color=SIGNED_ENDS[0] if scores[j] < 0 else SIGNED_ENDS[1], linewidth=0))
         w = float(weights[j])
-        c.ax.add_patch(Rectangle((weights_x, y + 2), BAR_W, ROW_H - 4, color=pal.grid, alpha=0.35, linewidth=0))
+        c.ax.add_artist(Rectangle((weights_x, y + 2), BAR_W, ROW_H - 4, color=pal.grid, alpha=0.35, linewidth=0))
         if w > 0:
-            c.ax.add_patch(Rectangle((weights_x, y + 2), max(0.5, w * BAR_W), ROW_H - 4, color=colour, linewidth=0))
+            c.ax.add_artist(Rectangle((weights_x, y + 2), max(0.5, w * BAR_W), ROW_H - 4, color=colour, linewidth=0))
         c.text(weights_x + BAR_W + 4, mid, "\u2013" if masked[j] else f"{w:.3f}", size=SMALL_PT - 1,
                colour=pal.foreground if w >= 0.005 else pal.muted)
     c.ax.plot([centre, centre], [top, top + nk * ROW_H], color=pal.grid, linewidth=c.pt(0.6))

@@ -230,3 +230,52 @@ def test_a_picture_that_cannot_be_drawn_does_not_stop_the_widget(plain, monkeypa
     data = bundle_data(plain)
     assert "application/vnd.jupyter.widget-view+json" in data and "image/svg+xml" not in data
     assert "no static picture" in caplog.text
+
+
+# ------------------------------------------------------- other inputs the views show
+
+
+def test_word_level_and_hidden_first_token_pictures(widget, tmp_path):
+    widget.level, widget.hide_first = "word", True
+    try:
+        texts = svg_texts(widget.save_svg(tmp_path / "words.svg", view="matrix").read_bytes())
+    finally:
+        widget.level, widget.hide_first = "token", False
+    assert "keys" in texts and "[CLS]" in texts  # words, and the special tokens as their own units
+
+
+def test_pair_block_draws_only_its_rows_and_columns(bert_small, tmp_path):
+    w = AttentionWidget.from_pair("the cat sat", "a dog ran", model=bert_small, pair_filter="A->B")
+    try:
+        from attnwidget.pictures.scene import scene_of
+
+        scene = scene_of(w)
+        split = w._data.split["at"]
+        assert scene.row_axis.units.max() < split <= scene.col_axis.units.min()
+        for view in ("head", "matrix", "model"):
+            svg_texts(w.save_svg(tmp_path / f"{view}.svg", view=view).read_bytes())
+    finally:
+        w.close()
+
+
+def test_generation_step_and_cross_attention_pictures(t5_small, tmp_path):
+    import tiny_models
+
+    from attnwidget.pictures.scene import lines_to_draw, scene_of
+
+    gen = AttentionWidget.from_generation("the cat", model=tiny_models.tiny_gpt2_lm(), max_new_tokens=3, step=1,
+                                          progress=False)
+    try:
+        lines = lines_to_draw(scene_of(gen))
+        assert set(lines.row.tolist()) == {gen.boundary}  # the row that wrote generated token 1
+        for view in ("head", "matrix", "neuron"):
+            svg_texts(gen.save_svg(tmp_path / f"gen_{view}.svg", view=view).read_bytes())
+    finally:
+        gen.close()
+    t5 = AttentionWidget("the cat sat", model=t5_small, annotations=None, target="a cat", attention_kind="cross")
+    try:
+        texts = svg_texts(t5.save_svg(tmp_path / "cross.svg", view="matrix").read_bytes())
+        assert "cross attention" in " ".join(texts)
+        svg_texts(t5.save_svg(tmp_path / "cross_neuron.svg", view="neuron").read_bytes())
+    finally:
+        t5.close()

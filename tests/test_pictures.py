@@ -158,6 +158,19 @@ def test_prune_keeps_the_strongest_until_the_share_is_covered():
     assert kept_mask(row, 1.0, 0.1).tolist() == [[True, True, False, True, False]]
 
 
+def test_long_rows_keep_the_same_strongest_lines_without_a_full_sort():
+    from attnwidget.pictures.scene import kept_strongest, strength_rank
+
+    rng = np.random.default_rng(3)
+    rows = rng.dirichlet(np.full(400, 0.05), size=64).astype(np.float32)
+    for share, limit in ((1.0, 5), (0.5, 3), (0.9, 12)):
+        full = kept_mask(rows, share, 0.0)
+        rank = strength_rank(rows, full)
+        fast, cut = kept_strongest(rows, share, 0.0, limit)
+        assert (fast == (full & (rank < limit))).all()
+        assert cut == bool((full.sum(axis=1) > limit).any())
+
+
 def test_hide_first_and_word_merge_keep_rows_summing_to_one():
     rng = np.random.default_rng(1)
     att = rng.random((2, 4, 4)).astype(np.float32)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import logging
 
+from ..errors import AttnWidgetError
+
 #: "auto" (SVG when under MAX_SVG_BYTES, else PNG), "svg", "png", or None: no fallback.
 FALLBACK: str | None = "auto"
 #: The picture is drawn to fit this box (inches) at PNG_DPI: about 720 x 860 pixels.
@@ -27,7 +29,17 @@ MAX_BYTES = 600_000
 #: The head view's strongest lines kept in a fallback (each row keeps its strongest).
 LINES = 1_500
 
+#: Past this many tokens a fallback shows the model view: a head or matrix view of
+#: thousands of rows cannot be read at page size, and would take seconds to draw.
+MAX_TOKENS = 1024
+
 log = logging.getLogger(__name__)
+
+
+def view_for(widget) -> str | None:
+    """The view the fallback draws: the one shown, or the model view for a long input."""
+    data = widget._data
+    return "model" if max(data.num_tokens, data.num_keys) > MAX_TOKENS and widget.view != "model" else None
 IMAGE_TYPES = ("image/svg+xml", "image/png")
 
 
@@ -52,6 +64,9 @@ def picture_bundle(draw_figure) -> dict[str, str]:
                 return {"image/svg+xml": svg.decode("utf-8")} if len(svg) <= MAX_BYTES else {}
         png = small_png(figure_bytes(fig, "png", PNG_DPI))
         return {"image/png": base64.b64encode(png).decode("ascii")} if len(png) <= MAX_BYTES else {}
+    except AttnWidgetError as exc:  # e.g. no head selected, a neuron view without a model
+        log.info("attnwidget: no static picture for this output: %s", exc)
+        return {}
     except Exception as exc:  # noqa: BLE001 - the live widget matters more than its picture
         log.warning("attnwidget: no static picture for this output (%s: %s)", type(exc).__name__, exc)
         return {}

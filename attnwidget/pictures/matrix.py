@@ -24,6 +24,15 @@ from .style import (
 
 TITLE_H = 20.0
 BAR_W = 64.0  # the colour bar and its labels
+MAX_CELLS = 1024  # heat-map cells a side; longer inputs are block-max pooled
+
+
+def block_max(values: np.ndarray, pool: int) -> np.ndarray:
+    """Maxima of ``pool`` x ``pool`` blocks (the edge padded): a one-token line stays visible."""
+    n, m = values.shape
+    padded = np.zeros((-(-n // pool) * pool, -(-m // pool) * pool), dtype=values.dtype)
+    padded[:n, :m] = values
+    return padded.reshape(padded.shape[0] // pool, pool, padded.shape[1] // pool, pool).max(axis=(1, 3))
 
 
 def draw_matrix(scene: Scene, size=None):
@@ -33,7 +42,7 @@ def draw_matrix(scene: Scene, size=None):
     R, C = scene.row_axis.units, scene.col_axis.units
     n, m = len(R), len(C)
     label_w = label_width([scene.labels[u] for u in R] + [scene.key_labels[u] for u in C]) + 6
-    cell = float(max(2, min(18, int(440 / max(1, n, m)))))
+    cell = float(min(18.0, 440.0 / max(1, n, m)))  # the heat map stays about 6 in across
     step = max(1, int(np.ceil(10 / cell)))  # every step-th label when cells are smaller than text
     upos_w = 28.0 if scene.has_syntax else 0.0
     arcs_h = 56.0 if scene.has_syntax else 0.0
@@ -53,6 +62,9 @@ def draw_matrix(scene: Scene, size=None):
         masked |= ~scene.rows_on[R][:, None]
     if scene.cols_on is not None:
         masked |= ~scene.cols_on[C][None, :]
+    pool = -(-max(n, m) // MAX_CELLS)
+    if pool > 1:  # thousands of tokens: block maxima, as the model view's thumbnails
+        values, masked = block_max(np.where(masked, 0.0, values), pool), ~block_max(~masked, pool)
     cmap = colormaps[SEQUENTIAL].with_extremes(bad=pal.mask)
     norm = weight_norm(1.0)
     image = c.ax.imshow(np.ma.masked_array(values, masked), cmap=cmap, norm=norm, interpolation="nearest",
@@ -107,7 +119,8 @@ def draw_matrix(scene: Scene, size=None):
     cb.set_ticks([0, 0.01, 0.1, 0.25, 0.5, 1.0])
     cb.ax.tick_params(labelsize=c.pt(SMALL_PT), colors=pal.foreground, width=c.pt(0.5), length=c.pt(2))
     cb.outline.set_linewidth(c.pt(0.5))
-    cb.set_label("attention weight (\u221a scale)", fontsize=c.pt(SMALL_PT), color=pal.foreground)
+    pooled = f", max of {pool}\u00d7{pool} per cell" if pool > 1 else ""
+    cb.set_label(f"attention weight (\u221a scale{pooled})", fontsize=c.pt(SMALL_PT), color=pal.foreground)
     draw_legend(c, entries, 8, top + n * cell + 10, width - 16, pal.foreground)
     return c.fig
 

@@ -60,7 +60,8 @@ class AttentionPictures:
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None or self.closed or not fallback.wanted(kwargs.get("include"), kwargs.get("exclude")):
             return bundle
-        pictures = fallback.picture_bundle(lambda: draw(self, fit_in=fallback.FIT_IN, line_budget=fallback.LINES))
+        pictures = fallback.picture_bundle(
+            lambda: draw(self, fallback.view_for(self), fit_in=fallback.FIT_IN, line_budget=fallback.LINES))
         return fallback.with_fallback(bundle, pictures)
 
 

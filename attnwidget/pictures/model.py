@@ -48,15 +48,15 @@ def draw_model(scene: Scene, size=None):
     px = max(1, int(np.ceil(64 / max(rows, cols))))
     cell_px = max(rows, cols) * px
     gap_px = max(1, round(cell_px * gap / thumb))
-    image = np.empty((layers * (cell_px + gap_px), heads * (cell_px + gap_px), 4))
-    image[:] = to_rgba(pal.background)
+    image = np.empty((layers * (cell_px + gap_px), heads * (cell_px + gap_px), 4), dtype=np.uint8)
+    image[:] = np.rint(np.array(to_rgba(pal.background)) * 255)
     cmap, norm = colormaps[SEQUENTIAL], weight_norm(1.0)
     masked = np.zeros((rows, cols), dtype=bool)
     if data.is_causal:
         masked = (np.arange(c0, c1)[None, :] > np.arange(r0, r1)[:, None])
-    mask_rgba = np.array(to_rgba(pal.mask))
+    mask_rgba = np.rint(np.array(to_rgba(pal.mask)) * 255).astype(np.uint8)
     for layer in range(layers):
-        rgba = cmap(norm(values[layer]))  # [H, rows, cols, 4]
+        rgba = cmap(norm(values[layer]), bytes=True)  # uint8 [H, rows, cols, 4]: 32 x 32 heads stay small
         rgba[:, masked] = mask_rgba
         rgba = rgba.repeat(px, axis=1).repeat(px, axis=2)
         y = layer * (cell_px + gap_px)

@@ -215,20 +215,60 @@ def drawn_units(data: AttentionData, units: dict, pair_filter: str, step: int | 
 # ------------------------------------------------------------------------ lines
 
 
-def kept_mask(rows: np.ndarray, share: float, threshold: float) -> np.ndarray:
-    """Entries each row keeps: its strongest (in the views' 256 sqrt steps, ties in column
-    order) until ``share`` of the row's mass is covered, none below ``threshold``."""
+def _eligible_buckets(rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weights, which may be drawn, and their strength step (0 = strongest, 256 = not drawn)."""
     w = np.asarray(rows, dtype=np.float32)
     eligible = (w > 0) & (w >= threshold) & (w > INVISIBLE)
     bucket = np.where(eligible, 255 - np.minimum(255, np.rint(np.sqrt(np.clip(w, 0, 1)) * 255)), 256)
-    order = np.argsort(bucket, axis=-1, kind="stable")
+    return w, eligible, bucket
+
+
+def _kept_in_order(w, eligible, order, share) -> np.ndarray:
+    """Of the entries in strength ``order``, those before the row's ``share`` is covered."""
     sorted_w = np.take_along_axis(np.where(eligible, w, 0.0), order, axis=-1)
     before = np.cumsum(sorted_w, axis=-1) - sorted_w
     target = share * np.where(w > 0, w, 0.0).sum(axis=-1, keepdims=True) - 1e-7
-    keep_sorted = np.take_along_axis(eligible, order, axis=-1) & (before < target)
+    return np.take_along_axis(eligible, order, axis=-1) & (before < target)
+
+
+def kept_mask(rows: np.ndarray, share: float, threshold: float) -> np.ndarray:
+    """Entries each row keeps: its strongest (in the views' 256 sqrt steps, ties in column
+    order) until ``share`` of the row's mass is covered, none below ``threshold``."""
+    w, eligible, bucket = _eligible_buckets(rows, threshold)
+    order = np.argsort(bucket, axis=-1, kind="stable")
     keep = np.zeros_like(eligible)
-    np.put_along_axis(keep, order, keep_sorted, axis=-1)
+    np.put_along_axis(keep, order, _kept_in_order(w, eligible, order, share), axis=-1)
     return keep
+
+
+def strength_rank(rows: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Each kept entry's place in its row's strength order (256 sqrt steps, ties in column order)."""
+    _, _, bucket = _eligible_buckets(rows, 0.0)
+    order = np.argsort(np.where(keep, bucket, 257), axis=-1, kind="stable")
+    return np.argsort(order, axis=-1, kind="stable")
+
+
+def kept_strongest(rows: np.ndarray, share: float, threshold: float, limit: int) -> tuple[np.ndarray, bool]:
+    """:func:`kept_mask` cut to each row's ``limit`` strongest, without sorting whole rows
+    (8,192 keys a row): the kept entries are a prefix of the strength order, so only the
+    ``limit + 1`` strongest matter. Returns the mask and whether any row was cut."""
+    if limit + 1 >= np.shape(rows)[-1]:
+        keep = kept_mask(rows, share, threshold)
+        cut = bool((keep.sum(axis=-1) > limit).any())
+        return keep & (strength_rank(rows, keep) < limit), cut
+    w, eligible, bucket = _eligible_buckets(rows, threshold)
+    # Strength step, then column: one key per entry, so ties fall as in the views.
+    key = bucket.astype(np.int64) * w.shape[-1] + np.arange(w.shape[-1])
+    top = np.argpartition(key, limit, axis=-1)[:, :limit + 1]
+    top = np.take_along_axis(top, np.argsort(np.take_along_axis(key, top, axis=-1), axis=-1), axis=-1)
+    sorted_w = np.take_along_axis(np.where(eligible, w, 0.0), top, axis=-1)
+    before = np.cumsum(sorted_w, axis=-1) - sorted_w
+    target = share * np.where(w > 0, w, 0.0).sum(axis=-1, keepdims=True) - 1e-7
+    kept = np.take_along_axis(eligible, top, axis=-1) & (before < target)
+    cut = bool(kept[:, limit].any())
+    keep = np.zeros_like(eligible)
+    np.put_along_axis(keep, top[:, :limit], kept[:, :limit], axis=-1)
+    return keep, cut
 
 
 @dataclass
@@ -251,21 +291,24 @@ def lines_to_draw(scene: Scene, budget: int = LINE_BUDGET) -> Lines:
     cols_on = np.ones(cols, bool) if scene.cols_on is None else scene.cols_on
     per_row = max(2, budget // max(1, n * len(heads)))
     parts, capped = [], False
+    # A locked query needs its own row only.
+    starts = [scene.focus[0]] if scene.focus is not None and scene.focus[1] == "query" else range(0, n, _CHUNK)
+    size = 1 if scene.focus is not None and scene.focus[1] == "query" else _CHUNK
+    fast = scene.focus is None and scene.cols_on is None and 4 * per_row < cols
     for h in heads:
-        for start in range(0, n, _CHUNK):
-            block = m[h, start:start + _CHUNK]
-            keep = kept_mask(block, scene.prune, scene.threshold)
-            keep &= rows_on[start:start + _CHUNK, None] & cols_on[None, :]
-            if scene.focus is not None:
-                unit, role = scene.focus
-                if role == "query":
-                    keep &= (np.arange(start, start + len(block)) == unit)[:, None]
-                else:
-                    keep &= (np.arange(cols) == unit)[None, :]
-            elif keep.sum(axis=1).max(initial=0) > per_row:
-                capped = True  # keep each row's strongest per_row entries
-                rank = np.argsort(np.argsort(-np.where(keep, block, -1.0), axis=1, kind="stable"), axis=1)
-                keep &= rank < per_row
+        for start in starts:
+            block = m[h, start:start + size]
+            if fast:  # long rows: only their strongest few are drawn anyway
+                keep, cut = kept_strongest(block, scene.prune, scene.threshold, per_row)
+                capped |= cut
+            else:
+                keep = kept_mask(block, scene.prune, scene.threshold) & cols_on[None, :]
+                if scene.focus is not None and scene.focus[1] == "key":
+                    keep &= (np.arange(cols) == scene.focus[0])[None, :]
+                elif scene.focus is None and keep.sum(axis=1).max(initial=0) > per_row:
+                    capped = True  # each row's first per_row in strength order
+                    keep &= strength_rank(block, keep) < per_row
+            keep &= rows_on[start:start + size, None]
             r, c = np.nonzero(keep)
             parts.append((np.full(len(r), h), r + start, c, block[r, c]))
     if not parts:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import AttnWidgetError
+from attnwidget.errors import AttnWidgetError
+
 from .files import DEFAULT_DPI, save_figure
 from .style import drawing
 
@@ -96,7 +97,7 @@ def _checked(widget: Any, view, layer, heads, token, theme) -> dict:
     if view in ("head", "matrix", "neuron") and not out.get("heads", widget.heads):
         raise AttnWidgetError(f"the {view} view draws the selected heads, and none is selected: pass heads=[...]")
     if view == "neuron" and widget._input is None:
-        from ..widget import NEEDS_MODEL
+        from attnwidget.widget.attention_widget import NEEDS_MODEL
 
         raise AttnWidgetError(NEEDS_MODEL)
     return out

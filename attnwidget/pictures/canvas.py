@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import AttnWidgetError
+from attnwidget.errors import AttnWidgetError
 
 #: Agg cannot raster more pixels than this along a side.
 MAX_PIXELS = 65_000

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import logging
 
-from ..errors import AttnWidgetError
+from attnwidget.errors import AttnWidgetError
 
 #: "auto" (SVG when under MAX_SVG_BYTES, else PNG), "svg", "png", or None: no fallback.
 FALLBACK: str | None = "auto"

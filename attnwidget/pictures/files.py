@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ..atomic import replacing_file
-from ..errors import AttnWidgetError
+from attnwidget.corpus.atomic import replacing_file
+from attnwidget.errors import AttnWidgetError
+
 from .canvas import check_pixels
 
 FORMATS = {"png": "PNG", "svg": "SVG", "pdf": "PDF"}

@@ -14,7 +14,7 @@ def draw_grid(explorer, size: Size | None = None):
     """A Figure of what the explorer's grid shows now."""
     from matplotlib.figure import Figure
 
-    from ..plots import TITLES
+    from attnwidget.corpus.plots import TITLES
 
     explorer._check_open()
     pal = palette(explorer.theme)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..keywords import checked_keywords
+from attnwidget.keywords import checked_keywords
+
 from .files import DEFAULT_DPI
 
 

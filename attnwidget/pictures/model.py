@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..payload import decode_array, dequantise_sqrt, thumbnails_payload
+from attnwidget.widget.payload import decode_array, dequantise_sqrt, thumbnails_payload
+
 from .canvas import new_canvas
 from .legend import draw_legend, legend_height
 from .scene import Scene

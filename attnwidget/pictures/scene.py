@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..payload import AttentionData, meta_payload
+from attnwidget.widget.payload import AttentionData, meta_payload
 
 #: Below this weight a line's alpha is under one 8-bit step (prune.ts: INVISIBLE).
 INVISIBLE = 1.0 / (255 * 255)

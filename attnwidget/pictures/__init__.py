@@ -4,7 +4,13 @@
 neuron view as the widget shows it now (or with the layer, heads, token... given);
 ``save(widget, path, fmt, ...)`` writes it as PNG, SVG or PDF. The widget's
 ``save_png``/``save_svg``/``figure`` methods and its static fallback in notebooks use these.
-One module per view; :mod:`.scene` computes what the views draw.
+Modules: ``scene`` (what the views draw: the browser's transforms, filters and pruning in
+numpy), ``head``, ``matrix``, ``model``, ``neuron`` (one view each), ``arcs`` and
+``legend`` (shared marks), ``canvas`` (a figure laid out in points at any size),
+``style`` (colour-blind-safe palettes, fonts, vector text), ``files`` (formats, dpi,
+atomic writes), ``grid`` (the HeadExplorer's grid), ``fallback`` (the picture in notebook
+outputs), ``methods`` (the widgets' ``figure``/``save_png``/``save_svg``). The corpus
+figures (``attnwidget.corpus.plots``) use ``style`` and ``files``.
 """
 
 from __future__ import annotations

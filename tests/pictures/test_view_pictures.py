@@ -118,6 +118,20 @@ def test_existing_file_is_replaced_whole_and_kept_when_drawing_fails(widget, tmp
     assert sorted(os.listdir(tmp_path)) == ["fig.svg"]
 
 
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(widget, tmp_path, monkeypatch):
+    path = tmp_path / "fig.png"
+    path.write_bytes(b"old")
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(AttnWidgetError, match="cannot write .*No space left on device"):
+        widget.save_png(path, dpi=50)
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["fig.png"]
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda w, d: w.save_svg(d / "a.svg", view="heads"), "view must be one of"),
     (lambda w, d: w.save_svg(d / "a.svg", layer=6), r"layer must be in 0..5"),

@@ -97,7 +97,7 @@ function partItems(s: LegendInput, divider: string): LegendItem[] {
     items.push({
       key: "divider",
       mark: { kind: "dashed", colour: palette.foreground },
-      label: `${divider}: where the ${s.parts[0] === "A" ? "second sentence" : s.parts[1] + " text"} starts`,
+      label: `${divider}: where the ${s.parts[0] === "A" ? "second sentence" : `${s.parts[1]} text`} starts`,
     });
   }
   return items;

@@ -65,12 +65,12 @@ def test_the_report_fetches_nothing(report):
 
 
 def test_the_report_names_the_corpus_once_relative_to_its_folder(report, ewt_path):
-    stats, page, out = report
+    _, page, out = report
     assert f"from {ewt_path}" not in page  # no absolute path of this machine
     relative = os.path.relpath(ewt_path, out.parent)
     assert page.count(html.escape(relative)) == 1 and relative.endswith("en_ewt-ud-dev.conllu")
     # The explorer below the Corpus section does not repeat it.
-    state = json.loads(re.search(r'data-attnwidget-explorer="[^"]+">(.*?)</script>', page, re.S).group(1))
+    state = json.loads(re.search(r'data-attnwidget-explorer="[^"]+">(.*?)</script>', page, re.DOTALL).group(1))
     assert state["_stats"]["summary"] == [""]
 
 

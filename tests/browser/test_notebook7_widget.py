@@ -1,0 +1,53 @@
+"""The widget in Jupyter Notebook 7 (the `notebook` package's /notebooks/ page, served by
+the same Jupyter server as JupyterLab): it renders, a layer chosen in the page reaches the
+kernel, and a trait set in the kernel redraws the page."""
+
+from __future__ import annotations
+
+import pytest
+from pagetools import canvas_digest, wait_drawn
+from test_jupyter_widget import accept_kernel_dialog, kernel_value
+
+pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
+
+
+def test_widget_round_trip_in_notebook_7(page, jupyter_lab):
+    pytest.importorskip("notebook", reason="Notebook 7 is not installed (pip install attnwidget[test])")
+    # Notebook 7.6's own core throws once while it loads its settings ("reading 'schema'",
+    # from static/notebook/notebook_core.*.js, not the widget's code): count the rest.
+    ours: list[str] = []
+    page.on("pageerror", lambda e: None if "/static/notebook/" in (e.stack or "") else ours.append(e.stack))
+    lab = jupyter_lab
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
+    page.goto(f"{lab.url}/notebooks/widget_e2e.ipynb?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    assert "/notebooks/" in page.url  # Notebook 7's single-document page, not JupyterLab
+    accept_kernel_dialog(page)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], #jp-Notebook-KernelStatus",
+                           timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+
+    wait_drawn(page, timeout=240_000)  # model + spaCy load in the kernel
+    assert page.locator(".aw-root canvas").first.is_visible()
+    assert "all-MiniLM-L6-v2" in page.inner_text(".aw-status")
+    assert page.is_visible(".aw-legend")
+
+    kc = lab.kernel_client()
+    try:
+        # The page to the kernel: a layer chosen in the widget.
+        page.select_option(".aw-root select.aw-layer", "3")
+        for _ in range(50):
+            if kernel_value(kc, "w.layer") == "3":
+                break
+            page.wait_for_timeout(100)
+        assert kernel_value(kc, "w.layer") == "3"
+        # The kernel to the page: traits set in Python redraw the view.
+        before = canvas_digest(page)
+        kc.execute_interactive("w.heads = [0, 3]; w.layer = 4", timeout=60)
+        page.wait_for_function("() => document.querySelector('.aw-root').dataset.layer === '4'", timeout=20_000)
+        page.wait_for_function("() => document.querySelector('.aw-status').textContent.includes('2/12 heads')")
+        assert canvas_digest(page) != before
+    finally:
+        kc.stop_channels()
+    assert ours == []

@@ -27,11 +27,11 @@ def accept_kernel_dialog(page):
     select.click()
 
 
-def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
-    lab = jupyter_lab
-    # Stay offline: only the local server may be reached.
+def run_widget_notebook(page, lab, path: str) -> None:
+    """Open widget_e2e.ipynb at `path` (JupyterLab's or Notebook 7's page), run every cell
+    from the Run menu, and wait until the widget has drawn; only the local server is reached."""
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
-    page.goto(f"{lab.url}/lab/tree/widget_e2e.ipynb?token={lab.token}")
+    page.goto(f"{lab.url}{path}?token={lab.token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     accept_kernel_dialog(page)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
@@ -41,6 +41,11 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
     wait_drawn(page, timeout=240_000)  # model + spaCy load in the kernel
     assert page.locator(".aw-root canvas").first.is_visible()
     assert "all-MiniLM-L6-v2" in page.inner_text(".aw-status")
+
+
+def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
+    lab = jupyter_lab
+    run_widget_notebook(page, lab, "/lab/tree/widget_e2e.ipynb")
 
     kc = lab.kernel_client()
     try:

@@ -12,10 +12,9 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
-from conftest import CHROMIUM, REPO, free_port
+from conftest import CHROMIUM, REPO, free_port, stop_server, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,23 +44,10 @@ def marimo_app(tmp_path):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("marimo did not start:\n" + log_path.read_text())
-                time.sleep(0.5)
+        wait_until_up(proc, f"{url}/health", log_path, "marimo", 60)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        stop_server(proc, 20)
 
 
 def draws(root) -> int:

@@ -5,8 +5,8 @@ kernel, and a trait set in the kernel redraws the page."""
 from __future__ import annotations
 
 import pytest
-from pagetools import canvas_digest, wait_drawn
-from test_jupyter_widget import accept_kernel_dialog, kernel_value
+from pagetools import canvas_digest
+from test_jupyter_widget import kernel_value, run_widget_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
 
@@ -18,19 +18,8 @@ def test_widget_round_trip_in_notebook_7(page, jupyter_lab):
     ours: list[str] = []
     page.on("pageerror", lambda e: None if "/static/notebook/" in (e.stack or "") else ours.append(e.stack))
     lab = jupyter_lab
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
-    page.goto(f"{lab.url}/notebooks/widget_e2e.ipynb?token={lab.token}")
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    run_widget_notebook(page, lab, "/notebooks/widget_e2e.ipynb")
     assert "/notebooks/" in page.url  # Notebook 7's single-document page, not JupyterLab
-    accept_kernel_dialog(page)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], #jp-Notebook-KernelStatus",
-                           timeout=60_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
-
-    wait_drawn(page, timeout=240_000)  # model + spaCy load in the kernel
-    assert page.locator(".aw-root canvas").first.is_visible()
-    assert "all-MiniLM-L6-v2" in page.inner_text(".aw-status")
     assert page.is_visible(".aw-legend")
 
     kc = lab.kernel_client()

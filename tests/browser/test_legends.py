@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pagetools import goto_offline, wait_drawn
 
-from attnwidget.default_heads import RULE
-from attnwidget.syntax import Syntax
-from attnwidget.widget import AttentionWidget
+from attnwidget.widget.default_heads import RULE
+from attnwidget.text.syntax import Syntax
+from attnwidget.widget.attention_widget import AttentionWidget
 
 pytestmark = pytest.mark.browser
 

@@ -16,11 +16,11 @@ import { originalUnit, shownArcs } from "../data/filters";
 import { type Focus, type Line, lineAlpha, linesToDraw } from "../data/prune";
 import type { Scene, ViewStats } from "../data/scene";
 import { arcDepth, MARKED_MIN_WEIGHT } from "../data/syntax";
-import { ArcLabels } from "../draw/arc_labels";
 import { headColour, hexToRgb } from "../draw/colours";
 import { FONT, type HeadLayout, headLayout, hitHead, rowY, SMALL_FONT, shortLabel } from "../draw/layout";
 import { CanvasPainter, type FieldLine, measureText, type Painter } from "../draw/painter";
 import { Snapshot, Surface } from "../draw/surface";
+import { ArcLabels } from "./arc_labels";
 
 /**
  * Pixels of line per frame. The screen budget adapts to the measured frame time: a

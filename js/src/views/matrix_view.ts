@@ -10,11 +10,11 @@ import type { Focus } from "../data/prune";
 import type { Scene } from "../data/scene";
 import { arcDepth } from "../data/syntax";
 import { colsOf, meanOfHeads } from "../data/transform";
-import { ArcLabels } from "../draw/arc_labels";
 import { headColour, ramp } from "../draw/colours";
 import { FONT, hitMatrix, type MatrixLayout, matrixLayout, SMALL_FONT, shortLabel } from "../draw/layout";
 import { measureText, type Painter } from "../draw/painter";
 import { Snapshot, Surface } from "../draw/surface";
+import { ArcLabels } from "./arc_labels";
 
 export interface CellHandlers {
   hover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent): void;

@@ -4,8 +4,8 @@
 // relation is in the token's tooltip.
 
 import { LabelPlacer } from "../data/syntax";
-import type { Painter } from "./painter";
-import type { Palette } from "./theme";
+import type { Painter } from "../draw/painter";
+import type { Palette } from "../draw/theme";
 
 /** Space kept between two labels, in pixels. */
 export const LABEL_GAP = 3;

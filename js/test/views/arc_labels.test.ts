@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LabelPlacer } from "../../src/data/syntax";
-import { ArcLabels, LABEL_GAP } from "../../src/draw/arc_labels";
 import { SvgPainter } from "../../src/draw/painter";
 import { PALETTES } from "../../src/draw/theme";
+import { ArcLabels, LABEL_GAP } from "../../src/views/arc_labels";
 
 /** A small deterministic generator (mulberry32). */
 function random(seed: number) {

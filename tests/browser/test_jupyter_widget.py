@@ -17,6 +17,15 @@ def kernel_value(kc, expression: str) -> str:
     return result["data"]["text/plain"]
 
 
+def wait_for_kernel_value(page, kc, expression: str, want: str, tries: int = 50) -> None:
+    """Poll the kernel until `expression` reads `want` (a change made in the page reaches it)."""
+    for _ in range(tries):
+        if kernel_value(kc, expression) == want:
+            return
+        page.wait_for_timeout(100)
+    assert kernel_value(kc, expression) == want
+
+
 def accept_kernel_dialog(page):
     """JupyterLab may ask which kernel to start; take the default (python3)."""
     select = page.locator(".jp-Dialog .jp-mod-accept")
@@ -53,12 +62,7 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
         # Click a query token (row 3) in the head view: the kernel sees the locked token.
         box = page.locator(".aw-view:not([hidden]) canvas").bounding_box()
         page.mouse.click(box["x"] + 8 + 150 + 44 + 20, box["y"] + 8 + 18 * 3.5)
-        page.wait_for_timeout(300)
-        for _ in range(50):
-            if kernel_value(kc, "(w.token, w.token_role)") == "(3, 'query')":
-                break
-            page.wait_for_timeout(100)
-        assert kernel_value(kc, "(w.token, w.token_role)") == "(3, 'query')"
+        wait_for_kernel_value(page, kc, "(w.token, w.token_role)", "(3, 'query')")
 
         # Set traits in the kernel: the page follows.
         before = canvas_digest(page)

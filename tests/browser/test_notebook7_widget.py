@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from pagetools import canvas_digest
-from test_jupyter_widget import kernel_value, run_widget_notebook
+from test_jupyter_widget import run_widget_notebook, wait_for_kernel_value
 
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
 
@@ -26,11 +26,7 @@ def test_widget_round_trip_in_notebook_7(page, jupyter_lab):
     try:
         # The page to the kernel: a layer chosen in the widget.
         page.select_option(".aw-root select.aw-layer", "3")
-        for _ in range(50):
-            if kernel_value(kc, "w.layer") == "3":
-                break
-            page.wait_for_timeout(100)
-        assert kernel_value(kc, "w.layer") == "3"
+        wait_for_kernel_value(page, kc, "w.layer", "3")
         # The kernel to the page: traits set in Python redraw the view.
         before = canvas_digest(page)
         kc.execute_interactive("w.heads = [0, 3]; w.layer = 4", timeout=60)

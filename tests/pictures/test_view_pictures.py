@@ -234,7 +234,7 @@ def test_large_head_view_falls_back_to_a_capped_png(monkeypatch):
     n = 300
     att = rng.random((1, 12, n, n)).astype(np.float32)
     att /= att.sum(-1, keepdims=True)
-    w = AttentionWidget.from_attention([f"t{k}" for k in range(n)], att)
+    w = AttentionWidget.from_attention([f"t{k}" for k in range(n)], att, heads=list(range(12)))
     try:
         data = bundle_data(w)
         assert "image/png" in data and "image/svg+xml" not in data

@@ -7,7 +7,7 @@
   module needs no edit here.
 - Math marked by pymdownx.arithmatex becomes MathML at build time: browsers draw it with
   no script, so the site loads nothing from elsewhere.
-- Sphinx roles left in docstrings (``:func:`x` ``) show as plain code.
+- (Docstrings are made Markdown by the Griffe extension in ``docstrings.py``.)
 - The notebook pages lose the loaders nbconvert's template adds for MathJax and mermaid,
   which would fetch them from a CDN (the tutorials use neither).
 """
@@ -84,8 +84,6 @@ _MATH = re.compile(
     r'<(?P<tag>span|div) class="arithmatex">\s*(?:\\\((?P<inline>.*?)\\\)|\\\[(?P<block>.*?)\\\])\s*</(?P=tag)>',
     re.S,
 )
-_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|exc|obj):(?=<code>)")
-_TILDE = re.compile(r"(?<=<code>)~(?:[\w.]+\.)?(?=\w+</code>)")
 
 
 def _mathml(match: re.Match, page) -> str:
@@ -97,8 +95,7 @@ def _mathml(match: re.Match, page) -> str:
 
 
 def on_page_content(content, page, config, files):
-    content = _MATH.sub(lambda m: _mathml(m, page), content)
-    return _TILDE.sub("", _ROLE.sub("", content))
+    return _MATH.sub(lambda m: _mathml(m, page), content)
 
 
 # nbconvert's page template: a MathJax <script src> (empty here) with its configuration,

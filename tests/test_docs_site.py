@@ -138,3 +138,29 @@ def test_math_is_mathml_and_nothing_loads_from_another_host(site):
     assert not remote, f"pages load from elsewhere (or an empty URL): {remote}"
     css = [p for p in site.rglob("*.css") if re.search(r"url\((['\"]?)(https?:)?//", p.read_text(encoding="utf-8"))]
     assert not css, f"stylesheets fetch from elsewhere: {css}"
+
+
+# A path in docs/architecture.md is written from the repository root, or from the folder
+# its context names: attnwidget/ for the Python rooms, js/ or js/src/ for the views.
+PATH_ROOTS = ("", "attnwidget", "js", "js/src")
+PATH_LIKE = re.compile(r"^[\w.-]+/(?:[\w.-]+/)*(?:[\w.-]+\.(?:py|ts|css|json|md|sh|mjs|yml|toml))?$")
+
+
+def _located(path: str) -> bool:
+    return any((REPO / root / path).exists() for root in PATH_ROOTS)
+
+
+def test_every_path_the_architecture_page_names_exists():
+    """docs/architecture.md names real files and folders: every path in a code span, and in
+    each table of rooms every file named in a folder's row (anywhere under that folder)."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    spans = [s for s in re.findall(r"`([^`\s]+)`", text) if PATH_LIKE.match(s)]
+    missing = [s for s in spans if not _located(s)]
+    rows = re.findall(r"^\| `([\w/]+/)` \| (.*) \|$", text, flags=re.M)
+    for folder, cell in rows:
+        folders = [REPO / root / folder for root in PATH_ROOTS if (REPO / root / folder).is_dir()]
+        for name in re.findall(r"`([\w.]+\.(?:py|ts|css|json))`", cell):
+            if not any(any(f.rglob(name)) for f in folders):
+                missing.append(f"{folder}{name}")
+    assert len(spans) > 40 and len(rows) >= 10, "the page lost its paths or its tables of rooms"
+    assert not missing, f"docs/architecture.md names paths that do not exist: {sorted(set(missing))}"

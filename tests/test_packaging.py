@@ -94,7 +94,7 @@ def test_sdist_builds_a_working_wheel_offline_without_node(tmp_path):
     bare.mkdir()
     (bare / "python").symlink_to(sys.executable)
     assert shutil.which("npm", path=str(bare)) is None and shutil.which("node", path=str(bare)) is None
-    offline = {**base, "PATH": str(bare), "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0"}
+    offline = {**base, "PATH": str(bare), "PIP_NO_INDEX": "1"}
     _run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
          "-w", tmp_path / "wheels", unpacked],

@@ -98,6 +98,7 @@ def test_every_view_tutorial_and_reference_page_is_built(site):
     for page in (
         "index",
         "getting-started",
+        "tutorials",
         "corpus",
         "models",
         "metrics",

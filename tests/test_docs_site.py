@@ -142,9 +142,10 @@ def test_math_is_mathml_and_nothing_loads_from_another_host(site):
 
 
 # A path in docs/architecture.md is written from the repository root, or from the folder
-# its context names: attnwidget/ for the Python rooms, js/ or js/src/ for the views.
+# its context names: attnwidget/ for the Python rooms, js/ or js/src/ for the views (paths
+# into ../shared/ lie outside the repository and are not checked).
 PATH_ROOTS = ("", "attnwidget", "js", "js/src")
-PATH_LIKE = re.compile(r"^[\w.-]+/(?:[\w.-]+/)*(?:[\w.-]+\.(?:py|ts|css|json|md|sh|mjs|yml|toml))?$")
+PATH_LIKE = re.compile(r"^(?!\.\./)[\w.-]+/(?:[\w.-]+/)*(?:[\w.-]+\.(?:py|ts|css|json|md|sh|mjs|yml|toml))?$")
 
 
 def _located(path: str) -> bool:

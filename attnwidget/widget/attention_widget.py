@@ -89,10 +89,6 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     **traits:
         Initial values of the traits below.
 
-    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
-    still referenced; in a notebook, running a cell again closes the widgets its last run
-    made.
-
     Traits (synced both ways and observable with ``w.observe``)
     ------------------------------------------------------------
     view: ``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (the query and key
@@ -117,6 +113,10 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         ``"decoder"`` | ``"cross"`` (decoder tokens attending to source tokens)
     step: int or None; for generated text (:meth:`from_generation`), show only what the
         model attended to when it wrote generated token ``step`` (0-based); None: all
+
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
     """
 
     _bundle = "widget.js"

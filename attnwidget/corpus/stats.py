@@ -29,6 +29,7 @@ from attnwidget.corpus.metrics import (
     clark_relations,
     metric_values,
 )
+from attnwidget.corpus.shown_paths import relative_to as shown_path
 
 #: Order of metrics in the tidy table.
 METRICS = (
@@ -133,9 +134,12 @@ class CorpusSummary:
             model_fingerprint=self.model_fingerprint if self.model_fingerprint == other.model_fingerprint else None,
         )
 
-    def describe(self) -> str:
+    def describe(self, relative_to: str | Path | None = None) -> str:
+        """The summary in lines; ``relative_to``: a folder to show the corpus path from
+        (where the page or file that prints it is written)."""
+        corpus = shown_path(self.corpus, relative_to)
         lines = [f"{self.sentences} sentences, {self.tokens} tokens ({self.annotated_tokens} annotated)"
-                 f" from {self.corpus or 'the corpus'} ({self.entries} entries read)"]
+                 f" from {corpus or 'the corpus'} ({self.entries} entries read)"]
         for reason, n in sorted(self.skipped.items()):
             lines.append(f"skipped {n}: {reason}")
             if reason.startswith(ERROR_REASON_PREFIX) or reason == "invalid CoNLL-U":
@@ -393,12 +397,16 @@ class AttentionStats:
                    CorpusSummary.from_json(meta["summary"]))
 
     @checked_keywords
-    def plot(self, metric: str, key: str | None = None, ax=None):
+    def plot(self, metric: str, key: str | None = None, ax=None, *, path: str | Path | None = None,
+             width_in: float | None = None, height_in: float | None = None, dpi: float = 300):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
-        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""
+        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9).
+
+        ``path``: also write it there (``.png``, ``.svg`` with text as text, or ``.pdf``),
+        replacing the file whole, ``width_in`` x ``height_in`` inches at ``dpi``."""
         from attnwidget.corpus.plots import plot_metric
 
-        return plot_metric(self, metric, key, ax=ax)
+        return plot_metric(self, metric, key, ax=ax, path=path, width_in=width_in, height_in=height_in, dpi=dpi)
 
 
 def frame_from(values: dict[str, MetricValues], num_layers: int, num_heads: int) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from attnwidget.keywords import checked_keywords, trait_names
 from attnwidget.widget.lifetime import ClosingWidget
 from attnwidget.widget.payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
 from attnwidget.corpus.plots import TITLES, frequent_keys
+from attnwidget.pictures.methods import GridPictures
 from attnwidget.corpus.stats import AttentionStats
 
 
@@ -259,7 +260,7 @@ def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dic
 # ----------------------------------------------------------------------- the widget
 
 
-class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
+class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     """A layer × head grid of any per-head metric of an :class:`AttentionStats`, with the
     exemplar sentences of the head clicked.
 
@@ -451,9 +452,12 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
                   progress: bool = True) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
+        from attnwidget.explorer.report import explorer_page
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        page = self.to_html(title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
+        page = explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress,
+                             out_dir=path.parent)  # corpus paths relative to the page
         path.write_text(page, encoding="utf-8")
         return path
 

@@ -46,7 +46,9 @@ def _phase(name, t=[time.perf_counter(), time.process_time()]):
     t[:] = now
 """
 
-TOTAL = _CLOCK + """
+TOTAL = (
+    _CLOCK
+    + """
 from attnwidget import AttentionWidget, OFFLINE_MODEL
 _phase("import attnwidget")
 w = AttentionWidget(TEXT, model=OFFLINE_MODEL)
@@ -55,8 +57,11 @@ w2 = AttentionWidget(TEXT.replace("morning", "evening"), model=OFFLINE_MODEL)
 _phase("warm: second widget")
 print(json.dumps(_marks))
 """
+)
 
-PHASES = _CLOCK + """
+PHASES = (
+    _CLOCK
+    + """
 from attnwidget import AttentionWidget, OFFLINE_MODEL
 _phase("widget module (anywidget)")
 import torch
@@ -85,18 +90,31 @@ w = AttentionWidget(TEXT, model=model)
 _phase("first widget, all loaded")
 print(json.dumps(_marks))
 """
+)
 
 
 def _env() -> dict:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-            "TQDM_DISABLE": "1", "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1])}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "TQDM_DISABLE": "1",
+        "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1]),
+    }
 
 
 def run(script: str, text: str) -> dict:
     # PYTHONPATH chooses the attnwidget measured (default: this checkout); the child runs in
     # bench/ (no attnwidget there), since `python -c` puts its working folder first on sys.path.
-    out = subprocess.run([sys.executable, "-c", f"TEXT = {text!r}\n" + script], env=_env(), check=True,
-                         capture_output=True, text=True, cwd=BENCH).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", f"TEXT = {text!r}\n" + script],
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=BENCH,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -118,10 +136,18 @@ def main() -> None:
     parser.add_argument("--text", default=TEXT)
     parser.add_argument("--only", choices=("total", "phases"), default=None)
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    measured = subprocess.run([sys.executable, "-c", "import attnwidget; print(attnwidget.__file__)"], env=_env(),
-                              check=True, capture_output=True, text=True, cwd=BENCH).stdout.strip()
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    measured = subprocess.run(
+        [sys.executable, "-c", "import attnwidget; print(attnwidget.__file__)"],
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=BENCH,
+    ).stdout.strip()
     print(f"measuring {measured}")
     if args.only != "phases":
         report("time to the first widget", [run(TOTAL, args.text) for _ in range(args.runs)])

@@ -51,8 +51,10 @@ def installed_torch() -> tuple[str, str | None] | None:
 
 
 def broken(exc: Exception) -> int:
-    say(f"torch is installed but cannot be imported ({type(exc).__name__}: {exc}). Repair or remove it "
-        "(pip uninstall torch), then run this script again.")
+    say(
+        f"torch is installed but cannot be imported ({type(exc).__name__}: {exc}). Repair or remove it "
+        "(pip uninstall torch), then run this script again."
+    )
     return 1
 
 
@@ -91,8 +93,9 @@ def local_cpu_wheel() -> str | None:
     """A ``torch-PIN+cpu`` wheel in a folder pip's find-links names (pip takes it over PyPI's)."""
     folders = os.environ.get("PIP_FIND_LINKS", "").split()
     try:
-        config = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
-                                timeout=60, check=False).stdout
+        config = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60, check=False
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         config = ""
     for line in config.splitlines():
@@ -121,10 +124,12 @@ def choose(choice: str) -> list[str]:
     if have is not None:
         version, cuda = have
         if not in_range(version):
-            say(f"{describe(version, cuda)} is installed, but attnwidget needs torch>={LOW[0]}.{LOW[1]},"
+            say(
+                f"{describe(version, cuda)} is installed, but attnwidget needs torch>={LOW[0]}.{LOW[1]},"
                 f"<{HIGH[0]}.{HIGH[1]}; installing attnwidget would make pip replace it. Upgrade it yourself "
                 f"(the build you need, e.g. pip install 'torch=={PIN}' --index-url {CPU_INDEX}), or uninstall it "
-                "and run this script again to have it chosen for you.")
+                "and run this script again to have it chosen for you."
+            )
             raise SystemExit(1)
         note = ""
         if (choice == "cpu" and cuda) or (choice == "cuda" and not cuda):
@@ -132,15 +137,19 @@ def choose(choice: str) -> list[str]:
         say(f"keeping {describe(version, cuda)}, already installed{note}")
         return []
     if choice == "keep":
-        say("no torch is installed and ATTNWIDGET_TORCH=keep installs none: install the torch you want "
-            f"(torch>={LOW[0]}.{LOW[1]},<{HIGH[0]}.{HIGH[1]}), or unset ATTNWIDGET_TORCH")
+        say(
+            "no torch is installed and ATTNWIDGET_TORCH=keep installs none: install the torch you want "
+            f"(torch>={LOW[0]}.{LOW[1]},<{HIGH[0]}.{HIGH[1]}), or unset ATTNWIDGET_TORCH"
+        )
         raise SystemExit(1)
     pypi_is_cuda = platform.system() == "Linux" and platform.machine() in ("x86_64", "AMD64")
     if choice == "auto":
         choice = "cuda" if has_nvidia_gpu() or not pypi_is_cuda else "cpu"
         if pypi_is_cuda:
-            say(f"no torch installed; {'an NVIDIA GPU is present' if choice == 'cuda' else 'no NVIDIA GPU found'}: "
-                f"choosing the {choice.upper()} build (ATTNWIDGET_TORCH=cpu|cuda chooses yourself)")
+            say(
+                f"no torch installed; {'an NVIDIA GPU is present' if choice == 'cuda' else 'no NVIDIA GPU found'}: "
+                f"choosing the {choice.upper()} build (ATTNWIDGET_TORCH=cpu|cuda chooses yourself)"
+            )
         fallback = True
     else:
         fallback = False
@@ -156,14 +165,18 @@ def choose(choice: str) -> list[str]:
         say(f"{index} cannot be reached; installing the CPU build pip's find-links offer: {wheel}")
         return [f"torch=={PIN}"]
     if fallback:
-        say(f"WARNING: {index} cannot be reached, and PyPI has no CPU build of torch for Linux x86_64: installing "
+        say(
+            f"WARNING: {index} cannot be reached, and PyPI has no CPU build of torch for Linux x86_64: installing "
             f"PyPI's torch {PIN}, {pypi_build()}. To get the CPU build instead, stop now (Ctrl-C) and rerun "
-            "with ATTNWIDGET_TORCH_CPU_INDEX=<a reachable mirror of it>, or install a CPU wheel first.")
+            "with ATTNWIDGET_TORCH_CPU_INDEX=<a reachable mirror of it>, or install a CPU wheel first."
+        )
         return [f"torch=={PIN}"]
-    say(f"ATTNWIDGET_TORCH=cpu, but {index} cannot be reached and pip's find-links offer no torch-{PIN}+cpu wheel; "
+    say(
+        f"ATTNWIDGET_TORCH=cpu, but {index} cannot be reached and pip's find-links offer no torch-{PIN}+cpu wheel; "
         "PyPI itself has only the CUDA build for Linux x86_64. Either set ATTNWIDGET_TORCH_CPU_INDEX to a "
         "reachable mirror of the CPU index, install a CPU wheel of torch first (it is kept), or accept "
-        "the CUDA build with ATTNWIDGET_TORCH=cuda (about 2.5 GB; it runs on the CPU too).")
+        "the CUDA build with ATTNWIDGET_TORCH=cuda (about 2.5 GB; it runs on the CPU too)."
+    )
     raise SystemExit(1)
 
 

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from testdata import REPO
 
 UNREACHABLE = "http://127.0.0.1:9/whl/cpu"  # the discard port: connection refused at once
@@ -31,11 +32,27 @@ def install(tmp_path, torch: str | None = "absent", **env) -> tuple[int, str, li
         paths.append(str(fake.parent))
     empty_links = tmp_path / "links"
     empty_links.mkdir(exist_ok=True)
-    full_env = {**os.environ, "ATTNWIDGET_DRY_RUN": "1", "PYTHON": sys.executable, "PIP_CONFIG_FILE": os.devnull,
-                "PIP_FIND_LINKS": str(empty_links), "ATTNWIDGET_TORCH_CPU_INDEX": UNREACHABLE,
-                "PYTHONPATH": os.pathsep.join(paths), "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1", **env}
-    proc = subprocess.run(["bash", "scripts/install.sh", "test"], cwd=REPO, env=full_env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    full_env = {
+        **os.environ,
+        "ATTNWIDGET_DRY_RUN": "1",
+        "PYTHON": sys.executable,
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_FIND_LINKS": str(empty_links),
+        "ATTNWIDGET_TORCH_CPU_INDEX": UNREACHABLE,
+        "PYTHONPATH": os.pathsep.join(paths),
+        "no_proxy": "127.0.0.1",
+        "NO_PROXY": "127.0.0.1",
+        **env,
+    }
+    proc = subprocess.run(
+        ["bash", "scripts/install.sh", "test"],
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     commands = [line.removeprefix("would run: ") for line in proc.stdout.splitlines() if line.startswith("would run")]
     return proc.returncode, proc.stderr, commands
 
@@ -110,7 +127,9 @@ def test_no_cpu_index_but_a_cpu_wheel_in_find_links_takes_that_wheel(tmp_path):
     assert f"installing the CPU build pip's find-links offer: {wheel}" in said
 
 
-@pytest.mark.skipif(sys.platform != "linux" or os.uname().machine != "x86_64", reason="the CUDA build is PyPI's on Linux x86_64")
+@pytest.mark.skipif(
+    sys.platform != "linux" or os.uname().machine != "x86_64", reason="the CUDA build is PyPI's on Linux x86_64"
+)
 def test_no_cpu_wheel_anywhere_cpu_fails_with_the_choices_and_auto_warns_of_the_cuda_download(tmp_path):
     code, said, commands = install(tmp_path, ATTNWIDGET_TORCH="cpu")
     assert code == 1 and commands == []

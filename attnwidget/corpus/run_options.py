@@ -33,7 +33,7 @@ def parse_shard(shard) -> tuple[int, int | None]:
     if shard is None:
         return 0, None
     try:
-        index, count = (shard.split("/") if isinstance(shard, str) else shard)
+        index, count = shard.split("/") if isinstance(shard, str) else shard
         index, count = int(index), int(count)
     except (TypeError, ValueError):
         raise AttnWidgetError(f"shard must look like I/N (for example 0/4), not {shard!r}") from None

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from testdata import REPO
 
 from attnwidget.cli import doctor, main
+from testdata import REPO
 
 
 def test_doctor_reports_this_installation_and_exits_zero(capsys):
@@ -64,8 +64,14 @@ def test_a_torch_that_cannot_be_imported_is_broken_and_the_other_checks_still_ru
     fake.mkdir()
     (fake / "__init__.py").write_text('raise ImportError("libtorch_cpu.so: cannot open shared object file")\n')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "attnwidget.cli", "doctor"], capture_output=True, text=True,
-                          env=env, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "attnwidget.cli", "doctor"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "!!  torch                  cannot be imported (ImportError: libtorch_cpu.so" in proc.stdout
     assert "ATTNWIDGET_TORCH=cpu or cuda" in proc.stdout

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+
 from testdata import REPO
 
 #: What takes seconds to import (torch alone 1-3 s) and is not needed to parse a command line.
@@ -21,8 +22,15 @@ HEAVY = ("torch", "transformers", "spacy", "pandas", "numba", "matplotlib", "num
 def run_cli(*args, cwd=None) -> tuple[int, str, set[str]]:
     """(exit code, stderr without the import lines, the top-level modules imported)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "attnwidget.cli", *map(str, args)],
-                          capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "attnwidget.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
     imported, messages = set(), []
     for line in proc.stderr.splitlines():
         found = re.match(r"import time:\s+\d+ \|\s+\d+ \|\s*([\w.]+)$", line)
@@ -33,8 +41,17 @@ def run_cli(*args, cwd=None) -> tuple[int, str, set[str]]:
     return proc.returncode, proc.stdout + "\n".join(messages), imported
 
 
-@pytest.mark.parametrize("args", [("--help",), ("analyze", "--help"), ("demo", "--help"), ("report", "--help"),
-                                  ("merge", "--help"), ("tokens", "--help")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--help",),
+        ("analyze", "--help"),
+        ("demo", "--help"),
+        ("report", "--help"),
+        ("merge", "--help"),
+        ("tokens", "--help"),
+    ],
+)
 def test_help_imports_nothing_heavy(args):
     code, out, imported = run_cli(*args)
     assert code == 0, out
@@ -73,19 +90,23 @@ def test_an_empty_or_unusable_corpus_fails_before_torch_is_imported(tmp_path):
     (tmp_path / "corpus.csv").write_text("a,b\n", encoding="utf-8")
     _fails_before_torch(tmp_path, "corpus.csv", "--out", "o", expect="unknown corpus format '.csv'")
     (tmp_path / "plain.txt").write_text("Dogs bark.\n", encoding="utf-8")
-    _fails_before_torch(tmp_path, "plain.txt", "--annotations", "gold", "--out", "o",
-                        expect="gold annotations need a CoNLL-U file")
+    _fails_before_torch(
+        tmp_path, "plain.txt", "--annotations", "gold", "--out", "o", expect="gold annotations need a CoNLL-U file"
+    )
 
 
-@pytest.mark.parametrize("options, expect", [
-    (("--batch-size", "0"), "--batch-size must be at least 1"),
-    (("--max-sentences", "0"), "--max-sentences must be at least 1"),
-    (("--shard", "4/4"), r"shard 4/4: I must be 0"),
-    (("--shard", "half"), "shard must look like I/N"),
-    (("--min-attention", "1.5"), r"min_attention must be in \[0, 1\)"),
-    (("--exemplars", "-1"), "exemplars must be a whole number"),
-    (("--resume", "--restart"), "choose one"),
-])
+@pytest.mark.parametrize(
+    ("options", "expect"),
+    [
+        (("--batch-size", "0"), "--batch-size must be at least 1"),
+        (("--max-sentences", "0"), "--max-sentences must be at least 1"),
+        (("--shard", "4/4"), r"shard 4/4: I must be 0"),
+        (("--shard", "half"), "shard must look like I/N"),
+        (("--min-attention", "1.5"), r"min_attention must be in \[0, 1\)"),
+        (("--exemplars", "-1"), "exemplars must be a whole number"),
+        (("--resume", "--restart"), "choose one"),
+    ],
+)
 def test_bad_options_fail_before_torch_is_imported(tmp_path, options, expect):
     (tmp_path / "plain.txt").write_text("Dogs bark.\n", encoding="utf-8")
     _fails_before_torch(tmp_path, "plain.txt", "--out", "o", *options, expect=expect)

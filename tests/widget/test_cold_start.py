@@ -12,9 +12,8 @@ import subprocess
 import sys
 
 import pytest
-import tiny_models
-from testdata import REPO
 
+import tiny_models
 from attnwidget.text import syntax
 from attnwidget.text.syntax import (
     UNUSED_COMPONENTS,
@@ -23,6 +22,7 @@ from attnwidget.text.syntax import (
     syntax_from_doc,
 )
 from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+from testdata import REPO
 
 
 def test_the_spacy_pipeline_leaves_out_what_the_syntax_never_reads_and_parses_the_same(nlp, ewt_path):
@@ -63,26 +63,35 @@ def test_loading_a_model_checks_its_attention_with_one_pass():
 
 
 def _fresh(code: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
-                          check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
 
 
 def test_an_empty_text_fails_before_torch_is_imported():
-    proc = _fresh("import sys\nfrom attnwidget import AttentionWidget, EmptyTextError, OFFLINE_MODEL\n"
-                  "try:\n    AttentionWidget('  ', model=OFFLINE_MODEL)\n"
-                  "except EmptyTextError as exc:\n    print('error:', exc)\n"
-                  "print('torch imported:', 'torch' in sys.modules)\n")
+    proc = _fresh(
+        "import sys\nfrom attnwidget import AttentionWidget, EmptyTextError, OFFLINE_MODEL\n"
+        "try:\n    AttentionWidget('  ', model=OFFLINE_MODEL)\n"
+        "except EmptyTextError as exc:\n    print('error:', exc)\n"
+        "print('torch imported:', 'torch' in sys.modules)\n"
+    )
     assert "error: the text is empty" in proc.stdout, proc.stderr
     assert "torch imported: False" in proc.stdout
 
 
 @pytest.mark.slow
 def test_the_first_widget_of_a_process_says_what_it_waits_for():
-    proc = _fresh("from attnwidget import AttentionWidget, OFFLINE_MODEL\n"
-                  f"w = AttentionWidget('The cat sat on the mat.', model={OFFLINE_MODEL!r})\n"
-                  "print(len(w._data.tokens))\n")
+    proc = _fresh(
+        "from attnwidget import AttentionWidget, OFFLINE_MODEL\n"
+        f"w = AttentionWidget('The cat sat on the mat.', model={OFFLINE_MODEL!r})\n"
+        "print(len(w._data.tokens))\n"
+    )
     assert proc.returncode == 0, proc.stderr
     err = proc.stderr
     for wait in ("importing torch", f"loading model {OFFLINE_MODEL}", "importing spacy", "loading spaCy pipeline"):

@@ -102,6 +102,15 @@ class CorpusRun:
         self._report_errors()
         return self.stats
 
+    def fold(self, items: Iterator) -> AttentionStats:
+        """Run prepared ``items`` (of :func:`~attnwidget.prepare.prepare`) into the statistics
+        chunk by chunk, as :meth:`go` does, but with no progress bar, checkpoint or Ctrl-C
+        handling: a cluster worker's block (:mod:`attnwidget.rayengine`)."""
+        self.snapshot = Snapshot(self.stats)
+        with _progress_bar(False, None) as self.bar, _old_objects_frozen():
+            self._consume(iter(items))
+        return self.stats
+
     def _consume(self, items: Iterator) -> None:
         chunk: list[Item] = []
         sentences = 0

@@ -49,7 +49,7 @@ BLOCK_ATTEMPTS = 3
 WORKER_START_SECONDS = 900.0
 #: Tries at starting Ray on this machine: its node gives up after a fixed 30 s, which a
 #: busy machine can exceed.
-LOCAL_START_ATTEMPTS = 3
+LOCAL_START_ATTEMPTS = 5
 #: Blocks read ahead of the first block not yet merged, per worker.
 AHEAD_PER_WORKER = 3
 #: Reason of the entries of a block skipped as a whole.
@@ -144,7 +144,7 @@ def connect(ray, cluster: ClusterOptions) -> bool:
             try:
                 ray.init(address="local", **options)
                 break
-            except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its node is slow to start
+            except Exception as exc:
                 ray.shutdown()
                 if "timed out during startup" not in str(exc) or attempt + 1 == LOCAL_START_ATTEMPTS:
                     raise AttnWidgetError(f"Ray could not start on this machine ({exc}); see its logs") from exc
@@ -480,10 +480,12 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
         plan = {"corpus": spec.corpus, "annotations": source.annotations, "corpus_fingerprint": spec.corpus_fingerprint,
                 "exemplars": exemplars, "min_attention": min_attention, "batch_size": batch_size, "chunk_size": chunk,
                 "truncate": truncate, "pipeline": pipeline, "drop_duplicates": drop_duplicates, "strict": strict}
+        began = time.monotonic()
         Worker = worker_class(ray, cpus, gpus)
         actors = [Worker.remote(str(model or DEFAULT_MODEL), str(device), int(max(1, cpus)), plan)
                   for _ in range(count)]
         info = _first_info(ray, actors, cluster)
+        ready = time.monotonic()
         spec.model, spec.model_fingerprint = info["name"], info["fingerprint"]
         spec.model_info = {"requested": model if isinstance(model, str) else None, "layers": info["layers"],
                            "heads": info["heads"], "causal": info["causal"]}
@@ -500,7 +502,10 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
                         figures=figures, checkpoint_every=checkpoint_every,
                         segments=start.segments if start is not None else None,
                         manifest=start.content.manifest if start is not None else None)
-        return _drive(ray, run, source, cluster, actors, max_sentences, progress)
+        stats = _drive(ray, run, source, cluster, actors, max_sentences, progress)
+        # For a caller (bench/bench_ray.py): the first worker's start, and the run after it.
+        stats.engine_timing = {"workers": count, "start_s": ready - began, "run_s": time.monotonic() - ready}
+        return stats
     finally:
         for actor in actors:
             with contextlib.suppress(Exception):  # already gone

@@ -117,8 +117,15 @@ def analyze(
     if engine == "ray":
         from .rayengine import check_ray_inputs, import_ray
 
+        if shard is not None:
+            raise AttnWidgetError("engine='ray' spreads the whole corpus over the cluster itself; shard= is for "
+                                  "splitting it by hand without Ray")
         import_ray()  # before anything is read: say at once if the extra is missing
         check_ray_inputs(model, pipeline)
+    elif address is not None or workers is not None or gpus_per_worker is not None or cpus_per_worker != 1 \
+            or block_size is not None or ray_init is not None:
+        raise AttnWidgetError("address, workers, gpus_per_worker, cpus_per_worker, block_size and ray_init are for "
+                              "engine='ray' (a Ray cluster); add engine='ray' (CLI: --engine ray)")
     shard_index, shard_count = parse_shard(shard)
     source = CorpusSource.open(corpus, annotations, lenient)
     spec = RunSpec(

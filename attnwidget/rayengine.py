@@ -140,6 +140,8 @@ def connect(ray, cluster: ClusterOptions) -> bool:
         # address="local" always starts a new instance: never a cluster someone else started here.
         wanted = (cluster.workers or 1) * cluster.cpus_per_worker
         options.setdefault("num_cpus", max(os.cpu_count() or 1, int(-(-wanted // 1))))
+        # A busy machine can take longer than Ray's default to start the node's agents.
+        options["_system_config"] = {"agent_register_timeout_ms": 120_000, **options.get("_system_config", {})}
         for attempt in range(LOCAL_START_ATTEMPTS):
             try:
                 ray.init(address="local", **options)
@@ -156,6 +158,68 @@ def connect(ray, cluster: ClusterOptions) -> bool:
             raise AttnWidgetError(f"cannot join the Ray cluster at {cluster.address!r} ({exc}); start one with "
                                   "`ray start --head` or give its HOST:PORT") from exc
     return True
+
+
+class LocalHead:
+    """A Ray head on this machine, started with ``ray start --head`` for as long as the
+    ``with`` block lasts; ``address`` is what ``address=`` (``--address``) takes.
+
+    Every port of the node is chosen here and given to it, so its raylet does not wait for
+    its agents to report theirs: on a busy machine that wait (15 s in Ray 2.60) is what
+    fails first. For tests and benchmarks; a run on a laptop needs none of it."""
+
+    PORTS = ("--port", "--node-manager-port", "--object-manager-port", "--metrics-export-port",
+             "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port")
+
+    def __init__(self, num_cpus: int, temp_dir: str, env: dict | None = None, timeout: float = 300.0):
+        self.num_cpus, self.temp_dir, self.env, self.timeout = num_cpus, temp_dir, env, timeout
+        self.process = None
+        self.address = None
+
+    def __enter__(self):
+        import socket
+        import subprocess
+        import sys
+
+        ports = []
+        for _ in self.PORTS:  # free now; taken by the head a moment later
+            with socket.socket() as probe:
+                probe.bind(("", 0))
+                ports.append(probe.getsockname()[1])
+        self.log = os.path.join(self.temp_dir, "head.log")
+        command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+                   f"--num-cpus={self.num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
+                   f"--temp-dir={self.temp_dir}", *(f"{flag}={port}" for flag, port in zip(self.PORTS, ports))]
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(command, env={**os.environ, **(self.env or {})}, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + self.timeout
+        while "Ray runtime started" not in self._log_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise AttnWidgetError(f"ray start --head failed; its output:\n{self._log_text()[-3000:]}")
+            time.sleep(0.2)
+        import ray
+
+        self.address = f"{ray.util.get_node_ip_address()}:{ports[0]}"
+        return self
+
+    def _log_text(self) -> str:
+        with open(self.log, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def __exit__(self, *exc) -> None:
+        """SIGTERM to ``ray start --block`` alone stops the node it started (a few seconds)."""
+        import signal
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=60)
+        except Exception:  # noqa: BLE001 - stuck: end its whole session (it was started in its own)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def plan_workers(ray, cluster: ClusterOptions) -> tuple[int, float, float]:
@@ -518,6 +582,7 @@ def _first_info(ray, actors: list, cluster: ClusterOptions) -> dict:
     """The model's facts, from the first worker to load it (a model that cannot load fails here)."""
     pending = [actor.info.remote() for actor in actors]
     deadline = time.monotonic() + WORKER_START_SECONDS
+    died = None
     while pending:
         ready, pending = ray.wait(pending, num_returns=1, timeout=max(0.1, deadline - time.monotonic()))
         if not ready:
@@ -527,8 +592,10 @@ def _first_info(ray, actors: list, cluster: ClusterOptions) -> dict:
         except ray.exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
             raise (cause if isinstance(cause, BaseException) else exc.as_instanceof_cause()) from None
-        except ray.exceptions.RayActorError:
-            continue
+        except ray.exceptions.RayActorError as exc:  # its constructor failed (the model did not load), or it died
+            died = exc
+    if died is not None and not pending:
+        raise AttnWidgetError(f"no Ray worker could load the model:\n{str(died)[-2000:]}") from None
     resources = ray.cluster_resources()
     raise AttnWidgetError(f"no Ray worker loaded the model within {WORKER_START_SECONDS:.0f} s: each worker asks for "
                           f"{cluster.cpus_per_worker} CPU and {cluster.gpus_per_worker or 0} GPU, and the cluster "

@@ -5,7 +5,8 @@
 For each number of workers it prints the throughput (sentences/s of the run once the first
 worker has loaded the model, and of the whole call), the scaling efficiency (throughput
 / (workers × the single-process ``analyze()`` throughput)), and the peak memory of the
-driver, each run in a fresh driver process that joins one Ray instance started here. On
+driver, each run in a fresh driver process that joins one Ray head started here
+(:class:`attnwidget.rayengine.LocalHead`; the driver does not load the model). On
 a machine with GPUs each worker takes one GPU (one worker per GPU by default). Run it
 where Ray may listen (here: ``unshare -n sh -c 'ip link set lo up; python bench/...'``).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,32 +78,32 @@ def driver_baseline_rss() -> float:
 def main(args) -> None:
     import ray
 
-    from attnwidget.rayengine import ClusterOptions, connect
+    from attnwidget.rayengine import LocalHead
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     base = single_process(args)
     temp = tempfile.mkdtemp(prefix="rb", dir="/tmp")
     cpus = max(max(args.workers), os.cpu_count() or 1)
-    connect(ray, ClusterOptions(ray_init={"num_cpus": cpus, "_temp_dir": temp}))
     try:
-        address = ray.get_runtime_context().gcs_address
-        gpus = ray.cluster_resources().get("GPU", 0)
-        print(f"{args.sentences} EWT sentences, batch {args.batch_size}; single process ({args.device}): "
-              f"{base:.1f} sentences/s; Ray on this machine: {cpus} CPUs, {gpus:g} GPUs")
-        results = {}
-        for workers in args.workers:
-            r = on_ray(address, workers, args)
-            r["throughput"] = r["sentences"] / r["run_s"]
-            r["efficiency"] = r["throughput"] / (workers * base)
-            results[workers] = r
-            print(f"  {workers} worker(s): {r['throughput']:7.1f} sentences/s after the first worker's start "
-                  f"({r['start_s']:.1f} s), {r['sentences'] / r['total_s']:6.1f} over the whole call; scaling "
-                  f"efficiency {r['efficiency']:.2f}; driver peak RSS {r['peak_rss_mib']:.0f} MiB")
-        idle = driver_baseline_rss()
-        print(f"  (a driver that only imports attnwidget, torch and Ray peaks at {idle:.0f} MiB)")
-        print(json.dumps({"single_process_sent_per_s": base, "driver_import_rss_mib": idle,
-                          "ray": {str(k): v for k, v in results.items()}}))
+        with LocalHead(cpus, temp, env={"RAY_USAGE_STATS_ENABLED": "0"}) as head:
+            ray.init(address=head.address, configure_logging=False, log_to_driver=False)
+            gpus = ray.cluster_resources().get("GPU", 0)
+            ray.shutdown()
+            print(f"{args.sentences} EWT sentences, batch {args.batch_size}; single process ({args.device}): "
+                  f"{base:.1f} sentences/s; Ray on this machine: {cpus} CPUs, {gpus:g} GPUs")
+            results = {}
+            for workers in args.workers:
+                r = on_ray(head.address, workers, args)
+                r["throughput"] = r["sentences"] / r["run_s"]
+                r["efficiency"] = r["throughput"] / (workers * base)
+                results[workers] = r
+                print(f"  {workers} worker(s): {r['throughput']:7.1f} sentences/s after the first worker's start "
+                      f"({r['start_s']:.1f} s), {r['sentences'] / r['total_s']:6.1f} over the whole call; scaling "
+                      f"efficiency {r['efficiency']:.2f}; driver peak RSS {r['peak_rss_mib']:.0f} MiB")
     finally:
-        ray.shutdown()
-
+        shutil.rmtree(temp, ignore_errors=True)
+    idle = driver_baseline_rss()
+    print(f"  (a driver that only imports attnwidget, torch and Ray peaks at {idle:.0f} MiB)")
+    print(json.dumps({"single_process_sent_per_s": base, "driver_import_rss_mib": idle,
+                      "ray": {str(k): v for k, v in results.items()}}))

@@ -11,7 +11,7 @@ MARK = "§FAULT§"
 
 
 def fail_marked_batches() -> None:
-    import attnwidget.forward as forward
+    from attnwidget import forward
 
     real = forward._run_batch
 

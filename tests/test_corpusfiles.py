@@ -9,6 +9,8 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
+from test_metrics_reference import compare_frames
+from testdata import EWT_DEV
 
 from attnwidget.analysis import analyze
 from attnwidget.cli import main
@@ -16,8 +18,6 @@ from attnwidget.corpus import CorpusSource
 from attnwidget.corpusfiles import SKIP_INVALID_JSON, CorpusFiles
 from attnwidget.errors import AttnWidgetError
 from attnwidget.stats import AttentionStats
-from test_metrics_reference import compare_frames
-from testdata import EWT_DEV
 
 
 def ewt_parts(folder: Path, sentences: int, parts: int) -> list[str]:
@@ -86,8 +86,9 @@ def test_parts_of_a_conllu_file_analyse_as_the_file(minilm, tmp_path):
 
 
 def test_the_command_takes_many_files_and_a_text_field(tmp_path):
-    texts = [s for s in (line.split("= ", 1)[1] for line in islice(open(EWT_DEV, encoding="utf-8"), 400)
-                         if line.startswith("# text = "))][:12]
+    with open(EWT_DEV, encoding="utf-8") as handle:
+        texts = [line.split("= ", 1)[1].rstrip("\n") for line in islice(handle, 400) if line.startswith("# text = ")]
+    texts = texts[:12]
     with gzip.open(tmp_path / "a.jsonl.gz", "wt", encoding="utf-8") as handle:
         handle.writelines(json.dumps({"body": t}) + "\n" for t in texts[:6])
     (tmp_path / "b.jsonl").write_text("".join(json.dumps({"body": t}) + "\n" for t in texts[6:]), encoding="utf-8")

@@ -2,12 +2,14 @@
 as a single process on the EWT dev set; a worker killed by pid, a driver killed by pid, a
 block that fails for its data; and the clear error when Ray is not installed.
 
-The cluster is started once for the module (its start takes 30 s or more on a busy
-machine) with two CPUs, and every worker of it gets the fault of ``tests/ray_faults.py``,
+The cluster is started once for the module (its start takes 10-60 s) with two CPUs, and every worker of it gets the fault of ``tests/ray_faults.py``,
 which only a marked sentence sets off. Each test is bounded by a watchdog. Here, where
 other sessions run Ray too, run these tests in a loopback-only network namespace
 (``unshare -n sh -c 'ip link set lo up; python -m pytest tests/test_ray.py'``); on a
-fresh machine (CI) plain pytest does."""
+fresh machine (CI) plain pytest does. The cluster is not the engine's own local start
+(``ray.init``), whose node gives its agents 15 s to start, too little on a loaded 2-core
+machine; the engine's start is what bench/bench_analyze.py --engine ray and the command
+line use."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from ray_faults import MARK
+from testdata import EWT_DEV, REPO, TESTS
 
 from attnwidget.analysis import analyze
 from attnwidget.cli import main
@@ -37,8 +41,6 @@ from attnwidget.errors import AttnWidgetError
 from attnwidget.models import OFFLINE_MODEL
 from attnwidget.stats import AttentionStats
 from attnwidget.syntax import Syntax, iter_conllu
-from ray_faults import MARK
-from testdata import EWT_DEV, REPO, TESTS
 
 BATCH = 8  # chunks of 64 sentences: 32 blocks on the EWT dev set
 BASE = {"model": OFFLINE_MODEL, "batch_size": BATCH, "device": "cpu", "progress": False, "figures": False}
@@ -57,28 +59,25 @@ def watchdog():
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A local Ray of 2 CPUs for the module, its files in a short temporary folder (Unix
-    socket paths must stay under 108 bytes); workers import ``ray_faults`` from tests/."""
+    """A Ray head of 2 CPUs on this machine for the module (``ray start --head``, every port
+    given, so a busy machine does not fail its start), its files in a short temporary folder
+    (Unix socket paths must stay under 108 bytes), and this process joined to it. Its
+    workers import ``ray_faults`` from tests/, and this process's runs install its fault."""
     ray = pytest.importorskip("ray")
-    from attnwidget.rayengine import ClusterOptions, connect
+    from attnwidget.rayengine import LocalHead
 
-    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "RAY_USAGE_STATS_ENABLED")}
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS), str(REPO), saved["PYTHONPATH"]) if p)
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     temp = tempfile.mkdtemp(prefix="rt", dir="/tmp")
-    options = {"num_cpus": 2, "_temp_dir": temp, "object_store_memory": 256 << 20,
-               "runtime_env": {"worker_process_setup_hook": "ray_faults.fail_marked_batches"}}
-    connect(ray, ClusterOptions(ray_init=options))
+    path = os.pathsep.join(p for p in (str(TESTS), str(REPO), os.environ.get("PYTHONPATH")) if p)
     try:
-        yield ray
+        with LocalHead(2, temp, env={"PYTHONPATH": path, "RAY_USAGE_STATS_ENABLED": "0"}) as head:
+            ray.init(address=head.address, configure_logging=False, log_to_driver=False,
+                     runtime_env={"worker_process_setup_hook": "ray_faults.fail_marked_batches"})
+            try:
+                yield ray
+            finally:
+                ray.shutdown()
     finally:
-        ray.shutdown()
         shutil.rmtree(temp, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +122,31 @@ def test_engine_ray_without_ray_names_the_extra(monkeypatch, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     with pytest.raises(AttnWidgetError, match="engine must be 'local'"):
         analyze(EWT_DEV, engine="dask", progress=False)
+    with pytest.raises(AttnWidgetError, match=r"are for engine='ray' .*add engine='ray'"):
+        analyze(EWT_DEV, workers=2, progress=False)
 
 
-def test_engine_ray_needs_the_model_by_name(minilm):
+def test_engine_ray_needs_the_model_by_name_and_the_whole_corpus(minilm):
     pytest.importorskip("ray")
     with pytest.raises(AttnWidgetError, match="needs the model's name or folder"):
         analyze(EWT_DEV, model=minilm, engine="ray", progress=False)
+    with pytest.raises(AttnWidgetError, match="shard= is for splitting it by hand without Ray"):
+        analyze(EWT_DEV, engine="ray", shard="0/2", progress=False)
+
+
+def test_a_block_is_merged_in_place_with_the_checks_of_merge(minilm):
+    """The driver adds blocks with ``absorb``: merge's numbers, merge's refusal of overlaps."""
+    from attnwidget.coverage import CoverageOverlapError
+
+    syntaxes = list(islice(iter_conllu(EWT_DEV), 16))
+    part = lambda shard: analyze(syntaxes, model=minilm, batch_size=4, progress=False, shard=shard)
+    even, odd = part("0/2"), part("1/2")
+    merged = even.merge(odd)
+    even.absorb(odd)
+    assert even.to_frame().equals(merged.to_frame()) and even.exemplar_rows() == merged.exemplar_rows()
+    assert even.summary.coverage == Coverage.range(0, 16)
+    with pytest.raises(CoverageOverlapError, match="both parts cover entries 1–15 with index % 2 == 1"):
+        even.absorb(odd)
 
 
 # ------------------------------------------------------------------------------ on Ray
@@ -190,7 +208,7 @@ def _cmdline(process) -> list[str]:
 
 def test_a_driver_killed_mid_run_resumes_without_redoing_finished_blocks(cluster, reference, tmp_path):
     out = tmp_path / "ray"
-    address = cluster.get_runtime_context().gcs_address
+    address = cluster.get_runtime_context().gcs_address  # the subprocess joins the module's cluster
     args = [sys.executable, "-m", "attnwidget.cli", "analyze", str(EWT_DEV), "--out", str(out), "--model",
             OFFLINE_MODEL, "--batch-size", str(BATCH), "--device", "cpu", "--no-figures", "--quiet",
             "--checkpoint-every", "0", "--engine", "ray", "--address", address, "--workers", "2"]
@@ -244,3 +262,10 @@ def test_a_block_failing_for_its_data_is_skipped_and_reported_not_retried(cluste
     assert [e[0] for e in s.skip_examples if "block" in e[1]] == list(range(64, 74))  # the first ten quoted
     assert stats.blocks_run == 3  # blocks 0, 2 and 3 ran; block 1 failed once and was not tried again
     assert "skipped 64: error " + SKIP_BLOCK_ERROR in s.describe()
+
+
+def test_a_model_that_cannot_load_is_an_error_at_once(cluster):
+    start = time.monotonic()
+    with pytest.raises(AttnWidgetError, match="no Ray worker could load the model"):
+        analyze(EWT_DEV, model="no-such-org/no-such-model", engine="ray", workers=2, progress=False)
+    assert time.monotonic() - start < 300  # not the 15 minutes a worker may take to start

@@ -164,12 +164,15 @@ class LocalHead:
     """A Ray head on this machine, started with ``ray start --head`` for as long as the
     ``with`` block lasts; ``address`` is what ``address=`` (``--address``) takes.
 
-    Every port of the node is chosen here and given to it, so its raylet does not wait for
-    its agents to report theirs: on a busy machine that wait (15 s in Ray 2.60) is what
-    fails first. For tests and benchmarks; a run on a laptop needs none of it."""
+    For tests and benchmarks on busy shared machines (a laptop needs none of it): the
+    node's raylet waits 15 s (Ray 2.60) for its dashboard agent to write its ports into
+    the session folder and aborts past that, and on a loaded machine the agent takes
+    longer to import. Its node ID is set here, so its port files can be written for it
+    as soon as the session folder appears: "no metrics service" (``-1``, what a minimal
+    agent writes itself) and the runtime-env agent's port, given to it beforehand. The node
+    then starts, without the metrics it never needed."""
 
-    PORTS = ("--port", "--node-manager-port", "--object-manager-port", "--metrics-export-port",
-             "--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port")
+    AGENT_PORT_FILES = ("metrics_agent_port", "metrics_export_port", "dashboard_agent_listen_port")
 
     def __init__(self, num_cpus: int, temp_dir: str, env: dict | None = None, timeout: float = 300.0):
         self.num_cpus, self.temp_dir, self.env, self.timeout = num_cpus, temp_dir, env, timeout
@@ -177,31 +180,44 @@ class LocalHead:
         self.address = None
 
     def __enter__(self):
+        import glob
+        import secrets
         import socket
         import subprocess
         import sys
 
         ports = []
-        for _ in self.PORTS:  # free now; taken by the head a moment later
+        for _ in range(2):  # free now; taken by the head a moment later
             with socket.socket() as probe:
                 probe.bind(("", 0))
                 ports.append(probe.getsockname()[1])
+        port, runtime_env_port = ports
+        node = secrets.token_hex(28)
+        files = {**dict.fromkeys(self.AGENT_PORT_FILES, "-1"), "runtime_env_agent_port": str(runtime_env_port)}
         self.log = os.path.join(self.temp_dir, "head.log")
-        command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+        command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={port}",
                    f"--num-cpus={self.num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
-                   f"--temp-dir={self.temp_dir}", *(f"{flag}={port}" for flag, port in zip(self.PORTS, ports))]
+                   f"--temp-dir={self.temp_dir}", f"--runtime-env-agent-port={runtime_env_port}"]
+        env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node}
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen(command, env={**os.environ, **(self.env or {})}, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
         deadline = time.monotonic() + self.timeout
+        written = set()
         while "Ray runtime started" not in self._log_text():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()
                 raise AttnWidgetError(f"ray start --head failed; its output:\n{self._log_text()[-3000:]}")
-            time.sleep(0.2)
+            for session in glob.glob(os.path.join(self.temp_dir, "session_2*")):
+                if session not in written:
+                    for name, value in files.items():
+                        with open(os.path.join(session, f"{name}_{node}"), "x") as handle:
+                            handle.write(value)
+                    written.add(session)
+            time.sleep(0.05)
         import ray
 
-        self.address = f"{ray.util.get_node_ip_address()}:{ports[0]}"
+        self.address = f"{ray.util.get_node_ip_address()}:{port}"
         return self
 
     def _log_text(self) -> str:

@@ -198,6 +198,9 @@ class LocalHead:
         command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={port}",
                    f"--num-cpus={self.num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
                    f"--temp-dir={self.temp_dir}", f"--runtime-env-agent-port={runtime_env_port}"]
+        # Its own token: this process (and the drivers it starts) get it in their environment.
+        self.saved_env = {key: os.environ.get(key) for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)})
         env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node}
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -228,6 +231,11 @@ class LocalHead:
         """SIGTERM to ``ray start --block`` alone stops the node it started (a few seconds)."""
         import signal
 
+        for key, value in getattr(self, "saved_env", {}).items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()

@@ -198,10 +198,9 @@ class LocalHead:
         command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={port}",
                    f"--num-cpus={self.num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
                    f"--temp-dir={self.temp_dir}", f"--runtime-env-agent-port={runtime_env_port}"]
-        # Its own token: this process (and the drivers it starts) get it in their environment.
-        self.saved_env = {key: os.environ.get(key) for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
-        os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)})
-        env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node}
+        # Without token authentication: a driver that joins by address (this process, having
+        # imported Ray already, or one it starts) does not look for a token.
+        env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node, "RAY_AUTH_MODE": "disabled"}
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
@@ -231,11 +230,6 @@ class LocalHead:
         """SIGTERM to ``ray start --block`` alone stops the node it started (a few seconds)."""
         import signal
 
-        for key, value in getattr(self, "saved_env", {}).items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()

@@ -6,7 +6,7 @@ For each number of workers it prints the throughput (sentences/s of the run once
 worker has loaded the model, and of the whole call), the scaling efficiency (throughput
 / (workers × the single-process ``analyze()`` throughput)), and the peak memory of the
 driver, each run in a fresh driver process that joins one Ray head started here
-(:class:`attnwidget.rayengine.LocalHead`; the driver does not load the model). On
+(:class:`attnwidget.corpus.ray_engine.LocalHead`; the driver does not load the model). On
 a machine with GPUs each worker takes one GPU (one worker per GPU by default). Run it
 where Ray may listen (here: ``unshare -n sh -c 'ip link set lo up; python bench/...'``).
 """
@@ -28,8 +28,8 @@ def single_process(args) -> float:
     """Sentences/s of analyze() in this process, the model loaded beforehand (best of the repeats)."""
     import torch
 
-    from attnwidget.analysis import analyze
-    from attnwidget.models import OFFLINE_MODEL, load_model
+    from attnwidget.corpus.analysis import analyze
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -49,8 +49,8 @@ def on_ray(address: str, workers: int, args) -> dict:
     code = f"""
 import json, sys, time
 sys.path.insert(0, {str(REPO)!r})
-from attnwidget.analysis import analyze
-from attnwidget.models import OFFLINE_MODEL
+from attnwidget.corpus.analysis import analyze
+from attnwidget.transformer.loading import OFFLINE_MODEL
 start = time.perf_counter()
 s = analyze({str(EWT)!r}, model=OFFLINE_MODEL, batch_size={args.batch_size}, max_sentences={args.sentences},
             progress=False, device={device!r}, engine="ray", address={address!r}, workers={workers},
@@ -71,14 +71,14 @@ PEAK_RSS = "rss = int([l.split()[1] for l in open('/proc/self/status') if l.star
 
 def driver_baseline_rss() -> float:
     """Peak RSS of a driver that imports attnwidget, torch and Ray and does nothing else."""
-    code = f"import sys; sys.path.insert(0, {str(REPO)!r})\nimport attnwidget.analysis, torch, ray\n{PEAK_RSS}\nprint(rss)"
+    code = f"import sys; sys.path.insert(0, {str(REPO)!r})\nimport attnwidget.corpus.analysis, torch, ray\n{PEAK_RSS}\nprint(rss)"
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
 
 def main(args) -> None:
     import ray
 
-    from attnwidget.rayengine import LocalHead
+    from attnwidget.corpus.ray_engine import LocalHead
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)

@@ -1,4 +1,4 @@
-"""A fault for the Ray workers of the tests (tests/test_ray.py): installed in every worker
+"""A fault for the Ray workers of the tests (tests/corpus/test_ray_engine.py): installed in every worker
 process of the test cluster by Ray's ``worker_process_setup_hook``.
 
 The forward pass raises for any batch holding a sentence that contains :data:`MARK`, as
@@ -11,7 +11,7 @@ MARK = "§FAULT§"
 
 
 def fail_marked_batches() -> None:
-    from attnwidget import forward
+    from attnwidget.transformer import forward
 
     real = forward._run_batch
 

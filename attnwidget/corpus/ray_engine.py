@@ -636,21 +636,15 @@ def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list
     total = expected_entries(source, max_sentences, 0, None)
     driver = RayRun(ray, run, cluster, blocks, actors, None if total is None else max(0, total - run.resume_from),
                     progress, Chunker(run.chunk_size, 1, run.resume_from))
-    try:
+
+    def work() -> None:
         with run.interrupts:
             driver.go()
         if hasher is not None:
             stats.summary.corpus_fingerprint = run.spec.corpus_fingerprint = hasher.digest()
-        if stats.summary.sentences == 0:
-            raise AttnWidgetError(f"the corpus {stats.summary.corpus} has no sentences to analyse "
-                                  f"({stats.summary.entries} entries read)")
-        if run.folder is not None:
-            run._write("complete")
-    except KeyboardInterrupt:
-        return run._stopped()
-    except BaseException as exc:
-        run._failed(exc)
-        raise
+
+    try:
+        stats = run.concluded(work)
     finally:
         if run.resume_from and progress:
             print(f"attnwidget: resumed after entry {run.resume_from - 1}: the checkpoint kept the blocks before "
@@ -659,6 +653,5 @@ def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list
         warnings.warn(f"attnwidget: {len(driver.skipped_blocks)} block(s) of the corpus skipped after errors "
                       "(their entries are counted as skipped in stats.summary):\n  "
                       + "\n  ".join(driver.skipped_blocks[:5]), BlockSkippedWarning, stacklevel=3)
-    run._report_errors()
     stats.blocks_run = driver.blocks_run  # for a caller (and the tests) to see what this session ran
     return stats

@@ -84,10 +84,22 @@ class CorpusRun:
                         self.shard_count, self.pipeline, self.drop_duplicates, resume_from=self.resume_from,
                         hasher=hasher, expect=self.prefix, strict=self.strict)
         total = expected_entries(self.source, self.max_sentences, self.shard_index, self.shard_count)
-        try:
+
+        def work() -> None:
             with _progress_bar(self.progress, total, self.saved) as self.bar, self.interrupts, \
                     _old_objects_frozen(), prefetched(items, self.chunk_size) as ahead:
                 self._consume(ahead)
+
+        return self.concluded(work)
+
+    def concluded(self, work) -> AttentionStats:
+        """``work()`` (the pass), then the end every run has (this process's or a cluster's):
+        an error if no sentence was analysed, else the output folder written complete; on
+        Ctrl-C, the statistics of the chunks done (saved to resume); on an error, those
+        chunks saved, and the error raised."""
+        try:
+            work()
+            summary = self.stats.summary
             if summary.sentences == 0:
                 skipped = "; ".join(f"{n} {reason}" for reason, n in summary.skipped.items()) or "none"
                 raise AttnWidgetError(f"the corpus {summary.corpus} has no sentences to analyse "
@@ -276,7 +288,7 @@ class CorpusRun:
             message += f"; interrupted again while saving, so {self.folder.path} keeps its last checkpoint"
         except (OSError, OutputFolderError) as exc:
             message += f"; it could not be saved ({exc})"
-        warnings.warn(message, InterruptedRunWarning, stacklevel=3)
+        warnings.warn(message, InterruptedRunWarning, stacklevel=4)
         return self.stats
 
     def _failed(self, exc: BaseException) -> None:
@@ -307,7 +319,7 @@ class CorpusRun:
             examples = [f"entry {i}: {detail}" for i, reason, detail in summary.skip_examples if reason in failed]
             warnings.warn(f"attnwidget: sentences skipped after errors ({counts}):\n  " + "\n  ".join(examples[:5])
                           + "\n(all in stats.summary.skip_examples; strict=True makes them errors)",
-                          SkippedSentencesWarning, stacklevel=3)
+                          SkippedSentencesWarning, stacklevel=4)
 
 
 def _note(exc: BaseException, text: str) -> None:

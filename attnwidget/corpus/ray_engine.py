@@ -200,10 +200,13 @@ class LocalHead:
                    f"--temp-dir={self.temp_dir}", f"--runtime-env-agent-port={runtime_env_port}"]
         # Without token authentication: a driver that joins by address (this process, having
         # imported Ray already, or one it starts) does not look for a token.
-        env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node, "RAY_AUTH_MODE": "disabled"}
+        env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node, "RAY_AUTH_MODE": "disabled",
+               # and the runtime-env agent 5 minutes, not 30 s, to start (the raylet exits past that)
+               "RAY_agent_register_timeout_ms": "300000"}
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+                                            start_new_session=True,
+                                            preexec_fn=_end_with_parent())  # noqa: PLW1509 - one libc call
         deadline = time.monotonic() + self.timeout
         written = set()
         while "Ray runtime started" not in self._log_text():
@@ -238,6 +241,20 @@ class LocalHead:
         except Exception:  # noqa: BLE001 - stuck: end its whole session (it was started in its own)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _end_with_parent():
+    """What a child runs before it starts (Linux): SIGTERM when its parent dies, so a head
+    whose driver was killed (Ray ends a driver whose raylet dies) does not stay behind.
+    libc is loaded here, in the parent: the child only makes the one call."""
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def plan_workers(ray, cluster: ClusterOptions) -> tuple[int, float, float]:

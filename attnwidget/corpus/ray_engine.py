@@ -534,21 +534,7 @@ class RayRun:
             self.merged += 1
         if self.merged > before:
             self.run.snapshot = Snapshot(stats)
-            self._checkpoint()
-
-    def _checkpoint(self) -> None:
-        from .atomic import OutputFolderError
-
-        run = self.run
-        due = run.checkpoint_every is not None and time.monotonic() - run.last_write >= run.checkpoint_every
-        if run.folder is None or not due:
-            return
-        try:
-            run._write("checkpoint")
-        except (OSError, OutputFolderError) as exc:  # the run goes on; the next checkpoint may succeed
-            warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
-                          stacklevel=2)
-            run.last_write = time.monotonic()
+            self.run.checkpoint_if_due()
 
     def _show(self) -> None:
         self.bar.set_postfix_str(f"blocks {self.merged} done, workers {self.alive()}/{len(self.workers)} alive",

@@ -245,14 +245,21 @@ class CorpusRun:
             if final:
                 summary.corpus_fingerprint = self.spec.corpus_fingerprint = digest
         self.snapshot = Snapshot(self.stats)
+        if not final:
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self) -> None:
+        """Checkpoint into the output folder if ``checkpoint_every`` seconds have passed since
+        the last write; a write that fails is a warning: the run goes on, the next may succeed."""
         due = self.checkpoint_every is not None and time.monotonic() - self.last_write >= self.checkpoint_every
-        if self.folder is not None and not final and due:
-            try:
-                self._write("checkpoint")
-            except (OSError, OutputFolderError) as exc:  # the run goes on; the next checkpoint may succeed
-                warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
-                              stacklevel=2)
-                self.last_write = time.monotonic()
+        if self.folder is None or not due:
+            return
+        try:
+            self._write("checkpoint")
+        except (OSError, OutputFolderError) as exc:
+            warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
+                          stacklevel=3)
+            self.last_write = time.monotonic()
 
     # -- writing ----------------------------------------------------------------------
 

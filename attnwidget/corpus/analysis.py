@@ -63,6 +63,13 @@ def analyze(
     checkpoint_every: float | None = CHECKPOINT_SECONDS,
     strict: bool = False,
     lenient: bool = False,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float | None = None,
+    cpus_per_worker: float = 1,
+    block_size: int | None = None,
+    ray_init: dict | None = None,
 ) -> AttentionStats:
     """Measure every head's attention over a corpus, as Vig & Belinkov (2019) did.
 
@@ -94,11 +101,33 @@ def analyze(
     Ctrl-C stops at once: the chunk in progress is dropped, so the statistics returned
     (flagged ``interrupted`` in ``stats.summary``) cover exactly the entries in
     ``stats.summary.coverage``; with ``out`` they are saved there to resume.
+
+    ``engine="ray"`` spreads the run over a Ray cluster (``pip install 'attnwidget[ray]'``;
+    see docs/cluster.md and :mod:`attnwidget.corpus.ray_engine`), with the same result: without
+    ``address`` it starts Ray on this machine, ``address="auto"`` or ``"HOST:PORT"`` joins a
+    cluster. ``workers`` (default: one per GPU, or per ``cpus_per_worker`` CPUs) each load the
+    model once, asking Ray for ``gpus_per_worker`` GPUs (a fraction shares one) and
+    ``cpus_per_worker`` CPUs. ``block_size``: entries a worker prepares at a time;
+    ``ray_init``: more arguments of ``ray.init``.
     """
     from attnwidget.text.syntax import spacy_pipeline
     from attnwidget.transformer.loading import load_model
 
     _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart)
+    if engine not in ("local", "ray"):
+        raise AttnWidgetError(f"engine must be 'local' (this process) or 'ray' (a Ray cluster), not {engine!r}")
+    if engine == "ray":
+        from .ray_engine import check_ray_inputs, import_ray
+
+        if shard is not None:
+            raise AttnWidgetError("engine='ray' spreads the whole corpus over the cluster itself; shard= is for "
+                                  "splitting it by hand without Ray")
+        import_ray()  # before anything is read: say at once if the extra is missing
+        check_ray_inputs(model, pipeline)
+    elif address is not None or workers is not None or gpus_per_worker is not None or cpus_per_worker != 1 \
+            or block_size is not None or ray_init is not None:
+        raise AttnWidgetError("address, workers, gpus_per_worker, cpus_per_worker, block_size and ray_init are for "
+                              "engine='ray' (a Ray cluster); add engine='ray' (CLI: --engine ray)")
     shard_index, shard_count = parse_shard(shard)
     source = CorpusSource.open(corpus, annotations, lenient)
     spec = RunSpec(
@@ -118,6 +147,14 @@ def analyze(
             return start
         if isinstance(model, (str, Path)) or model is None:
             source.validate(None if progress else False)  # a strict run stops at an invalid file before the model loads
+        if engine == "ray":
+            from .ray_engine import ClusterOptions, run_on_ray
+
+            cluster = ClusterOptions(address, workers, gpus_per_worker, cpus_per_worker, block_size, dict(ray_init or {}))
+            return run_on_ray(source, spec, folder, start, model, device=device, batch_size=batch_size,
+                              exemplars=exemplars, min_attention=min_attention, max_sentences=max_sentences,
+                              truncate=truncate, pipeline=pipeline, drop_duplicates=drop_duplicates, strict=strict,
+                              progress=progress, figures=figures, checkpoint_every=checkpoint_every, cluster=cluster)
         loaded = load_model(model, device=device, progress=progress)
         if source.annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
             spacy_pipeline(pipeline, progress=progress)  # seconds; loaded once, before the bar starts

@@ -40,6 +40,7 @@ class Entry:
     sentence: AnnotatedSentence | None = None
     invalid: str | None = None
     invalid_reason: str = ""
+    duplicate: bool | None = None  # already known (a cluster's driver sees every entry); None: prepare finds out
 
 
 @dataclass
@@ -54,10 +55,11 @@ class CorpusSource:
     lenient: bool = False
     fingerprint: str | None = None
     total: int | None = None
+    files: Any = None  # a CorpusFiles: many files, globs, gzip, JSON Lines
 
     @property
     def is_file(self) -> bool:
-        return self.path is not None
+        return self.path is not None or self.files is not None
 
     @property
     def is_conllu(self) -> bool:
@@ -68,6 +70,12 @@ class CorpusSource:
         """Check the corpus and the annotations asked for; fingerprint and count a file."""
         if annotations not in (None, "gold", "spacy"):
             raise AttnWidgetError(f"annotations must be 'gold' or 'spacy', not {annotations!r}")
+        from .files import CorpusFiles, is_many
+
+        if is_many(corpus):
+            files = corpus if isinstance(corpus, CorpusFiles) else CorpusFiles([corpus])
+            return cls(files.name, files.annotations(annotations), lenient=lenient, files=files,
+                       fingerprint=files.fingerprint(), total=files.count(lenient))
         if isinstance(corpus, (str, Path)):
             path = Path(corpus)
             annotations = check_corpus_file(path, annotations)
@@ -103,6 +111,8 @@ class CorpusSource:
             raise first
 
     def entries(self) -> Iterator[Entry]:
+        if self.files is not None:
+            return self.files.entries(self.lenient)
         if self.path is None:
             return self._item_entries()
         if self.is_conllu:

@@ -322,6 +322,23 @@ class AttentionStats:
         Statistics saved before attnwidget recorded coverage cannot be checked; merging
         them needs ``unknown_coverage=True`` (shards of one corpus are then recognised,
         as before, by name, shard count and entry count)."""
+        same_corpus = self._joinable(other, different_corpora, unknown_coverage)
+        offset = 0 if same_corpus else self.summary.entries
+        return AttentionStats(self.sums.merge(other.sums),
+                              self.exemplar_tracker.merge(other.exemplar_tracker, offset),
+                              self.summary.merged_with(other.summary, same_corpus))
+
+    def absorb(self, other: "AttentionStats") -> None:
+        """:meth:`merge` a part of the same corpus into this one, in place: a cluster's
+        driver adds every block so, without copying what it already holds each time."""
+        self._joinable(other, False, False)
+        self.sums.add(other.sums)
+        self.exemplar_tracker = self.exemplar_tracker.merge(other.exemplar_tracker)
+        self.summary = self.summary.merged_with(other.summary, True)
+        self._values = None
+
+    def _joinable(self, other: "AttentionStats", different_corpora: bool, unknown_coverage: bool) -> bool:
+        """Whether both are parts of one corpus; raises where they cannot be merged."""
         a, b = self.summary, other.summary
         if a.model != b.model or a.annotations != b.annotations:
             raise ValueError(f"cannot merge statistics of {a.model!r}/{a.annotations} with "
@@ -356,10 +373,7 @@ class AttentionStats:
                     f"both parts cover {overlap.describe()} of {a.corpus}; each sentence may be merged once "
                     f"(one part covers {a.coverage.describe()}, the other {b.coverage.describe()})", overlap)
             same_corpus = True
-        offset = 0 if same_corpus else a.entries
-        return AttentionStats(self.sums.merge(other.sums),
-                              self.exemplar_tracker.merge(other.exemplar_tracker, offset),
-                              a.merged_with(b, same_corpus))
+        return same_corpus
 
     @checked_keywords
     def save(self, path: str | Path) -> Path:

@@ -12,16 +12,29 @@ import sys
 import warnings
 from pathlib import Path
 
+from attnwidget.corpus.atomic import AtomicFolder
+from attnwidget.corpus.coverage import CoverageOverlapError
+from attnwidget.corpus.definitions import cli_epilog, see
+from attnwidget.corpus.output_folder import (
+    MANIFEST_FILE,
+    inspect_folder,
+    load_output,
+    read_manifest,
+    refuse_foreign,
+    stats_manifest,
+    write_folder,
+)
 from attnwidget.errors import AttnWidgetError
-from attnwidget.corpus.output_folder import STATS_FILE  # noqa: F401 - where report.py finds the statistics
 
 
 def register(subparsers) -> None:
     """Add the ``analyze`` and ``merge`` subcommands to an argparse subparsers object."""
     import argparse
 
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.analysis import CHECKPOINT_SECONDS
-    from attnwidget.corpus.definitions import cli_epilog, see
+
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.loading import OFFLINE_MODEL
 
     analyze = subparsers.add_parser(
@@ -82,8 +95,8 @@ def register(subparsers) -> None:
 
 
 def run_analyze(args) -> int:
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
-    from attnwidget.corpus.output_folder import inspect_folder
 
     if args.batch_size < 1:
         raise AttnWidgetError("--batch-size must be at least 1")
@@ -124,8 +137,7 @@ def _show(caught, quiet: tuple) -> None:
 
 
 def run_merge(args) -> int:
-    from attnwidget.corpus.coverage import CoverageOverlapError
-    from attnwidget.corpus.output_folder import MANIFEST_FILE, load_output, read_manifest
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.stats import AttentionStats
 
     parts = []
@@ -172,8 +184,6 @@ def _overlap_message(earlier, path: Path, stats) -> str:
 def write_outputs(stats, out: Path, figures: bool = True, inputs=()) -> None:
     """metrics.csv, exemplars.jsonl, stats.npz, summary.txt, figures and manifest.json in
     ``out``, which is replaced whole."""
-    from attnwidget.corpus.atomic import AtomicFolder
-    from attnwidget.corpus.output_folder import inspect_folder, refuse_foreign, stats_manifest, write_folder
 
     folder = AtomicFolder(out)
     with folder.locked():

@@ -8,17 +8,19 @@ import os
 import sys
 
 from attnwidget.cli.analyze import register as register_analyze
+from attnwidget.cli.demo import demo
 from attnwidget.corpus.definitions import see
-from attnwidget.errors import AttnWidgetError
+from attnwidget.data import sample_corpus_path
+from attnwidget.errors import AttnWidgetError, TooLongError
 from attnwidget.explorer.report import register as register_report
+from attnwidget.explorer.report import report_html
+from attnwidget.text.sentence import annotate, longest_window
 
 
 def _demo(args) -> int:
     """The main job on the embedded defaults: one sentence's widget and a small corpus report."""
     import webbrowser
     from pathlib import Path
-
-    from attnwidget.cli.demo import demo
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -35,11 +37,14 @@ def _demo(args) -> int:
 
 def _demo_report(path, sentences: int, progress: bool = True):
     """Analyse the bundled sample corpus with the offline model; write the report page."""
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.analysis import analyze
-    from attnwidget.data import sample_corpus_path
+
+    # lazy: keeps anywidget, pandas, torch, traitlets out of importing this module
     from attnwidget.explorer.head_explorer import HeadExplorer
+
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
-    from attnwidget.explorer.report import report_html
 
     model = load_model(OFFLINE_MODEL, progress=progress)
     stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences,
@@ -53,10 +58,11 @@ def _demo_report(path, sentences: int, progress: bool = True):
 
 def _tokens(args) -> int:
     """Print one sentence's tokens, their words, tags and relations, and an attention summary."""
-    from attnwidget.errors import TooLongError
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.forward import attention
+
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.loading import load_model
-    from attnwidget.text.sentence import annotate, longest_window
 
     model = load_model(args.model, device=args.device)
     try:
@@ -98,6 +104,7 @@ def _window(value: str) -> int | tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.loading import OFFLINE_MODEL
 
     parser = argparse.ArgumentParser(

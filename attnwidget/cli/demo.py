@@ -26,7 +26,10 @@ def demo(out: str | Path | None = None, open_browser: bool = False, text: str | 
     ``open_browser``: open it in the default web browser. ``text``: the sentence shown.
     ``progress``: a status line while the model loads.
     """
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+
+    # lazy: keeps anywidget, traitlets out of importing this module
     from attnwidget.widget.attention_widget import AttentionWidget
 
     model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)

@@ -20,18 +20,31 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from attnwidget.corpus.atomic import AtomicFolder
-from attnwidget.corpus.reader import CorpusSource
-from attnwidget.corpus.run import (PREFETCH_SWITCH_INTERVAL, CorpusRun, InterruptedRunWarning,  # noqa: F401
-                        SkippedSentencesWarning, prefetched)
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
 from attnwidget.corpus.fingerprint import model_fingerprint
-from attnwidget.keywords import checked_keywords
 from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
+from attnwidget.corpus.output_folder import (
+    ResumeError,
+    RunSpec,
+    check_resumable,
+    inspect_folder,
+    load_checkpoint,
+    load_output,
+    refuse_foreign,
+)
 from attnwidget.corpus.prepare import SentenceError  # noqa: F401 - part of analyze()'s interface
-from attnwidget.corpus.output_folder import (ResumeError, RunSpec, check_resumable, inspect_folder, load_checkpoint, load_output,
-                        refuse_foreign)
+from attnwidget.corpus.reader import CorpusSource
+from attnwidget.corpus.run import (  # noqa: F401
+    PREFETCH_SWITCH_INTERVAL,
+    CorpusRun,
+    InterruptedRunWarning,
+    SkippedSentencesWarning,
+    prefetched,
+)
 from attnwidget.corpus.stats import AttentionStats, CorpusSummary
+from attnwidget.errors import AttnWidgetError
+from attnwidget.keywords import checked_keywords
+from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
 
 #: Sentences sorted together by length before batching (× batch size): a run's unit of work.
 CHUNK_BATCHES = 8
@@ -94,8 +107,6 @@ def analyze(
     (flagged ``interrupted`` in ``stats.summary``) cover exactly the entries in
     ``stats.summary.coverage``; with ``out`` they are saved there to resume.
     """
-    from attnwidget.transformer.loading import load_model
-
     _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart)
     shard_index, shard_count = parse_shard(shard)
     source = CorpusSource.open(corpus, annotations, lenient)
@@ -155,8 +166,6 @@ def _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkp
 
 def _model_name(model) -> str:
     if model is None or isinstance(model, (str, Path)):
-        from attnwidget.transformer.loading import DEFAULT_MODEL
-
         return str(model if model is not None else DEFAULT_MODEL)
     return str(getattr(model, "name", None) or type(model).__name__)
 

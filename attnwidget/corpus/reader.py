@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from attnwidget.errors import AttnWidgetError, ConlluError
 from attnwidget.corpus.fingerprint import file_fingerprint
+from attnwidget.errors import AttnWidgetError, ConlluError
 from attnwidget.text.sentence import AnnotatedSentence
-from attnwidget.text.syntax import Syntax, iter_conllu
+from attnwidget.text.syntax import Syntax, iter_conllu, validate_conllu
 
 CONLLU_SUFFIXES = (".conllu", ".conll")
 TEXT_SUFFIXES = (".txt",)
@@ -99,14 +99,12 @@ class CorpusSource:
 
     def validate(self, progress: bool | None = None) -> None:
         """A strict run over a CoNLL-U file reads it through once before the model loads
-        (:func:`attnwidget.text.syntax.validate_conllu`, where this version has it) and stops at
+        (:func:`attnwidget.text.syntax.validate_conllu`) and stops at
         its first invalid sentence, saying how many more there are. Plain text is checked
         while it is counted."""
-        from attnwidget.text import syntax
-        check = getattr(syntax, "validate_conllu", None)
-        if not self.is_conllu or self.lenient or check is None:
+        if not self.is_conllu or self.lenient:
             return
-        errors = check(self.path, progress=progress)
+        errors = validate_conllu(self.path, progress=progress)
         if errors:
             first = errors[0]
             more = len(errors) - 1

@@ -24,16 +24,18 @@ from itertools import islice
 from typing import Iterator
 
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
 from attnwidget.corpus.fingerprint import EntryHasher
+from attnwidget.corpus.heap import trim_heap
 from attnwidget.corpus.interrupts import Interrupts
 from attnwidget.corpus.metrics import fused_pass
-from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
 from attnwidget.corpus.output_folder import CheckpointWriter, RunSpec, build_manifest, write_folder
+from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
+from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.snapshot import Snapshot
 from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats
+from attnwidget.errors import AttnWidgetError
+from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
 #: How long a thread may hold the GIL while another waits for it, during a prefetched
 #: pass (Python's default is 5 ms). See :func:`prefetched`.
@@ -175,8 +177,6 @@ class CorpusRun:
         is that of one batch, however long the corpus (see :mod:`attnwidget.corpus.heap`;
         after every batch would slow the next forward pass, which must fault its memory
         back in). Only the forward passes may be interrupted (:mod:`attnwidget.corpus.interrupts`)."""
-        from attnwidget.corpus.heap import trim_heap
-        from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
         if not items:
             return

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attnwidget.corpus.atomic import replacing_file
 from attnwidget.corpus.coverage import Coverage, CoverageOverlapError
-from attnwidget.keywords import checked_keywords
 from attnwidget.corpus.metrics import (
     ALL_RELATIONS,
     DEP_DIRECTIONS,
@@ -29,6 +29,9 @@ from attnwidget.corpus.metrics import (
     clark_relations,
     metric_values,
 )
+from attnwidget.corpus.output_folder import load_output
+from attnwidget.corpus.plots import plot_metric
+from attnwidget.keywords import checked_keywords
 
 #: Order of metrics in the tidy table.
 METRICS = (
@@ -361,8 +364,6 @@ class AttentionStats:
     def save(self, path: str | Path) -> Path:
         """Write everything to one ``.npz`` file (atomically: a reader, or a crash, sees the
         old file or the new one); :meth:`load` gives it back exactly."""
-        from attnwidget.corpus.atomic import replacing_file
-
         path = Path(path)
         arrays, sums_meta = self.sums.state()
         ex_arrays, ex_meta = self.exemplar_tracker.state()
@@ -380,8 +381,6 @@ class AttentionStats:
         """A file :meth:`save` wrote, or an output folder of ``analyze(out=...)``, ``attnwidget
         analyze`` or ``merge`` (complete, or the checkpoint of an unfinished run)."""
         if Path(path).is_dir():
-            from attnwidget.corpus.output_folder import load_output
-
             return load_output(path)
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -396,8 +395,6 @@ class AttentionStats:
     def plot(self, metric: str, key: str | None = None, ax=None):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
         for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""
-        from attnwidget.corpus.plots import plot_metric
-
         return plot_metric(self, metric, key, ax=ax)
 
 

@@ -15,16 +15,17 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from attnwidget.widget.js_bundles import inline_script
 from attnwidget.corpus.definitions import COUNTED, DEFINITIONS, THRESHOLD, see
+from attnwidget.corpus.output_folder import STATS_FILE
 from attnwidget.errors import AttnWidgetError
-from attnwidget.widget.export import script_json
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import bar
+from attnwidget.widget.export import script_json
+from attnwidget.widget.js_bundles import inline_script
 
 if TYPE_CHECKING:  # pragma: no cover
-    from attnwidget.explorer.head_explorer import HeadExplorer
     from attnwidget.corpus.stats import AttentionStats
+    from attnwidget.explorer.head_explorer import HeadExplorer
 
 
 #: The report's figures: (metric, key, caption), in the paper's order.
@@ -148,6 +149,7 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
 
     ``progress``: bars over the exemplar sentences run through the model and the figures.
     """
+    # lazy: keeps anywidget, pandas, torch, traitlets out of importing this module
     from attnwidget.explorer.head_explorer import HeadExplorer
 
     summary = stats.summary
@@ -211,7 +213,7 @@ def register(subparsers) -> None:
 
 
 def load_dir(folder: str | Path) -> "AttentionStats":
-    from attnwidget.cli.analyze import STATS_FILE
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.stats import AttentionStats
 
     path = Path(folder)
@@ -227,6 +229,7 @@ def load_dir(folder: str | Path) -> "AttentionStats":
 def run_report(args) -> int:
     import sys
 
+    # lazy: keeps anywidget, pandas, torch, traitlets out of importing this module
     from attnwidget.explorer.head_explorer import HeadExplorer
 
     stats = load_dir(args.dir)

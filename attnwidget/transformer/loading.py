@@ -19,6 +19,7 @@ import torch
 from attnwidget.errors import ModelLoadError, NoAttentionError
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import status
+from attnwidget.transformer.forward import attention_calls_are_layers, forward_attention
 
 #: The paper's model; the default for users who are online.
 DEFAULT_MODEL = "gpt2"
@@ -290,8 +291,6 @@ _CAUSAL_TYPES = {
 
 def _check_attention_returned(loaded: LoadedModel) -> None:
     """Run a two-token probe: a model that returns no attention fails here, loudly."""
-    from attnwidget.transformer.forward import attention_calls_are_layers, forward_attention
-
     tok = loaded.tokenizer
     enc = tok("attention probe", return_tensors="pt")
     try:

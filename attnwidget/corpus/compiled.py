@@ -90,7 +90,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
             words = max(words, word[b, t] + 1)
             counted[t] = 1.0 if word[b, t] >= 0 else 0.0
         for lh in range(lo, hi):
-            first = mass = distance = entropy = entropy_rows = var_mass = 0.0
+            first_token = mass = distance = entropy = entropy_rows = var_mass = 0.0
             pair[:words, :words] = 0.0
             if has_theta:
                 raw[:words, :words] = 0.0
@@ -102,7 +102,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     continue
                 if i >= 1:  # the null-attention share reads α'_{i,0}, counted or not
                     x = a[i, 0]
-                    first += x if not has_theta or x > theta else 0.0
+                    first_token += x if not has_theta or x > theta else 0.0
                 end = i + 1 if causal else n
                 row, plogm, reach = _row_sums(a[i], bits[i], counted, position, 1, end, i, theta32)
                 for j in range(1, end):
@@ -180,7 +180,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     head_correct[lh, 0, r] += 1.0
                 if beaten_col[w] == 0 and target_col[w] > 0:
                     head_correct[lh, 1, r] += 1.0
-            scalars[lh, 0] += first
+            scalars[lh, 0] += first_token
             scalars[lh, 1] += mass
             scalars[lh, 2] += distance
             scalars[lh, 3] += entropy

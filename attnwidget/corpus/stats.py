@@ -31,13 +31,11 @@ from attnwidget.corpus.metrics import (
 )
 from attnwidget.corpus.output_folder import load_output
 from attnwidget.corpus.plots import plot_metric
+from attnwidget.corpus.registry import names
 from attnwidget.keywords import checked_keywords
 
 #: Order of metrics in the tidy table.
-METRICS = (
-    "first_token", "pos_to", "pos_from", "dep_align", "dep_to", "distance", "entropy",
-    "variability", "head_accuracy", "dep_align_baseline", "pos_frequency", "head_accuracy_baseline",
-)
+METRICS = names()
 _FORMAT = "attnwidget.AttentionStats/1"
 SKIP_DUPLICATE = "duplicate of an earlier sentence"
 #: How many skipped sentences the summary quotes per reason (the counts are always complete).

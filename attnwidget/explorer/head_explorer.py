@@ -20,6 +20,7 @@ import traitlets as t
 from attnwidget.choices import Choice, GridMode, Theme
 from attnwidget.corpus.definitions import DEFINITIONS
 from attnwidget.corpus.plots import TITLES, frequent_keys
+from attnwidget.corpus.registry import REGISTRY, names
 from attnwidget.corpus.stats import AttentionStats
 from attnwidget.errors import AttnWidgetError, SpacyPipelineError
 from attnwidget.explorer.report import explorer_page
@@ -45,10 +46,9 @@ from attnwidget.widget.payload import (
 from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
 
 #: The per-head metrics a grid can show, in the order of the selector.
-GRID_METRICS = ("dep_align", "pos_to", "pos_from", "dep_to", "head_accuracy", "first_token",
-                "distance", "entropy", "variability")
+GRID_METRICS = tuple(m.name for m in sorted((m for m in REGISTRY if m.grid is not None), key=lambda m: m.grid))
 #: Metrics whose values are not shares of attention in [0, 1] (their colour scale is the data's range).
-UNBOUNDED = ("distance", "entropy")
+UNBOUNDED = names(bounded=False)
 #: Exemplar sentences whose neuron-view vectors (every layer of each) stay in memory.
 KEEP_NEURON_SENTENCES = 4
 #: Bytes of exemplar attention kept for browsing (the sentences opened last); at least one

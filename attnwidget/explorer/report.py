@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from attnwidget.corpus.definitions import COUNTED, DEFINITIONS, THRESHOLD, see
 from attnwidget.corpus.output_folder import STATS_FILE
+from attnwidget.corpus.registry import REGISTRY
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import bar
@@ -29,18 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 #: The report's figures: (metric, key, caption), in the paper's order.
-FIGURES = (
-    ("first_token", None, "Fig. 5: attention to the first token, per head"),
-    ("pos_to", None, "Fig. 6: attention to each part of speech, per head"),
-    ("pos_from", None, "Fig. 7: attention from each part of speech, per head"),
-    ("dep_align", None, "Fig. 8: attention aligned with dependency relations, per layer, with the share of pairs that are"),
-    ("dep_to", None, "Fig. 9: attention to words of each relation, per layer"),
-    ("variability", None, "Fig. 10: attention variability across sentences, per head"),
-    ("distance", None, "Fig. 11: mean attention distance, per head"),
-    ("entropy", None, "Fig. 12: mean attention entropy, per head"),
-    ("head_accuracy", "ALL:dependent_to_head", "Clark et al.: dependency-head accuracy, all relations, dependent → head"),
-    ("head_accuracy", "ALL:head_to_dependent", "Clark et al.: dependency-head accuracy, all relations, head → dependent"),
-)
+FIGURES = tuple((m.name, key, caption)
+                for m in sorted((m for m in REGISTRY if m.report), key=lambda m: (m.figure is None, m.figure))
+                for key, caption in m.report)
 
 _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
         "img-src data: blob:; connect-src data: blob:")

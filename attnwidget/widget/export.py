@@ -10,6 +10,8 @@ An encoder-decoder widget carries all three attentions. The neuron view's vector
 T x d per head and layer, too many to carry for every one: the file holds the exported
 layer's heads (the selected ones first) up to :data:`NEURON_BUDGET` bytes, as int16, and
 the view says so when another layer or head is chosen.
+
+A widget is read only through its public ``export_snapshot()`` (:class:`WidgetSnapshot`).
 """
 
 from __future__ import annotations

@@ -8,4 +8,5 @@ numba pass) adds to per-head sums; ``stats`` holds the result (``AttentionStats`
 point, ``analyze()``. ``registry`` lists every metric once (SPEC section, figure, titles,
 key, bounds, definition, docs anchor) for the tables, plots, explorer and report;
 ``definitions`` says them in one sentence each, pointing to docs/metrics.md.
+``shown_paths`` shows the corpus path relative to the page or file that prints it.
 """

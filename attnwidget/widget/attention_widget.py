@@ -20,6 +20,7 @@ from attnwidget.choices import AttentionKind, Choice, Level, PairFilter, Theme, 
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
 from attnwidget.text.syntax import Syntax, read_conllu
+from attnwidget.widget.default_heads import default_heads, default_heads_note
 from attnwidget.widget.export import EXPORTED_TRAITS, WidgetSnapshot, save_html, to_html
 from attnwidget.widget.js_bundles import esm
 from attnwidget.widget.lifetime import ClosingWidget
@@ -98,7 +99,8 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     """The layer shown, 0-based."""
     heads = t.List(t.Int()).tag(sync=True)
     """The heads drawn (several in the head view; the matrix view shows their mean). Under
-    grouped-query attention these are query heads."""
+    grouped-query attention these are query heads. Default: a few readable heads of the layer
+    shown, picked by :mod:`attnwidget.widget.default_heads` (the view states the rule)."""
     token = t.Int(None, allow_none=True).tag(sync=True)
     """The locked token (a word index at word level), or None; the query token of the neuron view."""
     token_role = Choice(TokenRole, TokenRole.QUERY).tag(sync=True)
@@ -159,7 +161,12 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         self._generation = generation
         first = next(iter(kinds.values()))
         traits.setdefault("attention_kind", first.kind)
-        traits.setdefault("heads", list(range(first.num_heads)))
+        self._default_heads = None
+        if "heads" not in traits:  # a few readable heads, and the rule that chose them (default_heads.py)
+            shown = kinds.get(traits["attention_kind"], first)
+            layer = min(max(int(traits.get("layer", 0)), 0), shown.num_layers - 1)
+            traits["heads"] = default_heads(shown.attention[layer])
+            self._default_heads = default_heads_note(layer, traits["heads"], shown.num_heads)
         # Long inputs start pruned so the first picture is readable; 1.0 shows every line.
         traits.setdefault("prune", 1.0 if first.num_tokens <= 128 else 0.9)
         self._ready = False
@@ -189,6 +196,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
             "kinds": list(self._kinds),
             "neuron": self._input is not None,
             "window": self._window,
+            "default_heads": self._default_heads,
         }
 
     @property

@@ -265,6 +265,12 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     >>> ex.metric, ex.key = "pos_to", "DET"        # the grid follows
     >>> ex.layer, ex.head                           # the head clicked in the grid
 
+    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
+    once; in a notebook, running a cell again closes the explorers its last run made.
+
+    The traits below (each documented where it is defined) are synced both ways and
+    observable with ``ex.observe``.
+
     Parameters
     ----------
     stats:
@@ -285,12 +291,6 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         Names of ``stats`` and ``compare`` in the view (default: model and annotations).
     progress:
         Show a status line while a model given by name loads.
-
-    The traits below (each documented where it is defined) are synced both ways and
-    observable with ``ex.observe``.
-
-    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
-    once; in a notebook, running a cell again closes the explorers its last run made.
     """
 
     _bundle = "explorer.js"
@@ -448,8 +448,6 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
                   progress: bool = True) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
-        from attnwidget.explorer.report import explorer_page
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         page = explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress,

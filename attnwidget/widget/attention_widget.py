@@ -46,6 +46,13 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     >>> w.layer, w.heads = 3, [0, 5]          # the view follows
     >>> w.token                                # the token clicked in the view, or None
 
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
+
+    The traits below (each documented where it is defined) are synced both ways and
+    observable with ``w.observe``.
+
     Parameters
     ----------
     text:
@@ -79,13 +86,6 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         Where the model runs (``"auto"``, ``"cpu"``, ``"cuda"``...).
     **traits:
         Initial values of the traits below.
-
-    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
-    still referenced; in a notebook, running a cell again closes the widgets its last run
-    made.
-
-    The traits below (each documented where it is defined) are synced both ways and
-    observable with ``w.observe``.
     """
 
     _bundle = "widget.js"

@@ -28,6 +28,10 @@ class TooLongError(AttnWidgetError):
         self.max_length = max_length
 
 
+class NeuronViewError(AttnWidgetError):
+    """The neuron view cannot show this model, layer, head or token."""
+
+
 class SpacyPipelineError(AttnWidgetError):
     """No usable spaCy pipeline is installed, or the named one cannot be loaded."""
 

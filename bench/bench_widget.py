@@ -187,9 +187,8 @@ def gpt2_small_random():
     from transformers import GPT2Config, GPT2Model
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from tiny_models import gpt2_tokenizer
-
     from attnwidget.transformer.loading import load_model
+    from tiny_models import gpt2_tokenizer
 
     torch.manual_seed(0)
     tok = copy.deepcopy(gpt2_tokenizer())
@@ -211,7 +210,7 @@ def text_of(model, n: int) -> str:
 
 def neuron_request(w, layer: int, head: int) -> tuple[float, dict, list]:
     """One "neuron" request answered by the widget's handler, as from the browser: (ms, reply, buffers)."""
-    from attnwidget.widget.attention_widget import REQUEST
+    from attnwidget.widget.protocol import REQUEST
 
     sent = []
     w.send = lambda content, buffers=None: sent.append((content, buffers or []))
@@ -290,7 +289,8 @@ def rss_bytes() -> int:
 
 def memory_cycles(kind: str, n: int, cycles: int) -> dict:
     """Resident size with one widget open, after one create/close cycle and after ``cycles``."""
-    from attnwidget.widget.attention_widget import REQUEST, AttentionWidget
+    from attnwidget.widget.attention_widget import AttentionWidget
+    from attnwidget.widget.protocol import REQUEST
 
     if kind == "attention":
         attention, tokens = gpt2_like_attention(n), [f"t{k}" for k in range(n)]

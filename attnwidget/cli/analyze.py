@@ -12,15 +12,18 @@ import sys
 import warnings
 from pathlib import Path
 
+from attnwidget.corpus.atomic import AtomicFolder
+from attnwidget.corpus.coverage import CoverageOverlapError
+from attnwidget.corpus.definitions import cli_epilog, see
+from attnwidget.defaults import CHECKPOINT_SECONDS, OFFLINE_MODEL
 from attnwidget.errors import AttnWidgetError
+from attnwidget.progress import importing
 
 
 def register(subparsers) -> None:
     """Add the ``analyze`` and ``merge`` subcommands to an argparse subparsers object."""
     import argparse
 
-    from attnwidget.corpus.definitions import cli_epilog, see
-    from attnwidget.defaults import CHECKPOINT_SECONDS, OFFLINE_MODEL
 
     analyze = subparsers.add_parser(
         "analyze", help="measure every head's attention over a corpus (Vig & Belinkov 2019)",
@@ -96,12 +99,13 @@ def register(subparsers) -> None:
 
 
 def run_analyze(args) -> int:
-    from attnwidget.progress import importing
-
     check_analyze_args(args)  # before the imports below: they take seconds (torch), the model more
-    with importing("torch", enabled=not args.quiet):
-        from attnwidget.corpus.analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
+    # lazy: output_folder imports numpy and pandas; `attnwidget --help` imports this module
     from attnwidget.corpus.output_folder import inspect_folder
+
+    with importing("torch", enabled=not args.quiet):
+        # lazy: keeps pandas, torch out of importing this module
+        from attnwidget.corpus.analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
 
     finished = args.resume and inspect_folder(args.out).kind == "complete"
     caught: list = []
@@ -132,8 +136,11 @@ def run_analyze(args) -> int:
 def check_analyze_args(args) -> None:
     """Everything about the options and the corpus file that can be wrong, said before torch
     is imported or a model loaded (analyze() checks the same again, for callers in Python)."""
+    # lazy: keeps numpy and the corpus readers out of `attnwidget --help`
     from attnwidget.corpus.files import CorpusFiles, is_many
+    # lazy: keeps numpy and the corpus readers out of `attnwidget --help`
     from attnwidget.corpus.reader import check_corpus_file
+    # lazy: keeps numpy out of `attnwidget --help`
     from attnwidget.corpus.run_options import check_arguments, parse_shard
 
     for option, value in (("--batch-size", args.batch_size), ("--max-sentences", args.max_sentences)):
@@ -153,7 +160,8 @@ def check_analyze_args(args) -> None:
 
 def corpus_argument(corpus: list[str], text_field: str):
     """One file as it is; many files, globs or another JSON Lines field as :class:`CorpusFiles`."""
-    from ..corpus.files import CorpusFiles
+    # lazy: keeps numpy and the corpus readers out of `attnwidget --help`
+    from attnwidget.corpus.files import CorpusFiles
 
     if len(corpus) == 1 and text_field == "text":
         return corpus[0]
@@ -171,8 +179,9 @@ def _show(caught, quiet: tuple) -> None:
 
 
 def run_merge(args) -> int:
-    from attnwidget.corpus.coverage import CoverageOverlapError
+    # lazy: output_folder imports numpy and pandas; `attnwidget --help` imports this module
     from attnwidget.corpus.output_folder import MANIFEST_FILE, load_output, read_manifest
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.stats import AttentionStats
 
     parts = []
@@ -219,7 +228,7 @@ def _overlap_message(earlier, path: Path, stats) -> str:
 def write_outputs(stats, out: Path, figures: bool = True, inputs=()) -> None:
     """metrics.csv, exemplars.jsonl, stats.npz, summary.txt, figures and manifest.json in
     ``out``, which is replaced whole."""
-    from attnwidget.corpus.atomic import AtomicFolder
+    # lazy: output_folder imports numpy and pandas; `attnwidget --help` imports this module
     from attnwidget.corpus.output_folder import inspect_folder, refuse_foreign, stats_manifest, write_folder
 
     folder = AtomicFolder(out)

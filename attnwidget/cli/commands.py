@@ -9,9 +9,15 @@ import sys
 
 from attnwidget.cli.analyze import register as register_analyze
 from attnwidget.cli.doctor import register as register_doctor
+from attnwidget.cli.demo import demo
 from attnwidget.corpus.definitions import see
-from attnwidget.errors import AttnWidgetError
+from attnwidget.data import sample_corpus_path
+from attnwidget.defaults import OFFLINE_MODEL
+from attnwidget.errors import AttnWidgetError, TooLongError
 from attnwidget.explorer.report import register as register_report
+from attnwidget.explorer.report import report_html
+from attnwidget.progress import importing
+from attnwidget.text.syntax import check_text
 
 
 def _demo(args) -> int:
@@ -19,14 +25,12 @@ def _demo(args) -> int:
     import webbrowser
     from pathlib import Path
 
-    from attnwidget.cli.demo import demo
-    from attnwidget.progress import importing
-
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     progress = not args.quiet
     with importing("torch", enabled=progress):
-        from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+        # lazy: keeps torch out of importing this module
+        from attnwidget.transformer.loading import load_model
     model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)  # once, for both pages
     pages = [demo(out=out / "sentence.html", text=args.text, progress=progress, model=model)]
     if args.sentences > 0:
@@ -40,10 +44,11 @@ def _demo(args) -> int:
 
 def _demo_report(path, sentences: int, model, progress: bool = True):
     """Analyse the bundled sample corpus with the offline model; write the report page."""
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.analysis import analyze
-    from attnwidget.data import sample_corpus_path
+
+    # lazy: keeps anywidget, pandas, torch, traitlets out of importing this module
     from attnwidget.explorer.head_explorer import HeadExplorer
-    from attnwidget.explorer.report import report_html
 
     stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences,
                     progress=progress)
@@ -56,16 +61,12 @@ def _demo_report(path, sentences: int, model, progress: bool = True):
 
 def _tokens(args) -> int:
     """Print one sentence's tokens, their words, tags and relations, and an attention summary."""
-    from attnwidget.errors import TooLongError
-    from attnwidget.text.syntax import check_text
-
     check_text(args.text)  # before the imports and the model: they take seconds
-    from attnwidget.progress import importing
-
     with importing("torch"):
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.forward import attention
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import load_model
-    from attnwidget.text.sentence import annotate, longest_window
 
     model = load_model(args.model, device=args.device)
     try:
@@ -107,8 +108,6 @@ def _window(value: str) -> int | tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser; builds with no torch, transformers or spaCy imported (``--help`` is instant)."""
-    from attnwidget.defaults import OFFLINE_MODEL
 
     parser = argparse.ArgumentParser(
         prog="attnwidget", description="See and measure what transformer language models attend to."

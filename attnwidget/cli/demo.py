@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from attnwidget.keywords import checked_keywords
+from attnwidget.progress import importing, status
+from attnwidget.text.syntax import spacy_pipeline
 
 #: A sentence with a relative clause and a long-distance subject-verb agreement, the kind
 #: of structure Vig & Belinkov look for in attention heads.
@@ -28,11 +30,10 @@ def demo(out: str | Path | None = None, open_browser: bool = False, text: str | 
     ``progress``: status lines while torch is imported, the model and spaCy load, and the
     page is written. ``model``: an already loaded model (default: the embedded offline one).
     """
-    from attnwidget.progress import importing, status
-    from attnwidget.text.syntax import spacy_pipeline
-
     with importing("torch", enabled=progress):
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    # lazy: keeps anywidget, traitlets out of importing this module
     from attnwidget.widget.attention_widget import AttentionWidget
 
     model = load_model(OFFLINE_MODEL if model is None else model, device="cpu", progress=progress)

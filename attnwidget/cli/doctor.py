@@ -171,6 +171,7 @@ def _has_nvidia_gpu() -> bool:
 
 
 def _offline_model() -> Check:
+    # lazy: doctor reports a missing or broken piece instead of failing to start
     from attnwidget.defaults import OFFLINE_MODEL
 
     todo = (
@@ -194,6 +195,7 @@ def _spacy_pipelines() -> Check:
     try:
         import spacy
 
+        # lazy: doctor reports a missing or broken piece instead of failing to start
         from attnwidget.text.syntax import find_english_pipeline
 
         installed = sorted(spacy.util.get_installed_models())
@@ -208,6 +210,7 @@ def _numba_cache() -> Check:
     without a writable cache every process compiles it again (seconds)."""
     todo = "set NUMBA_CACHE_DIR to a writable folder (every new process compiles the metrics again until then)"
     try:  # numba picks the cache folder when the module's functions are decorated
+        # lazy: doctor reports a missing or broken piece instead of failing to start
         from attnwidget.corpus import compiled
     except Exception as exc:  # noqa: BLE001 - numba missing, broken, or with nowhere to cache
         return Check(
@@ -216,7 +219,7 @@ def _numba_cache() -> Check:
             f"unavailable ({type(exc).__name__}: {exc})",
             "it needs numba and torch: see their lines",
         )
-    folder = Path(compiled._row_sums._cache._cache_path)  # numba's own choice (a dispatcher's cache)
+    folder = Path(compiled.row_sums._cache._cache_path)  # numba's own choice (a dispatcher's cache)
     if not _writable(folder):
         return Check("compiled-code cache", MISSING, f"{folder}: not writable", todo)
     cached = any(folder.glob("compiled.*.nbi"))
@@ -237,6 +240,7 @@ def _writable(folder: Path) -> bool:
 
 
 def _bundles() -> Check:
+    # lazy: doctor reports a missing or broken piece instead of failing to start
     from attnwidget.widget.js_bundles import STATIC
 
     missing = [

@@ -20,21 +20,35 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from attnwidget.corpus.atomic import AtomicFolder
-from attnwidget.corpus.reader import CorpusSource
-from attnwidget.corpus.run import (PREFETCH_SWITCH_INTERVAL, CorpusRun, InterruptedRunWarning,  # noqa: F401
-                        SkippedSentencesWarning, prefetched)
 from attnwidget.corpus.coverage import Coverage
 from attnwidget.corpus.fingerprint import model_fingerprint
 from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
-from attnwidget.corpus.output_folder import (ResumeError, RunSpec, check_resumable, inspect_folder, load_checkpoint,
-                                             load_output, refuse_foreign)
+from attnwidget.corpus.output_folder import (
+    ResumeError,
+    RunSpec,
+    check_resumable,
+    inspect_folder,
+    load_checkpoint,
+    load_output,
+    refuse_foreign,
+)
 from attnwidget.corpus.prepare import SentenceError  # noqa: F401 - part of analyze()'s interface
+from attnwidget.corpus.reader import CorpusSource
+from attnwidget.corpus.run import (  # noqa: F401
+    PREFETCH_SWITCH_INTERVAL,
+    CorpusRun,
+    InterruptedRunWarning,
+    SkippedSentencesWarning,
+    prefetched,
+)
 from attnwidget.corpus.run_options import check_arguments as _check_arguments
 from attnwidget.corpus.run_options import parse_shard
 from attnwidget.corpus.stats import AttentionStats, CorpusSummary
 from attnwidget.defaults import CHECKPOINT_SECONDS
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords
+from attnwidget.text.syntax import spacy_pipeline
+from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
 
 #: Sentences sorted together by length before batching (× batch size): a run's unit of work.
 CHUNK_BATCHES = 8
@@ -110,13 +124,11 @@ def analyze(
     ``cpus_per_worker`` CPUs. ``block_size``: entries a worker prepares at a time;
     ``ray_init``: more arguments of ``ray.init``.
     """
-    from attnwidget.text.syntax import spacy_pipeline
-    from attnwidget.transformer.loading import load_model
-
     _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart)
     if engine not in ("local", "ray"):
         raise AttnWidgetError(f"engine must be 'local' (this process) or 'ray' (a Ray cluster), not {engine!r}")
     if engine == "ray":
+        # lazy: keeps ray out of importing this module
         from .ray_engine import check_ray_inputs, import_ray
 
         if shard is not None:
@@ -148,6 +160,7 @@ def analyze(
         if isinstance(model, (str, Path)) or model is None:
             source.validate(None if progress else False)  # a strict run stops at an invalid file before the model loads
         if engine == "ray":
+            # lazy: keeps ray out of importing this module
             from .ray_engine import ClusterOptions, run_on_ray
 
             cluster = ClusterOptions(address, workers, gpus_per_worker, cpus_per_worker, block_size, dict(ray_init or {}))
@@ -166,7 +179,7 @@ def analyze(
             check_resumable(spec, start.content, with_model=True)
             stats = _on_device(start.stats, loaded.device)
         else:
-            stats = _new_stats(loaded, spec, exemplars, min_attention, shard_index, shard_count)
+            stats = new_stats(loaded, spec, exemplars, min_attention, shard_index, shard_count)
         run = CorpusRun(loaded, stats, spec, source, batch_size=batch_size, chunk_size=spec.options["chunk_sentences"],
                         max_sentences=max_sentences,
                         truncate=truncate, shard=(shard_index, shard_count), pipeline=pipeline,
@@ -179,8 +192,6 @@ def analyze(
 
 def _model_name(model) -> str:
     if model is None or isinstance(model, (str, Path)):
-        from attnwidget.transformer.loading import DEFAULT_MODEL
-
         return str(model if model is not None else DEFAULT_MODEL)
     return str(getattr(model, "name", None) or type(model).__name__)
 
@@ -246,7 +257,7 @@ def _on_device(stats: AttentionStats, device) -> AttentionStats:
     return AttentionStats(sums, tracker, stats.summary)
 
 
-def _new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,
+def new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,
                shard_count: int | None) -> AttentionStats:
     summary = CorpusSummary(corpus=spec.corpus, model=loaded.name, annotations=spec.options["annotations"],
                             min_attention=min_attention,

@@ -26,14 +26,14 @@ from numba import njit
 #: Columns of the per-head scalar sums the kernel fills.
 SCALARS = ("first_token", "mass", "distance", "entropy", "entropy_rows", "var_mass")
 
-#: float32 constants of :func:`_row_sums`' logarithm: ln 2, one unit of a float32
+#: float32 constants of :func:`row_sums`' logarithm: ln 2, one unit of a float32
 #: mantissa (2⁻²³), √2, and the atanh series' 1/3, 1/5, 1/7, 1/9.
 _LN2, _MANTISSA_UNIT, _SQRT2 = np.float32(math.log(2.0)), np.float32(2.0 ** -23), np.float32(math.sqrt(2.0))
 _THIRD, _FIFTH, _SEVENTH, _NINTH = (np.float32(1 / k) for k in (3, 5, 7, 9))
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def _row_sums(row, bits, counted, position, lo, end, i, theta):  # pragma: no cover - compiled
+def row_sums(row, bits, counted, position, lo, end, i, theta):  # pragma: no cover - compiled
     """(Σ m, Σ m ln m, Σ m |i − j|) over columns ``lo``..``end`` of one attention row, where
     m = α·1[α > θ] on counted columns (``counted``: 1.0 or 0.0) and 0 elsewhere; ``bits``
     is the row seen as int32, ``position`` holds j as float32, θ < 0 means none.
@@ -90,7 +90,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
             words = max(words, word[b, t] + 1)
             counted[t] = 1.0 if word[b, t] >= 0 else 0.0
         for lh in range(lo, hi):
-            first = mass = distance = entropy = entropy_rows = var_mass = 0.0
+            first_token = mass = distance = entropy = entropy_rows = var_mass = 0.0
             pair[:words, :words] = 0.0
             if has_theta:
                 raw[:words, :words] = 0.0
@@ -102,9 +102,9 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     continue
                 if i >= 1:  # the null-attention share reads α'_{i,0}, counted or not
                     x = a[i, 0]
-                    first += x if not has_theta or x > theta else 0.0
+                    first_token += x if not has_theta or x > theta else 0.0
                 end = i + 1 if causal else n
-                row, plogm, reach = _row_sums(a[i], bits[i], counted, position, 1, end, i, theta32)
+                row, plogm, reach = row_sums(a[i], bits[i], counted, position, 1, end, i, theta32)
                 for j in range(1, end):
                     v = word[b, j]
                     if v < 0:
@@ -180,7 +180,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     head_correct[lh, 0, r] += 1.0
                 if beaten_col[w] == 0 and target_col[w] > 0:
                     head_correct[lh, 1, r] += 1.0
-            scalars[lh, 0] += first
+            scalars[lh, 0] += first_token
             scalars[lh, 1] += mass
             scalars[lh, 2] += distance
             scalars[lh, 3] += entropy

@@ -25,14 +25,14 @@ from typing import IO
 
 from ..errors import AttnWidgetError, ConlluError
 from ..text.syntax import iter_conllu
-from .fingerprint import _hasher, file_fingerprint
+from .fingerprint import hasher, file_fingerprint
 from .reader import (
     CONLLU_SUFFIXES,
     SKIP_INVALID_CONLLU,
     SKIP_INVALID_TEXT,
     TEXT_SUFFIXES,
     Entry,
-    _conllu_detail,
+    conllu_detail,
 )
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -129,7 +129,7 @@ class CorpusFiles:
 
     def fingerprint(self) -> str:
         """``blake2b:<hex>`` of the files' fingerprints, in order."""
-        h = _hasher()
+        h = hasher()
         for path in self.paths:
             try:
                 h.update(file_fingerprint(path).encode())
@@ -172,7 +172,7 @@ class CorpusFiles:
                 text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
                 for syntax in iter_conllu(text, str(path), lenient=lenient):
                     if isinstance(syntax, ConlluError):
-                        yield Entry(-1, f"{path}, line {syntax.line}", "", invalid=_conllu_detail(syntax, path),
+                        yield Entry(-1, f"{path}, line {syntax.line}", "", invalid=conllu_detail(syntax, path),
                                     invalid_reason=SKIP_INVALID_CONLLU)
                     else:
                         yield Entry(-1, f"{path}, line {syntax.meta.get('line', '?')}", syntax.text, syntax=syntax)

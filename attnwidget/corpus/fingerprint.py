@@ -21,13 +21,13 @@ _WEIGHT_SAMPLES = 64
 _PROBE = "The quick brown fox's 3 jumps — naïve Zürich, 東京, emoji 🙂."
 
 
-def _hasher():
+def hasher():
     return hashlib.blake2b(digest_size=16)
 
 
 def file_fingerprint(path: str | Path) -> str:
     """``blake2b:<hex>`` of the file's bytes."""
-    h = _hasher()
+    h = hasher()
     with open(path, "rb") as handle:
         while block := handle.read(_BLOCK):
             h.update(block)
@@ -38,7 +38,7 @@ class EntryHasher:
     """A running fingerprint of a stream of corpus entries (text, and gold syntax if any)."""
 
     def __init__(self):
-        self._h = _hasher()
+        self._h = hasher()
         self.count = 0
 
     def update(self, text: str, syntax: Any = None) -> None:
@@ -56,7 +56,7 @@ def model_fingerprint(loaded: Any) -> str:
     """``blake2b:<hex>`` of the model's configuration, tokenizer and sampled weights."""
     import torch
 
-    h = _hasher()
+    h = hasher()
     config = getattr(loaded.model, "config", None)
     if config is not None and hasattr(config, "to_dict"):
         settings = {k: v for k, v in config.to_dict().items()

@@ -461,6 +461,7 @@ class HeadSums:
                        consume: bool, want_exemplars: bool) -> "_Contribution":
         """One slice's additions to every sum (no state is changed here)."""
         if fused_pass(attention.device):
+            # lazy: keeps numba out of importing this module
             from attnwidget.corpus.compiled import batch_sums
 
             part = batch_sums(attention, lengths, features, len(self.pos_vocab), len(self.deprel_vocab),

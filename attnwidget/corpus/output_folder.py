@@ -34,8 +34,10 @@ from typing import Any
 
 import numpy as np
 
+from attnwidget import __version__
 from attnwidget.corpus.atomic import AtomicFolder, OutputFolderError
 from attnwidget.corpus.coverage import Coverage
+from attnwidget.corpus.plots import save_figures
 from attnwidget.errors import AttnWidgetError
 
 MANIFEST_FILE = "manifest.json"
@@ -131,8 +133,6 @@ class RunSpec:
 
     def __post_init__(self):
         if not self.version:
-            from attnwidget import __version__
-
             self.version = __version__
 
 
@@ -298,7 +298,10 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def load_checkpoint(path: str | Path):
     """(stats, segments) of the checkpoint in an output folder."""
+    # lazy: keeps torch out of importing this module
     from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
+
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.stats import AttentionStats, CorpusSummary
 
     folder = Path(path) / CHECKPOINT_DIR
@@ -328,6 +331,7 @@ def load_checkpoint(path: str | Path):
 
 def load_output(path: str | Path):
     """The statistics of an output folder: complete (``stats.npz``) or a checkpoint."""
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.stats import AttentionStats
 
     path = Path(path)
@@ -346,8 +350,6 @@ def stage_results(staged: Path, stats, figures: bool = True) -> None:
     stage_tables(staged, stats)
     stats.save(staged / STATS_FILE)
     if figures and stats.summary.sentences:
-        from attnwidget.corpus.plots import save_figures
-
         save_figures(stats, staged / "figures")
 
 
@@ -384,8 +386,6 @@ def write_folder(folder: AtomicFolder, stats, manifest: dict, *, results: bool, 
 def stats_manifest(stats, inputs: list[tuple[Path, dict | None]] = (), kind: str = "merge") -> dict:
     """The manifest of a folder of given statistics: a ``merge`` output (what each input
     was, and what the whole covers) or statistics saved from Python (``kind="saved"``)."""
-    from attnwidget import __version__
-
     summary = stats.summary
     parts = []
     for path, manifest in inputs:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from attnwidget.corpus.registry import REGISTRY, names
 from attnwidget.errors import AttnWidgetError
 from attnwidget.pictures.canvas import Size
 from attnwidget.pictures.files import DEFAULT_DPI, FORMATS, check_dpi, save_figure
@@ -25,29 +26,12 @@ from attnwidget.pictures.style import HEAD_CYCLE, SEQUENTIAL, drawing
 if TYPE_CHECKING:  # pragma: no cover
     from attnwidget.corpus.stats import AttentionStats
 
-HEATMAP_METRICS = ("first_token", "pos_to", "pos_from", "dep_to", "distance", "entropy",
-                   "variability", "head_accuracy")
-LINE_METRICS = ("dep_align",)
+HEATMAP_METRICS = names(plot="heatmap")
+LINE_METRICS = names(plot="lines")
 #: Titles that say what a cell holds.
-TITLES = {
-    "first_token": "Attention to the first token",
-    "pos_to": "Attention to {key}",
-    "pos_from": "Attention from {key}",
-    "dep_align": "Attention aligned with dependency relations",
-    "dep_to": "Attention to words with relation {key}",
-    "distance": "Mean attention distance (tokens)",
-    "entropy": "Mean attention entropy (nats)",
-    "variability": "Attention variability",
-    "head_accuracy": "Dependency-head accuracy, {key}",
-}
+TITLES = {m.name: m.title for m in REGISTRY if m.per_head}
 #: Titles of figures that show every key at once.
-OVERVIEW_TITLES = {
-    "pos_to": "Attention to each part of speech",
-    "pos_from": "Attention from each part of speech",
-    "dep_to": "Attention to words of each relation",
-    "dep_align": "Attention aligned with dependency relations (dashed: share of pairs that are)",
-    "head_accuracy": "Dependency-head accuracy per relation",
-}
+OVERVIEW_TITLES = {m.name: m.overview for m in REGISTRY if m.overview}
 #: Small multiples drawn when a keyed heat map is asked for without a key.
 MAX_PANELS = 12
 

@@ -371,11 +371,12 @@ class RayRun:
         self.total_entries, self.progress = total_entries, progress
 
     def go(self):
-        from .run import _progress_bar
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
+        from .run import progress_bar
 
         for k, worker in enumerate(self.workers):
             self.in_flight[worker.info.remote()] = ("ping", k, None)
-        with _progress_bar(self.progress, self.total_entries, 0) as self.bar:
+        with progress_bar(self.progress, self.total_entries, 0) as self.bar:
             self.bar.set_description("analyze (ray)")
             while not self._finished():
                 self._dispatch()
@@ -437,7 +438,9 @@ class RayRun:
     # -- work back ---------------------------------------------------------------------------
 
     def _collect(self, ref) -> None:
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .prepare import SYSTEMATIC
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .ray_worker import stats_from_state
 
         ray = self.ray
@@ -481,7 +484,9 @@ class RayRun:
 
     def _skip(self, kind: str, block: Block, reason: str, detail: str) -> None:
         """Count the block's entries as skipped with ``reason``, and say so."""
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .prepare import Item
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .stats import ERROR_REASON_PREFIX
 
         reason = ERROR_REASON_PREFIX + reason
@@ -492,7 +497,9 @@ class RayRun:
                                   duplicate=bool(e.duplicate)) for e in block.entries]
             self.prepared[block.number] = block
             return
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .coverage import Coverage
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .stats import CorpusSummary
 
         whole = self.run.stats.summary
@@ -519,6 +526,7 @@ class RayRun:
 
     def _merge_ready(self) -> None:
         """Merge the run blocks that follow those merged, in corpus order; checkpoint."""
+        # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .snapshot import Snapshot
 
         stats, before = self.run.stats, self.merged
@@ -546,10 +554,15 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
                progress: bool, figures: bool, checkpoint_every, cluster: ClusterOptions):
     """The body of ``analyze(..., engine="ray")`` once the corpus, the options and the
     output folder are checked (see :func:`attnwidget.corpus.analysis.analyze`)."""
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from ..transformer.loading import DEFAULT_MODEL
-    from .analysis import _new_stats
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
+    from .analysis import new_stats
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .output_folder import check_resumable
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .ray_worker import worker_class
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .run import CorpusRun
 
     check_ray_inputs(model, pipeline)
@@ -580,7 +593,7 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
         else:
             shape = SimpleNamespace(name=info["name"], num_layers=info["layers"], num_heads=info["heads"],
                                     is_causal=info["causal"], device="cpu")
-            stats = _new_stats(shape, spec, exemplars, min_attention, 0, None)
+            stats = new_stats(shape, spec, exemplars, min_attention, 0, None)
         run = CorpusRun(None, stats, spec, source, batch_size=batch_size, chunk_size=chunk,
                         max_sentences=max_sentences, truncate=truncate, shard=(0, None), pipeline=pipeline,
                         drop_duplicates=drop_duplicates, strict=strict, progress=progress, folder=folder,
@@ -626,8 +639,11 @@ def _first_info(ray, actors: list, cluster: ClusterOptions) -> dict:
 
 def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list, max_sentences, progress: bool):
     """Run the blocks; end as :meth:`CorpusRun.go` does (complete, interrupted or failed)."""
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .prepare import PREPARE_BATCH
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .reader import expected_entries
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .snapshot import Snapshot
 
     stats = run.stats

@@ -32,7 +32,9 @@ def stats_state(stats) -> tuple[dict, dict]:
 
 def stats_from_state(arrays: dict, meta: dict):
     """The :class:`~attnwidget.corpus.stats.AttentionStats` of :func:`stats_state`, on the CPU."""
+    # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
     from .metrics import ExemplarTracker, HeadSums
+    # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
     from .stats import AttentionStats, CorpusSummary
 
     return AttentionStats(HeadSums.from_state(arrays, meta["sums"]), ExemplarTracker.from_state(arrays, meta["exemplars"]),
@@ -46,6 +48,7 @@ class BlockWorker:
     def __init__(self, model: str, device: str, threads: int, run: dict[str, Any]):
         import torch
 
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from ..transformer.loading import load_model
 
         if device == "auto":
@@ -58,6 +61,7 @@ class BlockWorker:
 
     def info(self) -> dict[str, Any]:
         """What the driver needs of the model (it never loads it) and where this worker is."""
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .fingerprint import model_fingerprint
 
         loaded = self.loaded
@@ -71,6 +75,7 @@ class BlockWorker:
         """Entries (each with its duplicate flag set by the driver) annotated and aligned, or
         why each is skipped: the :class:`~attnwidget.corpus.prepare.Item` of each, in order. The
         driver cuts them into the single-process run's chunks, so the batches are its batches."""
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .prepare import End, prepare
 
         run = self.run
@@ -81,15 +86,19 @@ class BlockWorker:
     def run_chunks(self, start: int, stop: int, items: list) -> tuple[dict, dict]:
         """Prepared items covering entries ``start … stop−1``, whole chunks of the run, through
         the streaming pass; their statistics as :func:`stats_state`."""
-        from .analysis import _new_stats
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
+        from .analysis import new_stats
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .coverage import Coverage
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .prepare import End
+        # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .run import CorpusRun
 
         run, loaded = self.run, self.loaded
         spec = SimpleNamespace(corpus=run["corpus"], options={"annotations": run["annotations"]},
                                corpus_fingerprint=run["corpus_fingerprint"], model_fingerprint=self.info()["fingerprint"])
-        stats = _new_stats(loaded, spec, run["exemplars"], run["min_attention"], 0, None)
+        stats = new_stats(loaded, spec, run["exemplars"], run["min_attention"], 0, None)
         corpus_run = CorpusRun(loaded, stats, spec, None, batch_size=run["batch_size"], chunk_size=run["chunk_size"],
                                max_sentences=None, truncate=run["truncate"], shard=(0, None), pipeline=run["pipeline"],
                                drop_duplicates=run["drop_duplicates"], strict=run["strict"], progress=False,

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from attnwidget.errors import AttnWidgetError, ConlluError
 from attnwidget.corpus.fingerprint import file_fingerprint
+from attnwidget.errors import AttnWidgetError, ConlluError
 from attnwidget.text.sentence import AnnotatedSentence
-from attnwidget.text.syntax import Syntax, iter_conllu
+from attnwidget.text.syntax import Syntax, iter_conllu, validate_conllu
 
 CONLLU_SUFFIXES = (".conllu", ".conll")
 TEXT_SUFFIXES = (".txt",)
@@ -70,6 +70,7 @@ class CorpusSource:
         """Check the corpus and the annotations asked for; fingerprint and count a file."""
         if annotations not in (None, "gold", "spacy"):
             raise AttnWidgetError(f"annotations must be 'gold' or 'spacy', not {annotations!r}")
+        # lazy: files.py imports this module (a circle at module level)
         from .files import CorpusFiles, is_many
 
         if is_many(corpus):
@@ -93,14 +94,12 @@ class CorpusSource:
 
     def validate(self, progress: bool | None = None) -> None:
         """A strict run over a CoNLL-U file reads it through once before the model loads
-        (:func:`attnwidget.text.syntax.validate_conllu`, where this version has it) and stops at
+        (:func:`attnwidget.text.syntax.validate_conllu`) and stops at
         its first invalid sentence, saying how many more there are. Plain text is checked
         while it is counted."""
-        from attnwidget.text import syntax
-        check = getattr(syntax, "validate_conllu", None)
-        if not self.is_conllu or self.lenient or check is None:
+        if not self.is_conllu or self.lenient:
             return
-        errors = check(self.path, progress=progress)
+        errors = validate_conllu(self.path, progress=progress)
         if errors:
             first = errors[0]
             more = len(errors) - 1
@@ -143,7 +142,7 @@ class CorpusSource:
         sentences = iter_conllu(path, lenient=True) if self.lenient else iter_conllu(path)
         for index, syntax in enumerate(sentences):
             if isinstance(syntax, ConlluError):
-                yield Entry(index, f"{path}, line {syntax.line}", "", invalid=_conllu_detail(syntax, path),
+                yield Entry(index, f"{path}, line {syntax.line}", "", invalid=conllu_detail(syntax, path),
                             invalid_reason=SKIP_INVALID_CONLLU)
             else:
                 yield Entry(index, f"{path}, line {syntax.meta.get('line', '?')}", syntax.text, syntax=syntax)
@@ -225,7 +224,7 @@ def _decode(raw: bytes, path: Path, line: int) -> str:
                               f"at byte {exc.start})") from None
 
 
-def _conllu_detail(error: ConlluError, path: Path) -> str:
+def conllu_detail(error: ConlluError, path: Path) -> str:
     """"file, line N, sent_id X: reason" of an invalid sentence."""
     parts = [str(getattr(error, "source", None) or path)]
     if getattr(error, "line", None) is not None:

@@ -24,16 +24,18 @@ from itertools import islice
 from typing import Iterator
 
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
 from attnwidget.corpus.fingerprint import EntryHasher
+from attnwidget.corpus.heap import trim_heap
 from attnwidget.corpus.interrupts import Interrupts
 from attnwidget.corpus.metrics import fused_pass
-from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
 from attnwidget.corpus.output_folder import CheckpointWriter, RunSpec, build_manifest, write_folder
+from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
+from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.snapshot import Snapshot
 from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats
+from attnwidget.errors import AttnWidgetError
+from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
 #: How long a thread may hold the GIL while another waits for it, during a prefetched
 #: pass (Python's default is 5 ms). See :func:`prefetched`.
@@ -86,7 +88,7 @@ class CorpusRun:
         total = expected_entries(self.source, self.max_sentences, self.shard_index, self.shard_count)
 
         def work() -> None:
-            with _progress_bar(self.progress, total, self.saved) as self.bar, self.interrupts, \
+            with progress_bar(self.progress, total, self.saved) as self.bar, self.interrupts, \
                     _old_objects_frozen(), prefetched(items, self.chunk_size) as ahead:
                 self._consume(ahead)
 
@@ -119,7 +121,7 @@ class CorpusRun:
         chunk by chunk, as :meth:`go` does, but with no progress bar, checkpoint or Ctrl-C
         handling: a cluster worker's block (:mod:`attnwidget.corpus.ray_engine`)."""
         self.snapshot = Snapshot(self.stats)
-        with _progress_bar(False, None) as self.bar, _old_objects_frozen():
+        with progress_bar(False, None) as self.bar, _old_objects_frozen():
             self._consume(iter(items))
         return self.stats
 
@@ -196,8 +198,6 @@ class CorpusRun:
         is that of one batch, however long the corpus (see :mod:`attnwidget.corpus.heap`;
         after every batch would slow the next forward pass, which must fault its memory
         back in). Only the forward passes may be interrupted (:mod:`attnwidget.corpus.interrupts`)."""
-        from attnwidget.corpus.heap import trim_heap
-        from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
         if not items:
             return
@@ -444,7 +444,7 @@ def _old_objects_frozen():
 
 
 @contextlib.contextmanager
-def _progress_bar(enabled: bool, total: int | None, initial: int = 0):
+def progress_bar(enabled: bool, total: int | None, initial: int = 0):
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, initial=initial, unit="sent", desc="analyze", disable=not enabled, smoothing=0.1)

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attnwidget.corpus.atomic import replacing_file
 from attnwidget.corpus.coverage import Coverage, CoverageOverlapError
-from attnwidget.keywords import checked_keywords
 from attnwidget.corpus.metrics import (
     ALL_RELATIONS,
     DEP_DIRECTIONS,
@@ -29,13 +29,14 @@ from attnwidget.corpus.metrics import (
     clark_relations,
     metric_values,
 )
+from attnwidget.corpus.output_folder import load_output
+from attnwidget.corpus.plots import plot_metric
+from attnwidget.corpus.registry import names
 from attnwidget.corpus.shown_paths import relative_to as shown_path
+from attnwidget.keywords import checked_keywords
 
 #: Order of metrics in the tidy table.
-METRICS = (
-    "first_token", "pos_to", "pos_from", "dep_align", "dep_to", "distance", "entropy",
-    "variability", "head_accuracy", "dep_align_baseline", "pos_frequency", "head_accuracy_baseline",
-)
+METRICS = names()
 _FORMAT = "attnwidget.AttentionStats/1"
 SKIP_DUPLICATE = "duplicate of an earlier sentence"
 #: How many skipped sentences the summary quotes per reason (the counts are always complete).
@@ -379,8 +380,6 @@ class AttentionStats:
     def save(self, path: str | Path) -> Path:
         """Write everything to one ``.npz`` file (atomically: a reader, or a crash, sees the
         old file or the new one); :meth:`load` gives it back exactly."""
-        from attnwidget.corpus.atomic import replacing_file
-
         path = Path(path)
         arrays, sums_meta = self.sums.state()
         ex_arrays, ex_meta = self.exemplar_tracker.state()
@@ -398,8 +397,6 @@ class AttentionStats:
         """A file :meth:`save` wrote, or an output folder of ``analyze(out=...)``, ``attnwidget
         analyze`` or ``merge`` (complete, or the checkpoint of an unfinished run)."""
         if Path(path).is_dir():
-            from attnwidget.corpus.output_folder import load_output
-
             return load_output(path)
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -418,8 +415,6 @@ class AttentionStats:
 
         ``path``: also write it there (``.png``, ``.svg`` with text as text, or ``.pdf``),
         replacing the file whole, ``width_in`` x ``height_in`` inches at ``dpi``."""
-        from attnwidget.corpus.plots import plot_metric
-
         return plot_metric(self, metric, key, ax=ax, path=path, width_in=width_in, height_in=height_in, dpi=dpi)
 
 

@@ -17,24 +17,39 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from attnwidget.widget.js_bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
+from attnwidget.choices import Choice, GridMode, Theme
 from attnwidget.corpus.definitions import DEFINITIONS
-from attnwidget.errors import AttnWidgetError
-from attnwidget.keywords import checked_keywords, trait_names
-from attnwidget.widget.lifetime import ClosingWidget
-from attnwidget.widget.payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
 from attnwidget.corpus.plots import TITLES, frequent_keys
+from attnwidget.corpus.registry import REGISTRY, names
 from attnwidget.pictures.methods import GridPictures
 from attnwidget.corpus.stats import AttentionStats
-
+from attnwidget.errors import AttnWidgetError, SpacyPipelineError
+from attnwidget.explorer.report import explorer_page
+from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.progress import bar
+from attnwidget.text.sentence import annotate
+from attnwidget.text.syntax import iter_conllu, parse_spacy
+from attnwidget.transformer.loading import load_model
+from attnwidget.widget.js_bundles import esm
+from attnwidget.widget.lifetime import ClosingWidget
+from attnwidget.widget.model_input import self_attention_inputs
+from attnwidget.widget.payload import (
+    AttentionData,
+    decode_array,
+    encode_array,
+    layer_payload,
+    meta_payload,
+    neuron_payload,
+    payload_size,
+    thumbnails_payload,
+    with_base64,
+)
+from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
 
 #: The per-head metrics a grid can show, in the order of the selector.
-GRID_METRICS = ("dep_align", "pos_to", "pos_from", "dep_to", "head_accuracy", "first_token",
-                "distance", "entropy", "variability")
-MODES = ("single", "side_by_side", "difference")
-THEMES = ("auto", "light", "dark")
+GRID_METRICS = tuple(m.name for m in sorted((m for m in REGISTRY if m.grid is not None), key=lambda m: m.grid))
 #: Metrics whose values are not shares of attention in [0, 1] (their colour scale is the data's range).
-UNBOUNDED = ("distance", "entropy")
+UNBOUNDED = names(bounded=False)
 #: Exemplar sentences whose neuron-view vectors (every layer of each) stay in memory.
 KEEP_NEURON_SENTENCES = 4
 #: Bytes of exemplar attention kept for browsing (the sentences opened last); at least one
@@ -130,8 +145,6 @@ class ExemplarAttention:
     """
 
     def __init__(self, stats: AttentionStats, model: Any, device: str = "auto", progress: bool = True):
-        from attnwidget.transformer.loading import load_model
-
         self.stats = stats
         self.model = load_model(model, device=device, progress=progress)
         if (self.model.num_layers, self.model.num_heads) != (stats.num_layers, stats.num_heads):
@@ -141,7 +154,7 @@ class ExemplarAttention:
                 f"({stats.summary.model!r})")
         self._texts = {int(s): (text, tokens) for s, (text, tokens) in exemplars_payload(stats)["texts"].items()}
         self._cache: dict[int, AttentionData] = {}
-        self._inputs: dict[int, Any] = {}  # sentence -> sources.ModelInput, for the neuron view
+        self._inputs: dict[int, Any] = {}  # sentence -> model_input.ModelInput, for the neuron view
         self._neuron_recent: list[int] = []  # the sentences whose vectors are kept, oldest first
         self._gold: dict[int, Any] | None = None
 
@@ -183,9 +196,6 @@ class ExemplarAttention:
     def compute(self, sentences: list[int], batch_size: int = 16,
                 keep_inputs: bool = False) -> dict[int, AttentionData]:
         """Attention of several exemplar sentences, run in batches (not cached)."""
-        from attnwidget.transformer.forward import attention
-        from attnwidget.text.sentence import annotate
-        from attnwidget.widget.attention_widget import make_data
 
         annotated = []
         for sentence in sentences:
@@ -198,25 +208,16 @@ class ExemplarAttention:
                     f"sentence {sentence} tokenizes differently now than when the statistics were computed "
                     f"({len(a.tokens)} tokens, not {len(tokens)}): is this the same model and tokenizer?")
             annotated.append(a)
-        weights = attention(self.model, annotated, batch_size=batch_size)
+        inputs = self_attention_inputs(annotated, self.model, batch_size=batch_size)  # as the widget's own
         if keep_inputs:
-            from attnwidget.widget.model_input import ModelInput
-
-            self._inputs.update({s: ModelInput(self.model, a) for s, a in zip(sentences, annotated)})
-        return {s: make_data(a.tokens, w, syntax=a.syntax,
-                             token_word=a.token_word if a.syntax is not None else None,
-                             model_name=self.model.name, is_causal=self.model.is_causal)
-                for s, a, w in zip(sentences, annotated, weights)}
+            self._inputs.update({s: model_input for s, (_, model_input) in zip(sentences, inputs)})
+        return {s: data for s, (data, _) in zip(sentences, inputs)}
 
     def _syntax(self, sentence: int, text: str):
-        from attnwidget.errors import SpacyPipelineError
-
         gold = self._gold_syntax().get(sentence)
         if gold is not None and gold.text == text:
             return gold
         try:
-            from attnwidget.text.syntax import parse_spacy
-
             return parse_spacy(text)
         except (SpacyPipelineError, ImportError, OSError):
             return None
@@ -227,8 +228,6 @@ class ExemplarAttention:
             summary = self.stats.summary
             path = Path(summary.corpus) if summary.corpus else None
             if summary.annotations == "gold" and path is not None and path.is_file():
-                from attnwidget.text.syntax import iter_conllu
-
                 wanted = set(self._texts)
                 # Lenient reading keeps an invalid sentence's place (as a ConlluError), so
                 # indices match those of an analysis run with lenient=True too.
@@ -243,8 +242,6 @@ class ExemplarAttention:
 def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dict:
     """What the explorer's embedded AttentionWidget needs for one sentence: its ``_meta``
     and the quantised attention of ``layers`` (gzip, base64 text in files)."""
-    from attnwidget.widget.payload import decode_array, with_base64
-
     encoded = {}
     for layer in layers:
         payload = layer_payload(data, layer)
@@ -269,6 +266,12 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     >>> ex.metric, ex.key = "pos_to", "DET"        # the grid follows
     >>> ex.layer, ex.head                           # the head clicked in the grid
 
+    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
+    once; in a notebook, running a cell again closes the explorers its last run made.
+
+    The traits below (each documented where it is defined) are synced both ways and
+    observable with ``ex.observe``.
+
     Parameters
     ----------
     stats:
@@ -289,35 +292,31 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         Names of ``stats`` and ``compare`` in the view (default: model and annotations).
     progress:
         Show a status line while a model given by name loads.
-
-    Traits (synced both ways and observable with ``ex.observe``)
-    -------------------------------------------------------------
-    metric, key: the grid's metric and its key (UPOS tag, relation, direction; ``""`` for
-        metrics without one)
-    metric2, key2: the second grid in ``mode="side_by_side"``
-    mode: ``"single"`` | ``"side_by_side"`` | ``"difference"`` (needs ``compare``)
-    layer, head: the selected head, or None
-    exemplar: the opened exemplar's rank (0 = best) in the selected head's list, or None
-    source: whose exemplars are listed and opened: 0 = ``stats``, 1 = ``compare``
-    theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
-
-    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
-    once; in a notebook, running a cell again closes the explorers its last run made.
     """
 
     _bundle = "explorer.js"
     _esm = esm(_bundle)
 
-    metric = t.Unicode("dep_align", help="metric of the grid").tag(sync=True)
-    key = t.Unicode("either", help="key of the metric ('' if it has none)").tag(sync=True)
-    metric2 = t.Unicode("first_token", help="metric of the second grid (side_by_side)").tag(sync=True)
-    key2 = t.Unicode("", help="key of the second metric").tag(sync=True)
-    mode = t.Unicode("single", help="single | side_by_side | difference").tag(sync=True)
-    layer = t.Int(None, allow_none=True, help="selected layer, 0-based").tag(sync=True)
-    head = t.Int(None, allow_none=True, help="selected head, 0-based").tag(sync=True)
-    exemplar = t.Int(None, allow_none=True, help="rank of the opened exemplar").tag(sync=True)
-    source = t.Int(0, help="0: stats, 1: compare").tag(sync=True)
-    theme = t.Unicode("auto", help="auto | light | dark").tag(sync=True)
+    metric = t.Unicode("dep_align").tag(sync=True)
+    """The grid's metric (one of :data:`GRID_METRICS`)."""
+    key = t.Unicode("either").tag(sync=True)
+    """The metric's key: a UPOS tag, a relation, a direction; ``""`` for metrics without one."""
+    metric2 = t.Unicode("first_token").tag(sync=True)
+    """The second grid's metric, in ``mode="side_by_side"``."""
+    key2 = t.Unicode("").tag(sync=True)
+    """The second grid's key."""
+    mode = Choice(GridMode, GridMode.SINGLE).tag(sync=True)
+    """``"single"`` | ``"side_by_side"`` | ``"difference"`` (needs ``compare``)."""
+    layer = t.Int(None, allow_none=True).tag(sync=True)
+    """The selected head's layer, 0-based, or None."""
+    head = t.Int(None, allow_none=True).tag(sync=True)
+    """The selected head, 0-based, or None."""
+    exemplar = t.Int(None, allow_none=True).tag(sync=True)
+    """The opened exemplar's rank (0 = best) in the selected head's list, or None."""
+    source = t.Int(0).tag(sync=True)
+    """Whose exemplars are listed and opened: 0 = ``stats``, 1 = ``compare``."""
+    theme = Choice(Theme, Theme.AUTO).tag(sync=True)
+    """``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``."""
 
     _stats = t.Dict().tag(sync=True)
     _exemplars = t.List().tag(sync=True)
@@ -444,16 +443,12 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         keeps exemplar text only and says so. ``progress``: a bar over the sentences run
         through the model.
         """
-        from attnwidget.explorer.report import explorer_page
-
         return explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
 
     @checked_keywords
     def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
                   progress: bool = True) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
-        from attnwidget.explorer.report import explorer_page
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         page = explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress,
@@ -489,8 +484,6 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     def _sentence_bundles(self, source: int, loaded: ExemplarAttention, budget: int,
                           chunk: int = 64, progress: bool = True) -> dict[str, dict] | None:
         """Each exemplar sentence with the layers its exemplars come from; None past ``budget`` bytes."""
-        from attnwidget.progress import bar
-
         layers_of: dict[int, set[int]] = {}
         for row in self._exemplars[source]["rows"]:
             layers_of.setdefault(row[3], set()).add(row[0])
@@ -545,8 +538,6 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     @t.validate("mode")
     def _check_mode(self, proposal):
         value = proposal["value"]
-        if value not in MODES:
-            raise t.TraitError(f"mode must be one of {', '.join(map(repr, MODES))}; got {value!r}")
         if value == "difference" and self.compare is None:
             raise t.TraitError("mode='difference' needs a second AttentionStats: HeadExplorer(stats, compare=other)")
         return value
@@ -573,13 +564,6 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
             raise t.TraitError(f"source must be 0 (stats){' or 1 (compare)' if self.compare else ''}, not {value}")
         return value
 
-    @t.validate("theme")
-    def _check_theme(self, proposal):
-        value = proposal["value"]
-        if value not in THEMES:
-            raise t.TraitError(f"theme must be one of {', '.join(map(repr, THEMES))}; got {value!r}")
-        return value
-
     @t.observe("layer", "head", "source")
     def _close_exemplar(self, change):
         # A rank means another sentence in another head's list.
@@ -588,64 +572,45 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     # ------------------------------------------------------------ request / reply
 
     def _on_request(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+        if self.closed:
             return  # a request that was on its way when the explorer closed has no one to answer
-        reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
-        buffers: list[bytes] = []
-        try:
-            reply_body, buffers = self._answer(content)
-            reply.update(reply_body)
-        except (AttnWidgetError, KeyError, ValueError, TypeError) as exc:
-            reply["error"] = str(exc)
-        self.send(reply, buffers=buffers)
+        handlers = {what: (lambda content, what=what: self._answer(what, content))
+                    for what in ("sentence", "layer", "thumbnails", "neuron")}
+        answer = reply_to(content, handlers, refused=(AttnWidgetError, KeyError, ValueError, TypeError))
+        if answer is not None:
+            reply, buffers = answer
+            self.send(reply, buffers=buffers)
 
-    def _answer(self, content: dict) -> tuple[dict, list[bytes]]:
+    def _answer(self, what: str, content: dict) -> tuple[dict, list[bytes]]:
+        """An exemplar sentence's data, asked for as the AttentionWidget's views ask theirs."""
         source = int(content.get("source", 0))
         loaded = self._models[source] if 0 <= source < len(self._models) else None
         if loaded is None:
             raise AttnWidgetError(self._how(source) if 0 <= source < len(self._models) else "no such source")
         sentence = int(content["sentence"])
         data = loaded.data(sentence)
-        what = content.get("what")
         if what == "sentence":
             layer = int(content["layer"])
             bundle = sentence_bundle(data, [layer], base64=False)
-            payload = bundle["layers"][str(layer)]
             meta = {**bundle["meta"], "kinds": ["self"], "neuron": True}  # as AttentionWidget's _meta
-            return {"meta": meta, "payload": _lift(payload)}, [payload["data"]["buffer"]]
+            body, buffers = lifted(bundle["layers"][str(layer)])
+            return {"meta": meta, "payload": body}, buffers
         if what == "layer":
-            payload = layer_payload(data, _index(content.get("layer"), data.num_layers, "layer"))
-            return {"payload": _lift(payload)}, [payload["data"]["buffer"]]
+            body, buffers = lifted(layer_payload(data, index(content, "layer", data.num_layers)))
+            return {"payload": body}, buffers
         if what == "thumbnails":
-            thumbs = thumbnails_payload(data, bool(content.get("hide_first")))
-            return {"thumbnails": _lift(thumbs)}, [thumbs["data"]["buffer"]]
-        if what == "neuron":  # the widget's neuron view, answered as AttentionWidget does
-            from attnwidget.widget.payload import neuron_payload
-            from attnwidget.widget.attention_widget import split_buffers
-
-            layer = _index(content.get("layer"), data.num_layers, "layer")
-            head = _index(content.get("head"), data.num_heads, "head")
-            payload = neuron_payload(loaded.model_input(sentence).capture("self", layer), head)  # NeuronViewError is an AttnWidgetError
-            reply: dict[str, Any] = {}
-            return reply, split_buffers(payload, reply, "neuron")
-        raise AttnWidgetError(f"unknown request {what!r}")
-
-
-def _index(value, n: int, name: str) -> int:
-    if not isinstance(value, int) or not 0 <= value < n:
-        raise AttnWidgetError(f"no {name} {value!r} (there are {n})")
-    return value
-
-
-def _lift(payload: dict) -> dict:
-    """The payload with its bytes left out (they travel as the message's binary buffer)."""
-    return {**payload, "data": {k: v for k, v in payload["data"].items() if k != "buffer"}}
+            body, buffers = lifted(thumbnails_payload(data, bool(content.get("hide_first"))))
+            return {"thumbnails": body}, buffers
+        # "neuron": the widget's neuron view, answered as AttentionWidget does
+        layer = index(content, "layer", data.num_layers)
+        head = index(content, "head", data.num_heads)
+        capture = loaded.model_input(sentence).capture("self", layer)  # NeuronViewError is an AttnWidgetError
+        body, buffers = split_buffers(neuron_payload(capture, head))
+        return {"neuron": body}, buffers
 
 
 def _base64_arrays(value):
     """A copy of nested state with every encoded array's bytes as base64 text."""
-    from attnwidget.widget.payload import with_base64
-
     if isinstance(value, dict):
         if isinstance(value.get("buffer"), (bytes, bytearray, memoryview)):
             return with_base64(value)

@@ -16,29 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from attnwidget.corpus.definitions import COUNTED, DEFINITIONS, THRESHOLD, see
+from attnwidget.corpus.registry import REGISTRY
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords
-from attnwidget.progress import bar
+from attnwidget.progress import bar, importing
 from attnwidget.widget.js_bundles import inline_script
 
 if TYPE_CHECKING:  # pragma: no cover
-    from attnwidget.explorer.head_explorer import HeadExplorer
     from attnwidget.corpus.stats import AttentionStats
+    from attnwidget.explorer.head_explorer import HeadExplorer
 
 
 #: The report's figures: (metric, key, caption), in the paper's order.
-FIGURES = (
-    ("first_token", None, "Fig. 5: attention to the first token, per head"),
-    ("pos_to", None, "Fig. 6: attention to each part of speech, per head"),
-    ("pos_from", None, "Fig. 7: attention from each part of speech, per head"),
-    ("dep_align", None, "Fig. 8: attention aligned with dependency relations, per layer, with the share of pairs that are"),
-    ("dep_to", None, "Fig. 9: attention to words of each relation, per layer"),
-    ("variability", None, "Fig. 10: attention variability across sentences, per head"),
-    ("distance", None, "Fig. 11: mean attention distance, per head"),
-    ("entropy", None, "Fig. 12: mean attention entropy, per head"),
-    ("head_accuracy", "ALL:dependent_to_head", "Clark et al.: dependency-head accuracy, all relations, dependent → head"),
-    ("head_accuracy", "ALL:head_to_dependent", "Clark et al.: dependency-head accuracy, all relations, head → dependent"),
-)
+FIGURES = tuple((m.name, key, caption)
+                for m in sorted((m for m in REGISTRY if m.report), key=lambda m: (m.figure is None, m.figure))
+                for key, caption in m.report)
 
 _CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
         "img-src data: blob:; connect-src data: blob:")
@@ -82,7 +74,7 @@ def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explo
 
     ``summary``: the corpus summary shown per source, in place of the explorer's own.
     """
-    # Imported here, not above: `attnwidget --help` imports this module, and export imports numpy.
+    # lazy: `attnwidget --help` imports this module, and export imports numpy
     from attnwidget.widget.export import script_json
 
     state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
@@ -162,6 +154,7 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
     The corpus is described once, in the Corpus section (the explorer repeats only a
     compared analysis's summary).
     """
+    # lazy: keeps anywidget, pandas, torch, traitlets out of importing this module
     from attnwidget.explorer.head_explorer import HeadExplorer
 
     summary = stats.summary
@@ -228,7 +221,9 @@ def register(subparsers) -> None:
 
 
 def load_dir(folder: str | Path) -> "AttentionStats":
+    # lazy: output_folder imports numpy and pandas; `attnwidget --help` imports this module
     from attnwidget.corpus.output_folder import STATS_FILE
+    # lazy: keeps pandas, torch out of importing this module
     from attnwidget.corpus.stats import AttentionStats
 
     path = Path(folder)
@@ -244,9 +239,8 @@ def load_dir(folder: str | Path) -> "AttentionStats":
 def run_report(args) -> int:
     import sys
 
-    from attnwidget.progress import importing
-
     with importing("torch", enabled=not args.quiet):
+        # lazy: keeps anywidget, pandas, torch, traitlets out of importing this module
         from attnwidget.explorer.head_explorer import HeadExplorer
 
     stats = load_dir(args.dir)

@@ -36,7 +36,9 @@ def draw(widget: Any, view: str | None = None, *, layer: int | None = None, head
     the other keeps the aspect). ``fit_in``: shrink the natural size into this box.
     ``line_budget``: most lines the head view draws (each row keeps its strongest).
     """
+    # lazy: keeps matplotlib and the drawing code out of importing this module
     from .canvas import Size
+    # lazy: keeps matplotlib and the drawing code out of importing this module
     from .scene import scene_of
 
     widget._check_open()
@@ -45,17 +47,21 @@ def draw(widget: Any, view: str | None = None, *, layer: int | None = None, head
     with drawing():
         scene = scene_of(widget, **overrides)
         if scene.view == "head":
+            # lazy: keeps matplotlib and the drawing code out of importing this module
             from .head import draw_head
 
             return draw_head(scene, size, line_budget=line_budget)
         if scene.view == "matrix":
+            # lazy: keeps matplotlib and the drawing code out of importing this module
             from .matrix import draw_matrix
 
             return draw_matrix(scene, size)
         if scene.view == "model":
+            # lazy: keeps matplotlib and the drawing code out of importing this module
             from .model import draw_model
 
             return draw_model(scene, size)
+        # lazy: keeps matplotlib and the drawing code out of importing this module
         from .neuron import draw_neuron, neuron_token
 
         head = scene.heads[0] if scene.heads else 0
@@ -65,6 +71,7 @@ def draw(widget: Any, view: str | None = None, *, layer: int | None = None, head
 
 def save(widget: Any, path: str | Path, fmt: str, *, dpi: float = DEFAULT_DPI, **options: Any) -> Path:
     """Write :func:`draw`'s figure to ``path`` as ``fmt`` (``"png"``, ``"svg"``, ``"pdf"``), atomically."""
+    # lazy: keeps matplotlib and the drawing code out of importing this module
     from .files import check_dpi, target_path
 
     check_dpi(dpi)
@@ -103,6 +110,7 @@ def _checked(widget: Any, view, layer, heads, token, theme) -> dict:
     if view in ("head", "matrix", "neuron") and not out.get("heads", widget.heads):
         raise AttnWidgetError(f"the {view} view draws the selected heads, and none is selected: pass heads=[...]")
     if view == "neuron" and widget._input is None:
+        # lazy: keeps matplotlib and the drawing code out of importing this module
         from attnwidget.widget.attention_widget import NEEDS_MODEL
 
         raise AttnWidgetError(NEEDS_MODEL)

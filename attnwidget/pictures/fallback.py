@@ -54,6 +54,7 @@ def wanted(include=None, exclude=None) -> bool:
 def picture_bundle(draw_figure) -> dict[str, str]:
     """``{mime: data}`` of the figure ``draw_figure()`` returns; ``{}`` when it cannot be
     drawn (a fallback must never stop the widget from displaying)."""
+    # lazy: keeps matplotlib out of importing this module
     from .files import figure_bytes
 
     try:
@@ -106,6 +107,7 @@ def warm_up() -> None:
             import matplotlib.backends.backend_svg
             import matplotlib.figure  # noqa: F401 (loaded for later)
 
+            # lazy: keeps matplotlib out of importing this module
             from .style import text_width
 
             text_width("warm", 9.0)  # the font cache and glyph metrics

@@ -45,6 +45,7 @@ def target_path(path, fmt: str) -> Path:
 
 def figure_bytes(fig, fmt: str, dpi: float) -> bytes:
     """The figure encoded as ``fmt`` (what a file or a notebook output holds)."""
+    # lazy: keeps matplotlib out of importing this module
     from .style import drawing
 
     if fmt == "png":

@@ -14,6 +14,7 @@ def draw_grid(explorer, size: Size | None = None):
     """A Figure of what the explorer's grid shows now."""
     from matplotlib.figure import Figure
 
+    # lazy: corpus/plots.py imports pictures (a circle at module level)
     from attnwidget.corpus.plots import TITLES
 
     explorer._check_open()

@@ -27,6 +27,7 @@ class AttentionPictures:
         Head colours are Okabe-Ito (viridis shades past seven heads); weights use viridis
         on the views' square-root scale; vector components a blue-orange diverging scale.
         """
+        # lazy: keeps matplotlib out of importing the widgets
         from . import draw
 
         return draw(self, view, layer=layer, heads=heads, token=token, theme=theme, width_in=width_in,
@@ -38,6 +39,7 @@ class AttentionPictures:
                  height_in: float | None = None, dpi: float = DEFAULT_DPI) -> Path:
         """Write :meth:`figure` as a PNG of ``width_in x height_in`` inches at ``dpi`` (default
         300), replacing ``path`` whole; returns the path (``.png`` added when it has no suffix)."""
+        # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
         return save(self, path, "png", dpi=dpi, view=view, layer=layer, heads=heads, token=token, theme=theme,
@@ -50,12 +52,14 @@ class AttentionPictures:
         """Write :meth:`figure` as an SVG (text stays text: tokens are ``<text>`` elements, in
         DejaVu Sans or the reader's sans-serif); ``dpi`` sets the resolution of the heat maps
         inside. Replaces ``path`` whole; returns the path."""
+        # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
         return save(self, path, "svg", dpi=dpi, view=view, layer=layer, heads=heads, token=token, theme=theme,
                     width_in=width_in, height_in=height_in)
 
     def _repr_mimebundle_(self, **kwargs):
+        # lazy: keeps matplotlib out of importing the widgets
         from . import draw, fallback
 
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -72,8 +76,11 @@ class GridPictures:
     @checked_keywords
     def figure(self, *, width_in: float | None = None, height_in: float | None = None):
         """A matplotlib Figure of the grid as shown now (metric, key, mode, selected head)."""
+        # lazy: keeps matplotlib out of importing the widgets
         from .canvas import Size
+        # lazy: keeps matplotlib out of importing the widgets
         from .grid import draw_grid
+        # lazy: keeps matplotlib out of importing the widgets
         from .style import drawing
 
         with drawing():
@@ -92,6 +99,7 @@ class GridPictures:
         return self._save_grid(path, "svg", width_in, height_in, dpi)
 
     def _save_grid(self, path, fmt, width_in, height_in, dpi) -> Path:
+        # lazy: keeps matplotlib out of importing the widgets
         from .files import check_dpi, save_figure, target_path
 
         check_dpi(dpi)
@@ -99,9 +107,13 @@ class GridPictures:
         return save_figure(self.figure(width_in=width_in, height_in=height_in), path, fmt, dpi)
 
     def _repr_mimebundle_(self, **kwargs):
+        # lazy: keeps matplotlib out of importing the widgets
         from . import fallback
+        # lazy: keeps matplotlib out of importing the widgets
         from .canvas import Size
+        # lazy: keeps matplotlib out of importing the widgets
         from .grid import draw_grid
+        # lazy: keeps matplotlib out of importing the widgets
         from .style import drawing
 
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from attnwidget.text.syntax import Syntax, parse_spacy, read_conllu
 from attnwidget.errors import AttnWidgetError, EmptyTextError, TooLongError
 from attnwidget.keywords import checked_keywords
-
+from attnwidget.text.syntax import Syntax, parse_spacy, read_conllu
 
 #: Display text of the second and later byte pieces of one character.
 CONTINUATION = "…"
@@ -169,7 +168,7 @@ def _aligned(text: str, syntax: Syntax | None, tokenizer, ids: list[int], offset
         # show the character once and mark the following pieces as its continuation.
         same_span = k > 0 and offsets[k - 1] == (start, end) and not special[k - 1]
         tokens.append(CONTINUATION if same_span else text[start:end])
-        first = start if start < len(text) and not text[start].isspace() else _first_non_space(text, start, end)
+        first = start if start < len(text) and not text[start].isspace() else first_non_space(text, start, end)
         if first is not None:
             firsts.append((k, first))
     return AnnotatedSentence(
@@ -188,7 +187,7 @@ def _token_words(n_tokens: int, firsts: list[tuple[int, int]], text: str, syntax
     token_word = np.full(n_tokens, -1, dtype=np.int64)
     if syntax is not None and firsts:
         token, char = np.asarray(firsts, dtype=np.int64).T
-        token_word[token] = _char_to_word(text, syntax)[char]
+        token_word[token] = char_to_word(text, syntax)[char]
     return token_word
 
 
@@ -301,7 +300,8 @@ def _windowed(source: Any, model: Any, annotations: Any, pipeline: Any, window: 
     return sentence
 
 
-def _char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:
+def char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:
+    """The word of each character of ``text`` (-1: none, e.g. spaces)."""
     char_word = np.full(len(text), -1, dtype=np.int64)
     if syntax is not None:
         for w, (start, end) in enumerate(syntax.spans):
@@ -309,7 +309,8 @@ def _char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:
     return char_word
 
 
-def _first_non_space(text: str, start: int, end: int) -> int | None:
+def first_non_space(text: str, start: int, end: int) -> int | None:
+    """The first character in ``start .. end - 1`` that is not a space, or None."""
     for c in range(start, min(end, len(text))):
         if not text[c].isspace():
             return c

@@ -17,6 +17,7 @@ from typing import IO, Any
 
 from attnwidget.text.conllu import iter_parsed, validate
 from attnwidget.errors import ConlluError, ConlluWarning, EmptyTextError, SpacyPipelineError
+from attnwidget.progress import importing, status
 
 
 @dataclass
@@ -100,8 +101,6 @@ def spacy_pipeline(name: str | None = None, progress: bool = False):
     ``progress``: a status line while it loads (seconds on a busy machine)."""
     nlp = _PIPELINES.get(name)  # None: the one found installed, found once
     if nlp is None:
-        from attnwidget.progress import importing, status
-
         with importing("spacy", enabled=progress):  # seconds, before the pipeline is even found
             found = name or find_english_pipeline()
         nlp = _PIPELINES.get(found)

@@ -19,13 +19,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from attnwidget.choices import PairFilter, values
 from attnwidget.errors import AttnWidgetError, EmptyTextError, NoAttentionError, TooLongError
-from attnwidget.transformer.forward import forward_attention
 from attnwidget.keywords import checked_keywords
 from attnwidget.text.sentence import CONTINUATION, AnnotatedSentence, annotate
+from attnwidget.transformer.forward import forward_attention
 
 #: The blocks of a pair's attention, named "queries->keys" as bertviz names them.
-PAIR_FILTERS = ("all", "A->A", "B->B", "A->B", "B->A")
+PAIR_FILTERS = values(PairFilter)
 
 
 @dataclass

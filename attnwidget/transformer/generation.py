@@ -20,12 +20,12 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from attnwidget.errors import AttnWidgetError, EmptyTextError, TooLongError
-from attnwidget.transformer.forward import forward_attention
 from attnwidget.keywords import check_names, checked_keywords
-from attnwidget.transformer.loading import load_model
 from attnwidget.progress import bar
-from attnwidget.text.sentence import CONTINUATION, AnnotatedSentence, _char_to_word, _first_non_space
+from attnwidget.text.sentence import CONTINUATION, AnnotatedSentence, char_to_word, first_non_space
 from attnwidget.text.syntax import parse_spacy
+from attnwidget.transformer.forward import forward_attention
+from attnwidget.transformer.loading import load_model
 
 
 @dataclass
@@ -198,9 +198,9 @@ def _sentence(tokenizer, ids: list[int], annotations: str | None, pipeline: Any 
     syntax = None
     if annotations == "spacy" and text.strip():
         syntax = parse_spacy(text, pipeline)
-        char_word = _char_to_word(text, syntax)
+        char_word = char_to_word(text, syntax)
         for k, (start, end) in enumerate(offsets):
-            first = _first_non_space(text, start, end)
+            first = first_non_space(text, start, end)
             if first is not None:
                 token_word[k] = char_word[first]
     return AnnotatedSentence(

@@ -20,6 +20,7 @@ from attnwidget.defaults import DEFAULT_MODEL, OFFLINE_MODEL
 from attnwidget.errors import ModelLoadError, NoAttentionError
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import status
+from attnwidget.transformer.forward import attention_calls_are_layers, forward_attention, probe_attention
 
 _OFFLINE_HINT = (
     f"With no network, use the embedded offline model: load_model({OFFLINE_MODEL!r}) "
@@ -286,8 +287,6 @@ _CAUSAL_TYPES = {
 
 def _check_attention_returned(loaded: LoadedModel) -> None:
     """Run a two-token probe: a model that returns no attention fails here, loudly."""
-    from attnwidget.transformer.forward import probe_attention
-
     tok = loaded.tokenizer
     enc = tok("attention probe", return_tensors="pt")
     try:

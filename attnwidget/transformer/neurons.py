@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from attnwidget.transformer.eager import StopPass, watching_attention
-from attnwidget.errors import AttnWidgetError, TooLongError
+from attnwidget.errors import NeuronViewError, TooLongError
 from attnwidget.keywords import checked_keywords
 from attnwidget.text.sentence import AnnotatedSentence, align
+from attnwidget.transformer.architectures import decoder_sentence, model_inputs
+from attnwidget.transformer.eager import StopPass, watching_attention
 
 #: Largest difference allowed between recomputed and returned attention (float32 models).
 TOLERANCE = 1e-4
@@ -35,10 +36,6 @@ TOLERANCE = 1e-4
 HALF_TOLERANCE = 2e-2
 #: Encoder–decoder parts the neuron view can show.
 PARTS = ("encoder", "decoder", "cross")
-
-
-class NeuronViewError(AttnWidgetError):
-    """The neuron view cannot show this model, layer, head or token."""
 
 
 @dataclass
@@ -186,8 +183,6 @@ def _capture(
     keep_attention: bool,
 ) -> list[QueryKey]:
     """Catch ``layers`` (None: all) of ``part`` in one forward pass that stops after the last of them."""
-    from attnwidget.transformer.architectures import decoder_sentence, model_inputs
-
     family = _family(model)
     part = _check_part(model, part)
     if isinstance(sentence, str):

@@ -16,11 +16,17 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from attnwidget.widget.js_bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
+from attnwidget.choices import AttentionKind, Choice, Level, PairFilter, Theme, TokenRole, View, values
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.progress import importing
+from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
+from attnwidget.defaults import DEFAULT_MODEL
 from attnwidget.widget.default_heads import default_heads, default_heads_note
+from attnwidget.widget.export import EXPORTED_TRAITS, WidgetSnapshot, save_html, to_html
+from attnwidget.widget.js_bundles import esm
 from attnwidget.widget.lifetime import ClosingWidget
+from attnwidget.widget.model_input import NEEDS_MODEL, generation_input, make_data, pair_input, single_input
 from attnwidget.widget.payload import (
     AttentionData,
     layer_payload,
@@ -31,21 +37,10 @@ from attnwidget.widget.payload import (
 )
 from attnwidget.pictures.fallback import warm_up
 from attnwidget.pictures.methods import AttentionPictures
+from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
 
-
-VIEWS = ("head", "model", "matrix", "neuron")
-LEVELS = ("token", "word")
-THEMES = ("auto", "light", "dark")
-ROLES = ("query", "key")
-#: The blocks of a sentence pair, queries->keys (as attnwidget.transformer.architectures.PAIR_FILTERS,
-#: repeated here so importing the widget does not import torch).
-PAIR_FILTERS = ("all", "A->A", "B->B", "A->B", "B->A")
-#: The attentions of one input: "self" for a decoder-only or encoder-only model.
-KINDS = ("self", "encoder", "decoder", "cross")
-NEEDS_MODEL = (
-    "the neuron view needs the model: create the widget with AttentionWidget(text, model=...), "
-    "from_pair or from_generation (from_attention has attention weights only, no vectors)"
-)
+#: The blocks of a sentence pair, queries->keys.
+PAIR_FILTERS = values(PairFilter)
 
 
 class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
@@ -54,6 +49,13 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
     >>> w.layer, w.heads = 3, [0, 5]          # the view follows
     >>> w.token                                # the token clicked in the view, or None
+
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
+
+    The traits below (each documented where it is defined) are synced both ways and
+    observable with ``w.observe``.
 
     Parameters
     ----------
@@ -88,54 +90,48 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         Where the model runs (``"auto"``, ``"cpu"``, ``"cuda"``...).
     **traits:
         Initial values of the traits below.
-
-    Traits (synced both ways and observable with ``w.observe``)
-    ------------------------------------------------------------
-    view: ``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (the query and key
-        vectors of the first of ``heads`` for query ``token``, fetched from the model)
-    layer: int, 0-based
-    heads: list of int, the heads drawn (several in the head view; the matrix view shows
-        their mean). Under grouped-query attention these are query heads.
-    token: int or None, the locked token (a word index at word level); the query token
-        of the neuron view
-    token_role: ``"query"`` (token's outgoing attention) or ``"key"`` (incoming)
-    threshold: float in [0, 1], weights below it are not drawn
-    prune: float in (0, 1], each row keeps its strongest lines until this share of its
-        attention mass is covered (1 = all)
-    hide_first: bool, leave out attention to the first token
-    renormalise: bool, with ``hide_first``, rescale each row to sum to 1 again
-    level: ``"token"`` | ``"word"``; word level merges a word's pieces: attention *to* a
-        word is the sum over its tokens, attention *from* it the mean
-    theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
-    pair_filter: ``"all"`` | ``"A->A"`` | ``"B->B"`` | ``"A->B"`` | ``"B->A"``, the block of a
-        sentence pair drawn (queries->keys)
-    attention_kind: ``"self"``, or for an encoder-decoder model ``"encoder"`` |
-        ``"decoder"`` | ``"cross"`` (decoder tokens attending to source tokens)
-    step: int or None; for generated text (:meth:`from_generation`), show only what the
-        model attended to when it wrote generated token ``step`` (0-based); None: all
-
-    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
-    still referenced; in a notebook, running a cell again closes the widgets its last run
-    made.
     """
 
     _bundle = "widget.js"
     _esm = esm(_bundle)
 
-    view = t.Unicode("head", help="head | model | matrix").tag(sync=True)
-    layer = t.Int(0, help="layer shown, 0-based").tag(sync=True)
-    heads = t.List(t.Int(), help="heads drawn").tag(sync=True)
-    token = t.Int(None, allow_none=True, help="locked token (or word) index").tag(sync=True)
-    token_role = t.Unicode("query", help="query | key").tag(sync=True)
-    threshold = t.Float(0.0, help="weights below this are not drawn").tag(sync=True)
-    prune = t.Float(1.0, help="share of each row's attention mass kept").tag(sync=True)
-    hide_first = t.Bool(False, help="leave out attention to the first token").tag(sync=True)
-    renormalise = t.Bool(True, help="rescale rows after hide_first").tag(sync=True)
-    level = t.Unicode("token", help="token | word").tag(sync=True)
-    theme = t.Unicode("auto", help="auto | light | dark").tag(sync=True)
-    pair_filter = t.Unicode("all", help="all | A->A | B->B | A->B | B->A").tag(sync=True)
-    attention_kind = t.Unicode("self", help="self | encoder | decoder | cross").tag(sync=True)
-    step = t.Int(None, allow_none=True, help="generated token shown, or None for all").tag(sync=True)
+    view = Choice(View, View.HEAD).tag(sync=True)
+    """``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (:class:`~attnwidget.choices.View`); the
+    neuron view shows the query and key vectors of the first of ``heads`` for query ``token``,
+    fetched from the model."""
+    layer = t.Int(0).tag(sync=True)
+    """The layer shown, 0-based."""
+    heads = t.List(t.Int()).tag(sync=True)
+    """The heads drawn (several in the head view; the matrix view shows their mean). Under
+    grouped-query attention these are query heads. Default: a few readable heads of the layer
+    shown, picked by :mod:`attnwidget.widget.default_heads` (the view states the rule)."""
+    token = t.Int(None, allow_none=True).tag(sync=True)
+    """The locked token (a word index at word level), or None; the query token of the neuron view."""
+    token_role = Choice(TokenRole, TokenRole.QUERY).tag(sync=True)
+    """``"query"`` (the token's outgoing attention) or ``"key"`` (its incoming attention)."""
+    threshold = t.Float(0.0).tag(sync=True)
+    """A weight in [0, 1]: weights below it are not drawn."""
+    prune = t.Float(1.0).tag(sync=True)
+    """In (0, 1]: each row keeps its strongest lines until this share of its attention mass is
+    covered (1 = all)."""
+    hide_first = t.Bool(False).tag(sync=True)
+    """Leave out attention to the first token."""
+    renormalise = t.Bool(True).tag(sync=True)
+    """With ``hide_first``, rescale each row to sum to 1 again."""
+    level = Choice(Level, Level.TOKEN).tag(sync=True)
+    """``"token"`` | ``"word"``; word level merges a word's pieces: attention *to* a word is the
+    sum over its tokens, attention *from* it the mean (needs word annotations)."""
+    theme = Choice(Theme, Theme.AUTO).tag(sync=True)
+    """``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``."""
+    pair_filter = Choice(PairFilter, PairFilter.ALL).tag(sync=True)
+    """``"all"`` | ``"A->A"`` | ``"B->B"`` | ``"A->B"`` | ``"B->A"``: the block of a sentence pair
+    drawn (queries -> keys)."""
+    attention_kind = Choice(AttentionKind, AttentionKind.SELF).tag(sync=True)
+    """``"self"``, or for an encoder-decoder model ``"encoder"`` | ``"decoder"`` | ``"cross"``
+    (decoder tokens attending to source tokens)."""
+    step = t.Int(None, allow_none=True).tag(sync=True)
+    """For generated text (:meth:`from_generation`): show only what the model attended to when it
+    wrote generated token ``step`` (0-based); None: all."""
 
     _meta = t.Dict().tag(sync=True)
     _layer_data = t.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -166,7 +162,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
                                           pipeline=pipeline, window=window)
             generation = None
         self._kinds: dict[str, AttentionData] = kinds
-        self._input = model_input  # sources.ModelInput, or None: no model, no neuron view
+        self._input = model_input  # model_input.ModelInput, or None: no model, no neuron view
         self._generation = generation
         first = next(iter(kinds.values()))
         traits.setdefault("attention_kind", first.kind)
@@ -199,6 +195,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         self._layer_data, self._meta = None, {}
 
     def _meta_of(self, data: AttentionData) -> dict:
+        """The ``_meta`` the views read for one of this input's attentions."""
         return {
             **meta_payload(data),
             "kinds": list(self._kinds),
@@ -287,8 +284,8 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         (``pipeline``: the spaCy pipeline's name or a loaded ``nlp``). ``progress``: a bar
         over the new tokens (and a status line while a model given by name loads).
         """
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
-        from attnwidget.widget.model_input import generation_input
 
         loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True,
                             progress=progress)
@@ -343,6 +340,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         the last). The first call catches every layer's vectors in one forward pass and
         keeps them, so other layers, heads and tokens are free.
         """
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.neurons import neuron_view
 
         self._check_open()
@@ -378,40 +376,35 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     @checked_keywords
     def to_html(self, title: str | None = None) -> str:
         """One self-contained HTML page with the same interactive views (no kernel, no network)."""
-        from attnwidget.widget.export import to_html
-
         return to_html(self, title=title)
 
     @checked_keywords
     def save_html(self, path: str | Path, title: str | None = None) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
-        from attnwidget.widget.export import save_html
-
         return save_html(self, path, title=title)
+
+    def export_snapshot(self) -> WidgetSnapshot:
+        """What an exported page shows of this widget: its view settings and ``_meta``, the
+        attention shown, an encoder-decoder's other two attentions, and the model input
+        whose vectors the neuron view reads (see :mod:`attnwidget.widget.export`)."""
+        shown = self._data
+        state = {name: getattr(self, name) for name in EXPORTED_TRAITS}
+        state["_meta"] = self._meta
+        others = {kind: (self._meta_of(data), data) for kind, data in self._kinds.items()
+                  if kind != self.attention_kind}
+        return WidgetSnapshot(state=state, shown=shown, others=others, model_input=self._input)
 
     # ------------------------------------------------------------------ validation
 
-    @t.validate("view")
-    def _check_view(self, proposal):
-        return _one_of("view", proposal["value"], VIEWS)
-
     @t.validate("level")
     def _check_level(self, proposal):
-        value = _one_of("level", proposal["value"], LEVELS)
+        value = proposal["value"]
         if value == "word" and not self._data.has_words:
             raise t.TraitError(
                 "level='word' needs word annotations; create the widget with "
                 "annotations='spacy' or a CoNLL-U sentence (or syntax= and token_word=)."
             )
         return value
-
-    @t.validate("theme")
-    def _check_theme(self, proposal):
-        return _one_of("theme", proposal["value"], THEMES)
-
-    @t.validate("token_role")
-    def _check_role(self, proposal):
-        return _one_of("token_role", proposal["value"], ROLES)
 
     @t.validate("layer")
     def _check_layer(self, proposal):
@@ -457,7 +450,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
 
     @t.validate("pair_filter")
     def _check_pair_filter(self, proposal):
-        value = _one_of("pair_filter", proposal["value"], PAIR_FILTERS)
+        value = proposal["value"]
         split = self._data.split
         if value != "all" and not (split and split["names"] == ["A", "B"]):
             raise t.TraitError(
@@ -468,7 +461,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
 
     @t.validate("attention_kind")
     def _check_kind(self, proposal):
-        value = _one_of("attention_kind", proposal["value"], KINDS)
+        value = proposal["value"]
         if value not in self._kinds:
             raise t.TraitError(
                 f"attention_kind={value!r} is not available for this input; it has "
@@ -521,167 +514,45 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     # ------------------------------------------------------------ request / reply
 
     def _on_request(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+        if self.closed:
             return  # a request that was on its way when the widget closed has no one to answer
-        reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
-        buffers: list[bytes] = []
-        what = content.get("what")
-        layer = content.get("layer")
-        if what == "thumbnails":
-            thumbs = thumbnails_payload(self._data, bool(content.get("hide_first")))
-            reply["thumbnails"] = {**thumbs, "data": _without_buffer(thumbs["data"])}
-            buffers = [thumbs["data"]["buffer"]]
-        elif what == "layer" and isinstance(layer, int) and 0 <= layer < self._data.num_layers:
-            payload = layer_payload(self._data, layer)  # prefetch of a neighbouring layer
-            reply["payload"] = {**payload, "data": _without_buffer(payload["data"])}
-            buffers = [payload["data"]["buffer"]]
-        elif what == "neuron":
-            buffers = self._neuron_reply(content, reply)
-        else:
-            reply["error"] = f"unknown request {content.get('what')!r}"
-        self.send(reply, buffers=buffers)
+        answer = reply_to(content, {"thumbnails": self._thumbnails_reply, "layer": self._layer_reply,
+                                    "neuron": self._neuron_reply})
+        if answer is not None:
+            reply, buffers = answer
+            self.send(reply, buffers=buffers)
 
+    def _thumbnails_reply(self, content: dict) -> tuple[dict, list[bytes]]:
+        """Every head of the current layer, downsampled (the model view)."""
+        body, buffers = lifted(thumbnails_payload(self._data, bool(content.get("hide_first"))))
+        return {"thumbnails": body}, buffers
 
-    def _neuron_reply(self, content: dict, reply: dict) -> list[bytes]:
+    def _layer_reply(self, content: dict) -> tuple[dict, list[bytes]]:
+        """A layer other than the synced one (the view prefetches the neighbours)."""
+        body, buffers = lifted(layer_payload(self._data, index(content, "layer", self._data.num_layers)))
+        return {"payload": body}, buffers
+
+    def _neuron_reply(self, content: dict) -> tuple[dict, list[bytes]]:
         """One head's vectors for every query token; buffers in the order of ``arrays``."""
-        from attnwidget.transformer.neurons import NeuronViewError
-
         kind, layer, head = content.get("attention"), content.get("layer"), content.get("head")
         if self._input is None:
-            reply["error"] = NEEDS_MODEL
-            return []
+            raise AttnWidgetError(NEEDS_MODEL)
         data = self._kinds.get(kind)
         if data is None or not isinstance(layer, int) or not isinstance(head, int) \
                 or not 0 <= layer < data.num_layers or not 0 <= head < data.num_heads:
-            reply["error"] = f"no layer {layer!r} / head {head!r} of attention {kind!r}"
-            return []
-        try:
-            payload = neuron_payload(self._input.capture(kind, layer), head)
-        except (AttnWidgetError, NeuronViewError) as err:
-            reply["error"] = str(err)
-            return []
-        return split_buffers(payload, reply, "neuron")
-
-
-def split_buffers(payload: dict, reply: dict, key: str) -> list[bytes]:
-    """Move a neuron payload's array bytes into binary message parts, named in ``order``."""
-    order, buffers, arrays = [], [], {}
-    for name, encoded in payload["arrays"].items():
-        if encoded is None:
-            arrays[name] = None
-            continue
-        order.append(name)
-        buffers.append(encoded["buffer"])
-        arrays[name] = _without_buffer(encoded)
-    reply[key] = {**payload, "arrays": arrays, "order": order}
-    return buffers
-
-
-def _without_buffer(encoded: dict) -> dict:
-    return {k: v for k, v in encoded.items() if k != "buffer"}
-
-
-def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise t.TraitError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
+            raise AttnWidgetError(f"no layer {layer!r} / head {head!r} of attention {kind!r}")
+        body, buffers = split_buffers(neuron_payload(self._input.capture(kind, layer), head))
+        return {"neuron": body}, buffers
 
 
 # ---------------------------------------------------------------------- data in
 
 
-def make_data(
-    tokens: Sequence[str],
-    attention: Any,
-    *,
-    syntax: Any = None,
-    token_word: Sequence[int] | np.ndarray | None = None,
-    model_name: str = "custom",
-    is_causal: bool | None = None,
-    key_tokens: Sequence[str] | None = None,
-) -> AttentionData:
-    """Check and normalise attention from any source into :class:`AttentionData`.
-
-    ``key_tokens``: the column tokens when they differ from the row tokens
-    (cross-attention, ``[layers, heads, T, S]``).
-    """
-    tokens = [str(tok) for tok in tokens]
-    keys = tokens if key_tokens is None else [str(tok) for tok in key_tokens]
-    att = _as_array(attention)
-    if att.ndim == 3:
-        att = att[None]
-    if att.ndim == 5 and att.shape[1] == 1:  # stacked HF tuple: [layers, 1, heads, T, T]
-        att = att[:, 0]
-    if att.ndim != 4:
-        raise AttnWidgetError(
-            f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}"
-        )
-    layers, heads, rows, cols = att.shape
-    if key_tokens is None and rows != cols:
-        raise AttnWidgetError(f"attention must be square in its last two axes; got {rows} x {cols}")
-    if rows != len(tokens):
-        raise AttnWidgetError(
-            f"attention covers {rows} tokens but {len(tokens)} tokens were given; "
-            "pass the same tokens the model saw (special tokens included)."
-        )
-    if key_tokens is not None and cols != len(keys):
-        raise AttnWidgetError(f"attention has {cols} columns but {len(keys)} key tokens were given")
-    if layers == 0 or heads == 0 or rows == 0:
-        raise AttnWidgetError(f"attention is empty (shape {tuple(att.shape)})")
-    att = np.ascontiguousarray(att, dtype=np.float32)
-    # Whole-array passes without whole-array temporaries: at 512 tokens on a 12 x 12-head
-    # model one copy is 151 MB, and a NaN or an infinity shows in the min or the max.
-    low, high = float(att.min()), float(att.max())
-    if not (np.isfinite(low) and np.isfinite(high)):
-        raise AttnWidgetError("attention contains NaN or infinite values")
-    if low < -1e-6 or high > 1 + 1e-3:
-        raise AttnWidgetError(
-            f"attention weights must lie in [0, 1] (softmax outputs); got range "
-            f"[{low:.3g}, {high:.3g}] - pass probabilities, not scores"
-        )
-    if is_causal is None:  # nothing above the diagonal, checked a layer at a time
-        is_causal = rows == cols and rows > 1 and all(
-            float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
-    if is_causal and rows != cols:
-        raise AttnWidgetError("only square (self-)attention can be causal")
-    if token_word is not None:
-        token_word = np.asarray(token_word, dtype=np.int64)
-        if token_word.shape != (rows,):
-            raise AttnWidgetError(f"token_word needs one entry per token ({rows}); got shape {token_word.shape}")
-        if syntax is not None and token_word.max(initial=-1) >= len(syntax.words):
-            raise AttnWidgetError("token_word refers to a word the syntax does not have")
-    if syntax is not None and token_word is None:
-        raise AttnWidgetError("syntax needs token_word (the word of each token); or pass an AnnotatedSentence")
-    return AttentionData(
-        tokens=tokens,
-        attention=att,
-        model_name=model_name,
-        is_causal=bool(is_causal),
-        token_word=token_word,
-        syntax=syntax,
-        key_tokens=None if key_tokens is None else keys,
-    )
-
-
-def _as_array(attention: Any) -> np.ndarray:
-    if isinstance(attention, (tuple, list)):
-        if len(attention) == 0:
-            raise AttnWidgetError(
-                "attention is an empty tuple: the model returned no attention weights "
-                "(load it with attn_implementation='eager', or use attnwidget.load_model)"
-            )
-        return np.stack([_as_array(a) for a in attention])
-    if hasattr(attention, "detach"):  # torch tensor, without importing torch here
-        return attention.detach().float().cpu().numpy()
-    return np.asarray(attention)
-
-
 def _load_model():
     """:func:`attnwidget.load_model`, imported with a status line: the first widget of a
     process waits seconds for torch."""
-    from attnwidget.progress import importing
-
     with importing("torch"):
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import load_model
     return load_model
 
@@ -690,9 +561,6 @@ def _compute(text: str | None, model: Any, annotations: Any, device: str,
              text_pair: str | None = None, target: Any = None, *, pipeline: Any = None,
              window: Any = None) -> tuple[dict, Any]:
     """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
-    from attnwidget.defaults import DEFAULT_MODEL
-    from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
-    from attnwidget.widget.model_input import pair_input, single_input
 
     if text_pair is not None:
         if window is not None:

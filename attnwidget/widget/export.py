@@ -10,21 +10,30 @@ An encoder-decoder widget carries all three attentions. The neuron view's vector
 T x d per head and layer, too many to carry for every one: the file holds the exported
 layer's heads (the selected ones first) up to :data:`NEURON_BUDGET` bytes, as int16, and
 the view says so when another layer or head is chosen.
+
+A widget is read only through its public ``export_snapshot()`` (:class:`WidgetSnapshot`).
 """
 
 from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from attnwidget.errors import NeuronViewError
 from attnwidget.widget.js_bundles import inline_script
-from attnwidget.widget.payload import decode_array, encode_array, layer_payload, neuron_payload, thumbnails_payload, with_base64
-
-if TYPE_CHECKING:
-    from attnwidget.widget.attention_widget import AttentionWidget
-
+from attnwidget.widget.model_input import NEEDS_MODEL, ModelInput
+from attnwidget.widget.payload import (
+    AttentionData,
+    decode_array,
+    encode_array,
+    layer_payload,
+    neuron_payload,
+    thumbnails_payload,
+    with_base64,
+)
 
 #: Traits copied into the exported page (its starting view).
 EXPORTED_TRAITS = (
@@ -33,6 +42,22 @@ EXPORTED_TRAITS = (
 )
 #: Bytes of neuron-view vectors an exported file carries (about 7 heads at 512 tokens x 64 dims).
 NEURON_BUDGET = 1_000_000
+
+
+@dataclass
+class WidgetSnapshot:
+    """What an exported page shows of a widget (``AttentionWidget.export_snapshot()``)."""
+
+    state: dict[str, Any]  #: the starting view: the :data:`EXPORTED_TRAITS` and ``_meta``
+    shown: AttentionData  #: the attention of ``state["attention_kind"]``
+    others: dict[str, tuple[dict, AttentionData]]  #: an encoder-decoder's other kinds: (``_meta``, attention)
+    model_input: ModelInput | None  #: the model and what it read, for the neuron view; None: no model
+
+
+class Exportable(Protocol):
+    """A widget this module can export: it says what its page shows."""
+
+    def export_snapshot(self) -> WidgetSnapshot: ...
 
 
 def bundle_script() -> str:
@@ -56,22 +81,23 @@ def _attention_bundle(data) -> tuple[list, dict]:
     return layers, thumbs
 
 
-def neuron_bundle(widget: "AttentionWidget", budget: int = NEURON_BUDGET) -> dict:
+def neuron_bundle(widget: Exportable, budget: int = NEURON_BUDGET) -> dict:
     """The exported layer's neuron-view heads (selected heads first) within ``budget`` bytes.
 
     ``{"heads": [payload, ...], "note": why nothing or not everything is embedded}``.
     """
-    from attnwidget.transformer.neurons import NeuronViewError
-    from attnwidget.widget.attention_widget import NEEDS_MODEL
+    return _neuron_bundle(widget.export_snapshot(), budget)
 
-    if widget._input is None:
+
+def _neuron_bundle(snapshot: WidgetSnapshot, budget: int) -> dict:
+    if snapshot.model_input is None:
         return {"heads": [], "note": NEEDS_MODEL}
-    kind, layer = widget.attention_kind, widget.layer
+    kind, layer, selected = snapshot.state["attention_kind"], snapshot.state["layer"], snapshot.state["heads"]
     try:
-        capture = widget._input.capture(kind, layer)
+        capture = snapshot.model_input.capture(kind, layer)
     except NeuronViewError as err:
         return {"heads": [], "note": str(err)}
-    order = list(widget.heads) + [h for h in range(capture.num_heads) if h not in widget.heads]
+    order = list(selected) + [h for h in range(capture.num_heads) if h not in selected]
     heads, spent = [], 0
     for head in order:
         payload = neuron_payload(capture, head, quantise=True)
@@ -90,17 +116,19 @@ def neuron_bundle(widget: "AttentionWidget", budget: int = NEURON_BUDGET) -> dic
     return {"heads": heads, "note": note}
 
 
-def static_bundle(widget: "AttentionWidget") -> dict:
+def static_bundle(widget: Exportable) -> dict:
     """Everything the exported page needs: traits, sentence, all layers, thumbnails, neuron vectors."""
-    layers, thumbs = _attention_bundle(widget._data)
-    state = {name: getattr(widget, name) for name in EXPORTED_TRAITS}
-    state["_meta"] = widget._meta
-    bundle = {"state": state, "layers": layers, "thumbnails": thumbs, "neuron": neuron_bundle(widget)}
+    return _static_bundle(widget.export_snapshot())
+
+
+def _static_bundle(snapshot: WidgetSnapshot) -> dict:
+    layers, thumbs = _attention_bundle(snapshot.shown)
+    bundle = {"state": dict(snapshot.state), "layers": layers, "thumbnails": thumbs,
+              "neuron": _neuron_bundle(snapshot, NEURON_BUDGET)}
     others = {}
-    for kind, data in widget._kinds.items():  # encoder-decoder: the other two attentions
-        if kind != widget.attention_kind:
-            other_layers, other_thumbs = _attention_bundle(data)
-            others[kind] = {"meta": widget._meta_of(data), "layers": other_layers, "thumbnails": other_thumbs}
+    for kind, (meta, data) in snapshot.others.items():  # encoder-decoder: the other two attentions
+        other_layers, other_thumbs = _attention_bundle(data)
+        others[kind] = {"meta": meta, "layers": other_layers, "thumbnails": other_thumbs}
     if others:
         bundle["kinds"] = others
     return bundle
@@ -142,20 +170,21 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def to_html(widget: "AttentionWidget", title: str | None = None) -> str:
+def to_html(widget: Exportable, title: str | None = None) -> str:
     """The exported page as a string."""
-    data = widget._data
+    snapshot = widget.export_snapshot()
+    data = snapshot.shown
     if title is None:
         title = f"attnwidget · {data.model_name} · {data.num_tokens} tokens"
     return _PAGE.format(
         title=html.escape(title),
         heading=html.escape(title),
-        data=script_json(static_bundle(widget)),
+        data=script_json(_static_bundle(snapshot)),
         bundle=bundle_script(),
     )
 
 
-def save_html(widget: "AttentionWidget", path: str | Path, title: str | None = None) -> Path:
+def save_html(widget: Exportable, path: str | Path, title: str | None = None) -> Path:
     """Write the exported page to ``path`` (UTF-8) and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Where an AttentionWidget's attention comes from when it runs a model itself.
+"""Where an AttentionWidget's attention comes from: arrays computed elsewhere, checked
+(:func:`make_data`), or a model it runs itself.
 
 One input gives one or three attentions (:class:`AttentionData`, keyed by kind): a
 decoder-only or encoder-only model gives ``"self"``; an encoder-decoder model gives
@@ -10,13 +11,22 @@ token reruns nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from attnwidget.errors import AttnWidgetError, TooLongError
+from attnwidget.text.sentence import annotate, longest_window
+from attnwidget.text.syntax import Syntax
 from attnwidget.widget.payload import AttentionData
+
+#: Why a widget without a model has no neuron view (its error, and an exported page's note).
+NEEDS_MODEL = (
+    "the neuron view needs the model: create the widget with AttentionWidget(text, model=...), "
+    "from_pair or from_generation (from_attention has attention weights only, no vectors)"
+)
 
 
 @dataclass
@@ -40,6 +50,7 @@ class ModelInput:
         (:meth:`captures`); later ones are lookups. A layer out of range is refused before
         anything runs.
         """
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.neurons import check_layer
 
         check_layer(self.model, layer, self._part(kind))
@@ -51,6 +62,7 @@ class ModelInput:
         A :class:`attnwidget.transformer.neurons.NeuronViewError` (a family whose attention the view
         cannot rebuild) is kept too, and raised again without running the model.
         """
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.neurons import NeuronViewError, capture_all_qk, check_layer
 
         part = self._part(kind)
@@ -85,6 +97,92 @@ class ModelInput:
         return None if kind == "self" else kind
 
 
+def make_data(
+    tokens: Sequence[str],
+    attention: Any,
+    *,
+    syntax: Any = None,
+    token_word: Sequence[int] | np.ndarray | None = None,
+    model_name: str = "custom",
+    is_causal: bool | None = None,
+    key_tokens: Sequence[str] | None = None,
+) -> AttentionData:
+    """Check and normalise attention from any source into :class:`AttentionData`.
+
+    ``key_tokens``: the column tokens when they differ from the row tokens
+    (cross-attention, ``[layers, heads, T, S]``).
+    """
+    tokens = [str(tok) for tok in tokens]
+    keys = tokens if key_tokens is None else [str(tok) for tok in key_tokens]
+    att = _as_array(attention)
+    if att.ndim == 3:
+        att = att[None]
+    if att.ndim == 5 and att.shape[1] == 1:  # stacked HF tuple: [layers, 1, heads, T, T]
+        att = att[:, 0]
+    if att.ndim != 4:
+        raise AttnWidgetError(
+            f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}"
+        )
+    layers, heads, rows, cols = att.shape
+    if key_tokens is None and rows != cols:
+        raise AttnWidgetError(f"attention must be square in its last two axes; got {rows} x {cols}")
+    if rows != len(tokens):
+        raise AttnWidgetError(
+            f"attention covers {rows} tokens but {len(tokens)} tokens were given; "
+            "pass the same tokens the model saw (special tokens included)."
+        )
+    if key_tokens is not None and cols != len(keys):
+        raise AttnWidgetError(f"attention has {cols} columns but {len(keys)} key tokens were given")
+    if layers == 0 or heads == 0 or rows == 0:
+        raise AttnWidgetError(f"attention is empty (shape {tuple(att.shape)})")
+    att = np.ascontiguousarray(att, dtype=np.float32)
+    # Whole-array passes without whole-array temporaries: at 512 tokens on a 12 x 12-head
+    # model one copy is 151 MB, and a NaN or an infinity shows in the min or the max.
+    low, high = float(att.min()), float(att.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise AttnWidgetError("attention contains NaN or infinite values")
+    if low < -1e-6 or high > 1 + 1e-3:
+        raise AttnWidgetError(
+            f"attention weights must lie in [0, 1] (softmax outputs); got range "
+            f"[{low:.3g}, {high:.3g}] - pass probabilities, not scores"
+        )
+    if is_causal is None:  # nothing above the diagonal, checked a layer at a time
+        is_causal = rows == cols and rows > 1 and all(
+            float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
+    if is_causal and rows != cols:
+        raise AttnWidgetError("only square (self-)attention can be causal")
+    if token_word is not None:
+        token_word = np.asarray(token_word, dtype=np.int64)
+        if token_word.shape != (rows,):
+            raise AttnWidgetError(f"token_word needs one entry per token ({rows}); got shape {token_word.shape}")
+        if syntax is not None and token_word.max(initial=-1) >= len(syntax.words):
+            raise AttnWidgetError("token_word refers to a word the syntax does not have")
+    if syntax is not None and token_word is None:
+        raise AttnWidgetError("syntax needs token_word (the word of each token); or pass an AnnotatedSentence")
+    return AttentionData(
+        tokens=tokens,
+        attention=att,
+        model_name=model_name,
+        is_causal=bool(is_causal),
+        token_word=token_word,
+        syntax=syntax,
+        key_tokens=None if key_tokens is None else keys,
+    )
+
+
+def _as_array(attention: Any) -> np.ndarray:
+    if isinstance(attention, (tuple, list)):
+        if len(attention) == 0:
+            raise AttnWidgetError(
+                "attention is an empty tuple: the model returned no attention weights "
+                "(load it with attn_implementation='eager', or use attnwidget.load_model)"
+            )
+        return np.stack([_as_array(a) for a in attention])
+    if hasattr(attention, "detach"):  # torch tensor, without importing torch here
+        return attention.detach().float().cpu().numpy()
+    return np.asarray(attention)
+
+
 def kv_heads(model: Any, num_heads: int) -> list[int] | None:
     """The key/value head of each query head under grouped-query attention, else None."""
     config = getattr(model.model, "config", None)
@@ -97,8 +195,6 @@ def kv_heads(model: Any, num_heads: int) -> list[int] | None:
 
 
 def _data(sentence, attention, loaded, **extra) -> AttentionData:
-    from attnwidget.widget.attention_widget import make_data
-
     has_syntax = sentence.syntax is not None
     return make_data(
         sentence.tokens,
@@ -113,9 +209,6 @@ def _data(sentence, attention, loaded, **extra) -> AttentionData:
 def single_input(text: str, loaded: Any, annotations: Any, target: Any = None, *, pipeline: Any = None,
                  window: Any = None) -> tuple[dict, ModelInput]:
     """One sentence through any model: ``{"self": data}``, or the three encoder-decoder kinds."""
-    from attnwidget.transformer.forward import attention
-    from attnwidget.text.sentence import annotate
-
     try:
         sentence = annotate(text, loaded, annotations=annotations, pipeline=pipeline, window=window)
     except TooLongError as err:
@@ -128,17 +221,28 @@ def single_input(text: str, loaded: Any, annotations: Any, target: Any = None, *
         raise AttnWidgetError(
             f"target= is the decoder's text for an encoder-decoder model; {loaded.name!r} has no decoder"
         )
-    weights = attention(loaded, [sentence])[0]
-    groups = kv_heads(loaded, weights.shape[1])
-    data = _data(sentence, weights, loaded, is_causal=loaded.is_causal)
-    data.kv_heads = groups
-    return {"self": data}, ModelInput(loaded, sentence)
+    [(data, model_input)] = self_attention_inputs([sentence], loaded)
+    return {"self": data}, model_input
+
+
+def self_attention_inputs(sentences: list, loaded: Any, batch_size: int = 16) -> list[tuple[AttentionData, ModelInput]]:
+    """Annotated sentences through a decoder-only or encoder-only model, in batches: each one's
+    ``"self"`` attention and the :class:`ModelInput` its neuron view reads. The path of one
+    sentence typed into the widget and of the HeadExplorer's exemplar sentences."""
+    # lazy: keeps torch out of importing this module
+    from attnwidget.transformer.forward import attention
+
+    weights = attention(loaded, sentences, batch_size=batch_size)
+    inputs = []
+    for sentence, w in zip(sentences, weights):
+        data = _data(sentence, w, loaded, is_causal=loaded.is_causal)
+        data.kv_heads = kv_heads(loaded, w.shape[1])
+        inputs.append((data, ModelInput(loaded, sentence)))
+    return inputs
 
 
 def too_long(err: TooLongError, loaded: Any, annotations: Any) -> TooLongError:
     """The widget's own advice for a text past the model's window: the options it takes."""
-    from attnwidget.text.sentence import longest_window
-    from attnwidget.text.syntax import Syntax
 
     n, longest = err.n_tokens, longest_window(loaded)
     head = (f"the text has {n} tokens but {loaded.name!r} reads at most {loaded.max_length} at once "
@@ -155,8 +259,8 @@ def too_long(err: TooLongError, loaded: Any, annotations: Any) -> TooLongError:
 def encoder_decoder_input(source: Any, loaded: Any, annotations: Any, target: Any,
                           pipeline: Any = None) -> tuple[dict, ModelInput]:
     """Encoder self-attention, decoder self-attention and cross-attention, each with its tokens."""
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.architectures import encoder_decoder_attention
-    from attnwidget.text.sentence import annotate
 
     if isinstance(target, str):
         try:
@@ -176,6 +280,7 @@ def encoder_decoder_input(source: Any, loaded: Any, annotations: Any, target: An
 
 def pair_input(text_a: str, text_b: str, loaded: Any) -> tuple[dict, ModelInput]:
     """A sentence pair through an encoder, segment ids included, with its A / B split."""
+    # lazy: keeps torch out of importing this module
     from attnwidget.transformer.architectures import pair, pair_attention, pair_sides
 
     if loaded.is_encoder_decoder or loaded.is_causal:
@@ -196,8 +301,10 @@ def pair_input(text_a: str, text_b: str, loaded: Any) -> tuple[dict, ModelInput]
     return {"self": data}, ModelInput(loaded, sentence)
 
 
-def generation_input(prompt: str, loaded: Any, max_new_tokens: int, annotations: Any, **kwargs) -> tuple[dict, ModelInput, Any]:
+def generation_input(prompt: str, loaded: Any, max_new_tokens: int, annotations: Any,
+                     **kwargs) -> tuple[dict, ModelInput, Any]:
     """A causal model continues ``prompt``; the attention over prompt and continuation."""
+    # lazy: keeps torch, transformers out of importing this module
     from attnwidget.transformer.generation import generate_attention
 
     gen = generate_attention(loaded, prompt, max_new_tokens=max_new_tokens, annotations=annotations, **kwargs)

@@ -13,15 +13,15 @@ from itertools import islice
 import numpy as np
 import pytest
 
+from attnwidget.cli.commands import main
 from attnwidget.corpus.analysis import CHUNK_BATCHES, SentenceError, analyze
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.cli.commands import main
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
-from attnwidget.transformer.loading import OFFLINE_MODEL
 from attnwidget.corpus.output_folder import ResumeError, inspect_folder
 from attnwidget.corpus.stats import AttentionStats
+from attnwidget.errors import AttnWidgetError
 from attnwidget.text.syntax import iter_conllu
+from attnwidget.transformer.loading import OFFLINE_MODEL
 from metrics_reference import compare_frames
 
 NO_MODEL = "no-such-org/no-such-model"  # loading it would fail: errors before it prove the order
@@ -162,7 +162,7 @@ def test_resume_twice_and_after_finishing(stopped_run, minilm, monkeypatch):
     corpus, out = stopped_run
     whole = analyze(corpus, model=minilm, batch_size=4, progress=False)
     first = analyze(corpus, model=minilm, batch_size=4, out=out, resume=True, progress=False, figures=False)
-    monkeypatch.setattr("attnwidget.transformer.loading.load_model", lambda *a, **k: pytest.fail("loaded the model"))
+    monkeypatch.setattr("attnwidget.corpus.analysis.load_model", lambda *a, **k: pytest.fail("loaded the model"))
     again = analyze(corpus, model=OFFLINE_MODEL, batch_size=4, out=out, resume=True)  # finished: no model needed
     for stats in (first, again):
         assert stats.to_frame().equals(whole.to_frame())  # the same numbers, bit for bit

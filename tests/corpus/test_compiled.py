@@ -27,7 +27,7 @@ def test_row_sums_match_float64_arithmetic():
         counted = (rng.random(len(row)) < 0.8).astype(np.float32)
         position = np.arange(len(row), dtype=np.float32)
         for theta in (-1.0, 0.05):
-            total, plogm, reach = fused._row_sums(row, row.view(np.int32), counted, position, 0, len(row), 3,
+            total, plogm, reach = fused.row_sums(row, row.view(np.int32), counted, position, 0, len(row), 3,
                                                   np.float32(theta))
             m = row.astype(np.float64) * counted
             m = m * (m > theta)

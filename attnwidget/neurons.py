@@ -415,8 +415,8 @@ def _check_part(model: Any, part: str | None) -> str:
 
 
 def _layers_in(model: Any, part: str) -> int:
-    config = model.model.config
     if part in ("decoder", "cross"):
+        config = model.model.config
         for attr in ("num_decoder_layers", "decoder_layers"):
             if isinstance(getattr(config, attr, None), int):
                 return getattr(config, attr)

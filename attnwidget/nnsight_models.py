@@ -21,7 +21,9 @@ def load_nnsight_model(model: Any, device: Any, lm_head: bool):
 
     if not getattr(model, "dispatched", True) and callable(getattr(model, "dispatch", None)):
         model.dispatch()  # a lazily loaded model holds meta tensors until its weights are loaded
-    hf = getattr(model, "_module", None) or getattr(model, "_model", None)  # nnsight 0.8; before 0.5
+    hf = getattr(model, "_module", None)  # nnsight 0.8; before 0.5 it was _model
+    if hf is None:
+        hf = getattr(model, "_model", None)
     if hf is None:
         raise ModelLoadError(
             f"cannot reach the model inside this {type(model).__name__}; pass the Hugging Face model "

@@ -340,3 +340,44 @@ def test_an_nnsight_wrapper_without_a_tokenizer_is_refused(folders):
     bare = nnsight.NNsight(AutoModelForCausalLM.from_pretrained(folders["gpt2"]))
     with pytest.raises(ModelLoadError, match="no tokenizer"):
         load_model(bare)
+
+
+# --- TransformerLens 3: HookedTransformer --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hooked3(folders):
+    """A TransformerLens 3-style HookedTransformer and the Hugging Face path, on one GPT-2's weights."""
+    pytest.importorskip("transformer_lens.HookedRootModule", reason="TransformerLens is not installed")
+    from hooked_transformer3 import HookedTransformer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    hf = AutoModelForCausalLM.from_pretrained(folders["gpt2"], attn_implementation="eager")
+    tokenizer = AutoTokenizer.from_pretrained(folders["gpt2"])
+    return HookedTransformer(hf, tokenizer), load_model((hf, tokenizer), device="cpu")
+
+
+@needs_lens
+def test_hooked_transformer_3_works_as_the_hf_model_does(hooked3):
+    model, hf = hooked3
+    lens = load_model(model)
+    assert lens.runner is not None and lens.family == "GPT2LMHeadModel" and lens.max_length == 128
+    sentences = [annotate(text, lens, annotations=None) for text in SENTENCES]
+    for ours, theirs in zip(attention(lens, sentences), attention(hf, sentences)):  # a padded batch
+        np.testing.assert_allclose(ours, theirs, atol=TOLERANCE, rtol=0)
+    for ours, theirs in zip(capture_all_qk(lens, sentences[2]), capture_all_qk(hf, sentences[2])):
+        np.testing.assert_allclose(ours.query, theirs.query, atol=TOLERANCE, rtol=0)
+        np.testing.assert_allclose(ours.key, theirs.key, atol=TOLERANCE, rtol=0)
+        assert ours.scale == pytest.approx(theirs.scale) and (ours.masked == theirs.masked).all()
+    ours = generate_attention(lens, "The keys to", max_new_tokens=4, progress=False)
+    theirs = generate_attention(hf, "The keys to", max_new_tokens=4, progress=False)
+    assert ours.sentence.input_ids == theirs.sentence.input_ids
+    np.testing.assert_allclose(ours.attention, theirs.attention, atol=TOLERANCE, rtol=0)
+    widget = AttentionWidget(TEXT, model=model, annotations=None)
+    reply, _ = ask(widget, what="neuron", attention="self", layer=1, head=3)
+    assert "error" not in reply and reply["neuron"]["family"] == "GPT2LMHeadModel"
+    _, cache = model.run_with_cache(TEXT, names_filter=lambda name: name.endswith("hook_pattern"))
+    np.testing.assert_allclose(AttentionWidget.from_cache(cache, TEXT).attention, widget.attention, atol=TOLERANCE)
+    stats = analyze(SENTENCES, model=model, annotations=None, progress=False, figures=False)
+    want = analyze(SENTENCES, model=hf, annotations=None, progress=False, figures=False)
+    pd.testing.assert_frame_equal(stats.to_frame(), want.to_frame(), atol=1e-5, rtol=0)

@@ -20,8 +20,8 @@ from types import SimpleNamespace
 import torch
 from torch import nn
 from transformer_lens.ActivationCache import ActivationCache
-from transformer_lens.HookedRootModule import HookedRootModule
 from transformer_lens.hook_points import HookPoint
+from transformer_lens.HookedRootModule import HookedRootModule
 
 
 class Attention(nn.Module):

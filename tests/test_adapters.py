@@ -207,11 +207,14 @@ def test_bridge_corpus_analysis_and_explorer_equal_the_hf_path(lens_pairs, ewt_p
 
 
 @needs_lens
-def test_text_analysis_through_a_causal_bridge(lens_pairs):
+def test_text_analysis_through_a_causal_bridge_saves_and_resumes(lens_pairs, tmp_path):
     lens, hf = lens_pairs("gpt2")
-    ours = analyze(SENTENCES, model=lens, annotations=None, progress=False, figures=False)
+    ours = analyze(SENTENCES, model=lens.model, annotations=None, progress=False, figures=False, out=tmp_path / "run")
     theirs = analyze(SENTENCES, model=hf, annotations=None, progress=False, figures=False)
     pd.testing.assert_frame_equal(ours.to_frame(), theirs.to_frame(), atol=1e-5, rtol=0)
+    again = analyze(SENTENCES, model=lens.model, annotations=None, progress=False, figures=False,
+                    out=tmp_path / "run", resume=True)  # finished: the same weights, so read back
+    pd.testing.assert_frame_equal(again.to_frame(), ours.to_frame())
 
 
 # --- ActivationCache ---------------------------------------------------------------

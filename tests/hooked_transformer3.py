@@ -19,9 +19,11 @@ from types import SimpleNamespace
 
 import torch
 from torch import nn
-from transformer_lens.ActivationCache import ActivationCache
+from transformer_lens import (  # where both 3.x and 4.x export them
+    ActivationCache,
+    HookedRootModule,
+)
 from transformer_lens.hook_points import HookPoint
-from transformer_lens.HookedRootModule import HookedRootModule
 
 
 class Attention(nn.Module):

@@ -351,7 +351,7 @@ def test_an_nnsight_wrapper_without_a_tokenizer_is_refused(folders):
 @pytest.fixture(scope="module")
 def hooked3(folders):
     """A TransformerLens 3-style HookedTransformer and the Hugging Face path, on one GPT-2's weights."""
-    pytest.importorskip("transformer_lens.HookedRootModule", reason="TransformerLens is not installed")
+    pytest.importorskip("transformer_lens", reason="TransformerLens is not installed")
     from hooked_transformer3 import HookedTransformer
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -384,3 +384,40 @@ def test_hooked_transformer_3_works_as_the_hf_model_does(hooked3):
     stats = analyze(SENTENCES, model=model, annotations=None, progress=False, figures=False)
     want = analyze(SENTENCES, model=hf, annotations=None, progress=False, figures=False)
     pd.testing.assert_frame_equal(stats.to_frame(), want.to_frame(), atol=1e-5, rtol=0)
+
+
+def test_a_real_hooked_transformer_where_transformer_lens_3_is_installed(folders):
+    """Runs where TransformerLens 3 is installed (4.x removed HookedTransformer): a randomly
+    initialised HookedTransformer built from a config, which needs no download."""
+    pytest.importorskip("transformer_lens", reason="TransformerLens is not installed")
+    try:
+        from transformer_lens import HookedTransformer, HookedTransformerConfig
+    except ImportError:
+        pytest.skip("HookedTransformer is TransformerLens 3.x; 4.x is installed here")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folders["gpt2"])
+    cfg = HookedTransformerConfig(n_layers=2, d_model=32, n_ctx=128, d_head=8, n_heads=4, d_mlp=64, act_fn="gelu",
+                                  d_vocab=len(tokenizer), attention_dir="causal", model_name="tiny-hooked", seed=0,
+                                  device="cpu")
+    model = HookedTransformer(cfg, tokenizer=tokenizer)
+    lens = load_model(model)
+    assert lens.runner is not None and (lens.num_layers, lens.num_heads, lens.is_causal) == (2, 4, True)
+    sentence = annotate(TEXT, lens, annotations=None)
+    _, cache = model.run_with_cache(torch_ids(sentence), names_filter=lambda name: name.endswith("hook_pattern"))
+    patterns = np.stack([cache[f"blocks.{layer}.attn.hook_pattern"][0].numpy() for layer in range(2)])
+    np.testing.assert_allclose(attention(lens, [sentence])[0], patterns, atol=TOLERANCE, rtol=0)
+    assert len(capture_all_qk(lens, sentence)) == 2  # each layer rebuilt from its q and k and checked
+    widget = AttentionWidget(TEXT, model=model, annotations=None)
+    reply, _ = ask(widget, what="neuron", attention="self", layer=1, head=0)
+    assert "error" not in reply, reply
+    np.testing.assert_allclose(AttentionWidget.from_cache(cache, sentence.tokens).attention, patterns, atol=1e-6)
+    generated = generate_attention(lens, "The keys", max_new_tokens=3, progress=False)
+    assert generated.num_generated >= 1
+    analyze(SENTENCES, model=model, annotations=None, progress=False, figures=False)
+
+
+def torch_ids(sentence):
+    import torch
+
+    return torch.tensor([sentence.input_ids])

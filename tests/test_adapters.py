@@ -217,6 +217,24 @@ def test_text_analysis_through_a_causal_bridge_saves_and_resumes(lens_pairs, tmp
     pd.testing.assert_frame_equal(again.to_frame(), ours.to_frame())
 
 
+@needs_lens
+def test_load_model_boots_an_id_or_folder_in_transformer_lens(lens_pairs, folders, monkeypatch):
+    lens, _ = lens_pairs("llama")
+    booted = load_model(folders["llama"], backend="transformer-lens", progress=False)
+    assert type(booted.model).__name__ == "TransformerBridge" and booted.runner is not None
+    sentence = annotate(TEXT, lens, annotations=None)
+    np.testing.assert_array_equal(attention(booted, [sentence])[0], attention(lens, [sentence])[0])
+    minilm = load_model(OFFLINE_MODEL, backend="transformer-lens", progress=False)  # the embedded copy
+    assert (minilm.num_layers, minilm.is_causal) == (6, False)
+    with pytest.raises(ModelLoadError, match="backend must be one of"):
+        load_model(folders["llama"], backend="lens")
+    with pytest.raises(ModelLoadError, match="by id or folder"):
+        load_model(tiny_models.tiny_gpt2(), backend="transformer-lens")
+    monkeypatch.setitem(sys.modules, "transformer_lens", None)  # as if it were not installed
+    with pytest.raises(ModelLoadError, match=r"pip install 'attnwidget\[transformer-lens\]'"):
+        load_model(folders["llama"], backend="transformer-lens")
+
+
 # --- ActivationCache ---------------------------------------------------------------
 
 

@@ -120,20 +120,19 @@ class LensRunner:
                           or getattr(cfg, "architecture", None) or type(model).__name__)
 
     def attentions(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> tuple:
-        """Every layer's pattern ``[B, heads, T, T]``, as ``forward_attention`` returns them."""
-        if inputs:
-            raise ModelLoadError(
-                f"TransformerLens models take token ids and a mask only, not {', '.join(sorted(inputs))}"
-            )
-        caught = self._run(input_ids, attention_mask, range(self.num_layers), ("hook_pattern",))
+        """Every layer's pattern ``[B, heads, T, T]``, as ``forward_attention`` returns them.
+        ``inputs``: further inputs the model takes (a pair's ``token_type_ids``, see :meth:`accepts`)."""
+        caught = self._run(input_ids, attention_mask, range(self.num_layers), ("hook_pattern",), inputs)
         return tuple(caught[layer]["hook_pattern"] for layer in range(self.num_layers))
 
     def query_keys(self, inputs: dict, layers: list[int]) -> dict[int, dict]:
         """What :mod:`attnwidget.neurons` catches from an eager attention call, per layer in ``layers``."""
-        ids = inputs["input_ids"]
-        mask = inputs.get("attention_mask", torch.ones_like(ids))
+        inputs = dict(inputs)
+        ids = inputs.pop("input_ids")
+        mask = inputs.pop("attention_mask", None)
+        mask = torch.ones_like(ids) if mask is None else mask
         q_name, k_name = self.vectors
-        caught = self._run(ids, mask, layers, (q_name, k_name, "hook_pattern"))
+        caught = self._run(ids, mask, layers, (q_name, k_name, "hook_pattern"), inputs)
         n = ids.shape[1]
         out = {}
         for layer in layers:
@@ -150,8 +149,12 @@ class LensRunner:
         return out
 
     def accepts(self, name: str) -> bool:
-        """Whether the model takes input ``name`` besides ids and mask (segment ids: no)."""
-        return False
+        """Whether the model takes input ``name`` besides ids and mask: a bridge passes what its
+        Hugging Face model takes (a BERT pair's ``token_type_ids``); a HookedTransformer nothing."""
+        from .families import _accepts
+
+        original = getattr(self.model, "original_model", None)
+        return original is not None and _accepts(original, name)
 
     def can_generate(self) -> bool:
         return self.is_causal and callable(getattr(self.model, "generate", None))
@@ -176,7 +179,8 @@ class LensRunner:
             return self.model.generate(input_ids, max_new_tokens=max_new_tokens, do_sample=do_sample,
                                        verbose=progress and "stopping_criteria" not in options, **kwargs)
 
-    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers, hooks: tuple) -> dict:
+    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers, hooks: tuple,
+             inputs: dict | None = None) -> dict:
         """One pass that stops after the last of ``layers``: ``{layer: {hook: tensor}}``."""
         from .adapters import model_device
 
@@ -191,10 +195,11 @@ class LensRunner:
 
         fwd_hooks = [(f"blocks.{layer}.attn.{name}", keep(layer, name)) for layer in layers for name in hooks]
         device = model_device(self.model, None)
+        inputs = {name: value.to(device) for name, value in (inputs or {}).items()}
         with torch.inference_mode():
             self.model.run_with_hooks(
                 input_ids.to(device), return_type=None, attention_mask=attention_mask.to(device),
-                stop_at_layer=layers[-1] + 1, fwd_hooks=fwd_hooks,
+                stop_at_layer=layers[-1] + 1, fwd_hooks=fwd_hooks, **inputs,
             )
         missing = [f"blocks.{layer}.attn.{name}" for layer in layers for name in hooks if name not in caught[layer]]
         if missing:

@@ -137,6 +137,18 @@ def test_bridge_attention_queries_and_keys_equal_the_hf_path(lens_pairs, name):
 
 
 @needs_lens
+def test_a_sentence_pair_through_an_encoder_bridge_reads_its_segment_ids(lens_pairs):
+    lens, hf = lens_pairs("minilm")
+    ours = AttentionWidget.from_pair("The cat sat.", "It was on the mat.", model=lens.model)
+    theirs = AttentionWidget.from_pair("The cat sat.", "It was on the mat.", model=hf)
+    np.testing.assert_allclose(ours.attention, theirs.attention, atol=TOLERANCE, rtol=0)
+    reply, buffers = ask(ours, what="neuron", attention="self", layer=2, head=5)
+    expected, expected_buffers = ask(theirs, what="neuron", attention="self", layer=2, head=5)
+    np.testing.assert_allclose(neuron_arrays(reply, buffers)["queries"],
+                               neuron_arrays(expected, expected_buffers)["queries"], atol=1e-3)
+
+
+@needs_lens
 def test_padded_batches_through_the_bridge_equal_each_sentence_alone(lens_pairs):
     lens, _ = lens_pairs("gpt2")
     sentences = [annotate(text, lens, annotations=None) for text in SENTENCES]

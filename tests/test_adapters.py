@@ -103,7 +103,7 @@ def test_objects_are_recognised_by_module_name_without_importing_the_library():
     assert library_of(fake()) == library_of(sub()) == "transformer_lens"
     assert library_of(wrapped()) == "nnsight"
     assert library_of("gpt2") is None and library_of(object()) is None
-    code = ("import sys, attnwidget.models, attnwidget.widget, attnwidget.analysis, attnwidget.explorer; "
+    code = ("import sys, attnwidget.models, attnwidget.widget; "
             "print(sorted(m for m in ('transformer_lens', 'nnsight') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -146,6 +146,30 @@ def test_a_sentence_pair_through_an_encoder_bridge_reads_its_segment_ids(lens_pa
     expected, expected_buffers = ask(theirs, what="neuron", attention="self", layer=2, head=5)
     np.testing.assert_allclose(neuron_arrays(reply, buffers)["queries"],
                                neuron_arrays(expected, expected_buffers)["queries"], atol=1e-3)
+
+
+@needs_lens
+def test_hooks_the_user_attached_are_in_force_and_stay(bridges, folders):
+    """An ablation attached to the model shows in the widget, and is still attached afterwards."""
+    bridge = bridges("gpt2")
+    lens = load_model(bridge)
+    sentence = annotate(TEXT, lens, annotations=None)
+    clean = attention(lens, [sentence])[0]
+
+    def uniform(pattern, hook):  # every query attends evenly to the keys it may see
+        allowed = (pattern > 0).float()
+        return allowed / allowed.sum(-1, keepdim=True)
+
+    bridge.add_hook("blocks.0.attn.hook_pattern", uniform)
+    try:
+        ablated = attention(lens, [sentence])[0]
+        T = len(sentence)
+        np.testing.assert_allclose(ablated[0, 0], np.tril(np.ones((T, T))) / np.arange(1, T + 1)[:, None], atol=1e-6)
+        assert np.abs(ablated[1] - clean[1]).max() > 1e-6  # layer 1 reads what the ablated layer 0 wrote (2e-5)
+        np.testing.assert_allclose(attention(lens, [sentence])[0], ablated)  # the hook is still there
+    finally:
+        bridge.reset_hooks()
+    np.testing.assert_allclose(attention(lens, [sentence])[0], clean, atol=TOLERANCE)
 
 
 @needs_lens

@@ -38,8 +38,8 @@ EWT = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu
 
 def forward_only(loaded, sentences, batch_size) -> None:
     """The bare pass: the same chunks and batches analyze() runs, attention returned, no metrics."""
-    from attnwidget.analysis import CHUNK_BATCHES
-    from attnwidget.forward import iter_attention_batches
+    from attnwidget.corpus.analysis import CHUNK_BATCHES
+    from attnwidget.transformer.forward import iter_attention_batches
 
     it = iter(sentences)
     while chunk := list(islice(it, batch_size * CHUNK_BATCHES)):
@@ -59,7 +59,7 @@ class Tokenized:
 
 def forward_from_text(loaded, sentences: int, batch_size: int) -> None:
     """The bare pass from the corpus file: read the CoNLL-U text, tokenize, then forward_only."""
-    from attnwidget.syntax import iter_conllu
+    from attnwidget.text.syntax import iter_conllu
 
     texts = [s.text for s in islice(iter_conllu(EWT), sentences)]
     ids = loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]
@@ -74,10 +74,10 @@ def throughput(args) -> dict:
     """
     import torch
 
-    from attnwidget.analysis import analyze
-    from attnwidget.models import OFFLINE_MODEL, load_model
-    from attnwidget.sentence import align
-    from attnwidget.syntax import iter_conllu
+    from attnwidget.corpus.analysis import analyze
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    from attnwidget.text.sentence import align
+    from attnwidget.text.syntax import iter_conllu
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -132,16 +132,16 @@ def peak_memory(sentences: int, batch_size: int, device: str, kind: str = "analy
     only the bare forward pass — over the first ``sentences`` sentences."""
     code = (
         "import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
-        "from attnwidget.models import OFFLINE_MODEL, load_model\n"
+        "from attnwidget.transformer.loading import OFFLINE_MODEL, load_model\n"
         "model = load_model(OFFLINE_MODEL, device=%r)\n"
         "if %r == 'analyze':\n"
-        "    from attnwidget.analysis import analyze\n"
+        "    from attnwidget.corpus.analysis import analyze\n"
         "    s = analyze(%r, model=model, batch_size=%d, max_sentences=%d, progress=False)\n"
         "    s.to_frame(); n = s.summary.sentences\n"
         "else:\n"
         "    from itertools import islice\n"
-        "    from attnwidget.sentence import align\n"
-        "    from attnwidget.syntax import iter_conllu\n"
+        "    from attnwidget.text.sentence import align\n"
+        "    from attnwidget.text.syntax import iter_conllu\n"
         "    from bench_analyze import forward_only\n"
         "    sents = (align(x, model) for x in islice(iter_conllu(%r), %d))\n"
         "    forward_only(model, sents, %d); n = %d\n"
@@ -196,7 +196,7 @@ def main() -> None:
     if not args.skip_memory:
         # glibc's heap fragments under tensors of ever-changing sizes, so the resident peak
         # of even the bare forward pass creeps up over a corpus; analyze() trims the heap
-        # between chunks (attnwidget/allocator.py).
+        # between chunks (attnwidget/corpus/heap.py).
         result["memory"] = {}
         for kind in ("analyze", "forward"):
             m = memory_growth(args.batch_size, args.device, kind)

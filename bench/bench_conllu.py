@@ -30,10 +30,15 @@ EWT = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu
 
 
 def baseline_reader(revision: str, folder: Path):
-    """``iter_conllu`` of ``attnwidget/syntax.py`` at ``revision``, its relative imports
-    pointed at the current package."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:attnwidget/syntax.py"],
-                            check=True, capture_output=True, text=True).stdout
+    """``iter_conllu`` of the syntax module at ``revision``, its imports pointed at the current
+    package (before the subpackages it was ``attnwidget/syntax.py``, importing relatively)."""
+    for where in ("attnwidget/text/syntax.py", "attnwidget/syntax.py"):
+        shown = subprocess.run(["git", "-C", str(REPO), "show", f"{revision}:{where}"], capture_output=True, text=True)
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"bench_conllu: no syntax module at {revision}: {shown.stderr.strip()}")
+    source = shown.stdout.replace("from .conllu ", "from attnwidget.text.conllu ")
     path = folder / "baseline_syntax.py"
     path.write_text(source.replace("from .", "from attnwidget."), encoding="utf-8")
     spec = importlib.util.spec_from_file_location("baseline_syntax", path)
@@ -66,7 +71,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--baseline", help="a git revision whose reader to time alongside")
     args = parser.parse_args()
-    from attnwidget.syntax import iter_conllu, validate_conllu
+    from attnwidget.text.syntax import iter_conllu, validate_conllu
 
     if not EWT.exists():
         sys.exit(f"the UD English EWT dev set is not at {EWT}")

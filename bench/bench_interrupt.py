@@ -34,7 +34,7 @@ EWT = REPO.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu
 
 def interrupt_once(out: Path, sentences: int, batch_size: int, wait: float) -> dict:
     """SIGINT ``wait`` seconds after the run's first checkpoint (one per chunk here)."""
-    from attnwidget.models import OFFLINE_MODEL
+    from attnwidget.transformer.loading import OFFLINE_MODEL
 
     args = [sys.executable, "-m", "attnwidget.cli", "analyze", str(EWT), "--out", str(out), "--model", OFFLINE_MODEL,
             "--max-sentences", str(sentences), "--batch-size", str(batch_size), "--device", "cpu", "--quiet",
@@ -59,10 +59,10 @@ def interrupt_once(out: Path, sentences: int, batch_size: int, wait: float) -> d
 
 
 def checkpoint_cost(sentences: int, batch_size: int) -> dict:
-    from attnwidget.analysis import analyze
-    from attnwidget.atomic import AtomicFolder
-    from attnwidget.models import OFFLINE_MODEL, load_model
-    from attnwidget.runfolder import CheckpointWriter, RunSpec, build_manifest, write_folder
+    from attnwidget.corpus.analysis import analyze
+    from attnwidget.corpus.atomic import AtomicFolder
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    from attnwidget.corpus.output_folder import CheckpointWriter, RunSpec, build_manifest, write_folder
 
     model = load_model(OFFLINE_MODEL, device="cpu")
     start = time.perf_counter()

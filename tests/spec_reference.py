@@ -1,4 +1,4 @@
-"""A second, deliberately plain reading of SPEC.md §2–§5, written apart from metrics.py.
+"""A second, deliberately plain reading of SPEC.md §2–§5, written apart from attnwidget/corpus/metrics.py.
 
 Slow loops over sentences, tokens and pairs, straight from the text of the spec, so that
 the batched implementation is checked against an independent interpretation (the project

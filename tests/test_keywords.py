@@ -12,9 +12,9 @@ import pytest
 
 import attnwidget
 from attnwidget.keywords import checked_keywords, unknown_keyword
-from attnwidget.stats import AttentionStats
-from attnwidget.widget import AttentionWidget
-from test_widget_payload import softmax_attention
+from attnwidget.corpus.stats import AttentionStats
+from attnwidget.widget.attention_widget import AttentionWidget
+from testdata import softmax_attention
 
 ATTENTION = softmax_attention(2, 2, 3)
 
@@ -116,7 +116,7 @@ def test_every_error_advises_only_options_that_exist():
                attnwidget.AttentionStats.merge]
     takes = {p for f in public if callable(f) for p in _parameters(f)}
     takes |= {"attn_implementation", "use_fast"}  # transformers' own from_pretrained options
-    source = "\n".join(p.read_text(encoding="utf-8") for p in Path(attnwidget.__file__).parent.glob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path(attnwidget.__file__).parent.rglob("*.py"))
     advised = set(ADVICE.findall(source))
     assert advised, "the pattern finds the advice"
     assert advised <= takes, f"advice names options nothing takes: {sorted(advised - takes)}"

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import tiny_models
-from attnwidget.models import OFFLINE_MODEL, load_model
+from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 from attnwidget.progress import bar, status
 
 
@@ -41,7 +41,7 @@ def test_a_status_line_in_a_log_file_is_written_once_not_every_tick(monkeypatch)
 
 
 def test_generation_shows_a_bar_over_new_tokens(capfd):
-    from attnwidget.generation import generate_attention
+    from attnwidget.transformer.generation import generate_attention
 
     model = load_model(tiny_models.tiny_gpt2_lm(), device="cpu", progress=False)
     gen = generate_attention(model, "The cat", max_new_tokens=4, min_new_tokens=4)
@@ -52,7 +52,7 @@ def test_generation_shows_a_bar_over_new_tokens(capfd):
 
 
 def test_the_report_command_shows_progress_unless_quiet(ewt_path, tmp_path, capfd):
-    from attnwidget.cli import main
+    from attnwidget.cli.commands import main
 
     folder = tmp_path / "analysis"
     assert main(["analyze", str(ewt_path), "--out", str(folder), "--max-sentences", "6", "--quiet",
@@ -66,7 +66,7 @@ def test_the_report_command_shows_progress_unless_quiet(ewt_path, tmp_path, capf
 
 
 def test_the_demo_shows_progress_unless_asked_not_to(tmp_path, capfd):
-    from attnwidget.demo import demo
+    from attnwidget.cli.demo import demo
 
     demo(out=tmp_path / "a.html")
     assert f"loading model {OFFLINE_MODEL}" in capfd.readouterr().err

@@ -15,8 +15,8 @@ import pytest
 import traitlets
 
 from attnwidget import AttentionWidget, HeadExplorer
-from attnwidget.analysis import analyze
-from test_widget_payload import softmax_attention
+from attnwidget.corpus.analysis import analyze
+from testdata import softmax_attention
 from testdata import HARD_CASES, REPO
 
 SPEC = json.loads((REPO / "js" / "src" / "data" / "traits.json").read_text(encoding="utf-8"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ..keywords import checked_keywords
+from attnwidget.keywords import checked_keywords
 
 SAMPLE_SENTENCE = "The keys to the old cabinet in the hallway are missing, but nobody seems worried."
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from attnwidget.syntax import Syntax
-from attnwidget.widget import AttentionWidget
+from attnwidget.text.syntax import Syntax
+from attnwidget.widget.attention_widget import AttentionWidget
 from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 import tiny_models
-from attnwidget.models import load_model
-from attnwidget.widget import AttentionWidget
+from attnwidget.transformer.loading import load_model
+from attnwidget.widget.attention_widget import AttentionWidget
 from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser

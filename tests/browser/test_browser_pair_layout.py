@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from attnwidget.widget import AttentionWidget
+from attnwidget.widget.attention_widget import AttentionWidget
 from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser

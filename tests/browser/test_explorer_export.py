@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from attnwidget.analysis import analyze
-from attnwidget.definitions import DEFINITIONS
-from attnwidget.explorer import HeadExplorer
-from attnwidget.report import report_html
+from attnwidget.corpus.analysis import analyze
+from attnwidget.corpus.definitions import DEFINITIONS
+from attnwidget.explorer.head_explorer import HeadExplorer
+from attnwidget.explorer.report import report_html
 from pagetools import goto_offline
 
 pytestmark = pytest.mark.browser

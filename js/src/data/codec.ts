@@ -1,4 +1,4 @@
-// Binary codecs shared with attnwidget/payload.py.
+// Binary codecs shared with attnwidget/widget/payload.py.
 // Arrays travel as {buffer, dtype, shape, compression}; attention weights as
 // sqrt-quantised uint8 (q = round(sqrt(a) * 255)), which keeps small weights
 // distinguishable where a linear scale would round them to zero.

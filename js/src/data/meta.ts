@@ -1,4 +1,4 @@
-// The sentence description sent once by attnwidget/payload.py (`_meta` trait).
+// The sentence description sent once by attnwidget/widget/payload.py (`_meta` trait).
 
 export interface Units {
   /** Display string of each unit (token or word). */
@@ -16,7 +16,7 @@ export interface Split {
 }
 
 export interface Meta {
-  /** The transformer's name (the wire field is `model`, as attnwidget/payload.py writes it). */
+  /** The transformer's name (the wire field is `model`, as attnwidget/widget/payload.py writes it). */
   model: string;
   num_layers: number;
   num_heads: number;

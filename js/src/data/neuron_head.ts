@@ -1,6 +1,6 @@
 // The neuron view's numbers. The kernel (or the exported file) sends one head's
 // query vectors for every query token and the key vectors of its key group
-// (attnwidget/payload.py: neuron_payload); the query token's products, scores
+// (attnwidget/widget/payload.py: neuron_payload); the query token's products, scores
 // and softmax are computed here, so moving the query token needs no round trip.
 
 import { decodeArray, type EncodedArray } from "./codec";

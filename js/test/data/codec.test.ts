@@ -40,7 +40,7 @@ describe("decodeArray", () => {
   });
 });
 
-describe("layer unpacking (fixture written by attnwidget/payload.py)", () => {
+describe("layer unpacking (fixture written by attnwidget/widget/payload.py)", () => {
   it("unpacks a causal lower-triangle layer", async () => {
     const p = fixture.tril;
     const { data } = await decodeArray(p.data);

@@ -1,4 +1,4 @@
-// The explorer's data as attnwidget/explorer.py sends it: every per-head metric
+// The explorer's data as attnwidget/explorer/head_explorer.py sends it: every per-head metric
 // as float32 grids [G, layers, heads] with per-layer lines [G, layers], and the
 // exemplar sentences of every head (docs/metrics.md#exemplars) with each sentence's text once.
 
@@ -7,9 +7,9 @@ import { decodeArray, type EncodedArray } from "../../data/codec";
 export interface MetricInfo {
   name: string;
   title: string; // "Attention to {key}"
-  definition?: string; // the metric in one sentence (attnwidget/definitions.py; docs/metrics.md in full)
+  definition?: string; // the metric in one sentence (attnwidget/corpus/definitions.py; docs/metrics.md in full)
   keys: string[]; // [""] for a metric without a key
-  default: string; // the key it opens on (attnwidget.explorer.default_key)
+  default: string; // the key it opens on (attnwidget.explorer.head_explorer.default_key)
   bounded: boolean; // a share of attention in [0, 1]
   baseline: (number | null)[]; // per key: the corpus baseline, if docs/metrics.md defines one
 }

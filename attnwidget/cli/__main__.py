@@ -1,0 +1,7 @@
+"""``python -m attnwidget.cli``: the ``attnwidget`` command."""
+
+import sys
+
+from attnwidget.cli.commands import main
+
+sys.exit(main())

@@ -1,0 +1,40 @@
+"""`attnwidget demo`: a standalone page of the widget for a sample sentence.
+
+Uses the embedded offline model and spaCy syntax, so it works on a fresh machine with no
+network; the page itself needs no network either.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import webbrowser
+from pathlib import Path
+
+from attnwidget.keywords import checked_keywords
+
+#: A sentence with a relative clause and a long-distance subject-verb agreement, the kind
+#: of structure Vig & Belinkov look for in attention heads.
+SAMPLE_TEXT = "The keys that the man left on the kitchen table were gone by the morning."
+
+
+@checked_keywords
+def demo(out: str | Path | None = None, open_browser: bool = False, text: str | None = None,
+         progress: bool = True) -> Path:
+    """Write the demo page and return its path.
+
+    ``out``: where to write it (default: ``attnwidget-demo.html`` in the temp folder).
+    ``open_browser``: open it in the default web browser. ``text``: the sentence shown.
+    ``progress``: a status line while the model loads.
+    """
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    from attnwidget.widget.attention_widget import AttentionWidget
+
+    model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)
+    widget = AttentionWidget(text or SAMPLE_TEXT, model=model, annotations="spacy")
+    widget.layer = min(2, widget.num_layers - 1)
+    path = Path(out) if out is not None else Path(tempfile.gettempdir()) / "attnwidget-demo.html"
+    widget.save_html(path, title=f"attnwidget demo · {widget._data.model_name}")
+    widget.close()
+    if open_browser:
+        webbrowser.open(path.resolve().as_uri())
+    return path.resolve()

@@ -1,0 +1,9 @@
+"""Corpus statistics: Vig & Belinkov's analysis over many sentences (SPEC §2–§6).
+
+``reader`` reads a corpus's entries, ``prepare`` annotates and aligns them, ``run`` drives
+the forward passes, whose attention ``metrics`` (tensor code) or ``compiled`` (the CPU's
+numba pass) adds to per-head sums; ``stats`` holds the result (``AttentionStats``),
+``plots`` draws it, and ``output_folder`` writes it whole (``atomic``), resumable
+(``coverage``, ``fingerprint``, ``snapshot``, ``interrupts``). ``analysis`` is the entry
+point, ``analyze()``; ``definitions`` names each metric's definition in docs/metrics.md.
+"""

@@ -1,0 +1,1 @@
+"""Exploring a corpus analysis: the HeadExplorer widget and the offline report page."""

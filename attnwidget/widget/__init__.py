@@ -1,0 +1,6 @@
+"""The AttentionWidget: one input's attention, shown in a notebook or an exported page.
+
+``attention_widget`` is the widget; ``model_input`` runs the model for it; ``payload``
+encodes what it sends to the browser; ``js_bundles`` loads the built views; ``lifetime``
+frees its memory when it closes; ``export`` writes a self-contained HTML page.
+"""

@@ -1,0 +1,732 @@
+"""AttentionWidget: a transformer's attention and the sentence's syntax, in one view.
+
+The heavy data stays in the kernel. The browser gets the sentence (``_meta``), the
+current layer as sqrt-quantised bytes (``_layer_data``, replaced when ``layer`` changes)
+and, on request, downsampled thumbnails of every head for the model view and one head's
+query and key vectors for the neuron view. See ``payload.py`` for the encoding,
+``model_input.py`` for running models, and ``js/src`` for the views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from attnwidget.widget.js_bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
+from attnwidget.errors import AttnWidgetError
+from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.widget.lifetime import ClosingWidget
+from attnwidget.widget.payload import (
+    AttentionData,
+    layer_payload,
+    meta_payload,
+    neuron_payload,
+    payload_size,
+    thumbnails_payload,
+)
+
+
+VIEWS = ("head", "model", "matrix", "neuron")
+LEVELS = ("token", "word")
+THEMES = ("auto", "light", "dark")
+ROLES = ("query", "key")
+#: The blocks of a sentence pair, queries->keys (as attnwidget.transformer.architectures.PAIR_FILTERS,
+#: repeated here so importing the widget does not import torch).
+PAIR_FILTERS = ("all", "A->A", "B->B", "A->B", "B->A")
+#: The attentions of one input: "self" for a decoder-only or encoder-only model.
+KINDS = ("self", "encoder", "decoder", "cross")
+NEEDS_MODEL = (
+    "the neuron view needs the model: create the widget with AttentionWidget(text, model=...), "
+    "from_pair or from_generation (from_attention has attention weights only, no vectors)"
+)
+
+
+class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
+    """Interactive attention of one input, with its syntax (head, model, matrix and neuron views).
+
+    >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
+    >>> w.layer, w.heads = 3, [0, 5]          # the view follows
+    >>> w.token                                # the token clicked in the view, or None
+
+    Parameters
+    ----------
+    text:
+        The input sentence. May be omitted when ``annotations`` is a CoNLL-U sentence.
+    model:
+        Anything :func:`attnwidget.load_model` accepts: a Hub id or folder, a
+        ``(model, tokenizer)`` pair or a ``LoadedModel``. Default ``"gpt2"`` (needs the
+        network once); offline use ``attnwidget.OFFLINE_MODEL``.
+    annotations:
+        ``"spacy"`` (parse the text with spaCy), a CoNLL-U sentence (gold syntax; its
+        ``# text`` must match ``text``), a :class:`attnwidget.Syntax`, or ``None`` (tokens
+        only, no word level). A loaded spaCy pipeline here means ``"spacy"`` with it.
+    pipeline:
+        The spaCy pipeline that parses the text: a name (``"en_core_web_sm"``) or a loaded
+        ``nlp``. Default: an installed English pipeline.
+    window:
+        Which of the text's tokens the model reads, for text longer than its window (or to
+        look at one part): an int ``n``, the first ``n`` tokens; or ``(start, stop)``,
+        tokens ``start .. stop - 1``. Tokens are counted in the whole text without the
+        model's special tokens, which are added around the part read (so at most the
+        model's window less those). The part is parsed on its own. Default: the whole
+        text, which must fit.
+    text_pair:
+        Sentence B of a sentence pair for an encoder model (BERT, RoBERTa, DistilBERT):
+        the model reads ``[CLS] text [SEP] text_pair [SEP]`` with its segment ids, and
+        ``pair_filter`` picks the block shown. Pairs carry no syntax.
+    target:
+        For an encoder-decoder model (T5, BART, Marian): the text the decoder writes, read
+        teacher-forced. ``None``: the decoder reads the source (BART's pretraining task).
+    device:
+        Where the model runs (``"auto"``, ``"cpu"``, ``"cuda"``...).
+    **traits:
+        Initial values of the traits below.
+
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
+
+    Traits (synced both ways and observable with ``w.observe``)
+    ------------------------------------------------------------
+    view: ``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (the query and key
+        vectors of the first of ``heads`` for query ``token``, fetched from the model)
+    layer: int, 0-based
+    heads: list of int, the heads drawn (several in the head view; the matrix view shows
+        their mean). Under grouped-query attention these are query heads.
+    token: int or None, the locked token (a word index at word level); the query token
+        of the neuron view
+    token_role: ``"query"`` (token's outgoing attention) or ``"key"`` (incoming)
+    threshold: float in [0, 1], weights below it are not drawn
+    prune: float in (0, 1], each row keeps its strongest lines until this share of its
+        attention mass is covered (1 = all)
+    hide_first: bool, leave out attention to the first token
+    renormalise: bool, with ``hide_first``, rescale each row to sum to 1 again
+    level: ``"token"`` | ``"word"``; word level merges a word's pieces: attention *to* a
+        word is the sum over its tokens, attention *from* it the mean
+    theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
+    pair_filter: ``"all"`` | ``"A->A"`` | ``"B->B"`` | ``"A->B"`` | ``"B->A"``, the block of a
+        sentence pair drawn (queries->keys)
+    attention_kind: ``"self"``, or for an encoder-decoder model ``"encoder"`` |
+        ``"decoder"`` | ``"cross"`` (decoder tokens attending to source tokens)
+    step: int or None; for generated text (:meth:`from_generation`), show only what the
+        model attended to when it wrote generated token ``step`` (0-based); None: all
+    """
+
+    _bundle = "widget.js"
+    _esm = esm(_bundle)
+
+    view = t.Unicode("head", help="head | model | matrix").tag(sync=True)
+    layer = t.Int(0, help="layer shown, 0-based").tag(sync=True)
+    heads = t.List(t.Int(), help="heads drawn").tag(sync=True)
+    token = t.Int(None, allow_none=True, help="locked token (or word) index").tag(sync=True)
+    token_role = t.Unicode("query", help="query | key").tag(sync=True)
+    threshold = t.Float(0.0, help="weights below this are not drawn").tag(sync=True)
+    prune = t.Float(1.0, help="share of each row's attention mass kept").tag(sync=True)
+    hide_first = t.Bool(False, help="leave out attention to the first token").tag(sync=True)
+    renormalise = t.Bool(True, help="rescale rows after hide_first").tag(sync=True)
+    level = t.Unicode("token", help="token | word").tag(sync=True)
+    theme = t.Unicode("auto", help="auto | light | dark").tag(sync=True)
+    pair_filter = t.Unicode("all", help="all | A->A | B->B | A->B | B->A").tag(sync=True)
+    attention_kind = t.Unicode("self", help="self | encoder | decoder | cross").tag(sync=True)
+    step = t.Int(None, allow_none=True, help="generated token shown, or None for all").tag(sync=True)
+
+    _meta = t.Dict().tag(sync=True)
+    _layer_data = t.Dict(allow_none=True, default_value=None).tag(sync=True)
+
+    @checked_keywords(extra=trait_names)
+    def __init__(
+        self,
+        text: str | None = None,
+        model: Any = None,
+        annotations: Any = "spacy",
+        *,
+        pipeline: Any = None,
+        window: int | tuple[int, int] | None = None,
+        text_pair: str | None = None,
+        target: Any = None,
+        device: str = "auto",
+        _data: AttentionData | None = None,
+        _source: tuple | None = None,
+        **traits: Any,
+    ) -> None:
+        if _data is not None:
+            kinds, model_input, generation = {_data.kind: _data}, None, None
+        elif _source is not None:
+            kinds, model_input, generation = _source
+        else:
+            kinds, model_input = _compute(text, model, annotations, device, text_pair, target,
+                                          pipeline=pipeline, window=window)
+            generation = None
+        self._kinds: dict[str, AttentionData] = kinds
+        self._input = model_input  # sources.ModelInput, or None: no model, no neuron view
+        self._generation = generation
+        first = next(iter(kinds.values()))
+        traits.setdefault("attention_kind", first.kind)
+        traits.setdefault("heads", list(range(first.num_heads)))
+        # Long inputs start pruned so the first picture is readable; 1.0 shows every line.
+        traits.setdefault("prune", 1.0 if first.num_tokens <= 128 else 0.9)
+        self._ready = False
+        super().__init__(_meta=self._meta_of(first), **traits)
+        self._ready = True
+        self._meta = self._meta_of(self._data)
+        self._layer_data = layer_payload(self._data, self.layer)
+        self.on_msg(self._on_request)
+        self._opened()
+
+    @property
+    def _data(self) -> AttentionData:
+        """The attention shown: the one of ``attention_kind``."""
+        self._check_open()
+        return self._kinds.get(self.attention_kind) or next(iter(self._kinds.values()))
+
+    def _free(self) -> None:
+        # Attention (with its thumbnails), the model input and its captured vectors, the
+        # generation, and the synced payloads: everything sized by the input.
+        self._kinds, self._input, self._generation = {}, None, None
+        self._layer_data, self._meta = None, {}
+
+    def _meta_of(self, data: AttentionData) -> dict:
+        return {
+            **meta_payload(data),
+            "kinds": list(self._kinds),
+            "neuron": self._input is not None,
+            "window": self._window,
+        }
+
+    @property
+    def _window(self) -> dict | None:
+        """``{"start", "stop", "of"}`` when the model read part of a longer text (``window=``)."""
+        meta = getattr(getattr(self._input, "sentence", None), "meta", None) or {}
+        window = meta.get("window")
+        return None if window is None else {k: window[k] for k in ("start", "stop", "of")}
+
+    # ----------------------------------------------------------------- constructors
+
+    @classmethod
+    @checked_keywords(extra=trait_names)
+    def from_attention(
+        cls,
+        tokens: Sequence[str] | Any,
+        attention: Any,
+        *,
+        syntax: Any = None,
+        token_word: Sequence[int] | np.ndarray | None = None,
+        model_name: str = "custom",
+        is_causal: bool | None = None,
+        **traits: Any,
+    ) -> "AttentionWidget":
+        """A widget for attention computed elsewhere.
+
+        ``tokens``: the T display strings, or an :class:`attnwidget.AnnotatedSentence`
+        (which also gives ``syntax`` and ``token_word``).
+        ``attention``: ``[layers, heads, T, T]`` or ``[heads, T, T]`` (one layer), as a
+        numpy array, a torch tensor, or the per-layer tuple a Hugging Face model returns
+        with ``output_attentions=True`` (each ``[1, heads, T, T]``). Row ``i`` holds what
+        token ``i`` attends to; weights must lie in [0, 1].
+        ``syntax`` / ``token_word``: an :class:`attnwidget.Syntax` and the word of each
+        token (-1 for none), to show syntax and allow the word level.
+        ``is_causal``: default: detected (nothing above the diagonal).
+        """
+        if hasattr(tokens, "token_word") and hasattr(tokens, "tokens"):  # AnnotatedSentence
+            sentence = tokens
+            tokens = sentence.tokens
+            syntax = sentence.syntax if syntax is None else syntax
+            token_word = sentence.token_word if token_word is None else token_word
+        data = make_data(tokens, attention, syntax=syntax, token_word=token_word,
+                         model_name=model_name, is_causal=is_causal)
+        return cls(_data=data, **traits)
+
+    @classmethod
+    @checked_keywords(extra=trait_names)
+    def from_cache(
+        cls,
+        cache: Any,
+        tokens: Any,
+        *,
+        batch: int = 0,
+        syntax: Any = None,
+        token_word: Sequence[int] | np.ndarray | None = None,
+        model_name: str | None = None,
+        is_causal: bool | None = None,
+        **traits: Any,
+    ) -> "AttentionWidget":
+        """A widget for the patterns in a TransformerLens ``ActivationCache``.
+
+        ``cache``: what ``model.run_with_cache(...)`` returns (TransformerLens 3 or 4), or its
+        dict form; every layer's ``blocks.{l}.attn.hook_pattern`` is shown. ``tokens``: the
+        T display strings (``model.to_str_tokens(...)``), an AnnotatedSentence, or the token
+        ids or prompt text the cache was made from (turned into strings by the cache's model).
+        ``batch``: which prompt of a batched cache. ``model_name`` and ``is_causal`` default
+        to what the cache's model says. The neuron view needs the model: use
+        ``AttentionWidget(text, model=model)``.
+        """
+        from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
+
+        name, causal = cache_model_info(cache)
+        return cls.from_attention(
+            cache_tokens(cache, tokens, batch), cache_patterns(cache, batch), syntax=syntax, token_word=token_word,
+            model_name=model_name or name, is_causal=causal if is_causal is None else is_causal, **traits)
+
+    @classmethod
+    @checked_keywords(extra=trait_names)
+    def from_pair(cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto",
+                  **traits: Any) -> "AttentionWidget":
+        """A sentence pair read by an encoder model, as BERT reads it for next-sentence prediction.
+
+        Same as ``AttentionWidget(text_a, model=model, text_pair=text_b)``; set
+        ``pair_filter`` (``"A->B"``...) to draw one block of the attention.
+        """
+        return cls(text_a, model, annotations=None, text_pair=text_b, device=device, **traits)
+
+    @classmethod
+    @checked_keywords(extra=trait_names)
+    def from_generation(
+        cls,
+        prompt: str,
+        model: Any = None,
+        max_new_tokens: int = 20,
+        *,
+        do_sample: bool = False,
+        annotations: str | None = None,
+        pipeline: Any = None,
+        device: str = "auto",
+        generate_kwargs: dict | None = None,
+        progress: bool = True,
+        **traits: Any,
+    ) -> "AttentionWidget":
+        """Let a causal model continue ``prompt``, then show its attention over prompt and continuation.
+
+        Every view marks where the prompt ends; ``step = k`` shows only the attention with
+        which the model wrote generated token k (the row of the newest token at that
+        step). ``model``: an id, folder or ``(AutoModelForCausalLM, tokenizer)`` pair, loaded
+        with its language-model head. ``generate_kwargs`` go to ``model.generate``
+        (``temperature``, ``top_p``...). ``annotations="spacy"`` parses the whole text
+        (``pipeline``: the spaCy pipeline's name or a loaded ``nlp``). ``progress``: a bar
+        over the new tokens (and a status line while a model given by name loads).
+        """
+        from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
+        from attnwidget.widget.model_input import generation_input
+
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True,
+                            progress=progress)
+        kinds, model_input, generation = generation_input(
+            prompt, loaded, max_new_tokens, annotations, do_sample=do_sample, pipeline=pipeline,
+            progress=progress, **(generate_kwargs or {})
+        )
+        return cls(_source=(kinds, model_input, generation), **traits)
+
+    # ------------------------------------------------------------------- accessors
+
+    @property
+    def attention(self) -> np.ndarray:
+        """float32 ``[layers, heads, T, T]``: the full-precision attention shown."""
+        return self._data.attention
+
+    @property
+    def tokens(self) -> list[str]:
+        """The T token strings, as displayed."""
+        return list(self._data.tokens)
+
+    @property
+    def syntax(self):
+        """The sentence's :class:`attnwidget.Syntax`, or None."""
+        return self._data.syntax
+
+    @property
+    def num_layers(self) -> int:
+        return self._data.num_layers
+
+    @property
+    def num_heads(self) -> int:
+        return self._data.num_heads
+
+    @property
+    def generated_text(self) -> str | None:
+        """The model's continuation (:meth:`from_generation`), else None."""
+        self._check_open()
+        return None if self._generation is None else self._generation.generated_text
+
+    @property
+    def boundary(self) -> int | None:
+        """The number of prompt tokens (:meth:`from_generation`): generated token k is token boundary + k."""
+        self._check_open()
+        return None if self._generation is None else int(self._generation.boundary)
+
+    @checked_keywords
+    def neuron(self, layer: int | None = None, head: int | None = None, token: int | None = None) -> dict:
+        """What the neuron view shows, as numpy arrays (see :func:`attnwidget.transformer.neurons.neuron_view`).
+
+        Defaults: the current layer, the first selected head and the selected token (or
+        the last). The first call catches every layer's vectors in one forward pass and
+        keeps them, so other layers, heads and tokens are free.
+        """
+        from attnwidget.transformer.neurons import neuron_view
+
+        self._check_open()
+        if self._input is None:
+            raise AttnWidgetError(NEEDS_MODEL)
+        layer = self.layer if layer is None else layer
+        head = (self.heads[0] if self.heads else 0) if head is None else head
+        capture = self._input.capture(self.attention_kind, layer)
+        if token is None:
+            token = self.token if self.token is not None and self.level == "token" else capture.query.shape[1] - 1
+        return neuron_view(self._input.model, self._input.sentence, layer, head, token, capture=capture)
+
+    def synced_state_size(self) -> int:
+        """Bytes of widget state sent when the widget is displayed (and stored in notebooks)."""
+        return sum(payload_size(v) for v in self.get_state().values())
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "AttentionWidget(closed)"
+        d = self._data
+        kind = "" if self.attention_kind == "self" else f"attention_kind={self.attention_kind!r}, "
+        part = self._window
+        window = "" if part is None else f"window=({part['start']}, {part['stop']}) of {part['of']}, "
+        return (
+            f"AttentionWidget(model={d.model_name!r}, {kind}{window}tokens={d.num_tokens}, "
+            f"layers={d.num_layers}, heads={d.num_heads}, view={self.view!r}, "
+            f"layer={self.layer}, heads_shown={list(self.heads)}, level={self.level!r}, "
+            f"syntax={'none' if d.syntax is None else d.syntax.source!r})"
+        )
+
+    # ---------------------------------------------------------------------- export
+
+    @checked_keywords
+    def to_html(self, title: str | None = None) -> str:
+        """One self-contained HTML page with the same interactive views (no kernel, no network)."""
+        from attnwidget.widget.export import to_html
+
+        return to_html(self, title=title)
+
+    @checked_keywords
+    def save_html(self, path: str | Path, title: str | None = None) -> Path:
+        """Write :meth:`to_html` to ``path`` and return the path."""
+        from attnwidget.widget.export import save_html
+
+        return save_html(self, path, title=title)
+
+    # ------------------------------------------------------------------ validation
+
+    @t.validate("view")
+    def _check_view(self, proposal):
+        return _one_of("view", proposal["value"], VIEWS)
+
+    @t.validate("level")
+    def _check_level(self, proposal):
+        value = _one_of("level", proposal["value"], LEVELS)
+        if value == "word" and not self._data.has_words:
+            raise t.TraitError(
+                "level='word' needs word annotations; create the widget with "
+                "annotations='spacy' or a CoNLL-U sentence (or syntax= and token_word=)."
+            )
+        return value
+
+    @t.validate("theme")
+    def _check_theme(self, proposal):
+        return _one_of("theme", proposal["value"], THEMES)
+
+    @t.validate("token_role")
+    def _check_role(self, proposal):
+        return _one_of("token_role", proposal["value"], ROLES)
+
+    @t.validate("layer")
+    def _check_layer(self, proposal):
+        value = proposal["value"]
+        n = self._data.num_layers
+        if not 0 <= value < n:
+            raise t.TraitError(f"layer must be in 0..{n - 1} (the model has {n} layers), not {value}")
+        return value
+
+    @t.validate("heads")
+    def _check_heads(self, proposal):
+        value = list(proposal["value"])
+        n = self._data.num_heads
+        bad = [h for h in value if not 0 <= h < n]
+        if bad:
+            raise t.TraitError(f"heads must be in 0..{n - 1} (the model has {n} heads per layer); got {bad}")
+        return sorted(set(value))
+
+    @t.validate("token")
+    def _check_token(self, proposal):
+        value = proposal["value"]
+        if value is None:
+            return None
+        n = self._data.num_units(self.level)
+        if not 0 <= value < n:
+            unit = "word" if self.level == "word" else "token"
+            raise t.TraitError(f"token must be None or a {unit} index in 0..{n - 1}, not {value}")
+        return value
+
+    @t.validate("threshold")
+    def _check_threshold(self, proposal):
+        value = proposal["value"]
+        if not 0.0 <= value <= 1.0:
+            raise t.TraitError(f"threshold is an attention weight in [0, 1], not {value}")
+        return value
+
+    @t.validate("prune")
+    def _check_prune(self, proposal):
+        value = proposal["value"]
+        if not 0.0 < value <= 1.0:
+            raise t.TraitError(f"prune is the share of each row's mass kept, in (0, 1], not {value}")
+        return value
+
+    @t.validate("pair_filter")
+    def _check_pair_filter(self, proposal):
+        value = _one_of("pair_filter", proposal["value"], PAIR_FILTERS)
+        split = self._data.split
+        if value != "all" and not (split and split["names"] == ["A", "B"]):
+            raise t.TraitError(
+                f"pair_filter={value!r} needs a sentence pair; create the widget with "
+                "text_pair= (or AttentionWidget.from_pair) and an encoder model"
+            )
+        return value
+
+    @t.validate("attention_kind")
+    def _check_kind(self, proposal):
+        value = _one_of("attention_kind", proposal["value"], KINDS)
+        if value not in self._kinds:
+            raise t.TraitError(
+                f"attention_kind={value!r} is not available for this input; it has "
+                f"{', '.join(map(repr, self._kinds))} (encoder/decoder/cross need an encoder-decoder model)"
+            )
+        return value
+
+    @t.validate("step")
+    def _check_step(self, proposal):
+        value = proposal["value"]
+        if value is None:
+            return None
+        if self._generation is None:
+            raise t.TraitError("step is for generated text; create the widget with AttentionWidget.from_generation")
+        n = self._generation.num_generated
+        if not 0 <= value < n:
+            raise t.TraitError(f"step must be None or a generated token in 0..{n - 1}, not {value}")
+        return value
+
+    @t.observe("layer")
+    def _send_layer(self, change):
+        self._layer_data = layer_payload(self._data, change["new"])
+
+    @t.observe("attention_kind")
+    def _send_kind(self, change):
+        if not self._ready:  # traitlets reports the traits given at construction as changes
+            return
+        data = self._data
+        with self.hold_sync():  # tokens, layer data and the settings they invalidate in one message
+            if self.level == "word" and not data.has_words:
+                self.level = "token"
+            self.token = None
+            if self.layer >= data.num_layers:
+                self.layer = data.num_layers - 1
+            self._meta = self._meta_of(data)
+            self._layer_data = layer_payload(data, self.layer)
+
+    @t.observe("view")
+    def _neuron_reads_tokens(self, change):
+        # The neuron view shows one token's query vector; words have none.
+        if change["new"] == "neuron" and self.level == "word":
+            self.level = "token"
+
+    @t.observe("level")
+    def _drop_token(self, change):
+        # A token index means something else at the other level.
+        if self._ready:  # not for the traits given at construction
+            self.token = None
+
+    # ------------------------------------------------------------ request / reply
+
+    def _on_request(self, _widget, content, _buffers) -> None:
+        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+            return  # a request that was on its way when the widget closed has no one to answer
+        reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
+        buffers: list[bytes] = []
+        what = content.get("what")
+        layer = content.get("layer")
+        if what == "thumbnails":
+            thumbs = thumbnails_payload(self._data, bool(content.get("hide_first")))
+            reply["thumbnails"] = {**thumbs, "data": _without_buffer(thumbs["data"])}
+            buffers = [thumbs["data"]["buffer"]]
+        elif what == "layer" and isinstance(layer, int) and 0 <= layer < self._data.num_layers:
+            payload = layer_payload(self._data, layer)  # prefetch of a neighbouring layer
+            reply["payload"] = {**payload, "data": _without_buffer(payload["data"])}
+            buffers = [payload["data"]["buffer"]]
+        elif what == "neuron":
+            buffers = self._neuron_reply(content, reply)
+        else:
+            reply["error"] = f"unknown request {content.get('what')!r}"
+        self.send(reply, buffers=buffers)
+
+
+    def _neuron_reply(self, content: dict, reply: dict) -> list[bytes]:
+        """One head's vectors for every query token; buffers in the order of ``arrays``."""
+        from attnwidget.transformer.neurons import NeuronViewError
+
+        kind, layer, head = content.get("attention"), content.get("layer"), content.get("head")
+        if self._input is None:
+            reply["error"] = NEEDS_MODEL
+            return []
+        data = self._kinds.get(kind)
+        if data is None or not isinstance(layer, int) or not isinstance(head, int) \
+                or not 0 <= layer < data.num_layers or not 0 <= head < data.num_heads:
+            reply["error"] = f"no layer {layer!r} / head {head!r} of attention {kind!r}"
+            return []
+        try:
+            payload = neuron_payload(self._input.capture(kind, layer), head)
+        except (AttnWidgetError, NeuronViewError) as err:
+            reply["error"] = str(err)
+            return []
+        return split_buffers(payload, reply, "neuron")
+
+
+def split_buffers(payload: dict, reply: dict, key: str) -> list[bytes]:
+    """Move a neuron payload's array bytes into binary message parts, named in ``order``."""
+    order, buffers, arrays = [], [], {}
+    for name, encoded in payload["arrays"].items():
+        if encoded is None:
+            arrays[name] = None
+            continue
+        order.append(name)
+        buffers.append(encoded["buffer"])
+        arrays[name] = _without_buffer(encoded)
+    reply[key] = {**payload, "arrays": arrays, "order": order}
+    return buffers
+
+
+def _without_buffer(encoded: dict) -> dict:
+    return {k: v for k, v in encoded.items() if k != "buffer"}
+
+
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise t.TraitError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------- data in
+
+
+def make_data(
+    tokens: Sequence[str],
+    attention: Any,
+    *,
+    syntax: Any = None,
+    token_word: Sequence[int] | np.ndarray | None = None,
+    model_name: str = "custom",
+    is_causal: bool | None = None,
+    key_tokens: Sequence[str] | None = None,
+) -> AttentionData:
+    """Check and normalise attention from any source into :class:`AttentionData`.
+
+    ``key_tokens``: the column tokens when they differ from the row tokens
+    (cross-attention, ``[layers, heads, T, S]``).
+    """
+    tokens = [str(tok) for tok in tokens]
+    keys = tokens if key_tokens is None else [str(tok) for tok in key_tokens]
+    att = _as_array(attention)
+    if att.ndim == 3:
+        att = att[None]
+    if att.ndim == 5 and att.shape[1] == 1:  # stacked HF tuple: [layers, 1, heads, T, T]
+        att = att[:, 0]
+    if att.ndim != 4:
+        raise AttnWidgetError(
+            f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}"
+        )
+    layers, heads, rows, cols = att.shape
+    if key_tokens is None and rows != cols:
+        raise AttnWidgetError(f"attention must be square in its last two axes; got {rows} x {cols}")
+    if rows != len(tokens):
+        raise AttnWidgetError(
+            f"attention covers {rows} tokens but {len(tokens)} tokens were given; "
+            "pass the same tokens the model saw (special tokens included)."
+        )
+    if key_tokens is not None and cols != len(keys):
+        raise AttnWidgetError(f"attention has {cols} columns but {len(keys)} key tokens were given")
+    if layers == 0 or heads == 0 or rows == 0:
+        raise AttnWidgetError(f"attention is empty (shape {tuple(att.shape)})")
+    att = np.ascontiguousarray(att, dtype=np.float32)
+    # Whole-array passes without whole-array temporaries: at 512 tokens on a 12 x 12-head
+    # model one copy is 151 MB, and a NaN or an infinity shows in the min or the max.
+    low, high = float(att.min()), float(att.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise AttnWidgetError("attention contains NaN or infinite values")
+    if low < -1e-6 or high > 1 + 1e-3:
+        raise AttnWidgetError(
+            f"attention weights must lie in [0, 1] (softmax outputs); got range "
+            f"[{low:.3g}, {high:.3g}] - pass probabilities, not scores"
+        )
+    if is_causal is None:  # nothing above the diagonal, checked a layer at a time
+        is_causal = rows == cols and rows > 1 and all(
+            float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
+    if is_causal and rows != cols:
+        raise AttnWidgetError("only square (self-)attention can be causal")
+    if token_word is not None:
+        token_word = np.asarray(token_word, dtype=np.int64)
+        if token_word.shape != (rows,):
+            raise AttnWidgetError(f"token_word needs one entry per token ({rows}); got shape {token_word.shape}")
+        if syntax is not None and token_word.max(initial=-1) >= len(syntax.words):
+            raise AttnWidgetError("token_word refers to a word the syntax does not have")
+    if syntax is not None and token_word is None:
+        raise AttnWidgetError("syntax needs token_word (the word of each token); or pass an AnnotatedSentence")
+    return AttentionData(
+        tokens=tokens,
+        attention=att,
+        model_name=model_name,
+        is_causal=bool(is_causal),
+        token_word=token_word,
+        syntax=syntax,
+        key_tokens=None if key_tokens is None else keys,
+    )
+
+
+def _as_array(attention: Any) -> np.ndarray:
+    if isinstance(attention, (tuple, list)):
+        if len(attention) == 0:
+            raise AttnWidgetError(
+                "attention is an empty tuple: the model returned no attention weights "
+                "(load it with attn_implementation='eager', or use attnwidget.load_model)"
+            )
+        return np.stack([_as_array(a) for a in attention])
+    if hasattr(attention, "detach"):  # torch tensor, without importing torch here
+        return attention.detach().float().cpu().numpy()
+    return np.asarray(attention)
+
+
+def _compute(text: str | None, model: Any, annotations: Any, device: str,
+             text_pair: str | None = None, target: Any = None, *, pipeline: Any = None,
+             window: Any = None) -> tuple[dict, Any]:
+    """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
+    from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
+    from attnwidget.widget.model_input import pair_input, single_input
+    from attnwidget.text.syntax import Syntax, read_conllu
+
+    if text_pair is not None:
+        if window is not None:
+            raise AttnWidgetError("window= reads part of one long text; a sentence pair is read whole "
+                                  "(shorten the sentences instead)")
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+        return pair_input(text, text_pair, loaded)
+    if hasattr(annotations, "pipe_names"):  # a loaded spaCy pipeline given as the annotations
+        annotations, pipeline = "spacy", annotations
+    if isinstance(annotations, str) and annotations not in ("spacy", "gold"):
+        if "\t" not in annotations:
+            raise AttnWidgetError(
+                f"annotations must be 'spacy', a CoNLL-U sentence, a Syntax or None, not {annotations!r}; "
+                "to choose the spaCy pipeline, pass pipeline= (a name such as 'en_core_web_sm', or a loaded nlp)")
+        sentences = read_conllu(annotations)  # a CoNLL-U sentence given inline
+        if len(sentences) != 1:
+            raise AttnWidgetError(
+                f"annotations takes one CoNLL-U sentence; this one holds {len(sentences)}"
+            )
+        annotations = sentences[0]
+    if isinstance(annotations, Syntax) and text is None:
+        text = annotations.text
+    if text is None:
+        raise AttnWidgetError("give the text to show (or a CoNLL-U sentence as annotations)")
+    loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+    return single_input(text, loaded, annotations, target, pipeline=pipeline, window=window)

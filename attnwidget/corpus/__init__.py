@@ -5,5 +5,6 @@ the forward passes, whose attention ``metrics`` (tensor code) or ``compiled`` (t
 numba pass) adds to per-head sums; ``stats`` holds the result (``AttentionStats``),
 ``plots`` draws it, and ``output_folder`` writes it whole (``atomic``), resumable
 (``coverage``, ``fingerprint``, ``snapshot``, ``interrupts``). ``analysis`` is the entry
-point, ``analyze()``; ``definitions`` names each metric's definition in docs/metrics.md.
+point, ``analyze()``; ``definitions`` names each metric's definition in docs/metrics.md;
+``shown_paths`` shows the corpus path relative to the page or file that prints it.
 """

@@ -29,6 +29,7 @@ from attnwidget.corpus.metrics import (
     clark_relations,
     metric_values,
 )
+from attnwidget.corpus.shown_paths import relative_to as shown_path
 
 #: Order of metrics in the tidy table.
 METRICS = (
@@ -133,9 +134,12 @@ class CorpusSummary:
             model_fingerprint=self.model_fingerprint if self.model_fingerprint == other.model_fingerprint else None,
         )
 
-    def describe(self) -> str:
+    def describe(self, relative_to: str | Path | None = None) -> str:
+        """The summary in lines; ``relative_to``: a folder to show the corpus path from
+        (where the page or file that prints it is written)."""
+        corpus = shown_path(self.corpus, relative_to)
         lines = [f"{self.sentences} sentences, {self.tokens} tokens ({self.annotated_tokens} annotated)"
-                 f" from {self.corpus or 'the corpus'} ({self.entries} entries read)"]
+                 f" from {corpus or 'the corpus'} ({self.entries} entries read)"]
         for reason, n in sorted(self.skipped.items()):
             lines.append(f"skipped {n}: {reason}")
             if reason.startswith(ERROR_REASON_PREFIX) or reason == "invalid CoNLL-U":

@@ -451,9 +451,12 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
                   progress: bool = True) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
+        from attnwidget.explorer.report import explorer_page
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        page = self.to_html(title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
+        page = explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress,
+                             out_dir=path.parent)  # corpus paths relative to the page
         path.write_text(page, encoding="utf-8")
         return path
 

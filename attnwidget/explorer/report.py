@@ -77,9 +77,15 @@ def explorer_bundle() -> str:
 
 
 def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explorer-0",
-                   max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
-    """The explorer's mount point, state and bundle (an ES module runs after the page is parsed)."""
+                   max_sentence_bytes: int = 8 << 20, progress: bool = True,
+                   summary: list[str] | None = None) -> str:
+    """The explorer's mount point, state and bundle (an ES module runs after the page is parsed).
+
+    ``summary``: the corpus summary shown per source, in place of the explorer's own.
+    """
     state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
+    if summary is not None:
+        state["_stats"] = {**state["_stats"], "summary": summary}
     return (f'<div id="{element_id}"></div>\n'
             f'<script type="application/json" data-attnwidget-explorer="{element_id}">{script_json(state)}</script>\n'
             f'<script type="module">{explorer_bundle()}</script>\n'
@@ -94,11 +100,13 @@ def _page(title: str, body: str) -> str:
 
 
 def explorer_page(explorer: "HeadExplorer", title: str | None = None, max_sentence_bytes: int = 8 << 20,
-                  progress: bool = True) -> str:
-    """A page holding just the explorer (what ``HeadExplorer.save_html`` writes)."""
+                  progress: bool = True, out_dir: str | Path | None = None) -> str:
+    """A page holding just the explorer (what ``HeadExplorer.save_html`` writes); ``out_dir``:
+    the page's folder, which corpus paths are shown relative to."""
     if title is None:
         title = f"attnwidget · head explorer · {explorer.stats.summary.model}"
-    block = explorer_block(explorer, max_sentence_bytes=max_sentence_bytes, progress=progress)
+    summary = None if out_dir is None else [s.summary.describe(out_dir) for s in explorer.sources]
+    block = explorer_block(explorer, max_sentence_bytes=max_sentence_bytes, progress=progress, summary=summary)
     return _page(title, f"<h1>{html.escape(title)}</h1>\n{block}")
 
 
@@ -143,10 +151,14 @@ def head_accuracy_html(stats: "AttentionStats") -> str:
 
 @checked_keywords
 def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None, title: str | None = None,
-                max_sentence_bytes: int = 8 << 20, progress: bool = True) -> str:
+                max_sentence_bytes: int = 8 << 20, progress: bool = True,
+                out_dir: str | Path | None = None) -> str:
     """The report page for ``stats``; ``explorer`` defaults to a HeadExplorer without a model.
 
     ``progress``: bars over the exemplar sentences run through the model and the figures.
+    ``out_dir``: the folder the page is written to; corpus paths are shown relative to it.
+    The corpus is described once, in the Corpus section (the explorer repeats only a
+    compared analysis's summary).
     """
     from attnwidget.explorer.head_explorer import HeadExplorer
 
@@ -154,6 +166,9 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
     if title is None:
         title = f"attnwidget report · {summary.model} · {Path(summary.corpus).name or 'corpus'}"
     explorer = explorer or HeadExplorer(stats)
+    sources = explorer.sources
+    explorer_summary = ([""] if len(sources) == 1 else
+                        [s.summary.describe(out_dir) for s in sources])
     threshold = "" if summary.min_attention is None else f", weights above {summary.min_attention} only"
     body = f"""<h1>{html.escape(title)}</h1>
 <p class="note">{html.escape(summary.model)} · {stats.num_layers} layers × {stats.num_heads} heads ·
@@ -161,10 +176,10 @@ def report_html(stats: "AttentionStats", explorer: "HeadExplorer | None" = None,
 defined in <a href="#definitions">Definitions</a> below ({html.escape(see())} for formulas and worked examples)</p>
 <nav><a href="#corpus">Corpus</a><a href="#explorer">Head explorer</a><a href="#figures">Figures</a><a href="#head-accuracy">Head accuracy</a><a href="#definitions">Definitions</a></nav>
 <h2 id="corpus">Corpus</h2>
-<pre class="summary">{html.escape(summary.describe())}</pre>
+<pre class="summary">{html.escape(summary.describe(out_dir))}</pre>
 <h2 id="explorer">Head explorer</h2>
 <p class="note">Pick a metric; hover a head for its value and rank; click it for its exemplar sentences.</p>
-{explorer_block(explorer, max_sentence_bytes=max_sentence_bytes, progress=progress)}
+{explorer_block(explorer, max_sentence_bytes=max_sentence_bytes, progress=progress, summary=explorer_summary)}
 <h2 id="figures">Figures</h2>
 {figures_html(stats, progress=progress)}
 <h2 id="head-accuracy">Dependency-head accuracy</h2>
@@ -235,6 +250,7 @@ def run_report(args) -> int:
                             progress=not args.quiet)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_html(stats, explorer, title=args.title, progress=not args.quiet), encoding="utf-8")
+    out.write_text(report_html(stats, explorer, title=args.title, progress=not args.quiet, out_dir=out.parent),
+                   encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0

@@ -2,5 +2,6 @@
 
 ``attention_widget`` is the widget; ``model_input`` runs the model for it; ``payload``
 encodes what it sends to the browser; ``js_bundles`` loads the built views; ``lifetime``
-frees its memory when it closes; ``export`` writes a self-contained HTML page.
+frees its memory when it closes; ``export`` writes a self-contained HTML page;
+``default_heads`` picks the heads it opens on, by a rule the view states.
 """

@@ -19,6 +19,7 @@ import traitlets as t
 from attnwidget.widget.js_bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.widget.default_heads import default_heads, default_heads_note
 from attnwidget.widget.lifetime import ClosingWidget
 from attnwidget.widget.payload import (
     AttentionData,
@@ -86,10 +87,6 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     **traits:
         Initial values of the traits below.
 
-    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
-    still referenced; in a notebook, running a cell again closes the widgets its last run
-    made.
-
     Traits (synced both ways and observable with ``w.observe``)
     ------------------------------------------------------------
     view: ``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (the query and key
@@ -114,6 +111,10 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         ``"decoder"`` | ``"cross"`` (decoder tokens attending to source tokens)
     step: int or None; for generated text (:meth:`from_generation`), show only what the
         model attended to when it wrote generated token ``step`` (0-based); None: all
+
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
     """
 
     _bundle = "widget.js"
@@ -166,7 +167,12 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         self._generation = generation
         first = next(iter(kinds.values()))
         traits.setdefault("attention_kind", first.kind)
-        traits.setdefault("heads", list(range(first.num_heads)))
+        self._default_heads = None
+        if "heads" not in traits:  # a few readable heads, and the rule that chose them (default_heads.py)
+            shown = kinds.get(traits["attention_kind"], first)
+            layer = min(max(int(traits.get("layer", 0)), 0), shown.num_layers - 1)
+            traits["heads"] = default_heads(shown.attention[layer])
+            self._default_heads = default_heads_note(layer, traits["heads"], shown.num_heads)
         # Long inputs start pruned so the first picture is readable; 1.0 shows every line.
         traits.setdefault("prune", 1.0 if first.num_tokens <= 128 else 0.9)
         self._ready = False
@@ -195,6 +201,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
             "kinds": list(self._kinds),
             "neuron": self._input is not None,
             "window": self._window,
+            "default_heads": self._default_heads,
         }
 
     @property

@@ -161,3 +161,20 @@ def test_report_page_offline(page, stats, tmp_path):
     page.locator(".ax-exemplar").first.wait_for()
     assert page.requests == [path.as_uri()]
     assert page.errors == []
+
+
+def test_the_grid_has_axis_titles(page, exported):
+    """"head →" over the head numbers, "← layer" left of the layer numbers (drawn on the
+    canvas: dark pixels in the bands outside the numbers)."""
+    page = open_offline(page, exported[1])
+    ink = page.locator(".ax-grid").first.evaluate("""c => {
+        const d = c.dataset, r = c.width / c.clientWidth, ctx = c.getContext('2d');
+        const dark = (x, y, w, h) => {
+            const px = ctx.getImageData(x * r, y * r, w * r, h * r).data;
+            let n = 0;
+            for (let i = 0; i < px.length; i += 4) if (px[i] + px[i + 1] + px[i + 2] < 450) n++;
+            return n;
+        };
+        return {head: dark(+d.left, 0, +d.heads * +d.cell, 12), layer: dark(0, +d.top, 12, +d.layers * +d.cell)};
+    }""")
+    assert ink["head"] > 20 and ink["layer"] > 20, ink

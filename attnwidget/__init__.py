@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "load_model": "transformer.loading",
     "LoadedModel": "transformer.loading",
-    "DEFAULT_MODEL": "transformer.loading",
-    "OFFLINE_MODEL": "transformer.loading",
+    "DEFAULT_MODEL": "defaults",
+    "OFFLINE_MODEL": "defaults",
     "Syntax": "text.syntax",
     "parse_spacy": "text.syntax",
     "read_conllu": "text.syntax",

@@ -65,3 +65,13 @@ def _live(line) -> bool:
         return bool(isatty and isatty())
     except ValueError:  # a closed stream
         return False
+
+
+@contextmanager
+def importing(module: str, enabled: bool = True) -> Iterator[None]:
+    """A status line while the block imports ``module`` for the first time in this process
+    (torch takes seconds to import; nothing is shown once it is imported)."""
+    import sys
+
+    with status(f"importing {module}", enabled=enabled and module not in sys.modules):
+        yield

@@ -1,6 +1,7 @@
 """How much does the corpus analysis cost on top of the forward pass, and does memory grow?
 
     python bench/bench_analyze.py [--sentences 2000] [--batch-size 32] [--device cpu] [--repeats 2]
+    python bench/bench_analyze.py --engine ray --workers 1 2     (bench/bench_ray.py)
 
 Prints (1) the throughput of ``analyze()`` and of the bare batched forward pass that
 returns attentions — same model, batch size, chunking and length ordering, measured in
@@ -171,9 +172,18 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--engine", choices=("local", "ray"), default="local",
+                        help="ray: throughput and scaling on a local Ray cluster (bench/bench_ray.py)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="with --engine ray: worker counts")
+    parser.add_argument("--gpus-per-worker", type=float, default=None, help="with --engine ray")
     args = parser.parse_args()
     if not EWT.exists():
         sys.exit(f"needs the EWT dev set at {EWT}")
+    if args.engine == "ray":
+        from bench_ray import main as ray_main
+
+        ray_main(args)
+        return
     result = {}
     if not args.skip_throughput:
         result = throughput(args)

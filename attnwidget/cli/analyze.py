@@ -13,16 +13,14 @@ import warnings
 from pathlib import Path
 
 from attnwidget.errors import AttnWidgetError
-from attnwidget.corpus.output_folder import STATS_FILE  # noqa: F401 - where report.py finds the statistics
 
 
 def register(subparsers) -> None:
     """Add the ``analyze`` and ``merge`` subcommands to an argparse subparsers object."""
     import argparse
 
-    from attnwidget.corpus.analysis import CHECKPOINT_SECONDS
     from attnwidget.corpus.definitions import cli_epilog, see
-    from attnwidget.transformer.loading import OFFLINE_MODEL
+    from attnwidget.defaults import CHECKPOINT_SECONDS, OFFLINE_MODEL
 
     analyze = subparsers.add_parser(
         "analyze", help="measure every head's attention over a corpus (Vig & Belinkov 2019)",
@@ -31,7 +29,10 @@ def register(subparsers) -> None:
                     "into --out as it goes; after Ctrl-C, a crash or a kill, the same command with\n"
                     "--resume continues it.",
         epilog=cli_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    analyze.add_argument("corpus", help="a .conllu file (gold syntax) or a .txt file (one sentence per line)")
+    analyze.add_argument("corpus", nargs="+",
+                         help="a .conllu file (gold syntax) or a .txt file (one sentence per line); or many files "
+                              "and globs, .conllu, .txt or .jsonl (JSON Lines), each optionally gzipped (.gz)")
+    analyze.add_argument("--text-field", default="text", help="the sentence's key in JSON Lines (default: text)")
     analyze.add_argument("--model", default=OFFLINE_MODEL, help=f"model id or folder (default: {OFFLINE_MODEL})")
     analyze.add_argument("--annotations", choices=("gold", "spacy"), default=None,
                          help="gold (CoNLL-U columns) or spacy (parse the text); default: gold for CoNLL-U")
@@ -63,6 +64,19 @@ def register(subparsers) -> None:
                          help="skip and count invalid CoNLL-U sentences and non-UTF-8 lines (default: stop)")
     analyze.add_argument("--no-figures", action="store_true", help="do not draw the PNG figures")
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    cluster = analyze.add_argument_group("on a Ray cluster (pip install 'attnwidget[ray]'; docs/cluster.md)")
+    cluster.add_argument("--engine", choices=("local", "ray"), default="local",
+                         help="local: this process (default); ray: workers on a Ray cluster, same result")
+    cluster.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                         help="join this Ray cluster (auto: the one `ray start` made on this node); default: start "
+                              "Ray on this machine")
+    cluster.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="workers, each loading the model once (default: one per GPU, else one per "
+                              "--cpus-per-worker CPUs)")
+    cluster.add_argument("--gpus-per-worker", type=float, default=None, metavar="F",
+                         help="GPUs each worker asks for; a fraction shares a GPU (default: 1 if the cluster has GPUs)")
+    cluster.add_argument("--cpus-per-worker", type=float, default=1, metavar="C",
+                         help="CPUs each worker asks for, and its torch threads (default 1)")
     analyze.set_defaults(func=run_analyze)
 
     merge = subparsers.add_parser(
@@ -82,25 +96,27 @@ def register(subparsers) -> None:
 
 
 def run_analyze(args) -> int:
-    from attnwidget.corpus.analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
+    from attnwidget.progress import importing
+
+    check_analyze_args(args)  # before the imports below: they take seconds (torch), the model more
+    with importing("torch", enabled=not args.quiet):
+        from attnwidget.corpus.analysis import InterruptedRunWarning, SkippedSentencesWarning, analyze
     from attnwidget.corpus.output_folder import inspect_folder
 
-    if args.batch_size < 1:
-        raise AttnWidgetError("--batch-size must be at least 1")
-    if args.max_sentences is not None and args.max_sentences < 1:
-        raise AttnWidgetError("--max-sentences must be at least 1")
     finished = args.resume and inspect_folder(args.out).kind == "complete"
     caught: list = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            stats = analyze(args.corpus, model=args.model, annotations=args.annotations,
+            stats = analyze(corpus_argument(args.corpus, args.text_field), model=args.model, annotations=args.annotations,
                             batch_size=args.batch_size, device=args.device, max_sentences=args.max_sentences,
                             min_attention=args.min_attention, exemplars=args.exemplars,
                             progress=not args.quiet, truncate=args.truncate, shard=args.shard,
                             drop_duplicates=args.drop_duplicates, out=args.out, resume=args.resume,
                             restart=args.restart, figures=not args.no_figures,
-                            checkpoint_every=args.checkpoint_every, strict=args.strict, lenient=args.lenient)
+                            checkpoint_every=args.checkpoint_every, strict=args.strict, lenient=args.lenient,
+                            engine=args.engine, address=args.address, workers=args.workers,
+                            gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
     finally:  # once the recording has stopped (showing a warning inside it would record it again)
         _show(caught, quiet=(InterruptedRunWarning, SkippedSentencesWarning))
     stopped = [w for w in caught if issubclass(w.category, InterruptedRunWarning)]
@@ -111,6 +127,37 @@ def run_analyze(args) -> int:
     print(f"{args.out} already held the finished run; nothing to do" if finished else f"wrote {args.out}",
           file=sys.stderr)
     return 0
+
+
+def check_analyze_args(args) -> None:
+    """Everything about the options and the corpus file that can be wrong, said before torch
+    is imported or a model loaded (analyze() checks the same again, for callers in Python)."""
+    from attnwidget.corpus.files import CorpusFiles, is_many
+    from attnwidget.corpus.reader import check_corpus_file
+    from attnwidget.corpus.run_options import check_arguments, parse_shard
+
+    for option, value in (("--batch-size", args.batch_size), ("--max-sentences", args.max_sentences)):
+        if value is not None and value < 1:
+            raise AttnWidgetError(f"{option} must be at least 1")
+    check_arguments(args.batch_size, args.max_sentences, args.exemplars, args.min_attention, args.checkpoint_every,
+                    args.out, args.resume, args.restart)
+    parse_shard(args.shard)
+    corpus = corpus_argument(args.corpus, args.text_field)  # many files or globs: each is checked as it is found
+    if isinstance(corpus, str) and not is_many(corpus):
+        check_corpus_file(Path(corpus), args.annotations)
+    elif isinstance(corpus, str):
+        CorpusFiles([corpus], text_field=args.text_field).annotations(args.annotations)
+    else:
+        corpus.annotations(args.annotations)
+
+
+def corpus_argument(corpus: list[str], text_field: str):
+    """One file as it is; many files, globs or another JSON Lines field as :class:`CorpusFiles`."""
+    from ..corpus.files import CorpusFiles
+
+    if len(corpus) == 1 and text_field == "text":
+        return corpus[0]
+    return CorpusFiles(corpus, text_field=text_field)
 
 
 def _show(caught, quiet: tuple) -> None:

@@ -8,6 +8,7 @@ import os
 import sys
 
 from attnwidget.cli.analyze import register as register_analyze
+from attnwidget.cli.doctor import register as register_doctor
 from attnwidget.corpus.definitions import see
 from attnwidget.errors import AttnWidgetError
 from attnwidget.explorer.report import register as register_report
@@ -19,13 +20,17 @@ def _demo(args) -> int:
     from pathlib import Path
 
     from attnwidget.cli.demo import demo
+    from attnwidget.progress import importing
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     progress = not args.quiet
-    pages = [demo(out=out / "sentence.html", text=args.text, progress=progress)]
+    with importing("torch", enabled=progress):
+        from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)  # once, for both pages
+    pages = [demo(out=out / "sentence.html", text=args.text, progress=progress, model=model)]
     if args.sentences > 0:
-        pages.append(_demo_report(out / "report.html", args.sentences, progress))
+        pages.append(_demo_report(out / "report.html", args.sentences, model, progress))
     for page in pages:
         print(page)
     if args.open:
@@ -33,15 +38,13 @@ def _demo(args) -> int:
     return 0
 
 
-def _demo_report(path, sentences: int, progress: bool = True):
+def _demo_report(path, sentences: int, model, progress: bool = True):
     """Analyse the bundled sample corpus with the offline model; write the report page."""
     from attnwidget.corpus.analysis import analyze
     from attnwidget.data import sample_corpus_path
     from attnwidget.explorer.head_explorer import HeadExplorer
-    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
     from attnwidget.explorer.report import report_html
 
-    model = load_model(OFFLINE_MODEL, progress=progress)
     stats = analyze(sample_corpus_path(), model=model, annotations="spacy", max_sentences=sentences,
                     progress=progress)
     explorer = HeadExplorer(stats, model=model)
@@ -54,8 +57,14 @@ def _demo_report(path, sentences: int, progress: bool = True):
 def _tokens(args) -> int:
     """Print one sentence's tokens, their words, tags and relations, and an attention summary."""
     from attnwidget.errors import TooLongError
-    from attnwidget.transformer.forward import attention
-    from attnwidget.transformer.loading import load_model
+    from attnwidget.text.syntax import check_text
+
+    check_text(args.text)  # before the imports and the model: they take seconds
+    from attnwidget.progress import importing
+
+    with importing("torch"):
+        from attnwidget.transformer.forward import attention
+        from attnwidget.transformer.loading import load_model
     from attnwidget.text.sentence import annotate, longest_window
 
     model = load_model(args.model, device=args.device)
@@ -98,7 +107,8 @@ def _window(value: str) -> int | tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from attnwidget.transformer.loading import OFFLINE_MODEL
+    """The parser; builds with no torch, transformers or spaCy imported (``--help`` is instant)."""
+    from attnwidget.defaults import OFFLINE_MODEL
 
     parser = argparse.ArgumentParser(
         prog="attnwidget", description="See and measure what transformer language models attend to."
@@ -131,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_analyze(sub)  # analyze, merge
     register_report(sub)
+    register_doctor(sub)
     return parser
 
 

@@ -7,4 +7,6 @@ numba pass) adds to per-head sums; ``stats`` holds the result (``AttentionStats`
 (``coverage``, ``fingerprint``, ``snapshot``, ``interrupts``). ``analysis`` is the entry
 point, ``analyze()``; ``definitions`` names each metric's definition in docs/metrics.md;
 ``shown_paths`` shows the corpus path relative to the page or file that prints it.
+``files`` reads a corpus of many files (globs, gzip, JSON Lines); ``ray_engine`` (the
+driver) and ``ray_worker`` (its workers) run the analysis on a Ray cluster (docs/cluster.md).
 """

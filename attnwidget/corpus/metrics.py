@@ -594,27 +594,32 @@ class HeadSums:
 
     def merge(self, other: "HeadSums") -> "HeadSums":
         """A new HeadSums holding both parts' sums (vocabularies joined by name)."""
-        if (self.num_layers, self.num_heads, self.causal) != (other.num_layers, other.num_heads, other.causal):
-            raise ValueError("cannot merge statistics of models with different layers, heads or causality")
-        if self.min_attention != other.min_attention:
-            raise ValueError(f"cannot merge statistics with different thresholds "
-                             f"({self.min_attention} and {other.min_attention})")
         out = HeadSums(self.num_layers, self.num_heads, self.causal, self.min_attention, self.device)
-        for part in (self, other):
-            part._grow()
-            pos_ids = torch.tensor([out.pos_vocab.id(k) for k in part.pos_vocab.keys], dtype=torch.long)
-            rel_ids = torch.tensor([out.deprel_vocab.id(k) for k in part.deprel_vocab.keys], dtype=torch.long)
-            out._grow()
-            for name, axis in {**_HEAD_SUMS, **_CORPUS_SUMS}.items():
-                value = part.sums[name].to(out.sum_device)
-                if axis == "pos":
-                    out.sums[name].index_add_(value.dim() - 1, pos_ids.to(out.sum_device), value)
-                elif axis == "deprel":
-                    out.sums[name].index_add_(value.dim() - 1, rel_ids.to(out.sum_device), value)
-                else:
-                    out.sums[name] += value
-            out.cells.extend(part.cells)
+        out.add(self)
+        out.add(other)
         return out
+
+    def add(self, part: "HeadSums") -> None:
+        """Add ``part``'s sums into these, in place (a long run adding many parts copies
+        nothing it already holds)."""
+        if (self.num_layers, self.num_heads, self.causal) != (part.num_layers, part.num_heads, part.causal):
+            raise ValueError("cannot merge statistics of models with different layers, heads or causality")
+        if self.min_attention != part.min_attention:
+            raise ValueError(f"cannot merge statistics with different thresholds "
+                             f"({self.min_attention} and {part.min_attention})")
+        part._grow()
+        pos_ids = torch.tensor([self.pos_vocab.id(k) for k in part.pos_vocab.keys], dtype=torch.long)
+        rel_ids = torch.tensor([self.deprel_vocab.id(k) for k in part.deprel_vocab.keys], dtype=torch.long)
+        self._grow()
+        for name, axis in {**_HEAD_SUMS, **_CORPUS_SUMS}.items():
+            value = part.sums[name].to(self.sum_device)
+            if axis == "pos":
+                self.sums[name].index_add_(value.dim() - 1, pos_ids.to(self.sum_device), value)
+            elif axis == "deprel":
+                self.sums[name].index_add_(value.dim() - 1, rel_ids.to(self.sum_device), value)
+            else:
+                self.sums[name] += value
+        self.cells.extend(part.cells)
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """(arrays, json-able metadata) for saving."""

@@ -225,6 +225,11 @@ def resume_command(manifest: dict, out: Path) -> str:
             words.append(f"--{key}")
     if settings.get("figures") is False:
         words.append("--no-figures")
+    if settings.get("engine") == "ray":
+        words += ["--engine", "ray"]
+        for key in ("address", "workers", "gpus_per_worker", "cpus_per_worker"):
+            if settings.get(key) is not None and not (key == "cpus_per_worker" and settings[key] == 1):
+                words += ["--" + key.replace("_", "-"), str(settings[key])]
     return shlex.join(words + ["--resume"])
 
 

@@ -17,6 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from attnwidget.errors import AttnWidgetError
+from attnwidget.pictures.canvas import Size
+from attnwidget.pictures.files import DEFAULT_DPI, FORMATS, check_dpi, save_figure
+from attnwidget.pictures.style import HEAD_CYCLE, SEQUENTIAL, drawing
+
 if TYPE_CHECKING:  # pragma: no cover
     from attnwidget.corpus.stats import AttentionStats
 
@@ -47,16 +52,40 @@ OVERVIEW_TITLES = {
 MAX_PANELS = 12
 
 
-def plot_metric(stats: "AttentionStats", metric: str, key: str | None = None, ax=None):
-    """Draw one metric the way the paper does; returns the matplotlib Figure."""
-    if metric in LINE_METRICS or (metric == "dep_to" and key is None):
-        return layer_lines(stats, metric, None if key is None else [key], ax=ax)
-    if metric not in HEATMAP_METRICS:
+def plot_metric(stats: "AttentionStats", metric: str, key: str | None = None, ax=None, *,
+                path: str | Path | None = None, width_in: float | None = None, height_in: float | None = None,
+                dpi: float = DEFAULT_DPI):
+    """Draw one metric the way the paper does; returns the matplotlib Figure.
+
+    ``path``: also write it there, as PNG, SVG (text as text) or PDF by its suffix,
+    replacing the file whole; ``width_in`` / ``height_in``: its size in inches (one given,
+    the other keeps the aspect); ``dpi``: its resolution (PNG, and images inside SVG/PDF).
+    """
+    if metric not in HEATMAP_METRICS + LINE_METRICS:
         raise ValueError(f"cannot plot {metric!r}; choose from {', '.join(HEATMAP_METRICS + LINE_METRICS)}")
-    keys = stats.keys(metric)
-    if key is None and keys != [""]:
-        return small_multiples(stats, metric, frequent_keys(stats, metric)[:MAX_PANELS])
-    return heatmap(stats, metric, key, ax=ax)
+    fmt = None if path is None else _format_of(path, dpi)
+    with drawing():
+        if metric in LINE_METRICS or (metric == "dep_to" and key is None):
+            fig = layer_lines(stats, metric, None if key is None else [key], ax=ax)
+        elif key is None and stats.keys(metric) != [""]:
+            fig = small_multiples(stats, metric, frequent_keys(stats, metric)[:MAX_PANELS])
+        else:
+            fig = heatmap(stats, metric, key, ax=ax)
+        if width_in is not None or height_in is not None:
+            w, h = fig.get_size_inches()
+            fig.set_size_inches(*Size(width_in, height_in).inches(w * 72, h * 72))
+    if fmt is not None:
+        save_figure(fig, path, fmt, dpi)
+    return fig
+
+
+def _format_of(path: str | Path, dpi: float) -> str:
+    """The format a path's suffix names (checked with the dpi before anything is drawn)."""
+    check_dpi(dpi)
+    suffix = Path(str(path)).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise AttnWidgetError(f"{Path(str(path)).name}: name the figure file .png, .svg or .pdf (the suffix picks the format)")
+    return suffix
 
 
 def heatmap(stats: "AttentionStats", metric: str, key: str | None = None, ax=None, colorbar=True):
@@ -71,7 +100,7 @@ def heatmap(stats: "AttentionStats", metric: str, key: str | None = None, ax=Non
     finite = values[np.isfinite(values)]
     shares = metric not in ("distance", "entropy")
     vmax = (max(float(finite.max()), 1e-9) if finite.size else 1.0)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="Blues" if shares else "viridis",
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="cividis" if shares else SEQUENTIAL,
                       vmin=0.0, vmax=vmax, aspect="equal", interpolation="nearest")
     ax.set_xticks(range(values.shape[1]))
     ax.set_yticks(range(values.shape[0]))
@@ -115,7 +144,7 @@ def layer_lines(stats: "AttentionStats", metric: str, keys: list[str] | None = N
     layers = np.arange(stats.num_layers)
     baseline = stats.baseline("dep_align_baseline") if metric == "dep_align" else None
     for k, key in enumerate(keys):
-        color = f"C{k % 10}"
+        color = HEAD_CYCLE[k % len(HEAD_CYCLE)]  # Okabe-Ito: told apart under colour-vision deficiencies
         ax.plot(layers, stats.by_layer(metric, key), marker="o", color=color, label=key)
         if baseline is not None and key in baseline.index:
             ax.axhline(float(baseline[key]), color=color, linestyle="--", linewidth=1,
@@ -138,8 +167,10 @@ def frequent_keys(stats: "AttentionStats", metric: str) -> list[str]:
     return sorted(keys, key=lambda k: -weight[k])
 
 
-def save_figures(stats: "AttentionStats", out_dir: str | Path) -> list[Path]:
-    """Write the paper's figures as PNG files in ``out_dir``; returns their paths."""
+def save_figures(stats: "AttentionStats", out_dir: str | Path, formats: tuple[str, ...] = ("png",),
+                 dpi: float = 110) -> list[Path]:
+    """Write the paper's figures in ``out_dir`` in each of ``formats`` (``"png"``, ``"svg"``,
+    ``"pdf"``) at ``dpi``, each file replaced whole; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -156,8 +187,7 @@ def save_figures(stats: "AttentionStats", out_dir: str | Path) -> list[Path]:
     for metric, key in plans:
         fig = plot_metric(stats, metric, key)
         name = metric if key is None else f"{metric}_{key.replace(':', '_')}"
-        path = out_dir / f"{name}.png"
-        fig.savefig(path, dpi=110)
+        for fmt in formats:
+            paths.append(save_figure(fig, out_dir / f"{name}.{fmt}", fmt, dpi))
         plt.close(fig)
-        paths.append(path)
     return paths

@@ -120,8 +120,10 @@ def prepare(entries: Iterable[Entry], loaded, annotations: str, truncate: bool, 
                 raise ResumeError(f"the sentences given differ from those the run began with: their first {read} "
                                   "entries have another fingerprint; resume with the same sentences, or restart")
         key = entry.text.strip()
-        duplicate = bool(key) and hash(key) in seen
-        seen.add(hash(key))  # every shard sees every entry, so all agree on duplicates
+        duplicate = entry.duplicate
+        if duplicate is None:
+            duplicate = bool(key) and hash(key) in seen
+            seen.add(hash(key))  # every shard sees every entry, so all agree on duplicates
         if (shard_count is not None and entry.index % shard_count != shard_index) or entry.index < resume_from:
             continue
         item = Item(entry.index, entry.where, duplicate=duplicate, digest=digest)

@@ -40,6 +40,7 @@ class Entry:
     sentence: AnnotatedSentence | None = None
     invalid: str | None = None
     invalid_reason: str = ""
+    duplicate: bool | None = None  # already known (a cluster's driver sees every entry); None: prepare finds out
 
 
 @dataclass
@@ -54,10 +55,11 @@ class CorpusSource:
     lenient: bool = False
     fingerprint: str | None = None
     total: int | None = None
+    files: Any = None  # a CorpusFiles: many files, globs, gzip, JSON Lines
 
     @property
     def is_file(self) -> bool:
-        return self.path is not None
+        return self.path is not None or self.files is not None
 
     @property
     def is_conllu(self) -> bool:
@@ -68,23 +70,15 @@ class CorpusSource:
         """Check the corpus and the annotations asked for; fingerprint and count a file."""
         if annotations not in (None, "gold", "spacy"):
             raise AttnWidgetError(f"annotations must be 'gold' or 'spacy', not {annotations!r}")
+        from .files import CorpusFiles, is_many
+
+        if is_many(corpus):
+            files = corpus if isinstance(corpus, CorpusFiles) else CorpusFiles([corpus])
+            return cls(files.name, files.annotations(annotations), lenient=lenient, files=files,
+                       fingerprint=files.fingerprint(), total=files.count(lenient))
         if isinstance(corpus, (str, Path)):
             path = Path(corpus)
-            if not path.is_file():
-                what = "a folder, not a file" if path.is_dir() else "not found"
-                raise AttnWidgetError(f"no corpus file at {str(path)!r} ({what}; give a .conllu or .txt file, "
-                                      "or a list of sentences)")
-            suffix = path.suffix.lower()
-            if suffix in CONLLU_SUFFIXES:
-                annotations = annotations or "gold"
-            elif suffix in TEXT_SUFFIXES:
-                if annotations == "gold":
-                    raise AttnWidgetError(f"{path}: gold annotations need a CoNLL-U file (.conllu); "
-                                          "for plain text use annotations='spacy'")
-                annotations = "spacy"
-            else:
-                raise AttnWidgetError(f"{path}: unknown corpus format {suffix or '(no suffix)'!r}; "
-                                      "use .conllu (CoNLL-U) or .txt (one sentence per line)")
+            annotations = check_corpus_file(path, annotations)
             try:
                 source = cls(str(path), annotations, path=path, lenient=lenient, fingerprint=file_fingerprint(path))
                 source.total = source._count()
@@ -117,6 +111,8 @@ class CorpusSource:
             raise first
 
     def entries(self) -> Iterator[Entry]:
+        if self.files is not None:
+            return self.files.entries(self.lenient)
         if self.path is None:
             return self._item_entries()
         if self.is_conllu:
@@ -190,6 +186,35 @@ class CorpusSource:
                 if not self.lenient:
                     raise AttnWidgetError(message)
                 yield Entry(index, where, "", invalid=message, invalid_reason=SKIP_NOT_A_SENTENCE)
+
+
+def check_corpus_file(path: Path, annotations: str | None) -> str:
+    """What can be wrong with a corpus file before it is read: missing, a folder, an unknown
+    format, gold annotations asked of plain text, unreadable, empty. Returns the annotations
+    it gets (gold for CoNLL-U unless asked otherwise, spaCy for text)."""
+    if not path.is_file():
+        what = "a folder, not a file" if path.is_dir() else "not found"
+        raise AttnWidgetError(f"no corpus file at {str(path)!r} ({what}; give a .conllu or .txt file, "
+                              "or a list of sentences)")
+    suffix = path.suffix.lower()
+    if suffix in CONLLU_SUFFIXES:
+        annotations = annotations or "gold"
+    elif suffix in TEXT_SUFFIXES:
+        if annotations == "gold":
+            raise AttnWidgetError(f"{path}: gold annotations need a CoNLL-U file (.conllu); "
+                                  "for plain text use annotations='spacy'")
+        annotations = "spacy"
+    else:
+        raise AttnWidgetError(f"{path}: unknown corpus format {suffix or '(no suffix)'!r}; "
+                              "use .conllu (CoNLL-U) or .txt (one sentence per line)")
+    try:
+        with path.open("rb") as f:
+            empty = not f.read(1)
+    except OSError as exc:
+        raise AttnWidgetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if empty:
+        raise AttnWidgetError(f"the corpus {path} is an empty file: no sentences to analyse")
+    return annotations
 
 
 def _decode(raw: bytes, path: Path, line: int) -> str:

@@ -84,10 +84,22 @@ class CorpusRun:
                         self.shard_count, self.pipeline, self.drop_duplicates, resume_from=self.resume_from,
                         hasher=hasher, expect=self.prefix, strict=self.strict)
         total = expected_entries(self.source, self.max_sentences, self.shard_index, self.shard_count)
-        try:
+
+        def work() -> None:
             with _progress_bar(self.progress, total, self.saved) as self.bar, self.interrupts, \
                     _old_objects_frozen(), prefetched(items, self.chunk_size) as ahead:
                 self._consume(ahead)
+
+        return self.concluded(work)
+
+    def concluded(self, work) -> AttentionStats:
+        """``work()`` (the pass), then the end every run has (this process's or a cluster's):
+        an error if no sentence was analysed, else the output folder written complete; on
+        Ctrl-C, the statistics of the chunks done (saved to resume); on an error, those
+        chunks saved, and the error raised."""
+        try:
+            work()
+            summary = self.stats.summary
             if summary.sentences == 0:
                 skipped = "; ".join(f"{n} {reason}" for reason, n in summary.skipped.items()) or "none"
                 raise AttnWidgetError(f"the corpus {summary.corpus} has no sentences to analyse "
@@ -100,6 +112,15 @@ class CorpusRun:
             self._failed(exc)
             raise
         self._report_errors()
+        return self.stats
+
+    def fold(self, items: Iterator) -> AttentionStats:
+        """Run prepared ``items`` (of :func:`~attnwidget.prepare.prepare`) into the statistics
+        chunk by chunk, as :meth:`go` does, but with no progress bar, checkpoint or Ctrl-C
+        handling: a cluster worker's block (:mod:`attnwidget.corpus.ray_engine`)."""
+        self.snapshot = Snapshot(self.stats)
+        with _progress_bar(False, None) as self.bar, _old_objects_frozen():
+            self._consume(iter(items))
         return self.stats
 
     def _consume(self, items: Iterator) -> None:
@@ -224,14 +245,21 @@ class CorpusRun:
             if final:
                 summary.corpus_fingerprint = self.spec.corpus_fingerprint = digest
         self.snapshot = Snapshot(self.stats)
+        if not final:
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self) -> None:
+        """Checkpoint into the output folder if ``checkpoint_every`` seconds have passed since
+        the last write; a write that fails is a warning: the run goes on, the next may succeed."""
         due = self.checkpoint_every is not None and time.monotonic() - self.last_write >= self.checkpoint_every
-        if self.folder is not None and not final and due:
-            try:
-                self._write("checkpoint")
-            except (OSError, OutputFolderError) as exc:  # the run goes on; the next checkpoint may succeed
-                warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
-                              stacklevel=2)
-                self.last_write = time.monotonic()
+        if self.folder is None or not due:
+            return
+        try:
+            self._write("checkpoint")
+        except (OSError, OutputFolderError) as exc:
+            warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
+                          stacklevel=3)
+            self.last_write = time.monotonic()
 
     # -- writing ----------------------------------------------------------------------
 
@@ -267,7 +295,7 @@ class CorpusRun:
             message += f"; interrupted again while saving, so {self.folder.path} keeps its last checkpoint"
         except (OSError, OutputFolderError) as exc:
             message += f"; it could not be saved ({exc})"
-        warnings.warn(message, InterruptedRunWarning, stacklevel=3)
+        warnings.warn(message, InterruptedRunWarning, stacklevel=4)
         return self.stats
 
     def _failed(self, exc: BaseException) -> None:
@@ -298,7 +326,7 @@ class CorpusRun:
             examples = [f"entry {i}: {detail}" for i, reason, detail in summary.skip_examples if reason in failed]
             warnings.warn(f"attnwidget: sentences skipped after errors ({counts}):\n  " + "\n  ".join(examples[:5])
                           + "\n(all in stats.summary.skip_examples; strict=True makes them errors)",
-                          SkippedSentencesWarning, stacklevel=3)
+                          SkippedSentencesWarning, stacklevel=4)
 
 
 def _note(exc: BaseException, text: str) -> None:

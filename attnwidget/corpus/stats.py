@@ -322,6 +322,23 @@ class AttentionStats:
         Statistics saved before attnwidget recorded coverage cannot be checked; merging
         them needs ``unknown_coverage=True`` (shards of one corpus are then recognised,
         as before, by name, shard count and entry count)."""
+        same_corpus = self._joinable(other, different_corpora, unknown_coverage)
+        offset = 0 if same_corpus else self.summary.entries
+        return AttentionStats(self.sums.merge(other.sums),
+                              self.exemplar_tracker.merge(other.exemplar_tracker, offset),
+                              self.summary.merged_with(other.summary, same_corpus))
+
+    def absorb(self, other: "AttentionStats") -> None:
+        """:meth:`merge` a part of the same corpus into this one, in place: a cluster's
+        driver adds every block so, without copying what it already holds each time."""
+        self._joinable(other, False, False)
+        self.sums.add(other.sums)
+        self.exemplar_tracker = self.exemplar_tracker.merge(other.exemplar_tracker)
+        self.summary = self.summary.merged_with(other.summary, True)
+        self._values = None
+
+    def _joinable(self, other: "AttentionStats", different_corpora: bool, unknown_coverage: bool) -> bool:
+        """Whether both are parts of one corpus; raises where they cannot be merged."""
         a, b = self.summary, other.summary
         if a.model != b.model or a.annotations != b.annotations:
             raise ValueError(f"cannot merge statistics of {a.model!r}/{a.annotations} with "
@@ -356,10 +373,7 @@ class AttentionStats:
                     f"both parts cover {overlap.describe()} of {a.corpus}; each sentence may be merged once "
                     f"(one part covers {a.coverage.describe()}, the other {b.coverage.describe()})", overlap)
             same_corpus = True
-        offset = 0 if same_corpus else a.entries
-        return AttentionStats(self.sums.merge(other.sums),
-                              self.exemplar_tracker.merge(other.exemplar_tracker, offset),
-                              a.merged_with(b, same_corpus))
+        return same_corpus
 
     @checked_keywords
     def save(self, path: str | Path) -> Path:
@@ -397,12 +411,16 @@ class AttentionStats:
                    CorpusSummary.from_json(meta["summary"]))
 
     @checked_keywords
-    def plot(self, metric: str, key: str | None = None, ax=None):
+    def plot(self, metric: str, key: str | None = None, ax=None, *, path: str | Path | None = None,
+             width_in: float | None = None, height_in: float | None = None, dpi: float = 300):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
-        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""
+        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9).
+
+        ``path``: also write it there (``.png``, ``.svg`` with text as text, or ``.pdf``),
+        replacing the file whole, ``width_in`` x ``height_in`` inches at ``dpi``."""
         from attnwidget.corpus.plots import plot_metric
 
-        return plot_metric(self, metric, key, ax=ax)
+        return plot_metric(self, metric, key, ax=ax, path=path, width_in=width_in, height_in=height_in, dpi=dpi)
 
 
 def frame_from(values: dict[str, MetricValues], num_layers: int, num_heads: int) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from attnwidget.keywords import checked_keywords, trait_names
 from attnwidget.widget.lifetime import ClosingWidget
 from attnwidget.widget.payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
 from attnwidget.corpus.plots import TITLES, frequent_keys
+from attnwidget.pictures.methods import GridPictures
 from attnwidget.corpus.stats import AttentionStats
 
 
@@ -259,7 +260,7 @@ def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dic
 # ----------------------------------------------------------------------- the widget
 
 
-class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
+class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     """A layer × head grid of any per-head metric of an :class:`AttentionStats`, with the
     exemplar sentences of the head clicked.
 

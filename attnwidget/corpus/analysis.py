@@ -235,13 +235,18 @@ def _starting_point(folder: AtomicFolder | None, spec: RunSpec, model, resume: b
     check_resumable(spec, content, with_model=False)
     if content.kind == "complete":
         saved = content.manifest.get("model", {})
-        given = model_fingerprint(model) if hasattr(model, "tokenizer") else None
+        # A loaded model, or a TransformerLens/nnsight one (read as one, at no cost): compare weights.
+        given = model_fingerprint(_loaded(model)) if hasattr(model, "tokenizer") else None
         if (given or spec.model) not in (saved.get("fingerprint"), saved.get("name"), saved.get("requested")):
             raise ResumeError(f"{folder.path} holds a finished run of the model {saved.get('name')!r}, "
                               f"not {spec.model!r}; start over with --restart (restart=True)")
         return load_output(folder.path)
     stats, segments = load_checkpoint(folder.path)
     return _Start(stats, segments, content)
+
+
+def _loaded(model):
+    return load_model(model, progress=False)
 
 
 def _on_device(stats: AttentionStats, device) -> AttentionStats:

@@ -160,7 +160,8 @@ def model_inputs(model: Any, sentence: AnnotatedSentence) -> dict[str, torch.Ten
     ids = torch.tensor([sentence.input_ids], dtype=torch.long)
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     types = getattr(sentence, "token_type_ids", None)
-    if types is not None and _accepts(model.model, "token_type_ids"):
+    runner = getattr(model, "runner", None)
+    if types is not None and (runner.accepts("token_type_ids") if runner else accepts_argument(model.model, "token_type_ids")):
         inputs["token_type_ids"] = torch.tensor([types], dtype=torch.long)
     return inputs
 
@@ -176,7 +177,7 @@ def pair_attention(model: Any, sentence: PairSentence) -> np.ndarray:
     return torch.stack(attentions, dim=1)[0].float().cpu().numpy()
 
 
-def _accepts(hf_model, name: str) -> bool:
+def accepts_argument(hf_model, name: str) -> bool:
     try:
         return name in inspect.signature(hf_model.forward).parameters
     except (TypeError, ValueError):

@@ -68,6 +68,9 @@ def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     attention: what comes after (that layer's feed-forward block, the output head) is
     never needed here, and is about a tenth of a 6-layer model's time on the CPU.
     """
+    runner = getattr(model, "runner", None)
+    if runner is not None:  # a TransformerLens model: read from its hook points
+        return runner.attentions(input_ids, attention_mask, **inputs)
     stop_after = model.num_layers if getattr(model, "stops_after_attention", False) else None
     attentions, _ = _watched_pass(model, input_ids, attention_mask, inputs, stop_after)
     return attentions
@@ -83,6 +86,9 @@ def attention_calls_are_layers(model, input_ids: torch.Tensor, attention_mask: t
 def probe_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[tuple, bool]:
     """One whole pass: (the attention per layer, :func:`attention_calls_are_layers`), so
     loading a model checks both with a single pass (on a busy CPU each pass can take seconds)."""
+    runner = getattr(model, "runner", None)
+    if runner is not None:  # a TransformerLens model stops its own passes early
+        return runner.attentions(input_ids, attention_mask), False
     attentions, calls = _watched_pass(model, input_ids, attention_mask, {}, None)
     are_layers = (len(calls) == len(attentions) == model.num_layers
                   and len({id(module) for module, _ in calls}) == len(calls)

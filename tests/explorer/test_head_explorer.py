@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 import traitlets
+from requests_helper import ask
 
 from attnwidget.corpus.analysis import analyze
 from attnwidget.corpus.definitions import DEFINITIONS
@@ -33,20 +34,6 @@ def spacy_stats(minilm, ewt_path):
 @pytest.fixture(scope="module")
 def explorer(gold, minilm):
     return HeadExplorer(gold, model=minilm)
-
-
-def ask(explorer, **content):
-    """Send a request as the browser does; return the reply and its buffers."""
-    sent = []
-    original = explorer.send
-    explorer.send = lambda msg, buffers=None: sent.append((msg, buffers))
-    try:
-        explorer._on_request(explorer, {"kind": REQUEST, "id": 7, **content}, [])
-    finally:
-        explorer.send = original
-    (reply, buffers), = sent
-    assert reply["kind"] == REPLY and reply["id"] == 7
-    return reply, buffers
 
 
 # ------------------------------------------------------------------------ traits

@@ -15,28 +15,10 @@ from attnwidget.transformer.neurons import neuron_view
 from attnwidget.widget.attention_widget import PAIR_FILTERS, AttentionWidget
 from attnwidget.widget.payload import decode_array, decode_vectors, encode_vectors
 from attnwidget.widget.protocol import REPLY, REQUEST
+from requests_helper import ask, neuron_arrays
 from testdata import softmax_attention
 
 TEXT = "The quick brown fox jumps over the lazy dog."
-
-
-def ask(widget, **request):
-    """Send one request as the browser does and return (reply, buffers)."""
-    sent = []
-    widget.send = lambda content, buffers=None: sent.append((content, buffers or []))
-    widget._on_request(widget, {"kind": REQUEST, "id": 9, **request}, [])
-    assert len(sent) == 1 and sent[0][0]["kind"] == REPLY and sent[0][0]["id"] == 9
-    return sent[0]
-
-
-def neuron_arrays(reply, buffers) -> dict:
-    n = reply["neuron"]
-    assert len(buffers) == len(n["order"])
-    out = {name: None for name in n["arrays"]}
-    for name, buffer in zip(n["order"], buffers):
-        encoded = {**n["arrays"][name], "buffer": buffer}
-        out[name] = decode_vectors(encoded) if "quantum" in encoded else decode_array(encoded)
-    return out
 
 
 @pytest.fixture(scope="module")

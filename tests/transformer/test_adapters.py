@@ -32,7 +32,8 @@ from attnwidget.transformer.loading import (
     load_model,
 )
 from attnwidget.transformer.neurons import capture_all_qk
-from attnwidget.widget.attention_widget import VIEWS, AttentionWidget
+from attnwidget.choices import View, values
+from attnwidget.widget.attention_widget import AttentionWidget
 from requests_helper import ask, neuron_arrays
 
 TEXT = "The keys to the cabinet are missing."
@@ -202,7 +203,7 @@ def test_bridge_widget_shows_every_view_with_syntax_and_neurons(lens_pairs, nlp)
     assert widget.tokens[0] == "<|endoftext|>" and widget.tokens == twin.tokens  # the bridge's BOS
     assert widget.syntax is not None and widget._meta["neuron"] is True
     np.testing.assert_allclose(widget.attention, twin.attention, atol=TOLERANCE, rtol=0)
-    for view in VIEWS:
+    for view in values(View):
         widget.view = view
         assert widget.view == view
     widget.level = "word"  # syntax alignment: tokens grouped into spaCy's words

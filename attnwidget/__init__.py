@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_model": "transformer.loading",
-    "LoadedModel": "transformer.loading",
+    "LoadedModel": "transformer.hf_loading",
     "DEFAULT_MODEL": "defaults",
     "OFFLINE_MODEL": "defaults",
     "Syntax": "text.syntax",

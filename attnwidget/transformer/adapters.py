@@ -15,38 +15,9 @@ import). :func:`adapt` turns such an object into a :class:`~attnwidget.transform
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from attnwidget.errors import ModelLoadError
-
-#: library import name -> (the extra that installs it, its PyPI name)
-EXTRAS = {
-    "transformer_lens": ("transformer-lens", "transformer-lens"),
-    "nnsight": ("nnsight", "nnsight"),
-}
-
-
-def library_of(obj: Any) -> str | None:
-    """``"transformer_lens"`` or ``"nnsight"`` when ``obj``'s class (or a base class) comes
-    from that library, else None. Reads class module names only: imports nothing."""
-    for cls in type(obj).__mro__:
-        root = (getattr(cls, "__module__", None) or "").split(".", 1)[0]
-        if root in EXTRAS:
-            return root
-    return None
-
-
-def require(library: str, what: str) -> Any:
-    """Import ``library`` (a key of :data:`EXTRAS`), or say which extra installs it."""
-    extra, package = EXTRAS[library]
-    try:
-        return importlib.import_module(library)
-    except ImportError as exc:
-        raise ModelLoadError(
-            f"{what} needs {package}, which is not installed here ({exc}); install it with "
-            f"`pip install 'attnwidget[{extra}]'`."
-        ) from exc
+from attnwidget.transformer.library_models import library_of
 
 
 def adapt(model: Any, device: Any, lm_head: bool) -> Any:
@@ -54,27 +25,13 @@ def adapt(model: Any, device: Any, lm_head: bool) -> Any:
     or None when ``model`` is neither. ``device="auto"`` (or None) leaves the model where it is."""
     library = library_of(model)
     if library == "transformer_lens":
-        # lazy: lens.py imports this module (a circle at module level)
+        # lazy: keeps TransformerLens's code out until such a model is given
         from attnwidget.transformer.lens import load_lens_model
 
         return load_lens_model(model, device)
     if library == "nnsight":
-        # lazy: nnsight_models.py imports this module (a circle at module level)
+        # lazy: keeps nnsight's code out until such a model is given
         from attnwidget.transformer.nnsight_models import load_nnsight_model
 
         return load_nnsight_model(model, device, lm_head)
     return None
-
-
-def model_device(module: Any, device: Any):
-    """The device to use for a library's model: ``device`` if given, else where its weights are."""
-    import torch
-
-    # lazy: loading.py imports this module (a circle at module level)
-    from attnwidget.transformer.loading import resolve_device
-
-    if device not in (None, "auto"):
-        return resolve_device(device)
-    for parameter in module.parameters():
-        return parameter.device
-    return torch.device("cpu")

@@ -8,10 +8,10 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 
-from attnwidget.transformer.eager import StopPass, watching_attention
 from attnwidget.errors import NoAttentionError
 from attnwidget.keywords import checked_keywords
 from attnwidget.text.sentence import AnnotatedSentence
+from attnwidget.transformer.eager import StopPass, watching_attention
 
 #: Upper bound for one batch's attention tensor on the CPU; longer inputs get smaller
 #: batches. The model keeps every layer's weights until the pass ends and they are then

@@ -24,9 +24,8 @@ from typing import Any
 import torch
 
 from attnwidget.errors import ModelLoadError
-from attnwidget.transformer.adapters import model_device, require
 from attnwidget.transformer.architectures import accepts_argument
-from attnwidget.transformer.loading import (
+from attnwidget.transformer.hf_loading import (
     OFFLINE_MODEL,
     LoadedModel,
     check_attention_returned,
@@ -34,6 +33,7 @@ from attnwidget.transformer.loading import (
     embedded_model_path,
     resolve_device,
 )
+from attnwidget.transformer.library_models import model_device, require
 
 #: Keyword arguments :meth:`LensRunner.generate` sets itself; the rest go to ``model.generate``.
 _OWN_GENERATE_ARGS = {

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from attnwidget.errors import ModelLoadError
-from attnwidget.transformer.adapters import model_device
-from attnwidget.transformer.loading import loaded_from_objects
+from attnwidget.transformer.hf_loading import loaded_from_objects
+from attnwidget.transformer.library_models import model_device
 
 
 def load_nnsight_model(model: Any, device: Any, lm_head: bool):

@@ -23,7 +23,7 @@ from attnwidget.corpus.analysis import analyze
 from attnwidget.errors import AttnWidgetError, ModelLoadError
 from attnwidget.explorer.head_explorer import HeadExplorer
 from attnwidget.text.sentence import annotate
-from attnwidget.transformer.adapters import library_of, require
+from attnwidget.transformer.library_models import library_of, require
 from attnwidget.transformer.forward import attention
 from attnwidget.transformer.generation import generate_attention
 from attnwidget.transformer.loading import (

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from attnwidget.corpus.atomic import AtomicFolder
-from attnwidget.corpus.coverage import Coverage
 from attnwidget.corpus.fingerprint import model_fingerprint
-from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
+from attnwidget.corpus.metrics import HeadSums
 from attnwidget.corpus.output_folder import (
     ResumeError,
     RunSpec,
@@ -39,11 +38,12 @@ from attnwidget.corpus.run import (  # noqa: F401
     CorpusRun,
     InterruptedRunWarning,
     SkippedSentencesWarning,
+    new_stats,
     prefetched,
 )
 from attnwidget.corpus.run_options import check_arguments as _check_arguments
 from attnwidget.corpus.run_options import parse_shard
-from attnwidget.corpus.stats import AttentionStats, CorpusSummary
+from attnwidget.corpus.stats import AttentionStats
 from attnwidget.defaults import CHECKPOINT_SECONDS
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords
@@ -260,15 +260,3 @@ def _on_device(stats: AttentionStats, device) -> AttentionStats:
     tracker.weight, tracker.sentence, tracker.i, tracker.j = (
         t.to(device) for t in (tracker.weight, tracker.sentence, tracker.i, tracker.j))
     return AttentionStats(sums, tracker, stats.summary)
-
-
-def new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,
-               shard_count: int | None) -> AttentionStats:
-    summary = CorpusSummary(corpus=spec.corpus, model=loaded.name, annotations=spec.options["annotations"],
-                            min_attention=min_attention,
-                            shards=None if shard_count is None else [shard_index], shard_count=shard_count,
-                            coverage=Coverage.empty(), corpus_fingerprint=spec.corpus_fingerprint,
-                            model_fingerprint=spec.model_fingerprint)
-    sums = HeadSums(loaded.num_layers, loaded.num_heads, loaded.is_causal, min_attention, loaded.device)
-    tracker = ExemplarTracker(loaded.num_layers, loaded.num_heads, exemplars, loaded.device)
-    return AttentionStats(sums, tracker, summary)

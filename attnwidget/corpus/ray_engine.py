@@ -557,7 +557,7 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from ..transformer.loading import DEFAULT_MODEL
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
-    from .analysis import new_stats
+    from .run import new_stats
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .output_folder import check_resumable
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)

@@ -87,7 +87,7 @@ class BlockWorker:
         """Prepared items covering entries ``start … stop−1``, whole chunks of the run, through
         the streaming pass; their statistics as :func:`stats_state`."""
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
-        from .analysis import new_stats
+        from .run import new_stats
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .coverage import Coverage
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's

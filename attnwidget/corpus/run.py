@@ -28,12 +28,12 @@ from attnwidget.corpus.coverage import Coverage
 from attnwidget.corpus.fingerprint import EntryHasher
 from attnwidget.corpus.heap import trim_heap
 from attnwidget.corpus.interrupts import Interrupts
-from attnwidget.corpus.metrics import fused_pass
+from attnwidget.corpus.metrics import ExemplarTracker, HeadSums, fused_pass
 from attnwidget.corpus.output_folder import CheckpointWriter, RunSpec, build_manifest, write_folder
 from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
 from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.snapshot import Snapshot
-from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats
+from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats, CorpusSummary
 from attnwidget.errors import AttnWidgetError
 from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
@@ -452,3 +452,15 @@ def progress_bar(enabled: bool, total: int | None, initial: int = 0):
         yield bar
     finally:
         bar.close()
+
+
+def new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,
+               shard_count: int | None) -> AttentionStats:
+    summary = CorpusSummary(corpus=spec.corpus, model=loaded.name, annotations=spec.options["annotations"],
+                            min_attention=min_attention,
+                            shards=None if shard_count is None else [shard_index], shard_count=shard_count,
+                            coverage=Coverage.empty(), corpus_fingerprint=spec.corpus_fingerprint,
+                            model_fingerprint=spec.model_fingerprint)
+    sums = HeadSums(loaded.num_layers, loaded.num_heads, loaded.is_causal, min_attention, loaded.device)
+    tracker = ExemplarTracker(loaded.num_layers, loaded.num_heads, exemplars, loaded.device)
+    return AttentionStats(sums, tracker, summary)

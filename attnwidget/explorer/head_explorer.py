@@ -21,11 +21,11 @@ from attnwidget.choices import Choice, GridMode, Theme
 from attnwidget.corpus.definitions import DEFINITIONS
 from attnwidget.corpus.plots import TITLES, frequent_keys
 from attnwidget.corpus.registry import REGISTRY, names
-from attnwidget.pictures.methods import GridPictures
 from attnwidget.corpus.stats import AttentionStats
 from attnwidget.errors import AttnWidgetError, SpacyPipelineError
-from attnwidget.explorer.report import explorer_page
+from attnwidget.explorer.page import explorer_page
 from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.pictures.methods import GridPictures
 from attnwidget.progress import bar
 from attnwidget.text.sentence import annotate
 from attnwidget.text.syntax import iter_conllu, parse_spacy

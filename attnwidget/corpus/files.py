@@ -25,8 +25,7 @@ from typing import IO
 
 from ..errors import AttnWidgetError, ConlluError
 from ..text.syntax import iter_conllu
-from .fingerprint import hasher, file_fingerprint
-from .reader import (
+from .entries import (
     CONLLU_SUFFIXES,
     SKIP_INVALID_CONLLU,
     SKIP_INVALID_TEXT,
@@ -34,6 +33,7 @@ from .reader import (
     Entry,
     conllu_detail,
 )
+from .fingerprint import file_fingerprint, hasher
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 SKIP_INVALID_JSON = "not a JSON object with the text field"

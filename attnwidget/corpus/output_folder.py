@@ -37,15 +37,13 @@ import numpy as np
 from attnwidget import __version__
 from attnwidget.corpus.atomic import AtomicFolder, OutputFolderError
 from attnwidget.corpus.coverage import Coverage
+from attnwidget.corpus.folder_names import CHECKPOINT_DIR, STATE_FILE, STATE_FORMAT, STATS_FILE
 from attnwidget.corpus.plots import save_figures
+from attnwidget.corpus.stats import load_checkpoint, load_output  # noqa: F401 - read here by callers
 from attnwidget.errors import AttnWidgetError
 
 MANIFEST_FILE = "manifest.json"
-STATS_FILE = "stats.npz"
-CHECKPOINT_DIR = "checkpoint"
-STATE_FILE = "state.npz"
 _FORMAT = "attnwidget.output/1"
-_STATE_FORMAT = "attnwidget.checkpoint/1"
 #: What an attnwidget output folder may hold (an older version's folder has no manifest).
 OUTPUT_NAMES = frozenset({MANIFEST_FILE, "metrics.csv", "exemplars.jsonl", STATS_FILE, "summary.txt",
                           "figures", CHECKPOINT_DIR})
@@ -275,7 +273,7 @@ class CheckpointWriter:
         for key in ("cell_values", "cell_ids", "cell_chunks"):
             arrays.pop(key)
         ex_arrays, ex_meta = stats.exemplar_tracker.state()
-        meta = {"format": _STATE_FORMAT, "sums": sums_meta, "exemplars": ex_meta,
+        meta = {"format": STATE_FORMAT, "sums": sums_meta, "exemplars": ex_meta,
                 "summary": stats.summary.to_json(), "segments": segments}
         with open(target / STATE_FILE, "wb") as handle:
             np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
@@ -294,52 +292,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
         if not source.exists():
             raise
         shutil.copy2(source, target)
-
-
-def load_checkpoint(path: str | Path):
-    """(stats, segments) of the checkpoint in an output folder."""
-    # lazy: keeps torch out of importing this module
-    from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
-
-    # lazy: keeps pandas, torch out of importing this module
-    from attnwidget.corpus.stats import AttentionStats, CorpusSummary
-
-    folder = Path(path) / CHECKPOINT_DIR
-    try:
-        with np.load(folder / STATE_FILE, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-        if meta.get("format") != _STATE_FORMAT:
-            raise ValueError("not an attnwidget checkpoint")
-        L, H = meta["sums"]["num_layers"], meta["sums"]["num_heads"]
-        arrays.update(cell_values=np.zeros((0, L, H), np.float32), cell_ids=np.zeros(0, np.int16),
-                      cell_chunks=np.zeros(0, np.int64))
-        sums = HeadSums.from_state(arrays, meta["sums"])
-        for name, _ in meta["segments"]:
-            with np.load(folder / name, allow_pickle=False) as segment:
-                values, ids, chunks = segment["values"], segment["ids"], segment["chunks"]
-            start = 0
-            for n in chunks:
-                sums.cells.append(values[start : start + n], ids[start : start + n])
-                start += n
-    except (OSError, ValueError, KeyError) as exc:
-        raise AttnWidgetError(f"{folder}: the checkpoint cannot be read ({exc}); start over with --restart") from exc
-    stats = AttentionStats(sums, ExemplarTracker.from_state(arrays, meta["exemplars"]),
-                           CorpusSummary.from_json(meta["summary"]))
-    return stats, [tuple(s) for s in meta["segments"]]
-
-
-def load_output(path: str | Path):
-    """The statistics of an output folder: complete (``stats.npz``) or a checkpoint."""
-    # lazy: keeps pandas, torch out of importing this module
-    from attnwidget.corpus.stats import AttentionStats
-
-    path = Path(path)
-    if (path / STATS_FILE).is_file():
-        return AttentionStats.load(path / STATS_FILE)
-    if (path / CHECKPOINT_DIR / STATE_FILE).is_file():
-        return load_checkpoint(path)[0]
-    raise AttnWidgetError(f"{path}: no {STATS_FILE} or checkpoint; give a folder written by `attnwidget analyze`")
 
 
 # ------------------------------------------------------------------------ writing

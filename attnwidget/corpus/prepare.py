@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.corpus.reader import Entry
-from attnwidget.errors import (AttnWidgetError, EmptyTextError, ModelLoadError, NoAttentionError, SpacyPipelineError,
-                     TooLongError)
 from attnwidget.corpus.fingerprint import EntryHasher
 from attnwidget.corpus.output_folder import ResumeError
-from attnwidget.text.sentence import AnnotatedSentence, align_many
+from attnwidget.corpus.reader import Entry
 from attnwidget.corpus.stats import ERROR_REASON_PREFIX, SKIP_DUPLICATE
+from attnwidget.errors import (
+    AttnWidgetError,
+    EmptyTextError,
+    ModelLoadError,
+    NoAttentionError,
+    SpacyPipelineError,
+    TooLongError,
+)
+from attnwidget.text.sentence import AnnotatedSentence, align_many
 from attnwidget.text.syntax import parse_spacy_many
 
 #: Entries parsed (one spaCy ``pipe`` call) and tokenized (one tokenizer call) together.

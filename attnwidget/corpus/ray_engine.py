@@ -440,6 +440,7 @@ class RayRun:
     def _collect(self, ref) -> None:
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .prepare import SYSTEMATIC
+
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .ray_worker import stats_from_state
 
@@ -486,6 +487,7 @@ class RayRun:
         """Count the block's entries as skipped with ``reason``, and say so."""
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .prepare import Item
+
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .stats import ERROR_REASON_PREFIX
 
@@ -499,6 +501,7 @@ class RayRun:
             return
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .coverage import Coverage
+
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
         from .stats import CorpusSummary
 
@@ -556,14 +559,16 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
     output folder are checked (see :func:`attnwidget.corpus.analysis.analyze`)."""
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from ..transformer.loading import DEFAULT_MODEL
-    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
-    from .run import new_stats
+
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .output_folder import check_resumable
+
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .ray_worker import worker_class
+
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
-    from .run import CorpusRun
+    # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
+    from .run import CorpusRun, new_stats
 
     check_ray_inputs(model, pipeline)
     cluster.check()
@@ -641,8 +646,10 @@ def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list
     """Run the blocks; end as :meth:`CorpusRun.go` does (complete, interrupted or failed)."""
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .prepare import PREPARE_BATCH
+
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .reader import expected_entries
+
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
     from .snapshot import Snapshot
 

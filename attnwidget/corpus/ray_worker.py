@@ -34,6 +34,7 @@ def stats_from_state(arrays: dict, meta: dict):
     """The :class:`~attnwidget.corpus.stats.AttentionStats` of :func:`stats_state`, on the CPU."""
     # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
     from .metrics import ExemplarTracker, HeadSums
+
     # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
     from .stats import AttentionStats, CorpusSummary
 
@@ -87,13 +88,14 @@ class BlockWorker:
         """Prepared items covering entries ``start … stop−1``, whole chunks of the run, through
         the streaming pass; their statistics as :func:`stats_state`."""
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
-        from .run import new_stats
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .coverage import Coverage
+
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
         from .prepare import End
+
         # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
-        from .run import CorpusRun
+        from .run import CorpusRun, new_stats
 
         run, loaded = self.run, self.loaded
         spec = SimpleNamespace(corpus=run["corpus"], options={"annotations": run["annotations"]},

@@ -16,31 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from attnwidget.corpus.entries import (  # noqa: F401 - Entry and the suffixes are part of this module's interface
+    CONLLU_SUFFIXES,
+    SKIP_INVALID_CONLLU,
+    SKIP_INVALID_TEXT,
+    SKIP_NOT_A_SENTENCE,
+    TEXT_SUFFIXES,
+    Entry,
+    conllu_detail,
+)
+from attnwidget.corpus.files import CorpusFiles, is_many
 from attnwidget.corpus.fingerprint import file_fingerprint
 from attnwidget.errors import AttnWidgetError, ConlluError
 from attnwidget.text.sentence import AnnotatedSentence
 from attnwidget.text.syntax import Syntax, iter_conllu, validate_conllu
-
-CONLLU_SUFFIXES = (".conllu", ".conll")
-TEXT_SUFFIXES = (".txt",)
-SKIP_INVALID_CONLLU = "invalid CoNLL-U"
-SKIP_INVALID_TEXT = "not valid UTF-8"
-SKIP_NOT_A_SENTENCE = "not a sentence"
-
-
-@dataclass
-class Entry:
-    """One corpus entry: its index in the corpus, where it came from, and its content
-    (``invalid``: why it could not be read, in lenient mode)."""
-
-    index: int
-    where: str  # "file, line N" or "item N", for messages
-    text: str
-    syntax: Syntax | None = None
-    sentence: AnnotatedSentence | None = None
-    invalid: str | None = None
-    invalid_reason: str = ""
-    duplicate: bool | None = None  # already known (a cluster's driver sees every entry); None: prepare finds out
 
 
 @dataclass
@@ -70,9 +59,6 @@ class CorpusSource:
         """Check the corpus and the annotations asked for; fingerprint and count a file."""
         if annotations not in (None, "gold", "spacy"):
             raise AttnWidgetError(f"annotations must be 'gold' or 'spacy', not {annotations!r}")
-        # lazy: files.py imports this module (a circle at module level)
-        from .files import CorpusFiles, is_many
-
         if is_many(corpus):
             files = corpus if isinstance(corpus, CorpusFiles) else CorpusFiles([corpus])
             return cls(files.name, files.annotations(annotations), lenient=lenient, files=files,
@@ -222,16 +208,6 @@ def _decode(raw: bytes, path: Path, line: int) -> str:
     except UnicodeDecodeError as exc:
         raise AttnWidgetError(f"{path}, line {line}: not valid UTF-8 ({exc.reason} "
                               f"at byte {exc.start})") from None
-
-
-def conllu_detail(error: ConlluError, path: Path) -> str:
-    """"file, line N, sent_id X: reason" of an invalid sentence."""
-    parts = [str(getattr(error, "source", None) or path)]
-    if getattr(error, "line", None) is not None:
-        parts.append(f"line {error.line}")
-    if getattr(error, "sent_id", None):
-        parts.append(f"sent_id {error.sent_id}")
-    return f"{', '.join(parts)}: {getattr(error, 'reason', None) or error}"
 
 
 def expected_entries(source: CorpusSource, max_sentences: int | None, shard_index: int,

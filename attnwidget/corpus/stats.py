@@ -18,6 +18,7 @@ import pandas as pd
 
 from attnwidget.corpus.atomic import replacing_file
 from attnwidget.corpus.coverage import Coverage, CoverageOverlapError
+from attnwidget.corpus.folder_names import CHECKPOINT_DIR, STATE_FILE, STATE_FORMAT, STATS_FILE
 from attnwidget.corpus.metrics import (
     ALL_RELATIONS,
     DEP_DIRECTIONS,
@@ -29,10 +30,10 @@ from attnwidget.corpus.metrics import (
     clark_relations,
     metric_values,
 )
-from attnwidget.corpus.output_folder import load_output
 from attnwidget.corpus.plots import plot_metric
 from attnwidget.corpus.registry import names
 from attnwidget.corpus.shown_paths import relative_to as shown_path
+from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords
 
 #: Order of metrics in the tidy table.
@@ -437,3 +438,43 @@ def frame_from(values: dict[str, MetricValues], num_layers: int, num_heads: int)
     frame["head"] = frame["head"].astype("Int64")
     frame["value"] = frame["value"].astype(float)
     return frame
+
+
+# ------------------------------------------------------- reading an output folder back
+
+
+def load_checkpoint(path: str | Path):
+    """(stats, segments) of the checkpoint in an output folder."""
+    folder = Path(path) / CHECKPOINT_DIR
+    try:
+        with np.load(folder / STATE_FILE, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+        if meta.get("format") != STATE_FORMAT:
+            raise ValueError("not an attnwidget checkpoint")
+        L, H = meta["sums"]["num_layers"], meta["sums"]["num_heads"]
+        arrays.update(cell_values=np.zeros((0, L, H), np.float32), cell_ids=np.zeros(0, np.int16),
+                      cell_chunks=np.zeros(0, np.int64))
+        sums = HeadSums.from_state(arrays, meta["sums"])
+        for name, _ in meta["segments"]:
+            with np.load(folder / name, allow_pickle=False) as segment:
+                values, ids, chunks = segment["values"], segment["ids"], segment["chunks"]
+            start = 0
+            for n in chunks:
+                sums.cells.append(values[start : start + n], ids[start : start + n])
+                start += n
+    except (OSError, ValueError, KeyError) as exc:
+        raise AttnWidgetError(f"{folder}: the checkpoint cannot be read ({exc}); start over with --restart") from exc
+    stats = AttentionStats(sums, ExemplarTracker.from_state(arrays, meta["exemplars"]),
+                           CorpusSummary.from_json(meta["summary"]))
+    return stats, [tuple(s) for s in meta["segments"]]
+
+
+def load_output(path: str | Path):
+    """The statistics of an output folder: complete (``stats.npz``) or a checkpoint."""
+    path = Path(path)
+    if (path / STATS_FILE).is_file():
+        return AttentionStats.load(path / STATS_FILE)
+    if (path / CHECKPOINT_DIR / STATE_FILE).is_file():
+        return load_checkpoint(path)[0]
+    raise AttnWidgetError(f"{path}: no {STATS_FILE} or checkpoint; give a folder written by `attnwidget analyze`")

@@ -61,9 +61,11 @@ def main() -> None:
     results = {}
     for mode in (None, "auto"):
         r = results[mode] = run(mode, args.text)
-        print(f"fallback={mode!s:5}  build {r['build_s']:6.2f} s  first display {r['first_display_s']:6.3f} s  "
-              f"second {r['second_display_s']:6.3f} s  model view {r['model_display_s']:6.3f} s  "
-              f"matrix view {r['matrix_display_s']:6.3f} s  picture {r['picture'] or '-'} {r['picture_bytes'] / 1e3:.0f} kB")
+        print(
+            f"fallback={mode!s:5}  build {r['build_s']:6.2f} s  first display {r['first_display_s']:6.3f} s  "
+            f"second {r['second_display_s']:6.3f} s  model view {r['model_display_s']:6.3f} s  "
+            f"matrix view {r['matrix_display_s']:6.3f} s  picture {r['picture'] or '-'} {r['picture_bytes'] / 1e3:.0f} kB"
+        )
     added = results["auto"]["first_display_s"] - results[None]["first_display_s"]
     build = results["auto"]["build_s"] + results["auto"]["first_display_s"]
     print(f"the fallback adds {added:.3f} s to the first display ({added / build:.1%} of build + display)")

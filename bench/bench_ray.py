@@ -90,20 +90,31 @@ def main(args) -> None:
             ray.init(address=head.address, configure_logging=False, log_to_driver=False)
             gpus = ray.cluster_resources().get("GPU", 0)
             ray.shutdown()
-            print(f"{args.sentences} EWT sentences, batch {args.batch_size}; single process ({args.device}): "
-                  f"{base:.1f} sentences/s; Ray on this machine: {cpus} CPUs, {gpus:g} GPUs")
+            print(
+                f"{args.sentences} EWT sentences, batch {args.batch_size}; single process ({args.device}): "
+                f"{base:.1f} sentences/s; Ray on this machine: {cpus} CPUs, {gpus:g} GPUs"
+            )
             results = {}
             for workers in args.workers:
                 r = on_ray(head.address, workers, args)
                 r["throughput"] = r["sentences"] / r["run_s"]
                 r["efficiency"] = r["throughput"] / (workers * base)
                 results[workers] = r
-                print(f"  {workers} worker(s): {r['throughput']:7.1f} sentences/s after the first worker's start "
-                      f"({r['start_s']:.1f} s), {r['sentences'] / r['total_s']:6.1f} over the whole call; scaling "
-                      f"efficiency {r['efficiency']:.2f}; driver peak RSS {r['peak_rss_mib']:.0f} MiB")
+                print(
+                    f"  {workers} worker(s): {r['throughput']:7.1f} sentences/s after the first worker's start "
+                    f"({r['start_s']:.1f} s), {r['sentences'] / r['total_s']:6.1f} over the whole call; scaling "
+                    f"efficiency {r['efficiency']:.2f}; driver peak RSS {r['peak_rss_mib']:.0f} MiB"
+                )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     idle = driver_baseline_rss()
     print(f"  (a driver that only imports attnwidget, torch and Ray peaks at {idle:.0f} MiB)")
-    print(json.dumps({"single_process_sent_per_s": base, "driver_import_rss_mib": idle,
-                      "ray": {str(k): v for k, v in results.items()}}))
+    print(
+        json.dumps(
+            {
+                "single_process_sent_per_s": base,
+                "driver_import_rss_mib": idle,
+                "ray": {str(k): v for k, v in results.items()},
+            }
+        )
+    )

@@ -3,7 +3,7 @@
 `widget.value` in other cells, and a trait set in Python redraws the view."""
 
 # marimo's own file form: a cell shows its last expression and returns its names.
-# ruff: noqa: B018, PLR1711
+# ruff: noqa: B018
 
 import marimo
 
@@ -17,9 +17,7 @@ def _():
 
     import attnwidget as aw
 
-    attention = aw.AttentionWidget(
-        "The keys to the cabinet are missing.", model=aw.OFFLINE_MODEL, annotations="spacy"
-    )
+    attention = aw.AttentionWidget("The keys to the cabinet are missing.", model=aw.OFFLINE_MODEL, annotations="spacy")
     widget = mo.ui.anywidget(attention)
     widget
     return attention, mo, widget

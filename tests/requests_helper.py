@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from attnwidget.widget.protocol import REPLY, REQUEST
 from attnwidget.widget.payload import decode_array, decode_vectors
+from attnwidget.widget.protocol import REPLY, REQUEST
 
 
 def ask(widget, **request):

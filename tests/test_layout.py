@@ -29,7 +29,8 @@ MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _absolute(node: ast.ImportFrom, module: str) -> str:
@@ -67,7 +68,7 @@ class Import:
                     self.targets.append(base)
                     self.names.append((base, alias.name))
         first, last = node.lineno, node.end_lineno or node.lineno
-        self.comment = "\n".join(lines[max(first - 2, 0):last])
+        self.comment = "\n".join(lines[max(first - 2, 0) : last])
         self.where = f"{MODULES[module].relative_to(PACKAGE.parent)}:{first}"
 
 
@@ -139,33 +140,47 @@ def test_the_circle_finder_finds_circles():
 
 
 def test_modules_import_each_other_without_circles():
-    graph = {m: {t for imp in imps if not imp.in_function for t in imp.targets if t != m}
-             for m, imps in IMPORTS.items()}
+    graph = {
+        m: {t for imp in imps if not imp.in_function for t in imp.targets if t != m} for m, imps in IMPORTS.items()
+    }
     assert find_circles(graph) == []
 
 
 def test_sibling_imports_inside_functions_say_why():
-    unexplained = [f"{imp.where}: {ast.unparse(imp.node)}"
-                   for imps in IMPORTS.values() for imp in imps
-                   if imp.in_function and imp.targets and "# lazy:" not in imp.comment]
+    unexplained = [
+        f"{imp.where}: {ast.unparse(imp.node)}"
+        for imps in IMPORTS.values()
+        for imp in imps
+        if imp.in_function and imp.targets and "# lazy:" not in imp.comment
+    ]
     assert unexplained == [], "a function-local import of a package module needs a '# lazy: why' comment"
 
 
 def test_no_module_imports_another_modules_private_names():
-    reached = [f"{imp.where}: {module}.{name}"
-               for imps in IMPORTS.values() for imp in imps
-               for module, name in imp.names if _private(name) and module != imp.module]
+    reached = [
+        f"{imp.where}: {module}.{name}"
+        for imps in IMPORTS.values()
+        for imp in imps
+        for module, name in imp.names
+        if _private(name) and module != imp.module
+    ]
     for module, imps in IMPORTS.items():
         aliases = {local: target for imp in imps for local, target in imp.aliases.items()}
         for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and _private(node.attr)):
-                reached.append(f"{MODULES[module].relative_to(PACKAGE.parent)}:{node.lineno}: "
-                               f"{aliases[node.value.id]}.{node.attr}")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and _private(node.attr)
+            ):
+                reached.append(
+                    f"{MODULES[module].relative_to(PACKAGE.parent)}:{node.lineno}: {aliases[node.value.id]}.{node.attr}"
+                )
     assert reached == []
 
 
-@pytest.mark.parametrize("folder", sorted(p.name for p in PACKAGE.iterdir()
-                                          if p.is_dir() and (p / "__init__.py").exists()))
+@pytest.mark.parametrize(
+    "folder", sorted(p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())
+)
 def test_each_subpackage_says_what_its_modules_do(folder):
     assert ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text(encoding="utf-8")))

@@ -22,7 +22,18 @@ def test_wheel_contains_bundle_and_data(tmp_path):
         pytest.fail("attnwidget/static/widget.js is missing: the hatch build hook did not run")
     env = {**os.environ, "ATTNWIDGET_SKIP_JS": "1"}  # reuse the bundle just built
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(REPO),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
         check=True,
         env=env,
     )
@@ -96,9 +107,21 @@ def test_sdist_builds_a_working_wheel_offline_without_node(tmp_path):
     assert shutil.which("npm", path=str(bare)) is None and shutil.which("node", path=str(bare)) is None
     offline = {**base, "PATH": str(bare), "PIP_NO_INDEX": "1"}
     _run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", tmp_path / "wheels", unpacked],
-        env=offline, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            tmp_path / "wheels",
+            unpacked,
+        ],
+        env=offline,
+        cwd=tmp_path,
     )
     (wheel,) = (tmp_path / "wheels").glob("attnwidget-*.whl")
     assert {f"attnwidget/static/{name}" for name in BUNDLES} <= set(zipfile.ZipFile(wheel).namelist())
@@ -109,7 +132,8 @@ def test_sdist_builds_a_working_wheel_offline_without_node(tmp_path):
     python = venv / "bin" / "python"
     _run(
         [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel],
-        env=offline, cwd=tmp_path,
+        env=offline,
+        cwd=tmp_path,
     )
     done = _run([python, "-c", CHECK_INSTALLED], env=offline, cwd=tmp_path)
     assert Path(done.stdout.strip()).is_relative_to(venv)

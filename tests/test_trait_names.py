@@ -7,6 +7,7 @@ added on either side without the other fails here."""
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 
@@ -41,8 +42,13 @@ def type_name(trait: traitlets.TraitType) -> str:
     if isinstance(trait, traitlets.List):
         inner = getattr(trait, "_trait", None)
         return f"list[{type_name(inner)}]" if inner is not None else "list"
-    names = {traitlets.Unicode: "str", traitlets.Bool: "bool", traitlets.Int: "int", traitlets.Float: "float",
-             traitlets.Dict: "dict"}
+    names = {
+        traitlets.Unicode: "str",
+        traitlets.Bool: "bool",
+        traitlets.Int: "int",
+        traitlets.Float: "float",
+        traitlets.Dict: "dict",
+    }
     for kind, name in names.items():
         if isinstance(trait, kind):
             return name
@@ -100,7 +106,9 @@ def test_string_choices_match_the_validators(widgets, widget_name):
     for name, spec in SPEC[widget_name]["traits"].items():
         found = python_choices(widget, name)
         if "choices" in spec:
-            assert found == spec["choices"], f"{widget_name}.{name}: Python accepts {found}, the views offer {spec['choices']}"
+            assert found == spec["choices"], (
+                f"{widget_name}.{name}: Python accepts {found}, the views offer {spec['choices']}"
+            )
             checked += 1
         elif spec.get("choices_from") == "_stats" and name.startswith("metric"):
             # The views offer the metrics the statistics carry: exactly those Python accepts.
@@ -141,9 +149,13 @@ def test_each_trait_is_documented_once_where_it_is_defined(widget_name):
     cls = {"AttentionWidget": AttentionWidget, "HeadExplorer": HeadExplorer}[widget_name]
     body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
     documented = {}
-    for statement, after in zip(body, body[1:]):
-        if isinstance(statement, ast.Assign) and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant) \
-                and isinstance(after.value.value, str):
+    for statement, after in itertools.pairwise(body):
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
             documented.update({target.id: after.value.value for target in statement.targets})
     public = [name for name in synced(cls) if not name.startswith("_")]
     assert [name for name in public if not documented.get(name, "").strip()] == []

@@ -21,8 +21,13 @@ SAMPLE_TEXT = "The keys that the man left on the kitchen table were gone by the 
 
 
 @checked_keywords
-def demo(out: str | Path | None = None, open_browser: bool = False, text: str | None = None,
-         progress: bool = True, model: Any = None) -> Path:
+def demo(
+    out: str | Path | None = None,
+    open_browser: bool = False,
+    text: str | None = None,
+    progress: bool = True,
+    model: Any = None,
+) -> Path:
     """Write the demo page and return its path.
 
     ``out``: where to write it (default: ``attnwidget-demo.html`` in the temp folder).

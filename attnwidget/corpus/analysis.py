@@ -15,9 +15,10 @@ when resuming, that the corpus and options are those of the run being continued.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from attnwidget.corpus.atomic import AtomicFolder
 from attnwidget.corpus.fingerprint import model_fingerprint
@@ -132,26 +133,52 @@ def analyze(
         from .ray_engine import check_ray_inputs, import_ray
 
         if shard is not None:
-            raise AttnWidgetError("engine='ray' spreads the whole corpus over the cluster itself; shard= is for "
-                                  "splitting it by hand without Ray")
+            raise AttnWidgetError(
+                "engine='ray' spreads the whole corpus over the cluster itself; shard= is for "
+                "splitting it by hand without Ray"
+            )
         import_ray()  # before anything is read: say at once if the extra is missing
         check_ray_inputs(model, pipeline)
-    elif address is not None or workers is not None or gpus_per_worker is not None or cpus_per_worker != 1 \
-            or block_size is not None or ray_init is not None:
-        raise AttnWidgetError("address, workers, gpus_per_worker, cpus_per_worker, block_size and ray_init are for "
-                              "engine='ray' (a Ray cluster); add engine='ray' (CLI: --engine ray)")
+    elif (
+        address is not None
+        or workers is not None
+        or gpus_per_worker is not None
+        or cpus_per_worker != 1
+        or block_size is not None
+        or ray_init is not None
+    ):
+        raise AttnWidgetError(
+            "address, workers, gpus_per_worker, cpus_per_worker, block_size and ray_init are for "
+            "engine='ray' (a Ray cluster); add engine='ray' (CLI: --engine ray)"
+        )
     shard_index, shard_count = parse_shard(shard)
     source = CorpusSource.open(corpus, annotations, lenient)
     spec = RunSpec(
-        corpus=source.name, corpus_fingerprint=source.fingerprint, corpus_entries=source.total,
-        corpus_is_file=source.is_file, model=_model_name(model),
-        options={"annotations": source.annotations, "min_attention": min_attention, "exemplars": exemplars,
-                 "truncate": truncate, "drop_duplicates": drop_duplicates,
-                 "shard": None if shard_count is None else f"{shard_index}/{shard_count}",
-                 "max_sentences": max_sentences, "batch_size": batch_size,
-                 "chunk_sentences": batch_size * CHUNK_BATCHES, "pipeline": _pipeline_name(pipeline)},
-        settings={"device": str(device), "strict": strict, "lenient": lenient, "figures": figures,
-                  "checkpoint_every": checkpoint_every})
+        corpus=source.name,
+        corpus_fingerprint=source.fingerprint,
+        corpus_entries=source.total,
+        corpus_is_file=source.is_file,
+        model=_model_name(model),
+        options={
+            "annotations": source.annotations,
+            "min_attention": min_attention,
+            "exemplars": exemplars,
+            "truncate": truncate,
+            "drop_duplicates": drop_duplicates,
+            "shard": None if shard_count is None else f"{shard_index}/{shard_count}",
+            "max_sentences": max_sentences,
+            "batch_size": batch_size,
+            "chunk_sentences": batch_size * CHUNK_BATCHES,
+            "pipeline": _pipeline_name(pipeline),
+        },
+        settings={
+            "device": str(device),
+            "strict": strict,
+            "lenient": lenient,
+            "figures": figures,
+            "checkpoint_every": checkpoint_every,
+        },
+    )
     folder = AtomicFolder(out) if out is not None else None
     with folder.locked() if folder is not None else contextlib.nullcontext():
         start = _starting_point(folder, spec, model, resume, restart)
@@ -163,30 +190,65 @@ def analyze(
             # lazy: keeps ray out of importing this module
             from .ray_engine import ClusterOptions, run_on_ray
 
-            cluster = ClusterOptions(address, workers, gpus_per_worker, cpus_per_worker, block_size, dict(ray_init or {}))
-            return run_on_ray(source, spec, folder, start, model, device=device, batch_size=batch_size,
-                              exemplars=exemplars, min_attention=min_attention, max_sentences=max_sentences,
-                              truncate=truncate, pipeline=pipeline, drop_duplicates=drop_duplicates, strict=strict,
-                              progress=progress, figures=figures, checkpoint_every=checkpoint_every, cluster=cluster)
+            cluster = ClusterOptions(
+                address, workers, gpus_per_worker, cpus_per_worker, block_size, dict(ray_init or {})
+            )
+            return run_on_ray(
+                source,
+                spec,
+                folder,
+                start,
+                model,
+                device=device,
+                batch_size=batch_size,
+                exemplars=exemplars,
+                min_attention=min_attention,
+                max_sentences=max_sentences,
+                truncate=truncate,
+                pipeline=pipeline,
+                drop_duplicates=drop_duplicates,
+                strict=strict,
+                progress=progress,
+                figures=figures,
+                checkpoint_every=checkpoint_every,
+                cluster=cluster,
+            )
         loaded = load_model(model, device=device, progress=progress)
         if source.annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
             spacy_pipeline(pipeline, progress=progress)  # seconds; loaded once, before the bar starts
         spec.model = loaded.name
         spec.model_fingerprint = model_fingerprint(loaded)
-        spec.model_info = {"requested": model if isinstance(model, str) else None, "layers": loaded.num_layers,
-                           "heads": loaded.num_heads, "causal": loaded.is_causal}
+        spec.model_info = {
+            "requested": model if isinstance(model, str) else None,
+            "layers": loaded.num_layers,
+            "heads": loaded.num_heads,
+            "causal": loaded.is_causal,
+        }
         if start is not None:
             check_resumable(spec, start.content, with_model=True)
             stats = _on_device(start.stats, loaded.device)
         else:
             stats = new_stats(loaded, spec, exemplars, min_attention, shard_index, shard_count)
-        run = CorpusRun(loaded, stats, spec, source, batch_size=batch_size, chunk_size=spec.options["chunk_sentences"],
-                        max_sentences=max_sentences,
-                        truncate=truncate, shard=(shard_index, shard_count), pipeline=pipeline,
-                        drop_duplicates=drop_duplicates, strict=strict, progress=progress, folder=folder,
-                        figures=figures, checkpoint_every=checkpoint_every,
-                        segments=start.segments if start is not None else None,
-                        manifest=start.content.manifest if start is not None else None)
+        run = CorpusRun(
+            loaded,
+            stats,
+            spec,
+            source,
+            batch_size=batch_size,
+            chunk_size=spec.options["chunk_sentences"],
+            max_sentences=max_sentences,
+            truncate=truncate,
+            shard=(shard_index, shard_count),
+            pipeline=pipeline,
+            drop_duplicates=drop_duplicates,
+            strict=strict,
+            progress=progress,
+            folder=folder,
+            figures=figures,
+            checkpoint_every=checkpoint_every,
+            segments=start.segments if start is not None else None,
+            manifest=start.content.manifest if start is not None else None,
+        )
         return run.go()
 
 
@@ -224,22 +286,27 @@ def _starting_point(folder: AtomicFolder | None, spec: RunSpec, model, resume: b
         raise AttnWidgetError(
             f"{folder.path} holds an unfinished run ({manifest.get('covers')} of {manifest['corpus'].get('name')}, "
             f"{manifest.get('status')}, {manifest.get('updated')}); continue it with --resume (Python: resume=True) "
-            "or start over with --restart (restart=True)")
+            "or start over with --restart (restart=True)"
+        )
     if not resume:
         return None
     if content.kind in ("missing", "empty"):
         return None  # nothing to continue: a first run
     if content.kind == "legacy":
-        raise ResumeError(f"{folder.path} holds the output of an older attnwidget, which cannot be resumed; "
-                          "start over with --restart (restart=True)")
+        raise ResumeError(
+            f"{folder.path} holds the output of an older attnwidget, which cannot be resumed; "
+            "start over with --restart (restart=True)"
+        )
     check_resumable(spec, content, with_model=False)
     if content.kind == "complete":
         saved = content.manifest.get("model", {})
         # A loaded model, or a TransformerLens/nnsight one (read as one, at no cost): compare weights.
         given = model_fingerprint(_loaded(model)) if hasattr(model, "tokenizer") else None
         if (given or spec.model) not in (saved.get("fingerprint"), saved.get("name"), saved.get("requested")):
-            raise ResumeError(f"{folder.path} holds a finished run of the model {saved.get('name')!r}, "
-                              f"not {spec.model!r}; start over with --restart (restart=True)")
+            raise ResumeError(
+                f"{folder.path} holds a finished run of the model {saved.get('name')!r}, "
+                f"not {spec.model!r}; start over with --restart (restart=True)"
+            )
         return load_output(folder.path)
     stats, segments = load_checkpoint(folder.path)
     return _Start(stats, segments, content)
@@ -258,5 +325,6 @@ def _on_device(stats: AttentionStats, device) -> AttentionStats:
     sums.sums = {name: value.to(sums.sum_device) for name, value in old.sums.items()}
     tracker = stats.exemplar_tracker
     tracker.weight, tracker.sentence, tracker.i, tracker.j = (
-        t.to(device) for t in (tracker.weight, tracker.sentence, tracker.i, tracker.j))
+        t.to(device) for t in (tracker.weight, tracker.sentence, tracker.i, tracker.j)
+    )
     return AttentionStats(sums, tracker, stats.summary)

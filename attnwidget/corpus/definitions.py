@@ -21,12 +21,16 @@ DOCS = "docs/metrics.md in the attnwidget repository (or the documentation site)
 DEFINITIONS = {m.name: m.definition for m in REGISTRY}
 
 #: What "counted" means in the sentences above (docs/metrics.md#counted-pairs).
-COUNTED = ("Counted attention: the weights between two tokens that both belong to annotated words (special "
-           "tokens belong to none), leaving out the weight on the first position.")
+COUNTED = (
+    "Counted attention: the weights between two tokens that both belong to annotated words (special "
+    "tokens belong to none), leaving out the weight on the first position."
+)
 
 #: The threshold option in one sentence (docs/metrics.md#threshold).
-THRESHOLD = ("With a threshold θ a weight counts only when it is above θ, in every metric except "
-             "head_accuracy, the corpus baselines and the exemplars.")
+THRESHOLD = (
+    "With a threshold θ a weight counts only when it is above θ, in every metric except "
+    "head_accuracy, the corpus baselines and the exemplars."
+)
 
 
 def see(anchor: str | None = None) -> str:
@@ -37,13 +41,23 @@ def see(anchor: str | None = None) -> str:
 def cli_epilog(width: int = 88) -> str:
     """What ``attnwidget analyze`` writes and every metric in one sentence, for ``--help``
     (meant for argparse's RawDescriptionHelpFormatter: the lines are wrapped here)."""
-    fill = lambda text, indent="": textwrap.fill(text, width, initial_indent=indent,  # noqa: E731
-                                                 subsequent_indent=indent)
+    fill = lambda text, indent="": textwrap.fill(  # noqa: E731 - a short local helper
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+    )
     name_width = max(map(len, DEFINITIONS)) + 2
-    lines = [fill("metrics.csv holds one row per value: metric, layer, head, key, value (key: the tag, relation "
-                  "or direction the value is for; the last three metrics are corpus-level, with layer and head "
-                  "empty). exemplars.jsonl lists each head's top sentences by their strongest weight."),
-             "", fill(COUNTED), ""]
+    lines = [
+        fill(
+            "metrics.csv holds one row per value: metric, layer, head, key, value (key: the tag, relation "
+            "or direction the value is for; the last three metrics are corpus-level, with layer and head "
+            "empty). exemplars.jsonl lists each head's top sentences by their strongest weight."
+        ),
+        "",
+        fill(COUNTED),
+        "",
+    ]
     for name, sentence in DEFINITIONS.items():
         body = textwrap.wrap(sentence, width - name_width - 2)
         lines.append(f"  {name:<{name_width}}{body[0]}")

@@ -33,7 +33,7 @@ class Entry:
 
 
 def conllu_detail(error: ConlluError, path: Path) -> str:
-    """"file, line N, sent_id X: reason" of an invalid sentence."""
+    """ "file, line N, sent_id X: reason" of an invalid sentence."""
     parts = [str(getattr(error, "source", None) or path)]
     if getattr(error, "line", None) is not None:
         parts.append(f"line {error.line}")

@@ -108,8 +108,10 @@ class CorpusFiles:
                 found = [path]
             for path in found:
                 if kind_of(path) is None:
-                    raise AttnWidgetError(f"{path}: unknown corpus format; use .conllu (CoNLL-U), .txt (one "
-                                          "sentence per line) or .jsonl (JSON Lines), each optionally .gz")
+                    raise AttnWidgetError(
+                        f"{path}: unknown corpus format; use .conllu (CoNLL-U), .txt (one "
+                        "sentence per line) or .jsonl (JSON Lines), each optionally .gz"
+                    )
             paths += found
         seen = set()
         for path in paths:
@@ -123,8 +125,10 @@ class CorpusFiles:
         if self.kinds == {"conllu"}:
             return asked or "gold"
         if asked == "gold":
-            raise AttnWidgetError(f"{self.name}: gold annotations need CoNLL-U files (.conllu); "
-                                  "for plain text or JSON Lines use annotations='spacy'")
+            raise AttnWidgetError(
+                f"{self.name}: gold annotations need CoNLL-U files (.conllu); "
+                "for plain text or JSON Lines use annotations='spacy'"
+            )
         return "spacy"
 
     def fingerprint(self) -> str:
@@ -172,8 +176,13 @@ class CorpusFiles:
                 text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
                 for syntax in iter_conllu(text, str(path), lenient=lenient):
                     if isinstance(syntax, ConlluError):
-                        yield Entry(-1, f"{path}, line {syntax.line}", "", invalid=conllu_detail(syntax, path),
-                                    invalid_reason=SKIP_INVALID_CONLLU)
+                        yield Entry(
+                            -1,
+                            f"{path}, line {syntax.line}",
+                            "",
+                            invalid=conllu_detail(syntax, path),
+                            invalid_reason=SKIP_INVALID_CONLLU,
+                        )
                     else:
                         yield Entry(-1, f"{path}, line {syntax.meta.get('line', '?')}", syntax.text, syntax=syntax)
                 return
@@ -210,8 +219,10 @@ class CorpusFiles:
         text = record.get(self.text_field)
         if not isinstance(text, str):
             keys = ", ".join(list(record)[:8])
-            return "", (f"no string {self.text_field!r} field (it has {keys or 'no fields'}; choose another "
-                        "with --text-field / text_field=)")
+            return "", (
+                f"no string {self.text_field!r} field (it has {keys or 'no fields'}; choose another "
+                "with --text-field / text_field=)"
+            )
         return text, None
 
 

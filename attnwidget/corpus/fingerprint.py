@@ -59,12 +59,15 @@ def model_fingerprint(loaded: Any) -> str:
     h = hasher()
     config = getattr(loaded.model, "config", None)
     if config is not None and hasattr(config, "to_dict"):
-        settings = {k: v for k, v in config.to_dict().items()
-                    if not k.startswith("_") and k not in ("transformers_version", "name_or_path")}
+        settings = {
+            k: v
+            for k, v in config.to_dict().items()
+            if not k.startswith("_") and k not in ("transformers_version", "name_or_path")
+        }
         h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     tokenizer = loaded.tokenizer
     h.update(type(tokenizer).__name__.encode())
-    try:
+    try:  # noqa: SIM105 - try/except says what is ignored more plainly here
         h.update(json.dumps(tokenizer(_PROBE, add_special_tokens=True)["input_ids"]).encode())
     except Exception:  # noqa: BLE001 - a tokenizer that cannot read the probe: its class still counts
         pass

@@ -36,9 +36,17 @@ OVERVIEW_TITLES = {m.name: m.overview for m in REGISTRY if m.overview}
 MAX_PANELS = 12
 
 
-def plot_metric(stats: "AttentionStats", metric: str, key: str | None = None, ax=None, *,
-                path: str | Path | None = None, width_in: float | None = None, height_in: float | None = None,
-                dpi: float = DEFAULT_DPI):
+def plot_metric(
+    stats: AttentionStats,
+    metric: str,
+    key: str | None = None,
+    ax=None,
+    *,
+    path: str | Path | None = None,
+    width_in: float | None = None,
+    height_in: float | None = None,
+    dpi: float = DEFAULT_DPI,
+):
     """Draw one metric the way the paper does; returns the matplotlib Figure.
 
     ``path``: also write it there, as PNG, SVG (text as text) or PDF by its suffix,
@@ -68,11 +76,13 @@ def _format_of(path: str | Path, dpi: float) -> str:
     check_dpi(dpi)
     suffix = Path(str(path)).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise AttnWidgetError(f"{Path(str(path)).name}: name the figure file .png, .svg or .pdf (the suffix picks the format)")
+        raise AttnWidgetError(
+            f"{Path(str(path)).name}: name the figure file .png, .svg or .pdf (the suffix picks the format)"
+        )
     return suffix
 
 
-def heatmap(stats: "AttentionStats", metric: str, key: str | None = None, ax=None, colorbar=True):
+def heatmap(stats: AttentionStats, metric: str, key: str | None = None, ax=None, colorbar=True):
     """Layer (rows, 0 at the top) × head (columns) heat map of one metric and key."""
     import matplotlib.pyplot as plt
 
@@ -83,9 +93,15 @@ def heatmap(stats: "AttentionStats", metric: str, key: str | None = None, ax=Non
     fig = ax.figure
     finite = values[np.isfinite(values)]
     shares = metric not in ("distance", "entropy")
-    vmax = (max(float(finite.max()), 1e-9) if finite.size else 1.0)
-    image = ax.imshow(np.ma.masked_invalid(values), cmap="cividis" if shares else SEQUENTIAL,
-                      vmin=0.0, vmax=vmax, aspect="equal", interpolation="nearest")
+    vmax = max(float(finite.max()), 1e-9) if finite.size else 1.0
+    image = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap="cividis" if shares else SEQUENTIAL,
+        vmin=0.0,
+        vmax=vmax,
+        aspect="equal",
+        interpolation="nearest",
+    )
     ax.set_xticks(range(values.shape[1]))
     ax.set_yticks(range(values.shape[0]))
     ax.tick_params(labelsize=7)
@@ -97,25 +113,26 @@ def heatmap(stats: "AttentionStats", metric: str, key: str | None = None, ax=Non
     return fig
 
 
-def small_multiples(stats: "AttentionStats", metric: str, keys: list[str]):
+def small_multiples(stats: AttentionStats, metric: str, keys: list[str]):
     """One heat map per key (like the paper's per-tag panels), sharing a layout."""
     import matplotlib.pyplot as plt
 
     cols = min(4, len(keys))
     rows = -(-len(keys) // cols)
     L, H = stats.num_layers, stats.num_heads
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * (0.8 + 0.3 * H), rows * (1.0 + 0.3 * L)),
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(cols * (0.8 + 0.3 * H), rows * (1.0 + 0.3 * L)), layout="constrained", squeeze=False
+    )
     for ax, key in zip(axes.ravel(), keys):
         heatmap(stats, metric, key, ax=ax)
         ax.set_title(key, fontsize=9)
-    for ax in axes.ravel()[len(keys):]:
+    for ax in axes.ravel()[len(keys) :]:
         ax.axis("off")
     fig.suptitle(OVERVIEW_TITLES[metric], fontsize=10)
     return fig
 
 
-def layer_lines(stats: "AttentionStats", metric: str, keys: list[str] | None = None, ax=None):
+def layer_lines(stats: AttentionStats, metric: str, keys: list[str] | None = None, ax=None):
     """Per-layer share of attention (all heads of a layer pooled), one line per key, with
     the corpus baseline dashed where there is one (Figs 8–9)."""
     import matplotlib.pyplot as plt
@@ -131,8 +148,7 @@ def layer_lines(stats: "AttentionStats", metric: str, keys: list[str] | None = N
         color = HEAD_CYCLE[k % len(HEAD_CYCLE)]  # Okabe-Ito: told apart under colour-vision deficiencies
         ax.plot(layers, stats.by_layer(metric, key), marker="o", color=color, label=key)
         if baseline is not None and key in baseline.index:
-            ax.axhline(float(baseline[key]), color=color, linestyle="--", linewidth=1,
-                       label=f"{key} baseline")
+            ax.axhline(float(baseline[key]), color=color, linestyle="--", linewidth=1, label=f"{key} baseline")
     ax.set_xticks(layers)
     ax.set_xlabel("layer")
     ax.set_ylabel("share of attention")
@@ -142,7 +158,7 @@ def layer_lines(stats: "AttentionStats", metric: str, keys: list[str] | None = N
     return fig
 
 
-def frequent_keys(stats: "AttentionStats", metric: str) -> list[str]:
+def frequent_keys(stats: AttentionStats, metric: str) -> list[str]:
     """A keyed metric's keys, most attended first (the order the paper's panels use)."""
     keys = [k for k in stats.keys(metric) if k]
     if metric == "head_accuracy":
@@ -151,8 +167,9 @@ def frequent_keys(stats: "AttentionStats", metric: str) -> list[str]:
     return sorted(keys, key=lambda k: -weight[k])
 
 
-def save_figures(stats: "AttentionStats", out_dir: str | Path, formats: tuple[str, ...] = ("png",),
-                 dpi: float = 110) -> list[Path]:
+def save_figures(
+    stats: AttentionStats, out_dir: str | Path, formats: tuple[str, ...] = ("png",), dpi: float = 110
+) -> list[Path]:
     """Write the paper's figures in ``out_dir`` in each of ``formats`` (``"png"``, ``"svg"``,
     ``"pdf"``) at ``dpi``, each file replaced whole; returns their paths."""
     import matplotlib
@@ -162,8 +179,10 @@ def save_figures(stats: "AttentionStats", out_dir: str | Path, formats: tuple[st
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    plans = [(m, None) for m in ("first_token", "pos_to", "pos_from", "dep_align", "dep_to",
-                                 "distance", "entropy", "variability")]
+    plans = [
+        (m, None)
+        for m in ("first_token", "pos_to", "pos_from", "dep_align", "dep_to", "distance", "entropy", "variability")
+    ]
     for direction in ("dependent_to_head", "head_to_dependent"):
         if f"ALL:{direction}" in stats.keys("head_accuracy"):
             plans.append(("head_accuracy", f"ALL:{direction}"))

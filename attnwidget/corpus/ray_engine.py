@@ -66,8 +66,10 @@ def import_ray():
     try:
         import ray
     except ImportError as exc:
-        raise AttnWidgetError("engine='ray' needs Ray, which is an optional extra: "
-                              "pip install 'attnwidget[ray]' (or pip install 'ray>=2.9')") from exc
+        raise AttnWidgetError(
+            "engine='ray' needs Ray, which is an optional extra: "
+            "pip install 'attnwidget[ray]' (or pip install 'ray>=2.9')"
+        ) from exc
     return ray
 
 
@@ -91,16 +93,23 @@ class ClusterOptions:
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 1):
             raise AttnWidgetError(f"workers must be a whole number ≥ 1, not {self.workers!r}")
         if self.gpus_per_worker is not None and self.gpus_per_worker < 0:
-            raise AttnWidgetError(f"gpus_per_worker must be ≥ 0 (a fraction shares a GPU), not {self.gpus_per_worker!r}")
+            raise AttnWidgetError(
+                f"gpus_per_worker must be ≥ 0 (a fraction shares a GPU), not {self.gpus_per_worker!r}"
+            )
         if not self.cpus_per_worker or self.cpus_per_worker <= 0:
             raise AttnWidgetError(f"cpus_per_worker must be > 0, not {self.cpus_per_worker!r}")
         if self.block_size is not None and (not isinstance(self.block_size, int) or self.block_size < 1):
             raise AttnWidgetError(f"block_size must be a whole number ≥ 1, not {self.block_size!r}")
 
     def settings(self) -> dict[str, Any]:
-        return {"engine": "ray", "address": self.address, "workers": self.workers,
-                "gpus_per_worker": self.gpus_per_worker, "cpus_per_worker": self.cpus_per_worker,
-                "block_size": self.block_size}
+        return {
+            "engine": "ray",
+            "address": self.address,
+            "workers": self.workers,
+            "gpus_per_worker": self.gpus_per_worker,
+            "cpus_per_worker": self.cpus_per_worker,
+            "block_size": self.block_size,
+        }
 
 
 @dataclass
@@ -121,10 +130,13 @@ def check_ray_inputs(model, pipeline) -> None:
     from pathlib import Path
 
     if model is not None and not isinstance(model, (str, Path)):
-        raise AttnWidgetError("engine='ray' needs the model's name or folder (each worker loads it), "
-                              f"not a loaded {type(model).__name__}")
+        raise AttnWidgetError(
+            f"engine='ray' needs the model's name or folder (each worker loads it), not a loaded {type(model).__name__}"
+        )
     if pipeline is not None and not isinstance(pipeline, str):
-        raise AttnWidgetError("engine='ray' needs the spaCy pipeline's name (each worker loads it), not a pipeline object")
+        raise AttnWidgetError(
+            "engine='ray' needs the spaCy pipeline's name (each worker loads it), not a pipeline object"
+        )
 
 
 # ------------------------------------------------------------------------ the cluster
@@ -134,8 +146,7 @@ def connect(ray, cluster: ClusterOptions) -> bool:
     """Start or join Ray; True if this call did (and so shuts it down at the end)."""
     if ray.is_initialized():
         return False
-    options = {"include_dashboard": False, "configure_logging": False, "log_to_driver": False,
-               **cluster.ray_init}
+    options = {"include_dashboard": False, "configure_logging": False, "log_to_driver": False, **cluster.ray_init}
     if cluster.address in (None, "local"):
         # address="local" always starts a new instance: never a cluster someone else started here.
         wanted = (cluster.workers or 1) * cluster.cpus_per_worker
@@ -155,8 +166,10 @@ def connect(ray, cluster: ClusterOptions) -> bool:
         try:
             ray.init(address=cluster.address, **options)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise AttnWidgetError(f"cannot join the Ray cluster at {cluster.address!r} ({exc}); start one with "
-                                  "`ray start --head` or give its HOST:PORT") from exc
+            raise AttnWidgetError(
+                f"cannot join the Ray cluster at {cluster.address!r} ({exc}); start one with "
+                "`ray start --head` or give its HOST:PORT"
+            ) from exc
     return True
 
 
@@ -195,18 +208,39 @@ class LocalHead:
         node = secrets.token_hex(28)
         files = {**dict.fromkeys(self.AGENT_PORT_FILES, "-1"), "runtime_env_agent_port": str(runtime_env_port)}
         self.log = os.path.join(self.temp_dir, "head.log")
-        command = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", f"--port={port}",
-                   f"--num-cpus={self.num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
-                   f"--temp-dir={self.temp_dir}", f"--runtime-env-agent-port={runtime_env_port}"]
+        command = [
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            f"--num-cpus={self.num_cpus}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--temp-dir={self.temp_dir}",
+            f"--runtime-env-agent-port={runtime_env_port}",
+        ]
         # Without token authentication: a driver that joins by address (this process, having
         # imported Ray already, or one it starts) does not look for a token.
-        env = {**os.environ, **(self.env or {}), "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node, "RAY_AUTH_MODE": "disabled",
-               # and the runtime-env agent 5 minutes, not 30 s, to start (the raylet exits past that)
-               "RAY_agent_register_timeout_ms": "300000"}
+        env = {
+            **os.environ,
+            **(self.env or {}),
+            "RAY_OVERRIDE_NODE_ID_FOR_TESTING": node,
+            "RAY_AUTH_MODE": "disabled",
+            # and the runtime-env agent 5 minutes, not 30 s, to start (the raylet exits past that)
+            "RAY_agent_register_timeout_ms": "300000",
+        }
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True,
-                                            preexec_fn=_end_with_parent())  # noqa: PLW1509 - one libc call
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_end_with_parent(),
+            )
         deadline = time.monotonic() + self.timeout
         written = set()
         while "Ray runtime started" not in self._log_text():
@@ -274,8 +308,9 @@ def plan_workers(ray, cluster: ClusterOptions) -> tuple[int, float, float]:
 # ------------------------------------------------------------------------ the corpus
 
 
-def blocks_of(source: CorpusSource, max_sentences: int | None, size: int, resume_from: int,
-              hasher: EntryHasher | None, expect) -> Iterator[Block]:
+def blocks_of(
+    source: CorpusSource, max_sentences: int | None, size: int, resume_from: int, hasher: EntryHasher | None, expect
+) -> Iterator[Block]:
     """The corpus in blocks of ``size`` consecutive entries from ``resume_from`` (those
     before are read only to know repeats and, for sentences given in Python, to check they
     are those the run began with). Each entry's duplicate flag is set here."""
@@ -292,9 +327,11 @@ def blocks_of(source: CorpusSource, max_sentences: int | None, size: int, resume
         if hasher is not None:
             hasher.update(entry.text, entry.syntax)
             if expect is not None and entry.index + 1 == expect[0] and hasher.digest() != expect[1]:
-                raise ResumeError(f"the sentences given differ from those the run began with: their first "
-                                  f"{expect[0]} entries have another fingerprint; resume with the same sentences, "
-                                  "or restart")
+                raise ResumeError(
+                    f"the sentences given differ from those the run began with: their first "
+                    f"{expect[0]} entries have another fingerprint; resume with the same sentences, "
+                    "or restart"
+                )
         if entry.index < resume_from:
             continue
         block.append(entry)
@@ -351,8 +388,17 @@ class RayRun:
     statistics come back and are merged in corpus order and checkpointed. A worker that
     dies is restarted by Ray and what it held goes to others; a block that fails is skipped."""
 
-    def __init__(self, ray, run, cluster: ClusterOptions, blocks: Iterator[Block], workers: list,
-                 total_entries: int | None, progress: bool, chunker: Chunker):
+    def __init__(
+        self,
+        ray,
+        run,
+        cluster: ClusterOptions,
+        blocks: Iterator[Block],
+        workers: list,
+        total_entries: int | None,
+        progress: bool,
+        chunker: Chunker,
+    ):
         self.ray, self.run, self.cluster, self.blocks, self.chunker = ray, run, cluster, blocks, chunker
         self.workers = list(workers)
         self.state = ["starting"] * len(workers)  # starting, ready, restarting, gone
@@ -381,8 +427,10 @@ class RayRun:
             while not self._finished():
                 self._dispatch()
                 if not self.in_flight:
-                    raise AttnWidgetError("every Ray worker has died and none could be restarted (see the Ray "
-                                          "logs); the output folder keeps the blocks finished so far")
+                    raise AttnWidgetError(
+                        "every Ray worker has died and none could be restarted (see the Ray "
+                        "logs); the output folder keeps the blocks finished so far"
+                    )
                 with self.run.interrupts.interruptible():  # waiting holds nothing of the run's state
                     ready, _ = self.ray.wait(list(self.in_flight), num_returns=1, timeout=1.0)
                 for ref in ready:
@@ -393,8 +441,14 @@ class RayRun:
         return self.run.stats
 
     def _finished(self) -> bool:
-        return (self.ended and not self.to_prepare and not self.prepared and not self.to_run and not self.ran
-                and not any(kind != "ping" for kind, _, _ in self.in_flight.values()))
+        return (
+            self.ended
+            and not self.to_prepare
+            and not self.prepared
+            and not self.to_run
+            and not self.ran
+            and not any(kind != "ping" for kind, _, _ in self.in_flight.values())
+        )
 
     def alive(self) -> int:
         return sum(state == "ready" for state in self.state)
@@ -402,7 +456,7 @@ class RayRun:
     # -- work out ----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        for k, worker in enumerate(self.workers):
+        for k, worker in enumerate(self.workers):  # noqa: B007 - only the index is used
             if self.state[k] != "ready":
                 continue
             slots = self.slots[k]
@@ -495,8 +549,10 @@ class RayRun:
         where = block.entries[0].where if block.entries else "?"
         self.skipped_blocks.append(f"entries {block.start}–{block.stop - 1} (from {where}): {detail}")
         if kind == "prepare":  # its entries go on as skipped items
-            block.entries = [Item(e.index, e.where, reason=reason, detail=f"{e.where}: {detail}",
-                                  duplicate=bool(e.duplicate)) for e in block.entries]
+            block.entries = [
+                Item(e.index, e.where, reason=reason, detail=f"{e.where}: {detail}", duplicate=bool(e.duplicate))
+                for e in block.entries
+            ]
             self.prepared[block.number] = block
             return
         # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
@@ -506,10 +562,16 @@ class RayRun:
         from .stats import CorpusSummary
 
         whole = self.run.stats.summary
-        summary = CorpusSummary(corpus=whole.corpus, model=whole.model, annotations=whole.annotations,
-                                min_attention=whole.min_attention, entries=block.stop,
-                                coverage=Coverage.range(block.start, block.stop),
-                                corpus_fingerprint=whole.corpus_fingerprint, model_fingerprint=whole.model_fingerprint)
+        summary = CorpusSummary(
+            corpus=whole.corpus,
+            model=whole.model,
+            annotations=whole.annotations,
+            min_attention=whole.min_attention,
+            entries=block.stop,
+            coverage=Coverage.range(block.start, block.stop),
+            corpus_fingerprint=whole.corpus_fingerprint,
+            model_fingerprint=whole.model_fingerprint,
+        )
         for item in block.entries:
             summary.duplicates += item.duplicate
             summary.skip(item.index, reason, f"{item.where}: {detail}")
@@ -548,13 +610,32 @@ class RayRun:
             self.run.checkpoint_if_due()
 
     def _show(self) -> None:
-        self.bar.set_postfix_str(f"blocks {self.merged} done, workers {self.alive()}/{len(self.workers)} alive",
-                                 refresh=False)
+        self.bar.set_postfix_str(
+            f"blocks {self.merged} done, workers {self.alive()}/{len(self.workers)} alive", refresh=False
+        )
 
 
-def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batch_size: int, exemplars: int,
-               min_attention, max_sentences, truncate: bool, pipeline, drop_duplicates: bool, strict: bool,
-               progress: bool, figures: bool, checkpoint_every, cluster: ClusterOptions):
+def run_on_ray(
+    source: CorpusSource,
+    spec,
+    folder,
+    start,
+    model,
+    *,
+    device,
+    batch_size: int,
+    exemplars: int,
+    min_attention,
+    max_sentences,
+    truncate: bool,
+    pipeline,
+    drop_duplicates: bool,
+    strict: bool,
+    progress: bool,
+    figures: bool,
+    checkpoint_every,
+    cluster: ClusterOptions,
+):
     """The body of ``analyze(..., engine="ray")`` once the corpus, the options and the
     output folder are checked (see :func:`attnwidget.corpus.analysis.analyze`)."""
     # lazy: keeps torch and the corpus pass out of the driver's import (Ray pickles this module to workers)
@@ -580,31 +661,65 @@ def run_on_ray(source: CorpusSource, spec, folder, start, model, *, device, batc
         count, cpus, gpus = plan_workers(ray, cluster)
         cluster.gpus_per_worker = gpus
         chunk = spec.options["chunk_sentences"]
-        plan = {"corpus": spec.corpus, "annotations": source.annotations, "corpus_fingerprint": spec.corpus_fingerprint,
-                "exemplars": exemplars, "min_attention": min_attention, "batch_size": batch_size, "chunk_size": chunk,
-                "truncate": truncate, "pipeline": pipeline, "drop_duplicates": drop_duplicates, "strict": strict}
+        plan = {
+            "corpus": spec.corpus,
+            "annotations": source.annotations,
+            "corpus_fingerprint": spec.corpus_fingerprint,
+            "exemplars": exemplars,
+            "min_attention": min_attention,
+            "batch_size": batch_size,
+            "chunk_size": chunk,
+            "truncate": truncate,
+            "pipeline": pipeline,
+            "drop_duplicates": drop_duplicates,
+            "strict": strict,
+        }
         began = time.monotonic()
         Worker = worker_class(ray, cpus, gpus)
-        actors = [Worker.remote(str(model or DEFAULT_MODEL), str(device), int(max(1, cpus)), plan)
-                  for _ in range(count)]
+        actors = [
+            Worker.remote(str(model or DEFAULT_MODEL), str(device), int(max(1, cpus)), plan) for _ in range(count)
+        ]
         info = _first_info(ray, actors, cluster)
         ready = time.monotonic()
         spec.model, spec.model_fingerprint = info["name"], info["fingerprint"]
-        spec.model_info = {"requested": model if isinstance(model, str) else None, "layers": info["layers"],
-                           "heads": info["heads"], "causal": info["causal"]}
+        spec.model_info = {
+            "requested": model if isinstance(model, str) else None,
+            "layers": info["layers"],
+            "heads": info["heads"],
+            "causal": info["causal"],
+        }
         if start is not None:
             check_resumable(spec, start.content, with_model=True)
             stats = start.stats
         else:
-            shape = SimpleNamespace(name=info["name"], num_layers=info["layers"], num_heads=info["heads"],
-                                    is_causal=info["causal"], device="cpu")
+            shape = SimpleNamespace(
+                name=info["name"],
+                num_layers=info["layers"],
+                num_heads=info["heads"],
+                is_causal=info["causal"],
+                device="cpu",
+            )
             stats = new_stats(shape, spec, exemplars, min_attention, 0, None)
-        run = CorpusRun(None, stats, spec, source, batch_size=batch_size, chunk_size=chunk,
-                        max_sentences=max_sentences, truncate=truncate, shard=(0, None), pipeline=pipeline,
-                        drop_duplicates=drop_duplicates, strict=strict, progress=progress, folder=folder,
-                        figures=figures, checkpoint_every=checkpoint_every,
-                        segments=start.segments if start is not None else None,
-                        manifest=start.content.manifest if start is not None else None)
+        run = CorpusRun(
+            None,
+            stats,
+            spec,
+            source,
+            batch_size=batch_size,
+            chunk_size=chunk,
+            max_sentences=max_sentences,
+            truncate=truncate,
+            shard=(0, None),
+            pipeline=pipeline,
+            drop_duplicates=drop_duplicates,
+            strict=strict,
+            progress=progress,
+            folder=folder,
+            figures=figures,
+            checkpoint_every=checkpoint_every,
+            segments=start.segments if start is not None else None,
+            manifest=start.content.manifest if start is not None else None,
+        )
         stats = _drive(ray, run, source, cluster, actors, max_sentences, progress)
         # For a caller (bench/bench_ray.py): the first worker's start, and the run after it.
         stats.engine_timing = {"workers": count, "start_s": ready - began, "run_s": time.monotonic() - ready}
@@ -636,10 +751,12 @@ def _first_info(ray, actors: list, cluster: ClusterOptions) -> dict:
     if died is not None and not pending:
         raise AttnWidgetError(f"no Ray worker could load the model:\n{str(died)[-2000:]}") from None
     resources = ray.cluster_resources()
-    raise AttnWidgetError(f"no Ray worker loaded the model within {WORKER_START_SECONDS:.0f} s: each worker asks for "
-                          f"{cluster.cpus_per_worker} CPU and {cluster.gpus_per_worker or 0} GPU, and the cluster "
-                          f"has {resources.get('CPU', 0):g} CPU and {resources.get('GPU', 0):g} GPU; ask for less "
-                          "(--cpus-per-worker, --gpus-per-worker, --workers) or add nodes")
+    raise AttnWidgetError(
+        f"no Ray worker loaded the model within {WORKER_START_SECONDS:.0f} s: each worker asks for "
+        f"{cluster.cpus_per_worker} CPU and {cluster.gpus_per_worker or 0} GPU, and the cluster "
+        f"has {resources.get('CPU', 0):g} CPU and {resources.get('GPU', 0):g} GPU; ask for less "
+        "(--cpus-per-worker, --gpus-per-worker, --workers) or add nodes"
+    )
 
 
 def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list, max_sentences, progress: bool):
@@ -660,8 +777,16 @@ def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list
     size = cluster.block_size or -(-run.chunk_size // PREPARE_BATCH) * PREPARE_BATCH
     blocks = blocks_of(source, max_sentences, size, run.resume_from, hasher, run.prefix)
     total = expected_entries(source, max_sentences, 0, None)
-    driver = RayRun(ray, run, cluster, blocks, actors, None if total is None else max(0, total - run.resume_from),
-                    progress, Chunker(run.chunk_size, 1, run.resume_from))
+    driver = RayRun(
+        ray,
+        run,
+        cluster,
+        blocks,
+        actors,
+        None if total is None else max(0, total - run.resume_from),
+        progress,
+        Chunker(run.chunk_size, 1, run.resume_from),
+    )
 
     def work() -> None:
         with run.interrupts:
@@ -673,11 +798,17 @@ def _drive(ray, run, source: CorpusSource, cluster: ClusterOptions, actors: list
         stats = run.concluded(work)
     finally:
         if run.resume_from and progress:
-            print(f"attnwidget: resumed after entry {run.resume_from - 1}: the checkpoint kept the blocks before "
-                  f"it; {driver.blocks_run} blocks run now", file=sys.stderr)
+            print(
+                f"attnwidget: resumed after entry {run.resume_from - 1}: the checkpoint kept the blocks before "
+                f"it; {driver.blocks_run} blocks run now",
+                file=sys.stderr,
+            )
     if driver.skipped_blocks:
-        warnings.warn(f"attnwidget: {len(driver.skipped_blocks)} block(s) of the corpus skipped after errors "
-                      "(their entries are counted as skipped in stats.summary):\n  "
-                      + "\n  ".join(driver.skipped_blocks[:5]), BlockSkippedWarning, stacklevel=3)
+        warnings.warn(
+            f"attnwidget: {len(driver.skipped_blocks)} block(s) of the corpus skipped after errors "
+            "(their entries are counted as skipped in stats.summary):\n  " + "\n  ".join(driver.skipped_blocks[:5]),
+            BlockSkippedWarning,
+            stacklevel=3,
+        )
     stats.blocks_run = driver.blocks_run  # for a caller (and the tests) to see what this session ran
     return stats

@@ -38,8 +38,11 @@ def stats_from_state(arrays: dict, meta: dict):
     # lazy: the actor imports torch and the corpus pass in its own process, not the driver's
     from .stats import AttentionStats, CorpusSummary
 
-    return AttentionStats(HeadSums.from_state(arrays, meta["sums"]), ExemplarTracker.from_state(arrays, meta["exemplars"]),
-                          CorpusSummary.from_json(meta["summary"]))
+    return AttentionStats(
+        HeadSums.from_state(arrays, meta["sums"]),
+        ExemplarTracker.from_state(arrays, meta["exemplars"]),
+        CorpusSummary.from_json(meta["summary"]),
+    )
 
 
 class BlockWorker:
@@ -67,9 +70,16 @@ class BlockWorker:
 
         loaded = self.loaded
         if not hasattr(self, "_info"):
-            self._info = {"name": loaded.name, "fingerprint": model_fingerprint(loaded), "layers": loaded.num_layers,
-                          "heads": loaded.num_heads, "causal": loaded.is_causal, "device": str(loaded.device),
-                          "pid": os.getpid(), "host": os.uname().nodename}
+            self._info = {
+                "name": loaded.name,
+                "fingerprint": model_fingerprint(loaded),
+                "layers": loaded.num_layers,
+                "heads": loaded.num_heads,
+                "causal": loaded.is_causal,
+                "device": str(loaded.device),
+                "pid": os.getpid(),
+                "host": os.uname().nodename,
+            }
         return self._info
 
     def prepare_block(self, entries: list) -> list:
@@ -80,8 +90,15 @@ class BlockWorker:
         from .prepare import End, prepare
 
         run = self.run
-        items = prepare(entries, self.loaded, run["annotations"], run["truncate"], pipeline=run["pipeline"],
-                        drop_duplicates=run["drop_duplicates"], strict=run["strict"])
+        items = prepare(
+            entries,
+            self.loaded,
+            run["annotations"],
+            run["truncate"],
+            pipeline=run["pipeline"],
+            drop_duplicates=run["drop_duplicates"],
+            strict=run["strict"],
+        )
         return [item for item in items if not isinstance(item, End)]
 
     def run_chunks(self, start: int, stop: int, items: list) -> tuple[dict, dict]:
@@ -98,13 +115,31 @@ class BlockWorker:
         from .run import CorpusRun, new_stats
 
         run, loaded = self.run, self.loaded
-        spec = SimpleNamespace(corpus=run["corpus"], options={"annotations": run["annotations"]},
-                               corpus_fingerprint=run["corpus_fingerprint"], model_fingerprint=self.info()["fingerprint"])
+        spec = SimpleNamespace(
+            corpus=run["corpus"],
+            options={"annotations": run["annotations"]},
+            corpus_fingerprint=run["corpus_fingerprint"],
+            model_fingerprint=self.info()["fingerprint"],
+        )
         stats = new_stats(loaded, spec, run["exemplars"], run["min_attention"], 0, None)
-        corpus_run = CorpusRun(loaded, stats, spec, None, batch_size=run["batch_size"], chunk_size=run["chunk_size"],
-                               max_sentences=None, truncate=run["truncate"], shard=(0, None), pipeline=run["pipeline"],
-                               drop_duplicates=run["drop_duplicates"], strict=run["strict"], progress=False,
-                               folder=None, figures=False, checkpoint_every=None)
+        corpus_run = CorpusRun(
+            loaded,
+            stats,
+            spec,
+            None,
+            batch_size=run["batch_size"],
+            chunk_size=run["chunk_size"],
+            max_sentences=None,
+            truncate=run["truncate"],
+            shard=(0, None),
+            pipeline=run["pipeline"],
+            drop_duplicates=run["drop_duplicates"],
+            strict=run["strict"],
+            progress=False,
+            folder=None,
+            figures=False,
+            checkpoint_every=None,
+        )
         corpus_run.fold([*items, End(stop)])
         summary = stats.summary
         summary.entries, summary.coverage = stop, Coverage.range(start, stop)
@@ -120,5 +155,6 @@ def worker_class(ray, cpus: float, gpus: float):
     dies (the model loads again); what it was running is not retried on it by Ray but
     handed back to the driver, which gives it to whichever worker is free
     (``max_task_retries=0``)."""
-    return ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=WORKER_RESTARTS, max_task_retries=0,
-                      max_concurrency=2)(BlockWorker)
+    return ray.remote(
+        num_cpus=cpus, num_gpus=gpus, max_restarts=WORKER_RESTARTS, max_task_retries=0, max_concurrency=2
+    )(BlockWorker)

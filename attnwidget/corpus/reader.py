@@ -12,11 +12,12 @@ and keeps its index, so the analysis skips it and counts it; strict (the default
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from attnwidget.corpus.entries import (  # noqa: F401 - Entry and the suffixes are part of this module's interface
+from attnwidget.corpus.entries import (
     CONLLU_SUFFIXES,
     SKIP_INVALID_CONLLU,
     SKIP_INVALID_TEXT,
@@ -55,14 +56,20 @@ class CorpusSource:
         return self.path is not None and self.path.suffix.lower() in CONLLU_SUFFIXES
 
     @classmethod
-    def open(cls, corpus, annotations: str | None, lenient: bool = False) -> "CorpusSource":
+    def open(cls, corpus, annotations: str | None, lenient: bool = False) -> CorpusSource:
         """Check the corpus and the annotations asked for; fingerprint and count a file."""
         if annotations not in (None, "gold", "spacy"):
             raise AttnWidgetError(f"annotations must be 'gold' or 'spacy', not {annotations!r}")
         if is_many(corpus):
             files = corpus if isinstance(corpus, CorpusFiles) else CorpusFiles([corpus])
-            return cls(files.name, files.annotations(annotations), lenient=lenient, files=files,
-                       fingerprint=files.fingerprint(), total=files.count(lenient))
+            return cls(
+                files.name,
+                files.annotations(annotations),
+                lenient=lenient,
+                files=files,
+                fingerprint=files.fingerprint(),
+                total=files.count(lenient),
+            )
         if isinstance(corpus, (str, Path)):
             path = Path(corpus)
             annotations = check_corpus_file(path, annotations)
@@ -73,8 +80,9 @@ class CorpusSource:
                 raise AttnWidgetError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
             return source
         if isinstance(corpus, (bytes, Syntax, AnnotatedSentence)) or not hasattr(corpus, "__iter__"):
-            raise AttnWidgetError(f"corpus must be a file path or an iterable of sentences, "
-                                  f"not {type(corpus).__name__}")
+            raise AttnWidgetError(
+                f"corpus must be a file path or an iterable of sentences, not {type(corpus).__name__}"
+            )
         total = len(corpus) if hasattr(corpus, "__len__") else None
         return cls("<sentences>", annotations or "auto", items=corpus, lenient=lenient, total=total)
 
@@ -91,8 +99,10 @@ class CorpusSource:
             more = len(errors) - 1
             if more and hasattr(first, "add_note"):
                 count = f"{more}{'+' if getattr(errors, 'truncated', False) else ''}"
-                first.add_note(f"({count} more invalid sentences in {self.path}: fix them, or skip them with "
-                               "--lenient / lenient=True)")
+                first.add_note(
+                    f"({count} more invalid sentences in {self.path}: fix them, or skip them with "
+                    "--lenient / lenient=True)"
+                )
             raise first
 
     def entries(self) -> Iterator[Entry]:
@@ -128,8 +138,13 @@ class CorpusSource:
         sentences = iter_conllu(path, lenient=True) if self.lenient else iter_conllu(path)
         for index, syntax in enumerate(sentences):
             if isinstance(syntax, ConlluError):
-                yield Entry(index, f"{path}, line {syntax.line}", "", invalid=conllu_detail(syntax, path),
-                            invalid_reason=SKIP_INVALID_CONLLU)
+                yield Entry(
+                    index,
+                    f"{path}, line {syntax.line}",
+                    "",
+                    invalid=conllu_detail(syntax, path),
+                    invalid_reason=SKIP_INVALID_CONLLU,
+                )
             else:
                 yield Entry(index, f"{path}, line {syntax.meta.get('line', '?')}", syntax.text, syntax=syntax)
 
@@ -154,17 +169,21 @@ class CorpusSource:
             where = f"item {index}"
             if isinstance(item, AnnotatedSentence):
                 if item.syntax is None and annotations != "spacy":
-                    raise AttnWidgetError(f"{where}: this AnnotatedSentence has no syntax; "
-                                          "use annotations='spacy' to parse it")
+                    raise AttnWidgetError(
+                        f"{where}: this AnnotatedSentence has no syntax; use annotations='spacy' to parse it"
+                    )
                 # Without syntax it is parsed again from its text.
-                yield Entry(index, where, item.text, syntax=item.syntax,
-                            sentence=item if item.syntax is not None else None)
+                yield Entry(
+                    index, where, item.text, syntax=item.syntax, sentence=item if item.syntax is not None else None
+                )
             elif isinstance(item, Syntax):
                 yield Entry(index, where, item.text, syntax=item)
             elif isinstance(item, str):
                 if annotations == "gold":
-                    raise AttnWidgetError(f"{where}: gold annotations need CoNLL-U (a .conllu file or "
-                                          "Syntax objects); plain strings need annotations='spacy'")
+                    raise AttnWidgetError(
+                        f"{where}: gold annotations need CoNLL-U (a .conllu file or "
+                        "Syntax objects); plain strings need annotations='spacy'"
+                    )
                 yield Entry(index, where, item)
             else:
                 message = f"{where}: expected a string, Syntax or AnnotatedSentence, not {type(item).__name__}"
@@ -179,19 +198,23 @@ def check_corpus_file(path: Path, annotations: str | None) -> str:
     it gets (gold for CoNLL-U unless asked otherwise, spaCy for text)."""
     if not path.is_file():
         what = "a folder, not a file" if path.is_dir() else "not found"
-        raise AttnWidgetError(f"no corpus file at {str(path)!r} ({what}; give a .conllu or .txt file, "
-                              "or a list of sentences)")
+        raise AttnWidgetError(
+            f"no corpus file at {str(path)!r} ({what}; give a .conllu or .txt file, or a list of sentences)"
+        )
     suffix = path.suffix.lower()
     if suffix in CONLLU_SUFFIXES:
         annotations = annotations or "gold"
     elif suffix in TEXT_SUFFIXES:
         if annotations == "gold":
-            raise AttnWidgetError(f"{path}: gold annotations need a CoNLL-U file (.conllu); "
-                                  "for plain text use annotations='spacy'")
+            raise AttnWidgetError(
+                f"{path}: gold annotations need a CoNLL-U file (.conllu); for plain text use annotations='spacy'"
+            )
         annotations = "spacy"
     else:
-        raise AttnWidgetError(f"{path}: unknown corpus format {suffix or '(no suffix)'!r}; "
-                              "use .conllu (CoNLL-U) or .txt (one sentence per line)")
+        raise AttnWidgetError(
+            f"{path}: unknown corpus format {suffix or '(no suffix)'!r}; "
+            "use .conllu (CoNLL-U) or .txt (one sentence per line)"
+        )
     try:
         with path.open("rb") as f:
             empty = not f.read(1)
@@ -206,12 +229,12 @@ def _decode(raw: bytes, path: Path, line: int) -> str:
     try:
         return raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise AttnWidgetError(f"{path}, line {line}: not valid UTF-8 ({exc.reason} "
-                              f"at byte {exc.start})") from None
+        raise AttnWidgetError(f"{path}, line {line}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
 
 
-def expected_entries(source: CorpusSource, max_sentences: int | None, shard_index: int,
-                     shard_count: int | None) -> int | None:
+def expected_entries(
+    source: CorpusSource, max_sentences: int | None, shard_index: int, shard_count: int | None
+) -> int | None:
     """Entries this run will account for (its shard's), for the progress bar; None if unknown."""
     total = source.total
     if total is not None and max_sentences is not None:

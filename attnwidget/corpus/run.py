@@ -20,8 +20,8 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from itertools import islice
-from typing import Iterator
 
 from attnwidget.corpus.atomic import OutputFolderError
 from attnwidget.corpus.coverage import Coverage
@@ -53,9 +53,28 @@ class SkippedSentencesWarning(UserWarning):
 class CorpusRun:
     """One pass (or the rest of one) over a corpus: chunks in, statistics, checkpoints out."""
 
-    def __init__(self, loaded, stats: AttentionStats, spec: RunSpec, source: CorpusSource, *, batch_size: int,
-                 chunk_size: int, max_sentences, truncate, shard, pipeline, drop_duplicates, strict, progress,
-                 folder, figures, checkpoint_every, segments=None, manifest=None):
+    def __init__(
+        self,
+        loaded,
+        stats: AttentionStats,
+        spec: RunSpec,
+        source: CorpusSource,
+        *,
+        batch_size: int,
+        chunk_size: int,
+        max_sentences,
+        truncate,
+        shard,
+        pipeline,
+        drop_duplicates,
+        strict,
+        progress,
+        folder,
+        figures,
+        checkpoint_every,
+        segments=None,
+        manifest=None,
+    ):
         self.loaded, self.stats, self.spec, self.source = loaded, stats, spec, source
         self.batch_size = batch_size
         self.chunk_size = chunk_size
@@ -82,14 +101,29 @@ class CorpusRun:
         if self.max_sentences is not None:
             entries = islice(entries, self.max_sentences)
         hasher = None if self.source.is_file else EntryHasher()
-        items = prepare(entries, self.loaded, self.source.annotations, self.truncate, self.shard_index,
-                        self.shard_count, self.pipeline, self.drop_duplicates, resume_from=self.resume_from,
-                        hasher=hasher, expect=self.prefix, strict=self.strict)
+        items = prepare(
+            entries,
+            self.loaded,
+            self.source.annotations,
+            self.truncate,
+            self.shard_index,
+            self.shard_count,
+            self.pipeline,
+            self.drop_duplicates,
+            resume_from=self.resume_from,
+            hasher=hasher,
+            expect=self.prefix,
+            strict=self.strict,
+        )
         total = expected_entries(self.source, self.max_sentences, self.shard_index, self.shard_count)
 
         def work() -> None:
-            with progress_bar(self.progress, total, self.saved) as self.bar, self.interrupts, \
-                    _old_objects_frozen(), prefetched(items, self.chunk_size) as ahead:
+            with (
+                progress_bar(self.progress, total, self.saved) as self.bar,
+                self.interrupts,
+                _old_objects_frozen(),
+                prefetched(items, self.chunk_size) as ahead,
+            ):
                 self._consume(ahead)
 
         return self.concluded(work)
@@ -104,8 +138,10 @@ class CorpusRun:
             summary = self.stats.summary
             if summary.sentences == 0:
                 skipped = "; ".join(f"{n} {reason}" for reason, n in summary.skipped.items()) or "none"
-                raise AttnWidgetError(f"the corpus {summary.corpus} has no sentences to analyse "
-                                      f"({summary.entries} entries read; skipped: {skipped})")
+                raise AttnWidgetError(
+                    f"the corpus {summary.corpus} has no sentences to analyse "
+                    f"({summary.entries} entries read; skipped: {skipped})"
+                )
             if self.folder is not None:
                 self._write("complete")
         except KeyboardInterrupt:
@@ -222,8 +258,7 @@ class CorpusRun:
         trim_heap()
         ids = [item.index for item in items]
         # The sums mask every weight by the counted pairs, padding included.
-        batches = iter_attention_batches(loaded, [item.sentence for item in items], self.batch_size,
-                                         zero_padding=False)
+        batches = iter_attention_batches(loaded, [item.sentence for item in items], self.batch_size, zero_padding=False)
         while True:
             with self.interrupts.interruptible():  # a forward pass holds nothing of the run's state
                 batch = next(batches, None)
@@ -257,8 +292,9 @@ class CorpusRun:
         try:
             self._write("checkpoint")
         except (OSError, OutputFolderError) as exc:
-            warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning, stacklevel=3
+            )
             self.last_write = time.monotonic()
 
     # -- writing ----------------------------------------------------------------------
@@ -269,8 +305,15 @@ class CorpusRun:
         if self.prefix is not None:
             manifest["corpus"]["prefix"] = list(self.prefix)
         complete = status == "complete"
-        write_folder(self.folder, self.stats, manifest, results=complete, figures=self.figures,
-                     tables=status in ("interrupted", "failed"), checkpoint=None if complete else self.writer)
+        write_folder(
+            self.folder,
+            self.stats,
+            manifest,
+            results=complete,
+            figures=self.figures,
+            tables=status in ("interrupted", "failed"),
+            checkpoint=None if complete else self.writer,
+        )
         self.manifest, self.saved, self.last_write = manifest, len(summary.coverage), time.monotonic()
 
     def _stopped(self) -> AttentionStats:
@@ -287,8 +330,10 @@ class CorpusRun:
             elif summary.coverage:
                 self._write("interrupted")
             if self.manifest is not None and not self.manifest.get("complete"):
-                message += (f"; {self.folder.path} holds {self.manifest.get('covers')}. "
-                            f"Continue with:\n  {self.manifest.get('resume')}")
+                message += (
+                    f"; {self.folder.path} holds {self.manifest.get('covers')}. "
+                    f"Continue with:\n  {self.manifest.get('resume')}"
+                )
             else:
                 message += f"; nothing was finished, {self.folder.path} is unchanged"
         except KeyboardInterrupt:
@@ -315,8 +360,11 @@ class CorpusRun:
             return
         if self.manifest is not None and not self.manifest.get("complete"):
             hint = "" if not isinstance(exc, SentenceError) else " (without --strict to skip that sentence)"
-            _note(exc, f"{self.folder.path} holds {self.manifest.get('covers')} analysed before the error; "
-                       f"continue{hint} with:\n  {self.manifest.get('resume')}")
+            _note(
+                exc,
+                f"{self.folder.path} holds {self.manifest.get('covers')} analysed before the error; "
+                f"continue{hint} with:\n  {self.manifest.get('resume')}",
+            )
 
     def _report_errors(self) -> None:
         summary = self.stats.summary
@@ -324,9 +372,13 @@ class CorpusRun:
         if failed:
             counts = "; ".join(f"{n} {reason}" for reason, n in failed.items())
             examples = [f"entry {i}: {detail}" for i, reason, detail in summary.skip_examples if reason in failed]
-            warnings.warn(f"attnwidget: sentences skipped after errors ({counts}):\n  " + "\n  ".join(examples[:5])
-                          + "\n(all in stats.summary.skip_examples; strict=True makes them errors)",
-                          SkippedSentencesWarning, stacklevel=4)
+            warnings.warn(
+                f"attnwidget: sentences skipped after errors ({counts}):\n  "
+                + "\n  ".join(examples[:5])
+                + "\n(all in stats.summary.skip_examples; strict=True makes them errors)",
+                SkippedSentencesWarning,
+                stacklevel=4,
+            )
 
 
 def _note(exc: BaseException, text: str) -> None:
@@ -454,13 +506,20 @@ def progress_bar(enabled: bool, total: int | None, initial: int = 0):
         bar.close()
 
 
-def new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,
-               shard_count: int | None) -> AttentionStats:
-    summary = CorpusSummary(corpus=spec.corpus, model=loaded.name, annotations=spec.options["annotations"],
-                            min_attention=min_attention,
-                            shards=None if shard_count is None else [shard_index], shard_count=shard_count,
-                            coverage=Coverage.empty(), corpus_fingerprint=spec.corpus_fingerprint,
-                            model_fingerprint=spec.model_fingerprint)
+def new_stats(
+    loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int, shard_count: int | None
+) -> AttentionStats:
+    summary = CorpusSummary(
+        corpus=spec.corpus,
+        model=loaded.name,
+        annotations=spec.options["annotations"],
+        min_attention=min_attention,
+        shards=None if shard_count is None else [shard_index],
+        shard_count=shard_count,
+        coverage=Coverage.empty(),
+        corpus_fingerprint=spec.corpus_fingerprint,
+        model_fingerprint=spec.model_fingerprint,
+    )
     sums = HeadSums(loaded.num_layers, loaded.num_heads, loaded.is_causal, min_attention, loaded.device)
     tracker = ExemplarTracker(loaded.num_layers, loaded.num_heads, exemplars, loaded.device)
     return AttentionStats(sums, tracker, summary)

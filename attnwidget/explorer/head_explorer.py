@@ -75,8 +75,11 @@ def baseline(stats: AttentionStats, metric: str, key: str) -> float | None:
     """The corpus baseline a per-layer line is read against, where docs/metrics.md defines one:
     the share of counted pairs that are dependencies (``dep_align``), the share of pairs
     whose target has the tag (``pos_to``), the best fixed offset (``head_accuracy``)."""
-    table, k = {"dep_align": ("dep_align_baseline", key), "pos_to": ("pos_frequency", key),
-                "head_accuracy": ("head_accuracy_baseline", key.rsplit(":", 1)[0])}.get(metric, (None, None))
+    table, k = {
+        "dep_align": ("dep_align_baseline", key),
+        "pos_to": ("pos_frequency", key),
+        "head_accuracy": ("head_accuracy_baseline", key.rsplit(":", 1)[0]),
+    }.get(metric, (None, None))
     if table is None:
         return None
     series = stats.baseline(table)
@@ -93,15 +96,17 @@ def grids_payload(stats: AttentionStats, like: AttentionStats | None = None) -> 
     for name in GRID_METRICS:
         keys = reference.keys(name)
         own = set(stats.keys(name))
-        metrics.append({
-            "name": name,
-            "title": TITLES[name],
-            "definition": DEFINITIONS[name],
-            "keys": keys,
-            "default": default_key(reference, name),
-            "bounded": name not in UNBOUNDED,
-            "baseline": [baseline(stats, name, k) if k in own else None for k in keys],
-        })
+        metrics.append(
+            {
+                "name": name,
+                "title": TITLES[name],
+                "definition": DEFINITIONS[name],
+                "keys": keys,
+                "default": default_key(reference, name),
+                "bounded": name not in UNBOUNDED,
+                "baseline": [baseline(stats, name, k) if k in own else None for k in keys],
+            }
+        )
         for key in keys:
             if key in own:
                 grids.append(stats.values(name, key or None))
@@ -151,7 +156,8 @@ class ExemplarAttention:
             raise AttnWidgetError(
                 f"the model has {self.model.num_layers} layers × {self.model.num_heads} heads but the "
                 f"statistics have {stats.num_layers} × {stats.num_heads}: pass the model they were computed with "
-                f"({stats.summary.model!r})")
+                f"({stats.summary.model!r})"
+            )
         self._texts = {int(s): (text, tokens) for s, (text, tokens) in exemplars_payload(stats)["texts"].items()}
         self._cache: dict[int, AttentionData] = {}
         self._inputs: dict[int, Any] = {}  # sentence -> model_input.ModelInput, for the neuron view
@@ -193,8 +199,9 @@ class ExemplarAttention:
         self._neuron_recent = self._neuron_recent[-KEEP_NEURON_SENTENCES:]
         return self._inputs[sentence]
 
-    def compute(self, sentences: list[int], batch_size: int = 16,
-                keep_inputs: bool = False) -> dict[int, AttentionData]:
+    def compute(
+        self, sentences: list[int], batch_size: int = 16, keep_inputs: bool = False
+    ) -> dict[int, AttentionData]:
         """Attention of several exemplar sentences, run in batches (not cached)."""
 
         annotated = []
@@ -206,7 +213,8 @@ class ExemplarAttention:
             if a.tokens != tokens:
                 raise AttnWidgetError(
                     f"sentence {sentence} tokenizes differently now than when the statistics were computed "
-                    f"({len(a.tokens)} tokens, not {len(tokens)}): is this the same model and tokenizer?")
+                    f"({len(a.tokens)} tokens, not {len(tokens)}): is this the same model and tokenizer?"
+                )
             annotated.append(a)
         inputs = self_attention_inputs(annotated, self.model, batch_size=batch_size)  # as the widget's own
         if keep_inputs:
@@ -321,12 +329,21 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     _stats = t.Dict().tag(sync=True)
     _exemplars = t.List().tag(sync=True)
     _attention = t.Dict().tag(sync=True)  # per source: how exemplars open ("kernel" | "static" | reason)
-    _embedded = t.Dict().tag(sync=True)   # static export only: sentence bundles
+    _embedded = t.Dict().tag(sync=True)  # static export only: sentence bundles
 
     @checked_keywords(extra=trait_names)
-    def __init__(self, stats: AttentionStats, model: Any = None, compare: AttentionStats | None = None, *,
-                 compare_model: Any = None, labels: tuple[str, str] | None = None, device: str = "auto",
-                 progress: bool = True, **traits: Any) -> None:
+    def __init__(
+        self,
+        stats: AttentionStats,
+        model: Any = None,
+        compare: AttentionStats | None = None,
+        *,
+        compare_model: Any = None,
+        labels: tuple[str, str] | None = None,
+        device: str = "auto",
+        progress: bool = True,
+        **traits: Any,
+    ) -> None:
         if not isinstance(stats, AttentionStats):
             raise AttnWidgetError(f"HeadExplorer takes an AttentionStats, not {type(stats).__name__}")
         if compare is not None:
@@ -335,7 +352,8 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
             if (compare.num_layers, compare.num_heads) != (stats.num_layers, stats.num_heads):
                 raise AttnWidgetError(
                     f"compare has {compare.num_layers} layers × {compare.num_heads} heads but stats has "
-                    f"{stats.num_layers} × {stats.num_heads}; a difference grid needs the same shape")
+                    f"{stats.num_layers} × {stats.num_heads}; a difference grid needs the same shape"
+                )
             if compare_model is None and compare.summary.model == stats.summary.model:
                 compare_model = model
         self._sources = [stats] + ([compare] if compare is not None else [])
@@ -376,8 +394,10 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         if self._models[source] is not None:
             return "kernel"
         which = "these statistics" if source == 0 else "the compared statistics"
-        return (f"No model was given for {which}, so exemplars are text only: "
-                f"pass model= (e.g. {self.sources[source].summary.model!r}) to open them in the attention view.")
+        return (
+            f"No model was given for {which}, so exemplars are text only: "
+            f"pass model= (e.g. {self.sources[source].summary.model!r}) to open them in the attention view."
+        )
 
     # ------------------------------------------------------------------ accessors
 
@@ -428,9 +448,11 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         if self.closed:
             return "HeadExplorer(closed)"
         compare = f", compare={describe_source(self.compare)!r}" if self.compare is not None else ""
-        return (f"HeadExplorer({describe_source(self.stats)!r}{compare}, {self.num_layers} layers × "
-                f"{self.num_heads} heads, metric={self.metric!r}, key={self.key!r}, mode={self.mode!r}, "
-                f"layer={self.layer}, head={self.head})")
+        return (
+            f"HeadExplorer({describe_source(self.stats)!r}{compare}, {self.num_layers} layers × "
+            f"{self.num_heads} heads, metric={self.metric!r}, key={self.key!r}, mode={self.mode!r}, "
+            f"layer={self.layer}, head={self.head})"
+        )
 
     # ---------------------------------------------------------------------- export
 
@@ -446,13 +468,15 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         return explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
 
     @checked_keywords
-    def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
-                  progress: bool = True) -> Path:
+    def save_html(
+        self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20, progress: bool = True
+    ) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        page = explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress,
-                             out_dir=path.parent)  # corpus paths relative to the page
+        page = explorer_page(
+            self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress, out_dir=path.parent
+        )  # corpus paths relative to the page
         path.write_text(page, encoding="utf-8")
         return path
 
@@ -460,8 +484,10 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     def static_state(self, max_sentence_bytes: int = 8 << 20, progress: bool = True) -> dict:
         """The synced state plus, per source with a model, every exemplar sentence's bundle."""
         self._check_open()
-        state = {name: getattr(self, name) for name in
-                 ("metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme")}
+        state = {
+            name: getattr(self, name)
+            for name in ("metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme")
+        }
         state["_stats"] = _base64_arrays(self._stats)
         state["_exemplars"] = self._exemplars
         how, embedded, budget = [], {}, max_sentence_bytes
@@ -470,9 +496,11 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
             if loaded is None:
                 how.append(self._how(k))
             elif bundles is None:
-                how.append(f"The exemplars' attention would take more than {max_sentence_bytes / 1e6:.1f} MB, "
-                           "so this file holds exemplar text only; open the explorer in a notebook with the "
-                           "model to see it (or export with a larger max_sentence_bytes).")
+                how.append(
+                    f"The exemplars' attention would take more than {max_sentence_bytes / 1e6:.1f} MB, "
+                    "so this file holds exemplar text only; open the explorer in a notebook with the "
+                    "model to see it (or export with a larger max_sentence_bytes)."
+                )
             else:
                 how.append("static")
                 embedded[str(k)] = bundles
@@ -481,8 +509,9 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         state["_embedded"] = embedded
         return state
 
-    def _sentence_bundles(self, source: int, loaded: ExemplarAttention, budget: int,
-                          chunk: int = 64, progress: bool = True) -> dict[str, dict] | None:
+    def _sentence_bundles(
+        self, source: int, loaded: ExemplarAttention, budget: int, chunk: int = 64, progress: bool = True
+    ) -> dict[str, dict] | None:
         """Each exemplar sentence with the layers its exemplars come from; None past ``budget`` bytes."""
         layers_of: dict[int, set[int]] = {}
         for row in self._exemplars[source]["rows"]:
@@ -492,7 +521,7 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
         what = "exemplar attention" + (f" ({self._stats['labels'][source]})" if len(self._models) > 1 else "")
         with bar(total=len(sentences), desc=what, unit="sent", enabled=progress) as done:
             for start in range(0, len(sentences), chunk):  # a chunk at a time: memory stays bounded
-                for sentence, data in loaded.compute(sentences[start:start + chunk]).items():
+                for sentence, data in loaded.compute(sentences[start : start + chunk]).items():
                     bundle = sentence_bundle(data, sorted(layers_of[sentence]), base64=True)
                     used += sum(len(p["data"]["buffer"]) for p in bundle["layers"].values())
                     if used > budget:
@@ -574,8 +603,10 @@ class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     def _on_request(self, _widget, content, _buffers) -> None:
         if self.closed:
             return  # a request that was on its way when the explorer closed has no one to answer
-        handlers = {what: (lambda content, what=what: self._answer(what, content))
-                    for what in ("sentence", "layer", "thumbnails", "neuron")}
+        handlers = {
+            what: (lambda content, what=what: self._answer(what, content))
+            for what in ("sentence", "layer", "thumbnails", "neuron")
+        }
         answer = reply_to(content, handlers, refused=(AttnWidgetError, KeyError, ValueError, TypeError))
         if answer is not None:
             reply, buffers = answer

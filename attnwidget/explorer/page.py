@@ -15,8 +15,10 @@ from attnwidget.widget.js_bundles import inline_script
 if TYPE_CHECKING:
     from attnwidget.explorer.head_explorer import HeadExplorer
 
-_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-        "img-src data: blob:; connect-src data: blob:")
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; connect-src data: blob:"
+)
 
 _STYLE = """
   body { margin: 16px 24px; font: 14px/1.45 system-ui, sans-serif; background: #ffffff; color: #1f2328; }
@@ -50,9 +52,13 @@ def explorer_bundle() -> str:
     return inline_script("explorer.js")
 
 
-def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explorer-0",
-                   max_sentence_bytes: int = 8 << 20, progress: bool = True,
-                   summary: list[str] | None = None) -> str:
+def explorer_block(
+    explorer: HeadExplorer,
+    element_id: str = "attnwidget-explorer-0",
+    max_sentence_bytes: int = 8 << 20,
+    progress: bool = True,
+    summary: list[str] | None = None,
+) -> str:
     """The explorer's mount point, state and bundle (an ES module runs after the page is parsed).
 
     ``summary``: the corpus summary shown per source, in place of the explorer's own.
@@ -63,22 +69,31 @@ def explorer_block(explorer: "HeadExplorer", element_id: str = "attnwidget-explo
     state = explorer.static_state(max_sentence_bytes=max_sentence_bytes, progress=progress)
     if summary is not None:
         state["_stats"] = {**state["_stats"], "summary": summary}
-    return (f'<div id="{element_id}"></div>\n'
-            f'<script type="application/json" data-attnwidget-explorer="{element_id}">{script_json(state)}</script>\n'
-            f'<script type="module">{explorer_bundle()}</script>\n'
-            '<script type="module">attnwidgetExplorer.mountAll();</script>')
+    return (
+        f'<div id="{element_id}"></div>\n'
+        f'<script type="application/json" data-attnwidget-explorer="{element_id}">{script_json(state)}</script>\n'
+        f'<script type="module">{explorer_bundle()}</script>\n'
+        '<script type="module">attnwidgetExplorer.mountAll();</script>'
+    )
 
 
 def page_html(title: str, body: str) -> str:
     """A whole offline page: our styles, a CSP that allows nothing from elsewhere, ``body``."""
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
-            f'<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n')
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
 
 
-def explorer_page(explorer: "HeadExplorer", title: str | None = None, max_sentence_bytes: int = 8 << 20,
-                  progress: bool = True, out_dir: str | Path | None = None) -> str:
+def explorer_page(
+    explorer: HeadExplorer,
+    title: str | None = None,
+    max_sentence_bytes: int = 8 << 20,
+    progress: bool = True,
+    out_dir: str | Path | None = None,
+) -> str:
     """A page holding just the explorer (what ``HeadExplorer.save_html`` writes); ``out_dir``:
     the page's folder, which corpus paths are shown relative to."""
     if title is None:

@@ -26,9 +26,19 @@ from .style import drawing
 VIEWS = ("head", "model", "matrix", "neuron")
 
 
-def draw(widget: Any, view: str | None = None, *, layer: int | None = None, heads: Any = None,
-         token: int | None = None, theme: str | None = None, width_in: float | None = None,
-         height_in: float | None = None, fit_in: tuple[float, float] | None = None, line_budget: int | None = None):
+def draw(
+    widget: Any,
+    view: str | None = None,
+    *,
+    layer: int | None = None,
+    heads: Any = None,
+    token: int | None = None,
+    theme: str | None = None,
+    width_in: float | None = None,
+    height_in: float | None = None,
+    fit_in: tuple[float, float] | None = None,
+    line_budget: int | None = None,
+):
     """A matplotlib Figure of ``view`` (default: the widget's) as the widget shows it.
 
     ``layer``, ``heads``, ``token``, ``theme``: instead of the widget's. ``width_in`` /
@@ -38,6 +48,7 @@ def draw(widget: Any, view: str | None = None, *, layer: int | None = None, head
     """
     # lazy: keeps matplotlib and the drawing code out of importing this module
     from .canvas import Size
+
     # lazy: keeps matplotlib and the drawing code out of importing this module
     from .scene import scene_of
 
@@ -95,7 +106,9 @@ def _checked(widget: Any, view, layer, heads, token, theme) -> dict:
         if heads is not None:
             if isinstance(heads, int) and not isinstance(heads, bool):
                 heads = [heads]
-            if isinstance(heads, (str, bytes)) or not all(isinstance(h, int) and not isinstance(h, bool) for h in heads):
+            if isinstance(heads, (str, bytes)) or not all(
+                isinstance(h, int) and not isinstance(h, bool) for h in heads
+            ):
                 raise AttnWidgetError(f"heads must be an int or a list of ints, not {heads!r}")
             out["heads"] = widget._check_heads({"value": list(heads)})
         if token is not None:

@@ -31,8 +31,9 @@ class Canvas:
 
     def text(self, x, y, s, *, size, colour, ha="left", va="center", **kw):
         """Literal text (no mathtext) at data point (x, y)."""
-        return self.ax.text(x, y, s, fontsize=self.pt(size), color=colour, ha=ha, va=va,
-                            parse_math=False, clip_on=False, **kw)
+        return self.ax.text(
+            x, y, s, fontsize=self.pt(size), color=colour, ha=ha, va=va, parse_math=False, clip_on=False, **kw
+        )
 
     def fraction(self, x: float, y: float, w: float, h: float) -> list[float]:
         """A rectangle in points (top-left x, y) as a figure fraction, for an inset axes."""
@@ -52,8 +53,9 @@ class Size:
     def __post_init__(self):
         for name in ("width_in", "height_in"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not 0.2 <= value <= 200):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.2 <= value <= 200
+            ):
                 raise AttnWidgetError(f"{name} is a size in inches between 0.2 and 200, not {value!r}")
 
     def inches(self, natural_w: float, natural_h: float) -> tuple[float, float]:
@@ -91,4 +93,5 @@ def check_pixels(fig, dpi: float) -> None:
         raise AttnWidgetError(
             f"a {w:.1f} x {h:.1f} in picture at {dpi:g} dpi is {max(w, h) * dpi:,.0f} pixels along a side, "
             f"more than a PNG can be drawn with ({MAX_PIXELS:,}); lower dpi=, give width_in=/height_in=, "
-            "use save_svg (vector, no limit), or show fewer tokens (window=, a pair's block, level='word')")
+            "use save_svg (vector, no limit), or show fewer tokens (window=, a pair's block, level='word')"
+        )

@@ -40,6 +40,8 @@ def view_for(widget) -> str | None:
     """The view the fallback draws: the one shown, or the model view for a long input."""
     data = widget._data
     return "model" if max(data.num_tokens, data.num_keys) > MAX_TOKENS and widget.view != "model" else None
+
+
 IMAGE_TYPES = ("image/svg+xml", "image/png")
 
 

@@ -14,8 +14,11 @@ from .canvas import check_pixels
 FORMATS = {"png": "PNG", "svg": "SVG", "pdf": "PDF"}
 DEFAULT_DPI = 300
 #: Keep the files reproducible: no creation date, the same ids for the same picture.
-_METADATA = {"svg": {"Date": None, "Creator": "attnwidget"}, "pdf": {"CreationDate": None, "Creator": "attnwidget"},
-             "png": {"Software": "attnwidget"}}
+_METADATA = {
+    "svg": {"Date": None, "Creator": "attnwidget"},
+    "pdf": {"CreationDate": None, "Creator": "attnwidget"},
+    "png": {"Software": "attnwidget"},
+}
 
 
 def check_dpi(dpi) -> float:
@@ -36,8 +39,9 @@ def target_path(path, fmt: str) -> Path:
         return path.with_name(path.name + "." + fmt)
     if suffix != fmt:
         other = f"save_{suffix}" if suffix in FORMATS else "another name"
-        raise AttnWidgetError(f"{path.name} ends in .{suffix} but this writes {FORMATS[fmt]}: name it "
-                              f"{path.stem}.{fmt}, or use {other}")
+        raise AttnWidgetError(
+            f"{path.name} ends in .{suffix} but this writes {FORMATS[fmt]}: name it {path.stem}.{fmt}, or use {other}"
+        )
     if path.is_dir():
         raise AttnWidgetError(f"{path} is a folder; give a file name such as {path / ('attention.' + fmt)}")
     return path

@@ -32,15 +32,26 @@ def draw_grid(explorer, size: Size | None = None):
         if explorer.mode == "difference":
             values = explorer.values()
             top = float(np.nanmax(np.abs(values), initial=0.0)) or 1.0
-            image = ax.imshow(np.ma.masked_invalid(values), cmap=signed_cmap(pal.name), vmin=-top, vmax=top,
-                              interpolation="nearest", aspect="auto")
+            image = ax.imshow(
+                np.ma.masked_invalid(values),
+                cmap=signed_cmap(pal.name),
+                vmin=-top,
+                vmax=top,
+                interpolation="nearest",
+                aspect="auto",
+            )
             title += " \u2014 difference"
         else:
             values = explorer.stats.values(metric, key or None)
             finite = values[np.isfinite(values)]
-            image = ax.imshow(np.ma.masked_invalid(values), cmap=SEQUENTIAL, vmin=0.0,
-                              vmax=float(finite.max()) if finite.size and finite.max() > 0 else 1.0,
-                              interpolation="nearest", aspect="auto")
+            image = ax.imshow(
+                np.ma.masked_invalid(values),
+                cmap=SEQUENTIAL,
+                vmin=0.0,
+                vmax=float(finite.max()) if finite.size and finite.max() > 0 else 1.0,
+                interpolation="nearest",
+                aspect="auto",
+            )
         step = max(1, H // 16)
         ax.set_xticks(range(0, H, step))
         ax.set_yticks(range(0, L, max(1, L // 16)))
@@ -56,8 +67,16 @@ def draw_grid(explorer, size: Size | None = None):
         if explorer.layer is not None and explorer.head is not None:
             from matplotlib.patches import Rectangle
 
-            ax.add_patch(Rectangle((explorer.head - 0.5, explorer.layer - 0.5), 1, 1, facecolor="none",
-                                   edgecolor=pal.foreground, linewidth=1.5))
+            ax.add_patch(
+                Rectangle(
+                    (explorer.head - 0.5, explorer.layer - 0.5),
+                    1,
+                    1,
+                    facecolor="none",
+                    edgecolor=pal.foreground,
+                    linewidth=1.5,
+                )
+            )
         bar = fig.colorbar(image, ax=ax, shrink=0.85)
         bar.ax.tick_params(labelsize=7, colors=pal.foreground)
     return fig

@@ -40,7 +40,7 @@ def draw_head(scene: Scene, size=None, line_budget: int | None = None):
     body = max(len(rows.units), len(keys.units)) * ROW_H
     height = top + body + 8 + legend_height(entries, width - 16)
     c = new_canvas(width, height, pal.background, size)
-    y_of = lambda i: top + (np.asarray(i) + 0.5) * ROW_H
+    y_of = lambda i: top + (np.asarray(i) + 0.5) * ROW_H  # noqa: E731 - a short local helper
     c.text(8, TITLE_H / 2, scene.title(), size=FONT_PT, colour=pal.foreground, weight="bold")
 
     lines = lines_to_draw(scene, **({} if line_budget is None else {"budget": line_budget}))
@@ -89,17 +89,40 @@ def _lines(c: Canvas, scene: Scene, lines, ok, ya, yb, x1, x2, colours, pal) -> 
             vertices[0::2, 0], vertices[1::2, 0] = x1, x2
             vertices[0::2, 1], vertices[1::2, 1] = ya[pick], yb[pick]
             alpha = level / ALPHA_STEPS
-            c.ax.add_artist(PathPatch(Path(vertices, np.tile([Path.MOVETO, Path.LINETO], k)), facecolor="none",
-                                     edgecolor=colours[h], alpha=alpha, linewidth=c.pt(0.6 + 1.4 * alpha),
-                                     capstyle="round", zorder=2, gid=f"attention-lines-head{h}-{level}"))
+            c.ax.add_artist(
+                PathPatch(
+                    Path(vertices, np.tile([Path.MOVETO, Path.LINETO], k)),
+                    facecolor="none",
+                    edgecolor=colours[h],
+                    alpha=alpha,
+                    linewidth=c.pt(0.6 + 1.4 * alpha),
+                    capstyle="round",
+                    zorder=2,
+                    gid=f"attention-lines-head{h}-{level}",
+                )
+            )
     along = (w >= 0.1) & scene.related(lines.row[ok], lines.col[ok])
     if along.any():
         from matplotlib.collections import LineCollection
 
-        segments = np.stack([np.stack([np.full(int(along.sum()), x1), ya[along]], 1),
-                             np.stack([np.full(int(along.sum()), x2), yb[along]], 1)], 1)
-        c.ax.add_collection(LineCollection(segments, colors=pal.foreground, alpha=0.9, linewidths=c.pt(0.9),
-                                           linestyles=[(0, (3, 2.5))], zorder=3, gid="dependency-lines"))
+        segments = np.stack(
+            [
+                np.stack([np.full(int(along.sum()), x1), ya[along]], 1),
+                np.stack([np.full(int(along.sum()), x2), yb[along]], 1),
+            ],
+            1,
+        )
+        c.ax.add_collection(
+            LineCollection(
+                segments,
+                colors=pal.foreground,
+                alpha=0.9,
+                linewidths=c.pt(0.9),
+                linestyles=[(0, (3, 2.5))],
+                zorder=3,
+                gid="dependency-lines",
+            )
+        )
 
 
 def _labels(c: Canvas, scene: Scene, query_right, key_left, label_w, y_of, pal) -> None:
@@ -118,8 +141,10 @@ def _labels(c: Canvas, scene: Scene, query_right, key_left, label_w, y_of, pal) 
         c.text(key_left, y, short_label(scene.key_labels[u]), size=FONT_PT, colour=colour(u, scene.cols_on), ha="left")
         if scene.upos and scene.data.key_tokens is None and scene.upos[u]:
             c.text(key_left + label_w + 4, y, scene.upos[u], size=SMALL_PT, colour=pal.muted, ha="left")
-    for axis, x0, x1 in ((scene.row_axis, query_right - label_w, query_right + 2),
-                         (scene.col_axis, key_left - 2, key_left + label_w)):
+    for axis, x0, x1 in (
+        (scene.row_axis, query_right - label_w, query_right + 2),
+        (scene.col_axis, key_left - 2, key_left + label_w),
+    ):
         if axis.split is not None:  # where the second part starts
             y = float(y_of(axis.split)) - ROW_H / 2
             c.ax.plot([x0, x1], [y, y], color=pal.foreground, linewidth=c.pt(0.6), linestyle=(0, (4, 3)))
@@ -132,7 +157,9 @@ def _focus_boxes(c: Canvas, scene: Scene, lines, query_right, key_left, label_w,
     own, partners = (scene.row_axis, scene.col_axis) if role == "query" else (scene.col_axis, scene.row_axis)
     at = own.pos[unit]
     own_x = query_right - label_w if role == "query" else key_left
-    c.ax.add_artist(Rectangle((own_x - 2, float(y_of(at)) - ROW_H / 2), label_w + 4, ROW_H, color=pal.highlight, zorder=1))
+    c.ax.add_artist(
+        Rectangle((own_x - 2, float(y_of(at)) - ROW_H / 2), label_w + 4, ROW_H, color=pal.highlight, zorder=1)
+    )
     partner_x = key_left if role == "query" else query_right - label_w
     strongest: dict[int, float] = {}
     for r, k, w in zip(lines.row.tolist(), lines.col.tolist(), lines.weight.tolist()):
@@ -141,8 +168,17 @@ def _focus_boxes(c: Canvas, scene: Scene, lines, query_right, key_left, label_w,
     pos = partners.pos
     for u, w in strongest.items():
         if pos[u] >= 0:
-            c.ax.add_artist(Rectangle((partner_x - 2, float(y_of(pos[u])) - ROW_H / 2), label_w + 4, ROW_H,
-                                     color=pal.accent, alpha=0.15 + 0.6 * min(1.0, w ** 0.5), zorder=1, linewidth=0))
+            c.ax.add_artist(
+                Rectangle(
+                    (partner_x - 2, float(y_of(pos[u])) - ROW_H / 2),
+                    label_w + 4,
+                    ROW_H,
+                    color=pal.accent,
+                    alpha=0.15 + 0.6 * min(1.0, w**0.5),
+                    zorder=1,
+                    linewidth=0,
+                )
+            )
 
 
 def _arcs(c: Canvas, scene: Scene, x0: float, y_of, pal) -> None:
@@ -165,7 +201,9 @@ def _arcs(c: Canvas, scene: Scene, x0: float, y_of, pal) -> None:
             c.text(x0 - depth - 3, (ya + yb) / 2 + shift, label, size=SMALL_PT, colour=pal.muted, ha="right")
     path = arc_path(curves)
     if path is not None:
-        c.ax.add_artist(PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.8), gid="dependency-arcs"))
+        c.ax.add_artist(
+            PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.8), gid="dependency-arcs")
+        )
         from matplotlib.collections import LineCollection
 
         c.ax.add_collection(LineCollection(heads, colors=pal.arc, linewidths=c.pt(0.8)))

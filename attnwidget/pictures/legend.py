@@ -35,11 +35,25 @@ def draw_legend(c: Canvas, entries: list[tuple[str, dict]], x0: float, y0: float
         x = x0
         for label, swatch in row:
             if "box" in swatch:
-                c.ax.add_artist(Rectangle((x, y - 4), 16, 8, facecolor=swatch["box"], edgecolor=swatch.get("edge", "none"),
-                                         linewidth=c.pt(0.6)))
+                c.ax.add_artist(
+                    Rectangle(
+                        (x, y - 4),
+                        16,
+                        8,
+                        facecolor=swatch["box"],
+                        edgecolor=swatch.get("edge", "none"),
+                        linewidth=c.pt(0.6),
+                    )
+                )
             else:
-                c.ax.plot([x, x + 16], [y, y], color=swatch["line"], linewidth=c.pt(swatch.get("width", 1.5)),
-                          linestyle=(0, (3, 2)) if swatch.get("dash") else "-", solid_capstyle="butt")
+                c.ax.plot(
+                    [x, x + 16],
+                    [y, y],
+                    color=swatch["line"],
+                    linewidth=c.pt(swatch.get("width", 1.5)),
+                    linestyle=(0, (3, 2)) if swatch.get("dash") else "-",
+                    solid_capstyle="butt",
+                )
             c.text(x + 20, y, label, size=SMALL_PT, colour=colour)
             x += 22 + text_width(label, SMALL_PT) + 10
         y += ROW

@@ -67,13 +67,23 @@ def draw_matrix(scene: Scene, size=None):
         values, masked = block_max(np.where(masked, 0.0, values), pool), ~block_max(~masked, pool)
     cmap = colormaps[SEQUENTIAL].with_extremes(bad=pal.mask)
     norm = weight_norm(1.0)
-    image = c.ax.imshow(np.ma.masked_array(values, masked), cmap=cmap, norm=norm, interpolation="nearest",
-                        extent=(left, left + m * cell, top + n * cell, top), aspect="auto", zorder=1)
+    image = c.ax.imshow(
+        np.ma.masked_array(values, masked),
+        cmap=cmap,
+        norm=norm,
+        interpolation="nearest",
+        extent=(left, left + m * cell, top + n * cell, top),
+        aspect="auto",
+        zorder=1,
+    )
     c.ax.add_artist(_rect(left - 0.5, top - 0.5, m * cell + 1, n * cell + 1, pal.grid, c.pt(0.6)))
     for at, horizontal in ((scene.row_axis.split, True), (scene.col_axis.split, False)):
         if at is not None:  # where the second part starts
-            xs, ys = ([left - 4, left + m * cell], [top + at * cell] * 2) if horizontal else \
-                ([left + at * cell] * 2, [top - 4, top + n * cell])
+            xs, ys = (
+                ([left - 4, left + m * cell], [top + at * cell] * 2)
+                if horizontal
+                else ([left + at * cell] * 2, [top - 4, top + n * cell])
+            )
             c.ax.plot(xs, ys, color=pal.foreground, linewidth=c.pt(1.0), linestyle=(0, (4, 2.5)), zorder=3)
     if scene.has_syntax and cell >= 4:
         rel = scene.related(R[:, None], C[None, :])
@@ -81,14 +91,21 @@ def draw_matrix(scene: Scene, size=None):
             rel &= C[None, :] <= R[:, None]
         from matplotlib.collections import PatchCollection
 
-        boxes = [_rect(left + j * cell + 0.5, top + i * cell + 0.5, cell - 1, cell - 1) for i, j in zip(*np.nonzero(rel))]
+        boxes = [
+            _rect(left + j * cell + 0.5, top + i * cell + 0.5, cell - 1, cell - 1) for i, j in zip(*np.nonzero(rel))
+        ]
         if boxes:
-            c.ax.add_collection(PatchCollection(boxes, facecolor="none", edgecolor=pal.foreground,
-                                                linewidth=c.pt(0.7), zorder=3))
+            c.ax.add_collection(
+                PatchCollection(boxes, facecolor="none", edgecolor=pal.foreground, linewidth=c.pt(0.7), zorder=3)
+            )
     if scene.focus is not None:
         unit, role = scene.focus
         at = (scene.row_axis if role == "query" else scene.col_axis).pos[unit]
-        box = _rect(left, top + at * cell, m * cell, cell) if role == "query" else _rect(left + at * cell, top, cell, n * cell)
+        box = (
+            _rect(left, top + at * cell, m * cell, cell)
+            if role == "query"
+            else _rect(left + at * cell, top, cell, n * cell)
+        )
         box.set(edgecolor=pal.foreground, linewidth=c.pt(1.5), zorder=4)
         c.ax.add_artist(box)
 
@@ -107,11 +124,27 @@ def draw_matrix(scene: Scene, size=None):
     for j in range(0, m, step):
         v = int(C[j])
         x = left + (j + 0.5) * cell
-        c.text(x, top - 5, short_label(scene.key_labels[v]), size=label_pt, colour=colour(v, scene.cols_on),
-               ha="center", va="bottom", rotation=90)
+        c.text(
+            x,
+            top - 5,
+            short_label(scene.key_labels[v]),
+            size=label_pt,
+            colour=colour(v, scene.cols_on),
+            ha="center",
+            va="bottom",
+            rotation=90,
+        )
         if scene.upos and scene.data.key_tokens is None and scene.upos[v]:
-            c.text(x, top - 9 - label_w, scene.upos[v], size=SMALL_PT, colour=pal.muted, ha="center", va="bottom",
-                   rotation=90)
+            c.text(
+                x,
+                top - 9 - label_w,
+                scene.upos[v],
+                size=SMALL_PT,
+                colour=pal.muted,
+                ha="center",
+                va="bottom",
+                rotation=90,
+            )
     if scene.has_syntax and scene.data.key_tokens is None:
         _arcs(c, scene, left, TITLE_H + arcs_h, cell, arcs_h, pal)
     bar = c.fig.add_axes(c.fraction(left + m * cell + 16, top, 9, min(n * cell, 200)))
@@ -127,7 +160,9 @@ def draw_matrix(scene: Scene, size=None):
 
 def _title(scene: Scene) -> str:
     title = scene.title()
-    return title.replace("· heads", "· mean of heads").replace("· all", "· mean of all") if len(scene.heads) > 1 else title
+    return (
+        title.replace("· heads", "· mean of heads").replace("· all", "· mean of all") if len(scene.heads) > 1 else title
+    )
 
 
 def _legend(scene: Scene, pal) -> list[tuple[str, dict]]:
@@ -169,4 +204,6 @@ def _arcs(c, scene: Scene, left: float, base: float, cell: float, arcs_h: float,
                 c.text((xa + xb) / 2, base - depth - 5 + shift, label, size=SMALL_PT - 1, colour=pal.muted, ha="center")
     path = arc_path(curves)
     if path is not None:
-        c.ax.add_artist(PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.7), gid="dependency-arcs"))
+        c.ax.add_artist(
+            PathPatch(path, facecolor="none", edgecolor=pal.arc, linewidth=c.pt(0.7), gid="dependency-arcs")
+        )

@@ -15,9 +15,17 @@ class AttentionPictures:
     """Pictures of an AttentionWidget's views, drawn in the kernel with matplotlib."""
 
     @checked_keywords
-    def figure(self, view: str | None = None, *, layer: int | None = None, heads: Any = None,
-               token: int | None = None, theme: str | None = None, width_in: float | None = None,
-               height_in: float | None = None):
+    def figure(
+        self,
+        view: str | None = None,
+        *,
+        layer: int | None = None,
+        heads: Any = None,
+        token: int | None = None,
+        theme: str | None = None,
+        width_in: float | None = None,
+        height_in: float | None = None,
+    ):
         """A matplotlib Figure of ``view`` (default: the one shown) as the widget shows it now.
 
         Follows the widget's state (layer, heads, level, hide_first, threshold, prune, the
@@ -30,33 +38,76 @@ class AttentionPictures:
         # lazy: keeps matplotlib out of importing the widgets
         from . import draw
 
-        return draw(self, view, layer=layer, heads=heads, token=token, theme=theme, width_in=width_in,
-                    height_in=height_in)
+        return draw(
+            self, view, layer=layer, heads=heads, token=token, theme=theme, width_in=width_in, height_in=height_in
+        )
 
     @checked_keywords
-    def save_png(self, path: str | Path, view: str | None = None, *, layer: int | None = None, heads: Any = None,
-                 token: int | None = None, theme: str | None = None, width_in: float | None = None,
-                 height_in: float | None = None, dpi: float = DEFAULT_DPI) -> Path:
+    def save_png(
+        self,
+        path: str | Path,
+        view: str | None = None,
+        *,
+        layer: int | None = None,
+        heads: Any = None,
+        token: int | None = None,
+        theme: str | None = None,
+        width_in: float | None = None,
+        height_in: float | None = None,
+        dpi: float = DEFAULT_DPI,
+    ) -> Path:
         """Write :meth:`figure` as a PNG of ``width_in x height_in`` inches at ``dpi`` (default
         300), replacing ``path`` whole; returns the path (``.png`` added when it has no suffix)."""
         # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
-        return save(self, path, "png", dpi=dpi, view=view, layer=layer, heads=heads, token=token, theme=theme,
-                    width_in=width_in, height_in=height_in)
+        return save(
+            self,
+            path,
+            "png",
+            dpi=dpi,
+            view=view,
+            layer=layer,
+            heads=heads,
+            token=token,
+            theme=theme,
+            width_in=width_in,
+            height_in=height_in,
+        )
 
     @checked_keywords
-    def save_svg(self, path: str | Path, view: str | None = None, *, layer: int | None = None, heads: Any = None,
-                 token: int | None = None, theme: str | None = None, width_in: float | None = None,
-                 height_in: float | None = None, dpi: float = DEFAULT_DPI) -> Path:
+    def save_svg(
+        self,
+        path: str | Path,
+        view: str | None = None,
+        *,
+        layer: int | None = None,
+        heads: Any = None,
+        token: int | None = None,
+        theme: str | None = None,
+        width_in: float | None = None,
+        height_in: float | None = None,
+        dpi: float = DEFAULT_DPI,
+    ) -> Path:
         """Write :meth:`figure` as an SVG (text stays text: tokens are ``<text>`` elements, in
         DejaVu Sans or the reader's sans-serif); ``dpi`` sets the resolution of the heat maps
         inside. Replaces ``path`` whole; returns the path."""
         # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
-        return save(self, path, "svg", dpi=dpi, view=view, layer=layer, heads=heads, token=token, theme=theme,
-                    width_in=width_in, height_in=height_in)
+        return save(
+            self,
+            path,
+            "svg",
+            dpi=dpi,
+            view=view,
+            layer=layer,
+            heads=heads,
+            token=token,
+            theme=theme,
+            width_in=width_in,
+            height_in=height_in,
+        )
 
     def _repr_mimebundle_(self, **kwargs):
         # lazy: keeps matplotlib out of importing the widgets
@@ -66,7 +117,8 @@ class AttentionPictures:
         if bundle is None or self.closed or not fallback.wanted(kwargs.get("include"), kwargs.get("exclude")):
             return bundle
         pictures = fallback.picture_bundle(
-            lambda: draw(self, fallback.view_for(self), fit_in=fallback.FIT_IN, line_budget=fallback.LINES))
+            lambda: draw(self, fallback.view_for(self), fit_in=fallback.FIT_IN, line_budget=fallback.LINES)
+        )
         return fallback.with_fallback(bundle, pictures)
 
 
@@ -78,8 +130,10 @@ class GridPictures:
         """A matplotlib Figure of the grid as shown now (metric, key, mode, selected head)."""
         # lazy: keeps matplotlib out of importing the widgets
         from .canvas import Size
+
         # lazy: keeps matplotlib out of importing the widgets
         from .grid import draw_grid
+
         # lazy: keeps matplotlib out of importing the widgets
         from .style import drawing
 
@@ -87,14 +141,26 @@ class GridPictures:
             return draw_grid(self, Size(width_in, height_in))
 
     @checked_keywords
-    def save_png(self, path: str | Path, *, width_in: float | None = None, height_in: float | None = None,
-                 dpi: float = DEFAULT_DPI) -> Path:
+    def save_png(
+        self,
+        path: str | Path,
+        *,
+        width_in: float | None = None,
+        height_in: float | None = None,
+        dpi: float = DEFAULT_DPI,
+    ) -> Path:
         """Write :meth:`figure` as a PNG at ``dpi``, replacing ``path`` whole."""
         return self._save_grid(path, "png", width_in, height_in, dpi)
 
     @checked_keywords
-    def save_svg(self, path: str | Path, *, width_in: float | None = None, height_in: float | None = None,
-                 dpi: float = DEFAULT_DPI) -> Path:
+    def save_svg(
+        self,
+        path: str | Path,
+        *,
+        width_in: float | None = None,
+        height_in: float | None = None,
+        dpi: float = DEFAULT_DPI,
+    ) -> Path:
         """Write :meth:`figure` as an SVG with text as text, replacing ``path`` whole."""
         return self._save_grid(path, "svg", width_in, height_in, dpi)
 
@@ -109,10 +175,13 @@ class GridPictures:
     def _repr_mimebundle_(self, **kwargs):
         # lazy: keeps matplotlib out of importing the widgets
         from . import fallback
+
         # lazy: keeps matplotlib out of importing the widgets
         from .canvas import Size
+
         # lazy: keeps matplotlib out of importing the widgets
         from .grid import draw_grid
+
         # lazy: keeps matplotlib out of importing the widgets
         from .style import drawing
 

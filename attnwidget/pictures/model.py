@@ -41,7 +41,9 @@ def draw_model(scene: Scene, size=None):
         entries.append(("causal mask", {"box": pal.mask, "edge": pal.grid}))
     height = top + grid_h + 8 + legend_height(entries, width - 16)
     c = new_canvas(width, height, pal.background, size)
-    title = f"{data.model_name} · every layer and head" + (" · attention to the first token left out" if hide_first else "")
+    title = f"{data.model_name} · every layer and head" + (
+        " · attention to the first token left out" if hide_first else ""
+    )
     c.text(8, TITLE_H / 2, title, size=FONT_PT, colour=pal.foreground, weight="bold")
 
     # One image of the whole grid: each thumbnail drawn at `px` image pixels per cell,
@@ -54,7 +56,7 @@ def draw_model(scene: Scene, size=None):
     cmap, norm = colormaps[SEQUENTIAL], weight_norm(1.0)
     masked = np.zeros((rows, cols), dtype=bool)
     if data.is_causal:
-        masked = (np.arange(c0, c1)[None, :] > np.arange(r0, r1)[:, None])
+        masked = np.arange(c0, c1)[None, :] > np.arange(r0, r1)[:, None]
     mask_rgba = np.rint(np.array(to_rgba(pal.mask)) * 255).astype(np.uint8)
     for layer in range(layers):
         rgba = cmap(norm(values[layer]), bytes=True)  # uint8 [H, rows, cols, 4]: 32 x 32 heads stay small
@@ -63,23 +65,48 @@ def draw_model(scene: Scene, size=None):
         y = layer * (cell_px + gap_px)
         for h in range(heads):
             x = h * (cell_px + gap_px)
-            image[y:y + rows * px, x:x + cols * px] = rgba[h]
+            image[y : y + rows * px, x : x + cols * px] = rgba[h]
     scale = (thumb + gap) / (cell_px + gap_px)
-    c.ax.imshow(image, extent=(left, left + image.shape[1] * scale, top + image.shape[0] * scale, top),
-                interpolation="nearest", aspect="auto")
+    c.ax.imshow(
+        image,
+        extent=(left, left + image.shape[1] * scale, top + image.shape[0] * scale, top),
+        interpolation="nearest",
+        aspect="auto",
+    )
     for h in range(heads):
-        c.text(left + h * (thumb + gap) + cols * px * scale / 2, top - 6, str(h),
-               size=SMALL_PT, colour=pal.muted, ha="center", va="bottom")
+        c.text(
+            left + h * (thumb + gap) + cols * px * scale / 2,
+            top - 6,
+            str(h),
+            size=SMALL_PT,
+            colour=pal.muted,
+            ha="center",
+            va="bottom",
+        )
     for layer in range(layers):
-        c.text(left - 5, top + layer * (thumb + gap) + rows * px * scale / 2, f"L{layer}", size=SMALL_PT,
-               colour=pal.muted, ha="right")
+        c.text(
+            left - 5,
+            top + layer * (thumb + gap) + rows * px * scale / 2,
+            f"L{layer}",
+            size=SMALL_PT,
+            colour=pal.muted,
+            ha="right",
+        )
     c.text(left - 5, top - 6, "head", size=SMALL_PT, colour=pal.muted, ha="right", va="bottom")
     from matplotlib.patches import Rectangle
 
     for h in scene.heads:
         x, y = left + h * (thumb + gap), top + scene.layer * (thumb + gap)
-        c.ax.add_artist(Rectangle((x - 1, y - 1), cols * px * scale + 2, rows * px * scale + 2, facecolor="none",
-                                 edgecolor=pal.foreground, linewidth=c.pt(1.2)))
+        c.ax.add_artist(
+            Rectangle(
+                (x - 1, y - 1),
+                cols * px * scale + 2,
+                rows * px * scale + 2,
+                facecolor="none",
+                edgecolor=pal.foreground,
+                linewidth=c.pt(1.2),
+            )
+        )
     bar = c.fig.add_axes(c.fraction(left + grid_w + 12, top, 9, min(grid_h, 200)))
     cb = c.fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=bar)
     cb.set_ticks([0, 0.01, 0.1, 0.25, 0.5, 1.0])

@@ -104,9 +104,24 @@ class Scene:
 def scene_of(widget: Any, **override: Any) -> Scene:
     """The scene of ``widget`` as it is now, with ``override`` (view, layer, heads, token,
     token_role, level, threshold, prune, hide_first, renormalise, theme, pair_filter, step)."""
-    state = {name: getattr(widget, name) for name in (
-        "view", "layer", "heads", "token", "token_role", "threshold", "prune", "hide_first",
-        "renormalise", "level", "theme", "pair_filter", "step")}
+    state = {
+        name: getattr(widget, name)
+        for name in (
+            "view",
+            "layer",
+            "heads",
+            "token",
+            "token_role",
+            "threshold",
+            "prune",
+            "hide_first",
+            "renormalise",
+            "level",
+            "theme",
+            "pair_filter",
+            "step",
+        )
+    }
     state.update({k: v for k, v in override.items() if v is not None})
     data = widget._data
     level = "word" if state["level"] == "word" and data.has_words and state["view"] != "neuron" else "token"
@@ -131,11 +146,24 @@ def scene_of(widget: Any, **override: Any) -> Scene:
     if focus is None and drawn["step_row"] is not None:
         focus = (drawn["step_row"], "query")
     scene = Scene(
-        data=data, view=state["view"], layer=int(state["layer"]), heads=heads, level=level,
-        labels=labels, key_labels=key_labels, unit_word=np.asarray(units["word"], dtype=np.int64),
-        matrix=matrix, threshold=float(state["threshold"]), prune=float(state["prune"]),
-        theme=state["theme"], token=token, focus=focus, pair_filter=state["pair_filter"],
-        hide_first=bool(state["hide_first"]), **drawn)
+        data=data,
+        view=state["view"],
+        layer=int(state["layer"]),
+        heads=heads,
+        level=level,
+        labels=labels,
+        key_labels=key_labels,
+        unit_word=np.asarray(units["word"], dtype=np.int64),
+        matrix=matrix,
+        threshold=float(state["threshold"]),
+        prune=float(state["prune"]),
+        theme=state["theme"],
+        token=token,
+        focus=focus,
+        pair_filter=state["pair_filter"],
+        hide_first=bool(state["hide_first"]),
+        **drawn,
+    )
     if meta["syntax"] is not None:
         scene.upos, scene.arcs = unit_syntax(meta["syntax"], scene.unit_word)
     return scene
@@ -198,8 +226,14 @@ def drawn_units(data: AttentionData, units: dict, pair_filter: str, step: int | 
     if data.kind != "cross" and at is not None and 0 < at < len(of_token):
         split = int(of_token[at])
     is_pair = bool(data.split) and data.split["names"][0] == "A"
-    out = {"rows_on": None, "cols_on": None, "split": split, "step_row": None,
-           "row_axis": _axis(range(n_rows), n_rows, split), "col_axis": _axis(range(n_cols), n_cols, split)}
+    out = {
+        "rows_on": None,
+        "cols_on": None,
+        "split": split,
+        "step_row": None,
+        "row_axis": _axis(range(n_rows), n_rows, split),
+        "col_axis": _axis(range(n_cols), n_cols, split),
+    }
     if split is not None and step is not None and not is_pair:
         row = int(of_token[at + step - 1])  # the newest token when generated token `step` was written
         out.update(rows_on=np.arange(n_rows) == row, cols_on=np.arange(n_rows) <= row, step_row=row)
@@ -207,8 +241,12 @@ def drawn_units(data: AttentionData, units: dict, pair_filter: str, step: int | 
         side_of = {"A": lambda n: range(min(split, n)), "B": lambda n: range(min(split, n), n)}
         first, second = pair_filter.split("->")
         rows, cols = side_of[first](n_rows), side_of[second](n_cols)
-        out.update(rows_on=np.isin(np.arange(n_rows), rows), cols_on=np.isin(np.arange(n_cols), cols),
-                   row_axis=_axis(rows, n_rows, split), col_axis=_axis(cols, n_cols, split))
+        out.update(
+            rows_on=np.isin(np.arange(n_rows), rows),
+            cols_on=np.isin(np.arange(n_cols), cols),
+            row_axis=_axis(rows, n_rows, split),
+            col_axis=_axis(cols, n_cols, split),
+        )
     return out
 
 
@@ -259,7 +297,7 @@ def kept_strongest(rows: np.ndarray, share: float, threshold: float, limit: int)
     w, eligible, bucket = _eligible_buckets(rows, threshold)
     # Strength step, then column: one key per entry, so ties fall as in the views.
     key = bucket.astype(np.int64) * w.shape[-1] + np.arange(w.shape[-1])
-    top = np.argpartition(key, limit, axis=-1)[:, :limit + 1]
+    top = np.argpartition(key, limit, axis=-1)[:, : limit + 1]
     top = np.take_along_axis(top, np.argsort(np.take_along_axis(key, top, axis=-1), axis=-1), axis=-1)
     sorted_w = np.take_along_axis(np.where(eligible, w, 0.0), top, axis=-1)
     before = np.cumsum(sorted_w, axis=-1) - sorted_w
@@ -297,7 +335,7 @@ def lines_to_draw(scene: Scene, budget: int = LINE_BUDGET) -> Lines:
     fast = scene.focus is None and scene.cols_on is None and 4 * per_row < cols
     for h in heads:
         for start in starts:
-            block = m[h, start:start + size]
+            block = m[h, start : start + size]
             if fast:  # long rows: only their strongest few are drawn anyway
                 keep, cut = kept_strongest(block, scene.prune, scene.threshold, per_row)
                 capped |= cut
@@ -308,7 +346,7 @@ def lines_to_draw(scene: Scene, budget: int = LINE_BUDGET) -> Lines:
                 elif scene.focus is None and keep.sum(axis=1).max(initial=0) > per_row:
                     capped = True  # each row's first per_row in strength order
                     keep &= strength_rank(block, keep) < per_row
-            keep &= rows_on[start:start + size, None]
+            keep &= rows_on[start : start + size, None]
             r, c = np.nonzero(keep)
             parts.append((np.full(len(r), h), r + start, c, block[r, c]))
     if not parts:

@@ -71,7 +71,8 @@ def signed_cmap(theme: str = "light"):
     from matplotlib.colors import LinearSegmentedColormap
 
     return LinearSegmentedColormap.from_list(
-        f"attnwidget_signed_{theme}", [SIGNED_ENDS[0], palette(theme).background, SIGNED_ENDS[1]], N=511)
+        f"attnwidget_signed_{theme}", [SIGNED_ENDS[0], palette(theme).background, SIGNED_ENDS[1]], N=511
+    )
 
 
 def weight_norm(vmax: float = 1.0):
@@ -87,21 +88,26 @@ def drawing() -> Iterator[None]:
     glyph warnings silenced (a missing glyph draws a box; the SVG keeps the text)."""
     import matplotlib as mpl
 
-    with mpl.rc_context({
-        "svg.fonttype": "none",
-        "pdf.fonttype": 42,
-        "ps.fonttype": 42,
-        "font.family": "sans-serif",
-        "font.sans-serif": SANS,
-        "font.size": FONT_PT,
-        "axes.titlesize": FONT_PT + 1,
-        "axes.labelsize": FONT_PT,
-        "xtick.labelsize": SMALL_PT,
-        "ytick.labelsize": SMALL_PT,
-        "legend.fontsize": SMALL_PT,
-        "svg.hashsalt": "attnwidget",  # the same picture gives the same file
-        "image.interpolation": "nearest",
-    }), warnings.catch_warnings():
+    with (
+        mpl.rc_context(
+            {
+                "svg.fonttype": "none",
+                "pdf.fonttype": 42,
+                "ps.fonttype": 42,
+                "font.family": "sans-serif",
+                "font.sans-serif": SANS,
+                "font.size": FONT_PT,
+                "axes.titlesize": FONT_PT + 1,
+                "axes.labelsize": FONT_PT,
+                "xtick.labelsize": SMALL_PT,
+                "ytick.labelsize": SMALL_PT,
+                "legend.fontsize": SMALL_PT,
+                "svg.hashsalt": "attnwidget",  # the same picture gives the same file
+                "image.interpolation": "nearest",
+            }
+        ),
+        warnings.catch_warnings(),
+    ):
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
         warnings.filterwarnings("ignore", message="Matplotlib currently does not support")
         yield

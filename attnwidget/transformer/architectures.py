@@ -161,7 +161,9 @@ def model_inputs(model: Any, sentence: AnnotatedSentence) -> dict[str, torch.Ten
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     types = getattr(sentence, "token_type_ids", None)
     runner = getattr(model, "runner", None)
-    if types is not None and (runner.accepts("token_type_ids") if runner else accepts_argument(model.model, "token_type_ids")):
+    if types is not None and (
+        runner.accepts("token_type_ids") if runner else accepts_argument(model.model, "token_type_ids")
+    ):
         inputs["token_type_ids"] = torch.tensor([types], dtype=torch.long)
     return inputs
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ class AttentionBatch:
     lengths: torch.Tensor
 
     @classmethod
-    def join(cls, batches: Sequence["AttentionBatch"]) -> "AttentionBatch":
+    def join(cls, batches: Sequence[AttentionBatch]) -> AttentionBatch:
         """One batch holding all of ``batches``, padded with zeros to the longest."""
         if len(batches) == 1:
             return batches[0]
@@ -55,8 +56,12 @@ class AttentionBatch:
             n, t = b.attention.shape[0], b.attention.shape[-1]
             attention[row : row + n, ..., :t, :t] = b.attention
             row += n
-        return cls([i for b in batches for i in b.indices], [s for b in batches for s in b.sentences],
-                   attention, torch.cat([b.lengths for b in batches]))
+        return cls(
+            [i for b in batches for i in b.indices],
+            [s for b in batches for s in b.sentences],
+            attention,
+            torch.cat([b.lengths for b in batches]),
+        )
 
 
 def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> tuple:
@@ -90,9 +95,11 @@ def probe_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
     if runner is not None:  # a TransformerLens model stops its own passes early
         return runner.attentions(input_ids, attention_mask), False
     attentions, calls = _watched_pass(model, input_ids, attention_mask, {}, None)
-    are_layers = (len(calls) == len(attentions) == model.num_layers
-                  and len({id(module) for module, _ in calls}) == len(calls)
-                  and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions)))
+    are_layers = (
+        len(calls) == len(attentions) == model.num_layers
+        and len({id(module) for module, _ in calls}) == len(calls)
+        and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions))
+    )
     return attentions, are_layers
 
 
@@ -118,8 +125,11 @@ def _watched_pass(model, input_ids, attention_mask, inputs: dict, stop_after: in
                 )
             else:
                 out = hf(
-                    input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False,
-                    **inputs
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    output_attentions=True,
+                    use_cache=False,
+                    **inputs,
                 )
         except StopPass:
             return tuple(weights for _, weights in calls), calls

@@ -105,8 +105,11 @@ def generate_attention(
         raise AttnWidgetError(f"annotations for generated text must be None or 'spacy', not {annotations!r}")
     if max_new_tokens < 1:
         raise AttnWidgetError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
-    check_names("generate_attention()", generate_kwargs,
-                runner.generate_options() if runner is not None else generate_options(hf))
+    check_names(
+        "generate_attention()",
+        generate_kwargs,
+        runner.generate_options() if runner is not None else generate_options(hf),
+    )
     tokenizer = model.tokenizer
     enc = tokenizer(prompt, return_tensors="pt")
     boundary = enc["input_ids"].shape[1]
@@ -119,11 +122,19 @@ def generate_attention(
             model.max_length,
         )
     with torch.inference_mode(), bar(total=max_new_tokens, desc="generating", unit="tok", enabled=progress) as done:
-        criteria = StoppingCriteriaList([*(generate_kwargs.pop("stopping_criteria", None) or ()),
-                                         CountNewTokens(done, boundary)])
+        criteria = StoppingCriteriaList(
+            [*(generate_kwargs.pop("stopping_criteria", None) or ()), CountNewTokens(done, boundary)]
+        )
         if runner is not None:
-            ids = runner.generate(enc["input_ids"].to(model.device), enc["attention_mask"].to(model.device),
-                                  max_new_tokens, do_sample, criteria, progress, **generate_kwargs)
+            ids = runner.generate(
+                enc["input_ids"].to(model.device),
+                enc["attention_mask"].to(model.device),
+                max_new_tokens,
+                do_sample,
+                criteria,
+                progress,
+                **generate_kwargs,
+            )
         else:
             ids = hf.generate(
                 input_ids=enc["input_ids"].to(model.device),
@@ -167,10 +178,15 @@ def generate_options(hf_model) -> set[str]:
     fields, and the inputs its forward pass reads."""
     from transformers import GenerationConfig
 
-    names = set(GenerationConfig().to_dict()) | set(getattr(hf_model, "generation_config", GenerationConfig()).to_dict())
+    names = set(GenerationConfig().to_dict()) | set(
+        getattr(hf_model, "generation_config", GenerationConfig()).to_dict()
+    )
     for function in (hf_model.generate, hf_model.forward):
-        names |= {p.name for p in inspect.signature(function).parameters.values()
-                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        names |= {
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }
     return names
 
 

@@ -75,8 +75,7 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ModelLoadError(
-            f"device={str(device)!r} was asked for but CUDA is not available here; "
-            "use device='cpu' or device='auto'."
+            f"device={str(device)!r} was asked for but CUDA is not available here; use device='cpu' or device='auto'."
         )
     return device
 
@@ -213,9 +212,13 @@ def _describe(hf_model, tokenizer, device: torch.device, name: str) -> LoadedMod
     num_layers = _first_attr(text_config, "num_hidden_layers", "n_layer", "num_layers")
     num_heads = _first_attr(text_config, "num_attention_heads", "n_head", "num_heads")
     is_causal = _is_causal(hf_model, config)
-    max_length = context_window(tokenizer, [
-        getattr(text_config, attr, None) for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
-    ])
+    max_length = context_window(
+        tokenizer,
+        [
+            getattr(text_config, attr, None)
+            for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
+        ],
+    )
     if tokenizer.pad_token_id is None:
         # Batching needs a pad id; padded positions are masked, so any id will do.
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
@@ -265,9 +268,31 @@ def _is_causal(hf_model, config) -> bool:
 
 
 _CAUSAL_TYPES = {
-    "gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "qwen2", "qwen3", "gemma",
-    "gemma2", "phi", "phi3", "opt", "bloom", "falcon", "mpt", "codegen", "olmo", "olmo2",
-    "stablelm", "starcoder2", "mixtral", "qwen2_moe", "smollm3", "granite",
+    "gpt2",
+    "gpt_neo",
+    "gpt_neox",
+    "gptj",
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gemma",
+    "gemma2",
+    "phi",
+    "phi3",
+    "opt",
+    "bloom",
+    "falcon",
+    "mpt",
+    "codegen",
+    "olmo",
+    "olmo2",
+    "stablelm",
+    "starcoder2",
+    "mixtral",
+    "qwen2_moe",
+    "smollm3",
+    "granite",
 }
 
 

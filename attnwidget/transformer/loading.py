@@ -25,8 +25,15 @@ from attnwidget.transformer.hf_loading import (
 )
 from attnwidget.transformer.library_models import library_of
 
-__all__ = ["BACKENDS", "DEFAULT_MODEL", "OFFLINE_MODEL", "LoadedModel", "embedded_model_path", "load_model",
-           "resolve_device"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "OFFLINE_MODEL",
+    "LoadedModel",
+    "embedded_model_path",
+    "load_model",
+    "resolve_device",
+]
 
 #: What runs a model given by id or folder: transformers itself, or TransformerLens.
 BACKENDS = ("transformers", "transformer-lens")
@@ -34,7 +41,10 @@ BACKENDS = ("transformers", "transformer-lens")
 
 @checked_keywords
 def load_model(
-    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True,
+    model: Any = None,
+    device: str | torch.device | None = "auto",
+    lm_head: bool = False,
+    progress: bool = True,
     backend: str = "transformers",
 ) -> LoadedModel:
     """Load a model for attention analysis.

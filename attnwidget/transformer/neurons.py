@@ -18,6 +18,7 @@ soft-capping, ...) fails loudly instead of showing wrong numbers.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,7 +155,9 @@ def check_layer(model: Any, layer: int, part: str | None = None) -> str:
     n_layers = _layers_in(model, part)
     if not isinstance(layer, int) or not 0 <= layer < n_layers:
         raise NeuronViewError(f"layer {layer} is out of range: the {part} has layers 0 to {n_layers - 1}")
-    implementation = None if getattr(model, "runner", None) else getattr(model.model.config, "_attn_implementation", None)
+    implementation = (
+        None if getattr(model, "runner", None) else getattr(model.model.config, "_attn_implementation", None)
+    )
     if implementation not in (None, "eager"):
         raise NeuronViewError(
             f"the neuron view needs eager attention, but model {model.name!r} now uses "
@@ -171,7 +174,9 @@ def _aligned_text(text: str, model: Any) -> AnnotatedSentence:
             f"the text has {err.n_tokens} tokens but the model's window is {err.max_length}; pass the part "
             "to look at as an AnnotatedSentence instead: attnwidget.annotate(text, model, annotations=None, "
             "window=(start, stop)) or annotate(..., truncate=True) for the first tokens.",
-            err.n_tokens, err.max_length) from None
+            err.n_tokens,
+            err.max_length,
+        ) from None
 
 
 def _capture(
@@ -298,19 +303,19 @@ def _catch(model: Any, run, inputs: dict, calls: dict[int, int]) -> dict[int, di
         seen["calls"] += 1
         if call in calls:
             seen["caught"][calls[call]] = {
-                "query": query, "key": key, "mask": attention_mask,
+                "query": query,
+                "key": key,
+                "mask": attention_mask,
                 "scaling": kwargs.get("scaling", args[0] if args else None),
-                "bias": kwargs.get("position_bias"), "weights": output[1],
+                "bias": kwargs.get("position_bias"),
+                "weights": output[1],
                 "layer_idx": getattr(module, "layer_idx", None),
             }
         if call == last:
             raise StopPass
 
-    with watching_attention(model.model, on_call), torch.inference_mode():
-        try:
-            run(**inputs, output_attentions=True, use_cache=False)
-        except StopPass:
-            pass
+    with watching_attention(model.model, on_call), torch.inference_mode(), contextlib.suppress(StopPass):
+        run(**inputs, output_attentions=True, use_cache=False)
     return seen["caught"]
 
 
@@ -367,8 +372,14 @@ def _forbidden(mask: torch.Tensor | None, n_q: int, n_k: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def _verify(
-    family: str, layer: int, query: torch.Tensor, key: torch.Tensor, bias: torch.Tensor | None,
-    forbidden: torch.Tensor, scale: float, weights: torch.Tensor,
+    family: str,
+    layer: int,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    bias: torch.Tensor | None,
+    forbidden: torch.Tensor,
+    scale: float,
+    weights: torch.Tensor,
 ) -> None:
     """softmax(scale·q·k + bias) over the allowed keys, all heads at once, against the model's weights.
 

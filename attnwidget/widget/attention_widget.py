@@ -9,20 +9,23 @@ query and key vectors for the neuron view. See ``payload.py`` for the encoding,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import anywidget
 import numpy as np
 import traitlets as t
 
 from attnwidget.choices import AttentionKind, Choice, Level, PairFilter, Theme, TokenRole, View, values
+from attnwidget.defaults import DEFAULT_MODEL
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.pictures.fallback import warm_up
+from attnwidget.pictures.methods import AttentionPictures
 from attnwidget.progress import importing
-from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
 from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
-from attnwidget.defaults import DEFAULT_MODEL
+from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
 from attnwidget.widget.default_heads import default_heads, default_heads_note
 from attnwidget.widget.export import EXPORTED_TRAITS, WidgetSnapshot, save_html, to_html
 from attnwidget.widget.js_bundles import esm
@@ -36,8 +39,6 @@ from attnwidget.widget.payload import (
     payload_size,
     thumbnails_payload,
 )
-from attnwidget.pictures.fallback import warm_up
-from attnwidget.pictures.methods import AttentionPictures
 from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
 
 #: The blocks of a sentence pair, queries->keys.
@@ -159,8 +160,9 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         elif _source is not None:
             kinds, model_input, generation = _source
         else:
-            kinds, model_input = _compute(text, model, annotations, device, text_pair, target,
-                                          pipeline=pipeline, window=window)
+            kinds, model_input = _compute(
+                text, model, annotations, device, text_pair, target, pipeline=pipeline, window=window
+            )
             generation = None
         self._kinds: dict[str, AttentionData] = kinds
         self._input = model_input  # model_input.ModelInput, or None: no model, no neuron view
@@ -226,7 +228,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         model_name: str = "custom",
         is_causal: bool | None = None,
         **traits: Any,
-    ) -> "AttentionWidget":
+    ) -> AttentionWidget:
         """A widget for attention computed elsewhere.
 
         ``tokens``: the T display strings, or an :class:`attnwidget.AnnotatedSentence`
@@ -244,8 +246,9 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
             tokens = sentence.tokens
             syntax = sentence.syntax if syntax is None else syntax
             token_word = sentence.token_word if token_word is None else token_word
-        data = make_data(tokens, attention, syntax=syntax, token_word=token_word,
-                         model_name=model_name, is_causal=is_causal)
+        data = make_data(
+            tokens, attention, syntax=syntax, token_word=token_word, model_name=model_name, is_causal=is_causal
+        )
         return cls(_data=data, **traits)
 
     @classmethod
@@ -261,7 +264,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         model_name: str | None = None,
         is_causal: bool | None = None,
         **traits: Any,
-    ) -> "AttentionWidget":
+    ) -> AttentionWidget:
         """A widget for the patterns in a TransformerLens ``ActivationCache``.
 
         ``cache``: what ``model.run_with_cache(...)`` returns (TransformerLens 3 or 4), or its
@@ -274,13 +277,20 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         """
         name, causal = cache_model_info(cache)
         return cls.from_attention(
-            cache_tokens(cache, tokens, batch), cache_patterns(cache, batch), syntax=syntax, token_word=token_word,
-            model_name=model_name or name, is_causal=causal if is_causal is None else is_causal, **traits)
+            cache_tokens(cache, tokens, batch),
+            cache_patterns(cache, batch),
+            syntax=syntax,
+            token_word=token_word,
+            model_name=model_name or name,
+            is_causal=causal if is_causal is None else is_causal,
+            **traits,
+        )
 
     @classmethod
     @checked_keywords(extra=trait_names)
-    def from_pair(cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto",
-                  **traits: Any) -> "AttentionWidget":
+    def from_pair(
+        cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto", **traits: Any
+    ) -> AttentionWidget:
         """A sentence pair read by an encoder model, as BERT reads it for next-sentence prediction.
 
         Same as ``AttentionWidget(text_a, model=model, text_pair=text_b)``; set
@@ -303,7 +313,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         generate_kwargs: dict | None = None,
         progress: bool = True,
         **traits: Any,
-    ) -> "AttentionWidget":
+    ) -> AttentionWidget:
         """Let a causal model continue ``prompt``, then show its attention over prompt and continuation.
 
         Every view marks where the prompt ends; ``step = k`` shows only the attention with
@@ -317,11 +327,16 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
 
-        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True,
-                            progress=progress)
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True, progress=progress)
         kinds, model_input, generation = generation_input(
-            prompt, loaded, max_new_tokens, annotations, do_sample=do_sample, pipeline=pipeline,
-            progress=progress, **(generate_kwargs or {})
+            prompt,
+            loaded,
+            max_new_tokens,
+            annotations,
+            do_sample=do_sample,
+            pipeline=pipeline,
+            progress=progress,
+            **(generate_kwargs or {}),
         )
         return cls(_source=(kinds, model_input, generation), **traits)
 
@@ -420,8 +435,9 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         shown = self._data
         state = {name: getattr(self, name) for name in EXPORTED_TRAITS}
         state["_meta"] = self._meta
-        others = {kind: (self._meta_of(data), data) for kind, data in self._kinds.items()
-                  if kind != self.attention_kind}
+        others = {
+            kind: (self._meta_of(data), data) for kind, data in self._kinds.items() if kind != self.attention_kind
+        }
         return WidgetSnapshot(state=state, shown=shown, others=others, model_input=self._input)
 
     # ------------------------------------------------------------------ validation
@@ -546,8 +562,9 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     def _on_request(self, _widget, content, _buffers) -> None:
         if self.closed:
             return  # a request that was on its way when the widget closed has no one to answer
-        answer = reply_to(content, {"thumbnails": self._thumbnails_reply, "layer": self._layer_reply,
-                                    "neuron": self._neuron_reply})
+        answer = reply_to(
+            content, {"thumbnails": self._thumbnails_reply, "layer": self._layer_reply, "neuron": self._neuron_reply}
+        )
         if answer is not None:
             reply, buffers = answer
             self.send(reply, buffers=buffers)
@@ -568,8 +585,13 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         if self._input is None:
             raise AttnWidgetError(NEEDS_MODEL)
         data = self._kinds.get(kind)
-        if data is None or not isinstance(layer, int) or not isinstance(head, int) \
-                or not 0 <= layer < data.num_layers or not 0 <= head < data.num_heads:
+        if (
+            data is None
+            or not isinstance(layer, int)
+            or not isinstance(head, int)
+            or not 0 <= layer < data.num_layers
+            or not 0 <= head < data.num_heads
+        ):
             raise AttnWidgetError(f"no layer {layer!r} / head {head!r} of attention {kind!r}")
         body, buffers = split_buffers(neuron_payload(self._input.capture(kind, layer), head))
         return {"neuron": body}, buffers
@@ -587,15 +609,24 @@ def _load_model():
     return load_model
 
 
-def _compute(text: str | None, model: Any, annotations: Any, device: str,
-             text_pair: str | None = None, target: Any = None, *, pipeline: Any = None,
-             window: Any = None) -> tuple[dict, Any]:
+def _compute(
+    text: str | None,
+    model: Any,
+    annotations: Any,
+    device: str,
+    text_pair: str | None = None,
+    target: Any = None,
+    *,
+    pipeline: Any = None,
+    window: Any = None,
+) -> tuple[dict, Any]:
     """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
 
     if text_pair is not None:
         if window is not None:
-            raise AttnWidgetError("window= reads part of one long text; a sentence pair is read whole "
-                                  "(shorten the sentences instead)")
+            raise AttnWidgetError(
+                "window= reads part of one long text; a sentence pair is read whole (shorten the sentences instead)"
+            )
         loaded = _load_model()(DEFAULT_MODEL if model is None else model, device=device)
         return pair_input(text, text_pair, loaded)
     if hasattr(annotations, "pipe_names"):  # a loaded spaCy pipeline given as the annotations
@@ -604,12 +635,11 @@ def _compute(text: str | None, model: Any, annotations: Any, device: str,
         if "\t" not in annotations:
             raise AttnWidgetError(
                 f"annotations must be 'spacy', a CoNLL-U sentence, a Syntax or None, not {annotations!r}; "
-                "to choose the spaCy pipeline, pass pipeline= (a name such as 'en_core_web_sm', or a loaded nlp)")
+                "to choose the spaCy pipeline, pass pipeline= (a name such as 'en_core_web_sm', or a loaded nlp)"
+            )
         sentences = read_conllu(annotations)  # a CoNLL-U sentence given inline
         if len(sentences) != 1:
-            raise AttnWidgetError(
-                f"annotations takes one CoNLL-U sentence; this one holds {len(sentences)}"
-            )
+            raise AttnWidgetError(f"annotations takes one CoNLL-U sentence; this one holds {len(sentences)}")
         annotations = sentences[0]
     if isinstance(annotations, Syntax) and text is None:
         text = annotations.text

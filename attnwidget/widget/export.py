@@ -37,8 +37,20 @@ from attnwidget.widget.payload import (
 
 #: Traits copied into the exported page (its starting view).
 EXPORTED_TRAITS = (
-    "view", "layer", "heads", "token", "token_role", "threshold", "prune",
-    "hide_first", "renormalise", "level", "theme", "pair_filter", "attention_kind", "step",
+    "view",
+    "layer",
+    "heads",
+    "token",
+    "token_role",
+    "threshold",
+    "prune",
+    "hide_first",
+    "renormalise",
+    "level",
+    "theme",
+    "pair_filter",
+    "attention_kind",
+    "step",
 )
 #: Bytes of neuron-view vectors an exported file carries (about 7 heads at 512 tokens x 64 dims).
 NEURON_BUDGET = 1_000_000
@@ -123,8 +135,12 @@ def static_bundle(widget: Exportable) -> dict:
 
 def _static_bundle(snapshot: WidgetSnapshot) -> dict:
     layers, thumbs = _attention_bundle(snapshot.shown)
-    bundle = {"state": dict(snapshot.state), "layers": layers, "thumbnails": thumbs,
-              "neuron": _neuron_bundle(snapshot, NEURON_BUDGET)}
+    bundle = {
+        "state": dict(snapshot.state),
+        "layers": layers,
+        "thumbnails": thumbs,
+        "neuron": _neuron_bundle(snapshot, NEURON_BUDGET),
+    }
     others = {}
     for kind, (meta, data) in snapshot.others.items():  # encoder-decoder: the other two attentions
         other_layers, other_thumbs = _attention_bundle(data)

@@ -120,9 +120,7 @@ def make_data(
     if att.ndim == 5 and att.shape[1] == 1:  # stacked HF tuple: [layers, 1, heads, T, T]
         att = att[:, 0]
     if att.ndim != 4:
-        raise AttnWidgetError(
-            f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}"
-        )
+        raise AttnWidgetError(f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}")
     layers, heads, rows, cols = att.shape
     if key_tokens is None and rows != cols:
         raise AttnWidgetError(f"attention must be square in its last two axes; got {rows} x {cols}")
@@ -147,8 +145,7 @@ def make_data(
             f"[{low:.3g}, {high:.3g}] - pass probabilities, not scores"
         )
     if is_causal is None:  # nothing above the diagonal, checked a layer at a time
-        is_causal = rows == cols and rows > 1 and all(
-            float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
+        is_causal = rows == cols and rows > 1 and all(float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
     if is_causal and rows != cols:
         raise AttnWidgetError("only square (self-)attention can be causal")
     if token_word is not None:
@@ -206,8 +203,9 @@ def _data(sentence, attention, loaded, **extra) -> AttentionData:
     )
 
 
-def single_input(text: str, loaded: Any, annotations: Any, target: Any = None, *, pipeline: Any = None,
-                 window: Any = None) -> tuple[dict, ModelInput]:
+def single_input(
+    text: str, loaded: Any, annotations: Any, target: Any = None, *, pipeline: Any = None, window: Any = None
+) -> tuple[dict, ModelInput]:
     """One sentence through any model: ``{"self": data}``, or the three encoder-decoder kinds."""
     try:
         sentence = annotate(text, loaded, annotations=annotations, pipeline=pipeline, window=window)
@@ -245,19 +243,23 @@ def too_long(err: TooLongError, loaded: Any, annotations: Any) -> TooLongError:
     """The widget's own advice for a text past the model's window: the options it takes."""
 
     n, longest = err.n_tokens, longest_window(loaded)
-    head = (f"the text has {n} tokens but {loaded.name!r} reads at most {loaded.max_length} at once "
-            f"({longest} of the text's tokens and {loaded.max_length - longest} special tokens)")
+    head = (
+        f"the text has {n} tokens but {loaded.name!r} reads at most {loaded.max_length} at once "
+        f"({longest} of the text's tokens and {loaded.max_length - longest} special tokens)"
+    )
     if isinstance(annotations, Syntax):
-        advice = ("an annotated sentence is shown whole: split it, or pass its text with "
-                  "annotations='spacy' and window=")
+        advice = "an annotated sentence is shown whole: split it, or pass its text with annotations='spacy' and window="
     else:
-        advice = (f"show part of it with window={longest} (its first {longest} tokens) or "
-                  f"window=(start, stop) (tokens start..stop-1), or split it into sentences")
+        advice = (
+            f"show part of it with window={longest} (its first {longest} tokens) or "
+            f"window=(start, stop) (tokens start..stop-1), or split it into sentences"
+        )
     return TooLongError(f"{head}; {advice}.", n, loaded.max_length)
 
 
-def encoder_decoder_input(source: Any, loaded: Any, annotations: Any, target: Any,
-                          pipeline: Any = None) -> tuple[dict, ModelInput]:
+def encoder_decoder_input(
+    source: Any, loaded: Any, annotations: Any, target: Any, pipeline: Any = None
+) -> tuple[dict, ModelInput]:
     """Encoder self-attention, decoder self-attention and cross-attention, each with its tokens."""
     # lazy: keeps torch out of importing this module
     from attnwidget.transformer.architectures import encoder_decoder_attention
@@ -266,8 +268,11 @@ def encoder_decoder_input(source: Any, loaded: Any, annotations: Any, target: An
         try:
             target = annotate(target, loaded, annotations=annotations, pipeline=pipeline)
         except TooLongError as err:
-            raise TooLongError(f"the target has {err.n_tokens} tokens but {loaded.name!r} reads at most "
-                               f"{err.max_length}; shorten it.", err.n_tokens, err.max_length) from None
+            raise TooLongError(
+                f"the target has {err.n_tokens} tokens but {loaded.name!r} reads at most {err.max_length}; shorten it.",
+                err.n_tokens,
+                err.max_length,
+            ) from None
     both = encoder_decoder_attention(loaded, source, target)
     encoder = _data(both.source, both.encoder_attention, loaded, is_causal=False)
     decoder = _data(both.decoder, both.decoder_attention, loaded, is_causal=True)
@@ -291,8 +296,12 @@ def pair_input(text_a: str, text_b: str, loaded: Any) -> tuple[dict, ModelInput]
     try:
         sentence = pair(text_a, text_b, loaded)
     except TooLongError as err:
-        raise TooLongError(f"the pair has {err.n_tokens} tokens but {loaded.name!r} reads at most "
-                           f"{err.max_length}; shorten the sentences.", err.n_tokens, err.max_length) from None
+        raise TooLongError(
+            f"the pair has {err.n_tokens} tokens but {loaded.name!r} reads at most "
+            f"{err.max_length}; shorten the sentences.",
+            err.n_tokens,
+            err.max_length,
+        ) from None
     weights = pair_attention(loaded, sentence)
     data = _data(sentence, weights, loaded, is_causal=False)
     at = int(np.argmax(pair_sides(sentence.segments))) if (sentence.segments == 1).any() else len(sentence.tokens)
@@ -301,8 +310,9 @@ def pair_input(text_a: str, text_b: str, loaded: Any) -> tuple[dict, ModelInput]
     return {"self": data}, ModelInput(loaded, sentence)
 
 
-def generation_input(prompt: str, loaded: Any, max_new_tokens: int, annotations: Any,
-                     **kwargs) -> tuple[dict, ModelInput, Any]:
+def generation_input(
+    prompt: str, loaded: Any, max_new_tokens: int, annotations: Any, **kwargs
+) -> tuple[dict, ModelInput, Any]:
     """A causal model continues ``prompt``; the attention over prompt and continuation."""
     # lazy: keeps torch, transformers out of importing this module
     from attnwidget.transformer.generation import generate_attention

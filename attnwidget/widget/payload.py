@@ -244,12 +244,8 @@ def word_units(token_word: np.ndarray) -> tuple[list[int], list[int]]:
 def meta_payload(data: AttentionData) -> dict:
     """The synced ``_meta``: tokens, syntax, and the token/word units (small, JSON)."""
     n = data.num_tokens
-    token_word = (
-        [int(w) for w in data.token_word] if data.token_word is not None else [-1] * n
-    )
-    levels: dict[str, dict] = {
-        "token": {"labels": list(data.tokens), "word": token_word, "of_token": list(range(n))}
-    }
+    token_word = [int(w) for w in data.token_word] if data.token_word is not None else [-1] * n
+    levels: dict[str, dict] = {"token": {"labels": list(data.tokens), "word": token_word, "of_token": list(range(n))}}
     syntax = None
     if data.has_words:
         s = data.syntax

@@ -27,8 +27,9 @@ REPLY = "attnwidget:reply"
 Handler = Callable[[dict], tuple[dict, list[bytes]]]
 
 
-def reply_to(content: Any, handlers: dict[str, Handler],
-             refused: tuple[type[BaseException], ...] = (AttnWidgetError,)) -> tuple[dict, list[bytes]] | None:
+def reply_to(
+    content: Any, handlers: dict[str, Handler], refused: tuple[type[BaseException], ...] = (AttnWidgetError,)
+) -> tuple[dict, list[bytes]] | None:
     """The reply to one custom message and its buffers, or None when it is not a request.
 
     ``refused``: the errors a handler raises that become the reply's ``error`` (others

@@ -4,7 +4,6 @@ and a trait set in the kernel changes the page."""
 from __future__ import annotations
 
 import pytest
-
 from pagetools import canvas_digest, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
@@ -77,8 +76,9 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
 
         # A view change from the page reaches the kernel too.
         page.click(".aw-tab[data-view='model']")
-        page.wait_for_function("() => document.querySelector('.aw-status').textContent.includes('click a head')",
-                               timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('.aw-status').textContent.includes('click a head')", timeout=20_000
+        )
         assert kernel_value(kc, "w.view") == "'model'"
 
         # The neuron view asks the kernel for one head's query and key vectors; a layer

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pagetools import goto_offline, wait_drawn
 
-from attnwidget.widget.default_heads import RULE
 from attnwidget.text.syntax import Syntax
 from attnwidget.widget.attention_widget import AttentionWidget
+from attnwidget.widget.default_heads import RULE
 
 pytestmark = pytest.mark.browser
 
@@ -32,14 +32,19 @@ def exported(tmp_path_factory):
         start = text.index(w, pos)
         spans.append((start, start + len(w)))
         pos = start + len(w)
-    syntax = Syntax(text=text, words=words, spans=spans,
-                    upos=["DET", "ADJ", "NOUN", "X", "VERB", "PRON", "NOUN", "DET", "NOUN", "PUNCT"],
-                    heads=[2, 2, 4, 2, -1, 6, 4, 8, 4, 4],
-                    deprels=["det", "amod", "nsubj", "appos", "root", "poss", "dative", "det", "dobj", "punct"])
+    syntax = Syntax(
+        text=text,
+        words=words,
+        spans=spans,
+        upos=["DET", "ADJ", "NOUN", "X", "VERB", "PRON", "NOUN", "DET", "NOUN", "PUNCT"],
+        heads=[2, 2, 4, 2, -1, 6, 4, 8, 4, 4],
+        deprels=["det", "amod", "nsubj", "appos", "root", "poss", "dative", "det", "dobj", "punct"],
+    )
     tokens = ["[CLS]", *words, "[SEP]"]
     token_word = [-1, *range(len(words)), -1]
-    w = AttentionWidget.from_attention(tokens, attention(2, 6, len(tokens)), syntax=syntax,
-                                       token_word=token_word, model_name="test-model")
+    w = AttentionWidget.from_attention(
+        tokens, attention(2, 6, len(tokens)), syntax=syntax, token_word=token_word, model_name="test-model"
+    )
     assert len(w.heads) == 3
     return w.save_html(tmp_path_factory.mktemp("legends") / "widget.html"), w.heads
 

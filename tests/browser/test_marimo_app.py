@@ -14,6 +14,7 @@ import sys
 import time
 
 import pytest
+
 from conftest import CHROMIUM, REPO, free_port, stop_server, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -38,9 +39,25 @@ def marimo_app(tmp_path):
     log_path = tmp_path / "marimo.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "marimo", "run", str(APP), "--headless", "--host", "127.0.0.1",
-             "--port", str(port), "--no-token", "--no-sandbox"],
-            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "marimo",
+                "run",
+                str(APP),
+                "--headless",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-token",
+                "--no-sandbox",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:

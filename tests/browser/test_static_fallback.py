@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from pagetools import goto_offline
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,8 +30,9 @@ def converted(tmp_path_factory):
     out = tmp_path_factory.mktemp("tutorial")
     os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ATTNWIDGET_TUTORIAL_OUT=str(out))
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
-                   resources={"metadata": {"path": str(out)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(out)}}
+    ).execute()
     html, _ = HTMLExporter().from_notebook_node(nb)
     page = out / "tutorial.html"
     page.write_text(html, encoding="utf-8")
@@ -41,8 +41,13 @@ def converted(tmp_path_factory):
 
 def widget_outputs(nb) -> list[dict]:
     """The outputs of attnwidget's widgets (tqdm's progress widgets are not ours)."""
-    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-            if WIDGET_VIEW in o.get("data", {}) and o["data"].get("text/plain", "").startswith("AttentionWidget(")]
+    return [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if WIDGET_VIEW in o.get("data", {}) and o["data"].get("text/plain", "").startswith("AttentionWidget(")
+    ]
 
 
 def test_every_widget_output_carries_a_picture(converted):
@@ -107,6 +112,7 @@ def _matrix_of(text, model, nlp):
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     """Correlation of two grey pictures after a 4x4 box blur (antialiasing and font
     hinting differ between Chromium's SVG renderer and matplotlib's Agg)."""
+
     def blur(x):
         h, w = (x.shape[0] // 4) * 4, (x.shape[1] // 4) * 4
         return x[:h, :w].reshape(h // 4, 4, w // 4, 4).mean(axis=(1, 3))

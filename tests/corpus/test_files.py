@@ -9,8 +9,6 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from metrics_reference import compare_frames
-from testdata import EWT_DEV
 
 from attnwidget.cli.commands import main
 from attnwidget.corpus.analysis import analyze
@@ -18,6 +16,8 @@ from attnwidget.corpus.files import SKIP_INVALID_JSON, CorpusFiles
 from attnwidget.corpus.reader import CorpusSource
 from attnwidget.corpus.stats import AttentionStats
 from attnwidget.errors import AttnWidgetError
+from metrics_reference import compare_frames
+from testdata import EWT_DEV
 
 
 def ewt_parts(folder: Path, sentences: int, parts: int) -> list[str]:
@@ -27,7 +27,7 @@ def ewt_parts(folder: Path, sentences: int, parts: int) -> list[str]:
     folder.mkdir(exist_ok=True)
     names = []
     for k in range(parts):
-        text = "\n\n".join(blocks[k * size:(k + 1) * size]) + "\n\n"
+        text = "\n\n".join(blocks[k * size : (k + 1) * size]) + "\n\n"
         path = folder / (f"part-{k}.conllu.gz" if k % 2 else f"part-{k}.conllu")
         if k % 2:
             with gzip.open(path, "wt", encoding="utf-8") as handle:
@@ -46,8 +46,13 @@ def test_texts_and_json_lines_in_many_gzipped_files_are_one_numbered_stream(tmp_
     source = CorpusSource.open(files, None)
     assert source.annotations == "spacy" and source.is_file and source.total == 5
     entries = list(source.entries())
-    assert [(e.index, e.text) for e in entries] == [(0, "First one."), (1, "Second one."), (2, "Third one."),
-                                                     (3, ""), (4, "Fourth.")]
+    assert [(e.index, e.text) for e in entries] == [
+        (0, "First one."),
+        (1, "Second one."),
+        (2, "Third one."),
+        (3, ""),
+        (4, "Fourth."),
+    ]
     assert entries[4].where == f"{tmp_path / 'b.jsonl.gz'}, line 3"
     before = source.fingerprint
     (tmp_path / "a.txt").write_text("First one.\nChanged.\n", encoding="utf-8")
@@ -82,7 +87,7 @@ def test_parts_of_a_conllu_file_analyse_as_the_file(minilm, tmp_path):
     compare_frames(many.to_frame(), one.to_frame(), atol=1e-12)
     assert many.exemplar_rows() == one.exemplar_rows()
     assert many.summary.entries == 40 and many.summary.annotations == "gold"
-    assert [p for p in names] == sorted(names)
+    assert list(names) == sorted(names)
 
 
 def test_the_command_takes_many_files_and_a_text_field(tmp_path):
@@ -93,8 +98,24 @@ def test_the_command_takes_many_files_and_a_text_field(tmp_path):
         handle.writelines(json.dumps({"body": t}) + "\n" for t in texts[:6])
     (tmp_path / "b.jsonl").write_text("".join(json.dumps({"body": t}) + "\n" for t in texts[6:]), encoding="utf-8")
     out = tmp_path / "out"
-    assert main(["analyze", str(tmp_path / "a.jsonl.gz"), str(tmp_path / "b.jsonl"), "--text-field", "body",
-                 "--out", str(out), "--device", "cpu", "--quiet", "--no-figures"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(tmp_path / "a.jsonl.gz"),
+                str(tmp_path / "b.jsonl"),
+                "--text-field",
+                "body",
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+                "--quiet",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     stats = AttentionStats.load(out)
     assert stats.summary.entries == 12 and stats.summary.annotations == "spacy"
     manifest = json.loads((out / "manifest.json").read_text())

@@ -29,9 +29,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from ray_faults import MARK
 from test_resume import assert_same_results as same_results
-from testdata import EWT_DEV, REPO, TESTS
 
 from attnwidget.cli.commands import main
 from attnwidget.corpus.analysis import analyze
@@ -40,6 +38,8 @@ from attnwidget.corpus.stats import AttentionStats
 from attnwidget.errors import AttnWidgetError
 from attnwidget.text.syntax import Syntax, iter_conllu
 from attnwidget.transformer.loading import OFFLINE_MODEL
+from ray_faults import MARK
+from testdata import EWT_DEV, REPO, TESTS
 
 BATCH = 8  # chunks of 64 sentences: 32 blocks on the EWT dev set
 EWT_ENTRIES = 2001  # sentences in the EWT dev set, every one analysed
@@ -70,8 +70,12 @@ def cluster():
     path = os.pathsep.join(p for p in (str(TESTS), str(REPO), os.environ.get("PYTHONPATH")) if p)
     try:
         with LocalHead(2, temp, env={"PYTHONPATH": path, "RAY_USAGE_STATS_ENABLED": "0"}) as head:
-            ray.init(address=head.address, configure_logging=False, log_to_driver=False,
-                     runtime_env={"worker_process_setup_hook": "ray_faults.fail_marked_batches"})
+            ray.init(
+                address=head.address,
+                configure_logging=False,
+                log_to_driver=False,
+                runtime_env={"worker_process_setup_hook": "ray_faults.fail_marked_batches"},
+            )
             try:
                 yield ray
             finally:
@@ -162,7 +166,7 @@ def split_gzipped(path: Path, parts: int, folder: Path) -> str:
     folder.mkdir()
     for k in range(parts):
         with gzip.open(folder / f"part-{k}.conllu.gz", "wt", encoding="utf-8") as handle:
-            handle.write("\n\n".join(sentences[k * size:(k + 1) * size]) + "\n\n")
+            handle.write("\n\n".join(sentences[k * size : (k + 1) * size]) + "\n\n")
     return str(folder / "part-*.conllu.gz")
 
 
@@ -177,8 +181,9 @@ def test_a_worker_killed_mid_run_has_its_block_rerun_and_the_numbers_unchanged(c
         deadline = time.monotonic() + LIMIT / 2
         while covered(out) == 0 and time.monotonic() < deadline:  # the first block is merged: workers are busy
             time.sleep(0.05)
-        workers = [p for p in psutil.Process().children(recursive=True)
-                   if any("BlockWorker" in part for part in _cmdline(p))]
+        workers = [
+            p for p in psutil.Process().children(recursive=True) if any("BlockWorker" in part for part in _cmdline(p))
+        ]
         if workers:
             killed.append(workers[0].pid)
             os.kill(workers[0].pid, signal.SIGKILL)
@@ -196,16 +201,38 @@ def test_a_worker_killed_mid_run_has_its_block_rerun_and_the_numbers_unchanged(c
 def _cmdline(process) -> list[str]:
     try:
         return process.cmdline()
-    except Exception:  # noqa: BLE001 - it ended meanwhile
+    except Exception:
         return []
 
 
 def test_a_driver_killed_mid_run_resumes_without_redoing_finished_blocks(cluster, reference, tmp_path):
     out = tmp_path / "ray"
     address = cluster.get_runtime_context().gcs_address  # the subprocess joins the module's cluster
-    args = [sys.executable, "-m", "attnwidget.cli", "analyze", str(EWT_DEV), "--out", str(out), "--model",
-            OFFLINE_MODEL, "--batch-size", str(BATCH), "--device", "cpu", "--no-figures", "--quiet",
-            "--checkpoint-every", "0", "--engine", "ray", "--address", address, "--workers", "2"]
+    args = [
+        sys.executable,
+        "-m",
+        "attnwidget.cli",
+        "analyze",
+        str(EWT_DEV),
+        "--out",
+        str(out),
+        "--model",
+        OFFLINE_MODEL,
+        "--batch-size",
+        str(BATCH),
+        "--device",
+        "cpu",
+        "--no-figures",
+        "--quiet",
+        "--checkpoint-every",
+        "0",
+        "--engine",
+        "ray",
+        "--address",
+        address,
+        "--workers",
+        "2",
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     driver = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -236,8 +263,14 @@ def marked(syntax: Syntax) -> Syntax:
     """The sentence with the fault's mark as one more word (attached to the root)."""
     start = len(syntax.text) + 1
     root = syntax.heads.index(-1)
-    return Syntax(syntax.text + " " + MARK, [*syntax.words, MARK], [*syntax.spans, (start, start + len(MARK))],
-                  [*syntax.upos, "SYM"], [*syntax.heads, root], [*syntax.deprels, "dep"])
+    return Syntax(
+        syntax.text + " " + MARK,
+        [*syntax.words, MARK],
+        [*syntax.spans, (start, start + len(MARK))],
+        [*syntax.upos, "SYM"],
+        [*syntax.heads, root],
+        [*syntax.deprels, "dep"],
+    )
 
 
 def test_a_block_failing_for_its_data_is_skipped_and_reported_not_retried(cluster):

@@ -58,5 +58,6 @@ def test_figures_and_grids_read_the_registry():
     assert set(HEATMAP_METRICS) | set(LINE_METRICS) == set(names(per_head=True))
     assert set(GRID_METRICS) == set(names(per_head=True)) and set(TITLES) == set(GRID_METRICS)
     assert set(UNBOUNDED) == {"distance", "entropy"}
-    assert [f for f, _, caption in FIGURES if caption.startswith("Fig.")] == \
-        [m.name for m in sorted(REGISTRY, key=lambda m: m.figure or 0) if m.figure]
+    assert [f for f, _, caption in FIGURES if caption.startswith("Fig.")] == [
+        m.name for m in sorted(REGISTRY, key=lambda m: m.figure or 0) if m.figure
+    ]

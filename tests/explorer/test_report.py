@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from attnwidget.corpus.analysis import analyze
 from attnwidget.cli.analyze import write_outputs
 from attnwidget.cli.commands import main
+from attnwidget.corpus.analysis import analyze
 from attnwidget.explorer.report import FIGURES, head_accuracy_html
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -51,7 +51,7 @@ def test_the_report_defines_every_metric_and_says_where_the_formulas_are(report)
     from attnwidget.corpus.definitions import DEFINITIONS
 
     _, page, _ = report
-    definitions = page[page.index('<h2 id="definitions">'):]
+    definitions = page[page.index('<h2 id="definitions">') :]
     for name, sentence in DEFINITIONS.items():
         assert f'<dt id="def-{name}"><code>{name}</code></dt><dd>{html.escape(sentence)}</dd>' in definitions
     assert "docs/metrics.md in the attnwidget repository" in definitions and '<a href="#definitions">' in page
@@ -86,8 +86,23 @@ def test_the_head_accuracy_table_is_clarks_and_escaped(saved):
 def test_with_the_model_the_exemplars_open(saved, tmp_path):
     _, folder = saved
     out = tmp_path / "report.html"
-    assert main(["report", str(folder), "-o", str(out), "--model", "sentence-transformers/all-MiniLM-L6-v2",
-                 "--device", "cpu", "--title", "<b>EWT</b>"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(folder),
+                "-o",
+                str(out),
+                "--model",
+                "sentence-transformers/all-MiniLM-L6-v2",
+                "--device",
+                "cpu",
+                "--title",
+                "<b>EWT</b>",
+            ]
+        )
+        == 0
+    )
     page = out.read_text(encoding="utf-8")
     state = json.loads(re.search(r'data-attnwidget-explorer="[^"]+">(.*?)</script>', page, re.S).group(1))
     assert state["_attention"]["how"] == ["static"] and state["_embedded"]["0"]
@@ -97,8 +112,9 @@ def test_with_the_model_the_exemplars_open(saved, tmp_path):
 def test_compare_gives_the_difference_grid(saved, minilm, ewt_path, tmp_path):
     _, folder = saved
     spacy_dir = tmp_path / "spacy"
-    write_outputs(analyze(ewt_path, model=minilm, annotations="spacy", max_sentences=10, progress=False),
-                  spacy_dir, figures=False)
+    write_outputs(
+        analyze(ewt_path, model=minilm, annotations="spacy", max_sentences=10, progress=False), spacy_dir, figures=False
+    )
     out = tmp_path / "report.html"
     assert main(["report", str(folder), "-o", str(out), "--compare", str(spacy_dir)]) == 0
     state = json.loads(re.search(r'data-attnwidget-explorer="[^"]+">(.*?)</script>', out.read_text(), re.S).group(1))

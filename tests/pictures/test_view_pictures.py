@@ -92,7 +92,9 @@ def test_picture_follows_the_widget_state(widget):
     try:
         texts = [t.get_text() for t in widget.figure().findobj(lambda a: hasattr(a, "get_text"))]
         assert any("layer 2 · head 8" in t for t in texts)
-        overridden = [t.get_text() for t in widget.figure(layer=4, heads=[1, 2]).findobj(lambda a: hasattr(a, "get_text"))]
+        overridden = [
+            t.get_text() for t in widget.figure(layer=4, heads=[1, 2]).findobj(lambda a: hasattr(a, "get_text"))
+        ]
         assert any("layer 4 · mean of heads 1, 2" in t for t in overridden)
     finally:
         widget.layer, widget.heads, widget.view = 0, list(range(widget.num_heads)), "head"
@@ -132,18 +134,21 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(widget, tmp_pat
     assert os.listdir(tmp_path) == ["fig.png"]
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda w, d: w.save_svg(d / "a.svg", view="heads"), "view must be one of"),
-    (lambda w, d: w.save_svg(d / "a.svg", layer=6), r"layer must be in 0..5"),
-    (lambda w, d: w.save_svg(d / "a.svg", heads=[]), "none is selected"),
-    (lambda w, d: w.save_svg(d / "a.svg", heads="0"), "heads must be an int or a list"),
-    (lambda w, d: w.save_svg(d / "a.svg", token=99), "token must be None or a token index"),
-    (lambda w, d: w.save_png(d / "a.svg"), r"ends in .svg but this writes PNG.*save_svg"),
-    (lambda w, d: w.save_png(d / "a.png", dpi=0), "dpi is dots per inch"),
-    (lambda w, d: w.save_png(d / "a.png", width_in=-2), "width_in is a size in inches"),
-    (lambda w, d: w.save_png(d / "a.png", width_in=200, height_in=200, dpi=2400), "pixels along a side"),
-    (lambda w, d: w.save_svg(d, view="head"), "is a folder"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda w, d: w.save_svg(d / "a.svg", view="heads"), "view must be one of"),
+        (lambda w, d: w.save_svg(d / "a.svg", layer=6), r"layer must be in 0..5"),
+        (lambda w, d: w.save_svg(d / "a.svg", heads=[]), "none is selected"),
+        (lambda w, d: w.save_svg(d / "a.svg", heads="0"), "heads must be an int or a list"),
+        (lambda w, d: w.save_svg(d / "a.svg", token=99), "token must be None or a token index"),
+        (lambda w, d: w.save_png(d / "a.svg"), r"ends in .svg but this writes PNG.*save_svg"),
+        (lambda w, d: w.save_png(d / "a.png", dpi=0), "dpi is dots per inch"),
+        (lambda w, d: w.save_png(d / "a.png", width_in=-2), "width_in is a size in inches"),
+        (lambda w, d: w.save_png(d / "a.png", width_in=200, height_in=200, dpi=2400), "pixels along a side"),
+        (lambda w, d: w.save_svg(d, view="head"), "is a folder"),
+    ],
+)
 def test_bad_arguments_say_what_to_do(widget, tmp_path, call, message):
     (tmp_path / "sub.svg").mkdir()
     with pytest.raises(AttnWidgetError, match=message):
@@ -287,11 +292,11 @@ def test_pair_block_draws_only_its_rows_and_columns(bert_small, tmp_path):
 
 def test_generation_step_and_cross_attention_pictures(t5_small, tmp_path):
     import tiny_models
-
     from attnwidget.pictures.scene import lines_to_draw, scene_of
 
-    gen = AttentionWidget.from_generation("the cat", model=tiny_models.tiny_gpt2_lm(), max_new_tokens=3, step=1,
-                                          progress=False)
+    gen = AttentionWidget.from_generation(
+        "the cat", model=tiny_models.tiny_gpt2_lm(), max_new_tokens=3, step=1, progress=False
+    )
     try:
         lines = lines_to_draw(scene_of(gen))
         assert set(lines.row.tolist()) == {gen.boundary}  # the row that wrote generated token 1

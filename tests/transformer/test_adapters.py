@@ -19,20 +19,20 @@ import pandas as pd
 import pytest
 
 import tiny_models
+from attnwidget.choices import View, values
 from attnwidget.corpus.analysis import analyze
 from attnwidget.errors import AttnWidgetError, ModelLoadError
 from attnwidget.explorer.head_explorer import HeadExplorer
 from attnwidget.text.sentence import annotate
-from attnwidget.transformer.library_models import library_of, require
 from attnwidget.transformer.forward import attention
 from attnwidget.transformer.generation import generate_attention
+from attnwidget.transformer.library_models import library_of, require
 from attnwidget.transformer.loading import (
     OFFLINE_MODEL,
     embedded_model_path,
     load_model,
 )
 from attnwidget.transformer.neurons import capture_all_qk
-from attnwidget.choices import View, values
 from attnwidget.widget.attention_widget import AttentionWidget
 from requests_helper import ask, neuron_arrays
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from attnwidget.widget.default_heads import RULE, default_heads, sharpness
 from attnwidget.widget.attention_widget import AttentionWidget
+from attnwidget.widget.default_heads import RULE, default_heads, sharpness
 
 
 def patterns(n: int = 6) -> np.ndarray:

@@ -98,7 +98,7 @@ def _checked(widget: Any, view, layer, heads, token, theme) -> dict:
     out: dict[str, Any] = {}
     try:
         if view is not None:
-            out["view"] = widget._check_view({"value": view})
+            out["view"] = widget.traits()["view"].validate(widget, view)  # the trait's own check and message
         if layer is not None:
             if isinstance(layer, bool) or not isinstance(layer, int):
                 raise AttnWidgetError(f"layer must be an int, not {layer!r}")
@@ -116,7 +116,7 @@ def _checked(widget: Any, view, layer, heads, token, theme) -> dict:
                 raise AttnWidgetError(f"token must be an int, not {token!r}")
             out["token"] = widget._check_token({"value": token})
         if theme is not None:
-            out["theme"] = widget._check_theme({"value": theme})
+            out["theme"] = widget.traits()["theme"].validate(widget, theme)
     except traitlets.TraitError as err:
         raise AttnWidgetError(str(err)) from None
     view = out.get("view", widget.view)

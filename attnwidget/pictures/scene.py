@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from attnwidget.widget.export import EXPORTED_TRAITS
 from attnwidget.widget.payload import AttentionData, meta_payload
+
+#: The traits a picture follows: the exported page's starting view, less which attention
+#: (a picture draws the attention the widget shows now).
+VIEW_STATE = tuple(name for name in EXPORTED_TRAITS if name != "attention_kind")
 
 #: Below this weight a line's alpha is under one 8-bit step (prune.ts: INVISIBLE).
 INVISIBLE = 1.0 / (255 * 255)
@@ -104,24 +109,7 @@ class Scene:
 def scene_of(widget: Any, **override: Any) -> Scene:
     """The scene of ``widget`` as it is now, with ``override`` (view, layer, heads, token,
     token_role, level, threshold, prune, hide_first, renormalise, theme, pair_filter, step)."""
-    state = {
-        name: getattr(widget, name)
-        for name in (
-            "view",
-            "layer",
-            "heads",
-            "token",
-            "token_role",
-            "threshold",
-            "prune",
-            "hide_first",
-            "renormalise",
-            "level",
-            "theme",
-            "pair_filter",
-            "step",
-        )
-    }
+    state = {name: getattr(widget, name) for name in VIEW_STATE}
     state.update({k: v for k, v in override.items() if v is not None})
     data = widget._data
     level = "word" if state["level"] == "word" and data.has_words and state["view"] != "neuron" else "token"

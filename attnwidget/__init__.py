@@ -17,9 +17,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_model": "transformer.loading",
-    "LoadedModel": "transformer.loading",
-    "DEFAULT_MODEL": "transformer.loading",
-    "OFFLINE_MODEL": "transformer.loading",
+    "LoadedModel": "transformer.hf_loading",
+    "DEFAULT_MODEL": "defaults",
+    "OFFLINE_MODEL": "defaults",
     "Syntax": "text.syntax",
     "parse_spacy": "text.syntax",
     "read_conllu": "text.syntax",

@@ -28,6 +28,10 @@ class TooLongError(AttnWidgetError):
         self.max_length = max_length
 
 
+class NeuronViewError(AttnWidgetError):
+    """The neuron view cannot show this model, layer, head or token."""
+
+
 class SpacyPipelineError(AttnWidgetError):
     """No usable spaCy pipeline is installed, or the named one cannot be loaded."""
 
@@ -41,9 +45,17 @@ class ConlluError(AttnWidgetError):
     The message reads "FILE, line N, sentence SENT_ID: REASON — HINT".
     """
 
-    def __init__(self, reason: str, line: int | None = None, source: str | None = None, *,
-                 sent_id: str | None = None, sentence: int | None = None, hint: str | None = None,
-                 check: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        line: int | None = None,
+        source: str | None = None,
+        *,
+        sent_id: str | None = None,
+        sentence: int | None = None,
+        hint: str | None = None,
+        check: str | None = None,
+    ):
         self.reason = reason
         self.line = line
         self.source = source
@@ -65,8 +77,9 @@ class ConlluError(AttnWidgetError):
             which = f"sentence no. {self.sentence} (no sent_id)"
         else:
             which = None
-        where = ", ".join(str(part) for part in (
-            self.source, self.line is not None and f"line {self.line}", which) if part)
+        where = ", ".join(
+            str(part) for part in (self.source, self.line is not None and f"line {self.line}", which) if part
+        )
         message = f"{where}: {self.reason}" if where else self.reason
         return f"{message} — {self.hint}" if self.hint else message
 

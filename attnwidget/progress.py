@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 #: How often a status line's clock is redrawn while its step runs.
 TICK_SECONDS = 0.5
 
 
-def bar(iterable: Iterable | None = None, *, total: int | None = None, desc: str, unit: str = "it",
-        enabled: bool = True, **options: Any):
+def bar(
+    iterable: Iterable | None = None,
+    *,
+    total: int | None = None,
+    desc: str,
+    unit: str = "it",
+    enabled: bool = True,
+    **options: Any,
+):
     """A tqdm.auto bar; ``enabled=False`` makes it silent (and ``TQDM_DISABLE`` still applies)."""
     from tqdm.auto import tqdm
 
@@ -65,3 +73,13 @@ def _live(line) -> bool:
         return bool(isatty and isatty())
     except ValueError:  # a closed stream
         return False
+
+
+@contextmanager
+def importing(module: str, enabled: bool = True) -> Iterator[None]:
+    """A status line while the block imports ``module`` for the first time in this process
+    (torch takes seconds to import; nothing is shown once it is imported)."""
+    import sys
+
+    with status(f"importing {module}", enabled=enabled and module not in sys.modules):
+        yield

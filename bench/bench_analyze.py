@@ -1,6 +1,7 @@
 """How much does the corpus analysis cost on top of the forward pass, and does memory grow?
 
     python bench/bench_analyze.py [--sentences 2000] [--batch-size 32] [--device cpu] [--repeats 2]
+    python bench/bench_analyze.py --engine ray --workers 1 2     (bench/bench_ray.py)
 
 Prints (1) the throughput of ``analyze()`` and of the bare batched forward pass that
 returns attentions — same model, batch size, chunking and length ordering, measured in
@@ -75,9 +76,9 @@ def throughput(args) -> dict:
     import torch
 
     from attnwidget.corpus.analysis import analyze
-    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
     from attnwidget.text.sentence import align
     from attnwidget.text.syntax import iter_conllu
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -97,8 +98,9 @@ def throughput(args) -> dict:
         "forward_whole": whole_pass,
         "forward": lambda: forward_only(loaded, sentences, args.batch_size),
         "forward_from_text": lambda: forward_from_text(loaded, args.sentences, args.batch_size),
-        "analyze": lambda: analyze(EWT, model=loaded, batch_size=args.batch_size, max_sentences=args.sentences,
-                                   progress=False).to_frame(),  # to_frame: the final reduction too
+        "analyze": lambda: analyze(
+            EWT, model=loaded, batch_size=args.batch_size, max_sentences=args.sentences, progress=False
+        ).to_frame(),  # to_frame: the final reduction too
     }
     times = {name: [] for name in runs}
     forward_only(loaded, sentences[: args.batch_size * 2], args.batch_size)  # warm-up
@@ -116,22 +118,30 @@ def throughput(args) -> dict:
             times[name].append(time.perf_counter() - start)
     best = {k: min(v) for k, v in times.items()}
     per_round = lambda base: float(np.median(np.array(times[base]) / np.array(times["analyze"])))  # noqa: E731
-    return {"sentences": n, "device": str(loaded.device), "threads": torch.get_num_threads(),
-            "stops_after_attention": stops,
-            "forward_whole_sent_per_s": n / best["forward_whole"],
-            "forward_sent_per_s": n / best["forward"], "forward_from_text_sent_per_s": n / best["forward_from_text"],
-            "analyze_sent_per_s": n / best["analyze"],
-            "ratio_whole": best["forward_whole"] / best["analyze"], "ratio_whole_median_round": per_round("forward_whole"),
-            "ratio": best["forward"] / best["analyze"], "ratio_median_round": per_round("forward"),
-            "ratio_from_text": best["forward_from_text"] / best["analyze"],
-            "ratio_from_text_median_round": per_round("forward_from_text"), "times": times}
+    return {
+        "sentences": n,
+        "device": str(loaded.device),
+        "threads": torch.get_num_threads(),
+        "stops_after_attention": stops,
+        "forward_whole_sent_per_s": n / best["forward_whole"],
+        "forward_sent_per_s": n / best["forward"],
+        "forward_from_text_sent_per_s": n / best["forward_from_text"],
+        "analyze_sent_per_s": n / best["analyze"],
+        "ratio_whole": best["forward_whole"] / best["analyze"],
+        "ratio_whole_median_round": per_round("forward_whole"),
+        "ratio": best["forward"] / best["analyze"],
+        "ratio_median_round": per_round("forward"),
+        "ratio_from_text": best["forward_from_text"] / best["analyze"],
+        "ratio_from_text_median_round": per_round("forward_from_text"),
+        "times": times,
+    }
 
 
 def peak_memory(sentences: int, batch_size: int, device: str, kind: str = "analyze", env=None) -> dict:
     """Peak RSS (MiB) of a fresh process that runs analyze() — or, for ``kind="forward"``,
     only the bare forward pass — over the first ``sentences`` sentences."""
     code = (
-        "import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
+        "import sys; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"  # noqa: UP031 - code for a child process, %r quotes the paths
         "from attnwidget.transformer.loading import OFFLINE_MODEL, load_model\n"
         "model = load_model(OFFLINE_MODEL, device=%r)\n"
         "if %r == 'analyze':\n"
@@ -148,10 +158,22 @@ def peak_memory(sentences: int, batch_size: int, device: str, kind: str = "analy
         # VmHWM, not ru_maxrss: a child inherits its parent's ru_maxrss across fork and
         # exec, so after the throughput runs every child would report the parent's peak.
         "print(n, [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])\n"
-    ) % (str(REPO), str(REPO / "bench"), device, kind, str(EWT), batch_size, sentences,
-         str(EWT), sentences, batch_size, sentences)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, **(env or {})})
+    ) % (
+        str(REPO),
+        str(REPO / "bench"),
+        device,
+        kind,
+        str(EWT),
+        batch_size,
+        sentences,
+        str(EWT),
+        sentences,
+        batch_size,
+        sentences,
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    )
     analysed, rss_kib = out.stdout.split()[-2:]
     return {"sentences": int(analysed), "peak_rss_mib": int(rss_kib) / 1024}
 
@@ -171,28 +193,53 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="ray: throughput and scaling on a local Ray cluster (bench/bench_ray.py)",
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="with --engine ray: worker counts")
+    parser.add_argument("--gpus-per-worker", type=float, default=None, help="with --engine ray")
     args = parser.parse_args()
     if not EWT.exists():
         sys.exit(f"needs the EWT dev set at {EWT}")
+    if args.engine == "ray":
+        from bench_ray import main as ray_main
+
+        ray_main(args)
+        return
     result = {}
     if not args.skip_throughput:
         result = throughput(args)
-        print(f"device {result['device']} ({result['threads']} threads), {result['sentences']} sentences, "
-              f"batch {args.batch_size}")
+        print(
+            f"device {result['device']} ({result['threads']} threads), {result['sentences']} sentences, "
+            f"batch {args.batch_size}"
+        )
         stop = "ends at the last attention" if result["stops_after_attention"] else "whole pass: model not checked"
         print(f"  forward, transformers' whole pass : {result['forward_whole_sent_per_s']:8.1f} sentences/s")
         print(f"  forward as analyze() runs it      : {result['forward_sent_per_s']:8.1f} sentences/s   ({stop})")
-        print(f"  the same from the corpus file     : {result['forward_from_text_sent_per_s']:8.1f} sentences/s"
-              "   (reading and tokenizing included)")
+        print(
+            f"  the same from the corpus file     : {result['forward_from_text_sent_per_s']:8.1f} sentences/s"
+            "   (reading and tokenizing included)"
+        )
         print(f"  analyze()                         : {result['analyze_sent_per_s']:8.1f} sentences/s")
-        print(f"  ratio to the whole pass           : {result['ratio_whole']:8.3f} (best times), "
-              f"{result['ratio_whole_median_round']:.3f} (median round)   goal >= 0.85")
-        print(f"  ratio to analyze()'s own pass     : {result['ratio']:8.3f} (best times), "
-              f"{result['ratio_median_round']:.3f} (median round)   (the metrics' cost alone)")
-        print(f"  ratio to that pass from the file  : {result['ratio_from_text']:8.3f} (best times), "
-              f"{result['ratio_from_text_median_round']:.3f} (median round)")
-        print("  seconds per run   : " + "; ".join(
-            f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in result["times"].items()))
+        print(
+            f"  ratio to the whole pass           : {result['ratio_whole']:8.3f} (best times), "
+            f"{result['ratio_whole_median_round']:.3f} (median round)   goal >= 0.85"
+        )
+        print(
+            f"  ratio to analyze()'s own pass     : {result['ratio']:8.3f} (best times), "
+            f"{result['ratio_median_round']:.3f} (median round)   (the metrics' cost alone)"
+        )
+        print(
+            f"  ratio to that pass from the file  : {result['ratio_from_text']:8.3f} (best times), "
+            f"{result['ratio_from_text_median_round']:.3f} (median round)"
+        )
+        print(
+            "  seconds per run   : "
+            + "; ".join(f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in result["times"].items())
+        )
     if not args.skip_memory:
         # glibc's heap fragments under tensors of ever-changing sizes, so the resident peak
         # of even the bare forward pass creeps up over a corpus; analyze() trims the heap
@@ -201,9 +248,11 @@ def main() -> None:
         for kind in ("analyze", "forward"):
             m = memory_growth(args.batch_size, args.device, kind)
             result["memory"][kind] = m
-            print(f"  peak RSS, {kind:8s}: {m['small']['peak_rss_mib']:7.1f} MiB (200) "
-                  f"{m['large']['peak_rss_mib']:7.1f} MiB ({m['large']['sentences']})  "
-                  f"growth {m['growth'] * 100:5.1f} %")
+            print(
+                f"  peak RSS, {kind:8s}: {m['small']['peak_rss_mib']:7.1f} MiB (200) "
+                f"{m['large']['peak_rss_mib']:7.1f} MiB ({m['large']['sentences']})  "
+                f"growth {m['growth'] * 100:5.1f} %"
+            )
         print("  (goal: analyze within 10% from 200 to 2,000 sentences)")
     print(json.dumps({k: v for k, v in result.items() if k != "times"}))
 

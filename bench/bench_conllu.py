@@ -76,8 +76,10 @@ def main() -> None:
     if not EWT.exists():
         sys.exit(f"the UD English EWT dev set is not at {EWT}")
     with tempfile.TemporaryDirectory() as folder:
-        readers = {"iter_conllu": lambda: sum(1 for _ in iter_conllu(EWT)),
-                   "validate_conllu": lambda: validate_conllu(EWT)}
+        readers = {
+            "iter_conllu": lambda: sum(1 for _ in iter_conllu(EWT)),
+            "validate_conllu": lambda: validate_conllu(EWT),
+        }
         if args.baseline:
             old = baseline_reader(args.baseline, Path(folder))
             readers[f"iter_conllu at {args.baseline}"] = lambda: sum(1 for _ in old(EWT))
@@ -99,7 +101,9 @@ def main() -> None:
             size = path.stat().st_size / 2**20
             streamed = peak_traced_mib(lambda path=path: sum(1 for _ in iter_conllu(path)))
             checked = peak_traced_mib(lambda path=path: validate_conllu(path, progress=False))
-            print(f"  {label:<10} {size:6.1f} MiB   iter_conllu {streamed:5.2f} MiB   validate_conllu {checked:5.2f} MiB")
+            print(
+                f"  {label:<10} {size:6.1f} MiB   iter_conllu {streamed:5.2f} MiB   validate_conllu {checked:5.2f} MiB"
+            )
 
 
 if __name__ == "__main__":

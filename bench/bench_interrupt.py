@@ -36,9 +36,27 @@ def interrupt_once(out: Path, sentences: int, batch_size: int, wait: float) -> d
     """SIGINT ``wait`` seconds after the run's first checkpoint (one per chunk here)."""
     from attnwidget.transformer.loading import OFFLINE_MODEL
 
-    args = [sys.executable, "-m", "attnwidget.cli", "analyze", str(EWT), "--out", str(out), "--model", OFFLINE_MODEL,
-            "--max-sentences", str(sentences), "--batch-size", str(batch_size), "--device", "cpu", "--quiet",
-            "--no-figures", "--checkpoint-every", "0"]
+    args = [
+        sys.executable,
+        "-m",
+        "attnwidget.cli",
+        "analyze",
+        str(EWT),
+        "--out",
+        str(out),
+        "--model",
+        OFFLINE_MODEL,
+        "--max-sentences",
+        str(sentences),
+        "--batch-size",
+        str(batch_size),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-figures",
+        "--checkpoint-every",
+        "0",
+    ]
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env)
     lines: list[tuple[float, str]] = []
@@ -54,15 +72,19 @@ def interrupt_once(out: Path, sentences: int, batch_size: int, wait: float) -> d
     reader.join()
     stopped = next((t for t, line in lines if "Continue with" in line), None)
     manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
-    return {"stopped_s": None if stopped is None else stopped - sent, "exit_s": exited - sent,
-            "returncode": process.returncode, "covers": manifest.get("covers")}
+    return {
+        "stopped_s": None if stopped is None else stopped - sent,
+        "exit_s": exited - sent,
+        "returncode": process.returncode,
+        "covers": manifest.get("covers"),
+    }
 
 
 def checkpoint_cost(sentences: int, batch_size: int) -> dict:
     from attnwidget.corpus.analysis import analyze
     from attnwidget.corpus.atomic import AtomicFolder
-    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
     from attnwidget.corpus.output_folder import CheckpointWriter, RunSpec, build_manifest, write_folder
+    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 
     model = load_model(OFFLINE_MODEL, device="cpu")
     start = time.perf_counter()
@@ -76,11 +98,17 @@ def checkpoint_cost(sentences: int, batch_size: int) -> dict:
         times = []
         for _ in range(3):  # the first writes every cell; the next ones only link them
             start = time.perf_counter()
-            write_folder(folder, stats, build_manifest(spec, stats.summary, "checkpoint"), results=False,
-                         checkpoint=writer)
+            write_folder(
+                folder, stats, build_manifest(spec, stats.summary, "checkpoint"), results=False, checkpoint=writer
+            )
             times.append(time.perf_counter() - start)
-    return {"run_s": run, "chunks": chunks, "first_checkpoint_s": times[0], "later_checkpoint_s": min(times[1:]),
-            "cost_at_one_per_chunk": chunks * min(times[1:]) / run}
+    return {
+        "run_s": run,
+        "chunks": chunks,
+        "first_checkpoint_s": times[0],
+        "later_checkpoint_s": min(times[1:]),
+        "cost_at_one_per_chunk": chunks * min(times[1:]) / run,
+    }
 
 
 def main() -> None:
@@ -93,16 +121,22 @@ def main() -> None:
     if not EWT.exists():
         sys.exit(f"needs the EWT dev set at {EWT}")
     with tempfile.TemporaryDirectory() as root:
-        runs = [interrupt_once(Path(root) / f"run{k}", args.sentences, args.batch_size, args.wait)
-                for k in range(args.repeats)]
+        runs = [
+            interrupt_once(Path(root) / f"run{k}", args.sentences, args.batch_size, args.wait)
+            for k in range(args.repeats)
+        ]
     for r in runs:
         stopped = "never" if r["stopped_s"] is None else f"{r['stopped_s']:.2f} s"
-        print(f"  Ctrl-C -> stopped and checkpoint saved: {stopped:>8}   -> process exit: {r['exit_s']:.2f} s"
-              f"   (exit {r['returncode']}, {r['covers']})")
+        print(
+            f"  Ctrl-C -> stopped and checkpoint saved: {stopped:>8}   -> process exit: {r['exit_s']:.2f} s"
+            f"   (exit {r['returncode']}, {r['covers']})"
+        )
     cost = checkpoint_cost(args.sentences, args.batch_size)
-    print(f"  checkpoint of a {cost['run_s']:.1f} s run: first {cost['first_checkpoint_s'] * 1000:.0f} ms, "
-          f"later {cost['later_checkpoint_s'] * 1000:.0f} ms; at one per chunk ({cost['chunks']} chunks) "
-          f"{cost['cost_at_one_per_chunk'] * 100:.1f} % of the run (default: one per 300 s)")
+    print(
+        f"  checkpoint of a {cost['run_s']:.1f} s run: first {cost['first_checkpoint_s'] * 1000:.0f} ms, "
+        f"later {cost['later_checkpoint_s'] * 1000:.0f} ms; at one per chunk ({cost['chunks']} chunks) "
+        f"{cost['cost_at_one_per_chunk'] * 100:.1f} % of the run (default: one per 300 s)"
+    )
     print(json.dumps({"interrupts": runs, "checkpoint": cost}))
 
 

@@ -48,8 +48,14 @@ from pathlib import Path
 
 import numpy as np
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def gpt2_like_attention(n: int, layers: int = 12, heads: int = 12, seed: int = 0) -> np.ndarray:
@@ -187,9 +193,8 @@ def gpt2_small_random():
     from transformers import GPT2Config, GPT2Model
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from tiny_models import gpt2_tokenizer
-
     from attnwidget.transformer.loading import load_model
+    from tiny_models import gpt2_tokenizer
 
     torch.manual_seed(0)
     tok = copy.deepcopy(gpt2_tokenizer())
@@ -211,16 +216,17 @@ def text_of(model, n: int) -> str:
 
 def neuron_request(w, layer: int, head: int) -> tuple[float, dict, list]:
     """One "neuron" request answered by the widget's handler, as from the browser: (ms, reply, buffers)."""
-    from attnwidget.widget.attention_widget import REQUEST
+    from attnwidget.widget.protocol import REQUEST
 
     sent = []
     w.send = lambda content, buffers=None: sent.append((content, buffers or []))
     t0 = time.perf_counter()
-    w._on_request(w, {"kind": REQUEST, "id": layer, "what": "neuron", "attention": "self",
-                      "layer": layer, "head": head}, [])
+    w._on_request(
+        w, {"kind": REQUEST, "id": layer, "what": "neuron", "attention": "self", "layer": layer, "head": head}, []
+    )
     ms = (time.perf_counter() - t0) * 1000
     del w.send
-    (reply, buffers), = sent
+    ((reply, buffers),) = sent
     if "error" in reply:
         raise RuntimeError(reply["error"])
     return ms, reply, buffers
@@ -256,8 +262,9 @@ def measure_neuron(n: int, page, out: Path) -> dict:
     embedded = len(w.to_html().split('"attention":"self"')) - 1
 
     page.goto(path.as_uri())
-    page.wait_for_function("() => document.querySelector('.aw-status')?.textContent.includes('attends most')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelector('.aw-status')?.textContent.includes('attends most')", timeout=60_000
+    )
     first_paint = float(page.eval_on_selector(".aw-root", "r => r.dataset.firstPaintMs"))
     moves = [page.evaluate(ARROW_JS) for _ in range(12)]
     hovers = [page.evaluate(NEURON_HOVER_JS, row) for row in range(0, 40, 4)]
@@ -290,7 +297,8 @@ def rss_bytes() -> int:
 
 def memory_cycles(kind: str, n: int, cycles: int) -> dict:
     """Resident size with one widget open, after one create/close cycle and after ``cycles``."""
-    from attnwidget.widget.attention_widget import REQUEST, AttentionWidget
+    from attnwidget.widget.attention_widget import AttentionWidget
+    from attnwidget.widget.protocol import REQUEST
 
     if kind == "attention":
         attention, tokens = gpt2_like_attention(n), [f"t{k}" for k in range(n)]
@@ -300,8 +308,10 @@ def memory_cycles(kind: str, n: int, cycles: int) -> dict:
         model = gpt2_small_random()
         text = text_of(model, n)
         make = lambda: AttentionWidget(text, model=model, annotations=None)  # noqa: E731
-        asks = [{"what": "thumbnails", "hide_first": False},
-                {"what": "neuron", "attention": "self", "layer": 11, "head": 3}]
+        asks = [
+            {"what": "thumbnails", "hide_first": False},
+            {"what": "neuron", "attention": "self", "layer": 11, "head": 3},
+        ]
     base = rss_bytes()
     sizes = []
     for k in range(cycles):
@@ -313,36 +323,52 @@ def memory_cycles(kind: str, n: int, cycles: int) -> dict:
         w.close()
         del w
         sizes.append(rss_bytes())
-    return {"kind": kind, "tokens": n, "base": base, "open": open_one, "after_1": sizes[0], "after_n": sizes[-1],
-            "cycles": cycles}
+    return {
+        "kind": kind,
+        "tokens": n,
+        "base": base,
+        "open": open_one,
+        "after_1": sizes[0],
+        "after_n": sizes[-1],
+        "cycles": cycles,
+    }
 
 
 def measure_memory(n: int, cycles: int) -> list[dict]:
     """:func:`memory_cycles` of both kinds, each in a fresh Python process."""
     rows = []
     for kind in ("attention", "model"):
-        out = subprocess.run([sys.executable, __file__, "--memory-child", kind, str(n), str(cycles)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", kind, str(n), str(cycles)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows
 
 
 def print_memory(rows: list[dict]) -> None:
     print("\nkernel memory over create/close cycles (resident MB):")
-    print(f"{'widget':>24} {'tokens':>6} {'before':>7} {'1 open':>7} {'after 1':>8} {'after N':>8} {'N':>3} {'growth':>7}")
+    print(
+        f"{'widget':>24} {'tokens':>6} {'before':>7} {'1 open':>7} {'after 1':>8} {'after N':>8} {'N':>3} {'growth':>7}"
+    )
     for r in rows:
         what = "from_attention 12x12" if r["kind"] == "attention" else "GPT-2-small + neuron"
-        print(f"{what:>24} {r['tokens']:>6} {r['base'] / 1e6:>7.0f} {r['open'] / 1e6:>7.0f} "
-              f"{r['after_1'] / 1e6:>8.0f} {r['after_n'] / 1e6:>8.0f} {r['cycles']:>3} "
-              f"{(r['after_n'] - r['after_1']) / 1e6:>+7.1f}")
+        print(
+            f"{what:>24} {r['tokens']:>6} {r['base'] / 1e6:>7.0f} {r['open'] / 1e6:>7.0f} "
+            f"{r['after_1'] / 1e6:>8.0f} {r['after_n'] / 1e6:>8.0f} {r['cycles']:>3} "
+            f"{(r['after_n'] - r['after_1']) / 1e6:>+7.1f}"
+        )
     print("  (goal: after N within a few MB of after 1; before the fix each closed widget kept its attention)")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, nargs="+", default=[64, 128, 256, 512])
-    parser.add_argument("--neuron", type=int, nargs="*", default=[512],
-                        help="token counts for the neuron-view timing (none: skip it)")
+    parser.add_argument(
+        "--neuron", type=int, nargs="*", default=[512], help="token counts for the neuron-view timing (none: skip it)"
+    )
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--memory-cycles", type=int, default=30, help="create/close cycles (0: skip)")
     parser.add_argument("--memory-only", action="store_true", help="only the memory figures (no browser)")
@@ -367,31 +393,41 @@ def main(argv=None) -> None:
             rows.append(measure(n, page, out))
         neuron_rows = [measure_neuron(n, page, out) for n in args.neuron]
         browser.close()
-    print(f"{'tokens':>6} {'state MB':>9} {'(data)':>7} {'1st paint':>10} {'layer sw':>9} {'(max)':>7} {'(cold)':>7} "
-          f"{'hover':>7} {'(max)':>7} {'unhover':>8} {'export MB':>10} {'py build':>9} {'py export':>10}")
+    print(
+        f"{'tokens':>6} {'state MB':>9} {'(data)':>7} {'1st paint':>10} {'layer sw':>9} {'(max)':>7} {'(cold)':>7} "
+        f"{'hover':>7} {'(max)':>7} {'unhover':>8} {'export MB':>10} {'py build':>9} {'py export':>10}"
+    )
     for r in rows:
-        print(f"{r['tokens']:>6} {r['state_bytes'] / 1e6:>9.2f} {r['state_data_bytes'] / 1e6:>7.2f} "
-              f"{r['first_paint_ms']:>8.0f}ms {r['layer_switch_ms']:>7.0f}ms {r['layer_switch_max_ms']:>5.0f}ms "
-              f"{r['layer_switch_cold_ms']:>5.0f}ms "
-              f"{r['hover_ms']:>5.1f}ms {r['hover_max_ms']:>5.1f}ms {r['unhover_ms']:>6.1f}ms "
-              f"{r['export_bytes'] / 1e6:>10.2f} {r['build_s']:>8.2f}s {r['export_s']:>9.2f}s")
+        print(
+            f"{r['tokens']:>6} {r['state_bytes'] / 1e6:>9.2f} {r['state_data_bytes'] / 1e6:>7.2f} "
+            f"{r['first_paint_ms']:>8.0f}ms {r['layer_switch_ms']:>7.0f}ms {r['layer_switch_max_ms']:>5.0f}ms "
+            f"{r['layer_switch_cold_ms']:>5.0f}ms "
+            f"{r['hover_ms']:>5.1f}ms {r['hover_max_ms']:>5.1f}ms {r['unhover_ms']:>6.1f}ms "
+            f"{r['export_bytes'] / 1e6:>10.2f} {r['build_s']:>8.2f}s {r['export_s']:>9.2f}s"
+        )
     print("goals at 512 tokens: state <= 2 MB, first paint <= 1500 ms, layer switch <= 150 ms, hover <= 50 ms")
     for r in rows:
         print(f"  {r['tokens']} tokens: {r['status']}")
     if neuron_rows:
         print("\nneuron view, GPT-2-small-shaped (random weights), one head:")
-        print(f"{'tokens':>6} {'d':>3} {'1st request':>12} {'layer sw':>9} {'(max)':>7} {'cache MB':>9} {'reply MB':>9} "
-              f"{'heads in file':>14} {'1st paint':>10} {'arrow':>7} {'(max)':>7} {'(expanded)':>11} {'hover':>7} "
-              f"{'(max)':>7} {'expand':>7}")
+        print(
+            f"{'tokens':>6} {'d':>3} {'1st request':>12} {'layer sw':>9} {'(max)':>7} {'cache MB':>9} {'reply MB':>9} "
+            f"{'heads in file':>14} {'1st paint':>10} {'arrow':>7} {'(max)':>7} {'(expanded)':>11} {'hover':>7} "
+            f"{'(max)':>7} {'expand':>7}"
+        )
         for r in neuron_rows:
-            print(f"{r['tokens']:>6} {r['head_dim']:>3} {r['first_request_ms']:>10.0f}ms {r['switch_ms']:>7.1f}ms "
-                  f"{r['switch_max_ms']:>5.1f}ms {r['cache_bytes'] / 1e6:>9.1f} {r['reply_bytes'] / 1e6:>9.2f} "
-                  f"{r['embedded_heads']:>14} "
-                  f"{r['first_paint_ms']:>8.0f}ms {r['move_ms']:>5.1f}ms {r['move_max_ms']:>5.1f}ms "
-                  f"{r['move_expanded_ms']:>9.1f}ms {r['hover_ms']:>5.1f}ms {r['hover_max_ms']:>5.1f}ms {r['expand_ms']:>5.1f}ms")
-        print("  (kernel side, through the widget's request handler: 1st request = one forward pass catching every"
-              " layer; layer sw = each layer 0-11 after it, lookup + one head's reply; cache = the kept q/k of"
-              " all layers; arrow = moving the query token)")
+            print(
+                f"{r['tokens']:>6} {r['head_dim']:>3} {r['first_request_ms']:>10.0f}ms {r['switch_ms']:>7.1f}ms "
+                f"{r['switch_max_ms']:>5.1f}ms {r['cache_bytes'] / 1e6:>9.1f} {r['reply_bytes'] / 1e6:>9.2f} "
+                f"{r['embedded_heads']:>14} "
+                f"{r['first_paint_ms']:>8.0f}ms {r['move_ms']:>5.1f}ms {r['move_max_ms']:>5.1f}ms "
+                f"{r['move_expanded_ms']:>9.1f}ms {r['hover_ms']:>5.1f}ms {r['hover_max_ms']:>5.1f}ms {r['expand_ms']:>5.1f}ms"
+            )
+        print(
+            "  (kernel side, through the widget's request handler: 1st request = one forward pass catching every"
+            " layer; layer sw = each layer 0-11 after it, lookup + one head's reply; cache = the kept q/k of"
+            " all layers; arrow = moving the query token)"
+        )
         for r in neuron_rows:
             print(f"  {r['tokens']} tokens: {r['status']}")
     if memory:

@@ -79,14 +79,23 @@ def kernel_figures(n_tokens: int, layers: int = 32, heads: int = 32) -> dict:
     tile4_ms = (time.perf_counter() - t0) * 1e3
     del torch
     return {
-        "tokens": int(ids.shape[1]), "layers": layers, "heads": heads, "weights_MB": round(weights_mb),
-        "rss_before_model_MB": round(base), "rss_after_model_MB": round(after_model),
-        "pass_capture_s": round(pass_s, 1), "pass_capture_cpu_s": round(pass_cpu, 1),
+        "tokens": int(ids.shape[1]),
+        "layers": layers,
+        "heads": heads,
+        "weights_MB": round(weights_mb),
+        "rss_before_model_MB": round(base),
+        "rss_after_model_MB": round(after_model),
+        "pass_capture_s": round(pass_s, 1),
+        "pass_capture_cpu_s": round(pass_cpu, 1),
         "first_rows_64x32heads_s": round(first_rows_s, 3),
-        "summaries_s": round(sum_s, 1), "summaries_cpu_s": round(sum_cpu, 1),
-        "tile256_r1_ms": round(tile_ms, 1), "tile256_r4_ms": round(tile4_ms, 1),
-        "qk_MB": round(qk.nbytes / 2**20), "summaries_MB": round(store.summary_bytes / 2**20),
-        "peak_rss_MB": round(peak_mb()), "peak_above_model_MB": round(peak_mb() - after_model),
+        "summaries_s": round(sum_s, 1),
+        "summaries_cpu_s": round(sum_cpu, 1),
+        "tile256_r1_ms": round(tile_ms, 1),
+        "tile256_r4_ms": round(tile4_ms, 1),
+        "qk_MB": round(qk.nbytes / 2**20),
+        "summaries_MB": round(store.summary_bytes / 2**20),
+        "peak_rss_MB": round(peak_mb()),
+        "peak_above_model_MB": round(peak_mb() - after_model),
     }
 
 
@@ -125,7 +134,7 @@ def ask(widget, **content) -> tuple[float, dict, list]:
         ms = (time.perf_counter() - t0) * 1e3
     finally:
         widget.send = original
-    (reply, buffers), = sent
+    ((reply, buffers),) = sent
     if "error" in reply:
         raise RuntimeError(reply["error"])
     return ms, reply, buffers
@@ -176,10 +185,16 @@ def widget_figures(kind: str, n: int, out_dir: str, chromium: str) -> dict:
         t1 = time.perf_counter()
         store.summary(w.num_layers // 2)
         fig["one_layer_summary_s"] = time.perf_counter() - t1
-        fig["kernel_switch_warm_ms"] = ask(w, what="rows", layer=w.num_layers // 2, heads=heads, r0=n // 2, r1=n // 2 + 64)[0]
+        fig["kernel_switch_warm_ms"] = ask(
+            w, what="rows", layer=w.num_layers // 2, heads=heads, r0=n // 2, r1=n // 2 + 64
+        )[0]
         mid = n // 2
-        fig["kernel_tile_r1_ms"] = ask(w, what="tile", layer=w.num_layers // 2, heads=[3], r0=mid, c0=mid // 2, cells=256, r=1)[0]
-        fig["kernel_tile_r4_ms"] = ask(w, what="tile", layer=w.num_layers // 2, heads=[3], r0=mid // 2, c0=0, cells=256, r=4)[0]
+        fig["kernel_tile_r1_ms"] = ask(
+            w, what="tile", layer=w.num_layers // 2, heads=[3], r0=mid, c0=mid // 2, cells=256, r=1
+        )[0]
+        fig["kernel_tile_r4_ms"] = ask(
+            w, what="tile", layer=w.num_layers // 2, heads=[3], r0=mid // 2, c0=0, cells=256, r=4
+        )[0]
         fig["kernel_hover_ms"] = ask(w, what="value", layer=w.num_layers // 2, heads=[3], i=mid, j=mid // 3)[0]
         t1 = time.perf_counter()
         store.summarise_all(progress=False)
@@ -222,9 +237,13 @@ ZOOM_JS = """async ([x, y]) => {
   const c = root.querySelector('.aw-long-matrix');
   const r = c.getBoundingClientRect();
   const t0 = performance.now();
-  c.dispatchEvent(new WheelEvent('wheel', {clientX: r.left + x, clientY: r.top + y, deltaY: -120, bubbles: true, cancelable: true}));
+  c.dispatchEvent(new WheelEvent('wheel', {
+    clientX: r.left + x, clientY: r.top + y, deltaY: -120, bubbles: true, cancelable: true}));
   await new Promise((resolve) => {
-    const check = () => { const z = JSON.parse(root.dataset.zoom || '{}'); (z.missing === 0 || z.notice) ? resolve() : requestAnimationFrame(check); };
+    const check = () => {
+      const z = JSON.parse(root.dataset.zoom || '{}');
+      (z.missing === 0 || z.notice) ? resolve() : requestAnimationFrame(check);
+    };
     requestAnimationFrame(check);
   });
   return [performance.now() - t0, root.dataset.zoom];
@@ -254,8 +273,9 @@ def browser_figures(path: Path, n: int, chromium: str) -> dict:
 
     fig: dict = {}
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
-                                                              "--enable-precise-memory-info"])
+        b = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--enable-precise-memory-info"]
+        )
         page = b.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(120_000)
         page.goto(path.as_uri())
@@ -287,8 +307,12 @@ if __name__ == "__main__":
     parser.add_argument("--tokens", type=int, default=8192)
     parser.add_argument("--layers", type=int, default=32)
     parser.add_argument("--heads", type=int, default=32)
-    parser.add_argument("--widget", metavar="INPUT", choices=["dense", "llama12", "llama32"],
-                        help="kernel + browser figures of one widget (dense: the 12 x 12 input; llama12/32: a model)")
+    parser.add_argument(
+        "--widget",
+        metavar="INPUT",
+        choices=["dense", "llama12", "llama32"],
+        help="kernel + browser figures of one widget (dense: the 12 x 12 input; llama12/32: a model)",
+    )
     parser.add_argument("--out", default="/tmp")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     args = parser.parse_args()

@@ -16,6 +16,9 @@ fi
 echo "== installing attnwidget with its test extra"
 bash scripts/install.sh test
 
+echo "== lint (ruff, biome)"
+bash scripts/lint.sh
+
 echo "== JS unit tests"
 npm --prefix js test
 

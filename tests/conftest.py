@@ -9,11 +9,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import pytest  # noqa: E402
+import pytest
 
-import tiny_models  # noqa: E402
-
-from testdata import EWT_DEV, HARD_CASES, REPO  # noqa: E402,F401
+import tiny_models
+from testdata import EWT_DEV, HARD_CASES, REPO  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def reference_frame(items, causal: bool, min_attention: float | None = None) -> 
     """Tidy table (metric, layer, head, key, value) for ``items`` = [(sentence, attention
     [L, H, T, T]), ...]; ``sentence`` has ``token_word`` and ``syntax``."""
     L, H = items[0][1].shape[:2]
-    zero = lambda: np.zeros((L, H))  # noqa: E731
+    zero = lambda: np.zeros((L, H))
 
     def thr(a):
         a = np.asarray(a, dtype=np.float64)
@@ -217,7 +217,7 @@ def assert_same_exemplars(rows, expected):
     """Same sentences and pairs in the same order; weights equal up to float rounding (a
     sentence batched with others of another length is padded differently, and the model's
     matrix products round differently)."""
-    strip = lambda r: {k: v for k, v in r.items() if k != "weight"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k != "weight"}
     assert [strip(r) for r in rows] == [strip(r) for r in expected]
     np.testing.assert_allclose([r["weight"] for r in rows], [r["weight"] for r in expected], rtol=1e-5, atol=1e-6)
 

@@ -89,10 +89,27 @@ def reference_metrics(items, causal, num_layers, num_heads, min_attention=None):
         if len(s) >= N_VAR:
             long_items.append((s, att))
     with np.errstate(invalid="ignore", divide="ignore"):  # heads with no mass give NaN, as analyze does
-        return _finish(num, den, first_sum, first_n, ent_sum, ent_n, dep_count, pos_count, pair_count, long_items, causal, L, H, thr)
+        return _finish(
+            num,
+            den,
+            first_sum,
+            first_n,
+            ent_sum,
+            ent_n,
+            dep_count,
+            pos_count,
+            pair_count,
+            long_items,
+            causal,
+            L,
+            H,
+            thr,
+        )
 
 
-def _finish(num, den, first_sum, first_n, ent_sum, ent_n, dep_count, pos_count, pair_count, long_items, causal, L, H, thr):
+def _finish(
+    num, den, first_sum, first_n, ent_sum, ent_n, dep_count, pos_count, pair_count, long_items, causal, L, H, thr
+):
     out = {}
     for (metric, key), value in num.items():
         out[metric, key] = value / den

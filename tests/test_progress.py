@@ -9,8 +9,8 @@ import threading
 import pytest
 
 import tiny_models
-from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 from attnwidget.progress import bar, status
+from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
 
 
 def test_loading_a_model_by_name_shows_a_status_line(capfd):
@@ -55,8 +55,23 @@ def test_the_report_command_shows_progress_unless_quiet(ewt_path, tmp_path, capf
     from attnwidget.cli.commands import main
 
     folder = tmp_path / "analysis"
-    assert main(["analyze", str(ewt_path), "--out", str(folder), "--max-sentences", "6", "--quiet",
-                 "--no-figures", "--model", OFFLINE_MODEL]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(ewt_path),
+                "--out",
+                str(folder),
+                "--max-sentences",
+                "6",
+                "--quiet",
+                "--no-figures",
+                "--model",
+                OFFLINE_MODEL,
+            ]
+        )
+        == 0
+    )
     capfd.readouterr()
     assert main(["report", str(folder), "-o", str(tmp_path / "r.html"), "--model", OFFLINE_MODEL]) == 0
     err = capfd.readouterr().err

@@ -7,6 +7,7 @@ added on either side without the other fails here."""
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 
@@ -16,8 +17,7 @@ import traitlets
 
 from attnwidget import AttentionWidget, HeadExplorer
 from attnwidget.corpus.analysis import analyze
-from testdata import softmax_attention
-from testdata import HARD_CASES, REPO
+from testdata import HARD_CASES, REPO, softmax_attention
 
 SPEC = json.loads((REPO / "js" / "src" / "data" / "traits.json").read_text(encoding="utf-8"))
 NOT_A_CHOICE = "\u0000not a choice\u0000"
@@ -42,8 +42,13 @@ def type_name(trait: traitlets.TraitType) -> str:
     if isinstance(trait, traitlets.List):
         inner = getattr(trait, "_trait", None)
         return f"list[{type_name(inner)}]" if inner is not None else "list"
-    names = {traitlets.Unicode: "str", traitlets.Bool: "bool", traitlets.Int: "int", traitlets.Float: "float",
-             traitlets.Dict: "dict"}
+    names = {
+        traitlets.Unicode: "str",
+        traitlets.Bool: "bool",
+        traitlets.Int: "int",
+        traitlets.Float: "float",
+        traitlets.Dict: "dict",
+    }
     for kind, name in names.items():
         if isinstance(trait, kind):
             return name
@@ -101,7 +106,9 @@ def test_string_choices_match_the_validators(widgets, widget_name):
     for name, spec in SPEC[widget_name]["traits"].items():
         found = python_choices(widget, name)
         if "choices" in spec:
-            assert found == spec["choices"], f"{widget_name}.{name}: Python accepts {found}, the views offer {spec['choices']}"
+            assert found == spec["choices"], (
+                f"{widget_name}.{name}: Python accepts {found}, the views offer {spec['choices']}"
+            )
             checked += 1
         elif spec.get("choices_from") == "_stats" and name.startswith("metric"):
             # The views offer the metrics the statistics carry: exactly those Python accepts.
@@ -131,3 +138,26 @@ def test_every_choice_listed_in_the_json_is_accepted_somewhere(widgets):
             setattr(w, name, value)
             assert getattr(w, name) == value
     w.view = "head"
+
+
+@pytest.mark.parametrize("widget_name", ["AttentionWidget", "HeadExplorer"])
+def test_each_trait_is_documented_once_where_it_is_defined(widget_name):
+    """A docstring under every public synced trait; the class docstring does not list them again."""
+    import inspect
+    import textwrap
+
+    cls = {"AttentionWidget": AttentionWidget, "HeadExplorer": HeadExplorer}[widget_name]
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0].body
+    documented = {}
+    for statement, after in itertools.pairwise(body):
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            documented.update({target.id: after.value.value for target in statement.targets})
+    public = [name for name in synced(cls) if not name.startswith("_")]
+    assert [name for name in public if not documented.get(name, "").strip()] == []
+    listed = [name for name in public if re.search(rf"^\s+{name}\b.*:", cls.__doc__, re.M)]
+    assert listed == [], "the class docstring repeats the traits' documentation"

@@ -7,7 +7,7 @@ download is needed. Weights are random: these test plumbing, not linguistics.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -21,7 +21,7 @@ def _corpus() -> list[str]:
     return sample_corpus() + ["naïve café 東京 😀 — “quotes” 1,000.50 http://example.com/a-b"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def gpt2_tokenizer() -> PreTrainedTokenizerFast:
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -42,15 +42,13 @@ def gpt2_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def wordpiece_tokenizer() -> PreTrainedTokenizerFast:
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=800, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    )
+    trainer = trainers.WordPieceTrainer(vocab_size=800, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     tok.train_from_iterator(_corpus(), trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
@@ -67,16 +65,14 @@ def wordpiece_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def unigram_tokenizer() -> PreTrainedTokenizerFast:
     """SentencePiece-style: Metaspace pre-tokenizer ('▁' for spaces) and a Unigram model."""
     tok = Tokenizer(models.Unigram())
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(
-        vocab_size=700, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"
-    )
+    trainer = trainers.UnigramTrainer(vocab_size=700, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>")
     tok.train_from_iterator(_corpus(), trainer)
     eos = tok.token_to_id("</s>")
     tok.post_processor = processors.TemplateProcessing(
@@ -93,8 +89,13 @@ def tiny_gpt2(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = gpt2_tokenizer()
     config = GPT2Config(
-        vocab_size=len(tok), n_positions=128, n_embd=32, n_layer=n_layer, n_head=n_head,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        vocab_size=len(tok),
+        n_positions=128,
+        n_embd=32,
+        n_layer=n_layer,
+        n_head=n_head,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
     )
     return GPT2Model(config), tok
 
@@ -105,8 +106,13 @@ def tiny_bert(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = wordpiece_tokenizer()
     config = BertConfig(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=n_layer, num_attention_heads=n_head,
-        intermediate_size=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=n_layer,
+        num_attention_heads=n_head,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
     )
     return BertModel(config), tok
 
@@ -117,8 +123,15 @@ def tiny_t5(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = unigram_tokenizer()
     config = T5Config(
-        vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=n_layer, num_heads=n_head,
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=n_layer,
+        num_heads=n_head,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
     )
     return T5Model(config), tok
 
@@ -129,10 +142,19 @@ def tiny_t5(n_layer: int = 2, n_head: int = 4, seed: int = 0):
 def _rotary_config(config_class, tok, n_layer, n_head, n_kv_head, **extra):
     """Rotary embeddings and grouped-query attention: n_kv_head < n_head shares each key/value."""
     return config_class(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=n_layer,
-        num_attention_heads=n_head, num_key_value_heads=n_kv_head, head_dim=32 // n_head,
-        max_position_embeddings=128, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.eos_token_id, tie_word_embeddings=False, **extra,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=n_layer,
+        num_attention_heads=n_head,
+        num_key_value_heads=n_kv_head,
+        head_dim=32 // n_head,
+        max_position_embeddings=128,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id,
+        tie_word_embeddings=False,
+        **extra,
     )
 
 
@@ -170,13 +192,18 @@ def tiny_gpt2_lm(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = gpt2_tokenizer()
     config = GPT2Config(
-        vocab_size=len(tok), n_positions=128, n_embd=32, n_layer=n_layer, n_head=n_head,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        vocab_size=len(tok),
+        n_positions=128,
+        n_embd=32,
+        n_layer=n_layer,
+        n_head=n_head,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
     )
     return GPT2LMHeadModel(config), tok
 
 
-@lru_cache(maxsize=None)
+@cache
 def roberta_tokenizer() -> PreTrainedTokenizerFast:
     """Byte-level BPE with RoBERTa's specials: ``<s> A </s>`` and ``<s> A </s></s> B </s>``."""
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
@@ -188,12 +215,21 @@ def roberta_tokenizer() -> PreTrainedTokenizerFast:
     )
     tok.train_from_iterator(_corpus(), trainer)
     tok.post_processor = processors.RobertaProcessing(
-        ("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")),
-        trim_offsets=False, add_prefix_space=False,
+        ("</s>", tok.token_to_id("</s>")),
+        ("<s>", tok.token_to_id("<s>")),
+        trim_offsets=False,
+        add_prefix_space=False,
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
-        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=128,
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=128,
         model_input_names=["input_ids", "attention_mask"],
     )
 
@@ -205,20 +241,32 @@ def tiny_roberta(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     tok = roberta_tokenizer()
     # RoBERTa numbers positions from pad_token_id + 1, so the table needs two extra rows.
     config = RobertaConfig(
-        vocab_size=len(tok), hidden_size=32, num_hidden_layers=n_layer, num_attention_heads=n_head,
-        intermediate_size=64, max_position_embeddings=130, type_vocab_size=1,
-        pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=n_layer,
+        num_attention_heads=n_head,
+        intermediate_size=64,
+        max_position_embeddings=130,
+        type_vocab_size=1,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
     )
     return RobertaModel(config), tok
 
 
-@lru_cache(maxsize=None)
+@cache
 def distilbert_tokenizer() -> PreTrainedTokenizerFast:
     """The WordPiece tokenizer without token type ids: DistilBERT's forward takes none."""
     return PreTrainedTokenizerFast(
         tokenizer_object=wordpiece_tokenizer().backend_tokenizer,
-        unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-        model_max_length=128, model_input_names=["input_ids", "attention_mask"],
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+        model_input_names=["input_ids", "attention_mask"],
     )
 
 
@@ -228,8 +276,13 @@ def tiny_distilbert(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = distilbert_tokenizer()
     config = DistilBertConfig(
-        vocab_size=len(tok), dim=32, n_layers=n_layer, n_heads=n_head, hidden_dim=64,
-        max_position_embeddings=128, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        dim=32,
+        n_layers=n_layer,
+        n_heads=n_head,
+        hidden_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
     )
     return DistilBertModel(config), tok
 
@@ -241,11 +294,20 @@ def tiny_bart(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = roberta_tokenizer()
     config = BartConfig(
-        vocab_size=len(tok), d_model=32, encoder_layers=n_layer, decoder_layers=n_layer,
-        encoder_attention_heads=n_head, decoder_attention_heads=n_head, encoder_ffn_dim=64,
-        decoder_ffn_dim=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        decoder_start_token_id=tok.eos_token_id, forced_eos_token_id=None,
+        vocab_size=len(tok),
+        d_model=32,
+        encoder_layers=n_layer,
+        decoder_layers=n_layer,
+        encoder_attention_heads=n_head,
+        decoder_attention_heads=n_head,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.eos_token_id,
+        forced_eos_token_id=None,
     )
     return BartModel(config), tok
 
@@ -257,16 +319,26 @@ def tiny_marian(n_layer: int = 2, n_head: int = 4, seed: int = 0):
     torch.manual_seed(seed)
     tok = unigram_tokenizer()
     config = MarianConfig(
-        vocab_size=len(tok), decoder_vocab_size=len(tok), d_model=32, encoder_layers=n_layer,
-        decoder_layers=n_layer, encoder_attention_heads=n_head, decoder_attention_heads=n_head,
-        encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        decoder_vocab_size=len(tok),
+        d_model=32,
+        encoder_layers=n_layer,
+        decoder_layers=n_layer,
+        encoder_attention_heads=n_head,
+        decoder_attention_heads=n_head,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
     )
     return MarianModel(config), tok
 
 
-def llama_long(n_layer: int = 32, n_head: int = 32, n_kv_head: int = 8, head_dim: int = 16, window: int = 8192,
-               seed: int = 0):
+def llama_long(
+    n_layer: int = 32, n_head: int = 32, n_kv_head: int = 8, head_dim: int = 16, window: int = 8192, seed: int = 0
+):
     """Llama-shaped for long inputs: 32 layers x 32 heads (8 key heads) of 16 dims, an 8,192-token
     window, sdpa attention; small enough to run 8,192 tokens on a CPU (273 MB of weights)."""
     import copy
@@ -278,9 +350,17 @@ def llama_long(n_layer: int = 32, n_head: int = 32, n_kv_head: int = 8, head_dim
     tok.model_max_length = window
     hidden = n_head * head_dim
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=n_layer,
-        num_attention_heads=n_head, num_key_value_heads=n_kv_head, head_dim=head_dim,
-        max_position_embeddings=window, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.eos_token_id, tie_word_embeddings=False,
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=n_layer,
+        num_attention_heads=n_head,
+        num_key_value_heads=n_kv_head,
+        head_dim=head_dim,
+        max_position_embeddings=window,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.eos_token_id,
+        tie_word_embeddings=False,
     )
     return LlamaModel(config).eval(), tok

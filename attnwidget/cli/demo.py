@@ -9,8 +9,11 @@ from __future__ import annotations
 import tempfile
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 from attnwidget.keywords import checked_keywords
+from attnwidget.progress import importing, status
+from attnwidget.text.syntax import spacy_pipeline
 
 #: A sentence with a relative clause and a long-distance subject-verb agreement, the kind
 #: of structure Vig & Belinkov look for in attention heads.
@@ -18,22 +21,33 @@ SAMPLE_TEXT = "The keys that the man left on the kitchen table were gone by the 
 
 
 @checked_keywords
-def demo(out: str | Path | None = None, open_browser: bool = False, text: str | None = None,
-         progress: bool = True) -> Path:
+def demo(
+    out: str | Path | None = None,
+    open_browser: bool = False,
+    text: str | None = None,
+    progress: bool = True,
+    model: Any = None,
+) -> Path:
     """Write the demo page and return its path.
 
     ``out``: where to write it (default: ``attnwidget-demo.html`` in the temp folder).
     ``open_browser``: open it in the default web browser. ``text``: the sentence shown.
-    ``progress``: a status line while the model loads.
+    ``progress``: status lines while torch is imported, the model and spaCy load, and the
+    page is written. ``model``: an already loaded model (default: the embedded offline one).
     """
-    from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    with importing("torch", enabled=progress):
+        # lazy: keeps torch out of importing this module
+        from attnwidget.transformer.loading import OFFLINE_MODEL, load_model
+    # lazy: keeps anywidget, traitlets out of importing this module
     from attnwidget.widget.attention_widget import AttentionWidget
 
-    model = load_model(OFFLINE_MODEL, device="cpu", progress=progress)
-    widget = AttentionWidget(text or SAMPLE_TEXT, model=model, annotations="spacy")
-    widget.layer = min(2, widget.num_layers - 1)
+    model = load_model(OFFLINE_MODEL if model is None else model, device="cpu", progress=progress)
+    spacy_pipeline(progress=progress)
     path = Path(out) if out is not None else Path(tempfile.gettempdir()) / "attnwidget-demo.html"
-    widget.save_html(path, title=f"attnwidget demo · {widget._data.model_name}")
+    with status(f"writing {path.name}", enabled=progress):
+        widget = AttentionWidget(text or SAMPLE_TEXT, model=model, annotations="spacy")
+        widget.layer = min(2, widget.num_layers - 1)
+        widget.save_html(path, title=f"attnwidget demo · {widget._data.model_name}")
     widget.close()
     if open_browser:
         webbrowser.open(path.resolve().as_uri())

@@ -15,28 +15,44 @@ when resuming, that the corpus and options are those of the run being continued.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from attnwidget.corpus.atomic import AtomicFolder
-from attnwidget.corpus.reader import CorpusSource
-from attnwidget.corpus.run import (PREFETCH_SWITCH_INTERVAL, CorpusRun, InterruptedRunWarning,  # noqa: F401
-                        SkippedSentencesWarning, prefetched)
-from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
 from attnwidget.corpus.fingerprint import model_fingerprint
-from attnwidget.keywords import checked_keywords
-from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
+from attnwidget.corpus.metrics import HeadSums
+from attnwidget.corpus.output_folder import (
+    ResumeError,
+    RunSpec,
+    check_resumable,
+    inspect_folder,
+    load_checkpoint,
+    load_output,
+    refuse_foreign,
+)
 from attnwidget.corpus.prepare import SentenceError  # noqa: F401 - part of analyze()'s interface
-from attnwidget.corpus.output_folder import (ResumeError, RunSpec, check_resumable, inspect_folder, load_checkpoint, load_output,
-                        refuse_foreign)
-from attnwidget.corpus.stats import AttentionStats, CorpusSummary
+from attnwidget.corpus.reader import CorpusSource
+from attnwidget.corpus.run import (  # noqa: F401
+    PREFETCH_SWITCH_INTERVAL,
+    CorpusRun,
+    InterruptedRunWarning,
+    SkippedSentencesWarning,
+    new_stats,
+    prefetched,
+)
+from attnwidget.corpus.run_options import check_arguments as _check_arguments
+from attnwidget.corpus.run_options import parse_shard
+from attnwidget.corpus.stats import AttentionStats
+from attnwidget.defaults import CHECKPOINT_SECONDS
+from attnwidget.errors import AttnWidgetError
+from attnwidget.keywords import checked_keywords
+from attnwidget.text.syntax import spacy_pipeline
+from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
 
 #: Sentences sorted together by length before batching (× batch size): a run's unit of work.
 CHUNK_BATCHES = 8
-#: Seconds between the checkpoints of a run with an output folder.
-CHECKPOINT_SECONDS = 300.0
 
 
 @checked_keywords
@@ -62,6 +78,13 @@ def analyze(
     checkpoint_every: float | None = CHECKPOINT_SECONDS,
     strict: bool = False,
     lenient: bool = False,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float | None = None,
+    cpus_per_worker: float = 1,
+    block_size: int | None = None,
+    ray_init: dict | None = None,
 ) -> AttentionStats:
     """Measure every head's attention over a corpus, as Vig & Belinkov (2019) did.
 
@@ -93,22 +116,69 @@ def analyze(
     Ctrl-C stops at once: the chunk in progress is dropped, so the statistics returned
     (flagged ``interrupted`` in ``stats.summary``) cover exactly the entries in
     ``stats.summary.coverage``; with ``out`` they are saved there to resume.
-    """
-    from attnwidget.transformer.loading import load_model
 
+    ``engine="ray"`` spreads the run over a Ray cluster (``pip install 'attnwidget[ray]'``;
+    see docs/cluster.md and :mod:`attnwidget.corpus.ray_engine`), with the same result: without
+    ``address`` it starts Ray on this machine, ``address="auto"`` or ``"HOST:PORT"`` joins a
+    cluster. ``workers`` (default: one per GPU, or per ``cpus_per_worker`` CPUs) each load the
+    model once, asking Ray for ``gpus_per_worker`` GPUs (a fraction shares one) and
+    ``cpus_per_worker`` CPUs. ``block_size``: entries a worker prepares at a time;
+    ``ray_init``: more arguments of ``ray.init``.
+    """
     _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart)
+    if engine not in ("local", "ray"):
+        raise AttnWidgetError(f"engine must be 'local' (this process) or 'ray' (a Ray cluster), not {engine!r}")
+    if engine == "ray":
+        # lazy: keeps ray out of importing this module
+        from .ray_engine import check_ray_inputs, import_ray
+
+        if shard is not None:
+            raise AttnWidgetError(
+                "engine='ray' spreads the whole corpus over the cluster itself; shard= is for "
+                "splitting it by hand without Ray"
+            )
+        import_ray()  # before anything is read: say at once if the extra is missing
+        check_ray_inputs(model, pipeline)
+    elif (
+        address is not None
+        or workers is not None
+        or gpus_per_worker is not None
+        or cpus_per_worker != 1
+        or block_size is not None
+        or ray_init is not None
+    ):
+        raise AttnWidgetError(
+            "address, workers, gpus_per_worker, cpus_per_worker, block_size and ray_init are for "
+            "engine='ray' (a Ray cluster); add engine='ray' (CLI: --engine ray)"
+        )
     shard_index, shard_count = parse_shard(shard)
     source = CorpusSource.open(corpus, annotations, lenient)
     spec = RunSpec(
-        corpus=source.name, corpus_fingerprint=source.fingerprint, corpus_entries=source.total,
-        corpus_is_file=source.is_file, model=_model_name(model),
-        options={"annotations": source.annotations, "min_attention": min_attention, "exemplars": exemplars,
-                 "truncate": truncate, "drop_duplicates": drop_duplicates,
-                 "shard": None if shard_count is None else f"{shard_index}/{shard_count}",
-                 "max_sentences": max_sentences, "batch_size": batch_size,
-                 "chunk_sentences": batch_size * CHUNK_BATCHES, "pipeline": _pipeline_name(pipeline)},
-        settings={"device": str(device), "strict": strict, "lenient": lenient, "figures": figures,
-                  "checkpoint_every": checkpoint_every})
+        corpus=source.name,
+        corpus_fingerprint=source.fingerprint,
+        corpus_entries=source.total,
+        corpus_is_file=source.is_file,
+        model=_model_name(model),
+        options={
+            "annotations": source.annotations,
+            "min_attention": min_attention,
+            "exemplars": exemplars,
+            "truncate": truncate,
+            "drop_duplicates": drop_duplicates,
+            "shard": None if shard_count is None else f"{shard_index}/{shard_count}",
+            "max_sentences": max_sentences,
+            "batch_size": batch_size,
+            "chunk_sentences": batch_size * CHUNK_BATCHES,
+            "pipeline": _pipeline_name(pipeline),
+        },
+        settings={
+            "device": str(device),
+            "strict": strict,
+            "lenient": lenient,
+            "figures": figures,
+            "checkpoint_every": checkpoint_every,
+        },
+    )
     folder = AtomicFolder(out) if out is not None else None
     with folder.locked() if folder is not None else contextlib.nullcontext():
         start = _starting_point(folder, spec, model, resume, restart)
@@ -116,47 +186,74 @@ def analyze(
             return start
         if isinstance(model, (str, Path)) or model is None:
             source.validate(None if progress else False)  # a strict run stops at an invalid file before the model loads
-        loaded = load_model(model, device=device)
+        if engine == "ray":
+            # lazy: keeps ray out of importing this module
+            from .ray_engine import ClusterOptions, run_on_ray
+
+            cluster = ClusterOptions(
+                address, workers, gpus_per_worker, cpus_per_worker, block_size, dict(ray_init or {})
+            )
+            return run_on_ray(
+                source,
+                spec,
+                folder,
+                start,
+                model,
+                device=device,
+                batch_size=batch_size,
+                exemplars=exemplars,
+                min_attention=min_attention,
+                max_sentences=max_sentences,
+                truncate=truncate,
+                pipeline=pipeline,
+                drop_duplicates=drop_duplicates,
+                strict=strict,
+                progress=progress,
+                figures=figures,
+                checkpoint_every=checkpoint_every,
+                cluster=cluster,
+            )
+        loaded = load_model(model, device=device, progress=progress)
+        if source.annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
+            spacy_pipeline(pipeline, progress=progress)  # seconds; loaded once, before the bar starts
         spec.model = loaded.name
         spec.model_fingerprint = model_fingerprint(loaded)
-        spec.model_info = {"requested": model if isinstance(model, str) else None, "layers": loaded.num_layers,
-                           "heads": loaded.num_heads, "causal": loaded.is_causal}
+        spec.model_info = {
+            "requested": model if isinstance(model, str) else None,
+            "layers": loaded.num_layers,
+            "heads": loaded.num_heads,
+            "causal": loaded.is_causal,
+        }
         if start is not None:
             check_resumable(spec, start.content, with_model=True)
             stats = _on_device(start.stats, loaded.device)
         else:
-            stats = _new_stats(loaded, spec, exemplars, min_attention, shard_index, shard_count)
-        run = CorpusRun(loaded, stats, spec, source, batch_size=batch_size, chunk_size=spec.options["chunk_sentences"],
-                        max_sentences=max_sentences,
-                        truncate=truncate, shard=(shard_index, shard_count), pipeline=pipeline,
-                        drop_duplicates=drop_duplicates, strict=strict, progress=progress, folder=folder,
-                        figures=figures, checkpoint_every=checkpoint_every,
-                        segments=start.segments if start is not None else None,
-                        manifest=start.content.manifest if start is not None else None)
+            stats = new_stats(loaded, spec, exemplars, min_attention, shard_index, shard_count)
+        run = CorpusRun(
+            loaded,
+            stats,
+            spec,
+            source,
+            batch_size=batch_size,
+            chunk_size=spec.options["chunk_sentences"],
+            max_sentences=max_sentences,
+            truncate=truncate,
+            shard=(shard_index, shard_count),
+            pipeline=pipeline,
+            drop_duplicates=drop_duplicates,
+            strict=strict,
+            progress=progress,
+            folder=folder,
+            figures=figures,
+            checkpoint_every=checkpoint_every,
+            segments=start.segments if start is not None else None,
+            manifest=start.content.manifest if start is not None else None,
+        )
         return run.go()
-
-
-def _check_arguments(batch_size, max_sentences, exemplars, min_attention, checkpoint_every, out, resume, restart):
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise AttnWidgetError("batch_size must be at least 1")
-    if max_sentences is not None and max_sentences < 1:
-        raise AttnWidgetError("max_sentences must be at least 1")
-    if not isinstance(exemplars, int) or exemplars < 0:
-        raise AttnWidgetError(f"exemplars must be a whole number ≥ 0, not {exemplars!r}")
-    if min_attention is not None and not 0 <= min_attention < 1:
-        raise AttnWidgetError(f"min_attention must be in [0, 1), not {min_attention!r}")
-    if checkpoint_every is not None and checkpoint_every < 0:
-        raise AttnWidgetError("checkpoint_every must be a number of seconds ≥ 0, or None")
-    if (resume or restart) and out is None:
-        raise AttnWidgetError("resume and restart need out= (the output folder of the run)")
-    if resume and restart:
-        raise AttnWidgetError("resume=True continues the run in out=, restart=True discards it: choose one")
 
 
 def _model_name(model) -> str:
     if model is None or isinstance(model, (str, Path)):
-        from attnwidget.transformer.loading import DEFAULT_MODEL
-
         return str(model if model is not None else DEFAULT_MODEL)
     return str(getattr(model, "name", None) or type(model).__name__)
 
@@ -189,24 +286,34 @@ def _starting_point(folder: AtomicFolder | None, spec: RunSpec, model, resume: b
         raise AttnWidgetError(
             f"{folder.path} holds an unfinished run ({manifest.get('covers')} of {manifest['corpus'].get('name')}, "
             f"{manifest.get('status')}, {manifest.get('updated')}); continue it with --resume (Python: resume=True) "
-            "or start over with --restart (restart=True)")
+            "or start over with --restart (restart=True)"
+        )
     if not resume:
         return None
     if content.kind in ("missing", "empty"):
         return None  # nothing to continue: a first run
     if content.kind == "legacy":
-        raise ResumeError(f"{folder.path} holds the output of an older attnwidget, which cannot be resumed; "
-                          "start over with --restart (restart=True)")
+        raise ResumeError(
+            f"{folder.path} holds the output of an older attnwidget, which cannot be resumed; "
+            "start over with --restart (restart=True)"
+        )
     check_resumable(spec, content, with_model=False)
     if content.kind == "complete":
         saved = content.manifest.get("model", {})
-        given = model_fingerprint(model) if hasattr(model, "tokenizer") else None
+        # A loaded model, or a TransformerLens/nnsight one (read as one, at no cost): compare weights.
+        given = model_fingerprint(_loaded(model)) if hasattr(model, "tokenizer") else None
         if (given or spec.model) not in (saved.get("fingerprint"), saved.get("name"), saved.get("requested")):
-            raise ResumeError(f"{folder.path} holds a finished run of the model {saved.get('name')!r}, "
-                              f"not {spec.model!r}; start over with --restart (restart=True)")
+            raise ResumeError(
+                f"{folder.path} holds a finished run of the model {saved.get('name')!r}, "
+                f"not {spec.model!r}; start over with --restart (restart=True)"
+            )
         return load_output(folder.path)
     stats, segments = load_checkpoint(folder.path)
     return _Start(stats, segments, content)
+
+
+def _loaded(model):
+    return load_model(model, progress=False)
 
 
 def _on_device(stats: AttentionStats, device) -> AttentionStats:
@@ -218,31 +325,6 @@ def _on_device(stats: AttentionStats, device) -> AttentionStats:
     sums.sums = {name: value.to(sums.sum_device) for name, value in old.sums.items()}
     tracker = stats.exemplar_tracker
     tracker.weight, tracker.sentence, tracker.i, tracker.j = (
-        t.to(device) for t in (tracker.weight, tracker.sentence, tracker.i, tracker.j))
+        t.to(device) for t in (tracker.weight, tracker.sentence, tracker.i, tracker.j)
+    )
     return AttentionStats(sums, tracker, stats.summary)
-
-
-def _new_stats(loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int,
-               shard_count: int | None) -> AttentionStats:
-    summary = CorpusSummary(corpus=spec.corpus, model=loaded.name, annotations=spec.options["annotations"],
-                            min_attention=min_attention,
-                            shards=None if shard_count is None else [shard_index], shard_count=shard_count,
-                            coverage=Coverage.empty(), corpus_fingerprint=spec.corpus_fingerprint,
-                            model_fingerprint=spec.model_fingerprint)
-    sums = HeadSums(loaded.num_layers, loaded.num_heads, loaded.is_causal, min_attention, loaded.device)
-    tracker = ExemplarTracker(loaded.num_layers, loaded.num_heads, exemplars, loaded.device)
-    return AttentionStats(sums, tracker, summary)
-
-
-def parse_shard(shard) -> tuple[int, int | None]:
-    """``"I/N"`` or ``(I, N)`` → (I, N), 0 ≤ I < N; None → (0, None)."""
-    if shard is None:
-        return 0, None
-    try:
-        index, count = (shard.split("/") if isinstance(shard, str) else shard)
-        index, count = int(index), int(count)
-    except (TypeError, ValueError):
-        raise AttnWidgetError(f"shard must look like I/N (for example 0/4), not {shard!r}") from None
-    if count < 1 or not 0 <= index < count:
-        raise AttnWidgetError(f"shard {index}/{count}: I must be 0 … N−1 (shards are numbered from 0)")
-    return index, count

@@ -27,8 +27,8 @@ import socket
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from attnwidget.errors import AttnWidgetError
 
@@ -74,8 +74,10 @@ class AtomicFolder:
             raise OutputFolderError(f"{parent} is a file, so {self.path} cannot be made")
         if not os.access(parent, os.W_OK | os.X_OK) or (self.path.is_dir() and not os.access(self.path, os.W_OK)):
             where = self.path if self.path.is_dir() and not os.access(self.path, os.W_OK) else parent
-            raise OutputFolderError(f"{where} is not writable (the output is written beside {self.path} "
-                                    "and swapped in whole); choose another --out or fix the permissions")
+            raise OutputFolderError(
+                f"{where} is not writable (the output is written beside {self.path} "
+                "and swapped in whole); choose another --out or fix the permissions"
+            )
 
     # -- lock -------------------------------------------------------------------------
 
@@ -84,7 +86,7 @@ class AtomicFolder:
         return self.parent / f".{self.name}.lock"
 
     @contextlib.contextmanager
-    def locked(self) -> Iterator["AtomicFolder"]:
+    def locked(self) -> Iterator[AtomicFolder]:
         """Hold the folder's lock (re-entrant within this object)."""
         if self._lock_handle is not None:
             yield self
@@ -92,20 +94,29 @@ class AtomicFolder:
         self.check_writable()
         try:
             self.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.lock_path, "a+", encoding="utf-8")
+            handle = open(self.lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - the file outlives this block: its owner closes it
         except OSError as exc:
             raise OutputFolderError(f"cannot create the lock file {self.lock_path}: {exc.strerror or exc}") from exc
         try:
             if not _try_lock(handle):
                 handle.seek(0)
                 holder = _describe_holder(handle.read())
-                raise FolderLockedError(f"{self.path} is being written by another attnwidget run{holder}; "
-                                        "wait for it to finish (or stop it), or choose another --out")
+                raise FolderLockedError(
+                    f"{self.path} is being written by another attnwidget run{holder}; "
+                    "wait for it to finish (or stop it), or choose another --out"
+                )
             handle.seek(0)
             handle.truncate()
-            handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                     "since": time.strftime("%Y-%m-%d %H:%M:%S"),
-                                     "command": " ".join(sys.argv)[:500]}))
+            handle.write(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "host": socket.gethostname(),
+                        "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                        "command": " ".join(sys.argv)[:500],
+                    }
+                )
+            )
             handle.flush()
         except BaseException:
             handle.close()
@@ -169,8 +180,9 @@ class AtomicFolder:
         says what it did. Needs the lock (no writer may be at work)."""
         self._require_lock()
         done = []
-        siblings = {kind: sorted(self.parent.glob(f".{glob.escape(self.name)}.{kind}-*"))
-                    for kind in ("tmp", "new", "old")}
+        siblings = {
+            kind: sorted(self.parent.glob(f".{glob.escape(self.name)}.{kind}-*")) for kind in ("tmp", "new", "old")
+        }
         ready = max(siblings["new"], key=lambda p: p.stat().st_mtime, default=None)
         if ready is not None:
             # Written whole and marked ready, but not yet swapped in: finish the swap.
@@ -262,8 +274,9 @@ def _remove(path: Path) -> None:
 def _output_error(exc: OSError, path: Path) -> OutputFolderError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         why = "no space left on the device" if exc.errno != errno.EFBIG else "a file grew past the size limit"
-        return OutputFolderError(f"{why} while writing {path} ({exc.strerror}); {path} is unchanged. "
-                                 "Free some space and run again")
+        return OutputFolderError(
+            f"{why} while writing {path} ({exc.strerror}); {path} is unchanged. Free some space and run again"
+        )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputFolderError(f"cannot write {path}: {exc.strerror}; {path} is unchanged")
     return OutputFolderError(f"writing {path} failed: {exc}; {path} is unchanged")

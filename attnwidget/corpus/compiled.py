@@ -14,6 +14,7 @@ A row's own sums are float32, as in the tensor code; everything beyond a row is 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -26,14 +27,14 @@ from numba import njit
 #: Columns of the per-head scalar sums the kernel fills.
 SCALARS = ("first_token", "mass", "distance", "entropy", "entropy_rows", "var_mass")
 
-#: float32 constants of :func:`_row_sums`' logarithm: ln 2, one unit of a float32
+#: float32 constants of :func:`row_sums`' logarithm: ln 2, one unit of a float32
 #: mantissa (2⁻²³), √2, and the atanh series' 1/3, 1/5, 1/7, 1/9.
-_LN2, _MANTISSA_UNIT, _SQRT2 = np.float32(math.log(2.0)), np.float32(2.0 ** -23), np.float32(math.sqrt(2.0))
+_LN2, _MANTISSA_UNIT, _SQRT2 = np.float32(math.log(2.0)), np.float32(2.0**-23), np.float32(math.sqrt(2.0))
 _THIRD, _FIFTH, _SEVENTH, _NINTH = (np.float32(1 / k) for k in (3, 5, 7, 9))
 
 
 @njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc"})
-def _row_sums(row, bits, counted, position, lo, end, i, theta):  # pragma: no cover - compiled
+def row_sums(row, bits, counted, position, lo, end, i, theta):  # pragma: no cover - compiled
     """(Σ m, Σ m ln m, Σ m |i − j|) over columns ``lo``..``end`` of one attention row, where
     m = α·1[α > θ] on counted columns (``counted``: 1.0 or 0.0) and 0 elsewhere; ``bits``
     is the row seen as int32, ``position`` holds j as float32, θ < 0 means none.
@@ -65,10 +66,36 @@ def _row_sums(row, bits, counted, position, lo, end, i, theta):  # pragma: no co
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_pos, evaluated,
-                    n_pieces, causal, theta, has_theta, entropy_min_mass, window, cell_index,
-                    scalars, pos_to, pos_from, dep_align, dep_to, head_correct, var_sum,
-                    cell_values, best, best_i, best_j):  # pragma: no cover - compiled
+def _sentence_heads(
+    att,
+    lo,
+    hi,
+    word,
+    pos,
+    lengths,
+    word_head,
+    word_rel,
+    word_pos,
+    evaluated,
+    n_pieces,
+    causal,
+    theta,
+    has_theta,
+    entropy_min_mass,
+    window,
+    cell_index,
+    scalars,
+    pos_to,
+    pos_from,
+    dep_align,
+    dep_to,
+    head_correct,
+    var_sum,
+    cell_values,
+    best,
+    best_i,
+    best_j,
+):  # pragma: no cover - compiled
     """Heads ``lo``..``hi`` of the batch (heads flattened over layers), added into the
     outputs' rows for those heads. See :func:`batch_sums` for the arrays."""
     B, _, T, _ = att.shape
@@ -90,7 +117,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
             words = max(words, word[b, t] + 1)
             counted[t] = 1.0 if word[b, t] >= 0 else 0.0
         for lh in range(lo, hi):
-            first = mass = distance = entropy = entropy_rows = var_mass = 0.0
+            first_token = mass = distance = entropy = entropy_rows = var_mass = 0.0
             pair[:words, :words] = 0.0
             if has_theta:
                 raw[:words, :words] = 0.0
@@ -102,9 +129,9 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     continue
                 if i >= 1:  # the null-attention share reads α'_{i,0}, counted or not
                     x = a[i, 0]
-                    first += x if not has_theta or x > theta else 0.0
+                    first_token += x if not has_theta or x > theta else 0.0
                 end = i + 1 if causal else n
-                row, plogm, reach = _row_sums(a[i], bits[i], counted, position, 1, end, i, theta32)
+                row, plogm, reach = row_sums(a[i], bits[i], counted, position, 1, end, i, theta32)
                 for j in range(1, end):
                     v = word[b, j]
                     if v < 0:
@@ -126,7 +153,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     entropy += max(math.log(row) - plogm / row, 0.0)
                     entropy_rows += 1.0
             best[b, lh], best_i[b, lh], best_j[b, lh] = top, top_i, top_j
-            if n >= window and T >= window:
+            if n >= window and window <= T:
                 for i in range(window):
                     for j in range(window):
                         x = a[i, j]
@@ -180,7 +207,7 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
                     head_correct[lh, 0, r] += 1.0
                 if beaten_col[w] == 0 and target_col[w] > 0:
                     head_correct[lh, 1, r] += 1.0
-            scalars[lh, 0] += first
+            scalars[lh, 0] += first_token
             scalars[lh, 1] += mass
             scalars[lh, 2] += distance
             scalars[lh, 3] += entropy
@@ -189,9 +216,29 @@ def _sentence_heads(att, lo, hi, word, pos, lengths, word_head, word_rel, word_p
 
 
 @njit(nogil=True, cache=True)
-def _sentence_structure(word, head, pos, rel, lengths, causal, window, offsets, width, word_head, word_rel,
-                        word_pos, evaluated, n_pieces, cell_index, cell_ids, corpus, dep_pairs, pos_pairs,
-                        head_words, baseline_correct):  # pragma: no cover - compiled
+def _sentence_structure(
+    word,
+    head,
+    pos,
+    rel,
+    lengths,
+    causal,
+    window,
+    offsets,
+    width,
+    word_head,
+    word_rel,
+    word_pos,
+    evaluated,
+    n_pieces,
+    cell_index,
+    cell_ids,
+    corpus,
+    dep_pairs,
+    pos_pairs,
+    head_words,
+    baseline_correct,
+):  # pragma: no cover - compiled
     """Per sentence: its words' head, relation, tag, pieces and whether Clark's task scores
     them; each counted cell's row among the variability cells (-1: not kept); and the sums
     that do not depend on the attention (``corpus``: first-token rows, counted pairs,
@@ -218,8 +265,7 @@ def _sentence_structure(word, head, pos, rel, lengths, causal, window, offsets, 
         kept = 0
         for w in range(width):
             h = word_head[b, w]
-            evaluated[b, w] = (n_pieces[b, w] > 0 and word_rel[b, w] >= 0 and h >= 0 and h < width
-                               and n_pieces[b, h] > 0)
+            evaluated[b, w] = n_pieces[b, w] > 0 and word_rel[b, w] >= 0 and h >= 0 and h < width and n_pieces[b, h] > 0
             if n_pieces[b, w] > 0:
                 rank[w] = kept
                 word_at_rank[kept] = w
@@ -232,7 +278,7 @@ def _sentence_structure(word, head, pos, rel, lengths, causal, window, offsets, 
                 target = rank[w] + offsets[k]
                 if 0 <= target < kept and word_at_rank[target] == word_head[b, w]:
                     baseline_correct[k, word_rel[b, w]] += 1.0
-        long_enough = n >= window and T >= window
+        long_enough = n >= window and window <= T
         corpus[2] += long_enough
         for i in range(n):
             wi = word[b, i]
@@ -291,9 +337,19 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     return pool
 
 
-def batch_sums(attention: torch.Tensor, lengths: torch.Tensor, features, n_pos: int, n_rel: int,
-               causal: bool, min_attention: float | None, entropy_min_mass: float, window: int,
-               offsets, threads: int | None = None) -> FusedContribution:
+def batch_sums(
+    attention: torch.Tensor,
+    lengths: torch.Tensor,
+    features,
+    n_pos: int,
+    n_rel: int,
+    causal: bool,
+    min_attention: float | None,
+    entropy_min_mass: float,
+    window: int,
+    offsets,
+    threads: int | None = None,
+) -> FusedContribution:
     """Every SPEC §3–§5 sum of one CPU batch: ``attention`` ``[B, L, H, T, T]`` (weights
     past each of ``lengths`` may hold anything finite), ``features`` a
     :class:`~attnwidget.corpus.metrics.TokenFeatures` widened to T. ``offsets``: the fixed-offset
@@ -306,10 +362,14 @@ def batch_sums(attention: torch.Tensor, lengths: torch.Tensor, features, n_pos: 
     n = ids(lengths)
     # The compiled loops do not check their indices: a length past the arrays would read
     # other memory, so it is refused here.
-    if n.shape != (B,) or any(x.shape != (B, T) for x in (word, head, pos, rel)) or \
-            (B and not 0 <= n.min() <= n.max() <= T):
-        raise ValueError(f"lengths {n.tolist()} and token features {word.shape} do not fit "
-                         f"attention of {B} sentences × {T} tokens")
+    if (
+        n.shape != (B,)
+        or any(x.shape != (B, T) for x in (word, head, pos, rel))
+        or (B and not 0 <= n.min() <= n.max() <= T)
+    ):
+        raise ValueError(
+            f"lengths {n.tolist()} and token features {word.shape} do not fit attention of {B} sentences × {T} tokens"
+        )
     if int(pos.max(initial=-1)) >= n_pos or int(rel.max(initial=-1)) >= n_rel:
         raise ValueError("tag or relation ids beyond the vocabularies")
     width = max(int(word.max(initial=-1)), int(head.max(initial=-1))) + 1
@@ -321,10 +381,29 @@ def batch_sums(attention: torch.Tensor, lengths: torch.Tensor, features, n_pos: 
     cell_ids = np.empty(B * window * window, dtype=np.int16)
     corpus, dep_pairs, pos_pairs, head_words = z(3), z(3), z(n_pos), z(n_rel)
     baseline_correct = z(len(offsets), n_rel)
-    n_cells = _sentence_structure(word, head, pos, rel, n, causal, window, np.asarray(offsets, dtype=np.int64),
-                                  width, word_head, word_rel, word_pos, evaluated, n_pieces,
-                                  cell_index, cell_ids, corpus, dep_pairs, pos_pairs, head_words,
-                                  baseline_correct)
+    n_cells = _sentence_structure(
+        word,
+        head,
+        pos,
+        rel,
+        n,
+        causal,
+        window,
+        np.asarray(offsets, dtype=np.int64),
+        width,
+        word_head,
+        word_rel,
+        word_pos,
+        evaluated,
+        n_pieces,
+        cell_index,
+        cell_ids,
+        corpus,
+        dep_pairs,
+        pos_pairs,
+        head_words,
+        baseline_correct,
+    )
 
     scalars, pos_to, pos_from = z(LH, len(SCALARS)), z(LH, n_pos), z(LH, n_pos)
     dep_align, dep_to, head_correct = z(LH, 3), z(LH, n_rel), z(LH, 2, n_rel)
@@ -335,28 +414,73 @@ def batch_sums(attention: torch.Tensor, lengths: torch.Tensor, features, n_pos: 
     theta = -1.0 if min_attention is None else float(min_attention)
 
     def run(lo, hi):
-        _sentence_heads(att, lo, hi, word, pos, n, word_head, word_rel, word_pos, evaluated, n_pieces,
-                        causal, theta, min_attention is not None, entropy_min_mass, window, cell_index,
-                        scalars, pos_to, pos_from, dep_align, dep_to, head_correct, var_sum,
-                        cell_values, best, best_i, best_j)
+        _sentence_heads(
+            att,
+            lo,
+            hi,
+            word,
+            pos,
+            n,
+            word_head,
+            word_rel,
+            word_pos,
+            evaluated,
+            n_pieces,
+            causal,
+            theta,
+            min_attention is not None,
+            entropy_min_mass,
+            window,
+            cell_index,
+            scalars,
+            pos_to,
+            pos_from,
+            dep_align,
+            dep_to,
+            head_correct,
+            var_sum,
+            cell_values,
+            best,
+            best_i,
+            best_j,
+        )
 
     threads = max(1, min(threads or torch.get_num_threads(), LH))
     if threads == 1:
         run(0, LH)
     else:
         bounds = np.linspace(0, LH, threads + 1).astype(int)
-        for done in [_pool(threads).submit(run, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
+        for done in [_pool(threads).submit(run, lo, hi) for lo, hi in itertools.pairwise(bounds)]:
             done.result()
 
     per_head = lambda x: torch.from_numpy(x).view(L, H, *x.shape[1:])  # noqa: E731
     sums = {name: per_head(np.ascontiguousarray(scalars[:, k])) for k, name in enumerate(SCALARS)}
-    sums.update(pos_to=per_head(pos_to), pos_from=per_head(pos_from), dep_align=per_head(dep_align),
-                dep_to=per_head(dep_to), head_correct=per_head(head_correct), var_sum=per_head(var_sum))
-    sums.update({name: torch.tensor(corpus[k], dtype=torch.float64)
-                 for k, name in enumerate(("first_token_rows", "pairs", "var_sentences"))})
-    sums.update(dep_pairs=torch.from_numpy(dep_pairs), pos_pairs=torch.from_numpy(pos_pairs),
-                head_words=torch.from_numpy(head_words), baseline_correct=torch.from_numpy(baseline_correct))
+    sums.update(
+        pos_to=per_head(pos_to),
+        pos_from=per_head(pos_from),
+        dep_align=per_head(dep_align),
+        dep_to=per_head(dep_to),
+        head_correct=per_head(head_correct),
+        var_sum=per_head(var_sum),
+    )
+    sums.update(
+        {
+            name: torch.tensor(corpus[k], dtype=torch.float64)
+            for k, name in enumerate(("first_token_rows", "pairs", "var_sentences"))
+        }
+    )
+    sums.update(
+        dep_pairs=torch.from_numpy(dep_pairs),
+        pos_pairs=torch.from_numpy(pos_pairs),
+        head_words=torch.from_numpy(head_words),
+        baseline_correct=torch.from_numpy(baseline_correct),
+    )
     located = lambda x: torch.from_numpy(x).view(B, L, H)  # noqa: E731
-    return FusedContribution(sums, torch.from_numpy(cell_values).view(n_cells, L, H),
-                             torch.from_numpy(cell_ids[:n_cells]), located(best), located(best_i),
-                             located(best_j))
+    return FusedContribution(
+        sums,
+        torch.from_numpy(cell_values).view(n_cells, L, H),
+        torch.from_numpy(cell_ids[:n_cells]),
+        located(best),
+        located(best_i),
+        located(best_j),
+    )

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from collections.abc import Iterable, Iterator
 from math import gcd
-from typing import Iterable, Iterator
 
 # One class of a coverage: the entries k = p·step + offset for p in some period ranges.
 _Key = tuple[int, int]  # (step, offset), 0 ≤ offset < step
@@ -28,7 +28,7 @@ _Ranges = list[tuple[int, int]]  # sorted, disjoint, non-adjacent [p0, p1) perio
 class CoverageOverlapError(ValueError):
     """Two coverages that should be disjoint share entries; ``overlap`` is what they share."""
 
-    def __init__(self, message: str, overlap: "Coverage"):
+    def __init__(self, message: str, overlap: Coverage):
         super().__init__(message)
         self.overlap = overlap
 
@@ -49,16 +49,16 @@ class Coverage:
     # -- construction -----------------------------------------------------------------
 
     @classmethod
-    def empty(cls) -> "Coverage":
+    def empty(cls) -> Coverage:
         return cls()
 
     @classmethod
-    def range(cls, start: int, stop: int) -> "Coverage":
+    def range(cls, start: int, stop: int) -> Coverage:
         """Entries ``start … stop−1``."""
         return cls.shard(0, 1, stop, start)
 
     @classmethod
-    def shard(cls, index: int, count: int, stop: int, start: int = 0) -> "Coverage":
+    def shard(cls, index: int, count: int, stop: int, start: int = 0) -> Coverage:
         """Entries ``k`` in ``[start, stop)`` with ``k % count == index`` (``--shard I/N``)."""
         if count < 1 or not 0 <= index < count:
             raise ValueError(f"shard {index}/{count}: need 0 ≤ index < count")
@@ -67,10 +67,10 @@ class Coverage:
         return cls({(count, index): [(first, last)]} if last > first else {})
 
     @classmethod
-    def of(cls, indices: Iterable[int]) -> "Coverage":
+    def of(cls, indices: Iterable[int]) -> Coverage:
         """The given entry indices (any order, repeats ignored)."""
         runs: _Ranges = []
-        for k in sorted(set(int(i) for i in indices)):
+        for k in sorted({int(i) for i in indices}):
             if k < 0:
                 raise ValueError(f"entry indices are ≥ 0, not {k}")
             if runs and runs[-1][1] == k:
@@ -81,7 +81,7 @@ class Coverage:
 
     # -- set operations ---------------------------------------------------------------
 
-    def __and__(self, other: "Coverage") -> "Coverage":
+    def __and__(self, other: Coverage) -> Coverage:
         """The entries in both."""
         out: dict[_Key, _Ranges] = {}
         for (n1, r1), ranges1 in self._classes.items():
@@ -97,7 +97,7 @@ class Coverage:
                         pieces.append((first, last))
         return Coverage({key: sorted(ranges) for key, ranges in out.items()})
 
-    def join(self, other: "Coverage") -> "Coverage":
+    def join(self, other: Coverage) -> Coverage:
         """The union of two disjoint coverages; raises :class:`CoverageOverlapError` if
         they share entries (parts of one result never should)."""
         overlap = self & other
@@ -108,7 +108,7 @@ class Coverage:
             classes[key] = sorted(classes.get(key, []) + ranges)
         return Coverage(classes)
 
-    def shifted(self, offset: int) -> "Coverage":
+    def shifted(self, offset: int) -> Coverage:
         """Every index plus ``offset`` (a second corpus placed after a first)."""
         if self and self.parts()[0][0] + offset < 0:
             raise ValueError("a shifted coverage would hold negative indices")
@@ -139,6 +139,7 @@ class Coverage:
 
     def __iter__(self) -> Iterator[int]:
         """The indices in increasing order."""
+
         def entries(step, r, ranges):
             for p0, p1 in ranges:
                 yield from range(p0 * step + r, (p1 - 1) * step + r + 1, step)
@@ -159,8 +160,11 @@ class Coverage:
     @property
     def stop(self) -> int:
         """One past the largest index (0 when empty)."""
-        return max((ranges[-1][1] - 1) * step + r + 1 for (step, r), ranges in self._classes.items()) \
-            if self._classes else 0
+        return (
+            max((ranges[-1][1] - 1) * step + r + 1 for (step, r), ranges in self._classes.items())
+            if self._classes
+            else 0
+        )
 
     def first(self, n: int) -> list[int]:
         """The ``n`` smallest indices (for messages)."""
@@ -186,7 +190,7 @@ class Coverage:
         return [[a, b] if step == 1 else [a, b, step, r] for a, b, step, r in self.parts()]
 
     @classmethod
-    def from_json(cls, parts: Iterable[Iterable[int]]) -> "Coverage":
+    def from_json(cls, parts: Iterable[Iterable[int]]) -> Coverage:
         """The set :meth:`to_json` wrote (parts must not overlap)."""
         out = cls()
         for part in parts:

@@ -21,13 +21,13 @@ _WEIGHT_SAMPLES = 64
 _PROBE = "The quick brown fox's 3 jumps — naïve Zürich, 東京, emoji 🙂."
 
 
-def _hasher():
+def hasher():
     return hashlib.blake2b(digest_size=16)
 
 
 def file_fingerprint(path: str | Path) -> str:
     """``blake2b:<hex>`` of the file's bytes."""
-    h = _hasher()
+    h = hasher()
     with open(path, "rb") as handle:
         while block := handle.read(_BLOCK):
             h.update(block)
@@ -38,7 +38,7 @@ class EntryHasher:
     """A running fingerprint of a stream of corpus entries (text, and gold syntax if any)."""
 
     def __init__(self):
-        self._h = _hasher()
+        self._h = hasher()
         self.count = 0
 
     def update(self, text: str, syntax: Any = None) -> None:
@@ -56,15 +56,18 @@ def model_fingerprint(loaded: Any) -> str:
     """``blake2b:<hex>`` of the model's configuration, tokenizer and sampled weights."""
     import torch
 
-    h = _hasher()
+    h = hasher()
     config = getattr(loaded.model, "config", None)
     if config is not None and hasattr(config, "to_dict"):
-        settings = {k: v for k, v in config.to_dict().items()
-                    if not k.startswith("_") and k not in ("transformers_version", "name_or_path")}
+        settings = {
+            k: v
+            for k, v in config.to_dict().items()
+            if not k.startswith("_") and k not in ("transformers_version", "name_or_path")
+        }
         h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     tokenizer = loaded.tokenizer
     h.update(type(tokenizer).__name__.encode())
-    try:
+    try:  # noqa: SIM105 - try/except says what is ignored more plainly here
         h.update(json.dumps(tokenizer(_PROBE, add_special_tokens=True)["input_ids"]).encode())
     except Exception:  # noqa: BLE001 - a tokenizer that cannot read the probe: its class still counts
         pass

@@ -18,8 +18,9 @@ import functools
 import importlib
 import math
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -51,16 +52,20 @@ def fused_pass(device) -> bool:
     return torch.device(device).type == "cpu" and FUSED_ON_CPU and _fused_available()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fused_available() -> bool:
     """numba imports and can cache its code here; if not, the tensor code does the work."""
     try:
         importlib.import_module("attnwidget.corpus.compiled")
     except Exception as exc:  # noqa: BLE001 - any failure of numba here means: do without it
-        warnings.warn(f"attnwidget: the compiled CPU pass of the corpus metrics is unavailable "
-                      f"({type(exc).__name__}: {exc}); using tensor code, 2-3 times slower on the CPU. "
-                      "Without numba, pip install numba brings it back; where numba cannot write its "
-                      "cache, set NUMBA_CACHE_DIR to a writable folder.", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"attnwidget: the compiled CPU pass of the corpus metrics is unavailable "
+            f"({type(exc).__name__}: {exc}); using tensor code, 2-3 times slower on the CPU. "
+            "Without numba, pip install numba brings it back; where numba cannot write its "
+            "cache, set NUMBA_CACHE_DIR to a writable folder.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
         return False
     return True
 
@@ -108,7 +113,7 @@ class TokenFeatures:
         return self.word >= 0
 
     @classmethod
-    def from_lists(cls, word, head, pos, deprel, device=None) -> "TokenFeatures":
+    def from_lists(cls, word, head, pos, deprel, device=None) -> TokenFeatures:
         """Pad per-sentence integer lists (or arrays) into ``[B, T]`` tensors."""
         lengths = [len(w) for w in word]
         width = max(lengths)
@@ -121,11 +126,11 @@ class TokenFeatures:
 
         return cls(pad(word), pad(head), pad(pos), pad(deprel))
 
-    def rows(self, index: slice) -> "TokenFeatures":
+    def rows(self, index: slice) -> TokenFeatures:
         """The features of some sentences of the batch."""
         return TokenFeatures(self.word[index], self.head[index], self.pos[index], self.deprel[index])
 
-    def widen(self, width: int) -> "TokenFeatures":
+    def widen(self, width: int) -> TokenFeatures:
         """Pad on the right to ``width`` positions (the attention's T)."""
         extra = width - self.word.shape[1]
         if extra <= 0:
@@ -200,7 +205,7 @@ class WordView:
     token_slot: torch.Tensor
 
     @classmethod
-    def of(cls, features: TokenFeatures) -> "WordView":
+    def of(cls, features: TokenFeatures) -> WordView:
         word = features.word
         width = int(torch.maximum(word.max(), features.head.max()).item()) + 1
         width = max(width, 1)
@@ -253,8 +258,7 @@ class Scratch:
         return buffer[:n].view(shape)
 
 
-def word_sums(weights: torch.Tensor, words: WordView, scratch: Scratch | None = None,
-              tag: str = "") -> torch.Tensor:
+def word_sums(weights: torch.Tensor, words: WordView, scratch: Scratch | None = None, tag: str = "") -> torch.Tensor:
     """``[B, L, H, W, W]``: ``out[..., w, v]`` = Σ over pieces i of word w and pieces j of
     word v of ``weights[..., i, j]`` (weights on counted pairs only: unannotated tokens,
     all sent to word 0, must carry none).
@@ -375,8 +379,14 @@ class HeadSums:
     saving. Keyed sums (tags, relations) are indexed by ``pos_vocab``/``deprel_vocab``.
     """
 
-    def __init__(self, num_layers: int, num_heads: int, causal: bool,
-                 min_attention: float | None = None, device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        num_layers: int,
+        num_heads: int,
+        causal: bool,
+        min_attention: float | None = None,
+        device: torch.device | str = "cpu",
+    ):
         self.num_layers, self.num_heads = num_layers, num_heads
         self.causal = causal
         self.min_attention = min_attention
@@ -388,12 +398,24 @@ class HeadSums:
         L, H = num_layers, num_heads
         z = lambda *shape: torch.zeros(*shape, dtype=torch.float64, device=self.sum_device)  # noqa: E731
         self.sums: dict[str, torch.Tensor] = {
-            "first_token": z(L, H), "mass": z(L, H), "pos_to": z(L, H, 0), "pos_from": z(L, H, 0),
-            "dep_align": z(L, H, 3), "dep_to": z(L, H, 0), "distance": z(L, H),
-            "entropy": z(L, H), "entropy_rows": z(L, H), "head_correct": z(L, H, 2, 0),
-            "first_token_rows": z(()), "pairs": z(()), "dep_pairs": z(3), "pos_pairs": z(0),
-            "head_words": z(0), "baseline_correct": z(len(BASELINE_OFFSETS), 0),
-            "var_sum": z(L, H, VARIABILITY_WINDOW, VARIABILITY_WINDOW), "var_mass": z(L, H),
+            "first_token": z(L, H),
+            "mass": z(L, H),
+            "pos_to": z(L, H, 0),
+            "pos_from": z(L, H, 0),
+            "dep_align": z(L, H, 3),
+            "dep_to": z(L, H, 0),
+            "distance": z(L, H),
+            "entropy": z(L, H),
+            "entropy_rows": z(L, H),
+            "head_correct": z(L, H, 2, 0),
+            "first_token_rows": z(()),
+            "pairs": z(()),
+            "dep_pairs": z(3),
+            "pos_pairs": z(0),
+            "head_words": z(0),
+            "baseline_correct": z(len(BASELINE_OFFSETS), 0),
+            "var_sum": z(L, H, VARIABILITY_WINDOW, VARIABILITY_WINDOW),
+            "var_mass": z(L, H),
             "var_sentences": z(()),
         }
         # Variability: α' of each counted cell (i, j < N) of each sentence with ≥ N tokens,
@@ -409,13 +431,23 @@ class HeadSums:
         this object's vocabularies (new tags and relations are added)."""
         pos = [[self.pos_vocab.id(t) for t in s.token_pos] for s in sentences]
         rel = [[self.deprel_vocab.id(r) for r in s.token_deprel] for s in sentences]
-        return TokenFeatures.from_lists([s.token_word for s in sentences],
-                                        [s.token_head for s in sentences], pos, rel,
-                                        device=self.device if device is None else device)
+        return TokenFeatures.from_lists(
+            [s.token_word for s in sentences],
+            [s.token_head for s in sentences],
+            pos,
+            rel,
+            device=self.device if device is None else device,
+        )
 
-    def update(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
-               exemplars: "ExemplarTracker | None" = None, sentence_ids=None,
-               consume: bool = False) -> None:
+    def update(
+        self,
+        attention: torch.Tensor,
+        lengths: torch.Tensor,
+        features: TokenFeatures,
+        exemplars: ExemplarTracker | None = None,
+        sentence_ids=None,
+        consume: bool = False,
+    ) -> None:
         """Add one batch. ``attention`` ``[B, L, H, T, T]`` (weights past each length are
         never counted, so they may hold anything finite), ``lengths`` ``[B]``,
         ``features`` with ids from this object's vocabularies,
@@ -427,17 +459,23 @@ class HeadSums:
         contributions are added at the end: an interrupt leaves the sums untouched.
         """
         B, L, H, T, _ = attention.shape
-        if (L, H) != (self.num_layers, self.num_heads):
-            raise ValueError(f"attention has {L} layers × {H} heads, expected "
-                             f"{self.num_layers} × {self.num_heads}")
+        if (self.num_layers, self.num_heads) != (L, H):
+            raise ValueError(f"attention has {L} layers × {H} heads, expected {self.num_layers} × {self.num_heads}")
         features = features.widen(T)
         self._grow()
         # The tensor code's temporaries are the size of its slice; the fused pass has none.
         step = B if fused_pass(attention.device) else max(1, MAX_SLICE_ELEMENTS // (L * H * T * T))
         try:
-            parts = [self._contributions(attention[k : k + step], lengths[k : k + step],
-                                         features.rows(slice(k, k + step)), consume, exemplars is not None)
-                     for k in range(0, B, step)]
+            parts = [
+                self._contributions(
+                    attention[k : k + step],
+                    lengths[k : k + step],
+                    features.rows(slice(k, k + step)),
+                    consume,
+                    exemplars is not None,
+                )
+                for k in range(0, B, step)
+            ]
         finally:
             self._scratch.clear()
         for part in parts:
@@ -446,28 +484,45 @@ class HeadSums:
             if part.cell_values is not None:
                 self.cells.append(part.cell_values, part.cell_ids)
         if exemplars is not None:
+
             def locate(rows, layers, heads):  # rows of the whole batch; a slice holds ``step``
                 i, j = torch.empty_like(rows), torch.empty_like(rows)
                 for k, part in enumerate(parts):
                     inside = rows // step == k
                     if bool(inside.any()):
-                        i[inside], j[inside] = part.locate(rows[inside] - k * step, layers[inside],
-                                                           heads[inside])
+                        i[inside], j[inside] = part.locate(rows[inside] - k * step, layers[inside], heads[inside])
                 return i, j
 
             exemplars.add(torch.cat([p.best for p in parts]), list(sentence_ids), locate)
 
-    def _contributions(self, attention: torch.Tensor, lengths: torch.Tensor, features: TokenFeatures,
-                       consume: bool, want_exemplars: bool) -> "_Contribution":
+    def _contributions(
+        self,
+        attention: torch.Tensor,
+        lengths: torch.Tensor,
+        features: TokenFeatures,
+        consume: bool,
+        want_exemplars: bool,
+    ) -> _Contribution:
         """One slice's additions to every sum (no state is changed here)."""
         if fused_pass(attention.device):
+            # lazy: keeps numba out of importing this module
             from attnwidget.corpus.compiled import batch_sums
 
-            part = batch_sums(attention, lengths, features, len(self.pos_vocab), len(self.deprel_vocab),
-                              self.causal, self.min_attention, ENTROPY_MIN_MASS, VARIABILITY_WINDOW,
-                              BASELINE_OFFSETS)
-            return _Contribution(part.sums, part.cell_values, part.cell_ids,
-                                 part.best if want_exemplars else None, part.locate)
+            part = batch_sums(
+                attention,
+                lengths,
+                features,
+                len(self.pos_vocab),
+                len(self.deprel_vocab),
+                self.causal,
+                self.min_attention,
+                ENTROPY_MIN_MASS,
+                VARIABILITY_WINDOW,
+                BASELINE_OFFSETS,
+            )
+            return _Contribution(
+                part.sums, part.cell_values, part.cell_ids, part.best if want_exemplars else None, part.locate
+            )
         attention = attention.float()
         B, L, H, T, _ = attention.shape
         batch: dict[str, torch.Tensor] = {}
@@ -486,7 +541,7 @@ class HeadSums:
         n = VARIABILITY_WINDOW
         long_enough = lengths.to(attention.device) >= n
         cell_values = cell_ids = None
-        if T >= n and bool(long_enough.any()):
+        if n <= T and bool(long_enough.any()):
             # Variability over the first N×N block of each sentence with ≥ N tokens: ᾱ is a
             # running sum over every cell; |α − ᾱ| needs each counted cell's own value kept.
             block = threshold(attention[..., :n, :n][long_enough], self.min_attention)  # [b, L, H, N, N]
@@ -592,29 +647,35 @@ class HeadSums:
 
     # -- merge and persistence -------------------------------------------------------------
 
-    def merge(self, other: "HeadSums") -> "HeadSums":
+    def merge(self, other: HeadSums) -> HeadSums:
         """A new HeadSums holding both parts' sums (vocabularies joined by name)."""
-        if (self.num_layers, self.num_heads, self.causal) != (other.num_layers, other.num_heads, other.causal):
-            raise ValueError("cannot merge statistics of models with different layers, heads or causality")
-        if self.min_attention != other.min_attention:
-            raise ValueError(f"cannot merge statistics with different thresholds "
-                             f"({self.min_attention} and {other.min_attention})")
         out = HeadSums(self.num_layers, self.num_heads, self.causal, self.min_attention, self.device)
-        for part in (self, other):
-            part._grow()
-            pos_ids = torch.tensor([out.pos_vocab.id(k) for k in part.pos_vocab.keys], dtype=torch.long)
-            rel_ids = torch.tensor([out.deprel_vocab.id(k) for k in part.deprel_vocab.keys], dtype=torch.long)
-            out._grow()
-            for name, axis in {**_HEAD_SUMS, **_CORPUS_SUMS}.items():
-                value = part.sums[name].to(out.sum_device)
-                if axis == "pos":
-                    out.sums[name].index_add_(value.dim() - 1, pos_ids.to(out.sum_device), value)
-                elif axis == "deprel":
-                    out.sums[name].index_add_(value.dim() - 1, rel_ids.to(out.sum_device), value)
-                else:
-                    out.sums[name] += value
-            out.cells.extend(part.cells)
+        out.add(self)
+        out.add(other)
         return out
+
+    def add(self, part: HeadSums) -> None:
+        """Add ``part``'s sums into these, in place (a long run adding many parts copies
+        nothing it already holds)."""
+        if (self.num_layers, self.num_heads, self.causal) != (part.num_layers, part.num_heads, part.causal):
+            raise ValueError("cannot merge statistics of models with different layers, heads or causality")
+        if self.min_attention != part.min_attention:
+            raise ValueError(
+                f"cannot merge statistics with different thresholds ({self.min_attention} and {part.min_attention})"
+            )
+        part._grow()
+        pos_ids = torch.tensor([self.pos_vocab.id(k) for k in part.pos_vocab.keys], dtype=torch.long)
+        rel_ids = torch.tensor([self.deprel_vocab.id(k) for k in part.deprel_vocab.keys], dtype=torch.long)
+        self._grow()
+        for name, axis in {**_HEAD_SUMS, **_CORPUS_SUMS}.items():
+            value = part.sums[name].to(self.sum_device)
+            if axis == "pos":
+                self.sums[name].index_add_(value.dim() - 1, pos_ids.to(self.sum_device), value)
+            elif axis == "deprel":
+                self.sums[name].index_add_(value.dim() - 1, rel_ids.to(self.sum_device), value)
+            else:
+                self.sums[name] += value
+        self.cells.extend(part.cells)
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """(arrays, json-able metadata) for saving."""
@@ -624,14 +685,20 @@ class HeadSums:
         # Chunk boundaries too: variability sums chunk by chunk, so the same chunks give
         # bit-identical values after load.
         arrays["cell_values"], arrays["cell_ids"], arrays["cell_chunks"] = self.cells.arrays()
-        meta = {"num_layers": L, "num_heads": H, "causal": self.causal,
-                "min_attention": self.min_attention, "pos_keys": self.pos_vocab.keys,
-                "deprel_keys": self.deprel_vocab.keys}
+        meta = {
+            "num_layers": L,
+            "num_heads": H,
+            "causal": self.causal,
+            "min_attention": self.min_attention,
+            "pos_keys": self.pos_vocab.keys,
+            "deprel_keys": self.deprel_vocab.keys,
+        }
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any],
-                   device: torch.device | str = "cpu") -> "HeadSums":
+    def from_state(
+        cls, arrays: dict[str, np.ndarray], meta: dict[str, Any], device: torch.device | str = "cpu"
+    ) -> HeadSums:
         out = cls(meta["num_layers"], meta["num_heads"], meta["causal"], meta["min_attention"], device)
         out.pos_vocab = Vocabulary(meta["pos_keys"])
         out.deprel_vocab = Vocabulary(meta["deprel_keys"])
@@ -656,8 +723,9 @@ def exemplar_candidates(offdiag_attention: torch.Tensor, has_pair: torch.Tensor)
     return best.masked_fill(~has_pair[:, None, None], float("-inf"))
 
 
-def locate_maxima(offdiag_attention: torch.Tensor, rows: torch.Tensor, layers: torch.Tensor,
-                  heads: torch.Tensor, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def locate_maxima(
+    offdiag_attention: torch.Tensor, rows: torch.Tensor, layers: torch.Tensor, heads: torch.Tensor, pairs: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(i, j) of the largest weight of sentence ``rows[n]``, layer ``layers[n]``, head
     ``heads[n]`` of ``offdiag_attention``, among the counted off-diagonal ``pairs``
     ``[B, T, T]``. Ties go to the first in row-major order: the first row holding the
@@ -740,10 +808,9 @@ class ExemplarTracker:
         self.records = {s: r for s, r in {**self.records, **self._pending}.items() if s in wanted}
         self._pending = {}
 
-    def merge(self, other: "ExemplarTracker", offset: int = 0) -> "ExemplarTracker":
+    def merge(self, other: ExemplarTracker, offset: int = 0) -> ExemplarTracker:
         """Both parts' lists; ``offset`` is added to ``other``'s sentence indices."""
-        out = ExemplarTracker(self.weight.shape[0], self.weight.shape[1], max(self.k, other.k),
-                              self.weight.device)
+        out = ExemplarTracker(self.weight.shape[0], self.weight.shape[1], max(self.k, other.k), self.weight.device)
         out._keep(self.weight, self.sentence, self.i, self.j)
         move = lambda t: t.to(self.weight.device)  # noqa: E731
         out._keep(move(other.weight), move(other.sentence) + offset, move(other.i), move(other.j))
@@ -765,24 +832,39 @@ class ExemplarTracker:
                         continue
                     s = int(sentence[layer, head, rank])
                     text, tokens = self.records[s]
-                    out.append({"layer": layer, "head": head, "rank": rank, "sentence": s,
-                                "text": text, "tokens": tokens, "i": int(i[layer, head, rank]),
-                                "j": int(j[layer, head, rank]), "weight": w})
+                    out.append(
+                        {
+                            "layer": layer,
+                            "head": head,
+                            "rank": rank,
+                            "sentence": s,
+                            "text": text,
+                            "tokens": tokens,
+                            "i": int(i[layer, head, rank]),
+                            "j": int(j[layer, head, rank]),
+                            "weight": w,
+                        }
+                    )
         return out
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {"ex.weight": self.weight.cpu().numpy(), "ex.sentence": self.sentence.cpu().numpy(),
-                  "ex.i": self.i.cpu().numpy(), "ex.j": self.j.cpu().numpy()}
+        arrays = {
+            "ex.weight": self.weight.cpu().numpy(),
+            "ex.sentence": self.sentence.cpu().numpy(),
+            "ex.i": self.i.cpu().numpy(),
+            "ex.j": self.j.cpu().numpy(),
+        }
         meta = {"k": self.k, "records": {str(s): [t, toks] for s, (t, toks) in self.records.items()}}
         return arrays, meta
 
     @classmethod
-    def from_state(cls, arrays, meta, device="cpu") -> "ExemplarTracker":
+    def from_state(cls, arrays, meta, device="cpu") -> ExemplarTracker:
         weight = torch.from_numpy(np.array(arrays["ex.weight"]))
         out = cls(weight.shape[0], weight.shape[1], meta["k"], device)
         out.weight = weight.to(device)
-        out.sentence, out.i, out.j = (torch.from_numpy(np.array(arrays[f"ex.{n}"])).to(device)
-                                      for n in ("sentence", "i", "j"))
+        out.sentence, out.i, out.j = (
+            torch.from_numpy(np.array(arrays[f"ex.{n}"])).to(device) for n in ("sentence", "i", "j")
+        )
         out.records = {int(s): (t, list(toks)) for s, (t, toks) in meta["records"].items()}
         return out
 
@@ -822,9 +904,12 @@ def clark_relations(sums: HeadSums) -> tuple[list[str], np.ndarray, np.ndarray, 
     correct = sums.sums["head_correct"].cpu().numpy()[..., index]
     baseline = sums.sums["baseline_correct"].cpu().numpy()[:, index]
     words = words[index]
-    return (chosen + [ALL_RELATIONS], np.append(words, words.sum()),
-            np.concatenate([correct, correct.sum(-1, keepdims=True)], -1),
-            np.concatenate([baseline, baseline.sum(-1, keepdims=True)], -1))
+    return (
+        chosen + [ALL_RELATIONS],
+        np.append(words, words.sum()),
+        np.concatenate([correct, correct.sum(-1, keepdims=True)], -1),
+        np.concatenate([baseline, baseline.sum(-1, keepdims=True)], -1),
+    )
 
 
 def baseline_offsets(sums: HeadSums) -> dict[str, tuple[float, int]]:
@@ -854,11 +939,13 @@ def metric_values(sums: HeadSums) -> dict[str, MetricValues]:
         head("distance", [""], _ratio(s["distance"][..., None], mass)),
         head("entropy", [""], _ratio(s["entropy"], s["entropy_rows"])[..., None]),
         head("variability", [""], sums.variability().numpy()[..., None]),
-        head("head_accuracy", [f"{r}:{d}" for d in HEAD_DIRECTIONS for r in relations],
-             _ratio(correct, words).reshape(L, H, len(HEAD_DIRECTIONS) * len(relations))),
+        head(
+            "head_accuracy",
+            [f"{r}:{d}" for d in HEAD_DIRECTIONS for r in relations],
+            _ratio(correct, words).reshape(L, H, len(HEAD_DIRECTIONS) * len(relations)),
+        ),
         corpus("dep_align_baseline", list(DEP_DIRECTIONS), _ratio(s["dep_pairs"], s["pairs"])),
         corpus("pos_frequency", pos_keys, _ratio(s["pos_pairs"], s["pairs"])),
-        corpus("head_accuracy_baseline", relations,
-               _ratio(baseline, words[None, :]).max(0)),
+        corpus("head_accuracy_baseline", relations, _ratio(baseline, words[None, :]).max(0)),
     ]
     return {m.name: m for m in out}

@@ -34,19 +34,20 @@ from typing import Any
 
 import numpy as np
 
+from attnwidget import __version__
 from attnwidget.corpus.atomic import AtomicFolder, OutputFolderError
 from attnwidget.corpus.coverage import Coverage
+from attnwidget.corpus.folder_names import CHECKPOINT_DIR, STATE_FILE, STATE_FORMAT, STATS_FILE
+from attnwidget.corpus.plots import save_figures
+from attnwidget.corpus.stats import load_checkpoint, load_output  # noqa: F401 - read here by callers
 from attnwidget.errors import AttnWidgetError
 
 MANIFEST_FILE = "manifest.json"
-STATS_FILE = "stats.npz"
-CHECKPOINT_DIR = "checkpoint"
-STATE_FILE = "state.npz"
 _FORMAT = "attnwidget.output/1"
-_STATE_FORMAT = "attnwidget.checkpoint/1"
 #: What an attnwidget output folder may hold (an older version's folder has no manifest).
-OUTPUT_NAMES = frozenset({MANIFEST_FILE, "metrics.csv", "exemplars.jsonl", STATS_FILE, "summary.txt",
-                          "figures", CHECKPOINT_DIR})
+OUTPUT_NAMES = frozenset(
+    {MANIFEST_FILE, "metrics.csv", "exemplars.jsonl", STATS_FILE, "summary.txt", "figures", CHECKPOINT_DIR}
+)
 
 
 class ResumeError(AttnWidgetError):
@@ -103,8 +104,10 @@ def refuse_foreign(content: FolderContent) -> None:
     """Never replace a folder that holds something other than an attnwidget output."""
     if content.kind == "foreign":
         shown = ", ".join(content.names[:5]) + (", …" if len(content.names) > 5 else "")
-        raise OutputFolderError(f"{content.path} already holds other files ({shown}); the output replaces "
-                                "the whole folder, so give --out a new or empty folder")
+        raise OutputFolderError(
+            f"{content.path} already holds other files ({shown}); the output replaces "
+            "the whole folder, so give --out a new or empty folder"
+        )
 
 
 # ------------------------------------------------------------------------- the run
@@ -131,8 +134,6 @@ class RunSpec:
 
     def __post_init__(self):
         if not self.version:
-            from attnwidget import __version__
-
             self.version = __version__
 
 
@@ -140,12 +141,16 @@ def differences(spec: RunSpec, manifest: dict, with_model: bool = True) -> list[
     """What differs between this run and the one that wrote ``manifest``, one line each."""
     out = []
     if manifest.get("attnwidget_version") != spec.version:
-        out.append(f"attnwidget version: {manifest.get('attnwidget_version')} in the checkpoint, "
-                   f"{spec.version} now (finish the run with the version that began it, or start over)")
+        out.append(
+            f"attnwidget version: {manifest.get('attnwidget_version')} in the checkpoint, "
+            f"{spec.version} now (finish the run with the version that began it, or start over)"
+        )
     corpus = manifest.get("corpus", {})
     if spec.corpus_fingerprint and corpus.get("fingerprint") and corpus["fingerprint"] != spec.corpus_fingerprint:
-        out.append(f"corpus: {corpus.get('name')} ({corpus['fingerprint']}) in the checkpoint, "
-                   f"{spec.corpus} ({spec.corpus_fingerprint}) now: a different file or changed content")
+        out.append(
+            f"corpus: {corpus.get('name')} ({corpus['fingerprint']}) in the checkpoint, "
+            f"{spec.corpus} ({spec.corpus_fingerprint}) now: a different file or changed content"
+        )
     if bool(corpus.get("is_file")) != spec.corpus_is_file:
         out.append(f"corpus: {corpus.get('name')} in the checkpoint, {spec.corpus} now")
     saved = manifest.get("options", {})
@@ -154,8 +159,10 @@ def differences(spec: RunSpec, manifest: dict, with_model: bool = True) -> list[
             out.append(f"{key}: {saved.get(key)!r} in the checkpoint, {spec.options.get(key)!r} now")
     model = manifest.get("model", {})
     if with_model and spec.model_fingerprint and model.get("fingerprint") != spec.model_fingerprint:
-        out.append(f"model: {model.get('name')} ({model.get('fingerprint')}) in the checkpoint, "
-                   f"{spec.model} ({spec.model_fingerprint}) now")
+        out.append(
+            f"model: {model.get('name')} ({model.get('fingerprint')}) in the checkpoint, "
+            f"{spec.model} ({spec.model_fingerprint}) now"
+        )
     return out
 
 
@@ -165,33 +172,52 @@ def check_resumable(spec: RunSpec, content: FolderContent, with_model: bool) -> 
         raise ResumeError(f"{content.path} holds no analysis run to resume")
     diffs = differences(spec, content.manifest, with_model)
     if diffs:
-        raise ResumeError(f"cannot resume the run in {content.path}: it differs from this one in\n  "
-                          + "\n  ".join(diffs) + "\nrun with the same corpus, model and options, "
-                          "or start over (--restart; Python: restart=True)")
+        raise ResumeError(
+            f"cannot resume the run in {content.path}: it differs from this one in\n  "
+            + "\n  ".join(diffs)
+            + "\nrun with the same corpus, model and options, "
+            "or start over (--restart; Python: restart=True)"
+        )
 
 
-def build_manifest(spec: RunSpec, summary, status: str, previous: dict | None = None,
-                   out: Path | None = None) -> dict:
+def build_manifest(spec: RunSpec, summary, status: str, previous: dict | None = None, out: Path | None = None) -> dict:
     """The manifest of an analysis folder: ``status`` is complete, checkpoint, interrupted or failed."""
     coverage = summary.coverage or Coverage.empty()
     history = list((previous or {}).get("history", []))
-    session = {"started": spec.started, "updated": now(), "status": status,
-               "covered": len(coverage), "settings": spec.settings}
+    session = {
+        "started": spec.started,
+        "updated": now(),
+        "status": status,
+        "covered": len(coverage),
+        "settings": spec.settings,
+    }
     if history and history[-1].get("started") == spec.started:
         history[-1] = session
     else:
         history.append(session)
     manifest = {
-        "format": _FORMAT, "kind": "analysis", "attnwidget_version": spec.version,
-        "complete": status == "complete", "status": status,
+        "format": _FORMAT,
+        "kind": "analysis",
+        "attnwidget_version": spec.version,
+        "complete": status == "complete",
+        "status": status,
         "model": {"name": spec.model, "fingerprint": spec.model_fingerprint, **spec.model_info},
-        "corpus": {"name": spec.corpus, "fingerprint": spec.corpus_fingerprint, "is_file": spec.corpus_is_file,
-                   "entries": spec.corpus_entries, "entries_read": summary.entries},
-        "coverage": coverage.to_json(), "covers": coverage.describe(),
+        "corpus": {
+            "name": spec.corpus,
+            "fingerprint": spec.corpus_fingerprint,
+            "is_file": spec.corpus_is_file,
+            "entries": spec.corpus_entries,
+            "entries_read": summary.entries,
+        },
+        "coverage": coverage.to_json(),
+        "covers": coverage.describe(),
         "options": spec.options,
-        "sentences": summary.sentences, "tokens": summary.tokens,
-        "skipped": dict(summary.skipped), "skip_examples": summary.skip_examples,
-        "started": history[0]["started"], "updated": now(),
+        "sentences": summary.sentences,
+        "tokens": summary.tokens,
+        "skipped": dict(summary.skipped),
+        "skip_examples": summary.skip_examples,
+        "started": history[0]["started"],
+        "updated": now(),
         "finished": now() if status == "complete" else None,
         "history": history,
     }
@@ -204,11 +230,19 @@ def resume_command(manifest: dict, out: Path) -> str:
     """The command that continues the run (for a corpus read from a file)."""
     options, corpus = manifest["options"], manifest["corpus"]
     if not corpus.get("is_file"):
-        return (f"analyze(<the same sentences>, model={manifest['model']['name']!r}, out={str(out)!r}, "
-                "resume=True, <the same options>)")
+        return (
+            f"analyze(<the same sentences>, model={manifest['model']['name']!r}, out={str(out)!r}, "
+            "resume=True, <the same options>)"
+        )
     words = ["attnwidget", "analyze", corpus["name"], "--model", manifest["model"]["name"], "--out", str(out)]
-    flags = {"annotations": "--annotations", "batch_size": "--batch-size", "max_sentences": "--max-sentences",
-             "min_attention": "--min-attention", "shard": "--shard", "exemplars": "--exemplars"}
+    flags = {
+        "annotations": "--annotations",
+        "batch_size": "--batch-size",
+        "max_sentences": "--max-sentences",
+        "min_attention": "--min-attention",
+        "shard": "--shard",
+        "exemplars": "--exemplars",
+    }
     defaults = {"batch_size": 32, "exemplars": 3}
     for key, flag in flags.items():
         value = options.get(key)
@@ -225,6 +259,11 @@ def resume_command(manifest: dict, out: Path) -> str:
             words.append(f"--{key}")
     if settings.get("figures") is False:
         words.append("--no-figures")
+    if settings.get("engine") == "ray":
+        words += ["--engine", "ray"]
+        for key in ("address", "workers", "gpus_per_worker", "cpus_per_worker"):
+            if settings.get(key) is not None and not (key == "cpus_per_worker" and settings[key] == 1):
+                words += ["--" + key.replace("_", "-"), str(settings[key])]
     return shlex.join(words + ["--resume"])
 
 
@@ -262,19 +301,28 @@ class CheckpointWriter:
             name = f"cells-{len(segments):06d}.npz"
             chunks = list(cells.chunks(written))
             with open(target / name, "wb") as handle:
-                np.savez(handle, values=np.concatenate([v for v, _ in chunks]),
-                         ids=np.concatenate([i for _, i in chunks]),
-                         chunks=np.array([len(i) for _, i in chunks], dtype=np.int64))
+                np.savez(
+                    handle,
+                    values=np.concatenate([v for v, _ in chunks]),
+                    ids=np.concatenate([i for _, i in chunks]),
+                    chunks=np.array([len(i) for _, i in chunks], dtype=np.int64),
+                )
             segments.append((name, len(chunks)))
         arrays, sums_meta = stats.sums.state()
         for key in ("cell_values", "cell_ids", "cell_chunks"):
             arrays.pop(key)
         ex_arrays, ex_meta = stats.exemplar_tracker.state()
-        meta = {"format": _STATE_FORMAT, "sums": sums_meta, "exemplars": ex_meta,
-                "summary": stats.summary.to_json(), "segments": segments}
+        meta = {
+            "format": STATE_FORMAT,
+            "sums": sums_meta,
+            "exemplars": ex_meta,
+            "summary": stats.summary.to_json(),
+            "segments": segments,
+        }
         with open(target / STATE_FILE, "wb") as handle:
-            np.savez(handle, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-                     **arrays, **ex_arrays)
+            np.savez(
+                handle, meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **arrays, **ex_arrays
+            )
         self._staged = segments
 
     def published(self) -> None:
@@ -291,48 +339,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def load_checkpoint(path: str | Path):
-    """(stats, segments) of the checkpoint in an output folder."""
-    from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
-    from attnwidget.corpus.stats import AttentionStats, CorpusSummary
-
-    folder = Path(path) / CHECKPOINT_DIR
-    try:
-        with np.load(folder / STATE_FILE, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
-        if meta.get("format") != _STATE_FORMAT:
-            raise ValueError("not an attnwidget checkpoint")
-        L, H = meta["sums"]["num_layers"], meta["sums"]["num_heads"]
-        arrays.update(cell_values=np.zeros((0, L, H), np.float32), cell_ids=np.zeros(0, np.int16),
-                      cell_chunks=np.zeros(0, np.int64))
-        sums = HeadSums.from_state(arrays, meta["sums"])
-        for name, _ in meta["segments"]:
-            with np.load(folder / name, allow_pickle=False) as segment:
-                values, ids, chunks = segment["values"], segment["ids"], segment["chunks"]
-            start = 0
-            for n in chunks:
-                sums.cells.append(values[start : start + n], ids[start : start + n])
-                start += n
-    except (OSError, ValueError, KeyError) as exc:
-        raise AttnWidgetError(f"{folder}: the checkpoint cannot be read ({exc}); start over with --restart") from exc
-    stats = AttentionStats(sums, ExemplarTracker.from_state(arrays, meta["exemplars"]),
-                           CorpusSummary.from_json(meta["summary"]))
-    return stats, [tuple(s) for s in meta["segments"]]
-
-
-def load_output(path: str | Path):
-    """The statistics of an output folder: complete (``stats.npz``) or a checkpoint."""
-    from attnwidget.corpus.stats import AttentionStats
-
-    path = Path(path)
-    if (path / STATS_FILE).is_file():
-        return AttentionStats.load(path / STATS_FILE)
-    if (path / CHECKPOINT_DIR / STATE_FILE).is_file():
-        return load_checkpoint(path)[0]
-    raise AttnWidgetError(f"{path}: no {STATS_FILE} or checkpoint; give a folder written by `attnwidget analyze`")
-
-
 # ------------------------------------------------------------------------ writing
 
 
@@ -341,8 +347,6 @@ def stage_results(staged: Path, stats, figures: bool = True) -> None:
     stage_tables(staged, stats)
     stats.save(staged / STATS_FILE)
     if figures and stats.summary.sentences:
-        from attnwidget.corpus.plots import save_figures
-
         save_figures(stats, staged / "figures")
 
 
@@ -356,12 +360,19 @@ def stage_tables(staged: Path, stats) -> None:
 def stage_manifest(staged: Path, stats, manifest: dict) -> None:
     """summary.txt and, last, manifest.json."""
     (staged / "summary.txt").write_text(stats.summary.describe() + "\n", encoding="utf-8")
-    (staged / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
-                                        encoding="utf-8")
+    (staged / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_folder(folder: AtomicFolder, stats, manifest: dict, *, results: bool, figures: bool = True,
-                 tables: bool = False, checkpoint: CheckpointWriter | None = None) -> None:
+def write_folder(
+    folder: AtomicFolder,
+    stats,
+    manifest: dict,
+    *,
+    results: bool,
+    figures: bool = True,
+    tables: bool = False,
+    checkpoint: CheckpointWriter | None = None,
+) -> None:
     """Build the folder's new content beside it and swap it in."""
     with folder.locked(), folder.staging() as staged:
         if results:
@@ -379,27 +390,40 @@ def write_folder(folder: AtomicFolder, stats, manifest: dict, *, results: bool, 
 def stats_manifest(stats, inputs: list[tuple[Path, dict | None]] = (), kind: str = "merge") -> dict:
     """The manifest of a folder of given statistics: a ``merge`` output (what each input
     was, and what the whole covers) or statistics saved from Python (``kind="saved"``)."""
-    from attnwidget import __version__
-
     summary = stats.summary
     parts = []
     for path, manifest in inputs:
         manifest = manifest or {}
-        parts.append({"path": str(path), "complete": manifest.get("complete"), "covers": manifest.get("covers"),
-                      "coverage": manifest.get("coverage"), "started": manifest.get("started"),
-                      "model": manifest.get("model"), "corpus": manifest.get("corpus")})
+        parts.append(
+            {
+                "path": str(path),
+                "complete": manifest.get("complete"),
+                "covers": manifest.get("covers"),
+                "coverage": manifest.get("coverage"),
+                "started": manifest.get("started"),
+                "model": manifest.get("model"),
+                "corpus": manifest.get("corpus"),
+            }
+        )
     coverage = summary.coverage
     complete = all(p["complete"] for p in parts) and not summary.interrupted
     return {
-        "format": _FORMAT, "kind": kind, "attnwidget_version": __version__, "complete": complete,
+        "format": _FORMAT,
+        "kind": kind,
+        "attnwidget_version": __version__,
+        "complete": complete,
         "status": "complete" if complete else "partial",
         "model": {"name": summary.model, "fingerprint": summary.model_fingerprint},
-        "corpus": {"name": summary.corpus, "fingerprint": summary.corpus_fingerprint,
-                   "entries_read": summary.entries},
+        "corpus": {"name": summary.corpus, "fingerprint": summary.corpus_fingerprint, "entries_read": summary.entries},
         "coverage": None if coverage is None else coverage.to_json(),
         "covers": "unknown (older inputs)" if coverage is None else coverage.describe(),
         "options": {"annotations": summary.annotations, "min_attention": summary.min_attention},
-        "sentences": summary.sentences, "tokens": summary.tokens,
-        "skipped": dict(summary.skipped), "skip_examples": summary.skip_examples,
-        "inputs": parts, "started": now(), "updated": now(), "finished": now(),
+        "sentences": summary.sentences,
+        "tokens": summary.tokens,
+        "skipped": dict(summary.skipped),
+        "skip_examples": summary.skip_examples,
+        "inputs": parts,
+        "started": now(),
+        "updated": now(),
+        "finished": now(),
     }

@@ -11,17 +11,24 @@ reason, or, in a strict run, raises :class:`SentenceError` naming it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.corpus.reader import Entry
-from attnwidget.errors import (AttnWidgetError, EmptyTextError, ModelLoadError, NoAttentionError, SpacyPipelineError,
-                     TooLongError)
 from attnwidget.corpus.fingerprint import EntryHasher
 from attnwidget.corpus.output_folder import ResumeError
-from attnwidget.text.sentence import AnnotatedSentence, align_many
+from attnwidget.corpus.reader import Entry
 from attnwidget.corpus.stats import ERROR_REASON_PREFIX, SKIP_DUPLICATE
+from attnwidget.errors import (
+    AttnWidgetError,
+    EmptyTextError,
+    ModelLoadError,
+    NoAttentionError,
+    SpacyPipelineError,
+    TooLongError,
+)
+from attnwidget.text.sentence import AnnotatedSentence, align_many
 from attnwidget.text.syntax import parse_spacy_many
 
 #: Entries parsed (one spaCy ``pipe`` call) and tokenized (one tokenizer call) together.
@@ -80,24 +87,41 @@ class Breaker:
         stage = stage or self.stage
         what = f"{type(exc).__name__}: {exc}"
         if self.strict:
-            raise SentenceError(f"{item.where} (entry {item.index}): {stage} failed: {what}",
-                                item.index, item.where) from exc
+            raise SentenceError(
+                f"{item.where} (entry {item.index}): {stage} failed: {what}", item.index, item.where
+            ) from exc
         self.in_a_row += 1
         if self.in_a_row >= MAX_CONSECUTIVE_ERRORS:
-            raise AttnWidgetError(f"{self.in_a_row} sentences in a row failed while {stage}, the last at "
-                                  f"{item.where}: {what}. That looks like a problem of the model, device or "
-                                  "pipeline, not of the sentences") from exc
-        item.sentence, item.reason, item.detail = None, f"{ERROR_REASON_PREFIX}while {stage} ({type(exc).__name__})", \
-            f"{item.where}: {exc}"
+            raise AttnWidgetError(
+                f"{self.in_a_row} sentences in a row failed while {stage}, the last at "
+                f"{item.where}: {what}. That looks like a problem of the model, device or "
+                "pipeline, not of the sentences"
+            ) from exc
+        item.sentence, item.reason, item.detail = (
+            None,
+            f"{ERROR_REASON_PREFIX}while {stage} ({type(exc).__name__})",
+            f"{item.where}: {exc}",
+        )
 
     def succeeded(self) -> None:
         self.in_a_row = 0
 
 
-def prepare(entries: Iterable[Entry], loaded, annotations: str, truncate: bool, shard_index: int = 0,
-            shard_count: int | None = None, pipeline: Any = None, drop_duplicates: bool = False, *,
-            resume_from: int = 0, hasher: EntryHasher | None = None, expect=None,
-            strict: bool = False) -> Iterator[Item | End]:
+def prepare(
+    entries: Iterable[Entry],
+    loaded,
+    annotations: str,
+    truncate: bool,
+    shard_index: int = 0,
+    shard_count: int | None = None,
+    pipeline: Any = None,
+    drop_duplicates: bool = False,
+    *,
+    resume_from: int = 0,
+    hasher: EntryHasher | None = None,
+    expect=None,
+    strict: bool = False,
+) -> Iterator[Item | End]:
     """This shard's entries from ``resume_from`` on, as :class:`Item` in corpus order
     (annotated and aligned sentences, or why each is skipped: blank, too long, a duplicate
     if asked, invalid, an error), then :class:`End`.
@@ -117,11 +141,15 @@ def prepare(entries: Iterable[Entry], loaded, annotations: str, truncate: bool, 
             hasher.update(entry.text, entry.syntax)
             digest = hasher.digest()
             if expect is not None and read == expect[0] and digest != expect[1]:
-                raise ResumeError(f"the sentences given differ from those the run began with: their first {read} "
-                                  "entries have another fingerprint; resume with the same sentences, or restart")
+                raise ResumeError(
+                    f"the sentences given differ from those the run began with: their first {read} "
+                    "entries have another fingerprint; resume with the same sentences, or restart"
+                )
         key = entry.text.strip()
-        duplicate = bool(key) and hash(key) in seen
-        seen.add(hash(key))  # every shard sees every entry, so all agree on duplicates
+        duplicate = entry.duplicate
+        if duplicate is None:
+            duplicate = bool(key) and hash(key) in seen
+            seen.add(hash(key))  # every shard sees every entry, so all agree on duplicates
         if (shard_count is not None and entry.index % shard_count != shard_index) or entry.index < resume_from:
             continue
         item = Item(entry.index, entry.where, duplicate=duplicate, digest=digest)
@@ -137,8 +165,10 @@ def prepare(entries: Iterable[Entry], loaded, annotations: str, truncate: bool, 
             group = []
     yield from _annotate_and_align(group, loaded, annotations, truncate, pipeline, errors)
     if expect is not None and read < expect[0]:
-        raise ResumeError(f"the sentences given end after {read} entries, but the run being resumed had read "
-                          f"{expect[0]}; resume with the same sentences, or restart")
+        raise ResumeError(
+            f"the sentences given end after {read} entries, but the run being resumed had read "
+            f"{expect[0]}; resume with the same sentences, or restart"
+        )
     yield End(read, hasher.digest() if hasher is not None else None)
 
 

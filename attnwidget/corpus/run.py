@@ -20,20 +20,22 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from itertools import islice
-from typing import Iterator
 
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
 from attnwidget.corpus.fingerprint import EntryHasher
+from attnwidget.corpus.heap import trim_heap
 from attnwidget.corpus.interrupts import Interrupts
-from attnwidget.corpus.metrics import fused_pass
-from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
+from attnwidget.corpus.metrics import ExemplarTracker, HeadSums, fused_pass
 from attnwidget.corpus.output_folder import CheckpointWriter, RunSpec, build_manifest, write_folder
+from attnwidget.corpus.prepare import SYSTEMATIC, Breaker, End, Item, SentenceError, prepare
+from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.snapshot import Snapshot
-from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats
+from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats, CorpusSummary
+from attnwidget.errors import AttnWidgetError
+from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
 #: How long a thread may hold the GIL while another waits for it, during a prefetched
 #: pass (Python's default is 5 ms). See :func:`prefetched`.
@@ -51,9 +53,28 @@ class SkippedSentencesWarning(UserWarning):
 class CorpusRun:
     """One pass (or the rest of one) over a corpus: chunks in, statistics, checkpoints out."""
 
-    def __init__(self, loaded, stats: AttentionStats, spec: RunSpec, source: CorpusSource, *, batch_size: int,
-                 chunk_size: int, max_sentences, truncate, shard, pipeline, drop_duplicates, strict, progress,
-                 folder, figures, checkpoint_every, segments=None, manifest=None):
+    def __init__(
+        self,
+        loaded,
+        stats: AttentionStats,
+        spec: RunSpec,
+        source: CorpusSource,
+        *,
+        batch_size: int,
+        chunk_size: int,
+        max_sentences,
+        truncate,
+        shard,
+        pipeline,
+        drop_duplicates,
+        strict,
+        progress,
+        folder,
+        figures,
+        checkpoint_every,
+        segments=None,
+        manifest=None,
+    ):
         self.loaded, self.stats, self.spec, self.source = loaded, stats, spec, source
         self.batch_size = batch_size
         self.chunk_size = chunk_size
@@ -80,18 +101,47 @@ class CorpusRun:
         if self.max_sentences is not None:
             entries = islice(entries, self.max_sentences)
         hasher = None if self.source.is_file else EntryHasher()
-        items = prepare(entries, self.loaded, self.source.annotations, self.truncate, self.shard_index,
-                        self.shard_count, self.pipeline, self.drop_duplicates, resume_from=self.resume_from,
-                        hasher=hasher, expect=self.prefix, strict=self.strict)
+        items = prepare(
+            entries,
+            self.loaded,
+            self.source.annotations,
+            self.truncate,
+            self.shard_index,
+            self.shard_count,
+            self.pipeline,
+            self.drop_duplicates,
+            resume_from=self.resume_from,
+            hasher=hasher,
+            expect=self.prefix,
+            strict=self.strict,
+        )
         total = expected_entries(self.source, self.max_sentences, self.shard_index, self.shard_count)
-        try:
-            with _progress_bar(self.progress, total, self.saved) as self.bar, self.interrupts, \
-                    _old_objects_frozen(), prefetched(items, self.chunk_size) as ahead:
+
+        def work() -> None:
+            with (
+                progress_bar(self.progress, total, self.saved) as self.bar,
+                self.interrupts,
+                _old_objects_frozen(),
+                prefetched(items, self.chunk_size) as ahead,
+            ):
                 self._consume(ahead)
+
+        return self.concluded(work)
+
+    def concluded(self, work) -> AttentionStats:
+        """``work()`` (the pass), then the end every run has (this process's or a cluster's):
+        an error if no sentence was analysed, else the output folder written complete; on
+        Ctrl-C, the statistics of the chunks done (saved to resume); on an error, those
+        chunks saved, and the error raised."""
+        try:
+            work()
+            summary = self.stats.summary
             if summary.sentences == 0:
                 skipped = "; ".join(f"{n} {reason}" for reason, n in summary.skipped.items()) or "none"
-                raise AttnWidgetError(f"the corpus {summary.corpus} has no sentences to analyse "
-                                      f"({summary.entries} entries read; skipped: {skipped})")
+                raise AttnWidgetError(
+                    f"the corpus {summary.corpus} has no sentences to analyse "
+                    f"({summary.entries} entries read; skipped: {skipped})"
+                )
             if self.folder is not None:
                 self._write("complete")
         except KeyboardInterrupt:
@@ -100,6 +150,15 @@ class CorpusRun:
             self._failed(exc)
             raise
         self._report_errors()
+        return self.stats
+
+    def fold(self, items: Iterator) -> AttentionStats:
+        """Run prepared ``items`` (of :func:`~attnwidget.prepare.prepare`) into the statistics
+        chunk by chunk, as :meth:`go` does, but with no progress bar, checkpoint or Ctrl-C
+        handling: a cluster worker's block (:mod:`attnwidget.corpus.ray_engine`)."""
+        self.snapshot = Snapshot(self.stats)
+        with progress_bar(False, None) as self.bar, _old_objects_frozen():
+            self._consume(iter(items))
         return self.stats
 
     def _consume(self, items: Iterator) -> None:
@@ -175,8 +234,6 @@ class CorpusRun:
         is that of one batch, however long the corpus (see :mod:`attnwidget.corpus.heap`;
         after every batch would slow the next forward pass, which must fault its memory
         back in). Only the forward passes may be interrupted (:mod:`attnwidget.corpus.interrupts`)."""
-        from attnwidget.corpus.heap import trim_heap
-        from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
         if not items:
             return
@@ -201,8 +258,7 @@ class CorpusRun:
         trim_heap()
         ids = [item.index for item in items]
         # The sums mask every weight by the counted pairs, padding included.
-        batches = iter_attention_batches(loaded, [item.sentence for item in items], self.batch_size,
-                                         zero_padding=False)
+        batches = iter_attention_batches(loaded, [item.sentence for item in items], self.batch_size, zero_padding=False)
         while True:
             with self.interrupts.interruptible():  # a forward pass holds nothing of the run's state
                 batch = next(batches, None)
@@ -224,14 +280,22 @@ class CorpusRun:
             if final:
                 summary.corpus_fingerprint = self.spec.corpus_fingerprint = digest
         self.snapshot = Snapshot(self.stats)
+        if not final:
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self) -> None:
+        """Checkpoint into the output folder if ``checkpoint_every`` seconds have passed since
+        the last write; a write that fails is a warning: the run goes on, the next may succeed."""
         due = self.checkpoint_every is not None and time.monotonic() - self.last_write >= self.checkpoint_every
-        if self.folder is not None and not final and due:
-            try:
-                self._write("checkpoint")
-            except (OSError, OutputFolderError) as exc:  # the run goes on; the next checkpoint may succeed
-                warnings.warn(f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning,
-                              stacklevel=2)
-                self.last_write = time.monotonic()
+        if self.folder is None or not due:
+            return
+        try:
+            self._write("checkpoint")
+        except (OSError, OutputFolderError) as exc:
+            warnings.warn(
+                f"attnwidget: could not write a checkpoint ({exc}); the run goes on", RuntimeWarning, stacklevel=3
+            )
+            self.last_write = time.monotonic()
 
     # -- writing ----------------------------------------------------------------------
 
@@ -241,8 +305,15 @@ class CorpusRun:
         if self.prefix is not None:
             manifest["corpus"]["prefix"] = list(self.prefix)
         complete = status == "complete"
-        write_folder(self.folder, self.stats, manifest, results=complete, figures=self.figures,
-                     tables=status in ("interrupted", "failed"), checkpoint=None if complete else self.writer)
+        write_folder(
+            self.folder,
+            self.stats,
+            manifest,
+            results=complete,
+            figures=self.figures,
+            tables=status in ("interrupted", "failed"),
+            checkpoint=None if complete else self.writer,
+        )
         self.manifest, self.saved, self.last_write = manifest, len(summary.coverage), time.monotonic()
 
     def _stopped(self) -> AttentionStats:
@@ -259,15 +330,17 @@ class CorpusRun:
             elif summary.coverage:
                 self._write("interrupted")
             if self.manifest is not None and not self.manifest.get("complete"):
-                message += (f"; {self.folder.path} holds {self.manifest.get('covers')}. "
-                            f"Continue with:\n  {self.manifest.get('resume')}")
+                message += (
+                    f"; {self.folder.path} holds {self.manifest.get('covers')}. "
+                    f"Continue with:\n  {self.manifest.get('resume')}"
+                )
             else:
                 message += f"; nothing was finished, {self.folder.path} is unchanged"
         except KeyboardInterrupt:
             message += f"; interrupted again while saving, so {self.folder.path} keeps its last checkpoint"
         except (OSError, OutputFolderError) as exc:
             message += f"; it could not be saved ({exc})"
-        warnings.warn(message, InterruptedRunWarning, stacklevel=3)
+        warnings.warn(message, InterruptedRunWarning, stacklevel=4)
         return self.stats
 
     def _failed(self, exc: BaseException) -> None:
@@ -287,8 +360,11 @@ class CorpusRun:
             return
         if self.manifest is not None and not self.manifest.get("complete"):
             hint = "" if not isinstance(exc, SentenceError) else " (without --strict to skip that sentence)"
-            _note(exc, f"{self.folder.path} holds {self.manifest.get('covers')} analysed before the error; "
-                       f"continue{hint} with:\n  {self.manifest.get('resume')}")
+            _note(
+                exc,
+                f"{self.folder.path} holds {self.manifest.get('covers')} analysed before the error; "
+                f"continue{hint} with:\n  {self.manifest.get('resume')}",
+            )
 
     def _report_errors(self) -> None:
         summary = self.stats.summary
@@ -296,9 +372,13 @@ class CorpusRun:
         if failed:
             counts = "; ".join(f"{n} {reason}" for reason, n in failed.items())
             examples = [f"entry {i}: {detail}" for i, reason, detail in summary.skip_examples if reason in failed]
-            warnings.warn(f"attnwidget: sentences skipped after errors ({counts}):\n  " + "\n  ".join(examples[:5])
-                          + "\n(all in stats.summary.skip_examples; strict=True makes them errors)",
-                          SkippedSentencesWarning, stacklevel=3)
+            warnings.warn(
+                f"attnwidget: sentences skipped after errors ({counts}):\n  "
+                + "\n  ".join(examples[:5])
+                + "\n(all in stats.summary.skip_examples; strict=True makes them errors)",
+                SkippedSentencesWarning,
+                stacklevel=4,
+            )
 
 
 def _note(exc: BaseException, text: str) -> None:
@@ -416,7 +496,7 @@ def _old_objects_frozen():
 
 
 @contextlib.contextmanager
-def _progress_bar(enabled: bool, total: int | None, initial: int = 0):
+def progress_bar(enabled: bool, total: int | None, initial: int = 0):
     from tqdm.auto import tqdm
 
     bar = tqdm(total=total, initial=initial, unit="sent", desc="analyze", disable=not enabled, smoothing=0.1)
@@ -424,3 +504,22 @@ def _progress_bar(enabled: bool, total: int | None, initial: int = 0):
         yield bar
     finally:
         bar.close()
+
+
+def new_stats(
+    loaded, spec: RunSpec, exemplars: int, min_attention, shard_index: int, shard_count: int | None
+) -> AttentionStats:
+    summary = CorpusSummary(
+        corpus=spec.corpus,
+        model=loaded.name,
+        annotations=spec.options["annotations"],
+        min_attention=min_attention,
+        shards=None if shard_count is None else [shard_index],
+        shard_count=shard_count,
+        coverage=Coverage.empty(),
+        corpus_fingerprint=spec.corpus_fingerprint,
+        model_fingerprint=spec.model_fingerprint,
+    )
+    sums = HeadSums(loaded.num_layers, loaded.num_heads, loaded.is_causal, min_attention, loaded.device)
+    tracker = ExemplarTracker(loaded.num_layers, loaded.num_heads, exemplars, loaded.device)
+    return AttentionStats(sums, tracker, summary)

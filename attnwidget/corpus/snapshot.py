@@ -24,8 +24,13 @@ class Snapshot:
         self.pos_keys = list(sums.pos_vocab.keys)
         self.deprel_keys = list(sums.deprel_vocab.keys)
         self.cell_chunks = len(sums.cells)
-        self.exemplars = (tracker.weight.clone(), tracker.sentence.clone(), tracker.i.clone(),
-                          tracker.j.clone(), dict(tracker.records))
+        self.exemplars = (
+            tracker.weight.clone(),
+            tracker.sentence.clone(),
+            tracker.i.clone(),
+            tracker.j.clone(),
+            dict(tracker.records),
+        )
         self.summary = copy.deepcopy(stats.summary)
 
     def restore(self, stats) -> None:

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attnwidget.corpus.atomic import replacing_file
 from attnwidget.corpus.coverage import Coverage, CoverageOverlapError
-from attnwidget.keywords import checked_keywords
+from attnwidget.corpus.folder_names import CHECKPOINT_DIR, STATE_FILE, STATE_FORMAT, STATS_FILE
 from attnwidget.corpus.metrics import (
     ALL_RELATIONS,
     DEP_DIRECTIONS,
@@ -29,12 +30,14 @@ from attnwidget.corpus.metrics import (
     clark_relations,
     metric_values,
 )
+from attnwidget.corpus.plots import plot_metric
+from attnwidget.corpus.registry import names
+from attnwidget.corpus.shown_paths import relative_to as shown_path
+from attnwidget.errors import AttnWidgetError
+from attnwidget.keywords import checked_keywords
 
 #: Order of metrics in the tidy table.
-METRICS = (
-    "first_token", "pos_to", "pos_from", "dep_align", "dep_to", "distance", "entropy",
-    "variability", "head_accuracy", "dep_align_baseline", "pos_frequency", "head_accuracy_baseline",
-)
+METRICS = names()
 _FORMAT = "attnwidget.AttentionStats/1"
 SKIP_DUPLICATE = "duplicate of an earlier sentence"
 #: How many skipped sentences the summary quotes per reason (the counts are always complete).
@@ -95,11 +98,11 @@ class CorpusSummary:
         return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "CorpusSummary":
+    def from_json(cls, data: dict[str, Any]) -> CorpusSummary:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def merged_with(self, other: "CorpusSummary", same_corpus: bool) -> "CorpusSummary":
+    def merged_with(self, other: CorpusSummary, same_corpus: bool) -> CorpusSummary:
         skipped = dict(self.skipped)
         for reason, n in other.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + n
@@ -117,25 +120,38 @@ class CorpusSummary:
             fingerprint = "+".join([self.corpus_fingerprint, str(self.entries), other.corpus_fingerprint])
         return CorpusSummary(
             corpus=self.corpus if same_corpus or self.corpus == other.corpus else f"{self.corpus} + {other.corpus}",
-            model=self.model, annotations=self.annotations, min_attention=self.min_attention,
+            model=self.model,
+            annotations=self.annotations,
+            min_attention=self.min_attention,
             entries=max(self.entries, other.entries) if same_corpus else self.entries + other.entries,
-            sentences=self.sentences + other.sentences, tokens=self.tokens + other.tokens,
+            sentences=self.sentences + other.sentences,
+            tokens=self.tokens + other.tokens,
             annotated_tokens=self.annotated_tokens + other.annotated_tokens,
-            skipped=skipped, skip_examples=examples,
+            skipped=skipped,
+            skip_examples=examples,
             duplicates=self.duplicates + other.duplicates,
             truncated=self.truncated + other.truncated,
             multi_sentence=self.multi_sentence + other.multi_sentence,
             interrupted=self.interrupted or other.interrupted,
-            shards=(sorted(set(self.shards) | set(other.shards))
-                    if same_corpus and self.shards is not None and other.shards is not None else None),
+            shards=(
+                sorted(set(self.shards) | set(other.shards))
+                if same_corpus and self.shards is not None and other.shards is not None
+                else None
+            ),
             shard_count=self.shard_count if same_corpus and self.shard_count == other.shard_count else None,
-            coverage=coverage, corpus_fingerprint=fingerprint,
+            coverage=coverage,
+            corpus_fingerprint=fingerprint,
             model_fingerprint=self.model_fingerprint if self.model_fingerprint == other.model_fingerprint else None,
         )
 
-    def describe(self) -> str:
-        lines = [f"{self.sentences} sentences, {self.tokens} tokens ({self.annotated_tokens} annotated)"
-                 f" from {self.corpus or 'the corpus'} ({self.entries} entries read)"]
+    def describe(self, relative_to: str | Path | None = None) -> str:
+        """The summary in lines; ``relative_to``: a folder to show the corpus path from
+        (where the page or file that prints it is written)."""
+        corpus = shown_path(self.corpus, relative_to)
+        lines = [
+            f"{self.sentences} sentences, {self.tokens} tokens ({self.annotated_tokens} annotated)"
+            f" from {corpus or 'the corpus'} ({self.entries} entries read)"
+        ]
         for reason, n in sorted(self.skipped.items()):
             lines.append(f"skipped {n}: {reason}")
             if reason.startswith(ERROR_REASON_PREFIX) or reason == "invalid CoNLL-U":
@@ -185,8 +201,10 @@ class AttentionStats:
         return self.sums.num_heads
 
     def __repr__(self) -> str:
-        return (f"AttentionStats({self.summary.model!r}, {self.num_layers} layers × {self.num_heads} heads, "
-                f"{self.summary.sentences} sentences{', INTERRUPTED' if self.summary.interrupted else ''})")
+        return (
+            f"AttentionStats({self.summary.model!r}, {self.num_layers} layers × {self.num_heads} heads, "
+            f"{self.summary.sentences} sentences{', INTERRUPTED' if self.summary.interrupted else ''})"
+        )
 
     # -- values ------------------------------------------------------------------------
 
@@ -220,8 +238,13 @@ class AttentionStats:
         """``[layers]``: the metric with all heads of a layer pooled (Σ numerators / Σ
         denominators over the layer's heads, as the paper's per-layer figures); metrics that
         are not a share of attention give the mean over heads."""
-        pooled = {"pos_to": self.sums.pos_vocab.keys, "pos_from": self.sums.pos_vocab.keys,
-                  "dep_to": self.sums.deprel_vocab.keys, "dep_align": list(DEP_DIRECTIONS), "distance": [""]}
+        pooled = {
+            "pos_to": self.sums.pos_vocab.keys,
+            "pos_from": self.sums.pos_vocab.keys,
+            "dep_to": self.sums.deprel_vocab.keys,
+            "dep_align": list(DEP_DIRECTIONS),
+            "distance": [""],
+        }
         if metric not in pooled:
             return np.nanmean(self.values(metric, key), axis=1)
         keys = pooled[metric]
@@ -291,20 +314,47 @@ class AttentionStats:
                 if best is None or accuracy[layer, head] > best[0]:
                     best = (float(accuracy[layer, head]), d, int(layer), int(head))
             base, offset = baselines[relation]
-            rows.append({"relation": relation, "count": int(words[r]), "direction": best[1],
-                         "layer": best[2], "head": best[3], "best_head": f"{best[2]}-{best[3]}",
-                         "accuracy": best[0], "baseline": base, "baseline_offset": offset})
-        frame = pd.DataFrame(rows, columns=["relation", "count", "direction", "layer", "head", "best_head",
-                                            "accuracy", "baseline", "baseline_offset"])
+            rows.append(
+                {
+                    "relation": relation,
+                    "count": int(words[r]),
+                    "direction": best[1],
+                    "layer": best[2],
+                    "head": best[3],
+                    "best_head": f"{best[2]}-{best[3]}",
+                    "accuracy": best[0],
+                    "baseline": base,
+                    "baseline_offset": offset,
+                }
+            )
+        frame = pd.DataFrame(
+            rows,
+            columns=[
+                "relation",
+                "count",
+                "direction",
+                "layer",
+                "head",
+                "best_head",
+                "accuracy",
+                "baseline",
+                "baseline_offset",
+            ],
+        )
         order = (frame["relation"] != ALL_RELATIONS).astype(int)
-        return (frame.assign(_o=order).sort_values(["_o", "count", "relation"], ascending=[True, False, True])
-                .drop(columns="_o").reset_index(drop=True))
+        return (
+            frame.assign(_o=order)
+            .sort_values(["_o", "count", "relation"], ascending=[True, False, True])
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
 
     # -- combine, save, plot -------------------------------------------------------------
 
     @checked_keywords
-    def merge(self, other: "AttentionStats", different_corpora: bool = False,
-              unknown_coverage: bool = False) -> "AttentionStats":
+    def merge(
+        self, other: AttentionStats, different_corpora: bool = False, unknown_coverage: bool = False
+    ) -> AttentionStats:
         """Both parts as if analysed at once.
 
         Parts of one corpus (the same ``corpus_fingerprint``: shards, blocks, a run and its
@@ -318,56 +368,82 @@ class AttentionStats:
         Statistics saved before attnwidget recorded coverage cannot be checked; merging
         them needs ``unknown_coverage=True`` (shards of one corpus are then recognised,
         as before, by name, shard count and entry count)."""
+        same_corpus = self._joinable(other, different_corpora, unknown_coverage)
+        offset = 0 if same_corpus else self.summary.entries
+        return AttentionStats(
+            self.sums.merge(other.sums),
+            self.exemplar_tracker.merge(other.exemplar_tracker, offset),
+            self.summary.merged_with(other.summary, same_corpus),
+        )
+
+    def absorb(self, other: AttentionStats) -> None:
+        """:meth:`merge` a part of the same corpus into this one, in place: a cluster's
+        driver adds every block so, without copying what it already holds each time."""
+        self._joinable(other, False, False)
+        self.sums.add(other.sums)
+        self.exemplar_tracker = self.exemplar_tracker.merge(other.exemplar_tracker)
+        self.summary = self.summary.merged_with(other.summary, True)
+        self._values = None
+
+    def _joinable(self, other: AttentionStats, different_corpora: bool, unknown_coverage: bool) -> bool:
+        """Whether both are parts of one corpus; raises where they cannot be merged."""
         a, b = self.summary, other.summary
         if a.model != b.model or a.annotations != b.annotations:
-            raise ValueError(f"cannot merge statistics of {a.model!r}/{a.annotations} with "
-                             f"{b.model!r}/{b.annotations}")
+            raise ValueError(f"cannot merge statistics of {a.model!r}/{a.annotations} with {b.model!r}/{b.annotations}")
         if a.model_fingerprint and b.model_fingerprint and a.model_fingerprint != b.model_fingerprint:
-            raise ValueError(f"cannot merge statistics of two different models both named {a.model!r} "
-                             f"(fingerprints {a.model_fingerprint} and {b.model_fingerprint}: "
-                             "different weights, configuration or tokenizer)")
+            raise ValueError(
+                f"cannot merge statistics of two different models both named {a.model!r} "
+                f"(fingerprints {a.model_fingerprint} and {b.model_fingerprint}: "
+                "different weights, configuration or tokenizer)"
+            )
         if different_corpora:
             same_corpus = False
         elif a.coverage is None or b.coverage is None:
             if not unknown_coverage:
                 old = " and ".join(repr(s.corpus) for s in (a, b) if s.coverage is None)
-                raise ValueError(f"the statistics of {old} do not record which sentences they cover (saved by "
-                                 "an older attnwidget), so overlaps cannot be checked; merge with "
-                                 "unknown_coverage=True (CLI: --unknown-coverage) if you know the parts are "
-                                 "disjoint, or analyse again")
-            same_corpus = (a.shard_count is not None and a.shard_count == b.shard_count
-                           and a.corpus == b.corpus and a.entries == b.entries)
+                raise ValueError(
+                    f"the statistics of {old} do not record which sentences they cover (saved by "
+                    "an older attnwidget), so overlaps cannot be checked; merge with "
+                    "unknown_coverage=True (CLI: --unknown-coverage) if you know the parts are "
+                    "disjoint, or analyse again"
+                )
+            same_corpus = (
+                a.shard_count is not None
+                and a.shard_count == b.shard_count
+                and a.corpus == b.corpus
+                and a.entries == b.entries
+            )
             if same_corpus and set(a.shards or []) & set(b.shards or []):
-                raise ValueError(f"shards {sorted(set(a.shards) & set(b.shards))} of {a.corpus} "
-                                 "appear in both parts; each shard may be merged once")
+                raise ValueError(
+                    f"shards {sorted(set(a.shards) & set(b.shards))} of {a.corpus} "
+                    "appear in both parts; each shard may be merged once"
+                )
         else:
             if a.corpus_fingerprint != b.corpus_fingerprint:
-                raise ValueError(f"these are analyses of different corpora ({a.corpus!r}: {a.corpus_fingerprint}; "
-                                 f"{b.corpus!r}: {b.corpus_fingerprint}); shards of one corpus must be read from "
-                                 "identical files. To append one corpus to another, pass different_corpora=True "
-                                 "(CLI: --different-corpora)")
+                raise ValueError(
+                    f"these are analyses of different corpora ({a.corpus!r}: {a.corpus_fingerprint}; "
+                    f"{b.corpus!r}: {b.corpus_fingerprint}); shards of one corpus must be read from "
+                    "identical files. To append one corpus to another, pass different_corpora=True "
+                    "(CLI: --different-corpora)"
+                )
             overlap = a.coverage & b.coverage
             if overlap:
                 raise CoverageOverlapError(
                     f"both parts cover {overlap.describe()} of {a.corpus}; each sentence may be merged once "
-                    f"(one part covers {a.coverage.describe()}, the other {b.coverage.describe()})", overlap)
+                    f"(one part covers {a.coverage.describe()}, the other {b.coverage.describe()})",
+                    overlap,
+                )
             same_corpus = True
-        offset = 0 if same_corpus else a.entries
-        return AttentionStats(self.sums.merge(other.sums),
-                              self.exemplar_tracker.merge(other.exemplar_tracker, offset),
-                              a.merged_with(b, same_corpus))
+        return same_corpus
 
     @checked_keywords
     def save(self, path: str | Path) -> Path:
         """Write everything to one ``.npz`` file (atomically: a reader, or a crash, sees the
         old file or the new one); :meth:`load` gives it back exactly."""
-        from attnwidget.corpus.atomic import replacing_file
-
         path = Path(path)
         arrays, sums_meta = self.sums.state()
         ex_arrays, ex_meta = self.exemplar_tracker.state()
-        meta = {"format": _FORMAT, "sums": sums_meta, "exemplars": ex_meta,
-                "summary": self.summary.to_json()}
+        meta = {"format": _FORMAT, "sums": sums_meta, "exemplars": ex_meta, "summary": self.summary.to_json()}
         encoded = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
         path.parent.mkdir(parents=True, exist_ok=True)
         with replacing_file(path) as handle:  # a file object: numpy adds no ".npz" suffix
@@ -376,29 +452,40 @@ class AttentionStats:
 
     @classmethod
     @checked_keywords
-    def load(cls, path: str | Path) -> "AttentionStats":
+    def load(cls, path: str | Path) -> AttentionStats:
         """A file :meth:`save` wrote, or an output folder of ``analyze(out=...)``, ``attnwidget
         analyze`` or ``merge`` (complete, or the checkpoint of an unfinished run)."""
         if Path(path).is_dir():
-            from attnwidget.corpus.output_folder import load_output
-
             return load_output(path)
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
         if meta.get("format") != _FORMAT:
             raise ValueError(f"{path} is not a saved AttentionStats file")
-        return cls(HeadSums.from_state(arrays, meta["sums"]),
-                   ExemplarTracker.from_state(arrays, meta["exemplars"]),
-                   CorpusSummary.from_json(meta["summary"]))
+        return cls(
+            HeadSums.from_state(arrays, meta["sums"]),
+            ExemplarTracker.from_state(arrays, meta["exemplars"]),
+            CorpusSummary.from_json(meta["summary"]),
+        )
 
     @checked_keywords
-    def plot(self, metric: str, key: str | None = None, ax=None):
+    def plot(
+        self,
+        metric: str,
+        key: str | None = None,
+        ax=None,
+        *,
+        path: str | Path | None = None,
+        width_in: float | None = None,
+        height_in: float | None = None,
+        dpi: float = 300,
+    ):
         """The paper's figure for a metric: a layer × head heat map (Figs 5–7, 10–12) or,
-        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9)."""
-        from attnwidget.corpus.plots import plot_metric
+        for ``dep_align`` and ``dep_to``, per-layer lines with the baseline (Figs 8–9).
 
-        return plot_metric(self, metric, key, ax=ax)
+        ``path``: also write it there (``.png``, ``.svg`` with text as text, or ``.pdf``),
+        replacing the file whole, ``width_in`` x ``height_in`` inches at ``dpi``."""
+        return plot_metric(self, metric, key, ax=ax, path=path, width_in=width_in, height_in=height_in, dpi=dpi)
 
 
 def frame_from(values: dict[str, MetricValues], num_layers: int, num_heads: int) -> pd.DataFrame:
@@ -410,13 +497,75 @@ def frame_from(values: dict[str, MetricValues], num_layers: int, num_heads: int)
         order = sorted(range(len(m.keys)), key=lambda k: m.keys[k])
         for k in order:
             if m.per_head:
-                parts.append(pd.DataFrame({"metric": name, "layer": layer_grid.ravel(), "head": head_grid.ravel(),
-                                           "key": m.keys[k], "value": m.values[..., k].ravel()}))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "metric": name,
+                            "layer": layer_grid.ravel(),
+                            "head": head_grid.ravel(),
+                            "key": m.keys[k],
+                            "value": m.values[..., k].ravel(),
+                        }
+                    )
+                )
             else:
-                parts.append(pd.DataFrame({"metric": [name], "layer": [pd.NA], "head": [pd.NA],
-                                           "key": [m.keys[k]], "value": [m.values[k]]}))
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "metric": [name],
+                            "layer": [pd.NA],
+                            "head": [pd.NA],
+                            "key": [m.keys[k]],
+                            "value": [m.values[k]],
+                        }
+                    )
+                )
     frame = pd.concat(parts, ignore_index=True)
     frame["layer"] = frame["layer"].astype("Int64")
     frame["head"] = frame["head"].astype("Int64")
     frame["value"] = frame["value"].astype(float)
     return frame
+
+
+# ------------------------------------------------------- reading an output folder back
+
+
+def load_checkpoint(path: str | Path):
+    """(stats, segments) of the checkpoint in an output folder."""
+    folder = Path(path) / CHECKPOINT_DIR
+    try:
+        with np.load(folder / STATE_FILE, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode("utf-8"))
+        if meta.get("format") != STATE_FORMAT:
+            raise ValueError("not an attnwidget checkpoint")
+        L, H = meta["sums"]["num_layers"], meta["sums"]["num_heads"]
+        arrays.update(
+            cell_values=np.zeros((0, L, H), np.float32),
+            cell_ids=np.zeros(0, np.int16),
+            cell_chunks=np.zeros(0, np.int64),
+        )
+        sums = HeadSums.from_state(arrays, meta["sums"])
+        for name, _ in meta["segments"]:
+            with np.load(folder / name, allow_pickle=False) as segment:
+                values, ids, chunks = segment["values"], segment["ids"], segment["chunks"]
+            start = 0
+            for n in chunks:
+                sums.cells.append(values[start : start + n], ids[start : start + n])
+                start += n
+    except (OSError, ValueError, KeyError) as exc:
+        raise AttnWidgetError(f"{folder}: the checkpoint cannot be read ({exc}); start over with --restart") from exc
+    stats = AttentionStats(
+        sums, ExemplarTracker.from_state(arrays, meta["exemplars"]), CorpusSummary.from_json(meta["summary"])
+    )
+    return stats, [tuple(s) for s in meta["segments"]]
+
+
+def load_output(path: str | Path):
+    """The statistics of an output folder: complete (``stats.npz``) or a checkpoint."""
+    path = Path(path)
+    if (path / STATS_FILE).is_file():
+        return AttentionStats.load(path / STATS_FILE)
+    if (path / CHECKPOINT_DIR / STATE_FILE).is_file():
+        return load_checkpoint(path)[0]
+    raise AttnWidgetError(f"{path}: no {STATS_FILE} or checkpoint; give a folder written by `attnwidget analyze`")

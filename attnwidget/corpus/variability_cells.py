@@ -14,7 +14,7 @@ give bit-identical values after a save and a load.
 from __future__ import annotations
 
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -37,8 +37,10 @@ class CellStore:
         values = np.ascontiguousarray(_numpy(values), dtype=np.float32)
         ids = np.ascontiguousarray(_numpy(ids), dtype=np.int16)
         if values.shape[1:] != self.heads or len(values) != len(ids):
-            raise ValueError(f"cells of shape {values.shape} and ids {ids.shape} do not fit "
-                             f"{self.heads[0]} layers × {self.heads[1]} heads")
+            raise ValueError(
+                f"cells of shape {values.shape} and ids {ids.shape} do not fit "
+                f"{self.heads[0]} layers × {self.heads[1]} heads"
+            )
         if not len(ids):
             return
         self._memory.append((values, ids))
@@ -46,7 +48,7 @@ class CellStore:
         if self._memory_bytes > SPILL_BYTES:
             self._spill()
 
-    def extend(self, other: "CellStore") -> None:
+    def extend(self, other: CellStore) -> None:
         for values, ids in other.chunks():
             self.append(values, ids)
 
@@ -61,14 +63,14 @@ class CellStore:
             per_cell = self.heads[0] * self.heads[1]
             before = sum(self._spilled[:start])
             value_at, id_at = before * per_cell * 4, before * 2
-            for n in self._spilled[start:min(stop, len(self._spilled))]:
+            for n in self._spilled[start : min(stop, len(self._spilled))]:
                 values = _read(values_file, value_at, n * per_cell * 4, np.float32).reshape(n, *self.heads)
                 ids = _read(ids_file, id_at, n * 2, np.int16)
                 value_at += values.nbytes
                 id_at += ids.nbytes
                 yield values, ids
         first = max(0, start - len(self._spilled))
-        yield from self._memory[first:max(first, stop - len(self._spilled))]
+        yield from self._memory[first : max(first, stop - len(self._spilled))]
 
     def truncate(self, chunks: int) -> None:
         """Keep the first ``chunks`` chunks only (a corpus pass undoing a chunk it abandoned)."""
@@ -111,7 +113,7 @@ class CellStore:
         return values, ids, np.array(self._spilled, dtype=np.int64)
 
     @classmethod
-    def from_arrays(cls, values: np.ndarray, ids: np.ndarray, chunks: np.ndarray | None) -> "CellStore":
+    def from_arrays(cls, values: np.ndarray, ids: np.ndarray, chunks: np.ndarray | None) -> CellStore:
         """The store :meth:`arrays` describes (``chunks`` None: one chunk)."""
         out = cls(*values.shape[1:])
         sizes = [len(ids)] if chunks is None else [int(c) for c in chunks]
@@ -123,8 +125,10 @@ class CellStore:
 
     def _spill(self) -> None:
         if self._files is None:
-            self._files = (tempfile.TemporaryFile(prefix="attnwidget-cells-"),
-                           tempfile.TemporaryFile(prefix="attnwidget-cell-ids-"))
+            self._files = (
+                tempfile.TemporaryFile(prefix="attnwidget-cells-"),  # noqa: SIM115 - the file outlives this block: its owner closes it
+                tempfile.TemporaryFile(prefix="attnwidget-cell-ids-"),  # noqa: SIM115 - the file outlives this block: its owner closes it
+            )
         values_file, ids_file = self._files
         values_file.seek(0, 2)
         ids_file.seek(0, 2)
@@ -150,6 +154,7 @@ def _read(handle, offset: int, nbytes: int, dtype) -> np.ndarray:
     data = bytearray(nbytes)  # writable, so torch.from_numpy takes it as is
     got = handle.readinto(data)
     if got != nbytes:
-        raise OSError(f"the temporary file of variability cells is shorter than expected "
-                      f"({got} of {nbytes} bytes at {offset})")
+        raise OSError(
+            f"the temporary file of variability cells is shorter than expected ({got} of {nbytes} bytes at {offset})"
+        )
     return np.frombuffer(data, dtype=dtype)

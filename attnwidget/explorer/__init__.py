@@ -1,1 +1,2 @@
-"""Exploring a corpus analysis: the HeadExplorer widget and the offline report page."""
+"""Exploring a corpus analysis: the HeadExplorer widget (``head_explorer``), its offline page
+(``page``) and the report page (``report``)."""

@@ -17,23 +17,39 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from attnwidget.widget.js_bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
+from attnwidget.choices import Choice, GridMode, Theme
 from attnwidget.corpus.definitions import DEFINITIONS
-from attnwidget.errors import AttnWidgetError
-from attnwidget.keywords import checked_keywords, trait_names
-from attnwidget.widget.lifetime import ClosingWidget
-from attnwidget.widget.payload import AttentionData, encode_array, layer_payload, meta_payload, payload_size, thumbnails_payload
 from attnwidget.corpus.plots import TITLES, frequent_keys
+from attnwidget.corpus.registry import REGISTRY, names
 from attnwidget.corpus.stats import AttentionStats
-
+from attnwidget.errors import AttnWidgetError, SpacyPipelineError
+from attnwidget.explorer.page import explorer_page
+from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.pictures.methods import GridPictures
+from attnwidget.progress import bar
+from attnwidget.text.sentence import annotate
+from attnwidget.text.syntax import iter_conllu, parse_spacy
+from attnwidget.transformer.loading import load_model
+from attnwidget.widget.js_bundles import esm
+from attnwidget.widget.lifetime import ClosingWidget
+from attnwidget.widget.model_input import self_attention_inputs
+from attnwidget.widget.payload import (
+    AttentionData,
+    decode_array,
+    encode_array,
+    layer_payload,
+    meta_payload,
+    neuron_payload,
+    payload_size,
+    thumbnails_payload,
+    with_base64,
+)
+from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
 
 #: The per-head metrics a grid can show, in the order of the selector.
-GRID_METRICS = ("dep_align", "pos_to", "pos_from", "dep_to", "head_accuracy", "first_token",
-                "distance", "entropy", "variability")
-MODES = ("single", "side_by_side", "difference")
-THEMES = ("auto", "light", "dark")
+GRID_METRICS = tuple(m.name for m in sorted((m for m in REGISTRY if m.grid is not None), key=lambda m: m.grid))
 #: Metrics whose values are not shares of attention in [0, 1] (their colour scale is the data's range).
-UNBOUNDED = ("distance", "entropy")
+UNBOUNDED = names(bounded=False)
 #: Exemplar sentences whose neuron-view vectors (every layer of each) stay in memory.
 KEEP_NEURON_SENTENCES = 4
 #: Bytes of exemplar attention kept for browsing (the sentences opened last); at least one
@@ -59,8 +75,11 @@ def baseline(stats: AttentionStats, metric: str, key: str) -> float | None:
     """The corpus baseline a per-layer line is read against, where docs/metrics.md defines one:
     the share of counted pairs that are dependencies (``dep_align``), the share of pairs
     whose target has the tag (``pos_to``), the best fixed offset (``head_accuracy``)."""
-    table, k = {"dep_align": ("dep_align_baseline", key), "pos_to": ("pos_frequency", key),
-                "head_accuracy": ("head_accuracy_baseline", key.rsplit(":", 1)[0])}.get(metric, (None, None))
+    table, k = {
+        "dep_align": ("dep_align_baseline", key),
+        "pos_to": ("pos_frequency", key),
+        "head_accuracy": ("head_accuracy_baseline", key.rsplit(":", 1)[0]),
+    }.get(metric, (None, None))
     if table is None:
         return None
     series = stats.baseline(table)
@@ -77,15 +96,17 @@ def grids_payload(stats: AttentionStats, like: AttentionStats | None = None) -> 
     for name in GRID_METRICS:
         keys = reference.keys(name)
         own = set(stats.keys(name))
-        metrics.append({
-            "name": name,
-            "title": TITLES[name],
-            "definition": DEFINITIONS[name],
-            "keys": keys,
-            "default": default_key(reference, name),
-            "bounded": name not in UNBOUNDED,
-            "baseline": [baseline(stats, name, k) if k in own else None for k in keys],
-        })
+        metrics.append(
+            {
+                "name": name,
+                "title": TITLES[name],
+                "definition": DEFINITIONS[name],
+                "keys": keys,
+                "default": default_key(reference, name),
+                "bounded": name not in UNBOUNDED,
+                "baseline": [baseline(stats, name, k) if k in own else None for k in keys],
+            }
+        )
         for key in keys:
             if key in own:
                 grids.append(stats.values(name, key or None))
@@ -129,18 +150,17 @@ class ExemplarAttention:
     """
 
     def __init__(self, stats: AttentionStats, model: Any, device: str = "auto", progress: bool = True):
-        from attnwidget.transformer.loading import load_model
-
         self.stats = stats
         self.model = load_model(model, device=device, progress=progress)
         if (self.model.num_layers, self.model.num_heads) != (stats.num_layers, stats.num_heads):
             raise AttnWidgetError(
                 f"the model has {self.model.num_layers} layers × {self.model.num_heads} heads but the "
                 f"statistics have {stats.num_layers} × {stats.num_heads}: pass the model they were computed with "
-                f"({stats.summary.model!r})")
+                f"({stats.summary.model!r})"
+            )
         self._texts = {int(s): (text, tokens) for s, (text, tokens) in exemplars_payload(stats)["texts"].items()}
         self._cache: dict[int, AttentionData] = {}
-        self._inputs: dict[int, Any] = {}  # sentence -> sources.ModelInput, for the neuron view
+        self._inputs: dict[int, Any] = {}  # sentence -> model_input.ModelInput, for the neuron view
         self._neuron_recent: list[int] = []  # the sentences whose vectors are kept, oldest first
         self._gold: dict[int, Any] | None = None
 
@@ -179,12 +199,10 @@ class ExemplarAttention:
         self._neuron_recent = self._neuron_recent[-KEEP_NEURON_SENTENCES:]
         return self._inputs[sentence]
 
-    def compute(self, sentences: list[int], batch_size: int = 16,
-                keep_inputs: bool = False) -> dict[int, AttentionData]:
+    def compute(
+        self, sentences: list[int], batch_size: int = 16, keep_inputs: bool = False
+    ) -> dict[int, AttentionData]:
         """Attention of several exemplar sentences, run in batches (not cached)."""
-        from attnwidget.transformer.forward import attention
-        from attnwidget.text.sentence import annotate
-        from attnwidget.widget.attention_widget import make_data
 
         annotated = []
         for sentence in sentences:
@@ -195,27 +213,19 @@ class ExemplarAttention:
             if a.tokens != tokens:
                 raise AttnWidgetError(
                     f"sentence {sentence} tokenizes differently now than when the statistics were computed "
-                    f"({len(a.tokens)} tokens, not {len(tokens)}): is this the same model and tokenizer?")
+                    f"({len(a.tokens)} tokens, not {len(tokens)}): is this the same model and tokenizer?"
+                )
             annotated.append(a)
-        weights = attention(self.model, annotated, batch_size=batch_size)
+        inputs = self_attention_inputs(annotated, self.model, batch_size=batch_size)  # as the widget's own
         if keep_inputs:
-            from attnwidget.widget.model_input import ModelInput
-
-            self._inputs.update({s: ModelInput(self.model, a) for s, a in zip(sentences, annotated)})
-        return {s: make_data(a.tokens, w, syntax=a.syntax,
-                             token_word=a.token_word if a.syntax is not None else None,
-                             model_name=self.model.name, is_causal=self.model.is_causal)
-                for s, a, w in zip(sentences, annotated, weights)}
+            self._inputs.update({s: model_input for s, (_, model_input) in zip(sentences, inputs)})
+        return {s: data for s, (data, _) in zip(sentences, inputs)}
 
     def _syntax(self, sentence: int, text: str):
-        from attnwidget.errors import SpacyPipelineError
-
         gold = self._gold_syntax().get(sentence)
         if gold is not None and gold.text == text:
             return gold
         try:
-            from attnwidget.text.syntax import parse_spacy
-
             return parse_spacy(text)
         except (SpacyPipelineError, ImportError, OSError):
             return None
@@ -226,8 +236,6 @@ class ExemplarAttention:
             summary = self.stats.summary
             path = Path(summary.corpus) if summary.corpus else None
             if summary.annotations == "gold" and path is not None and path.is_file():
-                from attnwidget.text.syntax import iter_conllu
-
                 wanted = set(self._texts)
                 # Lenient reading keeps an invalid sentence's place (as a ConlluError), so
                 # indices match those of an analysis run with lenient=True too.
@@ -242,8 +250,6 @@ class ExemplarAttention:
 def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dict:
     """What the explorer's embedded AttentionWidget needs for one sentence: its ``_meta``
     and the quantised attention of ``layers`` (gzip, base64 text in files)."""
-    from attnwidget.widget.payload import decode_array, with_base64
-
     encoded = {}
     for layer in layers:
         payload = layer_payload(data, layer)
@@ -259,7 +265,7 @@ def sentence_bundle(data: AttentionData, layers: list[int], base64: bool) -> dic
 # ----------------------------------------------------------------------- the widget
 
 
-class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
+class HeadExplorer(ClosingWidget, GridPictures, anywidget.AnyWidget):
     """A layer × head grid of any per-head metric of an :class:`AttentionStats`, with the
     exemplar sentences of the head clicked.
 
@@ -267,6 +273,12 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     >>> ex = HeadExplorer(stats, model=attnwidget.OFFLINE_MODEL)                           # doctest: +SKIP
     >>> ex.metric, ex.key = "pos_to", "DET"        # the grid follows
     >>> ex.layer, ex.head                           # the head clicked in the grid
+
+    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
+    once; in a notebook, running a cell again closes the explorers its last run made.
+
+    The traits below (each documented where it is defined) are synced both ways and
+    observable with ``ex.observe``.
 
     Parameters
     ----------
@@ -288,45 +300,50 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         Names of ``stats`` and ``compare`` in the view (default: model and annotations).
     progress:
         Show a status line while a model given by name loads.
-
-    Traits (synced both ways and observable with ``ex.observe``)
-    -------------------------------------------------------------
-    metric, key: the grid's metric and its key (UPOS tag, relation, direction; ``""`` for
-        metrics without one)
-    metric2, key2: the second grid in ``mode="side_by_side"``
-    mode: ``"single"`` | ``"side_by_side"`` | ``"difference"`` (needs ``compare``)
-    layer, head: the selected head, or None
-    exemplar: the opened exemplar's rank (0 = best) in the selected head's list, or None
-    source: whose exemplars are listed and opened: 0 = ``stats``, 1 = ``compare``
-    theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
-
-    ``ex.close()`` removes the views and frees the exemplars' attention and the model at
-    once; in a notebook, running a cell again closes the explorers its last run made.
     """
 
     _bundle = "explorer.js"
     _esm = esm(_bundle)
 
-    metric = t.Unicode("dep_align", help="metric of the grid").tag(sync=True)
-    key = t.Unicode("either", help="key of the metric ('' if it has none)").tag(sync=True)
-    metric2 = t.Unicode("first_token", help="metric of the second grid (side_by_side)").tag(sync=True)
-    key2 = t.Unicode("", help="key of the second metric").tag(sync=True)
-    mode = t.Unicode("single", help="single | side_by_side | difference").tag(sync=True)
-    layer = t.Int(None, allow_none=True, help="selected layer, 0-based").tag(sync=True)
-    head = t.Int(None, allow_none=True, help="selected head, 0-based").tag(sync=True)
-    exemplar = t.Int(None, allow_none=True, help="rank of the opened exemplar").tag(sync=True)
-    source = t.Int(0, help="0: stats, 1: compare").tag(sync=True)
-    theme = t.Unicode("auto", help="auto | light | dark").tag(sync=True)
+    metric = t.Unicode("dep_align").tag(sync=True)
+    """The grid's metric (one of :data:`GRID_METRICS`)."""
+    key = t.Unicode("either").tag(sync=True)
+    """The metric's key: a UPOS tag, a relation, a direction; ``""`` for metrics without one."""
+    metric2 = t.Unicode("first_token").tag(sync=True)
+    """The second grid's metric, in ``mode="side_by_side"``."""
+    key2 = t.Unicode("").tag(sync=True)
+    """The second grid's key."""
+    mode = Choice(GridMode, GridMode.SINGLE).tag(sync=True)
+    """``"single"`` | ``"side_by_side"`` | ``"difference"`` (needs ``compare``)."""
+    layer = t.Int(None, allow_none=True).tag(sync=True)
+    """The selected head's layer, 0-based, or None."""
+    head = t.Int(None, allow_none=True).tag(sync=True)
+    """The selected head, 0-based, or None."""
+    exemplar = t.Int(None, allow_none=True).tag(sync=True)
+    """The opened exemplar's rank (0 = best) in the selected head's list, or None."""
+    source = t.Int(0).tag(sync=True)
+    """Whose exemplars are listed and opened: 0 = ``stats``, 1 = ``compare``."""
+    theme = Choice(Theme, Theme.AUTO).tag(sync=True)
+    """``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``."""
 
     _stats = t.Dict().tag(sync=True)
     _exemplars = t.List().tag(sync=True)
     _attention = t.Dict().tag(sync=True)  # per source: how exemplars open ("kernel" | "static" | reason)
-    _embedded = t.Dict().tag(sync=True)   # static export only: sentence bundles
+    _embedded = t.Dict().tag(sync=True)  # static export only: sentence bundles
 
     @checked_keywords(extra=trait_names)
-    def __init__(self, stats: AttentionStats, model: Any = None, compare: AttentionStats | None = None, *,
-                 compare_model: Any = None, labels: tuple[str, str] | None = None, device: str = "auto",
-                 progress: bool = True, **traits: Any) -> None:
+    def __init__(
+        self,
+        stats: AttentionStats,
+        model: Any = None,
+        compare: AttentionStats | None = None,
+        *,
+        compare_model: Any = None,
+        labels: tuple[str, str] | None = None,
+        device: str = "auto",
+        progress: bool = True,
+        **traits: Any,
+    ) -> None:
         if not isinstance(stats, AttentionStats):
             raise AttnWidgetError(f"HeadExplorer takes an AttentionStats, not {type(stats).__name__}")
         if compare is not None:
@@ -335,7 +352,8 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
             if (compare.num_layers, compare.num_heads) != (stats.num_layers, stats.num_heads):
                 raise AttnWidgetError(
                     f"compare has {compare.num_layers} layers × {compare.num_heads} heads but stats has "
-                    f"{stats.num_layers} × {stats.num_heads}; a difference grid needs the same shape")
+                    f"{stats.num_layers} × {stats.num_heads}; a difference grid needs the same shape"
+                )
             if compare_model is None and compare.summary.model == stats.summary.model:
                 compare_model = model
         self._sources = [stats] + ([compare] if compare is not None else [])
@@ -376,8 +394,10 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         if self._models[source] is not None:
             return "kernel"
         which = "these statistics" if source == 0 else "the compared statistics"
-        return (f"No model was given for {which}, so exemplars are text only: "
-                f"pass model= (e.g. {self.sources[source].summary.model!r}) to open them in the attention view.")
+        return (
+            f"No model was given for {which}, so exemplars are text only: "
+            f"pass model= (e.g. {self.sources[source].summary.model!r}) to open them in the attention view."
+        )
 
     # ------------------------------------------------------------------ accessors
 
@@ -428,9 +448,11 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         if self.closed:
             return "HeadExplorer(closed)"
         compare = f", compare={describe_source(self.compare)!r}" if self.compare is not None else ""
-        return (f"HeadExplorer({describe_source(self.stats)!r}{compare}, {self.num_layers} layers × "
-                f"{self.num_heads} heads, metric={self.metric!r}, key={self.key!r}, mode={self.mode!r}, "
-                f"layer={self.layer}, head={self.head})")
+        return (
+            f"HeadExplorer({describe_source(self.stats)!r}{compare}, {self.num_layers} layers × "
+            f"{self.num_heads} heads, metric={self.metric!r}, key={self.key!r}, mode={self.mode!r}, "
+            f"layer={self.layer}, head={self.head})"
+        )
 
     # ---------------------------------------------------------------------- export
 
@@ -443,17 +465,18 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         keeps exemplar text only and says so. ``progress``: a bar over the sentences run
         through the model.
         """
-        from attnwidget.explorer.report import explorer_page
-
         return explorer_page(self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
 
     @checked_keywords
-    def save_html(self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20,
-                  progress: bool = True) -> Path:
+    def save_html(
+        self, path: str | Path, title: str | None = None, max_sentence_bytes: int = 8 << 20, progress: bool = True
+    ) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        page = self.to_html(title=title, max_sentence_bytes=max_sentence_bytes, progress=progress)
+        page = explorer_page(
+            self, title=title, max_sentence_bytes=max_sentence_bytes, progress=progress, out_dir=path.parent
+        )  # corpus paths relative to the page
         path.write_text(page, encoding="utf-8")
         return path
 
@@ -461,8 +484,10 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     def static_state(self, max_sentence_bytes: int = 8 << 20, progress: bool = True) -> dict:
         """The synced state plus, per source with a model, every exemplar sentence's bundle."""
         self._check_open()
-        state = {name: getattr(self, name) for name in
-                 ("metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme")}
+        state = {
+            name: getattr(self, name)
+            for name in ("metric", "key", "metric2", "key2", "mode", "layer", "head", "exemplar", "source", "theme")
+        }
         state["_stats"] = _base64_arrays(self._stats)
         state["_exemplars"] = self._exemplars
         how, embedded, budget = [], {}, max_sentence_bytes
@@ -471,9 +496,11 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
             if loaded is None:
                 how.append(self._how(k))
             elif bundles is None:
-                how.append(f"The exemplars' attention would take more than {max_sentence_bytes / 1e6:.1f} MB, "
-                           "so this file holds exemplar text only; open the explorer in a notebook with the "
-                           "model to see it (or export with a larger max_sentence_bytes).")
+                how.append(
+                    f"The exemplars' attention would take more than {max_sentence_bytes / 1e6:.1f} MB, "
+                    "so this file holds exemplar text only; open the explorer in a notebook with the "
+                    "model to see it (or export with a larger max_sentence_bytes)."
+                )
             else:
                 how.append("static")
                 embedded[str(k)] = bundles
@@ -482,11 +509,10 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         state["_embedded"] = embedded
         return state
 
-    def _sentence_bundles(self, source: int, loaded: ExemplarAttention, budget: int,
-                          chunk: int = 64, progress: bool = True) -> dict[str, dict] | None:
+    def _sentence_bundles(
+        self, source: int, loaded: ExemplarAttention, budget: int, chunk: int = 64, progress: bool = True
+    ) -> dict[str, dict] | None:
         """Each exemplar sentence with the layers its exemplars come from; None past ``budget`` bytes."""
-        from attnwidget.progress import bar
-
         layers_of: dict[int, set[int]] = {}
         for row in self._exemplars[source]["rows"]:
             layers_of.setdefault(row[3], set()).add(row[0])
@@ -495,7 +521,7 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
         what = "exemplar attention" + (f" ({self._stats['labels'][source]})" if len(self._models) > 1 else "")
         with bar(total=len(sentences), desc=what, unit="sent", enabled=progress) as done:
             for start in range(0, len(sentences), chunk):  # a chunk at a time: memory stays bounded
-                for sentence, data in loaded.compute(sentences[start:start + chunk]).items():
+                for sentence, data in loaded.compute(sentences[start : start + chunk]).items():
                     bundle = sentence_bundle(data, sorted(layers_of[sentence]), base64=True)
                     used += sum(len(p["data"]["buffer"]) for p in bundle["layers"].values())
                     if used > budget:
@@ -541,8 +567,6 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     @t.validate("mode")
     def _check_mode(self, proposal):
         value = proposal["value"]
-        if value not in MODES:
-            raise t.TraitError(f"mode must be one of {', '.join(map(repr, MODES))}; got {value!r}")
         if value == "difference" and self.compare is None:
             raise t.TraitError("mode='difference' needs a second AttentionStats: HeadExplorer(stats, compare=other)")
         return value
@@ -569,13 +593,6 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
             raise t.TraitError(f"source must be 0 (stats){' or 1 (compare)' if self.compare else ''}, not {value}")
         return value
 
-    @t.validate("theme")
-    def _check_theme(self, proposal):
-        value = proposal["value"]
-        if value not in THEMES:
-            raise t.TraitError(f"theme must be one of {', '.join(map(repr, THEMES))}; got {value!r}")
-        return value
-
     @t.observe("layer", "head", "source")
     def _close_exemplar(self, change):
         # A rank means another sentence in another head's list.
@@ -584,64 +601,47 @@ class HeadExplorer(ClosingWidget, anywidget.AnyWidget):
     # ------------------------------------------------------------ request / reply
 
     def _on_request(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+        if self.closed:
             return  # a request that was on its way when the explorer closed has no one to answer
-        reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
-        buffers: list[bytes] = []
-        try:
-            reply_body, buffers = self._answer(content)
-            reply.update(reply_body)
-        except (AttnWidgetError, KeyError, ValueError, TypeError) as exc:
-            reply["error"] = str(exc)
-        self.send(reply, buffers=buffers)
+        handlers = {
+            what: (lambda content, what=what: self._answer(what, content))
+            for what in ("sentence", "layer", "thumbnails", "neuron")
+        }
+        answer = reply_to(content, handlers, refused=(AttnWidgetError, KeyError, ValueError, TypeError))
+        if answer is not None:
+            reply, buffers = answer
+            self.send(reply, buffers=buffers)
 
-    def _answer(self, content: dict) -> tuple[dict, list[bytes]]:
+    def _answer(self, what: str, content: dict) -> tuple[dict, list[bytes]]:
+        """An exemplar sentence's data, asked for as the AttentionWidget's views ask theirs."""
         source = int(content.get("source", 0))
         loaded = self._models[source] if 0 <= source < len(self._models) else None
         if loaded is None:
             raise AttnWidgetError(self._how(source) if 0 <= source < len(self._models) else "no such source")
         sentence = int(content["sentence"])
         data = loaded.data(sentence)
-        what = content.get("what")
         if what == "sentence":
             layer = int(content["layer"])
             bundle = sentence_bundle(data, [layer], base64=False)
-            payload = bundle["layers"][str(layer)]
             meta = {**bundle["meta"], "kinds": ["self"], "neuron": True}  # as AttentionWidget's _meta
-            return {"meta": meta, "payload": _lift(payload)}, [payload["data"]["buffer"]]
+            body, buffers = lifted(bundle["layers"][str(layer)])
+            return {"meta": meta, "payload": body}, buffers
         if what == "layer":
-            payload = layer_payload(data, _index(content.get("layer"), data.num_layers, "layer"))
-            return {"payload": _lift(payload)}, [payload["data"]["buffer"]]
+            body, buffers = lifted(layer_payload(data, index(content, "layer", data.num_layers)))
+            return {"payload": body}, buffers
         if what == "thumbnails":
-            thumbs = thumbnails_payload(data, bool(content.get("hide_first")))
-            return {"thumbnails": _lift(thumbs)}, [thumbs["data"]["buffer"]]
-        if what == "neuron":  # the widget's neuron view, answered as AttentionWidget does
-            from attnwidget.widget.payload import neuron_payload
-            from attnwidget.widget.attention_widget import split_buffers
-
-            layer = _index(content.get("layer"), data.num_layers, "layer")
-            head = _index(content.get("head"), data.num_heads, "head")
-            payload = neuron_payload(loaded.model_input(sentence).capture("self", layer), head)  # NeuronViewError is an AttnWidgetError
-            reply: dict[str, Any] = {}
-            return reply, split_buffers(payload, reply, "neuron")
-        raise AttnWidgetError(f"unknown request {what!r}")
-
-
-def _index(value, n: int, name: str) -> int:
-    if not isinstance(value, int) or not 0 <= value < n:
-        raise AttnWidgetError(f"no {name} {value!r} (there are {n})")
-    return value
-
-
-def _lift(payload: dict) -> dict:
-    """The payload with its bytes left out (they travel as the message's binary buffer)."""
-    return {**payload, "data": {k: v for k, v in payload["data"].items() if k != "buffer"}}
+            body, buffers = lifted(thumbnails_payload(data, bool(content.get("hide_first"))))
+            return {"thumbnails": body}, buffers
+        # "neuron": the widget's neuron view, answered as AttentionWidget does
+        layer = index(content, "layer", data.num_layers)
+        head = index(content, "head", data.num_heads)
+        capture = loaded.model_input(sentence).capture("self", layer)  # NeuronViewError is an AttnWidgetError
+        body, buffers = split_buffers(neuron_payload(capture, head))
+        return {"neuron": body}, buffers
 
 
 def _base64_arrays(value):
     """A copy of nested state with every encoded array's bytes as base64 text."""
-    from attnwidget.widget.payload import with_base64
-
     if isinstance(value, dict):
         if isinstance(value.get("buffer"), (bytes, bytearray, memoryview)):
             return with_base64(value)

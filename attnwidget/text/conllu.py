@@ -65,7 +65,25 @@ from attnwidget.errors import ConlluError
 
 COLUMNS = ("ID", "FORM", "LEMMA", "UPOS", "XPOS", "FEATS", "HEAD", "DEPREL", "DEPS", "MISC")
 UPOS_TAGS = frozenset(
-    "ADJ ADP ADV AUX CCONJ DET INTJ NOUN NUM PART PRON PROPN PUNCT SCONJ SYM VERB X".split()
+    [
+        "ADJ",
+        "ADP",
+        "ADV",
+        "AUX",
+        "CCONJ",
+        "DET",
+        "INTJ",
+        "NOUN",
+        "NUM",
+        "PART",
+        "PRON",
+        "PROPN",
+        "PUNCT",
+        "SCONJ",
+        "SYM",
+        "VERB",
+        "X",
+    ]
 )
 # A line longer than this is not CoNLL-U (one word per line); reading stops there so that
 # memory stays bounded even on a file with no newline at all.
@@ -76,8 +94,10 @@ _WORD_ID = re.compile(r"[1-9][0-9]*")
 _RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
 _EMPTY_ID = re.compile(r"([0-9]+)\.([1-9][0-9]*)")
 _DEPREL = re.compile(r"[a-z]+(?::[a-z]+)?")
-_DEPS = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[1-9][0-9]*)?:[^\s|:][^\s|]*"
-                   r"(?:\|(?:0|[1-9][0-9]*)(?:\.[1-9][0-9]*)?:[^\s|:][^\s|]*)*")
+_DEPS = re.compile(
+    r"(?:0|[1-9][0-9]*)(?:\.[1-9][0-9]*)?:[^\s|:][^\s|]*"
+    r"(?:\|(?:0|[1-9][0-9]*)(?:\.[1-9][0-9]*)?:[^\s|:][^\s|]*)*"
+)
 _NON_TAB_SPACE = re.compile(r"[^\S\t]")
 _SUSPECT = re.compile(r"[^\S\t]|\t\t")  # whitespace in a column, or an empty column
 _UNDECODED = re.compile("[\udc80-\udcff]")
@@ -116,9 +136,25 @@ class Parsed(NamedTuple):
 class _Sentence:
     """What has been read of the current sentence (one blank-line-separated block)."""
 
-    __slots__ = ("number", "start", "comments", "sent_id", "sent_id_line", "text", "text_line",
-                 "rows", "texts", "other_lines", "ranges", "covered", "next_id", "empty_word",
-                 "next_empty", "in_words", "errors")
+    __slots__ = (
+        "comments",
+        "covered",
+        "empty_word",
+        "errors",
+        "in_words",
+        "next_empty",
+        "next_id",
+        "number",
+        "other_lines",
+        "ranges",
+        "rows",
+        "sent_id",
+        "sent_id_line",
+        "start",
+        "text",
+        "text_line",
+        "texts",
+    )
 
     def __init__(self, number: int, start: int):
         self.number = number
@@ -168,7 +204,14 @@ class Reader:
         # ``s`` after every call that may change it. The spacing of the words read here is
         # checked for the whole sentence at once (``_check_spacing``), a far smaller cost.
         upos_ok, good_deprels, good_deps, plain_misc, ids, heads_ok, plain_attributes = (
-            _UPOS_OR_NONE, _good_deprels, _good_deps, _PLAIN_MISC, _ID_TEXT, _HEAD_TEXT, _plain_attributes)
+            _UPOS_OR_NONE,
+            _good_deprels,
+            _good_deps,
+            _PLAIN_MISC,
+            _ID_TEXT,
+            _HEAD_TEXT,
+            _plain_attributes,
+        )
         s: _Sentence | None = None
         rows: list = []
         texts: list = []
@@ -182,9 +225,15 @@ class Reader:
                 while raw[-1:] != "\n":
                     raw = next(lines, "\n")
                 s = s or self._start(line_no)
-                self._fail(s, line_no, (
-                    "line-too-long", f"the line has {MAX_LINE:,} characters or more",
-                    "is this really a CoNLL-U file? It has one word per line"))
+                self._fail(
+                    s,
+                    line_no,
+                    (
+                        "line-too-long",
+                        f"the line has {MAX_LINE:,} characters or more",
+                        "is this really a CoNLL-U file? It has one word per line",
+                    ),
+                )
                 clean = False
                 continue
             line = raw.rstrip()  # newline, CR of CRLF, harmless trailing blanks
@@ -212,12 +261,19 @@ class Reader:
                 continue
             if first in _DIGITS:
                 cols = line.split("\t")
-                if (clean and len(cols) == 10 and cols[0] == expected and printable
-                        and cols[3] in upos_ok and cols[6] in heads_ok and cols[6] != expected
-                        and (cols[7] in good_deprels or _deprel_problem(cols[7]) is None)
-                        and (cols[6] == "0") == (cols[7] == "root")
-                        and (cols[8] == "_" or cols[8] in good_deps or _deps_problem(cols[8]) is None)
-                        and (cols[9] in plain_misc or plain_attributes(cols[9]))):
+                if (
+                    clean
+                    and len(cols) == 10
+                    and cols[0] == expected
+                    and printable
+                    and cols[3] in upos_ok
+                    and cols[6] in heads_ok
+                    and cols[6] != expected
+                    and (cols[7] in good_deprels or _deprel_problem(cols[7]) is None)
+                    and (cols[6] == "0") == (cols[7] == "root")
+                    and (cols[8] == "_" or cols[8] in good_deps or _deps_problem(cols[8]) is None)
+                    and (cols[9] in plain_misc or plain_attributes(cols[9]))
+                ):
                     rows.append(cols)
                     texts.append(line)
                     n = len(rows) + 1
@@ -246,8 +302,7 @@ class Reader:
     def _fail(self, s: _Sentence, line_no: int, problem: tuple[str, str, str]) -> None:
         self._check_spacing(s)  # the lines above come first
         check, reason, hint = problem
-        error = ConlluError(reason, line_no, self.name, sent_id=s.sent_id, sentence=s.number,
-                            hint=hint, check=check)
+        error = ConlluError(reason, line_no, self.name, sent_id=s.sent_id, sentence=s.number, hint=hint, check=check)
         if self.fail_fast and s.in_words:  # (in the comments, wait for a '# sent_id' below)
             raise error
         if len(s.errors) < self.per_sentence:
@@ -261,8 +316,17 @@ class Reader:
         if not texts or s.errors:
             return
         block = "\n".join(texts)
-        if (" " in block or "\t\t" in block or "\r" in block or "\x0b" in block or "\x0c" in block
-                or "\x1c" in block or "\x1d" in block or "\x1e" in block or "\x1f" in block):
+        if (
+            " " in block
+            or "\t\t" in block
+            or "\r" in block
+            or "\x0b" in block
+            or "\x0c" in block
+            or "\x1c" in block
+            or "\x1d" in block
+            or "\x1e" in block
+            or "\x1f" in block
+        ):
             for w, text in enumerate(texts):
                 problem = _whitespace_problem(text.split("\t"))
                 if problem:
@@ -283,10 +347,16 @@ class Reader:
     def _comment(self, s: _Sentence, line: str, line_no: int) -> None:
         s.comments += 1
         if s.in_words:
-            self._fail(s, line_no, (
-                "misplaced-comment", "a comment line among the word lines of a sentence",
-                "comments go before the first word line of their sentence; if a new sentence "
-                "starts here, put a blank line before it"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "misplaced-comment",
+                    "a comment line among the word lines of a sentence",
+                    "comments go before the first word line of their sentence; if a new sentence "
+                    "starts here, put a blank line before it",
+                ),
+            )
             return
         key, sep, value = line[1:].partition("=")
         if not sep:
@@ -296,15 +366,24 @@ class Reader:
             return
         seen = s.sent_id_line if key == "sent_id" else s.text_line
         if seen:
-            self._fail(s, line_no, (
-                f"multiple-{key.replace('_', '-')}", f"a second '# {key}' in one sentence (the first is on line {seen})",
-                f"give each sentence one '# {key}'; is a blank line missing between two sentences?"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    f"multiple-{key.replace('_', '-')}",
+                    f"a second '# {key}' in one sentence (the first is on line {seen})",
+                    f"give each sentence one '# {key}'; is a blank line missing between two sentences?",
+                ),
+            )
             return
         if key == "sent_id":
             value = value.strip()
             if not value:
-                self._fail(s, line_no, ("invalid-sent-id", "'# sent_id' has no value",
-                                        "write '# sent_id = SOME-ID', or remove the line"))
+                self._fail(
+                    s,
+                    line_no,
+                    ("invalid-sent-id", "'# sent_id' has no value", "write '# sent_id = SOME-ID', or remove the line"),
+                )
                 return
             s.sent_id, s.sent_id_line = value, line_no
             for error in s.errors:  # errors found above this line now know their sentence
@@ -338,13 +417,29 @@ class Reader:
         elif not self._word_columns(s, cols, line_no) or s.errors:
             return  # after an error, only the checks that need no context
         elif id_ != s.next_id:
-            self._fail(s, line_no, (
-                ("word-id-sequence", "word ID 1 again: a new sentence starts here without a blank line before it",
-                 "separate sentences with a blank line") if id_ == "1" and s.rows else
-                ("word-id-sequence", f"word ID {id_} out of order: expected {s.next_id}", _IDS_HINT)))
+            self._fail(
+                s,
+                line_no,
+                (
+                    (
+                        "word-id-sequence",
+                        "word ID 1 again: a new sentence starts here without a blank line before it",
+                        "separate sentences with a blank line",
+                    )
+                    if id_ == "1" and s.rows
+                    else ("word-id-sequence", f"word ID {id_} out of order: expected {s.next_id}", _IDS_HINT)
+                ),
+            )
         elif cols[6] == id_:
-            self._fail(s, line_no, ("head-self-loop", f"word {id_} is its own head (HEAD {id_})",
-                                    "HEAD is the ID of another word of the sentence, or 0 for the root"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "head-self-loop",
+                    f"word {id_} is its own head (HEAD {id_})",
+                    "HEAD is the ID of another word of the sentence, or 0 for the root",
+                ),
+            )
         else:
             s.rows.append(cols)
             s.texts.append(line)
@@ -357,8 +452,15 @@ class Reader:
             self._fail(s, line_no, _upos_problem(upos))
             return False
         if not (head.isdigit() and head.isascii() and (head == "0" or head[0] != "0")):
-            self._fail(s, line_no, ("invalid-head", f"HEAD {head!r} is not a word ID (an integer) or 0",
-                                    "HEAD is the ID of the word's head, or 0 for the root"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "invalid-head",
+                    f"HEAD {head!r} is not a word ID (an integer) or 0",
+                    "HEAD is the ID of the word's head, or 0 for the root",
+                ),
+            )
             return False
         if deprel not in _good_deprels:
             problem = _deprel_problem(deprel)
@@ -366,11 +468,23 @@ class Reader:
                 self._fail(s, line_no, problem)
                 return False
         if (head == "0") != (deprel == "root"):
-            self._fail(s, line_no, (
-                ("0-is-not-root", f"HEAD is 0 but DEPREL is {deprel!r}, not 'root'",
-                 "the word with HEAD 0 is the root of the sentence and has DEPREL root") if head == "0" else
-                ("root-is-not-0", f"DEPREL is 'root' but HEAD is {head}, not 0",
-                 "only the word with HEAD 0 has DEPREL root; give this word its relation to its head")))
+            self._fail(
+                s,
+                line_no,
+                (
+                    (
+                        "0-is-not-root",
+                        f"HEAD is 0 but DEPREL is {deprel!r}, not 'root'",
+                        "the word with HEAD 0 is the root of the sentence and has DEPREL root",
+                    )
+                    if head == "0"
+                    else (
+                        "root-is-not-0",
+                        f"DEPREL is 'root' but HEAD is {head}, not 0",
+                        "only the word with HEAD 0 has DEPREL root; give this word its relation to its head",
+                    )
+                ),
+            )
             return False
         if deps != "_" and deps not in _good_deps:
             problem = _deps_problem(deps)
@@ -383,20 +497,34 @@ class Reader:
         """Whether MISC says SpaceAfter=No; ``None`` (and an error) if its syntax is wrong."""
         items = misc.split("|")
         if "" in items:
-            self._fail(s, line_no, (
-                "empty-misc", f"MISC {misc!r} has an empty attribute (a '|' doubled or at an end)",
-                "separate MISC attributes with single '|' characters, or write _ if there are none"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "empty-misc",
+                    f"MISC {misc!r} has an empty attribute (a '|' doubled or at an end)",
+                    "separate MISC attributes with single '|' characters, or write _ if there are none",
+                ),
+            )
             return None
         spacing = [item for item in items if item.startswith(("SpaceAfter=", "NoSpaceAfter="))]
         if not spacing:
             return False
         if len(spacing) > 1:
-            self._fail(s, line_no, ("repeated-misc", f"MISC {misc!r} sets SpaceAfter more than once",
-                                    "keep one SpaceAfter=No"))
+            self._fail(
+                s, line_no, ("repeated-misc", f"MISC {misc!r} sets SpaceAfter more than once", "keep one SpaceAfter=No")
+            )
             return None
         if spacing[0] != "SpaceAfter=No":
-            self._fail(s, line_no, ("spaceafter-value", f"MISC has {spacing[0]!r}; the only spacing attribute is SpaceAfter=No",
-                                    _SPACE_HINT))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "spaceafter-value",
+                    f"MISC has {spacing[0]!r}; the only spacing attribute is SpaceAfter=No",
+                    _SPACE_HINT,
+                ),
+            )
             return None
         return True
 
@@ -408,10 +536,16 @@ class Reader:
             return
         if cols[2:9] != _MWT_BLANKS:
             column = next(i for i in range(2, 9) if cols[i] != "_")
-            self._fail(s, line_no, (
-                "mwt-nonempty-field", f"multiword token {id_} has {cols[column]!r} in {COLUMNS[column]}",
-                "a range line fills only ID, FORM and MISC; write _ in the other columns "
-                "(the annotation goes on the word lines after it)"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "mwt-nonempty-field",
+                    f"multiword token {id_} has {cols[column]!r} in {COLUMNS[column]}",
+                    "a range line fills only ID, FORM and MISC; write _ in the other columns "
+                    "(the annotation goes on the word lines after it)",
+                ),
+            )
             return
         misc = cols[9]
         no_space = misc == "SpaceAfter=No" or (misc != "_" and self._misc(s, misc, line_no))
@@ -420,15 +554,35 @@ class Reader:
         first, last = int(match.group(1)), int(match.group(2))
         expected = len(s.rows) + 1
         if last <= first:
-            self._fail(s, line_no, ("reversed-word-interval", f"multiword range {id_} does not span two words or more",
-                                    "a range N-M has M greater than N; a single word needs no range line"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "reversed-word-interval",
+                    f"multiword range {id_} does not span two words or more",
+                    "a range N-M has M greater than N; a single word needs no range line",
+                ),
+            )
         elif first <= s.covered:
-            self._fail(s, line_no, ("overlapping-word-intervals", f"multiword range {id_} overlaps the range before it",
-                                    "each word belongs to one multiword token at most"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "overlapping-word-intervals",
+                    f"multiword range {id_} overlaps the range before it",
+                    "each word belongs to one multiword token at most",
+                ),
+            )
         elif first != expected:
-            self._fail(s, line_no, ("misplaced-word-interval",
-                                    f"multiword range {id_} is not right before its first word: the next word is {expected}",
-                                    "put a range line N-M just before the line of word N"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "misplaced-word-interval",
+                    f"multiword range {id_} is not right before its first word: the next word is {expected}",
+                    "put a range line N-M just before the line of word N",
+                ),
+            )
         else:
             s.ranges.append((first, last, cols[1], no_space, line_no))
             s.other_lines.append(line_no)
@@ -441,9 +595,15 @@ class Reader:
             return
         for column in (6, 7):
             if cols[column] != "_":
-                self._fail(s, line_no, (
-                    "mwt-nonempty-field", f"empty node {id_} has {cols[column]!r} in {COLUMNS[column]}",
-                    "empty nodes take part only in the enhanced graph (DEPS); write _ in HEAD and DEPREL"))
+                self._fail(
+                    s,
+                    line_no,
+                    (
+                        "mwt-nonempty-field",
+                        f"empty node {id_} has {cols[column]!r} in {COLUMNS[column]}",
+                        "empty nodes take part only in the enhanced graph (DEPS); write _ in HEAD and DEPREL",
+                    ),
+                )
                 return
         if cols[3] not in _UPOS_OR_NONE:
             self._fail(s, line_no, _upos_problem(cols[3]))
@@ -456,8 +616,15 @@ class Reader:
         if misc != "_":
             no_space = self._misc(s, misc, line_no)
             if no_space:
-                self._fail(s, line_no, ("spaceafter-empty-node", f"SpaceAfter=No on empty node {id_}",
-                                        "empty nodes have no surface form; remove SpaceAfter=No"))
+                self._fail(
+                    s,
+                    line_no,
+                    (
+                        "spaceafter-empty-node",
+                        f"SpaceAfter=No on empty node {id_}",
+                        "empty nodes have no surface form; remove SpaceAfter=No",
+                    ),
+                )
             if no_space is not False:
                 return
         if s.errors:
@@ -466,9 +633,15 @@ class Reader:
             s.empty_word, s.next_empty = len(s.rows), 1
         expected = f"{len(s.rows)}.{s.next_empty}"
         if id_ != expected:
-            self._fail(s, line_no, ("misplaced-empty-node", f"empty node {id_} out of order: expected {expected}",
-                                    "an empty node N.K follows word N (0.K comes before word 1), "
-                                    "numbered N.1, N.2, …"))
+            self._fail(
+                s,
+                line_no,
+                (
+                    "misplaced-empty-node",
+                    f"empty node {id_} out of order: expected {expected}",
+                    "an empty node N.K follows word N (0.K comes before word 1), numbered N.1, N.2, …",
+                ),
+            )
             return
         s.next_empty += 1
         s.other_lines.append(line_no)
@@ -479,11 +652,17 @@ class Reader:
         if not s.rows and not s.errors:
             if not s.in_words and s.sent_id is None and s.text is None:
                 return None  # a header of comments: not a sentence
-            self._fail(s, s.text_line or s.sent_id_line or s.start, (
-                "missing-words",
-                "the sentence has multiword-token or empty-node lines but no word lines" if s.in_words
-                else "the sentence has comments but no word lines",
-                "add its word lines, or remove the comments (a blank line inside a sentence also causes this)"))
+            self._fail(
+                s,
+                s.text_line or s.sent_id_line or s.start,
+                (
+                    "missing-words",
+                    "the sentence has multiword-token or empty-node lines but no word lines"
+                    if s.in_words
+                    else "the sentence has comments but no word lines",
+                    "add its word lines, or remove the comments (a blank line inside a sentence also causes this)",
+                ),
+            )
         self._check_spacing(s)
         parsed = None
         if not s.errors:
@@ -500,32 +679,64 @@ class Reader:
         n = len(heads)
         if s.ranges and s.ranges[-1][1] > n:
             first, last, _, _, line = s.ranges[-1]
-            self._fail(s, line, ("word-interval-out", f"multiword range {first}-{last} runs past the last word ({n})",
-                                 "end the range at an existing word, or add the missing word lines"))
+            self._fail(
+                s,
+                line,
+                (
+                    "word-interval-out",
+                    f"multiword range {first}-{last} runs past the last word ({n})",
+                    "end the range at an existing word, or add the missing word lines",
+                ),
+            )
             return False
         if max(heads) > n:
             w = next(w for w, h in enumerate(heads) if h > n)
-            self._fail(s, self._word_line(s, w), (
-                "unknown-head", f"HEAD {heads[w]} of word {w + 1} is not a word ID of this sentence (1..{n}) or 0",
-                "HEAD is the ID of the word's head in the same sentence, or 0 for the root"))
+            self._fail(
+                s,
+                self._word_line(s, w),
+                (
+                    "unknown-head",
+                    f"HEAD {heads[w]} of word {w + 1} is not a word ID of this sentence (1..{n}) or 0",
+                    "HEAD is the ID of the word's head in the same sentence, or 0 for the root",
+                ),
+            )
             return False
         roots = heads.count(0)
         if roots != 1:
             if roots:
                 ids = [w + 1 for w, h in enumerate(heads) if h == 0]
-                self._fail(s, self._word_line(s, ids[1] - 1), (
-                    "multiple-roots", f"{roots} words have HEAD 0 ({', '.join(map(str, ids))})",
-                    "a sentence has exactly one root; attach the others to a word of the sentence"))
+                self._fail(
+                    s,
+                    self._word_line(s, ids[1] - 1),
+                    (
+                        "multiple-roots",
+                        f"{roots} words have HEAD 0 ({', '.join(map(str, ids))})",
+                        "a sentence has exactly one root; attach the others to a word of the sentence",
+                    ),
+                )
             else:
-                self._fail(s, self._word_line(s, 0), ("non-tree", "no word has HEAD 0, so the sentence has no root",
-                                           "give the main word HEAD 0 and DEPREL root"))
+                self._fail(
+                    s,
+                    self._word_line(s, 0),
+                    (
+                        "non-tree",
+                        "no word has HEAD 0, so the sentence has no root",
+                        "give the main word HEAD 0 and DEPREL root",
+                    ),
+                )
             return False
         if _has_cycle(heads):
             cycle = _find_cycle(heads)
             path = " → ".join(map(str, cycle + cycle[:1]))
-            self._fail(s, self._word_line(s, cycle[0] - 1), (
-                "non-tree", f"the HEADs form a cycle ({path}), cut off from the root",
-                "every word must lead to the root (HEAD 0) by following HEADs"))
+            self._fail(
+                s,
+                self._word_line(s, cycle[0] - 1),
+                (
+                    "non-tree",
+                    f"the HEADs form a cycle ({path}), cut off from the root",
+                    "every word must lead to the root (HEAD 0) by following HEADs",
+                ),
+            )
             return False
         return True
 
@@ -535,17 +746,25 @@ class Reader:
         their SpaceAfter=No."""
         rows, ranges, text = s.rows, s.ranges, s.text
         if text == "":
-            self._fail(s, s.text_line, ("text-form-mismatch", "'# text' is empty",
-                                        "write the sentence after '# text = ', or remove the line "
-                                        "to have the text rebuilt from the forms"))
+            self._fail(
+                s,
+                s.text_line,
+                (
+                    "text-form-mismatch",
+                    "'# text' is empty",
+                    "write the sentence after '# text = ', or remove the line to have the text rebuilt from the forms",
+                ),
+            )
             return None
         forms, miscs = list(columns[1]), columns[9]
         n = len(forms)
         upos = [None if tag == "_" else tag for tag in columns[3]]
         deprels = list(columns[7])
         if not ranges:  # most sentences: the text is the forms joined by single spaces
-            pieces = [form if misc == "SpaceAfter=No" or (misc != "_" and "SpaceAfter=No" in misc.split("|"))
-                      else form + " " for form, misc in zip(forms, miscs)]
+            pieces = [
+                form if misc == "SpaceAfter=No" or (misc != "_" and "SpaceAfter=No" in misc.split("|")) else form + " "
+                for form, misc in zip(forms, miscs)
+            ]
             pieces[-1] = forms[-1]
             joined = "".join(pieces)
             if text is None or text == joined:
@@ -574,8 +793,11 @@ class Reader:
             if rebuild:
                 parts.append(form)
             elif not text.startswith(form, pos):
-                self._fail(s, self._word_line(s, w - 1) if members is None else line,
-                           _text_mismatch(text, pos, form, str(w) if members is None else unit_id))
+                self._fail(
+                    s,
+                    self._word_line(s, w - 1) if members is None else line,
+                    _text_mismatch(text, pos, form, str(w) if members is None else unit_id),
+                )
                 return None
             start = pos
             pos += len(form)
@@ -598,17 +820,29 @@ class Reader:
                     pos = _SPACES.match(text, pos).end()
                 else:
                     unit = str(w) if members is None else unit_id
-                    self._fail(s, self._word_line(s, w - 1) if members is None else line, (
-                        "missing-spaceafter",
-                        f"'# text' has no space after token {unit} {form!r} ({_excerpt(text, start)!r}) "
-                        "but its MISC has no SpaceAfter=No", _SPACE_HINT))
+                    self._fail(
+                        s,
+                        self._word_line(s, w - 1) if members is None else line,
+                        (
+                            "missing-spaceafter",
+                            f"'# text' has no space after token {unit} {form!r} ({_excerpt(text, start)!r}) "
+                            "but its MISC has no SpaceAfter=No",
+                            _SPACE_HINT,
+                        ),
+                    )
                     return None
         if rebuild:
             text = "".join(parts)
         elif pos < end_of_text:
-            self._fail(s, s.text_line, (
-                "text-extra-chars", f"'# text' goes on after the last token: {_excerpt(text, pos)!r}",
-                "the word lines must spell the whole of '# text': add the missing words, or shorten the text"))
+            self._fail(
+                s,
+                s.text_line,
+                (
+                    "text-extra-chars",
+                    f"'# text' goes on after the last token: {_excerpt(text, pos)!r}",
+                    "the word lines must spell the whole of '# text': add the missing words, or shorten the text",
+                ),
+            )
             return None
         return self.build(text, forms, spans, upos, heads, deprels, s.sent_id, s.start, s.number)
 
@@ -619,9 +853,15 @@ class Reader:
             misc = rows[m][9]
             if misc != "_" and "SpaceAfter=No" in misc.split("|"):
                 first, last = members[0] + 1, members[-1] + 1
-                self._fail(s, self._word_line(s, m), (
-                    "spaceafter-mwt-node", f"SpaceAfter=No on word {m + 1}, inside multiword token {first}-{last}",
-                    f"put SpaceAfter=No on the range line {first}-{last}: spacing belongs to surface tokens"))
+                self._fail(
+                    s,
+                    self._word_line(s, m),
+                    (
+                        "spaceafter-mwt-node",
+                        f"SpaceAfter=No on word {m + 1}, inside multiword token {first}-{last}",
+                        f"put SpaceAfter=No on the range line {first}-{last}: spacing belongs to surface tokens",
+                    ),
+                )
                 return False
         if "".join(rows[m][1] for m in members) == form:
             for m in members:
@@ -676,60 +916,76 @@ def _find_cycle(heads: list[int]) -> list[int] | None:
             path.append(node)
             node = heads[node - 1]
         if state[node] == 1:
-            return path[path.index(node):]
+            return path[path.index(node) :]
         for p in path:
             state[p] = 2
     return None
 
 
 def _excerpt(text: str, pos: int, width: int = 30) -> str:
-    return text[pos:pos + width] + ("…" if len(text) > pos + width else "")
+    return text[pos : pos + width] + ("…" if len(text) > pos + width else "")
 
 
 def _text_mismatch(text: str, pos: int, form: str, unit_id: str) -> tuple[str, str, str]:
-    reason = (f"'# text' does not match the forms: token {unit_id} is {form!r} but the text at "
-              f"character {pos} reads {_excerpt(text, pos, len(form) + 20)!r}")
+    reason = (
+        f"'# text' does not match the forms: token {unit_id} is {form!r} but the text at "
+        f"character {pos} reads {_excerpt(text, pos, len(form) + 20)!r}"
+    )
     if pos < len(text) and text[pos].isspace():
         hint = "the text has a space there: remove SpaceAfter=No from the token before, or the space from '# text'"
     else:
         hint = "make the FORM column and '# text' agree (a word missing, misspelt or in the wrong order?)"
     nfc = unicodedata.normalize
-    if nfc("NFC", text[pos:pos + len(form) + 8]).startswith(nfc("NFC", form)) and form.strip():
-        hint = ("they differ only in Unicode normalisation (NFC vs NFD): normalise the file to NFC, "
-                "e.g. `uconv -x NFC` or unicodedata.normalize('NFC', …)")
+    if nfc("NFC", text[pos : pos + len(form) + 8]).startswith(nfc("NFC", form)) and form.strip():
+        hint = (
+            "they differ only in Unicode normalisation (NFC vs NFD): normalise the file to NFC, "
+            "e.g. `uconv -x NFC` or unicodedata.normalize('NFC', …)"
+        )
     return "text-form-mismatch", reason, hint
 
 
 def _encoding_problem(line: str) -> tuple[str, str, str]:
     at = _UNDECODED.search(line).start()  # read as "surrogateescape": bad bytes are lone surrogates
     byte = len(line[:at].encode("utf-8", "surrogateescape")) + 1
-    return ("invalid-utf8",
-            f"not valid UTF-8: byte {byte} of the line is 0x{ord(line[at]) - 0xDC00:02X}",
-            "CoNLL-U is UTF-8; convert the file, e.g. `iconv -f windows-1252 -t utf-8 IN > OUT` "
-            "if it was saved as Latin-1/Windows-1252")
+    return (
+        "invalid-utf8",
+        f"not valid UTF-8: byte {byte} of the line is 0x{ord(line[at]) - 0xDC00:02X}",
+        "CoNLL-U is UTF-8; convert the file, e.g. `iconv -f windows-1252 -t utf-8 IN > OUT` "
+        "if it was saved as Latin-1/Windows-1252",
+    )
 
 
 def _stray_line_problem(line: str) -> tuple[str, str, str]:
     if line[0].isspace():
-        return ("invalid-line", "the line starts with whitespace",
-                "remove it: a word line starts with its ID, a comment with '#'")
-    return ("invalid-line",
-            f"the line {_excerpt(line, 0)!r} is neither a comment ('#'), a word line (starting with an ID "
-            "such as 1, 3-4 or 8.1) nor blank",
-            "remove the stray text, or start it with '# ' to keep it as a comment")
+        return (
+            "invalid-line",
+            "the line starts with whitespace",
+            "remove it: a word line starts with its ID, a comment with '#'",
+        )
+    return (
+        "invalid-line",
+        f"the line {_excerpt(line, 0)!r} is neither a comment ('#'), a word line (starting with an ID "
+        "such as 1, 3-4 or 8.1) nor blank",
+        "remove the stray text, or start it with '# ' to keep it as a comment",
+    )
 
 
 def _column_count_problem(line: str, cols: list[str]) -> tuple[str, str, str]:
     found = len(cols)
     if found < 10 and len(line.split()) >= 10:
         where = "the columns are" if found == 1 else "some columns are"
-        return ("number-of-columns",
-                f"{where} separated by spaces instead of tabs (found {found} tab-separated column"
-                f"{'s' if found != 1 else ''}, expected 10)",
-                "separate the 10 columns with one tab each (an editor may have turned the tabs into spaces)")
-    return ("number-of-columns", f"expected 10 tab-separated columns, found {found}",
-            "the columns are ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC, one tab between "
-            "each; write _ for an empty value")
+        return (
+            "number-of-columns",
+            f"{where} separated by spaces instead of tabs (found {found} tab-separated column"
+            f"{'s' if found != 1 else ''}, expected 10)",
+            "separate the 10 columns with one tab each (an editor may have turned the tabs into spaces)",
+        )
+    return (
+        "number-of-columns",
+        f"expected 10 tab-separated columns, found {found}",
+        "the columns are ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC, one tab between "
+        "each; write _ for an empty value",
+    )
 
 
 def _whitespace_problem(cols: list[str]) -> tuple[str, str, str] | None:
@@ -740,41 +996,62 @@ def _whitespace_problem(cols: list[str]) -> tuple[str, str, str] | None:
         if not _NON_TAB_SPACE.search(value):
             continue
         if value.isspace() and name == "FORM":
-            return ("empty-column", "FORM is only whitespace",
-                    "a word needs a visible form; remove the line or write the word")
+            return (
+                "empty-column",
+                "FORM is only whitespace",
+                "a word needs a visible form; remove the line or write the word",
+            )
         if name not in ("FORM", "LEMMA", "MISC"):
-            return ("invalid-whitespace", f"column {name} contains whitespace: {value!r}",
-                    "only FORM, LEMMA and MISC may contain spaces; is a tab missing?")
+            return (
+                "invalid-whitespace",
+                f"column {name} contains whitespace: {value!r}",
+                "only FORM, LEMMA and MISC may contain spaces; is a tab missing?",
+            )
         if value[0].isspace() or value[-1].isspace():
-            return ("leading-whitespace" if value[0].isspace() else "trailing-whitespace",
-                    f"column {name} {'starts' if value[0].isspace() else 'ends'} with whitespace: {value!r}",
-                    "remove the whitespace around the value")
+            return (
+                "leading-whitespace" if value[0].isspace() else "trailing-whitespace",
+                f"column {name} {'starts' if value[0].isspace() else 'ends'} with whitespace: {value!r}",
+                "remove the whitespace around the value",
+            )
         if _DOUBLE_SPACE.search(value):
-            return ("repeated-whitespace", f"column {name} has two whitespace characters in a row: {value!r}",
-                    "keep single spaces inside a value")
+            return (
+                "repeated-whitespace",
+                f"column {name} has two whitespace characters in a row: {value!r}",
+                "keep single spaces inside a value",
+            )
     return None
 
 
 def _bad_id_problem(id_: str) -> tuple[str, str, str]:
-    return ("invalid-word-id",
-            f"bad ID {id_!r}: expected a word ID N (from 1), a multiword range N-M or an empty node N.K",
-            _IDS_HINT)
+    return (
+        "invalid-word-id",
+        f"bad ID {id_!r}: expected a word ID N (from 1), a multiword range N-M or an empty node N.K",
+        _IDS_HINT,
+    )
 
 
 def _upos_problem(upos: str) -> tuple[str, str, str]:
-    return ("unknown-upos", f"UPOS {upos!r} is not one of the 17 UD tags",
-            "use one of " + " ".join(sorted(UPOS_TAGS)) + " (or _ if unknown); "
-            "a language- or treebank-specific tag belongs in XPOS, column 5")
+    return (
+        "unknown-upos",
+        f"UPOS {upos!r} is not one of the 17 UD tags",
+        "use one of " + " ".join(sorted(UPOS_TAGS)) + " (or _ if unknown); "
+        "a language- or treebank-specific tag belongs in XPOS, column 5",
+    )
 
 
 def _deprel_problem(deprel: str) -> tuple[str, str, str] | None:
     if deprel == "_":
-        return ("invalid-deprel", "DEPREL is empty ('_')",
-                "give every word its relation to its head ('root' for the word with HEAD 0)")
+        return (
+            "invalid-deprel",
+            "DEPREL is empty ('_')",
+            "give every word its relation to its head ('root' for the word with HEAD 0)",
+        )
     if not _DEPREL.fullmatch(deprel):
-        return ("invalid-deprel",
-                f"DEPREL {deprel!r} is not a UD relation (lowercase letters, optionally ':' and a lowercase subtype)",
-                "use a UD relation such as nsubj, obl:tmod or root")
+        return (
+            "invalid-deprel",
+            f"DEPREL {deprel!r} is not a UD relation (lowercase letters, optionally ':' and a lowercase subtype)",
+            "use a UD relation such as nsubj, obl:tmod or root",
+        )
     if len(_good_deprels) < 10_000:
         _good_deprels.add(deprel)
     return None
@@ -788,8 +1065,11 @@ def _plain_attributes(misc: str) -> bool:
 
 def _deps_problem(deps: str) -> tuple[str, str, str] | None:
     if not _DEPS.fullmatch(deps):
-        return ("invalid-deps", f"DEPS {deps!r} is not HEAD:RELATION[|HEAD:RELATION…]",
-                "write _ when there are no enhanced dependencies")
+        return (
+            "invalid-deps",
+            f"DEPS {deps!r} is not HEAD:RELATION[|HEAD:RELATION…]",
+            "write _ when there are no enhanced dependencies",
+        )
     if len(_good_deps) < 100_000:
         _good_deps.add(deps)
     return None
@@ -855,8 +1135,7 @@ class ConlluErrors(list):
     truncated: bool = False
 
 
-def iter_parsed(source, name: str | None = None, *, lenient: bool = False,
-                build: Callable = Parsed) -> Iterator[Any]:
+def iter_parsed(source, name: str | None = None, *, lenient: bool = False, build: Callable = Parsed) -> Iterator[Any]:
     """Each valid sentence as ``build(*fields of Parsed)``; strict: the first error is
     raised; lenient: an invalid sentence is yielded as its first error, and reading goes on."""
     with opened(source, name) as (label, lines, _, _):
@@ -869,8 +1148,9 @@ def iter_parsed(source, name: str | None = None, *, lenient: bool = False,
 PROGRESS_FROM_BYTES = 32 * 2**20
 
 
-def validate(source, name: str | None = None, *, max_errors: int | None = 100,
-             progress: bool | None = None) -> ConlluErrors:
+def validate(
+    source, name: str | None = None, *, max_errors: int | None = 100, progress: bool | None = None
+) -> ConlluErrors:
     """Every error of a CoNLL-U source in one streaming pass (several per sentence where
     they do not follow from one another), stopping after ``max_errors`` (``None``: all)."""
     cap = sys.maxsize if max_errors is None else max(1, max_errors)

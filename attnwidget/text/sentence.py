@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from attnwidget.text.syntax import Syntax, parse_spacy, read_conllu
 from attnwidget.errors import AttnWidgetError, EmptyTextError, TooLongError
 from attnwidget.keywords import checked_keywords
-
+from attnwidget.text.syntax import Syntax, parse_spacy, read_conllu
 
 #: Display text of the second and later byte pieces of one character.
 CONTINUATION = "…"
@@ -155,8 +154,9 @@ def align_many(
     return out
 
 
-def _aligned(text: str, syntax: Syntax | None, tokenizer, ids: list[int], offsets, special: list[int],
-             truncated: bool) -> AnnotatedSentence:
+def _aligned(
+    text: str, syntax: Syntax | None, tokenizer, ids: list[int], offsets, special: list[int], truncated: bool
+) -> AnnotatedSentence:
     """The sentence from its tokenizer output: token texts, and each token's word."""
     offsets = [(int(a), int(b)) for a, b in offsets]
     tokens = []
@@ -169,7 +169,7 @@ def _aligned(text: str, syntax: Syntax | None, tokenizer, ids: list[int], offset
         # show the character once and mark the following pieces as its continuation.
         same_span = k > 0 and offsets[k - 1] == (start, end) and not special[k - 1]
         tokens.append(CONTINUATION if same_span else text[start:end])
-        first = start if start < len(text) and not text[start].isspace() else _first_non_space(text, start, end)
+        first = start if start < len(text) and not text[start].isspace() else first_non_space(text, start, end)
         if first is not None:
             firsts.append((k, first))
     return AnnotatedSentence(
@@ -188,7 +188,7 @@ def _token_words(n_tokens: int, firsts: list[tuple[int, int]], text: str, syntax
     token_word = np.full(n_tokens, -1, dtype=np.int64)
     if syntax is not None and firsts:
         token, char = np.asarray(firsts, dtype=np.int64).T
-        token_word[token] = _char_to_word(text, syntax)[char]
+        token_word[token] = char_to_word(text, syntax)[char]
     return token_word
 
 
@@ -224,13 +224,9 @@ def annotate(
     if annotations == "gold":
         sentences = read_conllu(source)
         if len(sentences) != 1:
-            raise AttnWidgetError(
-                f"annotations='gold' takes one CoNLL-U sentence; this source holds {len(sentences)}."
-            )
+            raise AttnWidgetError(f"annotations='gold' takes one CoNLL-U sentence; this source holds {len(sentences)}.")
         return align(sentences[0], model, truncate=truncate)
-    raise AttnWidgetError(
-        f"annotations must be 'spacy', 'gold', a Syntax or None, not {annotations!r}"
-    )
+    raise AttnWidgetError(f"annotations must be 'spacy', 'gold', a Syntax or None, not {annotations!r}")
 
 
 def window_range(window: int | tuple[int, int], total: int, longest: int) -> tuple[int, int]:
@@ -241,14 +237,18 @@ def window_range(window: int | tuple[int, int], total: int, longest: int) -> tup
     """
     if isinstance(window, (int, np.integer)) and not isinstance(window, bool):
         start, stop = 0, int(window)
-    elif (isinstance(window, (tuple, list)) and len(window) == 2
-          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window)):
+    elif (
+        isinstance(window, (tuple, list))
+        and len(window) == 2
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window)
+    ):
         start, stop = int(window[0]), int(window[1])
     else:
         raise AttnWidgetError(f"window must be a number of tokens or a (start, stop) token range, not {window!r}")
     if start < 0 or stop <= start:
-        raise AttnWidgetError(f"window {window!r} holds no tokens: give window=n (n >= 1) or (start, stop) "
-                              "with 0 <= start < stop")
+        raise AttnWidgetError(
+            f"window {window!r} holds no tokens: give window=n (n >= 1) or (start, stop) with 0 <= start < stop"
+        )
     if start >= total:
         raise AttnWidgetError(f"window {window!r} starts past the end: the text has {total} tokens (0..{total - 1})")
     if stop - start > longest:
@@ -256,7 +256,9 @@ def window_range(window: int | tuple[int, int], total: int, longest: int) -> tup
             f"window {window!r} holds {stop - start} tokens but the model reads at most {longest} of the "
             f"text's tokens at once (its window less its special tokens); pass window={longest} or "
             f"window=(start, start + {longest}).",
-            stop - start, longest)
+            stop - start,
+            longest,
+        )
     return start, min(stop, total)
 
 
@@ -273,35 +275,49 @@ def _windowed(source: Any, model: Any, annotations: Any, pipeline: Any, window: 
     text's own tokens (no special tokens); the characters the part covers are the
     sentence's text, and what spaCy parses."""
     if not isinstance(source, str) or isinstance(annotations, Syntax) or annotations == "gold":
-        raise AttnWidgetError("window= reads part of a plain text (annotations='spacy' or None); an annotated "
-                              "sentence is read whole: split it, or pass its text with annotations='spacy'")
+        raise AttnWidgetError(
+            "window= reads part of a plain text (annotations='spacy' or None); an annotated "
+            "sentence is read whole: split it, or pass its text with annotations='spacy'"
+        )
     if annotations not in ("spacy", None):
         raise AttnWidgetError(f"annotations must be 'spacy', 'gold', a Syntax or None, not {annotations!r}")
     tokenizer = getattr(model, "tokenizer", model)
     if not getattr(tokenizer, "is_fast", False):
         raise AttnWidgetError("alignment needs a fast tokenizer (one that returns character offsets).")
-    enc = tokenizer(source, return_offsets_mapping=True, return_special_tokens_mask=True,
-                    add_special_tokens=True, verbose=False)  # verbose: no "longer than the model" warning
+    enc = tokenizer(
+        source, return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=True, verbose=False
+    )  # verbose: no "longer than the model" warning
     special = list(enc["special_tokens_mask"])
     content = [k for k, is_special in enumerate(special) if not is_special]
     if not source.strip() or not content:
         raise EmptyTextError("the text is empty or only whitespace; give at least one word.")
     start, stop = window_range(window, len(content), longest_window(model))
     picked = content[start:stop]
-    keep = [k for k in range(content[0]) if special[k]] + picked + \
-           [k for k in range(content[-1] + 1, len(special)) if special[k]]
+    keep = (
+        [k for k in range(content[0]) if special[k]]
+        + picked
+        + [k for k in range(content[-1] + 1, len(special)) if special[k]]
+    )
     begin = int(enc["offset_mapping"][picked[0]][0])
     end = max(int(enc["offset_mapping"][k][1]) for k in picked)
     text = source[begin:end]
     syntax = parse_spacy(text, pipeline) if annotations == "spacy" and text.strip() else None
     offsets = [(0, 0) if special[k] else tuple(int(c) - begin for c in enc["offset_mapping"][k]) for k in keep]
-    sentence = _aligned(text, syntax, tokenizer, [enc["input_ids"][k] for k in keep], offsets,
-                        [special[k] for k in keep], truncated=(start, stop) != (0, len(content)))
+    sentence = _aligned(
+        text,
+        syntax,
+        tokenizer,
+        [enc["input_ids"][k] for k in keep],
+        offsets,
+        [special[k] for k in keep],
+        truncated=(start, stop) != (0, len(content)),
+    )
     sentence.meta["window"] = {"start": start, "stop": stop, "of": len(content), "chars": [begin, end]}
     return sentence
 
 
-def _char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:
+def char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:
+    """The word of each character of ``text`` (-1: none, e.g. spaces)."""
     char_word = np.full(len(text), -1, dtype=np.int64)
     if syntax is not None:
         for w, (start, end) in enumerate(syntax.spans):
@@ -309,7 +325,8 @@ def _char_to_word(text: str, syntax: Syntax | None) -> np.ndarray:
     return char_word
 
 
-def _first_non_space(text: str, start: int, end: int) -> int | None:
+def first_non_space(text: str, start: int, end: int) -> int | None:
+    """The first character in ``start .. end - 1`` that is not a space, or None."""
     for c in range(start, min(end, len(text))):
         if not text[c].isspace():
             return c

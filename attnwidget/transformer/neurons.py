@@ -18,16 +18,18 @@ soft-capping, ...) fails loudly instead of showing wrong numbers.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from attnwidget.transformer.eager import StopPass, watching_attention
-from attnwidget.errors import AttnWidgetError, TooLongError
+from attnwidget.errors import NeuronViewError, TooLongError
 from attnwidget.keywords import checked_keywords
 from attnwidget.text.sentence import AnnotatedSentence, align
+from attnwidget.transformer.architectures import decoder_sentence, model_inputs
+from attnwidget.transformer.eager import StopPass, watching_attention
 
 #: Largest difference allowed between recomputed and returned attention (float32 models).
 TOLERANCE = 1e-4
@@ -35,10 +37,6 @@ TOLERANCE = 1e-4
 HALF_TOLERANCE = 2e-2
 #: Encoder–decoder parts the neuron view can show.
 PARTS = ("encoder", "decoder", "cross")
-
-
-class NeuronViewError(AttnWidgetError):
-    """The neuron view cannot show this model, layer, head or token."""
 
 
 @dataclass
@@ -167,7 +165,9 @@ def check_layer(model: Any, layer: int, part: str | None = None) -> str:
     n_layers = _layers_in(model, part)
     if not isinstance(layer, int) or not 0 <= layer < n_layers:
         raise NeuronViewError(f"layer {layer} is out of range: the {part} has layers 0 to {n_layers - 1}")
-    implementation = getattr(model.model.config, "_attn_implementation", None)
+    implementation = (
+        None if getattr(model, "runner", None) else getattr(model.model.config, "_attn_implementation", None)
+    )
     if implementation not in (None, "eager"):
         raise NeuronViewError(
             f"the neuron view needs eager attention, but model {model.name!r} now uses "
@@ -184,7 +184,9 @@ def _aligned_text(text: str, model: Any) -> AnnotatedSentence:
             f"the text has {err.n_tokens} tokens but the model's window is {err.max_length}; pass the part "
             "to look at as an AnnotatedSentence instead: attnwidget.annotate(text, model, annotations=None, "
             "window=(start, stop)) or annotate(..., truncate=True) for the first tokens.",
-            err.n_tokens, err.max_length) from None
+            err.n_tokens,
+            err.max_length,
+        ) from None
 
 
 def _capture(
@@ -196,8 +198,6 @@ def _capture(
     keep_attention: bool,
 ) -> list[QueryKey]:
     """Catch ``layers`` (None: all) of ``part`` in one forward pass that stops after the last of them."""
-    from attnwidget.transformer.architectures import decoder_sentence, model_inputs
-
     family = _family(model)
     part = _check_part(model, part)
     if isinstance(sentence, str):
@@ -220,7 +220,10 @@ def _capture(
     else:
         run, first, step = model.model, 0, 1
     inputs = {name: value.to(model.device) for name, value in inputs.items()}
-    caught = _catch(model, run, inputs, {first + step * layer: layer for layer in layers})
+    if getattr(model, "runner", None) is not None:  # a TransformerLens model: its hook points
+        caught = model.runner.query_keys(inputs, layers)
+    else:
+        caught = _catch(model, run, inputs, {first + step * layer: layer for layer in layers})
     shared: dict[tuple, Any] = {}  # one array per mask or bias tensor the layers share
     captures = []
     for layer in layers:
@@ -310,19 +313,19 @@ def _catch(model: Any, run, inputs: dict, calls: dict[int, int]) -> dict[int, di
         seen["calls"] += 1
         if call in calls:
             seen["caught"][calls[call]] = {
-                "query": query, "key": key, "mask": attention_mask,
+                "query": query,
+                "key": key,
+                "mask": attention_mask,
                 "scaling": kwargs.get("scaling", args[0] if args else None),
-                "bias": kwargs.get("position_bias"), "weights": output[1],
+                "bias": kwargs.get("position_bias"),
+                "weights": output[1],
                 "layer_idx": getattr(module, "layer_idx", None),
             }
         if call == last:
             raise StopPass
 
-    with watching_attention(model.model, on_call), torch.inference_mode():
-        try:
-            run(**inputs, output_attentions=True, use_cache=False)
-        except StopPass:
-            pass
+    with watching_attention(model.model, on_call), torch.inference_mode(), contextlib.suppress(StopPass):
+        run(**inputs, output_attentions=True, use_cache=False)
     return seen["caught"]
 
 
@@ -379,8 +382,14 @@ def _forbidden(mask: torch.Tensor | None, n_q: int, n_k: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def _verify(
-    family: str, layer: int, query: torch.Tensor, key: torch.Tensor, bias: torch.Tensor | None,
-    forbidden: torch.Tensor, scale: float, weights: torch.Tensor,
+    family: str,
+    layer: int,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    bias: torch.Tensor | None,
+    forbidden: torch.Tensor,
+    scale: float,
+    weights: torch.Tensor,
 ) -> None:
     """softmax(scale·q·k + bias) over the allowed keys, all heads at once, against the model's weights.
 
@@ -406,7 +415,8 @@ def _verify(
 
 
 def _family(model: Any) -> str:
-    return getattr(model.model.config, "model_type", "") or type(model.model).__name__
+    family = getattr(model, "family", None)  # a LoadedModel knows; a bare stand-in may not
+    return family or getattr(model.model.config, "model_type", "") or type(model.model).__name__
 
 
 def _check_part(model: Any, part: str | None) -> str:
@@ -421,8 +431,8 @@ def _check_part(model: Any, part: str | None) -> str:
 
 
 def _layers_in(model: Any, part: str) -> int:
-    config = model.model.config
     if part in ("decoder", "cross"):
+        config = model.model.config
         for attr in ("num_decoder_layers", "decoder_layers"):
             if isinstance(getattr(config, attr, None), int):
                 return getattr(config, attr)

@@ -24,6 +24,7 @@ import torch
 
 from attnwidget.errors import AttnWidgetError
 from attnwidget.progress import bar
+from attnwidget.transformer.forward import forward_attention
 
 #: The registered attention implementation's name.
 IMPLEMENTATION = "attnwidget_sdpa"
@@ -110,13 +111,19 @@ def supports_long(loaded: Any) -> str | None:
     config = hf.config.get_text_config() if hasattr(hf.config, "get_text_config") else hf.config
     for name in ("sliding_window", "attn_logit_softcapping", "alibi"):
         value = getattr(config, name, None)
-        if value not in (None, False, 0) and not (name == "sliding_window" and not getattr(config, "use_sliding_window", True)):
+        if value not in (None, False, 0) and not (
+            name == "sliding_window" and not getattr(config, "use_sliding_window", True)
+        ):
             return f"its attention uses {name}={value!r}, which the long-input path does not rebuild"
     return None
 
 
 def _layers(hf) -> list:
-    return [m for m in hf.modules() if type(m).__name__.endswith("Attention") and isinstance(getattr(m, "layer_idx", None), int)]
+    return [
+        m
+        for m in hf.modules()
+        if type(m).__name__.endswith("Attention") and isinstance(getattr(m, "layer_idx", None), int)
+    ]
 
 
 def capture(loaded: Any, input_ids: torch.Tensor, progress: bool = True) -> CapturedQK:
@@ -167,10 +174,17 @@ def _run(loaded: Any, input_ids: torch.Tensor, progress: bool) -> CapturedQK:
         hf.set_attn_implementation(previous)  # the registered name never leaks into the user's model
         line.close()
     if store.get("seen") != L:
-        raise LongInputError(f"{loaded.name!r}: {store.get('seen', 0)} of its {L} attention layers "
-                             "passed their query and key to transformers' attention interface")
-    return CapturedQK(query=store["query"], key=store["key"], scale=store["scale"], is_causal=True,
-                      family=getattr(hf.config, "model_type", type(hf).__name__))
+        raise LongInputError(
+            f"{loaded.name!r}: {store.get('seen', 0)} of its {L} attention layers "
+            "passed their query and key to transformers' attention interface"
+        )
+    return CapturedQK(
+        query=store["query"],
+        key=store["key"],
+        scale=store["scale"],
+        is_causal=True,
+        family=getattr(hf.config, "model_type", type(hf).__name__),
+    )
 
 
 def check_model(loaded: Any) -> None:
@@ -184,8 +198,6 @@ def check_model(loaded: Any) -> None:
 
 
 def _probe(loaded: Any) -> str | None:
-    from attnwidget.transformer.forward import forward_attention
-
     vocab = int(getattr(loaded.model.config, "vocab_size", 100) or 100)
     ids = torch.arange(PROBE_TOKENS, dtype=torch.long)[None] * 7 % max(2, vocab - 1) + 1
     eager = forward_attention(loaded, ids, torch.ones_like(ids))
@@ -198,8 +210,10 @@ def _probe(loaded: Any) -> str | None:
         got = dense_from_qk(qk, layer)
         worst = max(worst, float(np.abs(got - w).max()))
     if not worst <= PROBE_TOLERANCE:
-        return (f"softmax(scale·q·k + causal mask) differs from its own attention by {worst:.2g} on a probe, "
-                "so its attention adds terms the long-input path does not rebuild")
+        return (
+            f"softmax(scale·q·k + causal mask) differs from its own attention by {worst:.2g} on a probe, "
+            "so its attention adds terms the long-input path does not rebuild"
+        )
     return None
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attnwidget.widget.payload import quantise_sqrt
+from attnwidget.progress import bar
+from attnwidget.widget.quantise import quantise_sqrt
 from attnwidget.widget.summary_kernel import blocks_for, dense_rows
 
 #: Each row's strongest keys kept by a summary.
@@ -72,8 +73,11 @@ class LayerSummary:
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.overview, self.overview_hf, self.top, self.weights, self.covered,
-                                      self.first, self.m, self.z) if a is not None)
+        return sum(
+            a.nbytes
+            for a in (self.overview, self.overview_hf, self.top, self.weights, self.covered, self.first, self.m, self.z)
+            if a is not None
+        )
 
 
 class AttentionStore:
@@ -114,12 +118,11 @@ class AttentionStore:
 
     def summarise_all(self, first: int = 0, progress: bool = True) -> None:
         """Every layer's summary, nearest to ``first`` first, with a progress bar; stops on :meth:`close`."""
-        from attnwidget.progress import bar
-
         order = sorted(range(self.num_layers), key=lambda layer: (abs(layer - first), layer))
         todo = [layer for layer in order if layer not in self._summaries]
-        with bar(total=len(todo), desc="summarising attention", unit="layer", enabled=progress and bool(todo),
-                 leave=False) as line:
+        with bar(
+            total=len(todo), desc="summarising attention", unit="layer", enabled=progress and bool(todo), leave=False
+        ) as line:
             for layer in todo:
                 if self._closed.is_set():
                     return
@@ -129,8 +132,9 @@ class AttentionStore:
     def start_background(self, first: int = 0, progress: bool = True) -> None:
         """:meth:`summarise_all` in a daemon thread (requests for a layer still jump the queue)."""
         if self._background is None and len(self._summaries) < self.num_layers:
-            self._background = threading.Thread(target=self.summarise_all, args=(first, progress),
-                                                name="attnwidget-summaries", daemon=True)
+            self._background = threading.Thread(
+                target=self.summarise_all, args=(first, progress), name="attnwidget-summaries", daemon=True
+            )
             self._background.start()
 
     def wait(self, timeout: float | None = None) -> None:
@@ -155,8 +159,12 @@ class AttentionStore:
         top = s.top[h, r0:r1].astype(np.int32)
         if s.top.dtype == np.uint16:
             top[top == NO_KEY] = -1
-        return {"top": top, "weights": s.weights[h, r0:r1].astype(np.float32), "covered": s.covered[h, r0:r1],
-                "first": s.first[h, r0:r1]}
+        return {
+            "top": top,
+            "weights": s.weights[h, r0:r1].astype(np.float32),
+            "covered": s.covered[h, r0:r1],
+            "first": s.first[h, r0:r1],
+        }
 
     def overview(self, layer: int, hide_first: bool = False) -> np.ndarray:
         s = self.summary(layer)
@@ -199,8 +207,17 @@ class AttentionStore:
     def _finish(self, pooled, pooled_hf, top, weights, covered, first, m=None, z=None) -> LayerSummary:
         if self.num_keys < NO_KEY:  # half the bytes: kept for every layer of a long input
             top = np.where(top < 0, NO_KEY, top).astype(np.uint16)
-        return LayerSummary(block=self.block, overview=quantise_sqrt(pooled), overview_hf=quantise_sqrt(pooled_hf),
-                            top=top, weights=weights.astype(np.float16), covered=covered, first=first, m=m, z=z)
+        return LayerSummary(
+            block=self.block,
+            overview=quantise_sqrt(pooled),
+            overview_hf=quantise_sqrt(pooled_hf),
+            top=top,
+            weights=weights.astype(np.float16),
+            covered=covered,
+            first=first,
+            m=m,
+            z=z,
+        )
 
 
 class DenseStore(AttentionStore):
@@ -217,8 +234,20 @@ class DenseStore(AttentionStore):
         a = self.attention[layer]
 
         def head(h: int) -> None:
-            dense_rows(a[h], self.is_causal, self.block, self.top_k, 0, self.num_tokens, pooled[h], pooled_hf[h],
-                       top[h], weights[h], covered[h], first[h])
+            dense_rows(
+                a[h],
+                self.is_causal,
+                self.block,
+                self.top_k,
+                0,
+                self.num_tokens,
+                pooled[h],
+                pooled_hf[h],
+                top[h],
+                weights[h],
+                covered[h],
+                first[h],
+            )
 
         list(head_pool().map(head, range(self.num_heads)))
         return self._finish(pooled, pooled_hf, top, weights, covered, first)

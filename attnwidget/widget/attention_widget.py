@@ -9,18 +9,30 @@ query and key vectors for the neuron view. See ``payload.py`` for the encoding,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import anywidget
 import numpy as np
 import traitlets as t
 
-from attnwidget.widget.js_bundles import REPLY, REQUEST, esm  # noqa: F401  (REQUEST/REPLY: used by callers and tests)
+from attnwidget.choices import AttentionKind, Choice, Level, PairFilter, Theme, TokenRole, View, values
+from attnwidget.defaults import DEFAULT_MODEL
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
+from attnwidget.pictures.fallback import warm_up
+from attnwidget.pictures.methods import AttentionPictures
+from attnwidget.progress import importing
+from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
+from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
+from attnwidget.widget.default_heads import default_heads, default_heads_note, layer_sharpness
+from attnwidget.widget.export import EXPORTED_TRAITS, WidgetSnapshot, save_html, to_html
+from attnwidget.widget.js_bundles import esm
 from attnwidget.widget.lifetime import ClosingWidget
+from attnwidget.widget.long_export import MAX_BYTES
 from attnwidget.widget.long_payload import BadRequest, answer, store_thumbnails, summarised, synced_layer
+from attnwidget.widget.model_input import NEEDS_MODEL, generation_input, make_data, pair_input, single_input
 from attnwidget.widget.payload import (
     AttentionData,
     meta_payload,
@@ -28,29 +40,25 @@ from attnwidget.widget.payload import (
     payload_size,
     thumbnails_payload,
 )
+from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
+
+#: The blocks of a sentence pair, queries->keys.
+PAIR_FILTERS = values(PairFilter)
 
 
-VIEWS = ("head", "model", "matrix", "neuron")
-LEVELS = ("token", "word")
-THEMES = ("auto", "light", "dark")
-ROLES = ("query", "key")
-#: The blocks of a sentence pair, queries->keys (as attnwidget.transformer.architectures.PAIR_FILTERS,
-#: repeated here so importing the widget does not import torch).
-PAIR_FILTERS = ("all", "A->A", "B->B", "A->B", "B->A")
-#: The attentions of one input: "self" for a decoder-only or encoder-only model.
-KINDS = ("self", "encoder", "decoder", "cross")
-NEEDS_MODEL = (
-    "the neuron view needs the model: create the widget with AttentionWidget(text, model=...), "
-    "from_pair or from_generation (from_attention has attention weights only, no vectors)"
-)
-
-
-class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
+class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     """Interactive attention of one input, with its syntax (head, model, matrix and neuron views).
 
     >>> w = AttentionWidget("The cat sat on the mat.", model=OFFLINE_MODEL)  # doctest: +SKIP
     >>> w.layer, w.heads = 3, [0, 5]          # the view follows
     >>> w.token                                # the token clicked in the view, or None
+
+    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
+    still referenced; in a notebook, running a cell again closes the widgets its last run
+    made.
+
+    The traits below (each documented where it is defined) are synced both ways and
+    observable with ``w.observe``.
 
     Parameters
     ----------
@@ -85,54 +93,48 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         Where the model runs (``"auto"``, ``"cpu"``, ``"cuda"``...).
     **traits:
         Initial values of the traits below.
-
-    ``w.close()`` removes the views and frees the attention at once, even while ``w`` is
-    still referenced; in a notebook, running a cell again closes the widgets its last run
-    made.
-
-    Traits (synced both ways and observable with ``w.observe``)
-    ------------------------------------------------------------
-    view: ``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (the query and key
-        vectors of the first of ``heads`` for query ``token``, fetched from the model)
-    layer: int, 0-based
-    heads: list of int, the heads drawn (several in the head view; the matrix view shows
-        their mean). Under grouped-query attention these are query heads.
-    token: int or None, the locked token (a word index at word level); the query token
-        of the neuron view
-    token_role: ``"query"`` (token's outgoing attention) or ``"key"`` (incoming)
-    threshold: float in [0, 1], weights below it are not drawn
-    prune: float in (0, 1], each row keeps its strongest lines until this share of its
-        attention mass is covered (1 = all)
-    hide_first: bool, leave out attention to the first token
-    renormalise: bool, with ``hide_first``, rescale each row to sum to 1 again
-    level: ``"token"`` | ``"word"``; word level merges a word's pieces: attention *to* a
-        word is the sum over its tokens, attention *from* it the mean
-    theme: ``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``
-    pair_filter: ``"all"`` | ``"A->A"`` | ``"B->B"`` | ``"A->B"`` | ``"B->A"``, the block of a
-        sentence pair drawn (queries->keys)
-    attention_kind: ``"self"``, or for an encoder-decoder model ``"encoder"`` |
-        ``"decoder"`` | ``"cross"`` (decoder tokens attending to source tokens)
-    step: int or None; for generated text (:meth:`from_generation`), show only what the
-        model attended to when it wrote generated token ``step`` (0-based); None: all
     """
 
     _bundle = "widget.js"
     _esm = esm(_bundle)
 
-    view = t.Unicode("head", help="head | model | matrix").tag(sync=True)
-    layer = t.Int(0, help="layer shown, 0-based").tag(sync=True)
-    heads = t.List(t.Int(), help="heads drawn").tag(sync=True)
-    token = t.Int(None, allow_none=True, help="locked token (or word) index").tag(sync=True)
-    token_role = t.Unicode("query", help="query | key").tag(sync=True)
-    threshold = t.Float(0.0, help="weights below this are not drawn").tag(sync=True)
-    prune = t.Float(1.0, help="share of each row's attention mass kept").tag(sync=True)
-    hide_first = t.Bool(False, help="leave out attention to the first token").tag(sync=True)
-    renormalise = t.Bool(True, help="rescale rows after hide_first").tag(sync=True)
-    level = t.Unicode("token", help="token | word").tag(sync=True)
-    theme = t.Unicode("auto", help="auto | light | dark").tag(sync=True)
-    pair_filter = t.Unicode("all", help="all | A->A | B->B | A->B | B->A").tag(sync=True)
-    attention_kind = t.Unicode("self", help="self | encoder | decoder | cross").tag(sync=True)
-    step = t.Int(None, allow_none=True, help="generated token shown, or None for all").tag(sync=True)
+    view = Choice(View, View.HEAD).tag(sync=True)
+    """``"head"`` | ``"model"`` | ``"matrix"`` | ``"neuron"`` (:class:`~attnwidget.choices.View`); the
+    neuron view shows the query and key vectors of the first of ``heads`` for query ``token``,
+    fetched from the model."""
+    layer = t.Int(0).tag(sync=True)
+    """The layer shown, 0-based."""
+    heads = t.List(t.Int()).tag(sync=True)
+    """The heads drawn (several in the head view; the matrix view shows their mean). Under
+    grouped-query attention these are query heads. Default: a few readable heads of the layer
+    shown, picked by :mod:`attnwidget.widget.default_heads` (the view states the rule)."""
+    token = t.Int(None, allow_none=True).tag(sync=True)
+    """The locked token (a word index at word level), or None; the query token of the neuron view."""
+    token_role = Choice(TokenRole, TokenRole.QUERY).tag(sync=True)
+    """``"query"`` (the token's outgoing attention) or ``"key"`` (its incoming attention)."""
+    threshold = t.Float(0.0).tag(sync=True)
+    """A weight in [0, 1]: weights below it are not drawn."""
+    prune = t.Float(1.0).tag(sync=True)
+    """In (0, 1]: each row keeps its strongest lines until this share of its attention mass is
+    covered (1 = all)."""
+    hide_first = t.Bool(False).tag(sync=True)
+    """Leave out attention to the first token."""
+    renormalise = t.Bool(True).tag(sync=True)
+    """With ``hide_first``, rescale each row to sum to 1 again."""
+    level = Choice(Level, Level.TOKEN).tag(sync=True)
+    """``"token"`` | ``"word"``; word level merges a word's pieces: attention *to* a word is the
+    sum over its tokens, attention *from* it the mean (needs word annotations)."""
+    theme = Choice(Theme, Theme.AUTO).tag(sync=True)
+    """``"auto"`` (follow the notebook) | ``"light"`` | ``"dark"``."""
+    pair_filter = Choice(PairFilter, PairFilter.ALL).tag(sync=True)
+    """``"all"`` | ``"A->A"`` | ``"B->B"`` | ``"A->B"`` | ``"B->A"``: the block of a sentence pair
+    drawn (queries -> keys)."""
+    attention_kind = Choice(AttentionKind, AttentionKind.SELF).tag(sync=True)
+    """``"self"``, or for an encoder-decoder model ``"encoder"`` | ``"decoder"`` | ``"cross"``
+    (decoder tokens attending to source tokens)."""
+    step = t.Int(None, allow_none=True).tag(sync=True)
+    """For generated text (:meth:`from_generation`): show only what the model attended to when it
+    wrote generated token ``step`` (0-based); None: all."""
 
     _meta = t.Dict().tag(sync=True)
     _layer_data = t.Dict(allow_none=True, default_value=None).tag(sync=True)
@@ -153,20 +155,27 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         _source: tuple | None = None,
         **traits: Any,
     ) -> None:
+        warm_up()  # the static fallback's matplotlib loads while the model runs
         if _data is not None:
             kinds, model_input, generation = {_data.kind: _data}, None, None
         elif _source is not None:
             kinds, model_input, generation = _source
         else:
-            kinds, model_input = _compute(text, model, annotations, device, text_pair, target,
-                                          pipeline=pipeline, window=window)
+            kinds, model_input = _compute(
+                text, model, annotations, device, text_pair, target, pipeline=pipeline, window=window
+            )
             generation = None
         self._kinds: dict[str, AttentionData] = kinds
-        self._input = model_input  # sources.ModelInput, or None: no model, no neuron view
+        self._input = model_input  # model_input.ModelInput, or None: no model, no neuron view
         self._generation = generation
         first = next(iter(kinds.values()))
         traits.setdefault("attention_kind", first.kind)
-        traits.setdefault("heads", list(range(first.num_heads)))
+        self._default_heads = None
+        if "heads" not in traits:  # a few readable heads, and the rule that chose them (default_heads.py)
+            shown = kinds.get(traits["attention_kind"], first)
+            layer = min(max(int(traits.get("layer", 0)), 0), shown.num_layers - 1)
+            traits["heads"] = default_heads(scores=layer_sharpness(shown, layer))
+            self._default_heads = default_heads_note(layer, traits["heads"], shown.num_heads)
         # Long inputs start pruned so the first picture is readable; 1.0 shows every line.
         traits.setdefault("prune", 1.0 if first.num_tokens <= 128 else 0.9)
         self._ready = False
@@ -197,11 +206,13 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         self._layer_data, self._meta = None, {}
 
     def _meta_of(self, data: AttentionData) -> dict:
+        """The ``_meta`` the views read for one of this input's attentions."""
         return {
             **meta_payload(data),
             "kinds": list(self._kinds),
             "neuron": self._input is not None,
             "window": self._window,
+            "default_heads": self._default_heads,
         }
 
     @property
@@ -225,7 +236,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         model_name: str = "custom",
         is_causal: bool | None = None,
         **traits: Any,
-    ) -> "AttentionWidget":
+    ) -> AttentionWidget:
         """A widget for attention computed elsewhere.
 
         ``tokens``: the T display strings, or an :class:`attnwidget.AnnotatedSentence`
@@ -243,14 +254,51 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
             tokens = sentence.tokens
             syntax = sentence.syntax if syntax is None else syntax
             token_word = sentence.token_word if token_word is None else token_word
-        data = make_data(tokens, attention, syntax=syntax, token_word=token_word,
-                         model_name=model_name, is_causal=is_causal)
+        data = make_data(
+            tokens, attention, syntax=syntax, token_word=token_word, model_name=model_name, is_causal=is_causal
+        )
         return cls(_data=data, **traits)
 
     @classmethod
     @checked_keywords(extra=trait_names)
-    def from_pair(cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto",
-                  **traits: Any) -> "AttentionWidget":
+    def from_cache(
+        cls,
+        cache: Any,
+        tokens: Any,
+        *,
+        batch: int = 0,
+        syntax: Any = None,
+        token_word: Sequence[int] | np.ndarray | None = None,
+        model_name: str | None = None,
+        is_causal: bool | None = None,
+        **traits: Any,
+    ) -> AttentionWidget:
+        """A widget for the patterns in a TransformerLens ``ActivationCache``.
+
+        ``cache``: what ``model.run_with_cache(...)`` returns (TransformerLens 3 or 4), or its
+        dict form; every layer's ``blocks.{l}.attn.hook_pattern`` is shown. ``tokens``: the
+        T display strings (``model.to_str_tokens(...)``), an AnnotatedSentence, or the token
+        ids or prompt text the cache was made from (turned into strings by the cache's model).
+        ``batch``: which prompt of a batched cache. ``model_name`` and ``is_causal`` default
+        to what the cache's model says. The neuron view needs the model: use
+        ``AttentionWidget(text, model=model)``.
+        """
+        name, causal = cache_model_info(cache)
+        return cls.from_attention(
+            cache_tokens(cache, tokens, batch),
+            cache_patterns(cache, batch),
+            syntax=syntax,
+            token_word=token_word,
+            model_name=model_name or name,
+            is_causal=causal if is_causal is None else is_causal,
+            **traits,
+        )
+
+    @classmethod
+    @checked_keywords(extra=trait_names)
+    def from_pair(
+        cls, text_a: str, text_b: str, model: Any = None, *, device: str = "auto", **traits: Any
+    ) -> AttentionWidget:
         """A sentence pair read by an encoder model, as BERT reads it for next-sentence prediction.
 
         Same as ``AttentionWidget(text_a, model=model, text_pair=text_b)``; set
@@ -273,7 +321,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         generate_kwargs: dict | None = None,
         progress: bool = True,
         **traits: Any,
-    ) -> "AttentionWidget":
+    ) -> AttentionWidget:
         """Let a causal model continue ``prompt``, then show its attention over prompt and continuation.
 
         Every view marks where the prompt ends; ``step = k`` shows only the attention with
@@ -284,14 +332,19 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         (``pipeline``: the spaCy pipeline's name or a loaded ``nlp``). ``progress``: a bar
         over the new tokens (and a status line while a model given by name loads).
         """
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
-        from attnwidget.widget.model_input import generation_input
 
-        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True,
-                            progress=progress)
+        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device, lm_head=True, progress=progress)
         kinds, model_input, generation = generation_input(
-            prompt, loaded, max_new_tokens, annotations, do_sample=do_sample, pipeline=pipeline,
-            progress=progress, **(generate_kwargs or {})
+            prompt,
+            loaded,
+            max_new_tokens,
+            annotations,
+            do_sample=do_sample,
+            pipeline=pipeline,
+            progress=progress,
+            **(generate_kwargs or {}),
         )
         return cls(_source=(kinds, model_input, generation), **traits)
 
@@ -307,8 +360,9 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         if data.attention is None:
             raise AttnWidgetError(
                 f"this input's {data.num_tokens} tokens are kept as queries and keys, not as a "
-                f"[layers, heads, T, T] array ({data.num_layers * data.num_heads * data.num_tokens ** 2 * 4 / 1e9:.0f} GB); "
-                "use w.store.window(layer, head, r0, c0, cells, 1) for exact weights, or w.store.rows(...)")
+                f"[layers, heads, T, T] array ({data.num_layers * data.num_heads * data.num_tokens**2 * 4 / 1e9:.0f} GB); "
+                "use w.store.window(layer, head, r0, c0, cells, 1) for exact weights, or w.store.rows(...)"
+            )
         return data.attention
 
     @property
@@ -355,6 +409,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
         the last). The first call catches every layer's vectors in one forward pass and
         keeps them, so other layers, heads and tokens are free.
         """
+        # lazy: keeps torch out of importing this module
         from attnwidget.transformer.neurons import neuron_view
 
         self._check_open()
@@ -388,46 +443,42 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     # ---------------------------------------------------------------------- export
 
     @checked_keywords
-    def to_html(self, title: str | None = None, max_bytes: int = 25_000_000) -> str:
+    def to_html(self, title: str | None = None, max_bytes: int = MAX_BYTES) -> str:
         """One self-contained HTML page with the same interactive views (no kernel, no network).
 
         ``max_bytes``: the page's size limit. An input whose layers do not all fit carries
         every layer's overview and the shown layer's strongest lines (and its full detail
         when it fits); the page says plainly where it holds less than the notebook."""
-        from attnwidget.widget.export import to_html
-
         return to_html(self, title=title, max_bytes=max_bytes)
 
     @checked_keywords
-    def save_html(self, path: str | Path, title: str | None = None, max_bytes: int = 25_000_000) -> Path:
+    def save_html(self, path: str | Path, title: str | None = None, max_bytes: int = MAX_BYTES) -> Path:
         """Write :meth:`to_html` to ``path`` and return the path."""
-        from attnwidget.widget.export import save_html
-
         return save_html(self, path, title=title, max_bytes=max_bytes)
+
+    def export_snapshot(self) -> WidgetSnapshot:
+        """What an exported page shows of this widget: its view settings and ``_meta``, the
+        attention shown, an encoder-decoder's other two attentions, and the model input
+        whose vectors the neuron view reads (see :mod:`attnwidget.widget.export`)."""
+        shown = self._data
+        state = {name: getattr(self, name) for name in EXPORTED_TRAITS}
+        state["_meta"] = self._meta
+        others = {
+            kind: (self._meta_of(data), data) for kind, data in self._kinds.items() if kind != self.attention_kind
+        }
+        return WidgetSnapshot(state=state, shown=shown, others=others, model_input=self._input)
 
     # ------------------------------------------------------------------ validation
 
-    @t.validate("view")
-    def _check_view(self, proposal):
-        return _one_of("view", proposal["value"], VIEWS)
-
     @t.validate("level")
     def _check_level(self, proposal):
-        value = _one_of("level", proposal["value"], LEVELS)
+        value = proposal["value"]
         if value == "word" and not self._data.has_words:
             raise t.TraitError(
                 "level='word' needs word annotations; create the widget with "
                 "annotations='spacy' or a CoNLL-U sentence (or syntax= and token_word=)."
             )
         return value
-
-    @t.validate("theme")
-    def _check_theme(self, proposal):
-        return _one_of("theme", proposal["value"], THEMES)
-
-    @t.validate("token_role")
-    def _check_role(self, proposal):
-        return _one_of("token_role", proposal["value"], ROLES)
 
     @t.validate("layer")
     def _check_layer(self, proposal):
@@ -473,7 +524,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
 
     @t.validate("pair_filter")
     def _check_pair_filter(self, proposal):
-        value = _one_of("pair_filter", proposal["value"], PAIR_FILTERS)
+        value = proposal["value"]
         split = self._data.split
         if value != "all" and not (split and split["names"] == ["A", "B"]):
             raise t.TraitError(
@@ -484,7 +535,7 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
 
     @t.validate("attention_kind")
     def _check_kind(self, proposal):
-        value = _one_of("attention_kind", proposal["value"], KINDS)
+        value = proposal["value"]
         if value not in self._kinds:
             raise t.TraitError(
                 f"attention_kind={value!r} is not available for this input; it has "
@@ -537,181 +588,84 @@ class AttentionWidget(ClosingWidget, anywidget.AnyWidget):
     # ------------------------------------------------------------ request / reply
 
     def _on_request(self, _widget, content, _buffers) -> None:
-        if not isinstance(content, dict) or content.get("kind") != REQUEST or self.closed:
+        if self.closed:
             return  # a request that was on its way when the widget closed has no one to answer
-        reply: dict[str, Any] = {"kind": REPLY, "id": content.get("id")}
-        buffers: list[bytes] = []
-        what = content.get("what")
-        layer = content.get("layer")
-        if what in ("overview", "rows", "tile", "value"):
-            try:
-                body, buffers = answer(self._data, what, content)
-                reply.update(body)
-            except BadRequest as err:
-                reply["error"] = str(err)
-        elif what == "thumbnails":
-            hide = bool(content.get("hide_first"))
-            thumbs = store_thumbnails(self._data, hide) if summarised(self._data) else thumbnails_payload(self._data, hide)
-            reply["thumbnails"] = {**thumbs, "data": _without_buffer(thumbs["data"])}
-            buffers = [thumbs["data"]["buffer"]]
-        elif what == "layer" and isinstance(layer, int) and 0 <= layer < self._data.num_layers:
-            payload = synced_layer(self._data, layer)  # prefetch of a neighbouring layer
-            reply["payload"] = {**payload, "data": _without_buffer(payload["data"])} if "data" in payload else payload
-            buffers = [payload["data"]["buffer"]] if "data" in payload else []
-        elif what == "neuron":
-            buffers = self._neuron_reply(content, reply)
-        else:
-            reply["error"] = f"unknown request {content.get('what')!r}"
-        self.send(reply, buffers=buffers)
+        handlers = {"thumbnails": self._thumbnails_reply, "layer": self._layer_reply, "neuron": self._neuron_reply}
+        for what in ("overview", "rows", "tile", "value"):  # a long input's summaries and exact tiles
+            handlers[what] = self._store_reply
+        answer_ = reply_to(content, handlers, refused=(AttnWidgetError, BadRequest))
+        if answer_ is not None:
+            reply, buffers = answer_
+            self.send(reply, buffers=buffers)
 
+    def _store_reply(self, content: dict) -> tuple[dict, list[bytes]]:
+        """A long input's overview, strongest keys of some rows, an exact tile or one value."""
+        return answer(self._data, content["what"], content)
 
-    def _neuron_reply(self, content: dict, reply: dict) -> list[bytes]:
+    def _thumbnails_reply(self, content: dict) -> tuple[dict, list[bytes]]:
+        """Every head of the current layer, downsampled (the model view)."""
+        hide = bool(content.get("hide_first"))
+        thumbs = store_thumbnails(self._data, hide) if summarised(self._data) else thumbnails_payload(self._data, hide)
+        body, buffers = lifted(thumbs)
+        return {"thumbnails": body}, buffers
+
+    def _layer_reply(self, content: dict) -> tuple[dict, list[bytes]]:
+        """A layer other than the synced one (the view prefetches the neighbours)."""
+        payload = synced_layer(self._data, index(content, "layer", self._data.num_layers))
+        if "data" not in payload:  # a long input's layer is a description; its parts come on request
+            return {"payload": payload}, []
+        body, buffers = lifted(payload)
+        return {"payload": body}, buffers
+
+    def _neuron_reply(self, content: dict) -> tuple[dict, list[bytes]]:
         """One head's vectors for every query token; buffers in the order of ``arrays``."""
-        from attnwidget.transformer.neurons import NeuronViewError
-
         kind, layer, head = content.get("attention"), content.get("layer"), content.get("head")
         if self._input is None:
-            reply["error"] = NEEDS_MODEL
-            return []
+            raise AttnWidgetError(NEEDS_MODEL)
         data = self._kinds.get(kind)
-        if data is None or not isinstance(layer, int) or not isinstance(head, int) \
-                or not 0 <= layer < data.num_layers or not 0 <= head < data.num_heads:
-            reply["error"] = f"no layer {layer!r} / head {head!r} of attention {kind!r}"
-            return []
-        try:
-            payload = neuron_payload(self._input.capture(kind, layer), head)
-        except (AttnWidgetError, NeuronViewError) as err:
-            reply["error"] = str(err)
-            return []
-        return split_buffers(payload, reply, "neuron")
-
-
-def split_buffers(payload: dict, reply: dict, key: str) -> list[bytes]:
-    """Move a neuron payload's array bytes into binary message parts, named in ``order``."""
-    order, buffers, arrays = [], [], {}
-    for name, encoded in payload["arrays"].items():
-        if encoded is None:
-            arrays[name] = None
-            continue
-        order.append(name)
-        buffers.append(encoded["buffer"])
-        arrays[name] = _without_buffer(encoded)
-    reply[key] = {**payload, "arrays": arrays, "order": order}
-    return buffers
-
-
-def _without_buffer(encoded: dict) -> dict:
-    return {k: v for k, v in encoded.items() if k != "buffer"}
-
-
-def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise t.TraitError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
-    return value
+        if (
+            data is None
+            or not isinstance(layer, int)
+            or not isinstance(head, int)
+            or not 0 <= layer < data.num_layers
+            or not 0 <= head < data.num_heads
+        ):
+            raise AttnWidgetError(f"no layer {layer!r} / head {head!r} of attention {kind!r}")
+        body, buffers = split_buffers(neuron_payload(self._input.capture(kind, layer), head))
+        return {"neuron": body}, buffers
 
 
 # ---------------------------------------------------------------------- data in
 
 
-def make_data(
-    tokens: Sequence[str],
-    attention: Any,
+def _load_model():
+    """:func:`attnwidget.load_model`, imported with a status line: the first widget of a
+    process waits seconds for torch."""
+    with importing("torch"):
+        # lazy: keeps torch out of importing this module
+        from attnwidget.transformer.loading import load_model
+    return load_model
+
+
+def _compute(
+    text: str | None,
+    model: Any,
+    annotations: Any,
+    device: str,
+    text_pair: str | None = None,
+    target: Any = None,
     *,
-    syntax: Any = None,
-    token_word: Sequence[int] | np.ndarray | None = None,
-    model_name: str = "custom",
-    is_causal: bool | None = None,
-    key_tokens: Sequence[str] | None = None,
-) -> AttentionData:
-    """Check and normalise attention from any source into :class:`AttentionData`.
-
-    ``key_tokens``: the column tokens when they differ from the row tokens
-    (cross-attention, ``[layers, heads, T, S]``).
-    """
-    tokens = [str(tok) for tok in tokens]
-    keys = tokens if key_tokens is None else [str(tok) for tok in key_tokens]
-    att = _as_array(attention)
-    if att.ndim == 3:
-        att = att[None]
-    if att.ndim == 5 and att.shape[1] == 1:  # stacked HF tuple: [layers, 1, heads, T, T]
-        att = att[:, 0]
-    if att.ndim != 4:
-        raise AttnWidgetError(
-            f"attention must be [layers, heads, T, T] or [heads, T, T]; got shape {tuple(att.shape)}"
-        )
-    layers, heads, rows, cols = att.shape
-    if key_tokens is None and rows != cols:
-        raise AttnWidgetError(f"attention must be square in its last two axes; got {rows} x {cols}")
-    if rows != len(tokens):
-        raise AttnWidgetError(
-            f"attention covers {rows} tokens but {len(tokens)} tokens were given; "
-            "pass the same tokens the model saw (special tokens included)."
-        )
-    if key_tokens is not None and cols != len(keys):
-        raise AttnWidgetError(f"attention has {cols} columns but {len(keys)} key tokens were given")
-    if layers == 0 or heads == 0 or rows == 0:
-        raise AttnWidgetError(f"attention is empty (shape {tuple(att.shape)})")
-    att = np.ascontiguousarray(att, dtype=np.float32)
-    # Whole-array passes without whole-array temporaries: at 512 tokens on a 12 x 12-head
-    # model one copy is 151 MB, and a NaN or an infinity shows in the min or the max.
-    low, high = float(att.min()), float(att.max())
-    if not (np.isfinite(low) and np.isfinite(high)):
-        raise AttnWidgetError("attention contains NaN or infinite values")
-    if low < -1e-6 or high > 1 + 1e-3:
-        raise AttnWidgetError(
-            f"attention weights must lie in [0, 1] (softmax outputs); got range "
-            f"[{low:.3g}, {high:.3g}] - pass probabilities, not scores"
-        )
-    if is_causal is None:  # nothing above the diagonal, checked a layer at a time
-        is_causal = rows == cols and rows > 1 and all(
-            float(np.abs(np.triu(layer, k=1)).max()) <= 1e-6 for layer in att)
-    if is_causal and rows != cols:
-        raise AttnWidgetError("only square (self-)attention can be causal")
-    if token_word is not None:
-        token_word = np.asarray(token_word, dtype=np.int64)
-        if token_word.shape != (rows,):
-            raise AttnWidgetError(f"token_word needs one entry per token ({rows}); got shape {token_word.shape}")
-        if syntax is not None and token_word.max(initial=-1) >= len(syntax.words):
-            raise AttnWidgetError("token_word refers to a word the syntax does not have")
-    if syntax is not None and token_word is None:
-        raise AttnWidgetError("syntax needs token_word (the word of each token); or pass an AnnotatedSentence")
-    return AttentionData(
-        tokens=tokens,
-        attention=att,
-        model_name=model_name,
-        is_causal=bool(is_causal),
-        token_word=token_word,
-        syntax=syntax,
-        key_tokens=None if key_tokens is None else keys,
-    )
-
-
-def _as_array(attention: Any) -> np.ndarray:
-    if isinstance(attention, (tuple, list)):
-        if len(attention) == 0:
-            raise AttnWidgetError(
-                "attention is an empty tuple: the model returned no attention weights "
-                "(load it with attn_implementation='eager', or use attnwidget.load_model)"
-            )
-        return np.stack([_as_array(a) for a in attention])
-    if hasattr(attention, "detach"):  # torch tensor, without importing torch here
-        return attention.detach().float().cpu().numpy()
-    return np.asarray(attention)
-
-
-def _compute(text: str | None, model: Any, annotations: Any, device: str,
-             text_pair: str | None = None, target: Any = None, *, pipeline: Any = None,
-             window: Any = None) -> tuple[dict, Any]:
+    pipeline: Any = None,
+    window: Any = None,
+) -> tuple[dict, Any]:
     """Run the model on one input (or pair) and align it with its syntax: ``(kinds, ModelInput)``."""
-    from attnwidget.transformer.loading import DEFAULT_MODEL, load_model
-    from attnwidget.widget.model_input import pair_input, single_input
-    from attnwidget.text.syntax import Syntax, read_conllu
 
     if text_pair is not None:
         if window is not None:
-            raise AttnWidgetError("window= reads part of one long text; a sentence pair is read whole "
-                                  "(shorten the sentences instead)")
-        loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+            raise AttnWidgetError(
+                "window= reads part of one long text; a sentence pair is read whole (shorten the sentences instead)"
+            )
+        loaded = _load_model()(DEFAULT_MODEL if model is None else model, device=device)
         return pair_input(text, text_pair, loaded)
     if hasattr(annotations, "pipe_names"):  # a loaded spaCy pipeline given as the annotations
         annotations, pipeline = "spacy", annotations
@@ -719,16 +673,18 @@ def _compute(text: str | None, model: Any, annotations: Any, device: str,
         if "\t" not in annotations:
             raise AttnWidgetError(
                 f"annotations must be 'spacy', a CoNLL-U sentence, a Syntax or None, not {annotations!r}; "
-                "to choose the spaCy pipeline, pass pipeline= (a name such as 'en_core_web_sm', or a loaded nlp)")
+                "to choose the spaCy pipeline, pass pipeline= (a name such as 'en_core_web_sm', or a loaded nlp)"
+            )
         sentences = read_conllu(annotations)  # a CoNLL-U sentence given inline
         if len(sentences) != 1:
-            raise AttnWidgetError(
-                f"annotations takes one CoNLL-U sentence; this one holds {len(sentences)}"
-            )
+            raise AttnWidgetError(f"annotations takes one CoNLL-U sentence; this one holds {len(sentences)}")
         annotations = sentences[0]
     if isinstance(annotations, Syntax) and text is None:
         text = annotations.text
     if text is None:
         raise AttnWidgetError("give the text to show (or a CoNLL-U sentence as annotations)")
-    loaded = load_model(DEFAULT_MODEL if model is None else model, device=device)
+    check_text(text)  # before torch is imported and the model loads
+    loaded = _load_model()(DEFAULT_MODEL if model is None else model, device=device)
+    if annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
+        spacy_pipeline(pipeline, progress=True)  # loaded here, with a status line: seconds, once
     return single_input(text, loaded, annotations, target, pipeline=pipeline, window=window)

@@ -10,32 +10,68 @@ An encoder-decoder widget carries all three attentions. The neuron view's vector
 T x d per head and layer, too many to carry for every one: the file holds the exported
 layer's heads (the selected ones first) up to :data:`NEURON_BUDGET` bytes, as int16, and
 the view says so when another layer or head is chosen.
+
+A widget is read only through its public ``export_snapshot()`` (:class:`WidgetSnapshot`).
 """
 
 from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from attnwidget.errors import AttnWidgetError
+from attnwidget.errors import AttnWidgetError, NeuronViewError
 from attnwidget.widget.js_bundles import inline_script
 from attnwidget.widget.long_export import MAX_BYTES, long_bundle
 from attnwidget.widget.long_payload import layer_info, store_thumbnails, summarised
-from attnwidget.widget.payload import decode_array, encode_array, layer_payload, neuron_payload, thumbnails_payload, with_base64
-
-if TYPE_CHECKING:
-    from attnwidget.widget.attention_widget import AttentionWidget
-
+from attnwidget.widget.model_input import NEEDS_MODEL, ModelInput
+from attnwidget.widget.payload import (
+    AttentionData,
+    decode_array,
+    encode_array,
+    layer_payload,
+    neuron_payload,
+    thumbnails_payload,
+    with_base64,
+)
 
 #: Traits copied into the exported page (its starting view).
 EXPORTED_TRAITS = (
-    "view", "layer", "heads", "token", "token_role", "threshold", "prune",
-    "hide_first", "renormalise", "level", "theme", "pair_filter", "attention_kind", "step",
+    "view",
+    "layer",
+    "heads",
+    "token",
+    "token_role",
+    "threshold",
+    "prune",
+    "hide_first",
+    "renormalise",
+    "level",
+    "theme",
+    "pair_filter",
+    "attention_kind",
+    "step",
 )
 #: Bytes of neuron-view vectors an exported file carries (about 7 heads at 512 tokens x 64 dims).
 NEURON_BUDGET = 1_000_000
+
+
+@dataclass
+class WidgetSnapshot:
+    """What an exported page shows of a widget (``AttentionWidget.export_snapshot()``)."""
+
+    state: dict[str, Any]  #: the starting view: the :data:`EXPORTED_TRAITS` and ``_meta``
+    shown: AttentionData  #: the attention of ``state["attention_kind"]``
+    others: dict[str, tuple[dict, AttentionData]]  #: an encoder-decoder's other kinds: (``_meta``, attention)
+    model_input: ModelInput | None  #: the model and what it read, for the neuron view; None: no model
+
+
+class Exportable(Protocol):
+    """A widget this module can export: it says what its page shows."""
+
+    def export_snapshot(self) -> WidgetSnapshot: ...
 
 
 def bundle_script() -> str:
@@ -63,22 +99,23 @@ def _attention_bundle(data, limit: int | None = None) -> tuple[list, dict] | Non
     return layers, thumbs
 
 
-def neuron_bundle(widget: "AttentionWidget", budget: int = NEURON_BUDGET) -> dict:
+def neuron_bundle(widget: Exportable, budget: int = NEURON_BUDGET) -> dict:
     """The exported layer's neuron-view heads (selected heads first) within ``budget`` bytes.
 
     ``{"heads": [payload, ...], "note": why nothing or not everything is embedded}``.
     """
-    from attnwidget.transformer.neurons import NeuronViewError
-    from attnwidget.widget.attention_widget import NEEDS_MODEL
+    return _neuron_bundle(widget.export_snapshot(), budget)
 
-    if widget._input is None:
+
+def _neuron_bundle(snapshot: WidgetSnapshot, budget: int) -> dict:
+    if snapshot.model_input is None:
         return {"heads": [], "note": NEEDS_MODEL}
-    kind, layer = widget.attention_kind, widget.layer
+    kind, layer, selected = snapshot.state["attention_kind"], snapshot.state["layer"], snapshot.state["heads"]
     try:
-        capture = widget._input.capture(kind, layer)
+        capture = snapshot.model_input.capture(kind, layer)
     except NeuronViewError as err:
         return {"heads": [], "note": str(err)}
-    order = list(widget.heads) + [h for h in range(capture.num_heads) if h not in widget.heads]
+    order = list(selected) + [h for h in range(capture.num_heads) if h not in selected]
     heads, spent = [], 0
     for head in order:
         payload = neuron_payload(capture, head, quantise=True)
@@ -97,34 +134,46 @@ def neuron_bundle(widget: "AttentionWidget", budget: int = NEURON_BUDGET) -> dic
     return {"heads": heads, "note": note}
 
 
-def static_bundle(widget: "AttentionWidget", max_bytes: int = MAX_BYTES) -> dict:
+def _add_long(bundle: dict, data: AttentionData, fixed: int, max_bytes: int) -> None:
+    """A long input's part of the page: each layer's description and thumbnails, then the
+    overviews and strongest lines that fit (long_export.py); refuses a budget below the minimum."""
+    layer = bundle["state"]["layer"]
+    bundle["layers"] = [layer_info(data, i) for i in range(data.num_layers)]
+    thumbs = {key: store_thumbnails(data, hide) for key, hide in (("plain", False), ("hide_first", True))}
+    bundle["thumbnails"] = {key: {**t, "data": with_base64(t["data"])} for key, t in thumbs.items()}
+    fixed += len(script_json(bundle["layers"])) + sum(len(t["data"]["buffer"]) for t in bundle["thumbnails"].values())
+    bundle["long"] = long_bundle(data, layer, max_bytes - fixed)
+    need = fixed + bundle["long"]["bytes"]
+    if need > max_bytes:
+        raise AttnWidgetError(
+            f"max_bytes={max_bytes:,} is too small for this input: the page needs at least {need:,} bytes "
+            "(the views' code, the tokens, the thumbnails and the shown layer's overview); raise max_bytes"
+        )
+    bundle["state"]["_layer_data"] = bundle["layers"][layer]
+
+
+def static_bundle(widget: Exportable, max_bytes: int = MAX_BYTES) -> dict:
     """Everything the exported page needs: traits, sentence, all layers (or, past
     ``max_bytes``, what of them fits: long_export.py), thumbnails, neuron vectors."""
-    state = {name: getattr(widget, name) for name in EXPORTED_TRAITS}
-    state["_meta"] = widget._meta
-    bundle = {"state": state, "neuron": neuron_bundle(widget, budget=min(NEURON_BUDGET, max_bytes // 10))}
-    data = widget._data
+    return _static_bundle(widget.export_snapshot(), max_bytes)
+
+
+def _static_bundle(snapshot: WidgetSnapshot, max_bytes: int = MAX_BYTES) -> dict:
+    data = snapshot.shown
+    bundle = {
+        "state": dict(snapshot.state),
+        "neuron": _neuron_bundle(snapshot, min(NEURON_BUDGET, max_bytes // 10)),
+    }
     fixed = len(bundle_script()) + len(script_json(bundle)) + 4096
     full = None if summarised(data) else _attention_bundle(data, limit=max_bytes - fixed)
     if full is not None:
         bundle["layers"], bundle["thumbnails"] = full
     else:
-        bundle["layers"] = [layer_info(data, layer) for layer in range(data.num_layers)]
-        thumbs = {key: store_thumbnails(data, hide) for key, hide in (("plain", False), ("hide_first", True))}
-        bundle["thumbnails"] = {key: {**t, "data": with_base64(t["data"])} for key, t in thumbs.items()}
-        fixed += len(script_json(bundle["layers"])) + sum(len(t["data"]["buffer"]) for t in bundle["thumbnails"].values())
-        bundle["long"] = long_bundle(data, widget.layer, max_bytes - fixed)
-        need = fixed + bundle["long"]["bytes"]
-        if need > max_bytes:
-            raise AttnWidgetError(
-                f"max_bytes={max_bytes:,} is too small for this input: the page needs at least {need:,} bytes "
-                "(the views' code, the tokens, the thumbnails and the shown layer's overview); raise max_bytes")
-        bundle["state"]["_layer_data"] = bundle["layers"][widget.layer]
+        _add_long(bundle, data, fixed, max_bytes)
     others = {}
-    for kind, data in widget._kinds.items():  # encoder-decoder: the other two attentions
-        if kind != widget.attention_kind:
-            other_layers, other_thumbs = _attention_bundle(data)
-            others[kind] = {"meta": widget._meta_of(data), "layers": other_layers, "thumbnails": other_thumbs}
+    for kind, (meta, data) in snapshot.others.items():  # encoder-decoder: the other two attentions
+        other_layers, other_thumbs = _attention_bundle(data)
+        others[kind] = {"meta": meta, "layers": other_layers, "thumbnails": other_thumbs}
     if others:
         bundle["kinds"] = others
     return bundle
@@ -166,22 +215,22 @@ _PAGE = """<!DOCTYPE html>
 """
 
 
-def to_html(widget: "AttentionWidget", title: str | None = None, max_bytes: int = MAX_BYTES) -> str:
+def to_html(widget: Exportable, title: str | None = None, max_bytes: int = MAX_BYTES) -> str:
     """The exported page as a string, at most about ``max_bytes`` long (a long input carries
     what fits; the page says what it lacks)."""
-    data = widget._data
+    snapshot = widget.export_snapshot()
+    data = snapshot.shown
     if title is None:
         title = f"attnwidget · {data.model_name} · {data.num_tokens} tokens"
     return _PAGE.format(
         title=html.escape(title),
         heading=html.escape(title),
-        data=script_json(static_bundle(widget, max_bytes)),
+        data=script_json(_static_bundle(snapshot, max_bytes)),
         bundle=bundle_script(),
     )
 
 
-def save_html(widget: "AttentionWidget", path: str | Path, title: str | None = None,
-              max_bytes: int = MAX_BYTES) -> Path:
+def save_html(widget: Exportable, path: str | Path, title: str | None = None, max_bytes: int = MAX_BYTES) -> Path:
     """Write the exported page to ``path`` (UTF-8) and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The built JS bundles in ``static/`` and the message kinds the views use to ask for data.
+"""The built JS bundles in ``static/``, as the widgets load them.
 
 The bundles are built by the hatch hook from ``js/`` on install; a missing one must show a
 message in the notebook saying how to build it, not a blank output.
@@ -18,10 +18,6 @@ from pathlib import Path
 from typing import Any
 
 STATIC = Path(__file__).parent.parent / "static"  # attnwidget/static
-
-#: Custom-message kinds of the request/reply protocol between a view and the kernel.
-REQUEST = "attnwidget:request"
-REPLY = "attnwidget:reply"
 
 #: Watched bundles (anywidget FileContents), one per file, only under ANYWIDGET_HMR=1.
 _LIVE: dict[str, Any] = {}

@@ -19,8 +19,8 @@ import sys
 import weakref
 from typing import Any
 
-from attnwidget.widget.js_bundles import live_bundle
 from attnwidget.errors import WidgetClosedError
+from attnwidget.widget.js_bundles import live_bundle
 
 #: cell id -> (the id of the execution that made the widgets, weak references to them)
 _MADE_BY_CELL: dict[str, tuple[str, list[weakref.ref]]] = {}

@@ -58,8 +58,13 @@ def _rows(data: AttentionData, layer: int, k: int) -> dict:
     top = rows["top"][..., :k]
     if data.num_keys < 0xFFFF:
         top = np.where(top < 0, 0xFFFF, top).astype(np.uint16)
-    return {"k": k, "top": _enc(top), "weights": _enc(quantise_sqrt(rows["weights"][..., :k])),
-            "covered": _enc(quantise_sqrt(rows["covered"])), "first": _enc(quantise_sqrt(rows["first"]))}
+    return {
+        "k": k,
+        "top": _enc(top),
+        "weights": _enc(quantise_sqrt(rows["weights"][..., :k])),
+        "covered": _enc(quantise_sqrt(rows["covered"])),
+        "first": _enc(quantise_sqrt(rows["first"])),
+    }
 
 
 def long_bundle(data: AttentionData, layer: int, budget: int) -> dict:
@@ -77,9 +82,12 @@ def long_bundle(data: AttentionData, layer: int, budget: int) -> dict:
         return sum(_size(v) for v in values if isinstance(v, dict) and "buffer" in v)
 
     def overview_of(at: int, factor: int) -> dict:
-        return {"factor": factor, "block": store.block * factor,
-                "plain": _enc(_pool(store.overview(at, False), factor)),
-                "hide_first": _enc(_pool(store.overview(at, True), factor))}
+        return {
+            "factor": factor,
+            "block": store.block * factor,
+            "plain": _enc(_pool(store.overview(at, False), factor)),
+            "hide_first": _enc(_pool(store.overview(at, True), factor)),
+        }
 
     current = overview_of(layer, 1)
     overviews[layer] = current
@@ -120,14 +128,23 @@ def long_bundle(data: AttentionData, layer: int, budget: int) -> dict:
                 rows[at] = r
                 spent += fits(r)
     holds = {
-        "overview": sorted(overviews), "rows": {str(at): r["k"] for at, r in rows.items()}, "full": sorted(dense),
-        "block": {str(at): o["block"] for at, o in overviews.items()}, "notes": notes,
+        "overview": sorted(overviews),
+        "rows": {str(at): r["k"] for at, r in rows.items()},
+        "full": sorted(dense),
+        "block": {str(at): o["block"] for at, o in overviews.items()},
+        "notes": notes,
     }
     return {
-        "budget": budget, "bytes": spent, "holds": holds,
-        "overviews": {str(at): {**o, "plain": with_base64(o["plain"]), "hide_first": with_base64(o["hide_first"])}
-                      for at, o in overviews.items()},
-        "rows": {str(at): {**r, **{n: with_base64(r[n]) for n in ("top", "weights", "covered", "first")}}
-                 for at, r in rows.items()},
+        "budget": budget,
+        "bytes": spent,
+        "holds": holds,
+        "overviews": {
+            str(at): {**o, "plain": with_base64(o["plain"]), "hide_first": with_base64(o["hide_first"])}
+            for at, o in overviews.items()
+        },
+        "rows": {
+            str(at): {**r, **{n: with_base64(r[n]) for n in ("top", "weights", "covered", "first")}}
+            for at, r in rows.items()
+        },
         "full": {str(at): {**d, "data": with_base64(d["data"])} for at, d in dense.items()},
     }

@@ -52,9 +52,17 @@ def layer_info(data: AttentionData, layer: int) -> dict:
     store = data.store
     done, total = store.progress()
     return {
-        "layer": int(layer), "kind": data.kind, "heads": data.num_heads, "size": data.num_tokens,
-        "cols": data.num_keys, "packing": "summary", "block": store.block, "cells": store.cells,
-        "top_k": store.top_k, "summarised": done, "of": total,
+        "layer": int(layer),
+        "kind": data.kind,
+        "heads": data.num_heads,
+        "size": data.num_tokens,
+        "cols": data.num_keys,
+        "packing": "summary",
+        "block": store.block,
+        "cells": store.cells,
+        "top_k": store.top_k,
+        "summarised": done,
+        "of": total,
     }
 
 
@@ -67,7 +75,11 @@ def _int(content: dict, name: str, low: int, high: int) -> int:
 
 def _heads(content: dict, data: AttentionData) -> list[int]:
     heads = content.get("heads")
-    if not isinstance(heads, list) or not heads or not all(isinstance(h, int) and 0 <= h < data.num_heads for h in heads):
+    if (
+        not isinstance(heads, list)
+        or not heads
+        or not all(isinstance(h, int) and 0 <= h < data.num_heads for h in heads)
+    ):
         raise BadRequest(f"heads must be a non-empty list of heads in 0..{data.num_heads - 1}, not {heads!r}")
     return heads
 
@@ -77,8 +89,10 @@ def answer(data: AttentionData, what: str, content: dict) -> tuple[dict, list[by
     store = data.store
     layer = _int(content, "layer", 0, data.num_layers - 1)
     if what == "overview":
-        return _arrays({"layer": layer, "block": store.block, "cells": store.cells},
-                       {"overview": store.overview(layer, bool(content.get("hide_first")))})
+        return _arrays(
+            {"layer": layer, "block": store.block, "cells": store.cells},
+            {"overview": store.overview(layer, bool(content.get("hide_first")))},
+        )
     if what == "rows":
         heads = _heads(content, data)
         r0 = _int(content, "r0", 0, data.num_tokens - 1)
@@ -87,9 +101,15 @@ def answer(data: AttentionData, what: str, content: dict) -> tuple[dict, list[by
         top = rows["top"]
         if data.num_keys < 0xFFFF:  # half the bytes; 65535 is "no key"
             top = np.where(top < 0, 0xFFFF, top).astype(np.uint16)
-        return _arrays({"layer": layer, "heads": heads, "r0": r0, "r1": r1},
-                       {"top": top, "weights": rows["weights"].astype(np.float32),
-                        "covered": rows["covered"].astype(np.float32), "first": rows["first"].astype(np.float32)})
+        return _arrays(
+            {"layer": layer, "heads": heads, "r0": r0, "r1": r1},
+            {
+                "top": top,
+                "weights": rows["weights"].astype(np.float32),
+                "covered": rows["covered"].astype(np.float32),
+                "first": rows["first"].astype(np.float32),
+            },
+        )
     if what == "tile":
         heads = _heads(content, data)
         cells = _int(content, "cells", 1, MAX_CELLS)
@@ -98,9 +118,18 @@ def answer(data: AttentionData, what: str, content: dict) -> tuple[dict, list[by
         c0 = _int(content, "c0", 0, data.num_keys - 1)
         tiles = [store.window(layer, h, r0, c0, cells, r) for h in heads]
         tile = np.mean(tiles, axis=0) if r == 1 else np.max(tiles, axis=0)
-        return _arrays({"layer": layer, "heads": heads, "r0": r0, "c0": c0, "cells": cells, "r": r,
-                        "combine": "mean" if r == 1 or len(heads) == 1 else "max"},
-                       {"tile": tile.astype(np.float32)})
+        return _arrays(
+            {
+                "layer": layer,
+                "heads": heads,
+                "r0": r0,
+                "c0": c0,
+                "cells": cells,
+                "r": r,
+                "combine": "mean" if r == 1 or len(heads) == 1 else "max",
+            },
+            {"tile": tile.astype(np.float32)},
+        )
     if what == "value":
         heads = _heads(content, data)
         i = _int(content, "i", 0, data.num_tokens - 1)
@@ -125,8 +154,13 @@ def store_thumbnails(data: AttentionData, hide_first: bool) -> dict:
     key = ("store", bool(hide_first))
     if key not in data._thumbnails:
         thumbs, per_cell = data.store.thumbnails(hide_first)
-        data._thumbnails[key] = {"layers": data.num_layers, "heads": data.num_heads, "size": int(thumbs.shape[-1]),
-                                 "blocks": int(per_cell), "data": encode_array(thumbs)}
+        data._thumbnails[key] = {
+            "layers": data.num_layers,
+            "heads": data.num_heads,
+            "size": int(thumbs.shape[-1]),
+            "blocks": int(per_cell),
+            "data": encode_array(thumbs),
+        }
     return data._thumbnails[key]
 
 
@@ -134,14 +168,19 @@ def long_input(sentence: Any, loaded: Any, progress: bool = True) -> AttentionDa
     """A long sentence through a decoder-only model: queries and keys only, summarised later."""
     import torch
 
+    # lazy: torch (the capture) and numba (the store's kernels) load only for a long input
     from attnwidget.transformer.qk_capture import capture
-    from attnwidget.widget.qk_store import QKStore
+    from attnwidget.widget.qk_store import QKStore  # lazy: as above
 
     ids = torch.tensor([sentence.input_ids], dtype=torch.long)
     store = QKStore(capture(loaded, ids, progress=progress))
     has_syntax = sentence.syntax is not None
     return AttentionData(
-        tokens=list(sentence.tokens), attention=None, model_name=loaded.name, is_causal=True,
+        tokens=list(sentence.tokens),
+        attention=None,
+        model_name=loaded.name,
+        is_causal=True,
         token_word=np.asarray(sentence.token_word, dtype=np.int64) if has_syntax else None,
-        syntax=sentence.syntax, _store=store,
+        syntax=sentence.syntax,
+        _store=store,
     )

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from attnwidget.widget.quantise import dequantise_sqrt, quantise_sqrt
+
 #: Payloads larger than this are gzip-compressed (the browser inflates them natively).
 COMPRESS_ABOVE = 64 * 1024
 #: Side of a model-view thumbnail, in cells; longer inputs are block-max downsampled.
@@ -60,6 +62,7 @@ class AttentionData:
     def store(self):
         """The :class:`attnwidget.attention_store.AttentionStore` of this attention (made on first use)."""
         if self._store is None:
+            # lazy: the store's compiled kernels (numba) load only when a summary is asked for
             from attnwidget.widget.attention_store import DenseStore
 
             self._store = DenseStore(self.attention, self.is_causal)
@@ -137,20 +140,6 @@ def decode_array(encoded: dict) -> np.ndarray:
 def with_base64(encoded: dict) -> dict:
     """The same encoded array with its buffer as base64 text (for JSON / HTML)."""
     return {**encoded, "buffer": base64.b64encode(bytes(encoded["buffer"])).decode("ascii")}
-
-
-# --------------------------------------------------------------------- quantisation
-
-
-def quantise_sqrt(weights: np.ndarray) -> np.ndarray:
-    """uint8 ``round(sqrt(clip(a, 0, 1)) * 255)``."""
-    a = np.clip(np.asarray(weights, dtype=np.float32), 0.0, 1.0)
-    return np.rint(np.sqrt(a) * 255.0).astype(np.uint8)
-
-
-def dequantise_sqrt(q: np.ndarray) -> np.ndarray:
-    """float32 ``(q / 255) ** 2``; the inverse of :func:`quantise_sqrt` up to its step."""
-    return (np.asarray(q, dtype=np.float32) / 255.0) ** 2
 
 
 def _tril(n: int) -> np.ndarray:
@@ -261,12 +250,8 @@ def word_units(token_word: np.ndarray) -> tuple[list[int], list[int]]:
 def meta_payload(data: AttentionData) -> dict:
     """The synced ``_meta``: tokens, syntax, and the token/word units (small, JSON)."""
     n = data.num_tokens
-    token_word = (
-        [int(w) for w in data.token_word] if data.token_word is not None else [-1] * n
-    )
-    levels: dict[str, dict] = {
-        "token": {"labels": list(data.tokens), "word": token_word, "of_token": list(range(n))}
-    }
+    token_word = [int(w) for w in data.token_word] if data.token_word is not None else [-1] * n
+    levels: dict[str, dict] = {"token": {"labels": list(data.tokens), "word": token_word, "of_token": list(range(n))}}
     syntax = None
     if data.has_words:
         s = data.syntax

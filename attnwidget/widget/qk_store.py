@@ -49,8 +49,24 @@ class QKStore(AttentionStore):
         scale = np.float32(self.qk.scale)
 
         def head(h: int) -> None:
-            qk_rows(self.qk.query[layer, h], self._kt(layer, h), scale, self.is_causal, self.block, self.top_k,
-                    0, self.num_tokens, pooled[h], pooled_hf[h], top[h], weights[h], covered[h], first[h], m[h], z[h])
+            qk_rows(
+                self.qk.query[layer, h],
+                self._kt(layer, h),
+                scale,
+                self.is_causal,
+                self.block,
+                self.top_k,
+                0,
+                self.num_tokens,
+                pooled[h],
+                pooled_hf[h],
+                top[h],
+                weights[h],
+                covered[h],
+                first[h],
+                m[h],
+                z[h],
+            )
 
         try:
             list(head_pool().map(head, range(self.num_heads)))
@@ -63,8 +79,12 @@ class QKStore(AttentionStore):
         if self.has_summary(layer):
             return super().rows(layer, heads, r0, r1)
         n, k = r1 - r0, self.top_k
-        out = {"top": np.full((len(heads), n, k), -1, np.int32), "weights": np.zeros((len(heads), n, k), np.float32),
-               "covered": np.zeros((len(heads), n), np.float32), "first": np.zeros((len(heads), n), np.float32)}
+        out = {
+            "top": np.full((len(heads), n, k), -1, np.int32),
+            "weights": np.zeros((len(heads), n, k), np.float32),
+            "covered": np.zeros((len(heads), n), np.float32),
+            "first": np.zeros((len(heads), n), np.float32),
+        }
         scale = np.float32(self.qk.scale)
 
         def head(item: tuple[int, int]) -> None:
@@ -78,8 +98,24 @@ class QKStore(AttentionStore):
             covered = np.zeros(self.num_tokens, np.float32)
             first = np.zeros(self.num_tokens, np.float32)
             q = self.qk.query[layer, h]
-            qk_rows(q, self._kt(layer, h), scale, self.is_causal, self.block, k, r0, r1,
-                    pooled, pooled, top, weights, covered, first, m, z)
+            qk_rows(
+                q,
+                self._kt(layer, h),
+                scale,
+                self.is_causal,
+                self.block,
+                k,
+                r0,
+                r1,
+                pooled,
+                pooled,
+                top,
+                weights,
+                covered,
+                first,
+                m,
+                z,
+            )
             out["top"][at], out["weights"][at] = top[r0:r1], weights[r0:r1]
             out["covered"][at], out["first"][at] = covered[r0:r1], first[r0:r1]
 
@@ -90,8 +126,19 @@ class QKStore(AttentionStore):
     def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
         s = self.summary(layer)
         out = np.zeros((cells, cells), np.float32)
-        qk_window(self.qk.query[layer, head], self._kt(layer, head), np.float32(self.qk.scale), self.is_causal,
-                  s.m[head], s.z[head], r0, c0, cells, r, out)
+        qk_window(
+            self.qk.query[layer, head],
+            self._kt(layer, head),
+            np.float32(self.qk.scale),
+            self.is_causal,
+            s.m[head],
+            s.z[head],
+            r0,
+            c0,
+            cells,
+            r,
+            out,
+        )
         return out
 
 

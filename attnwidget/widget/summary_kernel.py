@@ -100,8 +100,9 @@ def _top_k(v, n, B, cmax, kk, bi, bv):  # pragma: no cover - compiled
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _score_row_summary(s, n, B, i, k, pooled, pooled_hf, top, wts, covered, w0_out, m_out, z_out,
-                       cmax, bi, bv):  # pragma: no cover - compiled
+def _score_row_summary(
+    s, n, B, i, k, pooled, pooled_hf, top, wts, covered, w0_out, m_out, z_out, cmax, bi, bv
+):  # pragma: no cover - compiled
     """Everything row i needs from its scores s[:n]."""
     nb = (n + B - 1) // B
     m = _block_max(s, n, B, cmax)
@@ -178,8 +179,24 @@ def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, cov
                 s[3, j] += a3 * kv
         for r in range(rows):
             i = i0 + r
-            _score_row_summary(s[r], min(i + 1, T) if causal else T, B, i, k, pooled, pooled_hf, top, wts,
-                               covered, w0, m, z, cmax, bi, bv)
+            _score_row_summary(
+                s[r],
+                min(i + 1, T) if causal else T,
+                B,
+                i,
+                k,
+                pooled,
+                pooled_hf,
+                top,
+                wts,
+                covered,
+                w0,
+                m,
+                z,
+                cmax,
+                bi,
+                bv,
+            )
 
 
 @njit(fastmath=True, nogil=True, cache=True)

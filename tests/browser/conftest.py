@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -105,7 +104,9 @@ def jupyter_lab(tmp_path):
     log = open(tmp_path / "lab.log", "w")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable,
+            "-m",
+            "jupyterlab",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
             "--ServerApp.port_retries=0",
@@ -117,25 +118,37 @@ def jupyter_lab(tmp_path):
             "--LabApp.extension_manager=readonly",  # no PyPI lookups
             *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         ],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     server = LabServer(root, port, token, runtime, proc)
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{server.url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
-                time.sleep(0.5)
+        wait_until_up(proc, f"{server.url}/api/status?token={token}", tmp_path / "lab.log", "JupyterLab", 90)
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc, 15)
         log.close()
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, log: Path, name: str, timeout: float) -> None:
+    """Poll `url` until the server answers; its log in the error if it exits or never does."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"{name} did not start:\n" + log.read_text())
+            time.sleep(0.5)
+
+
+def stop_server(proc: subprocess.Popen, timeout: float) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

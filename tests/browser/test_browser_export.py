@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pagetools import canvas_digest, goto_offline, wait_drawn
 
 from attnwidget.text.syntax import Syntax
 from attnwidget.widget.attention_widget import AttentionWidget
-from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -31,12 +31,19 @@ def exported(tmp_path_factory):
         start = text.index(w, pos)
         spans.append((start, start + len(w)))
         pos = start + len(w)
-    syntax = Syntax(text=text, words=words, spans=spans, upos=["DET", "NOUN", "X", "VERB", "PUNCT"],
-                    heads=[1, 3, 3, -1, 3], deprels=["det", "nsubj", "dep", "root", "punct"])
-    tokens = ["<s>", "The", " cat", " <img", " src=x onerror=\"window.__xss=1\">", " sat", " ."]
+    syntax = Syntax(
+        text=text,
+        words=words,
+        spans=spans,
+        upos=["DET", "NOUN", "X", "VERB", "PUNCT"],
+        heads=[1, 3, 3, -1, 3],
+        deprels=["det", "nsubj", "dep", "root", "punct"],
+    )
+    tokens = ["<s>", "The", " cat", " <img", ' src=x onerror="window.__xss=1">', " sat", " ."]
     token_word = [-1, 0, 1, 2, 2, 3, 4]
-    w = AttentionWidget.from_attention(tokens, softmax(3, 4, len(tokens)), syntax=syntax,
-                                       token_word=token_word, model_name="test-model")
+    w = AttentionWidget.from_attention(
+        tokens, softmax(3, 4, len(tokens)), syntax=syntax, token_word=token_word, model_name="test-model"
+    )
     return w.save_html(tmp_path_factory.mktemp("export") / "widget.html")
 
 

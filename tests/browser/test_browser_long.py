@@ -80,8 +80,11 @@ def test_zoom_to_one_cell_shows_the_value_python_computes(page, files, weights):
     assert size < 25_000_000
     x, y = PLOT_LEFT + 400, PLOT_TOP + 500  # the lower triangle
     zoom_in_at(page, x, y, 10)
-    page.wait_for_function("() => { const z = JSON.parse(document.querySelector('.aw-root').dataset.zoom); "
-                           "return z.r === 1 && z.missing === 0; }", timeout=30_000)
+    page.wait_for_function(
+        "() => { const z = JSON.parse(document.querySelector('.aw-root').dataset.zoom); "
+        "return z.r === 1 && z.missing === 0; }",
+        timeout=30_000,
+    )
     state = zoom_state(page)
     assert 1 / state["tokensPerPx"] >= 10  # cells of 10 px and more: labels are drawn
     assert state["notice"] == ""
@@ -105,8 +108,11 @@ def test_head_view_scrolls_to_the_last_token(page, files):
     page.click(".aw-tab[data-view='head']")
     page.wait_for_function("() => document.querySelector('.aw-root').dataset.rows", timeout=30_000)
     page.eval_on_selector(".aw-stage", "s => { s.scrollTop = s.scrollHeight; }")
-    page.wait_for_function("() => { const r = JSON.parse(document.querySelector('.aw-root').dataset.rows); "
-                           f"return r.last === {T - 1} && r.waiting === 0 && r.lines > 0; }}", timeout=30_000)
+    page.wait_for_function(
+        "() => { const r = JSON.parse(document.querySelector('.aw-root').dataset.rows); "
+        f"return r.last === {T - 1} && r.waiting === 0 && r.lines > 0; }}",
+        timeout=30_000,
+    )
     status = page.inner_text(".aw-status")
     assert f"of {T}" in status and "share of the row's mass" in status
     assert page.errors == []
@@ -117,8 +123,9 @@ def test_a_file_past_its_budget_says_what_it_lacks(page, files):
     assert small.stat().st_size <= 3_000_000
     open_file(page, small)
     zoom_in_at(page, PLOT_LEFT + 300, PLOT_TOP + 500, 8)
-    page.wait_for_function("() => JSON.parse(document.querySelector('.aw-root').dataset.zoom).notice !== ''",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => JSON.parse(document.querySelector('.aw-root').dataset.zoom).notice !== ''", timeout=30_000
+    )
     notice = zoom_state(page)["notice"]
     assert re.search(r"this file holds layer 1 at \d+ tokens per cell", notice), notice
     assert "open it in the notebook" in notice and "3 MB" in notice

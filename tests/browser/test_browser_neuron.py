@@ -5,11 +5,11 @@ encoder-decoder kinds and the generation step."""
 from __future__ import annotations
 
 import pytest
+from pagetools import canvas_digest, goto_offline, wait_drawn
 
 import tiny_models
 from attnwidget.transformer.loading import load_model
 from attnwidget.widget.attention_widget import AttentionWidget
-from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +91,7 @@ def test_a_head_the_file_lacks_says_so(page, files):
     assert "layer 0, head 2 are not available" in note and "carries the vectors of layer 1" in note
     page.select_option(".aw-layer", "1")
     page.click(".aw-chip[data-head='0']")  # another head of the exported layer: embedded too (small input)
-    page.wait_for_function(f"document.querySelector('.aw-neuron-summary').textContent.startsWith('layer 1 · head 0')")
+    page.wait_for_function("document.querySelector('.aw-neuron-summary').textContent.startsWith('layer 1 · head 0')")
     page.wait_for_function("document.querySelector('.aw-neuron-note').hidden")
 
 

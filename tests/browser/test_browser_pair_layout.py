@@ -9,9 +9,9 @@ hovering or clicking a shown token still reports its original index.
 from __future__ import annotations
 
 import pytest
+from pagetools import canvas_digest, goto_offline, wait_drawn
 
 from attnwidget.widget.attention_widget import AttentionWidget
-from pagetools import canvas_digest, goto_offline, wait_drawn
 
 pytestmark = pytest.mark.browser
 
@@ -172,7 +172,9 @@ def test_matrix_shows_only_the_block(opened, pair):
     assert page.inner_text(".aw-tooltip").startswith(f'"{tokens[0]}" → "{tokens[at]}": ')
     # bottom-right cell: A's last token ([SEP]) to B's last token
     page.mouse.move(left + (n - at - 0.5) * CELL, top + (at - 0.5) * CELL)
-    page.wait_for_function(f"document.querySelector('.aw-tooltip').textContent.startsWith('\"{tokens[at - 1]}\" → \"{tokens[-1]}\"')")
+    page.wait_for_function(
+        f"document.querySelector('.aw-tooltip').textContent.startsWith('\"{tokens[at - 1]}\" → \"{tokens[-1]}\"')"
+    )
     # a click locks the original query index
     page.mouse.click(left + CELL / 2, top + 4.5 * CELL)
     page.wait_for_function("document.querySelector('.aw-root').dataset.token === 'query 4'")

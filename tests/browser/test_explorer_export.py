@@ -5,12 +5,12 @@ report page with its figures."""
 from __future__ import annotations
 
 import pytest
+from pagetools import goto_offline
 
 from attnwidget.corpus.analysis import analyze
 from attnwidget.corpus.definitions import DEFINITIONS
 from attnwidget.explorer.head_explorer import HeadExplorer
 from attnwidget.explorer.report import report_html
-from pagetools import goto_offline
 
 pytestmark = pytest.mark.browser
 
@@ -67,12 +67,16 @@ def test_click_a_head_read_its_exemplars_and_open_one(page, exported, stats):
     items.nth(1).click()
     page.wait_for_function(
         "() => { const r = document.querySelector('.ax-attention .aw-root'); return r && Number(r.dataset.draws || 0) > 0; }",
-        timeout=15_000)
+        timeout=15_000,
+    )
     row = expected[1]
     widget = page.locator(".ax-attention .aw-root")
     assert widget.get_attribute("data-layer") == "2"
-    assert "3" == page.locator(".ax-attention .aw-chip[aria-pressed=true]").text_content().strip()
-    assert f"Sentence {row['sentence']} · layer 2, head 3 · token {row['i']} " in page.locator(".ax-attention h3").text_content()
+    assert page.locator(".ax-attention .aw-chip[aria-pressed=true]").text_content().strip() == "3"
+    assert (
+        f"Sentence {row['sentence']} · layer 2, head 3 · token {row['i']} "
+        in page.locator(".ax-attention h3").text_content()
+    )
     # this file holds some layers of the sentence and no query/key vectors: no model or neuron tab
     assert page.locator(".ax-attention .aw-tab[data-view=matrix]").is_visible()
     assert not page.locator(".ax-attention .aw-tab[data-view=model]").is_visible()
@@ -126,18 +130,26 @@ def test_metric_selector_and_side_by_side(page, exported, stats):
     page.mouse.move(*cell_point(page, 4, 5))
     assert f"{stats.values('pos_to', 'NOUN')[4, 5]:.3f}" in page.locator(".ax-tooltip").text_content()
     page.locator(".ax-tab[data-mode=side_by_side]").click()
-    page.wait_for_function("() => document.querySelectorAll('.ax-panel h3')[1]?.textContent === 'Attention to the first token'")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.ax-panel h3')[1]?.textContent === 'Attention to the first token'"
+    )
     # under each title, the metric in one sentence (docs/metrics.md in full)
     assert page.locator(".ax-panel .ax-definition").all_text_contents() == [
-        DEFINITIONS["pos_to"], DEFINITIONS["first_token"]]
+        DEFINITIONS["pos_to"],
+        DEFINITIONS["first_token"],
+    ]
     page.mouse.move(*cell_point(page, 4, 5, panel=1))
     assert f"{stats.values('first_token')[4, 5]:.3f}" in page.locator(".ax-tooltip").text_content()
     assert page.errors == []
 
 
 def test_token_markup_stays_text(page, minilm, tmp_path):
-    evil = analyze([f"The cat {EVIL} sat on the mat.", "A dog barked at the cat."], model=minilm,
-                   annotations="spacy", progress=False)
+    evil = analyze(
+        [f"The cat {EVIL} sat on the mat.", "A dog barked at the cat."],
+        model=minilm,
+        annotations="spacy",
+        progress=False,
+    )
     path = HeadExplorer(evil, model=minilm).save_html(tmp_path / "evil.html")
     page = open_offline(page, path)
     page.mouse.click(*cell_point(page, 0, 0))  # two sentences: both are every head's exemplars
@@ -161,3 +173,20 @@ def test_report_page_offline(page, stats, tmp_path):
     page.locator(".ax-exemplar").first.wait_for()
     assert page.requests == [path.as_uri()]
     assert page.errors == []
+
+
+def test_the_grid_has_axis_titles(page, exported):
+    """ "head →" over the head numbers, "← layer" left of the layer numbers (drawn on the
+    canvas: dark pixels in the bands outside the numbers)."""
+    page = open_offline(page, exported[1])
+    ink = page.locator(".ax-grid").first.evaluate("""c => {
+        const d = c.dataset, r = c.width / c.clientWidth, ctx = c.getContext('2d');
+        const dark = (x, y, w, h) => {
+            const px = ctx.getImageData(x * r, y * r, w * r, h * r).data;
+            let n = 0;
+            for (let i = 0; i < px.length; i += 4) if (px[i] + px[i + 1] + px[i + 2] < 450) n++;
+            return n;
+        };
+        return {head: dark(+d.left, 0, +d.heads * +d.cell, 12), layer: dark(0, +d.top, 12, +d.layers * +d.cell)};
+    }""")
+    assert ink["head"] > 20 and ink["layer"] > 20, ink

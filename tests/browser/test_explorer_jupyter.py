@@ -79,13 +79,15 @@ def test_explorer_round_trip_in_jupyterlab(own_workspace, page, jupyter_lab, ewt
         # A layer that was not sent yet comes from the kernel.
         page.locator(".ax-attention select").first.select_option("4")
         page.wait_for_function(
-            "() => document.querySelector('.ax-attention .aw-root').dataset.layer === '4'", timeout=60_000)
+            "() => document.querySelector('.ax-attention .aw-root').dataset.layer === '4'", timeout=60_000
+        )
 
         # The neuron view reads query and key vectors the kernel captures for this sentence.
         page.click(".ax-attention .aw-tab[data-view='neuron']")
         page.wait_for_function(
             "() => document.querySelector('.ax-attention .aw-neuron-summary')?.textContent.startsWith('layer 4 · head 4')",
-            timeout=60_000)
+            timeout=60_000,
+        )
         assert page.is_visible(".ax-attention .aw-neuron-canvas")
         assert page.is_hidden(".ax-attention .aw-neuron-note")
 

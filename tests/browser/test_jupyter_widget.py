@@ -4,7 +4,6 @@ and a trait set in the kernel changes the page."""
 from __future__ import annotations
 
 import pytest
-
 from pagetools import canvas_digest, wait_drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
@@ -17,6 +16,15 @@ def kernel_value(kc, expression: str) -> str:
     return result["data"]["text/plain"]
 
 
+def wait_for_kernel_value(page, kc, expression: str, want: str, tries: int = 50) -> None:
+    """Poll the kernel until `expression` reads `want` (a change made in the page reaches it)."""
+    for _ in range(tries):
+        if kernel_value(kc, expression) == want:
+            return
+        page.wait_for_timeout(100)
+    assert kernel_value(kc, expression) == want
+
+
 def accept_kernel_dialog(page):
     """JupyterLab may ask which kernel to start; take the default (python3)."""
     select = page.locator(".jp-Dialog .jp-mod-accept")
@@ -27,11 +35,11 @@ def accept_kernel_dialog(page):
     select.click()
 
 
-def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
-    lab = jupyter_lab
-    # Stay offline: only the local server may be reached.
+def run_widget_notebook(page, lab, path: str) -> None:
+    """Open widget_e2e.ipynb at `path` (JupyterLab's or Notebook 7's page), run every cell
+    from the Run menu, and wait until the widget has drawn; only the local server is reached."""
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
-    page.goto(f"{lab.url}/lab/tree/widget_e2e.ipynb?token={lab.token}")
+    page.goto(f"{lab.url}{path}?token={lab.token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     accept_kernel_dialog(page)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
@@ -42,18 +50,18 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
     assert page.locator(".aw-root canvas").first.is_visible()
     assert "all-MiniLM-L6-v2" in page.inner_text(".aw-status")
 
+
+def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
+    lab = jupyter_lab
+    run_widget_notebook(page, lab, "/lab/tree/widget_e2e.ipynb")
+
     kc = lab.kernel_client()
     try:
         assert kernel_value(kc, "w.token") == "None"
         # Click a query token (row 3) in the head view: the kernel sees the locked token.
         box = page.locator(".aw-view:not([hidden]) canvas").bounding_box()
         page.mouse.click(box["x"] + 8 + 150 + 44 + 20, box["y"] + 8 + 18 * 3.5)
-        page.wait_for_timeout(300)
-        for _ in range(50):
-            if kernel_value(kc, "(w.token, w.token_role)") == "(3, 'query')":
-                break
-            page.wait_for_timeout(100)
-        assert kernel_value(kc, "(w.token, w.token_role)") == "(3, 'query')"
+        wait_for_kernel_value(page, kc, "(w.token, w.token_role)", "(3, 'query')")
 
         # Set traits in the kernel: the page follows.
         before = canvas_digest(page)
@@ -68,8 +76,9 @@ def test_widget_round_trip_in_jupyterlab(page, jupyter_lab):
 
         # A view change from the page reaches the kernel too.
         page.click(".aw-tab[data-view='model']")
-        page.wait_for_function("() => document.querySelector('.aw-status').textContent.includes('click a head')",
-                               timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('.aw-status').textContent.includes('click a head')", timeout=20_000
+        )
         assert kernel_value(kc, "w.view") == "'model'"
 
         # The neuron view asks the kernel for one head's query and key vectors; a layer

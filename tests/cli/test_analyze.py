@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from attnwidget.cli.commands import main
-from attnwidget.transformer.loading import OFFLINE_MODEL
 from attnwidget.corpus.stats import AttentionStats
+from attnwidget.transformer.loading import OFFLINE_MODEL
 from metrics_reference import assert_same_exemplars
 
 SPEC_EXEMPLAR_FIELDS = {"layer", "head", "rank", "sentence", "text", "tokens", "i", "j", "weight"}
@@ -23,8 +23,22 @@ def run(*args) -> int:
 @pytest.fixture(scope="module")
 def whole(ewt_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("whole")
-    assert run("analyze", ewt_path, "--model", OFFLINE_MODEL, "--out", out, "--max-sentences", 12,
-               "--device", "cpu", "--quiet") == 0
+    assert (
+        run(
+            "analyze",
+            ewt_path,
+            "--model",
+            OFFLINE_MODEL,
+            "--out",
+            out,
+            "--max-sentences",
+            12,
+            "--device",
+            "cpu",
+            "--quiet",
+        )
+        == 0
+    )
     return out
 
 
@@ -47,21 +61,40 @@ def test_analyze_writes_table_exemplars_stats_and_figures(whole):
 
 def test_shards_then_merge_equal_the_whole_run(whole, ewt_path, tmp_path):
     for i in range(2):
-        assert run("analyze", ewt_path, "--model", OFFLINE_MODEL, "--out", tmp_path / f"s{i}",
-                   "--max-sentences", 12, "--shard", f"{i}/2", "--device", "cpu", "--quiet", "--no-figures") == 0
+        assert (
+            run(
+                "analyze",
+                ewt_path,
+                "--model",
+                OFFLINE_MODEL,
+                "--out",
+                tmp_path / f"s{i}",
+                "--max-sentences",
+                12,
+                "--shard",
+                f"{i}/2",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--no-figures",
+            )
+            == 0
+        )
     assert run("merge", tmp_path / "s1", tmp_path / "s0", "--out", tmp_path / "merged", "--no-figures") == 0
     merged = pd.read_csv(tmp_path / "merged" / "metrics.csv")
     want = pd.read_csv(whole / "metrics.csv")
     assert (merged[["metric", "key"]].fillna("") == want[["metric", "key"]].fillna("")).all().all()
     assert np.allclose(merged["value"], want["value"], equal_nan=True, atol=1e-6, rtol=1e-6)
-    rows = lambda out: [json.loads(line) for line in (out / "exemplars.jsonl").read_text().splitlines()]  # noqa: E731
+    rows = lambda out: [json.loads(line) for line in (out / "exemplars.jsonl").read_text().splitlines()]
     assert_same_exemplars(rows(tmp_path / "merged"), rows(whole))
 
 
 def test_malformed_conllu_exits_non_zero_naming_file_and_line(tmp_path, capsys):
     bad = tmp_path / "broken.conllu"
-    bad.write_text("# text = Dogs bark\n1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_\t_\n"
-                   "2\tbark\tbark\tVERB\t_\t_\tzero\troot\t_\t_\n", encoding="utf-8")
+    bad.write_text(
+        "# text = Dogs bark\n1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_\t_\n2\tbark\tbark\tVERB\t_\t_\tzero\troot\t_\t_\n",
+        encoding="utf-8",
+    )
     code = run("analyze", bad, "--model", OFFLINE_MODEL, "--out", tmp_path / "out", "--device", "cpu", "--quiet")
     err = capsys.readouterr().err
     assert code == 2

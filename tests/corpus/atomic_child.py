@@ -55,7 +55,7 @@ def arm(point: str) -> None:
         return done
 
     def remove(path):
-        if point == "remove" and ".old-" in str(path) or point == "remove" and ".tmp-" in str(path):
+        if (point == "remove" and ".old-" in str(path)) or (point == "remove" and ".tmp-" in str(path)):
             die()
         real_remove(path)
 

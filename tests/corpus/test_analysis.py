@@ -14,9 +14,9 @@ import torch
 from attnwidget.corpus.analysis import analyze
 from attnwidget.corpus.coverage import Coverage, CoverageOverlapError
 from attnwidget.errors import AttnWidgetError, ConlluError, TooLongError
-from attnwidget.transformer.forward import attention
 from attnwidget.text.sentence import align
 from attnwidget.text.syntax import iter_conllu
+from attnwidget.transformer.forward import attention
 from metrics_reference import assert_same_exemplars, compare_frames, reference_exemplars, reference_frame
 
 N_SENTENCES = 36
@@ -46,8 +46,9 @@ def items(model, ewt_path):
 
 @pytest.mark.parametrize("min_attention", [None, 0.3])
 def test_every_metric_matches_the_reference_loop(model, ewt_path, items, min_attention, metrics_code):
-    stats = analyze(ewt_path, model=model, max_sentences=N_SENTENCES, batch_size=8,
-                    min_attention=min_attention, progress=False)
+    stats = analyze(
+        ewt_path, model=model, max_sentences=N_SENTENCES, batch_size=8, min_attention=min_attention, progress=False
+    )
     assert stats.summary.sentences == len(items)
     want = reference_frame([(s, a) for _, s, a in items], model.is_causal, min_attention)
     compare_frames(stats.to_frame(), want)
@@ -55,8 +56,9 @@ def test_every_metric_matches_the_reference_loop(model, ewt_path, items, min_att
 
 def test_exemplars_match_the_reference(model, ewt_path, items, metrics_code):
     stats = analyze(ewt_path, model=model, max_sentences=N_SENTENCES, batch_size=8, progress=False)
-    want = reference_exemplars([(s, a) for _, s, a in items], model.is_causal, k=3,
-                               ids=[index for index, _, _ in items])
+    want = reference_exemplars(
+        [(s, a) for _, s, a in items], model.is_causal, k=3, ids=[index for index, _, _ in items]
+    )
     for (layer, head), ranked in want.items():
         got = stats.exemplars(layer, head)
         assert [(r["sentence"], r["i"], r["j"]) for r in got] == [x[:3] for x in ranked]
@@ -105,8 +107,10 @@ def test_small_batches_are_joined_for_the_tensor_metrics_only(minilm, ewt_path, 
 
 def test_shards_merge_to_the_whole(gpt2_small, ewt_path):
     whole = analyze(ewt_path, model=gpt2_small, max_sentences=30, progress=False, min_attention=0.1)
-    parts = [analyze(ewt_path, model=gpt2_small, max_sentences=30, progress=False, min_attention=0.1,
-                     shard=f"{i}/3") for i in range(3)]
+    parts = [
+        analyze(ewt_path, model=gpt2_small, max_sentences=30, progress=False, min_attention=0.1, shard=f"{i}/3")
+        for i in range(3)
+    ]
     assert sum(p.summary.sentences for p in parts) == whole.summary.sentences
     merged = parts[2].merge(parts[0]).merge(parts[1])  # any order
     compare_frames(merged.to_frame(), whole.to_frame(), atol=1e-6, rtol=1e-6)
@@ -146,8 +150,7 @@ def test_cuda_matches_cpu(ewt_path):
 
 def test_text_file_with_spacy(minilm, tmp_path):
     path = tmp_path / "corpus.txt"
-    path.write_text("The cat sat on the mat.\n\nDogs bark. Cats meow.\nThe cat sat on the mat.\n",
-                    encoding="utf-8")
+    path.write_text("The cat sat on the mat.\n\nDogs bark. Cats meow.\nThe cat sat on the mat.\n", encoding="utf-8")
     stats = analyze(path, model=minilm, progress=False)
     s = stats.summary
     assert (s.entries, s.sentences, s.annotations) == (4, 3, "spacy")

@@ -13,15 +13,15 @@ from itertools import islice
 import numpy as np
 import pytest
 
+from attnwidget.cli.commands import main
 from attnwidget.corpus.analysis import CHUNK_BATCHES, SentenceError, analyze
 from attnwidget.corpus.atomic import OutputFolderError
-from attnwidget.cli.commands import main
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.errors import AttnWidgetError
-from attnwidget.transformer.loading import OFFLINE_MODEL
 from attnwidget.corpus.output_folder import ResumeError, inspect_folder
 from attnwidget.corpus.stats import AttentionStats
+from attnwidget.errors import AttnWidgetError
 from attnwidget.text.syntax import iter_conllu
+from attnwidget.transformer.loading import OFFLINE_MODEL
 from metrics_reference import compare_frames
 
 NO_MODEL = "no-such-org/no-such-model"  # loading it would fail: errors before it prove the order
@@ -51,15 +51,16 @@ def failing_forward(monkeypatch, bad_text: str | None):
 
 def test_a_sentence_that_breaks_the_forward_pass_is_skipped_and_the_rest_kept(minilm, syntaxes, monkeypatch):
     bad = 13
-    without = analyze(syntaxes[:bad] + syntaxes[bad + 1:], model=minilm, batch_size=4, progress=False)
+    without = analyze(syntaxes[:bad] + syntaxes[bad + 1 :], model=minilm, batch_size=4, progress=False)
     failing_forward(monkeypatch, syntaxes[bad].text)
     with pytest.warns(UserWarning, match=r"(?s)skipped after errors .*item 13: device-side assert"):
         stats = analyze(syntaxes, model=minilm, batch_size=4, progress=False)
     s = stats.summary
     assert s.sentences == 39 and s.coverage == Coverage.range(0, 40)
     assert s.skipped == {"error while running the model (RuntimeError)": 1}
-    assert s.skip_examples == [[13, "error while running the model (RuntimeError)",
-                                "item 13: device-side assert triggered"]]
+    assert s.skip_examples == [
+        [13, "error while running the model (RuntimeError)", "item 13: device-side assert triggered"]
+    ]
     assert "entry 13: item 13: device-side assert" in s.describe()
     # Its chunk was redone a sentence at a time: every other sentence counted once.
     compare_frames(stats.to_frame(), without.to_frame(), atol=1e-5)
@@ -95,8 +96,10 @@ def test_a_sentence_that_breaks_parsing_or_alignment_is_skipped(minilm, syntaxes
     with pytest.warns(UserWarning, match="skipped after errors"):
         stats = analyze(texts, model=minilm, annotations="spacy", batch_size=4, progress=False)
     assert stats.summary.sentences == 18
-    assert stats.summary.skipped == {"error while parsing with spaCy (ValueError)": 1,
-                                     "error while aligning tokens (KeyError)": 1}
+    assert stats.summary.skipped == {
+        "error while parsing with spaCy (ValueError)": 1,
+        "error while aligning tokens (KeyError)": 1,
+    }
     assert [e[0] for e in stats.summary.skip_examples] == [4, 9]
     with pytest.raises(SentenceError, match=r"item 4 \(entry 4\): parsing with spaCy failed"):
         analyze(texts, model=minilm, annotations="spacy", batch_size=4, progress=False, strict=True)
@@ -162,7 +165,7 @@ def test_resume_twice_and_after_finishing(stopped_run, minilm, monkeypatch):
     corpus, out = stopped_run
     whole = analyze(corpus, model=minilm, batch_size=4, progress=False)
     first = analyze(corpus, model=minilm, batch_size=4, out=out, resume=True, progress=False, figures=False)
-    monkeypatch.setattr("attnwidget.transformer.loading.load_model", lambda *a, **k: pytest.fail("loaded the model"))
+    monkeypatch.setattr("attnwidget.corpus.analysis.load_model", lambda *a, **k: pytest.fail("loaded the model"))
     again = analyze(corpus, model=OFFLINE_MODEL, batch_size=4, out=out, resume=True)  # finished: no model needed
     for stats in (first, again):
         assert stats.to_frame().equals(whole.to_frame())  # the same numbers, bit for bit
@@ -217,9 +220,14 @@ def test_bad_input_is_reported_before_the_model_loads(ewt_path, tmp_path):
     (tmp_path / "bad.txt").write_bytes(b"fine\nbad \xff byte\n")
     with pytest.raises(AttnWidgetError, match=r"bad.txt, line 2: not valid UTF-8"):
         analyze(tmp_path / "bad.txt", model=NO_MODEL)
-    for kwargs, message in [({"batch_size": 0}, "batch_size"), ({"exemplars": -1}, "exemplars"),
-                            ({"min_attention": 1.5}, "min_attention"), ({"resume": True}, "need out="),
-                            ({"shard": "2/2"}, "shard"), ({"annotations": "silver"}, "annotations")]:
+    for kwargs, message in [
+        ({"batch_size": 0}, "batch_size"),
+        ({"exemplars": -1}, "exemplars"),
+        ({"min_attention": 1.5}, "min_attention"),
+        ({"resume": True}, "need out="),
+        ({"shard": "2/2"}, "shard"),
+        ({"annotations": "silver"}, "annotations"),
+    ]:
         with pytest.raises(AttnWidgetError, match=message):
             analyze(ewt_path, model=NO_MODEL, **kwargs)
 
@@ -262,8 +270,10 @@ def test_merge_of_disjoint_shards_is_exact_and_says_what_it_covers(shards):
     compare_frames(merged.to_frame(), whole.to_frame(), atol=1e-9)
     manifest = json.loads((root / "m" / "manifest.json").read_text())
     assert manifest["kind"] == "merge" and manifest["complete"] and manifest["coverage"] == [[0, 16]]
-    assert [p["covers"] for p in manifest["inputs"]] == ["entries 1–15 with index % 2 == 1 (8)",
-                                                          "entries 0–14 with index % 2 == 0 (8)"]
+    assert [p["covers"] for p in manifest["inputs"]] == [
+        "entries 1–15 with index % 2 == 1 (8)",
+        "entries 0–14 with index % 2 == 0 (8)",
+    ]
 
 
 def test_merge_of_different_corpora_needs_saying_so(shards, minilm, syntaxes, tmp_path, capsys):
@@ -272,8 +282,20 @@ def test_merge_of_different_corpora_needs_saying_so(shards, minilm, syntaxes, tm
     texts.save(tmp_path / "texts.npz")
     assert main(["merge", str(root / "whole"), str(tmp_path / "texts.npz"), "--out", str(tmp_path / "m")]) == 2
     assert "different corpora" in capsys.readouterr().err
-    assert main(["merge", str(root / "whole"), str(tmp_path / "texts.npz"), "--out", str(tmp_path / "m"),
-                 "--different-corpora", "--no-figures"]) == 0
+    assert (
+        main(
+            [
+                "merge",
+                str(root / "whole"),
+                str(tmp_path / "texts.npz"),
+                "--out",
+                str(tmp_path / "m"),
+                "--different-corpora",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     assert AttentionStats.load(tmp_path / "m").summary.coverage == Coverage.range(0, 18)
 
 
@@ -301,10 +323,32 @@ def test_a_rerun_leaves_nothing_of_the_previous_one(shards, ewt_path, tmp_path):
     shutil.copytree(shards / "whole", out)
     (out / "figures").mkdir()
     (out / "figures" / "old.png").write_bytes(b"\x89PNG")  # as a run with figures left it
-    assert main(["analyze", str(ewt_path), "--out", str(out), "--model", OFFLINE_MODEL, "--max-sentences", "6",
-                 "--device", "cpu", "--quiet", "--no-figures"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["exemplars.jsonl", "manifest.json", "metrics.csv",
-                                                     "stats.npz", "summary.txt"]
+    assert (
+        main(
+            [
+                "analyze",
+                str(ewt_path),
+                "--out",
+                str(out),
+                "--model",
+                OFFLINE_MODEL,
+                "--max-sentences",
+                "6",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "exemplars.jsonl",
+        "manifest.json",
+        "metrics.csv",
+        "stats.npz",
+        "summary.txt",
+    ]
     assert json.loads((out / "manifest.json").read_text())["covers"] == "entries 0–5 (6)"
 
 
@@ -317,8 +361,9 @@ def test_warnings_do_not_hide_a_clean_run(minilm, syntaxes):
 # ----------------------------------------------------------------- invalid CoNLL-U
 
 LENIENT_READER = "lenient" in inspect.signature(iter_conllu).parameters
-needs_lenient_reader = pytest.mark.skipif(not LENIENT_READER,
-                                          reason="needs attnwidget.text.syntax.iter_conllu(..., lenient=True)")
+needs_lenient_reader = pytest.mark.skipif(
+    not LENIENT_READER, reason="needs attnwidget.text.syntax.iter_conllu(..., lenient=True)"
+)
 BROKEN = """# sent_id = a
 # text = Dogs bark.
 1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_\t_
@@ -384,8 +429,15 @@ def test_a_full_disk_at_a_checkpoint_lets_the_run_go_on(minilm, syntaxes, tmp_pa
 
     monkeypatch.setattr(CheckpointWriter, "stage", stage)
     with pytest.warns(RuntimeWarning, match="could not write a checkpoint .*no space left.*the run goes on"):
-        stats = analyze(syntaxes, model=minilm, batch_size=2, out=tmp_path / "run", checkpoint_every=0,
-                        progress=False, figures=False)
+        stats = analyze(
+            syntaxes,
+            model=minilm,
+            batch_size=2,
+            out=tmp_path / "run",
+            checkpoint_every=0,
+            progress=False,
+            figures=False,
+        )
     assert len(calls) > 1 and stats.summary.sentences == 40
     assert inspect_folder(tmp_path / "run").kind == "complete"
 
@@ -397,19 +449,26 @@ def test_a_full_disk_at_the_end_keeps_the_old_output_and_says_so(minilm, syntaxe
 
     mount = tmp_path / "small"
     mount.mkdir()
-    real_disk = os.geteuid() == 0 and subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode == 0
+    real_disk = (
+        os.geteuid() == 0
+        and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        == 0
+    )
     try:
         out = mount / "run"
         analyze(syntaxes[:4], model=minilm, out=out, progress=False, figures=False)
         before = {p.name: p.read_bytes() for p in out.iterdir()}
         if not real_disk:  # no small filesystem to fill here: the disk fills as stats.npz is written
+
             def full(*args, **kwargs):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
             monkeypatch.setattr("attnwidget.corpus.stats.np.savez_compressed", full)
-        with pytest.raises(OutputFolderError, match=r"no space left on the device while writing .*run is unchanged") \
-                as info:
+        with pytest.raises(
+            OutputFolderError, match=r"no space left on the device while writing .*run is unchanged"
+        ) as info:
             analyze(syntaxes * 3, model=minilm, out=out, progress=False, figures=False)  # 2 MB of cells
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
         assert info.value.stats.summary.sentences == 120  # the work done, to be saved elsewhere
@@ -452,10 +511,27 @@ def test_the_command_line_shows_a_librarys_warnings_once(ewt_path, tmp_path, mon
 
     def noisy(loaded):
         for _ in range(2):
-            warnings.warn("a library says something", UserWarning)
+            warnings.warn("a library says something", UserWarning, stacklevel=2)
         return real(loaded)
 
     monkeypatch.setattr(analysis, "model_fingerprint", noisy)
-    assert main(["analyze", str(ewt_path), "--out", str(tmp_path / "run"), "--model", OFFLINE_MODEL,
-                 "--max-sentences", "4", "--device", "cpu", "--quiet", "--no-figures"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(ewt_path),
+                "--out",
+                str(tmp_path / "run"),
+                "--model",
+                OFFLINE_MODEL,
+                "--max-sentences",
+                "4",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--no-figures",
+            ]
+        )
+        == 0
+    )
     assert [str(w.message) for w in recwarn if "library" in str(w.message)] == ["a library says something"]

@@ -22,8 +22,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def child(folder: Path, first: int, count: int, *extra: str, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    return subprocess.Popen([sys.executable, str(CHILD), str(folder), str(first), str(count), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, str(CHILD), str(folder), str(first), str(count), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        **kwargs,
+    )
 
 
 def generation_of(folder: Path) -> int:
@@ -44,8 +50,11 @@ def recovered(folder: Path) -> int:
     target = AtomicFolder(folder)
     with target.locked():
         pass
-    leftovers = [p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.")
-                 and not p.name.endswith(".lock")]
+    leftovers = [
+        p.name
+        for p in folder.parent.iterdir()
+        if p.name.startswith(f".{folder.name}.") and not p.name.endswith(".lock")
+    ]
     assert not leftovers, f"a killed writer's folders were left: {leftovers}"
     return generation_of(folder)
 
@@ -133,8 +142,12 @@ def small_disk(tmp_path):
     """A real 1 MB filesystem where this process may mount one (root); otherwise None."""
     mount = tmp_path / "small"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
-                                           capture_output=True).returncode:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
         yield None
         return
     try:
@@ -171,8 +184,9 @@ def test_a_read_only_filesystem_is_reported_before_writing(tmp_path):
     if os.geteuid() == 0:
         mount = tmp_path / "ro"
         mount.mkdir()
-        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mount)],
-                          capture_output=True).returncode:
+        if subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mount)], capture_output=True
+        ).returncode:
             pytest.skip("root cannot mount a read-only filesystem here, and ignores permission bits")
         try:
             with pytest.raises(OutputFolderError, match="not writable|Read-only|cannot"):

@@ -9,26 +9,32 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_metrics import random_items
 
 from attnwidget.corpus import compiled as fused
 from attnwidget.corpus.metrics import BASELINE_OFFSETS, ENTROPY_MIN_MASS, VARIABILITY_WINDOW, HeadSums
-from test_metrics import random_items
 
 
 def test_row_sums_match_float64_arithmetic():
     rng = np.random.default_rng(0)
     # Whole range of float32 weights: exact 0 and 1, subnormals, both sides of √2 in the
     # mantissa, powers of two, long and short rows.
-    special = np.array([0.0, 1.0, 0.5, 0.25, 1e-45, 1e-40, 1e-30, 0.7071067, 0.7071068, 0.9999999, 1e-3],
-                       dtype=np.float32)
-    rows = [special, rng.random(7, dtype=np.float32), rng.random(300, dtype=np.float32) ** 8,
-            rng.dirichlet(np.full(40, 0.1)).astype(np.float32)]
+    special = np.array(
+        [0.0, 1.0, 0.5, 0.25, 1e-45, 1e-40, 1e-30, 0.7071067, 0.7071068, 0.9999999, 1e-3], dtype=np.float32
+    )
+    rows = [
+        special,
+        rng.random(7, dtype=np.float32),
+        rng.random(300, dtype=np.float32) ** 8,
+        rng.dirichlet(np.full(40, 0.1)).astype(np.float32),
+    ]
     for row in rows:
         counted = (rng.random(len(row)) < 0.8).astype(np.float32)
         position = np.arange(len(row), dtype=np.float32)
         for theta in (-1.0, 0.05):
-            total, plogm, reach = fused._row_sums(row, row.view(np.int32), counted, position, 0, len(row), 3,
-                                                  np.float32(theta))
+            total, plogm, reach = fused.row_sums(
+                row, row.view(np.int32), counted, position, 0, len(row), 3, np.float32(theta)
+            )
             m = row.astype(np.float64) * counted
             m = m * (m > theta)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -50,9 +56,19 @@ def _batch(items, L, H):
 
 
 def _sums(att, lengths, features, sums, threads, min_attention=None):
-    return fused.batch_sums(att, lengths, features, len(sums.pos_vocab), len(sums.deprel_vocab), False,
-                            min_attention, ENTROPY_MIN_MASS, VARIABILITY_WINDOW, BASELINE_OFFSETS,
-                            threads=threads)
+    return fused.batch_sums(
+        att,
+        lengths,
+        features,
+        len(sums.pos_vocab),
+        len(sums.deprel_vocab),
+        False,
+        min_attention,
+        ENTROPY_MIN_MASS,
+        VARIABILITY_WINDOW,
+        BASELINE_OFFSETS,
+        threads=threads,
+    )
 
 
 @pytest.mark.parametrize("min_attention", [None, 0.2])
@@ -101,14 +117,26 @@ def test_a_forked_child_gets_fresh_worker_threads():
     want = _sums(att, lengths, features, sums, 2).sums["mass"]
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
-        got = pool.apply_async(_mass_in_child, (att, lengths, features, len(sums.pos_vocab),
-                                                len(sums.deprel_vocab))).get(timeout=60)
+        got = pool.apply_async(
+            _mass_in_child, (att, lengths, features, len(sums.pos_vocab), len(sums.deprel_vocab))
+        ).get(timeout=60)
     assert torch.equal(got, want)
 
 
 def _mass_in_child(att, lengths, features, n_pos, n_rel):
-    return fused.batch_sums(att, lengths, features, n_pos, n_rel, False, None, ENTROPY_MIN_MASS,
-                            VARIABILITY_WINDOW, BASELINE_OFFSETS, threads=2).sums["mass"]
+    return fused.batch_sums(
+        att,
+        lengths,
+        features,
+        n_pos,
+        n_rel,
+        False,
+        None,
+        ENTROPY_MIN_MASS,
+        VARIABILITY_WINDOW,
+        BASELINE_OFFSETS,
+        threads=2,
+    ).sums["mass"]
 
 
 def test_without_numba_the_tensor_code_does_the_work(monkeypatch, minilm):
@@ -128,5 +156,6 @@ def test_without_numba_the_tensor_code_does_the_work(monkeypatch, minilm):
             without = analyze(texts, model=minilm, progress=False).to_frame()
     finally:
         metrics._fused_available.cache_clear()
-    np.testing.assert_allclose(without.value.to_numpy(dtype=float), with_numba.value.to_numpy(dtype=float),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        without.value.to_numpy(dtype=float), with_numba.value.to_numpy(dtype=float), rtol=1e-5, atol=1e-6
+    )

@@ -18,8 +18,8 @@ import torch
 
 from attnwidget.corpus.definitions import DEFINITIONS
 from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
-from attnwidget.text.sentence import AnnotatedSentence
 from attnwidget.corpus.stats import METRICS, AttentionStats, CorpusSummary
+from attnwidget.text.sentence import AnnotatedSentence
 from attnwidget.text.syntax import Syntax
 from testdata import REPO
 
@@ -75,11 +75,22 @@ def worked_example():
     text = " ".join(forms)
     starts = [sum(len(f) + 1 for f in forms[:w]) for w in range(len(forms))]
     spans = [(s, s + len(f)) for s, f in zip(starts, forms)]
-    syntax = Syntax(text, forms, spans, [words[w][1] for w in range(len(words))],
-                    [words[w][2] for w in range(len(words))], [words[w][3] for w in range(len(words))])
-    sentence = AnnotatedSentence(text, tokens, list(range(len(tokens))),
-                                 [spans[w] if w >= 0 else (0, 0) for w in token_word],
-                                 np.asarray(token_word, dtype=np.int64), syntax)
+    syntax = Syntax(
+        text,
+        forms,
+        spans,
+        [words[w][1] for w in range(len(words))],
+        [words[w][2] for w in range(len(words))],
+        [words[w][3] for w in range(len(words))],
+    )
+    sentence = AnnotatedSentence(
+        text,
+        tokens,
+        list(range(len(tokens))),
+        [spans[w] if w >= 0 else (0, 0) for w in token_word],
+        np.asarray(token_word, dtype=np.int64),
+        syntax,
+    )
     assert [unquote(c) for c in weights[0][1:]] == tokens and [unquote(r[0]) for r in weights[1:]] == tokens
     attention = np.array([[float(c) for c in r[1:]] for r in weights[1:]], dtype=np.float32)
     np.testing.assert_allclose(attention.sum(1), 1.0, atol=1e-6, err_msg="each attention row sums to 1")
@@ -97,8 +108,9 @@ def analysed(items, causal=False):
     sums, tracker = HeadSums(L, H, causal), ExemplarTracker(L, H, 3)
     for b, s in enumerate(sentences):
         tracker.offer(b, s.text, s.tokens)
-    sums.update(attention, torch.tensor([len(s) for s in sentences]), sums.features(sentences), tracker,
-                list(range(len(items))))
+    sums.update(
+        attention, torch.tensor([len(s) for s in sentences]), sums.features(sentences), tracker, list(range(len(items)))
+    )
     return AttentionStats(sums, tracker, CorpusSummary())
 
 
@@ -144,8 +156,9 @@ def test_worked_examples_are_what_the_package_computes():
     for metric, key, printed, decimals in results:
         assert (metric, key) in computed, f"{metric} has no key {key!r} in the worked example"
         value = computed[metric, key]
-        assert abs(value - printed) <= 0.5 * 10.0 ** -decimals + 1e-9, \
+        assert abs(value - printed) <= 0.5 * 10.0**-decimals + 1e-9, (
             f"docs/metrics.md prints {metric}[{key}] = {printed}; the package computes {value:.6f}"
+        )
 
 
 def test_the_worked_example_is_read_as_printed():
@@ -172,8 +185,9 @@ def test_variability_example_by_hand():
     text = " ".join(words)
     spans = [(3 * k, 3 * k + 2) for k in range(n - 1)]
     syntax = Syntax(text, words, spans, ["NOUN"] * (n - 1), [-1] + [0] * (n - 2), ["root"] + ["dep"] * (n - 2))
-    sentence = AnnotatedSentence(text, ["<s>"] + words, list(range(n)), [(0, 0)] + spans,
-                                 np.arange(-1, n - 1, dtype=np.int64), syntax)
+    sentence = AnnotatedSentence(
+        text, ["<s>"] + words, list(range(n)), [(0, 0)] + spans, np.arange(-1, n - 1, dtype=np.int64), syntax
+    )
     items = [(sentence, np.full((1, 1, n, n), 0.1, np.float32)), (sentence, np.full((1, 1, n, n), 0.05, np.float32))]
     assert analysed(items).values("variability")[0, 0] == pytest.approx(1 / 6)
     section = sections(doc_text())["variability"]
@@ -193,8 +207,10 @@ def test_the_figures_named_match_the_report():
 
 def anchors(text: str) -> set[str]:
     """Heading slugs (as GitHub and MkDocs make them) and explicit ``<a id>`` anchors."""
-    slugs = {re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", h).strip().lower())
-             for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)}
+    slugs = {
+        re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", h).strip().lower())
+        for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.M)
+    }
     return slugs | set(re.findall(r'<a id="([^"]+)"></a>', text))
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from attnwidget.text.syntax import Syntax
 from attnwidget.corpus.metrics import ExemplarTracker, HeadSums
-from attnwidget.text.sentence import AnnotatedSentence
 from attnwidget.corpus.stats import frame_from
+from attnwidget.text.sentence import AnnotatedSentence
+from attnwidget.text.syntax import Syntax
 from metrics_reference import compare_frames, reference_exemplars, reference_frame
 
 # Every test here runs with both codes of the metrics (compiled on the CPU, tensor elsewhere).
@@ -26,8 +26,9 @@ def make_sentence(token_word, upos, heads, deprels, text="x") -> AnnotatedSenten
     n = len(upos)
     syntax = Syntax(text, [f"w{k}" for k in range(n)], [(0, 0)] * n, list(upos), list(heads), list(deprels))
     T = len(token_word)
-    return AnnotatedSentence(text, [f"t{k}" for k in range(T)], list(range(T)), [(0, 0)] * T,
-                             np.asarray(token_word, dtype=np.int64), syntax)
+    return AnnotatedSentence(
+        text, [f"t{k}" for k in range(T)], list(range(T)), [(0, 0)] * T, np.asarray(token_word, dtype=np.int64), syntax
+    )
 
 
 def random_item(rng, n_words, L, H, causal, special=True, index=0):
@@ -158,10 +159,8 @@ def test_merge_refuses_different_thresholds():
 #: [CLS] w0 w1 [SEP]; w0 (NOUN, nsubj) depends on w1 (VERB, root).
 TWO_WORDS = make_sentence([-1, 0, 1, -1], ["NOUN", "VERB"], [1, -1], ["nsubj", "root"], "dogs bark")
 TWO_WORD_ATTENTION = np.array(
-    [[0.1, 0.2, 0.3, 0.4],
-     [0.5, 0.2, 0.3, 0.0],
-     [0.4, 0.1, 0.4, 0.1],
-     [0.25, 0.25, 0.25, 0.25]], dtype=np.float32)[None, None]
+    [[0.1, 0.2, 0.3, 0.4], [0.5, 0.2, 0.3, 0.0], [0.4, 0.1, 0.4, 0.1], [0.25, 0.25, 0.25, 0.25]], dtype=np.float32
+)[None, None]
 
 
 def values_of(sums):
@@ -183,7 +182,7 @@ def test_two_word_sentence_by_hand():
     assert v["dep_to", "nsubj"] == pytest.approx(0.3)
     assert v["dep_to", "root"] == pytest.approx(0.7)
     assert v["distance", ""] == pytest.approx(0.4)
-    h = lambda *p: -sum(x * math.log(x) for x in p)  # noqa: E731
+    h = lambda *p: -sum(x * math.log(x) for x in p)
     assert v["entropy", ""] == pytest.approx((h(0.4, 0.6) + h(0.2, 0.8)) / 2)
     assert math.isnan(v["variability", ""])  # no sentence has 10 tokens
     assert v["head_accuracy", "nsubj:dependent_to_head"] == 1.0

@@ -21,14 +21,24 @@ import pandas as pd
 import pytest
 
 from attnwidget.corpus.coverage import Coverage
-from attnwidget.transformer.loading import OFFLINE_MODEL
 from attnwidget.corpus.output_folder import OUTPUT_NAMES, inspect_folder, load_checkpoint, load_output
 from attnwidget.corpus.stats import AttentionStats
+from attnwidget.transformer.loading import OFFLINE_MODEL
 
 REPO = Path(__file__).resolve().parents[2]
 N = 400  # EWT sentences: seven chunks of 64 at --batch-size 8
-BASE = ["--model", OFFLINE_MODEL, "--max-sentences", str(N), "--batch-size", "8", "--device", "cpu",
-        "--no-figures", "--quiet"]
+BASE = [
+    "--model",
+    OFFLINE_MODEL,
+    "--max-sentences",
+    str(N),
+    "--batch-size",
+    "8",
+    "--device",
+    "cpu",
+    "--no-figures",
+    "--quiet",
+]
 
 
 def command(ewt_path, out, *extra) -> list[str]:
@@ -36,8 +46,13 @@ def command(ewt_path, out, *extra) -> list[str]:
 
 
 def start(args, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
 
@@ -82,8 +97,9 @@ def assert_whole_write(out: Path) -> AttentionStats:
     return stats
 
 
-def assert_same_results(got: Path, want: Path) -> None:
-    """Every metric within 1e-9, the same exemplars, the same head-accuracy tables."""
+def assert_same_results(got: Path, want: Path, entries: int = N) -> None:
+    """Every metric within 1e-9, the same exemplars, the same head-accuracy tables (and
+    both cover the first ``entries`` entries)."""
     a = pd.read_csv(got / "metrics.csv", keep_default_na=False, na_values=[""])
     b = pd.read_csv(want / "metrics.csv", keep_default_na=False, na_values=[""])
     pd.testing.assert_frame_equal(a[["metric", "layer", "head", "key"]], b[["metric", "layer", "head", "key"]])
@@ -92,9 +108,12 @@ def assert_same_results(got: Path, want: Path) -> None:
     x, y = AttentionStats.load(got / "stats.npz"), AttentionStats.load(want / "stats.npz")
     for direction in (None, "dependent_to_head", "head_to_dependent"):
         pd.testing.assert_frame_equal(x.head_accuracy_table(direction), y.head_accuracy_table(direction))
-    assert x.summary.coverage == y.summary.coverage == Coverage.range(0, N)
-    assert (x.summary.sentences, x.summary.tokens, x.summary.skipped) == (y.summary.sentences, y.summary.tokens,
-                                                                        y.summary.skipped)
+    assert x.summary.coverage == y.summary.coverage == Coverage.range(0, entries)
+    assert (x.summary.sentences, x.summary.tokens, x.summary.skipped) == (
+        y.summary.sentences,
+        y.summary.tokens,
+        y.summary.skipped,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from attnwidget.corpus.analysis import analyze
-from attnwidget.transformer.forward import attention
 from attnwidget.text.sentence import align
+from attnwidget.transformer.forward import attention
 from spec_reference import reference_exemplars, reference_head_accuracy, reference_metrics
 
 N_SENTENCES = 24
@@ -47,8 +47,12 @@ def test_every_metric_matches_the_independent_reading(fixture, min_attention, re
     corpus = _corpus(model, ewt)
     items = _items(model, corpus)
     stats = analyze(
-        corpus, model=model, annotations="gold", batch_size=5,
-        min_attention=min_attention, progress=False,
+        corpus,
+        model=model,
+        annotations="gold",
+        batch_size=5,
+        min_attention=min_attention,
+        progress=False,
     )
     frame = stats.to_frame()
     expected = reference_metrics(items, model.is_causal, model.num_layers, model.num_heads, min_attention)

@@ -6,16 +6,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from attnwidget.corpus.analysis import analyze  # noqa: E402
-from attnwidget.corpus.coverage import Coverage, CoverageOverlapError  # noqa: E402
-from attnwidget.corpus.metrics import BASELINE_OFFSETS  # noqa: E402
-from attnwidget.corpus.plots import save_figures  # noqa: E402
-from attnwidget.corpus.stats import METRICS, AttentionStats  # noqa: E402
+from attnwidget.corpus.analysis import analyze
+from attnwidget.corpus.coverage import Coverage, CoverageOverlapError
+from attnwidget.corpus.metrics import BASELINE_OFFSETS
+from attnwidget.corpus.plots import save_figures
+from attnwidget.corpus.stats import METRICS, AttentionStats
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,17 @@ def test_accessors_agree_with_the_table(stats):
 
 def test_head_accuracy_table_is_clarks_table_1(stats):
     table = stats.head_accuracy_table()
-    assert list(table.columns) == ["relation", "count", "direction", "layer", "head", "best_head",
-                                   "accuracy", "baseline", "baseline_offset"]
+    assert list(table.columns) == [
+        "relation",
+        "count",
+        "direction",
+        "layer",
+        "head",
+        "best_head",
+        "accuracy",
+        "baseline",
+        "baseline_offset",
+    ]
     assert table.iloc[0]["relation"] == "ALL"
     assert "punct" not in set(table["relation"]) and "root" not in set(table["relation"])
     assert set(table["baseline_offset"]) <= set(BASELINE_OFFSETS)
@@ -71,8 +80,12 @@ def test_head_accuracy_table_is_clarks_table_1(stats):
         key = f"{row.relation}:{row.direction}"
         best = frame[(frame.metric == "head_accuracy") & (frame.key.str.rsplit(":", n=1).str[0] == row.relation)]
         assert row.accuracy == pytest.approx(best["value"].max())
-        cell = frame[(frame.metric == "head_accuracy") & (frame.key == key)
-                     & (frame["layer"] == row.layer) & (frame["head"] == row.head)]
+        cell = frame[
+            (frame.metric == "head_accuracy")
+            & (frame.key == key)
+            & (frame["layer"] == row.layer)
+            & (frame["head"] == row.head)
+        ]
         assert cell["value"].item() == pytest.approx(row.accuracy)
         base = frame[(frame.metric == "head_accuracy_baseline") & (frame.key == row.relation)]
         assert base["value"].item() == pytest.approx(row.baseline)
@@ -112,11 +125,22 @@ def test_load_rejects_other_files(tmp_path):
         AttentionStats.load(path)
 
 
-@pytest.mark.parametrize("metric,key", [
-    ("first_token", None), ("pos_to", "NOUN"), ("pos_to", None), ("pos_from", "VERB"),
-    ("dep_align", None), ("dep_to", None), ("dep_to", "nsubj"), ("distance", None),
-    ("entropy", None), ("variability", None), ("head_accuracy", "ALL:dependent_to_head"),
-])
+@pytest.mark.parametrize(
+    ("metric", "key"),
+    [
+        ("first_token", None),
+        ("pos_to", "NOUN"),
+        ("pos_to", None),
+        ("pos_from", "VERB"),
+        ("dep_align", None),
+        ("dep_to", None),
+        ("dep_to", "nsubj"),
+        ("distance", None),
+        ("entropy", None),
+        ("variability", None),
+        ("head_accuracy", "ALL:dependent_to_head"),
+    ],
+)
 def test_plots_draw_the_paper_figure_forms(stats, metric, key):
     fig = stats.plot(metric, key)
     axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from attnwidget.corpus.analysis import analyze
-from attnwidget.data import sample_corpus
 from attnwidget.corpus.stats import AttentionStats
+from attnwidget.data import sample_corpus
 
 
 def test_many_batches_reload_bit_identical(minilm, tmp_path):

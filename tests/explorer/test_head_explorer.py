@@ -13,10 +13,12 @@ import traitlets
 from attnwidget.corpus.analysis import analyze
 from attnwidget.corpus.definitions import DEFINITIONS
 from attnwidget.errors import AttnWidgetError, WidgetClosedError
-from attnwidget.explorer.head_explorer import GRID_METRICS, REPLY, REQUEST, HeadExplorer, default_key
+from attnwidget.explorer.head_explorer import GRID_METRICS, HeadExplorer, default_key
+from attnwidget.text.sentence import annotate
 from attnwidget.transformer.forward import attention
 from attnwidget.widget.payload import decode_array, unpack_layer
-from attnwidget.text.sentence import annotate
+from attnwidget.widget.protocol import REQUEST
+from requests_helper import ask
 
 
 @pytest.fixture(scope="module")
@@ -34,26 +36,19 @@ def explorer(gold, minilm):
     return HeadExplorer(gold, model=minilm)
 
 
-def ask(explorer, **content):
-    """Send a request as the browser does; return the reply and its buffers."""
-    sent = []
-    original = explorer.send
-    explorer.send = lambda msg, buffers=None: sent.append((msg, buffers))
-    try:
-        explorer._on_request(explorer, {"kind": REQUEST, "id": 7, **content}, [])
-    finally:
-        explorer.send = original
-    (reply, buffers), = sent
-    assert reply["kind"] == REPLY and reply["id"] == 7
-    return reply, buffers
-
-
 # ------------------------------------------------------------------------ traits
 
 
 def test_defaults_open_on_the_papers_headline_metric(gold):
     ex = HeadExplorer(gold)
-    assert (ex.metric, ex.key, ex.mode, ex.layer, ex.head, ex.exemplar) == ("dep_align", "either", "single", None, None, None)
+    assert (ex.metric, ex.key, ex.mode, ex.layer, ex.head, ex.exemplar) == (
+        "dep_align",
+        "either",
+        "single",
+        None,
+        None,
+        None,
+    )
     assert ex.key2 == "" and ex.metric2 == "first_token"
     assert "text only" in ex._attention["how"][0] and gold.summary.model in ex._attention["how"][0]
 
@@ -66,8 +61,9 @@ def test_changing_the_metric_picks_a_key_of_it_and_python_sees_it(gold):
     assert ex.key == default_key(gold, "pos_to") and ex.key in gold.keys("pos_to")
     ex.key = "DET"
     ex.layer, ex.head = 3, 5
-    assert sorted(seen) == sorted([("metric", "pos_to"), ("key", default_key(gold, "pos_to")),
-                                   ("key", "DET"), ("layer", 3), ("head", 5)])
+    assert sorted(seen) == sorted(
+        [("metric", "pos_to"), ("key", default_key(gold, "pos_to")), ("key", "DET"), ("layer", 3), ("head", 5)]
+    )
     np.testing.assert_array_equal(ex.values(), gold.values("pos_to", "DET"))
     assert ex.selected_exemplars() == gold.exemplars(3, 5)
 
@@ -78,17 +74,20 @@ def test_the_browser_setting_metric_and_key_together_is_accepted(gold):
     assert (ex.metric, ex.key) == ("dep_to", "nsubj")
 
 
-@pytest.mark.parametrize("trait, value, message", [
-    ("metric", "pos_frequency", "must be one of"),
-    ("key", "NOUN", "is not a key of 'dep_align'"),
-    ("mode", "difference", "needs a second AttentionStats"),
-    ("mode", "grid", "mode must be one of"),
-    ("layer", 6, r"in 0\.\.5"),
-    ("head", -1, r"in 0\.\.11"),
-    ("exemplar", -2, "rank"),
-    ("source", 1, "source must be 0"),
-    ("theme", "blue", "theme must be one of"),
-])
+@pytest.mark.parametrize(
+    ("trait", "value", "message"),
+    [
+        ("metric", "pos_frequency", "must be one of"),
+        ("key", "NOUN", "is not a key of 'dep_align'"),
+        ("mode", "difference", "needs a second AttentionStats"),
+        ("mode", "grid", "mode must be one of"),
+        ("layer", 6, r"in 0\.\.5"),
+        ("head", -1, r"in 0\.\.11"),
+        ("exemplar", -2, "rank"),
+        ("source", 1, "source must be 0"),
+        ("theme", "blue", "theme must be one of"),
+    ],
+)
 def test_bad_values_are_refused_with_a_reason(gold, trait, value, message):
     ex = HeadExplorer(gold)
     with pytest.raises(traitlets.TraitError, match=message):
@@ -133,7 +132,9 @@ def test_baselines_are_the_corpus_ones(explorer, gold):
     noun = metrics["pos_to"]["keys"].index("NOUN")
     assert metrics["pos_to"]["baseline"][noun] == pytest.approx(gold.baseline("pos_frequency")["NOUN"])
     all_rel = metrics["head_accuracy"]["keys"].index("ALL:dependent_to_head")
-    assert metrics["head_accuracy"]["baseline"][all_rel] == pytest.approx(gold.baseline("head_accuracy_baseline")["ALL"])
+    assert metrics["head_accuracy"]["baseline"][all_rel] == pytest.approx(
+        gold.baseline("head_accuracy_baseline")["ALL"]
+    )
     assert set(metrics["entropy"]["baseline"]) == {None}
 
 
@@ -163,8 +164,9 @@ def test_a_sentence_request_returns_that_exemplars_attention(explorer, gold, min
     assert meta["tokens"] == row["tokens"]
     assert meta["syntax"]["source"] == "gold"  # re-read from the CoNLL-U file the stats came from
     expected = attention(minilm, [annotate(ewt[row["sentence"]], minilm, annotations="gold")])[0][2]
-    got = unpack_layer(decode_array({**layer["data"], "buffer": buffers[0]}), layer["heads"], layer["size"],
-                       layer["packing"])
+    got = unpack_layer(
+        decode_array({**layer["data"], "buffer": buffers[0]}), layer["heads"], layer["size"], layer["packing"]
+    )
     np.testing.assert_allclose(got, expected, atol=2 / 255)
     assert got[7, row["i"], row["j"]] == pytest.approx(row["weight"], abs=0.01)
 
@@ -198,7 +200,7 @@ def test_neuron_vectors_are_kept_for_the_last_few_sentences_only(explorer, gold)
     from attnwidget.explorer.head_explorer import KEEP_NEURON_SENTENCES
 
     loaded = explorer._models[0]
-    sentences = sorted({int(r["sentence"]) for r in gold.exemplar_rows()})[:KEEP_NEURON_SENTENCES + 2]
+    sentences = sorted({int(r["sentence"]) for r in gold.exemplar_rows()})[: KEEP_NEURON_SENTENCES + 2]
     assert len(sentences) == KEEP_NEURON_SENTENCES + 2
     for sentence in sentences:
         for layer in (0, 5):
@@ -229,7 +231,9 @@ def test_a_model_of_another_shape_is_refused(gold, gpt2_small):
 def test_difference_of_gold_and_spacy(gold, spacy_stats, minilm):
     ex = HeadExplorer(gold, model=minilm, compare=spacy_stats, labels=("gold", "spaCy"))
     assert ex.mode == "difference" and ex._stats["labels"] == ["gold", "spaCy"]
-    np.testing.assert_allclose(ex.values(), gold.values("dep_align", "either") - spacy_stats.values("dep_align", "either"))
+    np.testing.assert_allclose(
+        ex.values(), gold.values("dep_align", "either") - spacy_stats.values("dep_align", "either")
+    )
     assert ex._attention["how"] == ["kernel", "kernel"]  # same model: the compared exemplars open too
     # keys follow the first stats; a key the second lacks is NaN there
     b = ex._stats["sources"][1]
@@ -311,15 +315,21 @@ def test_close_drops_the_data_even_while_the_explorer_is_held(gold, minilm, tmp_
     ex.close()
     assert ex.closed and loaded._cache == {} and loaded._inputs == {} and loaded.model is None
     assert ex._stats == {} and ex._exemplars == [] and ex._models == []
-    for use in (lambda: ex.values(), lambda: ex.stats, lambda: ex.selected_exemplars(),
-                lambda: ex.save_html(tmp_path / "x.html", progress=False), lambda: setattr(ex, "metric", "pos_to")):
+    for use in (
+        lambda: ex.values(),
+        lambda: ex.stats,
+        lambda: ex.selected_exemplars(),
+        lambda: ex.save_html(tmp_path / "x.html", progress=False),
+        lambda: setattr(ex, "metric", "pos_to"),
+    ):
         with pytest.raises(WidgetClosedError, match="HeadExplorer was closed"):
             use()
     assert repr(ex) == "HeadExplorer(closed)"
     sent = []
     ex.send = lambda msg, buffers=None: sent.append(msg)
-    ex._on_request(ex, {"kind": REQUEST, "id": 1, "what": "sentence", "source": 0, "sentence": sentence,
-                        "layer": 0}, [])
+    ex._on_request(
+        ex, {"kind": REQUEST, "id": 1, "what": "sentence", "source": 0, "sentence": sentence, "layer": 0}, []
+    )
     assert sent == []  # a request on its way when the explorer closed is not answered
     ex.close()  # twice: harmless
 

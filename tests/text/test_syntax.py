@@ -7,9 +7,9 @@ import pickle
 
 import pytest
 
-from attnwidget.text.conllu import COLUMNS
 from attnwidget.data import sample_gold_path
 from attnwidget.errors import ConlluError, ConlluWarning, EmptyTextError, SpacyPipelineError
+from attnwidget.text.conllu import COLUMNS
 from attnwidget.text.syntax import iter_conllu, parse_spacy, read_conllu, spacy_pipeline, validate_conllu
 from testdata import CLEAN, HARD_CASES, ODD_UNICODE, REPO
 
@@ -89,94 +89,246 @@ def _changed(line: str, **columns: str) -> str:
 
 # (what, CoNLL-U, the UD check, the line in error, words of the reason)
 ERROR_CASES = [
-    ("columns", _conllu("1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_", W2), "number-of-columns", 3,
-     "expected 10 tab-separated columns, found 9"),
-    ("spaces for tabs", _conllu(W1.replace("\t", " "), W2), "number-of-columns", 3,
-     "the columns are separated by spaces instead of tabs"),
-    ("some spaces for tabs", _conllu(W1.replace("\tnsubj\t", "   nsubj\t"), W2), "number-of-columns", 3,
-     "some columns are separated by spaces instead of tabs"),
+    (
+        "columns",
+        _conllu("1\tDogs\tdog\tNOUN\t_\t_\t2\tnsubj\t_", W2),
+        "number-of-columns",
+        3,
+        "expected 10 tab-separated columns, found 9",
+    ),
+    (
+        "spaces for tabs",
+        _conllu(W1.replace("\t", " "), W2),
+        "number-of-columns",
+        3,
+        "the columns are separated by spaces instead of tabs",
+    ),
+    (
+        "some spaces for tabs",
+        _conllu(W1.replace("\tnsubj\t", "   nsubj\t"), W2),
+        "number-of-columns",
+        3,
+        "some columns are separated by spaces instead of tabs",
+    ),
     ("empty column", _conllu(_w1(xpos=""), W2), "empty-column", 3, "column XPOS is empty"),
     ("whitespace-only form", _conllu(_w1(form=" "), W2), "empty-column", 3, "FORM is only whitespace"),
-    ("space in a tag column", _conllu(_w1(deprel="nsubj pass"), W2), "invalid-whitespace", 3,
-     "column DEPREL contains whitespace"),
-    ("no-break space in a tag column", _conllu(_w1(upos="NOUN\u00a0"), W2), "invalid-whitespace", 3,
-     "column UPOS contains whitespace"),
-    ("leading space in form", _conllu(_w1(form=" Dogs"), W2), "leading-whitespace", 3,
-     "column FORM starts with whitespace"),
-    ("doubled space in lemma", _conllu(_w1(lemma="do  g"), W2), "repeated-whitespace", 3,
-     "two whitespace characters in a row"),
+    (
+        "space in a tag column",
+        _conllu(_w1(deprel="nsubj pass"), W2),
+        "invalid-whitespace",
+        3,
+        "column DEPREL contains whitespace",
+    ),
+    (
+        "no-break space in a tag column",
+        _conllu(_w1(upos="NOUN\u00a0"), W2),
+        "invalid-whitespace",
+        3,
+        "column UPOS contains whitespace",
+    ),
+    (
+        "leading space in form",
+        _conllu(_w1(form=" Dogs"), W2),
+        "leading-whitespace",
+        3,
+        "column FORM starts with whitespace",
+    ),
+    (
+        "doubled space in lemma",
+        _conllu(_w1(lemma="do  g"), W2),
+        "repeated-whitespace",
+        3,
+        "two whitespace characters in a row",
+    ),
     ("bad ID", _conllu(_w1(id="x"), W2), "invalid-word-id", 3, "bad ID 'x'"),
     ("zero ID", _conllu(_w1(id="0"), W2), "invalid-word-id", 3, "bad ID '0'"),
-    ("gap in IDs", _conllu(W1, W2.replace("2", "3", 1)), "word-id-sequence", 4,
-     "word ID 3 out of order: expected 2"),
-    ("no blank line before a sentence", _conllu(W1, W2, W1, W2), "word-id-sequence", 5,
-     "word ID 1 again: a new sentence starts here without a blank line"),
-    ("comment among words", _conllu(W1, W2, "# sent_id = s2", W1), "misplaced-comment", 5,
-     "a comment line among the word lines"),
+    ("gap in IDs", _conllu(W1, W2.replace("2", "3", 1)), "word-id-sequence", 4, "word ID 3 out of order: expected 2"),
+    (
+        "no blank line before a sentence",
+        _conllu(W1, W2, W1, W2),
+        "word-id-sequence",
+        5,
+        "word ID 1 again: a new sentence starts here without a blank line",
+    ),
+    (
+        "comment among words",
+        _conllu(W1, W2, "# sent_id = s2", W1),
+        "misplaced-comment",
+        5,
+        "a comment line among the word lines",
+    ),
     ("stray text", _conllu(W1, "Dogs bark", W2), "invalid-line", 4, "neither a comment"),
     ("indented line", _conllu(W1, " " + W2), "invalid-line", 4, "starts with whitespace"),
-    ("reversed range", _conllu("2-1\tDogs\t_\t_\t_\t_\t_\t_\t_\t_", W1, W2), "reversed-word-interval", 3,
-     "does not span two words"),
-    ("range after its first word", _conllu(W1, "1-2\tDogsbark\t_\t_\t_\t_\t_\t_\t_\t_", W2),
-     "misplaced-word-interval", 4, "not right before its first word"),
-    ("overlapping ranges", _conllu("1-2\tDogs\t_\t_\t_\t_\t_\t_\t_\t_", "1-2\tbark\t_\t_\t_\t_\t_\t_\t_\t_", W1, W2),
-     "overlapping-word-intervals", 4, "overlaps the range before it"),
-    ("range past the last word", _conllu(W1, "2-3\tbark\t_\t_\t_\t_\t_\t_\t_\t_", W2),
-     "word-interval-out", 4, "runs past the last word (2)"),
-    ("annotated range line", _conllu("1-2\tDogs\tdog\t_\t_\t_\t_\t_\t_\t_", W1, W2), "mwt-nonempty-field", 3,
-     "has 'dog' in LEMMA"),
-    ("empty node out of order", _conllu(W1, "2.1\tbark\tbark\tVERB\t_\t_\t_\t_\t_\t_", W2),
-     "misplaced-empty-node", 4, "empty node 2.1 out of order: expected 1.1"),
-    ("malformed empty node", _conllu(W1, "1.0\tbark\tbark\tVERB\t_\t_\t_\t_\t_\t_", W2),
-     "invalid-word-id", 4, "bad ID '1.0'"),
-    ("empty node with a HEAD", _conllu(W1, "1.1\tbark\tbark\tVERB\t_\t_\t2\tdep\t_\t_", W2),
-     "mwt-nonempty-field", 4, "empty node 1.1 has '2' in HEAD"),
+    (
+        "reversed range",
+        _conllu("2-1\tDogs\t_\t_\t_\t_\t_\t_\t_\t_", W1, W2),
+        "reversed-word-interval",
+        3,
+        "does not span two words",
+    ),
+    (
+        "range after its first word",
+        _conllu(W1, "1-2\tDogsbark\t_\t_\t_\t_\t_\t_\t_\t_", W2),
+        "misplaced-word-interval",
+        4,
+        "not right before its first word",
+    ),
+    (
+        "overlapping ranges",
+        _conllu("1-2\tDogs\t_\t_\t_\t_\t_\t_\t_\t_", "1-2\tbark\t_\t_\t_\t_\t_\t_\t_\t_", W1, W2),
+        "overlapping-word-intervals",
+        4,
+        "overlaps the range before it",
+    ),
+    (
+        "range past the last word",
+        _conllu(W1, "2-3\tbark\t_\t_\t_\t_\t_\t_\t_\t_", W2),
+        "word-interval-out",
+        4,
+        "runs past the last word (2)",
+    ),
+    (
+        "annotated range line",
+        _conllu("1-2\tDogs\tdog\t_\t_\t_\t_\t_\t_\t_", W1, W2),
+        "mwt-nonempty-field",
+        3,
+        "has 'dog' in LEMMA",
+    ),
+    (
+        "empty node out of order",
+        _conllu(W1, "2.1\tbark\tbark\tVERB\t_\t_\t_\t_\t_\t_", W2),
+        "misplaced-empty-node",
+        4,
+        "empty node 2.1 out of order: expected 1.1",
+    ),
+    (
+        "malformed empty node",
+        _conllu(W1, "1.0\tbark\tbark\tVERB\t_\t_\t_\t_\t_\t_", W2),
+        "invalid-word-id",
+        4,
+        "bad ID '1.0'",
+    ),
+    (
+        "empty node with a HEAD",
+        _conllu(W1, "1.1\tbark\tbark\tVERB\t_\t_\t2\tdep\t_\t_", W2),
+        "mwt-nonempty-field",
+        4,
+        "empty node 1.1 has '2' in HEAD",
+    ),
     ("HEAD not an integer", _conllu(_w1(head="two"), W2), "invalid-head", 3, "HEAD 'two' is not a word ID"),
     ("HEAD negative", _conllu(_w1(head="-1"), W2), "invalid-head", 3, "HEAD '-1' is not a word ID"),
-    ("HEAD out of range", _conllu(_w1(head="7"), W2), "unknown-head", 3,
-     "HEAD 7 of word 1 is not a word ID of this sentence (1..2) or 0"),
+    (
+        "HEAD out of range",
+        _conllu(_w1(head="7"), W2),
+        "unknown-head",
+        3,
+        "HEAD 7 of word 1 is not a word ID of this sentence (1..2) or 0",
+    ),
     ("self-loop", _conllu(_w1(head="1"), W2), "head-self-loop", 3, "word 1 is its own head"),
-    ("two roots", _conllu(_w1(head="0", deprel="root"), W2), "multiple-roots", 4,
-     "2 words have HEAD 0 (1, 2)"),
+    ("two roots", _conllu(_w1(head="0", deprel="root"), W2), "multiple-roots", 4, "2 words have HEAD 0 (1, 2)"),
     ("no root", _conllu(W1, "2\tbark\tbark\tVERB\t_\t_\t1\tdep\t_\t_"), "non-tree", 3, "no word has HEAD 0"),
-    ("cycle", _conllu(W1, "2\tbark\tbark\tVERB\t_\t_\t1\tdep\t_\t_", "3\tloud\tloud\tADV\t_\t_\t0\troot\t_\t_",
-                      text="Dogs bark loud"), "non-tree", 3, "the HEADs form a cycle (1 → 2 → 1)"),
-    ("HEAD 0 not root", _conllu(W1, W2.replace("root", "dep")), "0-is-not-root", 4,
-     "HEAD is 0 but DEPREL is 'dep'"),
+    (
+        "cycle",
+        _conllu(
+            W1,
+            "2\tbark\tbark\tVERB\t_\t_\t1\tdep\t_\t_",
+            "3\tloud\tloud\tADV\t_\t_\t0\troot\t_\t_",
+            text="Dogs bark loud",
+        ),
+        "non-tree",
+        3,
+        "the HEADs form a cycle (1 → 2 → 1)",
+    ),
+    ("HEAD 0 not root", _conllu(W1, W2.replace("root", "dep")), "0-is-not-root", 4, "HEAD is 0 but DEPREL is 'dep'"),
     ("root not HEAD 0", _conllu(_w1(deprel="root"), W2), "root-is-not-0", 3, "DEPREL is 'root' but HEAD is 2"),
     ("unknown UPOS", _conllu(_w1(upos="NNS"), W2), "unknown-upos", 3, "UPOS 'NNS' is not one of the 17 UD tags"),
     ("empty DEPREL", _conllu(_w1(deprel="_"), W2), "invalid-deprel", 3, "DEPREL is empty"),
     ("bad DEPREL", _conllu(_w1(deprel="NSUBJ"), W2), "invalid-deprel", 3, "DEPREL 'NSUBJ' is not a UD relation"),
     ("bad DEPS", _conllu(_w1(deps="2nsubj"), W2), "invalid-deps", 3, "DEPS '2nsubj' is not HEAD:RELATION"),
     ("empty MISC attribute", _conllu(_w1(misc="Gloss=dog||X=1"), W2), "empty-misc", 3, "has an empty attribute"),
-    ("SpaceAfter=Yes", _conllu(_w1(misc="SpaceAfter=Yes"), W2), "spaceafter-value", 3,
-     "'SpaceAfter=Yes'; the only spacing attribute is SpaceAfter=No"),
+    (
+        "SpaceAfter=Yes",
+        _conllu(_w1(misc="SpaceAfter=Yes"), W2),
+        "spaceafter-value",
+        3,
+        "'SpaceAfter=Yes'; the only spacing attribute is SpaceAfter=No",
+    ),
     ("NoSpaceAfter", _conllu(_w1(misc="NoSpaceAfter=Yes"), W2), "spaceafter-value", 3, "'NoSpaceAfter=Yes'"),
-    ("SpaceAfter twice", _conllu(_w1(misc="SpaceAfter=No|SpaceAfter=No"), W2, text="Dogsbark"),
-     "repeated-misc", 3, "sets SpaceAfter more than once"),
-    ("SpaceAfter=No inside a multiword token",
-     _conllu("1-2\tcannot\t_\t_\t_\t_\t_\t_\t_\t_", "1\tcan\tcan\tAUX\t_\t_\t3\taux\t_\t_",
-             "2\tnot\tnot\tPART\t_\t_\t3\tadvmod\t_\tSpaceAfter=No", "3\tgo\tgo\tVERB\t_\t_\t0\troot\t_\t_",
-             text="cannot go"), "spaceafter-mwt-node", 5, "SpaceAfter=No on word 2, inside multiword token 1-2"),
-    ("SpaceAfter=No on an empty node", _conllu(W1, "1.1\tbark\tbark\tVERB\t_\t_\t_\t_\t_\tSpaceAfter=No", W2),
-     "spaceafter-empty-node", 4, "SpaceAfter=No on empty node 1.1"),
-    ("two sent_ids", "# sent_id = s1\n# sent_id = s2\n" + W1 + "\n" + W2 + "\n", "multiple-sent-id", 2,
-     "a second '# sent_id' in one sentence (the first is on line 1)"),
-    ("two texts", _conllu("# text = Dogs bark", W1, W2), "multiple-text", 3,
-     "a second '# text' in one sentence (the first is on line 2)"),
+    (
+        "SpaceAfter twice",
+        _conllu(_w1(misc="SpaceAfter=No|SpaceAfter=No"), W2, text="Dogsbark"),
+        "repeated-misc",
+        3,
+        "sets SpaceAfter more than once",
+    ),
+    (
+        "SpaceAfter=No inside a multiword token",
+        _conllu(
+            "1-2\tcannot\t_\t_\t_\t_\t_\t_\t_\t_",
+            "1\tcan\tcan\tAUX\t_\t_\t3\taux\t_\t_",
+            "2\tnot\tnot\tPART\t_\t_\t3\tadvmod\t_\tSpaceAfter=No",
+            "3\tgo\tgo\tVERB\t_\t_\t0\troot\t_\t_",
+            text="cannot go",
+        ),
+        "spaceafter-mwt-node",
+        5,
+        "SpaceAfter=No on word 2, inside multiword token 1-2",
+    ),
+    (
+        "SpaceAfter=No on an empty node",
+        _conllu(W1, "1.1\tbark\tbark\tVERB\t_\t_\t_\t_\t_\tSpaceAfter=No", W2),
+        "spaceafter-empty-node",
+        4,
+        "SpaceAfter=No on empty node 1.1",
+    ),
+    (
+        "two sent_ids",
+        "# sent_id = s1\n# sent_id = s2\n" + W1 + "\n" + W2 + "\n",
+        "multiple-sent-id",
+        2,
+        "a second '# sent_id' in one sentence (the first is on line 1)",
+    ),
+    (
+        "two texts",
+        _conllu("# text = Dogs bark", W1, W2),
+        "multiple-text",
+        3,
+        "a second '# text' in one sentence (the first is on line 2)",
+    ),
     ("no words", _conllu(), "missing-words", 2, "the sentence has comments but no word lines"),
-    ("text and forms differ", _conllu(W1, W2, text="Cats bark"), "text-form-mismatch", 3,
-     "token 1 is 'Dogs' but the text at character 0 reads 'Cats bark'"),
-    ("SpaceAfter=No where the text has a space", _conllu(_w1(misc="SpaceAfter=No"), W2), "text-form-mismatch", 4,
-     "token 2 is 'bark' but the text at character 4 reads ' bark'"),
-    ("SpaceAfter=No missing", _conllu(W1, W2, text="Dogsbark"), "missing-spaceafter", 3,
-     "no space after token 1 'Dogs'"),
-    ("text longer than the forms", _conllu(W1, W2, text="Dogs bark loudly"), "text-extra-chars", 2,
-     "goes on after the last token: ' loudly'"),
+    (
+        "text and forms differ",
+        _conllu(W1, W2, text="Cats bark"),
+        "text-form-mismatch",
+        3,
+        "token 1 is 'Dogs' but the text at character 0 reads 'Cats bark'",
+    ),
+    (
+        "SpaceAfter=No where the text has a space",
+        _conllu(_w1(misc="SpaceAfter=No"), W2),
+        "text-form-mismatch",
+        4,
+        "token 2 is 'bark' but the text at character 4 reads ' bark'",
+    ),
+    (
+        "SpaceAfter=No missing",
+        _conllu(W1, W2, text="Dogsbark"),
+        "missing-spaceafter",
+        3,
+        "no space after token 1 'Dogs'",
+    ),
+    (
+        "text longer than the forms",
+        _conllu(W1, W2, text="Dogs bark loudly"),
+        "text-extra-chars",
+        2,
+        "goes on after the last token: ' loudly'",
+    ),
     ("empty text", _conllu(W1, W2, text=""), "text-form-mismatch", 2, "'# text' is empty"),
 ]
 
-@pytest.mark.parametrize("what, content, check, line, words", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+
+@pytest.mark.parametrize(("what", "content", "check", "line", "words"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
 def test_each_kind_of_error_names_file_line_and_sentence(tmp_path, what, content, check, line, words):
     path = tmp_path / "bad.conllu"
     path.write_text(content, encoding="utf-8")
@@ -215,13 +367,16 @@ def test_spacing_errors_come_in_line_order_and_once():
     assert _first_error(text, "f").check == "repeated-whitespace"
     assert [(e.check, e.line) for e in validate_conllu(text)] == [("repeated-whitespace", 3), ("unknown-upos", 4)]
     assert [(e.check, e.line) for e in validate_conllu(_conllu(W1, _changed(W2, lemma=" bark")))] == [
-        ("leading-whitespace", 4)]
+        ("leading-whitespace", 4)
+    ]
 
 
 def test_invalid_utf8_names_line_and_byte(tmp_path):
     path = tmp_path / "latin1.conllu"
-    path.write_bytes(_conllu(W1, W2).encode("utf-8") + b"\n# sent_id = s2\n# text = Caf\xe9\n"
-                     b"1\tCaf\xe9\tcaf\xe9\tNOUN\t_\t_\t0\troot\t_\t_\n")
+    path.write_bytes(
+        _conllu(W1, W2).encode("utf-8") + b"\n# sent_id = s2\n# text = Caf\xe9\n"
+        b"1\tCaf\xe9\tcaf\xe9\tNOUN\t_\t_\t0\troot\t_\t_\n"
+    )
     with pytest.raises(ConlluError) as info:
         read_conllu(path)
     assert info.value.check == "invalid-utf8" and info.value.line == 7 and info.value.sent_id == "s2"
@@ -236,8 +391,10 @@ def test_a_line_over_the_limit_is_refused_without_being_kept_and_reading_goes_on
     monkeypatch.setattr(conllu, "MAX_LINE", 100)
     path = tmp_path / "long.conllu"
     long_word = "x" * 450
-    path.write_text(_conllu(_w1(form=long_word), W2, text=f"{long_word} bark") + "\n" + _conllu(W1, W2, sent_id="s2"),
-                    encoding="utf-8")
+    path.write_text(
+        _conllu(_w1(form=long_word), W2, text=f"{long_word} bark") + "\n" + _conllu(W1, W2, sent_id="s2"),
+        encoding="utf-8",
+    )
     with pytest.raises(ConlluError, match="has 100 characters or more") as info:
         read_conllu(path)
     assert info.value.line == 2  # the '# text' line, the first over the limit
@@ -250,7 +407,9 @@ def test_huge_lines_and_sentences_within_the_limit_read_fine():
     s = read_conllu(_conllu(_w1(form=word, lemma=word), W2, text=f"{word} bark"))[0]
     assert s.spans == [(0, 2_000_000), (2_000_001, 2_000_005)]
     n = 20_000  # one long chain: word w depends on w + 1, the last is the root
-    lines = [f"{w}\tw{w}\tw\tX\t_\t_\t{w + 1 if w < n else 0}\t{'dep' if w < n else 'root'}\t_\t_" for w in range(1, n + 1)]
+    lines = [
+        f"{w}\tw{w}\tw\tX\t_\t_\t{w + 1 if w < n else 0}\t{'dep' if w < n else 'root'}\t_\t_" for w in range(1, n + 1)
+    ]
     long = read_conllu(_conllu(*lines, text=None))[0]
     assert len(long) == n and long.heads[0] == 1 and long.heads[-1] == -1
     lines[-1] = _changed(lines[-1], head=str(n - 1), deprel="dep")  # the last two words: a cycle
@@ -306,12 +465,17 @@ def test_text_and_forms_in_different_normal_forms_say_so():
     assert error.check == "text-form-mismatch" and "NFC" in error.hint
 
 
-LENIENT = (_conllu(W1, W2, sent_id="ok-1") + "\n"
-           + _conllu(_w1(head="7"), W2, sent_id="bad-2") + "\n\n"
-           + _conllu(W1, W2, sent_id="ok-3") + "\n"
-           + _conllu(_w1(upos="NN"), _changed(W2, deps="x"), "3\tloud\tloud\tADV\t_\t_\t2\tadvmod\t_\t_",
-                     sent_id="bad-4") + "\n"
-           + _conllu(W1, W2, sent_id="ok-5").rstrip("\n"))  # no blank line, no newline at the end
+LENIENT = (
+    _conllu(W1, W2, sent_id="ok-1")
+    + "\n"
+    + _conllu(_w1(head="7"), W2, sent_id="bad-2")
+    + "\n\n"
+    + _conllu(W1, W2, sent_id="ok-3")
+    + "\n"
+    + _conllu(_w1(upos="NN"), _changed(W2, deps="x"), "3\tloud\tloud\tADV\t_\t_\t2\tadvmod\t_\t_", sent_id="bad-4")
+    + "\n"
+    + _conllu(W1, W2, sent_id="ok-5").rstrip("\n")
+)  # no blank line, no newline at the end
 
 
 def test_lenient_reading_yields_each_invalid_sentence_in_its_place_and_goes_on():
@@ -332,7 +496,10 @@ def test_validate_lists_every_error_in_one_pass():
     errors = validate_conllu(LENIENT, "corpus.conllu")
     # bad-4 has two errors on two lines; its third line is fine
     assert [(e.sent_id, e.check, e.line) for e in errors] == [
-        ("bad-2", "unknown-head", 8), ("bad-4", "unknown-upos", 19), ("bad-4", "invalid-deps", 20)]
+        ("bad-2", "unknown-head", 8),
+        ("bad-4", "unknown-upos", 19),
+        ("bad-4", "invalid-deps", 20),
+    ]
     assert errors.sentences == 5 and not errors.truncated
     first = validate_conllu(LENIENT, max_errors=2)
     assert len(first) == 2 and first.truncated
@@ -365,7 +532,12 @@ def test_conllu_error_survives_pickling():
     error = _first_error(_conllu(_w1(upos="NN"), W2), "f.conllu")
     copy = pickle.loads(pickle.dumps(error))
     assert (str(copy), copy.check, copy.line, copy.sent_id, copy.hint) == (
-        str(error), error.check, error.line, error.sent_id, error.hint)
+        str(error),
+        error.check,
+        error.line,
+        error.sent_id,
+        error.hint,
+    )
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -419,7 +591,7 @@ def test_no_installed_pipeline_says_how_to_install(monkeypatch):
 
     from attnwidget.text import syntax
 
-    monkeypatch.setattr(spacy.util, "get_installed_models", lambda: [])
+    monkeypatch.setattr(spacy.util, "get_installed_models", list)
     with pytest.raises(SpacyPipelineError, match="no English spaCy pipeline.*pip install"):
         syntax.find_english_pipeline()
 

@@ -8,6 +8,7 @@ import torch
 
 import tiny_models
 from attnwidget.errors import AttnWidgetError, EmptyTextError, NoAttentionError, TooLongError
+from attnwidget.text.sentence import align
 from attnwidget.transformer.architectures import (
     PAIR_FILTERS,
     encoder_decoder_attention,
@@ -17,7 +18,6 @@ from attnwidget.transformer.architectures import (
 )
 from attnwidget.transformer.forward import attention
 from attnwidget.transformer.loading import load_model
-from attnwidget.text.sentence import align
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from attnwidget.transformer.forward import attention, iter_attention_batches
 from attnwidget.text.sentence import align, annotate
+from attnwidget.transformer.forward import attention, iter_attention_batches
 
 TEXTS = [
     "The cat sat.",
@@ -54,7 +54,9 @@ def test_batches_are_padded_with_zeros_and_cover_every_sentence(minilm):
 
 def test_batch_shrinks_for_long_inputs(minilm):
     sentences = [align("word " * 200, minilm)] * 3
-    sizes = [len(b.indices) for b in iter_attention_batches(minilm, sentences, batch_size=8, max_batch_bytes=20_000_000)]
+    sizes = [
+        len(b.indices) for b in iter_attention_batches(minilm, sentences, batch_size=8, max_batch_bytes=20_000_000)
+    ]
     assert sizes == [1, 1, 1]
 
 

@@ -25,8 +25,12 @@ def stepwise(model, result):
     ids = torch.tensor([result.sentence.input_ids[: result.boundary]])
     with torch.inference_mode():
         out = model.model.generate(
-            input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=result.num_generated,
-            do_sample=False, output_attentions=True, return_dict_in_generate=True,
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=result.num_generated,
+            do_sample=False,
+            output_attentions=True,
+            return_dict_in_generate=True,
             pad_token_id=model.tokenizer.pad_token_id,
         )
     assert out.sequences[0].tolist() == result.sentence.input_ids

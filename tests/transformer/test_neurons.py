@@ -9,12 +9,12 @@ import pytest
 import torch
 
 import tiny_models
+from attnwidget.text.sentence import align
 from attnwidget.transformer.architectures import encoder_decoder_attention, pair, pair_attention
 from attnwidget.transformer.forward import attention
 from attnwidget.transformer.loading import load_model
 from attnwidget.transformer.neurons import NeuronViewError, capture_all_qk, capture_qk, neuron_view
 from attnwidget.widget.model_input import ModelInput
-from attnwidget.text.sentence import align
 
 TEXT = "The quick brown fox jumps over the lazy dog."
 
@@ -86,7 +86,7 @@ def test_causal_models_mask_the_future(name, models):
     assert (view["weights"][4:] == 0).all()
 
 
-@pytest.mark.parametrize("name,groups", [("llama", 2), ("qwen2", 2), ("mistral", 1)])
+@pytest.mark.parametrize(("name", "groups"), [("llama", 2), ("qwen2", 2), ("mistral", 1)])
 def test_grouped_query_heads_read_their_groups_keys(name, groups, models):
     model = models[name]
     sentence = align(TEXT, model)
@@ -212,9 +212,17 @@ def softcapped_gemma2():
     tok = tiny_models.gpt2_tokenizer()
     torch.manual_seed(0)
     config = Gemma2Config(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=128,
-        query_pre_attn_scalar=8, attn_logit_softcapping=0.5, initializer_range=0.5,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=128,
+        query_pre_attn_scalar=8,
+        attn_logit_softcapping=0.5,
+        initializer_range=0.5,
         pad_token_id=tok.eos_token_id,
     )
     return load_model((Gemma2Model(config), tok), device="cpu")
@@ -269,8 +277,11 @@ def counting_runs(model):
         runs["embeddings"] += 1
 
     hooks = [model.model.get_input_embeddings().register_forward_pre_hook(embedded)]
-    hooks += [m.register_forward_pre_hook(attention_ran) for m in model.model.modules()
-              if type(m).__name__.endswith("Attention")]
+    hooks += [
+        m.register_forward_pre_hook(attention_ran)
+        for m in model.model.modules()
+        if type(m).__name__.endswith("Attention")
+    ]
     try:
         yield runs
     finally:
@@ -317,8 +328,10 @@ def test_capture_all_encoder_decoder_parts(name, models):
     out = encoder_decoder_attention(model, "The cat sat on the mat.", target="Le chat dort.")
     own = {"encoder": out.encoder_attention, "decoder": out.decoder_attention, "cross": out.cross_attention}
     runs = []
-    hooks = [stack.register_forward_pre_hook(lambda m, a, name=name: runs.append(name))
-             for name, stack in (("encoder", model.model.get_encoder()), ("decoder", model.model.get_decoder()))]
+    hooks = [
+        stack.register_forward_pre_hook(lambda m, a, name=name: runs.append(name))
+        for name, stack in (("encoder", model.model.get_encoder()), ("decoder", model.model.get_decoder()))
+    ]
     try:
         for part, array in own.items():
             runs.clear()

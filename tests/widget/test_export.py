@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
+from attnwidget.widget.attention_widget import AttentionWidget
 from attnwidget.widget.export import script_json, static_bundle
 from attnwidget.widget.payload import decode_array, dequantise_sqrt, quantise_sqrt, unpack_layer
-from attnwidget.widget.attention_widget import AttentionWidget
 from testdata import softmax_attention
 
 EVIL = "</script><img src=x onerror=alert(1)>"
@@ -32,7 +32,7 @@ def test_page_is_self_contained(widget):
     html = widget.to_html()
     assert html.startswith("<!DOCTYPE html>")
     # no external resources of any kind
-    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=', html)
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", html)
     assert "http://" not in html.split("<script>")[0]  # head/body markup references nothing remote
     assert "default-src 'none'" in html  # and the CSP forbids fetching anything
     assert "attnwidget.mountAll()" in html

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import tiny_models
-from attnwidget.widget.export import neuron_bundle, static_bundle
 from attnwidget.transformer.loading import load_model
-from attnwidget.widget.payload import decode_vectors
 from attnwidget.widget.attention_widget import AttentionWidget
+from attnwidget.widget.export import neuron_bundle, static_bundle
+from attnwidget.widget.payload import decode_vectors
 from testdata import softmax_attention
 
 TEXT = "The quick brown fox jumps over the lazy dog."

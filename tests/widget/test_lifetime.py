@@ -19,7 +19,7 @@ CYCLES = textwrap.dedent("""
     import gc, json, os, sys
     import numpy as np
     from attnwidget import AttentionWidget
-    from attnwidget.widget.attention_widget import REQUEST
+    from attnwidget.widget.protocol import REQUEST
 
     def rss():
         gc.collect()
@@ -81,9 +81,18 @@ def kernel():
 
 def run_cell(kc, code: str, cell_id: str | None) -> None:
     """Execute ``code`` as a notebook front end does, with the cell's id in the metadata."""
-    msg = kc.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
-                                             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-                         metadata={"cellId": cell_id} if cell_id else {})
+    msg = kc.session.msg(
+        "execute_request",
+        {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+        metadata={"cellId": cell_id} if cell_id else {},
+    )
     kc.shell_channel.send(msg)
     while True:
         reply = kc.get_shell_msg(timeout=120)
@@ -102,9 +111,11 @@ def value(kc, expression: str) -> str:
 @pytest.mark.slow
 def test_running_a_cell_again_closes_the_widgets_its_last_run_made(kernel):
     run_cell(kernel, "import numpy as np\nfrom attnwidget import AttentionWidget\nmade = []", "setup")
-    cell = ("w = AttentionWidget.from_attention(['a', 'b', 'c'], np.full((2, 2, 3, 3), 1 / 3, 'float32'))\n"
-            "v = AttentionWidget.from_attention(['d', 'e'], np.full((1, 1, 2, 2), 0.5, 'float32'))\n"
-            "made += [w, v]\nw")
+    cell = (
+        "w = AttentionWidget.from_attention(['a', 'b', 'c'], np.full((2, 2, 3, 3), 1 / 3, 'float32'))\n"
+        "v = AttentionWidget.from_attention(['d', 'e'], np.full((1, 1, 2, 2), 0.5, 'float32'))\n"
+        "made += [w, v]\nw"
+    )
     run_cell(kernel, cell, "cell-a")
     assert value(kernel, "[x.closed for x in made]") == "[False, False]"  # one run: both stay
     run_cell(kernel, cell, "cell-a")

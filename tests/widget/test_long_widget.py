@@ -9,7 +9,7 @@ import pytest
 
 from attnwidget import AttentionWidget
 from attnwidget.errors import AttnWidgetError
-from attnwidget.widget.js_bundles import REPLY, REQUEST
+from attnwidget.widget.protocol import REPLY, REQUEST
 from attnwidget.widget.long_payload import LONG_TOKENS
 from attnwidget.widget.payload import decode_array, dequantise_sqrt
 from tests.tiny_models import llama_long
@@ -23,13 +23,15 @@ def ask(widget, **content):
         widget._on_request(widget, {"kind": REQUEST, "id": 3, **content}, [])
     finally:
         widget.send = original
-    (reply, buffers), = sent
+    ((reply, buffers),) = sent
     assert reply["kind"] == REPLY and reply["id"] == 3
     return reply, buffers
 
 
 def arrays(reply, buffers) -> dict:
-    return {name: decode_array({**reply["arrays"][name], "buffer": buffers[k]}) for k, name in enumerate(reply["order"])}
+    return {
+        name: decode_array({**reply["arrays"][name], "buffer": buffers[k]}) for k, name in enumerate(reply["order"])
+    }
 
 
 def reply_value(widget, i, j) -> float:
@@ -133,6 +135,7 @@ def test_export_stays_within_its_budget_and_lists_what_it_holds(widget, tmp_path
     assert widget.layer in holds["overview"] and str(widget.layer) in holds["rows"]
     assert holds["full"] == []  # a model's long input keeps no dense layer to carry
     assert all(layer["packing"] == "summary" for layer in bundle["layers"])
-    roomy = json.loads(re.search(r'data-attnwidget="attnwidget-0">(.*?)</script>',
-                                 widget.to_html(max_bytes=25_000_000), re.DOTALL)[1])["long"]["holds"]
+    roomy = json.loads(
+        re.search(r'data-attnwidget="attnwidget-0">(.*?)</script>', widget.to_html(max_bytes=25_000_000), re.DOTALL)[1]
+    )["long"]["holds"]
     assert roomy["overview"] == [0, 1] and roomy["rows"][str(widget.layer)] == 16

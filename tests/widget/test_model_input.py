@@ -12,30 +12,12 @@ from attnwidget.errors import AttnWidgetError
 from attnwidget.transformer.architectures import PAIR_FILTERS as FAMILY_FILTERS
 from attnwidget.transformer.loading import load_model
 from attnwidget.transformer.neurons import neuron_view
-from attnwidget.widget.payload import decode_array, decode_vectors, encode_vectors
-from attnwidget.widget.attention_widget import PAIR_FILTERS, REPLY, REQUEST, AttentionWidget
+from attnwidget.widget.attention_widget import PAIR_FILTERS, AttentionWidget
+from attnwidget.widget.payload import decode_vectors, encode_vectors
+from requests_helper import ask, neuron_arrays
 from testdata import softmax_attention
 
 TEXT = "The quick brown fox jumps over the lazy dog."
-
-
-def ask(widget, **request):
-    """Send one request as the browser does and return (reply, buffers)."""
-    sent = []
-    widget.send = lambda content, buffers=None: sent.append((content, buffers or []))
-    widget._on_request(widget, {"kind": REQUEST, "id": 9, **request}, [])
-    assert len(sent) == 1 and sent[0][0]["kind"] == REPLY and sent[0][0]["id"] == 9
-    return sent[0]
-
-
-def neuron_arrays(reply, buffers) -> dict:
-    n = reply["neuron"]
-    assert len(buffers) == len(n["order"])
-    out = {name: None for name in n["arrays"]}
-    for name, buffer in zip(n["order"], buffers):
-        encoded = {**n["arrays"][name], "buffer": buffer}
-        out[name] = decode_vectors(encoded) if "quantum" in encoded else decode_array(encoded)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -216,8 +198,7 @@ def test_pairs_are_for_encoders(gpt2_small):
 
 @pytest.fixture(scope="module")
 def t5_widget(t5_small):
-    return AttentionWidget("The cat sat on the mat.", model=t5_small, annotations=None,
-                           target="Le chat était assis.")
+    return AttentionWidget("The cat sat on the mat.", model=t5_small, annotations=None, target="Le chat était assis.")
 
 
 def test_encoder_decoder_has_three_kinds_with_their_tokens(t5_widget, t5_small):
@@ -301,7 +282,7 @@ def test_generation_marks_the_boundary(generated):
     assert split == {"at": w.boundary, "names": ["prompt", "generated"]}
     prompt_tokens = len(w._input.model.tokenizer("The cat sat on")["input_ids"])
     assert w.boundary == prompt_tokens and len(w.tokens) == prompt_tokens + 5
-    assert "".join(w.tokens[w.boundary:]) == w.generated_text
+    assert "".join(w.tokens[w.boundary :]) == w.generated_text
     assert w._meta["is_causal"] and w._meta["neuron"]
 
 

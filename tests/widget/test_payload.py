@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from testdata import softmax_attention
 
 from attnwidget.widget.payload import (
     AttentionData,
@@ -26,10 +25,9 @@ from attnwidget.widget.payload import (
     with_base64,
     word_units,
 )
+from testdata import softmax_attention
 
 FIXTURE = Path(__file__).resolve().parents[2] / "js" / "test" / "fixtures" / "payloads.json"
-
-
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int16", "int32", "float32"])
@@ -135,10 +133,14 @@ def neuron_fixture() -> dict:
     rng = np.random.default_rng(5)
     n, d = 4, 3
     qk = QueryKey(
-        family="test", layer=1, part="self",
+        family="test",
+        layer=1,
+        part="self",
         query=rng.normal(size=(2, n, d)).astype(np.float32),
         key=rng.normal(size=(1, n, d)).astype(np.float32),
-        bias=None, masked=np.triu(np.ones((n, n), bool), 1), scale=d**-0.5,
+        bias=None,
+        masked=np.triu(np.ones((n, n), bool), 1),
+        scale=d**-0.5,
         attention=np.zeros((2, n, n), np.float32),
     )
     payload = neuron_payload(qk, 1, quantise=True)

@@ -36,6 +36,9 @@ export interface Meta {
   kv_heads?: number[] | null;
   /** The part of a longer text the transformer read (`window=`): its tokens start..stop-1 of `of`. */
   window?: { start: number; stop: number; of: number } | null;
+  /** The heads the widget opened on and the rule that chose them (attnwidget/default_heads.py);
+   * null when the caller chose the heads. */
+  default_heads?: { layer: number; heads: number[]; of: number; rule: string } | null;
   /** True when the kernel has the transformer, so the neuron view can fetch vectors. */
   neuron?: boolean;
   syntax: null | {

@@ -1,8 +1,7 @@
 // The request/reply protocol between a view and its host, over anywidget's
-// custom messages. The host is the kernel (attnwidget/widget/attention_widget.py,
-// attnwidget/explorer/head_explorer.py;
-// the kinds are in attnwidget/widget/js_bundles.py) or a kernel-less widget model in an
-// exported page (host/static_widget_model.ts, explorer/host/).
+// custom messages. The host is the kernel (attnwidget/widget/protocol.py, the
+// Python half, which both widgets answer through) or a kernel-less widget model in
+// an exported page (host/static_widget_model.ts, explorer/host/).
 //
 //   view -> host  {kind: "attnwidget:request", id, what, ...params}
 //   host -> view  {kind: "attnwidget:reply", id, ...body}   binary parts as buffers

@@ -51,27 +51,35 @@ export function arcDepth(span: number, maxDepth: number): number {
   return Math.min(maxDepth, 10 + 14 * Math.log2(1 + Math.abs(span)));
 }
 
+/** Attention lines at least this strong that join a dependent and its head get the dashed mark. */
+export const MARKED_MIN_WEIGHT = 0.1;
+
 /**
  * Places arc labels without overlap: each label tries its own spot, then spots
- * shifted along `axis`; a label with no free spot is left out (its arc stays).
+ * shifted along `axis`; a label with no free spot is left out (its arc stays) and
+ * counted in `hidden`. `pad` keeps that much space between two labels.
  */
 export class LabelPlacer {
   private boxes: [number, number, number, number][] = [];
+  hidden = 0;
   constructor(
     private axis: "x" | "y",
     private step: number,
+    private pad = 0,
   ) {}
 
   /** (x0, y0) is the label box's top-left corner; returns the shift used, or null. */
   place(x0: number, y0: number, w: number, h: number): number | null {
+    const g = this.pad;
     for (const k of [0, -1, 1, -2, 2]) {
       const d = k * this.step;
       const [x, y] = this.axis === "y" ? [x0, y0 + d] : [x0 + d, y0];
-      if (this.boxes.every(([bx, by, bw, bh]) => x + w <= bx || bx + bw <= x || y + h <= by || by + bh <= y)) {
+      if (this.boxes.every(([bx, by, bw, bh]) => x + w + g <= bx || bx + bw + g <= x || y + h + g <= by || by + bh + g <= y)) {
         this.boxes.push([x, y, w, h]);
         return d;
       }
     }
+    this.hidden += 1;
     return null;
   }
 }

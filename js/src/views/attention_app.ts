@@ -7,6 +7,7 @@ import { isLayerInfo } from "../data/long_source";
 import type { Meta } from "../data/meta";
 import type { NeuronHead } from "../data/neuron_head";
 import { type Focus, type Pruned, pruneLayer } from "../data/prune";
+import { relationText } from "../data/relations";
 import type { Scene, ViewStats } from "../data/scene";
 import { type UnitSyntax, unitSyntax } from "../data/syntax";
 import { readTraits, TRAIT_NAMES, type Traits, writeTraits } from "../data/traits";
@@ -18,6 +19,7 @@ import type { WidgetModel } from "../host/widget_model";
 import css from "./attention.css";
 import { Controls } from "./controls";
 import { HeadView } from "./head_view";
+import { Legend, legendItems } from "./legend";
 import { LongMode } from "./long_mode";
 import { MatrixView } from "./matrix_view";
 import { ModelView } from "./model_view";
@@ -39,6 +41,7 @@ export class AttentionApp {
   /** The units the head / matrix view shows, per axis, in shown order (data-unit = original index). */
   private shownLists: { query: HTMLOListElement; key: HTMLOListElement };
   private controls: Controls;
+  private legend: Legend;
   private source: AttentionSource;
   private headView: HeadView;
   private matrixView: MatrixView;
@@ -109,6 +112,8 @@ export class AttentionApp {
       this.shownLists.query,
       this.shownLists.key,
     );
+    this.legend = new Legend(this.doc);
+    this.stage.after(this.legend.root);
     host.appendChild(this.root);
 
     this.source = new AttentionSource(widgetModel);
@@ -232,6 +237,7 @@ export class AttentionApp {
       this.setStatus(
         `${this.meta.model} · ${this.meta.num_layers} layers × ${this.meta.num_heads} heads · click a head to open it${this.partText("token")}`,
       );
+      this.showLegend(palette);
       this.drawn();
       return;
     }
@@ -282,6 +288,7 @@ export class AttentionApp {
   /** Fetch the selected head's vectors (once per layer and head) and draw the query token's row. */
   private async updateNeuron(gen: number, palette: Palette) {
     const t = this.traits;
+    this.legend.show(null); // the neuron view has its own legend
     const meta = this.meta;
     if (t.level === "word") {
       writeTraits(this.widgetModel, { level: "token", token: null }); // words have no query vector
@@ -454,7 +461,32 @@ export class AttentionApp {
       const what = scene.heads.length === 1 ? `head ${scene.heads[0]}` : `mean of ${scene.heads.length} heads`;
       this.setStatus(`${this.meta.model} · layer ${t.layer} · ${what} · ${t.level} level${this.partText(t.level, scene.drawn)}`);
     }
+    this.showLegend(scene.palette);
     this.drawn();
+  }
+
+  /** The legend of the view shown: its marks and colours in this state (views/legend.ts). */
+  private showLegend(palette: Palette) {
+    const t = this.traits;
+    const s = t.view === "model" ? null : this.scene;
+    if (t.view === "neuron" || (t.view !== "model" && !s)) return this.legend.show(null);
+    const d = s?.drawn;
+    const muted = (on: Uint8Array | null, units: Int32Array) => on !== null && units.some((u) => !on[u]);
+    this.legend.show(
+      legendItems({
+        view: t.view,
+        palette,
+        heads: s ? s.heads : [],
+        hasSyntax: !!s?.syntax.hasSyntax,
+        syntaxSource: this.meta.syntax?.source,
+        causal: this.meta.is_causal,
+        parts: d && this.meta.split && (d.rowAxis.split !== null || d.colAxis.split !== null) ? this.meta.split.names : null,
+        outside: !!d && (muted(d.rows, d.rowAxis.units) || muted(d.cols, d.colAxis.units)),
+        locked: !!s?.selected && t.token !== null,
+        hiddenArcLabels: t.view === "head" ? this.headView.hiddenArcLabels : t.view === "matrix" ? this.matrixView.hiddenArcLabels : 0,
+        level: t.level,
+      }),
+    );
   }
 
   /** The hovered token, unless a change of block has taken it out of view. */
@@ -579,7 +611,16 @@ export class AttentionApp {
   private onHeadHover(target: Focus | null, ev: MouseEvent) {
     const same = target?.unit === this.hover?.unit && target?.role === this.hover?.role;
     this.hover = target;
-    this.showTooltip(target && this.scene ? `${target.role} ${target.unit}: ${this.unitText(target.unit, target.role)}` : null, ev);
+    const relation =
+      target && this.scene && (target.role === "query" || this.scene.keyLabels === this.scene.syntax.labels)
+        ? relationText(this.scene.syntax, target.unit)
+        : "";
+    this.showTooltip(
+      target && this.scene
+        ? `${target.role} ${target.unit}: ${this.unitText(target.unit, target.role)}${relation ? `\n${relation}` : ""}`
+        : null,
+      ev,
+    );
     if (!same) this.drawCurrent();
   }
 

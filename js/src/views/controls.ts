@@ -7,6 +7,7 @@
 import type { Meta } from "../data/meta";
 import { type AttentionKind, LEVELS, PAIR_FILTERS, type PairFilter, type Traits, VIEWS, type ViewName } from "../data/traits";
 import { headColour } from "../draw/colours";
+import { defaultHeadsNote } from "./legend";
 
 export const VIEW_LABELS: Record<ViewName, string> = { head: "Head", model: "Model", matrix: "Matrix", neuron: "Neuron" };
 
@@ -198,10 +199,13 @@ export class Controls {
     const all = el(doc, "button", "aw-chip aw-chip-all", "all");
     all.addEventListener("click", () => write({ heads: this.chips.map((_, h) => h) }));
     this.headsRow.appendChild(all);
+    this.headsNote = el(doc, "span", "aw-heads-note");
+    this.headsRow.appendChild(this.headsNote);
     this.root.append(row1, this.headsRow, row2);
   }
 
   private current: Traits | null = null;
+  private headsNote: HTMLElement;
 
   private toggleHead(h: number) {
     if (!this.current) return;
@@ -229,6 +233,9 @@ export class Controls {
     this.chips.forEach((c, h) => {
       c.setAttribute("aria-pressed", String(on.has(h)));
     });
+    const note = defaultHeadsNote(this.meta, t.heads, t.view);
+    this.headsNote.textContent = note ?? "";
+    this.headsNote.hidden = note === null;
     if (this.kind) this.kind.value = t.attention_kind;
     if (this.pairFilter) this.pairFilter.value = t.pair_filter;
     if (this.step && this.stepOut && this.meta.split) {

@@ -15,11 +15,12 @@
 import { originalUnit, shownArcs } from "../data/filters";
 import { type Focus, type Line, lineAlpha, linesToDraw } from "../data/prune";
 import type { Scene, ViewStats } from "../data/scene";
-import { arcDepth, LabelPlacer } from "../data/syntax";
+import { arcDepth, MARKED_MIN_WEIGHT } from "../data/syntax";
 import { headColour, hexToRgb } from "../draw/colours";
 import { FONT, type HeadLayout, headLayout, hitHead, rowY, SMALL_FONT, shortLabel } from "../draw/layout";
 import { CanvasPainter, type FieldLine, measureText, type Painter } from "../draw/painter";
 import { Snapshot, Surface } from "../draw/surface";
+import { ArcLabels } from "./arc_labels";
 
 /**
  * Pixels of line per frame. The screen budget adapts to the measured frame time: a
@@ -253,7 +254,7 @@ export class HeadView {
       }
       const a = lineAlpha(ln.w);
       field.push({ x1, y1: ya, x2, y2: yb, rgb: c, alpha: a, width: 0.8 + 1.8 * a });
-      if (ln.w >= 0.1 && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);
+      if (ln.w >= MARKED_MIN_WEIGHT && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);
     });
     p.lineField(field);
     p.segments(marked, scene.palette.foreground, 0.9, 1.2, [4, 3]);
@@ -266,7 +267,7 @@ export class HeadView {
     const { y0, y1 } = p.visible;
     const pts: number[] = [];
     const heads: number[] = [];
-    const labels = new LabelPlacer("y", 11);
+    const labels = new ArcLabels("y", 11);
     // Arcs run beside the query column: only those between two shown queries.
     for (const arc of shownArcs(scene.syntax.arcs, scene.drawn.rowAxis)) {
       const ya = rowY(l, arc.dependent);
@@ -277,12 +278,14 @@ export class HeadView {
       pts.push(x0, yb, x0 - 2 * depth, (ya + yb) / 2, x0, ya);
       heads.push(x0 - 5, ya - 3, x0, ya, x0 - 5, ya + 3, x0, ya); // arrowhead at the dependent
       const w = measureText(arc.label, SMALL_FONT);
-      const shift = labels.place(x0 - depth - 3 - w, (ya + yb) / 2 - 6, w, 12);
-      if (shift !== null) {
-        p.text(arc.label, x0 - depth - 3, (ya + yb) / 2 + shift, { font: SMALL_FONT, colour: scene.palette.muted, align: "right" });
-      }
+      labels.add(arc.label, x0 - depth - 3 - w, (ya + yb) / 2 - 6, w, 12);
     }
     p.curves(pts, scene.palette.arc, 1);
     p.segments(heads, scene.palette.arc, 1, 1.2);
+    labels.paint(p, scene.palette, SMALL_FONT);
+    this.hiddenArcLabels = labels.hidden;
   }
+
+  /** Relation labels of the last frame left out for want of space (the legend says so). */
+  hiddenArcLabels = 0;
 }

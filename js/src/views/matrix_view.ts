@@ -8,12 +8,13 @@
 import { originalUnit, shownArcs } from "../data/filters";
 import type { Focus } from "../data/prune";
 import type { Scene } from "../data/scene";
-import { arcDepth, LabelPlacer } from "../data/syntax";
+import { arcDepth } from "../data/syntax";
 import { colsOf, meanOfHeads } from "../data/transform";
 import { headColour, ramp } from "../draw/colours";
 import { FONT, hitMatrix, type MatrixLayout, matrixLayout, SMALL_FONT, shortLabel } from "../draw/layout";
 import { measureText, type Painter } from "../draw/painter";
 import { Snapshot, Surface } from "../draw/surface";
+import { ArcLabels } from "./arc_labels";
 
 export interface CellHandlers {
   hover(cell: { row: number; col: number; value: number } | null, ev: MouseEvent): void;
@@ -171,7 +172,7 @@ export class MatrixView {
     if (syntax.hasSyntax) {
       const y0 = layout.arcsH + 4;
       const pts: number[] = [];
-      const labels = new LabelPlacer("y", 10);
+      const labels = new ArcLabels("y", 10);
       // Arcs run over the key axis: only those between two shown keys.
       for (const arc of shownArcs(syntax.arcs, colAxis)) {
         const xa = left + (arc.dependent + 0.5) * cell;
@@ -179,12 +180,11 @@ export class MatrixView {
         const depth = arcDepth(arc.dependent - arc.head, layout.arcsH - 6);
         pts.push(xb, y0, (xa + xb) / 2, y0 - 2 * depth, xa, y0);
         const w = measureText(arc.label, SMALL_FONT);
-        const shift = cell >= 10 ? labels.place((xa + xb) / 2 - w / 2, y0 - depth - 11, w, 11) : null;
-        if (shift !== null) {
-          p.text(arc.label, (xa + xb) / 2, y0 - depth - 5 + shift, { font: SMALL_FONT, colour: palette.muted, align: "center" });
-        }
+        if (cell >= 10) labels.add(arc.label, (xa + xb) / 2 - w / 2, y0 - depth - 11, w, 11);
       }
       p.curves(pts, palette.arc, 1);
+      labels.paint(p, palette, SMALL_FONT);
+      this.hiddenArcLabels = cell >= 10 ? labels.hidden : shownArcs(syntax.arcs, colAxis).length;
     }
     const stepShade = (rowOn !== null && R.some((u) => !rowOn[u])) || (colOn !== null && C.some((v) => !colOn[v]));
     const shaded = scene.causal ? "shaded: causal mask" : stepShade ? "shaded: outside the rows and columns shown" : "";
@@ -194,6 +194,9 @@ export class MatrixView {
       align: "right",
     });
   }
+
+  /** Relation labels of the last drawing left out for want of space (the legend says so). */
+  hiddenArcLabels = 0;
 
   private paintCrosshair(p: Painter, scene: Scene, l: MatrixLayout, row: number, col: number) {
     const { left, top, cell, n, cols } = l;

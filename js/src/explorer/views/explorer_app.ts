@@ -70,6 +70,7 @@ export class ExplorerApp {
     this.controls = new ExplorerControls(this.doc, this.stats.sources[0].metrics, labels, (c) => this.write(c));
     const summary = this.div("ax-summary");
     summary.textContent = labels.map((l, k) => `${labels.length > 1 ? `${l}: ` : ""}${this.stats.summary[k]}`).join("\n");
+    summary.hidden = !summary.textContent.trim(); // a report describes its corpus above the explorer
     this.panels = this.div("ax-panels");
     this.status = this.div("ax-status");
     this.status.setAttribute("aria-live", "polite");

@@ -35,8 +35,9 @@ const STEPS: Record<string, [number, number]> = {
   ArrowRight: [0, 1],
 };
 
-const LEFT = 26; // layer numbers
-const TOP = 16; // head numbers
+const TITLE = 14; // the axis titles ("head", "layer") outside the numbers
+const LEFT = TITLE + 26; // layer numbers
+const TOP = TITLE + 16; // head numbers
 
 /** Cell side in CSS pixels: large for small models, at least 8 for 64 heads. */
 export function cellSize(heads: number, layers: number): number {
@@ -106,6 +107,20 @@ export class GridView {
     return fill;
   }
 
+  /** "head →" over the head numbers, "← layer" beside the layer numbers (read bottom-up). */
+  private paintAxisTitles(ctx: CanvasRenderingContext2D, p: Palette, gridW: number, gridH: number) {
+    ctx.save();
+    ctx.font = "600 10px system-ui, sans-serif";
+    ctx.fillStyle = p.foreground;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText("head →", LEFT + gridW / 2, TITLE / 2 + 1);
+    ctx.translate(TITLE / 2, TOP + gridH / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText("← layer", 0, 0);
+    ctx.restore();
+  }
+
   render(scene: GridScene) {
     this.scene = scene;
     const { palette: p, layers: L, heads: H } = scene;
@@ -122,9 +137,10 @@ export class GridView {
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     const every = c >= 14 ? 1 : Math.ceil(14 / c); // keep numbers from overlapping
-    for (let h = 0; h < H; h += every) ctx.fillText(String(h), LEFT + (h + 0.5) * c, TOP / 2);
+    for (let h = 0; h < H; h += every) ctx.fillText(String(h), LEFT + (h + 0.5) * c, TITLE + (TOP - TITLE) / 2);
     ctx.textAlign = "right";
     for (let l = 0; l < L; l += every) ctx.fillText(String(l), LEFT - 4, TOP + (l + 0.5) * c);
+    this.paintAxisTitles(ctx, p, H * c, L * c);
     const fill = this.fills(scene);
     for (let l = 0; l < L; l++) {
       for (let h = 0; h < H; h++) {

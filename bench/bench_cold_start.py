@@ -1,0 +1,159 @@
+"""Time to the first AttentionWidget in a fresh Python process, and to the second (prints figures).
+
+    python bench/bench_cold_start.py [--runs 5] [--text "..."]
+
+Each run is a fresh interpreter (``python -c``, with IPython imported before the clock
+starts), as a notebook kernel is after a restart.
+Two kinds of run, each repeated ``--runs`` times; the medians are printed:
+
+- ``total``: what a user does, ``AttentionWidget(text, model=OFFLINE_MODEL)`` right after
+  ``from attnwidget import AttentionWidget, OFFLINE_MODEL``: cold (the first widget, every
+  import and load included) and warm (a second widget on another sentence, same process).
+- ``phases``: the same work done one step at a time, to see where the cold time goes:
+  the widget module (anywidget, ipywidgets), torch, transformers and the model's
+  modelling code, the model load (weights, tokenizer, probe passes), spaCy, its pipeline,
+  and the first widget once all of that is loaded (forward pass, alignment, payload).
+
+Each figure is wall-clock seconds and, in brackets, the process's CPU seconds (on a busy
+machine the CPU time is the steadier figure; the wall time is what a user waits).
+Uses the embedded offline model (all-MiniLM-L6-v2) and spaCy's en_core_web_sm; no network.
+Goal (issue 15): the cold total at least twice as fast as 7 s (quiet machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+#: The children run here: `python -c` puts its working folder first on sys.path.
+BENCH = Path(__file__).resolve().parent
+TEXT = "The keys that the man left on the kitchen table were gone by the morning."
+
+# Both children print one JSON line: {phase: [wall_s, cpu_s]}. IPython is imported before
+# the clock starts: a notebook kernel has it loaded before the first cell runs.
+_CLOCK = """
+import json, sys, time
+import IPython
+_marks = {}
+def _phase(name, t=[time.perf_counter(), time.process_time()]):
+    now = [time.perf_counter(), time.process_time()]
+    _marks[name] = [now[0] - t[0], now[1] - t[1]]
+    t[:] = now
+"""
+
+TOTAL = (
+    _CLOCK
+    + """
+from attnwidget import AttentionWidget, OFFLINE_MODEL
+_phase("import attnwidget")
+w = AttentionWidget(TEXT, model=OFFLINE_MODEL)
+_phase("cold: first widget")
+w2 = AttentionWidget(TEXT.replace("morning", "evening"), model=OFFLINE_MODEL)
+_phase("warm: second widget")
+print(json.dumps(_marks))
+"""
+)
+
+PHASES = (
+    _CLOCK
+    + """
+from attnwidget import AttentionWidget, OFFLINE_MODEL
+_phase("widget module (anywidget)")
+import torch
+_phase("import torch")
+import transformers
+from transformers import AutoConfig
+from transformers.models.auto.modeling_auto import MODEL_MAPPING
+try:
+    from attnwidget.transformer.loading import embedded_model_path
+except ImportError:  # attnwidget before its subpackages, to compare
+    from attnwidget.models import embedded_model_path
+MODEL_MAPPING[type(AutoConfig.from_pretrained(embedded_model_path(OFFLINE_MODEL)))]
+_phase("import transformers + model code")
+from attnwidget import load_model
+model = load_model(OFFLINE_MODEL, progress=False)
+_phase("load model (weights, tokenizer, probe)")
+import spacy
+_phase("import spacy")
+try:
+    from attnwidget.text.syntax import spacy_pipeline
+except ImportError:
+    from attnwidget.syntax import spacy_pipeline
+spacy_pipeline(None)  # as the widget asks for it
+_phase("load spaCy pipeline")
+w = AttentionWidget(TEXT, model=model)
+_phase("first widget, all loaded")
+print(json.dumps(_marks))
+"""
+)
+
+
+def _env() -> dict:
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "TQDM_DISABLE": "1",
+        "PYTHONPATH": os.environ.get("PYTHONPATH") or str(Path(__file__).resolve().parents[1]),
+    }
+
+
+def run(script: str, text: str) -> dict:
+    # PYTHONPATH chooses the attnwidget measured (default: this checkout); the child runs in
+    # bench/ (no attnwidget there), since `python -c` puts its working folder first on sys.path.
+    out = subprocess.run(
+        [sys.executable, "-c", f"TEXT = {text!r}\n" + script],
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=BENCH,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def report(title: str, runs: list[dict]) -> None:
+    print(f"\n{title} (median of {len(runs)} fresh processes; wall s [cpu s])")
+    for phase in runs[0]:
+        wall = statistics.median(r[phase][0] for r in runs)
+        cpu = statistics.median(r[phase][1] for r in runs)
+        print(f"  {phase:<42} {wall:6.2f}  [{cpu:5.2f}]")
+    if "cold: first widget" not in runs[0]:
+        wall = statistics.median(sum(v[0] for v in r.values()) for r in runs)
+        cpu = statistics.median(sum(v[1] for v in r.values()) for r in runs)
+        print(f"  {'sum':<42} {wall:6.2f}  [{cpu:5.2f}]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="fresh processes per kind (default 5)")
+    parser.add_argument("--text", default=TEXT)
+    parser.add_argument("--only", choices=("total", "phases"), default=None)
+    args = parser.parse_args()
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    measured = subprocess.run(
+        [sys.executable, "-c", "import attnwidget; print(attnwidget.__file__)"],
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=BENCH,
+    ).stdout.strip()
+    print(f"measuring {measured}")
+    if args.only != "phases":
+        report("time to the first widget", [run(TOTAL, args.text) for _ in range(args.runs)])
+    if args.only != "total":
+        report("where the cold time goes", [run(PHASES, args.text) for _ in range(args.runs)])
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,8 @@ class AttentionPictures:
         theme: str | None = None,
         width_in: float | None = None,
         height_in: float | None = None,
+        rows: tuple[int, int] | None = None,
+        cols: tuple[int, int] | None = None,
     ):
         """A matplotlib Figure of ``view`` (default: the one shown) as the widget shows it now.
 
@@ -32,6 +34,11 @@ class AttentionPictures:
         locked token, a pair's block, a generation step) unless ``layer``, ``heads``,
         ``token`` or ``theme`` say otherwise. Size: what the text needs at 9 pt, or
         ``width_in`` / ``height_in`` inches (one given, the other keeps the aspect).
+        ``rows`` / ``cols``: ``(start, stop)`` of the query / key tokens drawn (a region of
+        the matrix view, the head view's rows and keys, the neuron view's keys). A long
+        input (past 1,024 tokens) is drawn from the widget's store: the matrix view's
+        max-pooled overview, or exact cells of a region; the head view's 40 rows around
+        the locked token (or from the start) with each row's strongest keys.
         Head colours are Okabe-Ito (viridis shades past seven heads); weights use viridis
         on the views' square-root scale; vector components a blue-orange diverging scale.
         """
@@ -39,7 +46,16 @@ class AttentionPictures:
         from . import draw
 
         return draw(
-            self, view, layer=layer, heads=heads, token=token, theme=theme, width_in=width_in, height_in=height_in
+            self,
+            view,
+            layer=layer,
+            heads=heads,
+            token=token,
+            theme=theme,
+            width_in=width_in,
+            height_in=height_in,
+            rows=rows,
+            cols=cols,
         )
 
     @checked_keywords
@@ -54,6 +70,8 @@ class AttentionPictures:
         theme: str | None = None,
         width_in: float | None = None,
         height_in: float | None = None,
+        rows: tuple[int, int] | None = None,
+        cols: tuple[int, int] | None = None,
         dpi: float = DEFAULT_DPI,
     ) -> Path:
         """Write :meth:`figure` as a PNG of ``width_in x height_in`` inches at ``dpi`` (default
@@ -73,6 +91,8 @@ class AttentionPictures:
             theme=theme,
             width_in=width_in,
             height_in=height_in,
+            rows=rows,
+            cols=cols,
         )
 
     @checked_keywords
@@ -87,6 +107,8 @@ class AttentionPictures:
         theme: str | None = None,
         width_in: float | None = None,
         height_in: float | None = None,
+        rows: tuple[int, int] | None = None,
+        cols: tuple[int, int] | None = None,
         dpi: float = DEFAULT_DPI,
     ) -> Path:
         """Write :meth:`figure` as an SVG (text stays text: tokens are ``<text>`` elements, in
@@ -107,6 +129,8 @@ class AttentionPictures:
             theme=theme,
             width_in=width_in,
             height_in=height_in,
+            rows=rows,
+            cols=cols,
         )
 
     def _repr_mimebundle_(self, **kwargs):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from attnwidget.widget.long_payload import store_thumbnails, summarised
 from attnwidget.widget.payload import decode_array, dequantise_sqrt, thumbnails_payload
 
 from .canvas import new_canvas
@@ -25,7 +26,7 @@ def draw_model(scene: Scene, size=None):
     data = scene.data
     layers, heads = data.num_layers, data.num_heads
     hide_first = scene.hide_first
-    payload = thumbnails_payload(data, hide_first)  # the widget's own, computed once
+    payload = _thumbnails(scene)  # the widget's own, computed once
     values, block = dequantise_sqrt(decode_array(payload["data"])), payload["blocks"]  # [L, H, S, S]
     S = values.shape[-1]
     r0, r1, c0, c1 = _window(scene, block, S)
@@ -116,6 +117,16 @@ def draw_model(scene: Scene, size=None):
     cb.set_label(label, fontsize=c.pt(SMALL_PT), color=pal.foreground)
     draw_legend(c, entries, 8, top + grid_h + 8, width - 16, pal.foreground)
     return c.fig
+
+
+def _thumbnails(scene: Scene) -> dict:
+    """The model view's thumbnails: of the whole layers, or a long input's from its store's
+    overviews (every layer summarised first, the shown one first, with a progress bar)."""
+    data = scene.data
+    if not summarised(data):
+        return thumbnails_payload(data, scene.hide_first)
+    data.store.summarise_all(first=scene.layer)
+    return store_thumbnails(data, scene.hide_first)
 
 
 def _window(scene: Scene, block: int, size: int) -> tuple[int, int, int, int]:

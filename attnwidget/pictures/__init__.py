@@ -122,7 +122,9 @@ def _region(widget: Any, view: str, rows, cols) -> dict:
             continue
         if view == "model" or (view == "neuron" and name == "rows"):
             shown = "every head of every layer" if view == "model" else "one query (token=)"
-            raise AttnWidgetError(f"{name}= picks tokens of the head, matrix or neuron view; the {view} view shows {shown}")
+            raise AttnWidgetError(
+                f"{name}= picks tokens of the head, matrix or neuron view; the {view} view shows {shown}"
+            )
         ok = (
             isinstance(value, (tuple, list))
             and len(value) == 2

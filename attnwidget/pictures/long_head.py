@@ -57,7 +57,9 @@ def draw_long_head(scene: Scene, size=None):
     width = max(key_left + label_w + index_w + 12, 16 + text_width(_subtitle(scene, r0, r1, k0, k1, lines), SMALL_PT))
     colours = head_colours(scene.heads)
     entries = [(f"head {h}", {"line": colour, "width": 2.0}) for h, colour in colours.items()]
-    entries.append((f"% = share of the row's attention its lines cover (of its {lines.top_k} strongest keys)", {"box": "none"}))
+    entries.append(
+        (f"% = share of the row's attention its lines cover (of its {lines.top_k} strongest keys)", {"box": "none"})
+    )
     top = TITLE_H + 6 + band_top
     body = max(r1 - r0, k1 - k0) * ROW_H
     height = top + body + band_bottom + 10 + legend_height(entries, width - 16)
@@ -135,7 +137,9 @@ def _subtitle(scene: Scene, r0: int, r1: int, k0: int, k1: int, lines) -> str:
         f"each row's strongest keys until {scene.prune:.0%} of its attention",
     ]
     if lines.short:
-        notes.append(f"{lines.short} row\u00d7head{'s' if lines.short > 1 else ''} fall short of it in {lines.top_k} keys")
+        notes.append(
+            f"{lines.short} row\u00d7head{'s' if lines.short > 1 else ''} fall short of it in {lines.top_k} keys"
+        )
     if scene.hide_first:
         notes.append("first token left out" + (", rows renormalised" if scene.renormalise else ""))
     if scene.word_level_dropped:

@@ -12,7 +12,7 @@ from .canvas import new_canvas
 from .legend import draw_legend, legend_height
 from .long_cells import Cells, matrix_cells
 from .scene import Scene
-from .style import FONT_PT, SEQUENTIAL, SMALL_PT, label_width, palette, short_label, text_width, weight_norm
+from .style import FONT_PT, SEQUENTIAL, SMALL_PT, palette, short_label, text_width, weight_norm
 
 TITLE_H = 32.0  # the title and the line saying what the cells are
 BAR_W = 64.0
@@ -57,9 +57,7 @@ def draw_long_matrix(scene: Scene, size=None):
         zorder=1,
     )
     c.ax.add_artist(
-        Rectangle(
-            (left - 0.5, top - 0.5), nx * cw + 1, ny * ch + 1, facecolor="none", edgecolor=pal.grid, lw=c.pt(0.6)
-        )
+        Rectangle((left - 0.5, top - 0.5), nx * cw + 1, ny * ch + 1, facecolor="none", edgecolor=pal.grid, lw=c.pt(0.6))
     )
     for at, text, pt in row_labels:
         c.text(left - 5, top + at * ch, text, size=pt, colour=pal.foreground, ha="right")
@@ -95,7 +93,11 @@ def _axis_labels(labels: list[str], start: int, per_cell: int, cells: int, cell:
     and tall enough to read, else token positions at a round step (the browser's ticks)."""
     if per_cell == 1 and cell >= LABEL_CELL:
         pt = min(FONT_PT, cell * 0.8)
-        return [(k + 0.5, f"{short_label(labels[start + k])} {start + k}", pt) for k in range(cells) if start + k < len(labels)]
+        return [
+            (k + 0.5, f"{short_label(labels[start + k])} {start + k}", pt)
+            for k in range(cells)
+            if start + k < len(labels)
+        ]
     tokens_per_pt = per_cell / cell
     step = next(s * 10**e for e in range(9) for s in (1, 2, 5) if s * 10**e >= 40 * tokens_per_pt)
     first = -(-start // step) * step
@@ -122,7 +124,10 @@ def _subtitle(scene: Scene, cells: Cells) -> str:
         what = f"{cells.ry} query \u00d7 {cells.cx} key tokens per cell (each cell: the largest weight of its block)"
     notes = [f"{region} of {n:,}" + (f" \u00d7 {k:,}" if k != n else "") + " tokens", what]
     if scene.hide_first:
-        notes.append("attention to the first token left out" + (", rows renormalised" if cells.from_overview or scene.renormalise else ""))
+        notes.append(
+            "attention to the first token left out"
+            + (", rows renormalised" if cells.from_overview or scene.renormalise else "")
+        )
     if scene.word_level_dropped:
         notes.append("word level is not available past 1,024 tokens: token level shown")
     return " \u00b7 ".join(notes)

@@ -64,6 +64,17 @@ def span(region: tuple[int, int] | None, total: int) -> tuple[int, int]:
     return (0, total) if region is None else (int(region[0]), min(total, int(region[1])))
 
 
+def capped_span(name: str, region, total: int, most: int, view: str, what: str) -> tuple[int, int]:
+    """:func:`span` of ``region``, refused when it holds more than ``most`` tokens."""
+    start, stop = span(region, total)
+    if stop - start > most:
+        raise AttnWidgetError(
+            f"{name}={tuple(region)} asks {view} for {stop - start:,} {what}; a picture shows at most "
+            f"{most:,} (use the matrix view for more, or several pictures)"
+        )
+    return start, stop
+
+
 def matrix_cells(store, layer: int, heads: list[int], rows, cols, hide_first: bool, renormalise: bool) -> Cells:
     """The heat map of ``rows`` x ``cols`` (``(start, stop)`` or None: all) of ``heads``."""
     r0, r1 = span(rows, store.num_tokens)
@@ -162,13 +173,7 @@ def _tiled_cells(store, layer, heads, r0, r1, c0, c1, ry, cx, hide_first, renorm
 def head_rows(rows: tuple[int, int] | None, token: int | None, total: int) -> tuple[int, int]:
     """The head view's rows: those asked, else :data:`HEAD_ROWS` around the locked token or from the start."""
     if rows is not None:
-        r0, r1 = span(rows, total)
-        if r1 - r0 > MAX_HEAD_ROWS:
-            raise AttnWidgetError(
-                f"rows={tuple(rows)} asks the head view for {r1 - r0:,} rows; a picture shows at most "
-                f"{MAX_HEAD_ROWS:,} (use the matrix view for more, or several pictures)"
-            )
-        return r0, r1
+        return capped_span("rows", rows, total, MAX_HEAD_ROWS, "the head view", "rows")
     n = min(HEAD_ROWS, total)
     start = 0 if token is None else max(0, min(total - n, token - n // 2))
     return start, start + n
@@ -223,12 +228,7 @@ def neuron_keys(weights: np.ndarray, cols: tuple[int, int] | None, long: bool) -
     a short input, else the query's :data:`NEURON_KEYS` strongest, in key order."""
     n = len(weights)
     if cols is not None:
-        c0, c1 = span(cols, n)
-        if c1 - c0 > MAX_NEURON_KEYS:
-            raise AttnWidgetError(
-                f"cols={tuple(cols)} asks the neuron view for {c1 - c0:,} keys; a picture lists at most "
-                f"{MAX_NEURON_KEYS:,}"
-            )
+        c0, c1 = capped_span("cols", cols, n, MAX_NEURON_KEYS, "the neuron view", "keys")
         keys = np.arange(c0, c1)
         return keys, f"keys {c0}\u2013{c1 - 1} of {n:,}"
     if not long or n <= NEURON_KEYS:

@@ -11,6 +11,11 @@ from attnwidget.keywords import checked_keywords
 from .files import DEFAULT_DPI
 
 
+def _options(given: dict) -> dict:
+    """A picture method's arguments (its ``locals()``) as :func:`draw`'s keywords."""
+    return {name: value for name, value in given.items() if name not in ("self", "path", "dpi")}
+
+
 class AttentionPictures:
     """Pictures of an AttentionWidget's views, drawn in the kernel with matplotlib."""
 
@@ -42,21 +47,11 @@ class AttentionPictures:
         Head colours are Okabe-Ito (viridis shades past seven heads); weights use viridis
         on the views' square-root scale; vector components a blue-orange diverging scale.
         """
+        options = _options(locals())
         # lazy: keeps matplotlib out of importing the widgets
         from . import draw
 
-        return draw(
-            self,
-            view,
-            layer=layer,
-            heads=heads,
-            token=token,
-            theme=theme,
-            width_in=width_in,
-            height_in=height_in,
-            rows=rows,
-            cols=cols,
-        )
+        return draw(self, **options)
 
     @checked_keywords
     def save_png(
@@ -76,24 +71,11 @@ class AttentionPictures:
     ) -> Path:
         """Write :meth:`figure` as a PNG of ``width_in x height_in`` inches at ``dpi`` (default
         300), replacing ``path`` whole; returns the path (``.png`` added when it has no suffix)."""
+        options = _options(locals())
         # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
-        return save(
-            self,
-            path,
-            "png",
-            dpi=dpi,
-            view=view,
-            layer=layer,
-            heads=heads,
-            token=token,
-            theme=theme,
-            width_in=width_in,
-            height_in=height_in,
-            rows=rows,
-            cols=cols,
-        )
+        return save(self, path, "png", dpi=dpi, **options)
 
     @checked_keywords
     def save_svg(
@@ -114,24 +96,11 @@ class AttentionPictures:
         """Write :meth:`figure` as an SVG (text stays text: tokens are ``<text>`` elements, in
         DejaVu Sans or the reader's sans-serif); ``dpi`` sets the resolution of the heat maps
         inside. Replaces ``path`` whole; returns the path."""
+        options = _options(locals())
         # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
-        return save(
-            self,
-            path,
-            "svg",
-            dpi=dpi,
-            view=view,
-            layer=layer,
-            heads=heads,
-            token=token,
-            theme=theme,
-            width_in=width_in,
-            height_in=height_in,
-            rows=rows,
-            cols=cols,
-        )
+        return save(self, path, "svg", dpi=dpi, **options)
 
     def _repr_mimebundle_(self, **kwargs):
         # lazy: keeps matplotlib out of importing the widgets

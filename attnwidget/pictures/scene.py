@@ -227,7 +227,7 @@ def _axis(units: range | list[int], total: int, split: int | None) -> Axis:
 
 
 def within(axis: Axis, start: int, stop: int) -> Axis:
-    """``axis`` cut to the units ``start .. stop - 1`` (a region asked for with rows= / cols=)."""
+    """``axis`` cut to the units ``start .. stop - 1`` (the region a picture asks for: its rows or cols)."""
     units = axis.units[(axis.units >= start) & (axis.units < stop)]
     split = None
     if axis.split is not None:

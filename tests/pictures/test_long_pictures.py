@@ -209,6 +209,17 @@ def test_a_long_input_output_carries_a_picture(widget):
     widget.view = "head"
 
 
+def test_fallback_of_the_model_view_waits_for_every_layer(widget, monkeypatch):
+    widget.view = "model"
+    try:
+        monkeypatch.setattr(widget.store, "progress", lambda: (1, 2))  # layer 1 not summarised yet
+        assert fallback.view_for(widget) == "matrix"  # the shown layer's overview, not every layer now
+        monkeypatch.setattr(widget.store, "progress", lambda: (2, 2))
+        assert fallback.view_for(widget) is None
+    finally:
+        widget.view = "head"
+
+
 def test_a_missing_picture_says_why_in_the_text(widget, monkeypatch):
     from attnwidget import pictures
 

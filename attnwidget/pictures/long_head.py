@@ -54,7 +54,9 @@ def draw_long_head(scene: Scene, size=None):
     pct_w = text_width("100%", SMALL_PT) + 8
     query_right = 8 + index_w + pct_w + label_w
     key_left = query_right + GAP
-    width = max(key_left + label_w + index_w + 12, 16 + text_width(_subtitle(scene, r0, r1, k0, k1, lines), SMALL_PT))
+    width = max(
+        key_left + label_w + index_w + 12, 24 + 1.05 * text_width(_subtitle(scene, r0, r1, k0, k1, lines), SMALL_PT)
+    )
     colours = head_colours(scene.heads)
     entries = [(f"head {h}", {"line": colour, "width": 2.0}) for h, colour in colours.items()]
     entries.append(

@@ -36,8 +36,8 @@ def draw_long_matrix(scene: Scene, size=None):
     top = TITLE_H + 8 + max([24.0] + [text_width(t, size) for _, t, size in col_labels]) + 8
     width = max(
         left + nx * cw + 16 + BAR_W,
-        16 + text_width(_subtitle(scene, cells), SMALL_PT),
-        16 + text_width(_title(scene, cells), FONT_PT),
+        24 + 1.05 * text_width(_subtitle(scene, cells), SMALL_PT),  # hinted text runs wider at low dpi
+        24 + 1.05 * text_width(_title(scene, cells), FONT_PT),
     )
     entries = []
     if scene.causal:
@@ -80,7 +80,7 @@ def draw_long_matrix(scene: Scene, size=None):
     cb.ax.tick_params(labelsize=c.pt(SMALL_PT), colors=pal.foreground, width=c.pt(0.5), length=c.pt(2))
     cb.outline.set_linewidth(c.pt(0.5))
     cb.set_label(
-        f"attention weight (\u221a scale), {cells.caption(len(scene.heads))}",
+        f"attention weight (\u221a scale)\n{cells.caption(len(scene.heads))}",
         fontsize=c.pt(SMALL_PT),
         color=pal.foreground,
     )

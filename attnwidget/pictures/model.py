@@ -113,7 +113,7 @@ def draw_model(scene: Scene, size=None):
     cb.set_ticks([0, 0.01, 0.1, 0.25, 0.5, 1.0])
     cb.ax.tick_params(labelsize=c.pt(SMALL_PT), colors=pal.foreground, width=c.pt(0.5), length=c.pt(2))
     cb.outline.set_linewidth(c.pt(0.5))
-    label = "attention weight (\u221a scale)" + (f", max of {block}\u00d7{block} tokens per cell" if block > 1 else "")
+    label = "attention weight (\u221a scale)" + (f"\nmax of {block}\u00d7{block} tokens per cell" if block > 1 else "")
     cb.set_label(label, fontsize=c.pt(SMALL_PT), color=pal.foreground)
     draw_legend(c, entries, 8, top + grid_h + 8, width - 16, pal.foreground)
     return c.fig

@@ -41,10 +41,9 @@ def draw_long_head(scene: Scene, size=None):
         scene.hide_first,
         scene.renormalise,
     )
-    focus = scene.focus[0] if scene.focus is not None and scene.focus[1] == "query" else None
-    if focus is not None and not r0 <= focus < r1:
-        focus = None
-    show = np.ones(len(lines.row), bool) if focus is None else lines.row == focus
+    # A locked token isolates its lines: a query's to its keys, a key's from the rows shown.
+    unit, role = scene.focus if scene.focus is not None else (None, "query")
+    show = np.ones(len(lines.row), bool) if unit is None else (lines.row if role == "query" else lines.col) == unit
     before, after = _outside(lines, show, k0, k1, scene.key_labels)
     band_top, band_bottom = len(before) * ROW_H, len(after) * ROW_H
     query_labels = [f"{short_label(scene.labels[i])}" for i in range(r0, r1)]
@@ -83,16 +82,14 @@ def draw_long_head(scene: Scene, size=None):
             yb[np.isin(lines.col, keys)] = y
             band_y.append((y, text))
     ok = show & ~np.isnan(yb)
-    if focus is not None:
-        c.ax.add_artist(
-            Rectangle(
-                (query_right - label_w - 2, float(y_row(focus)) - ROW_H / 2),
-                label_w + 4,
-                ROW_H,
-                color=pal.highlight,
-                zorder=1,
-            )
-        )
+    if unit is not None and role == "query" and r0 <= unit < r1:
+        box = (query_right - label_w - 2, float(y_row(unit)) - ROW_H / 2)
+    elif unit is not None and role == "key" and k0 <= unit < k1:
+        box = (key_left - 2, top + (unit - k0) * ROW_H)
+    else:
+        box = None
+    if box is not None:
+        c.ax.add_artist(Rectangle(box, label_w + 4, ROW_H, color=pal.highlight, zorder=1))
     draw_lines(c, scene, lines, ok, y_row(lines.row), yb, query_right + 4, key_left - 4, colours, pal)
     for i in range(r0, r1):
         y = float(y_row(i))

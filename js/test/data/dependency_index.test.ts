@@ -24,7 +24,11 @@ function metaOf(wordOf: number[], syntax: Meta["syntax"], tokens = wordOf.map((_
   };
 }
 
-const meta = metaOf(tokenWord, { source: "spacy", words, upos: ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN", "PUNCT"], head, deprel }, labels);
+const meta = metaOf(
+  tokenWord,
+  { source: "spacy", words, upos: ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN", "PUNCT"], head, deprel },
+  labels,
+);
 
 /** Every related pair by brute force over the whole matrix (what the index must never do). */
 function brute(m: Meta, r0: number, r1: number, c0: number, c1: number, causal: boolean) {
@@ -91,7 +95,9 @@ describe("DependencyIndex", () => {
       [1000, 960, 80],
       [n - 50, n - 120, 120],
     ]) {
-      expect(big.pairsIn(r0, r0 + side, c0, c0 + side, true)).toEqual(brute(m, r0, Math.min(n, r0 + side), c0, Math.min(n, c0 + side), true));
+      expect(big.pairsIn(r0, r0 + side, c0, c0 + side, true)).toEqual(
+        brute(m, r0, Math.min(n, r0 + side), c0, Math.min(n, c0 + side), true),
+      );
     }
     // per-row partners agree with `related` over the whole row
     const s = unitSyntax(m, "token");
@@ -105,7 +111,12 @@ describe("DependencyIndex", () => {
   it("gives a token's head word's tokens, the arcs near some rows, tags and relations in words", () => {
     expect(Array.from(index.headOf(2))).toEqual([3, 4]); // cat -> sat (both pieces)
     expect(Array.from(index.headOf(3))).toEqual([]); // sat is the root
-    expect(index.arcsNear(7, 8).map((a) => a.label).sort()).toEqual(["case", "det", "obl"]); // mat: its own and its dependents'
+    expect(
+      index
+        .arcsNear(7, 8)
+        .map((a) => a.label)
+        .sort(),
+    ).toEqual(["case", "det", "obl"]); // mat: its own and its dependents'
     expect(index.tag(4)).toBe("VERB");
     expect(index.tag(0)).toBeNull();
     expect(index.relation(2, 4)).toBe('"cat" is nsubj of "sat"');

@@ -1,7 +1,8 @@
-// Dependency lookups for the long views (thousands of tokens): built once per input in
-// O(tokens), then each row or tile in view asks only about itself, never a T x T pass.
-// What counts as related is unitSyntax's `related` at token level (the short views'
-// definition): a token's word and its head word, either way round, never pieces of one word.
+// Dependency lookups for the long views (thousands of tokens): a few typed arrays built
+// once per input in O(tokens), then each row or tile in view asks only about itself,
+// never a T x T pass. What counts as related is unitSyntax's `related` at token level (the
+// short views' definition): a token's word and its head word, either way round, never
+// pieces of one word.
 
 import type { Meta } from "./meta";
 import { type Arc, type UnitSyntax, unitSyntax } from "./syntax";
@@ -11,25 +12,14 @@ export interface DependencyPair {
   col: number; // key token
 }
 
-/** Compressed rows: the items of `t` are items[start[t] .. start[t + 1]). */
-interface Rows {
+/** Indices grouped: the members of group g are items[start[g] .. start[g + 1]), ascending. */
+interface Groups {
   start: Int32Array;
   items: Int32Array;
 }
 
-function compress(n: number, lists: (t: number, push: (v: number) => void) => void): Rows {
-  const start = new Int32Array(n + 1);
-  const out: number[] = [];
-  for (let t = 0; t < n; t++) {
-    start[t] = out.length;
-    lists(t, (v) => out.push(v));
-  }
-  start[n] = out.length;
-  return { start, items: Int32Array.from(out) };
-}
-
-/** Indices i grouped by keys[i] (in [0, groups), others left out), ascending within a group. */
-function group(groups: number, keys: readonly number[]): Rows {
+/** Indices i grouped by keys[i] (in [0, groups); others left out). */
+function group(groups: number, keys: readonly number[]): Groups {
   const start = new Int32Array(groups + 1);
   for (const g of keys) if (g >= 0 && g < groups) start[g + 1]++;
   for (let g = 0; g < groups; g++) start[g + 1] += start[g];
@@ -41,65 +31,35 @@ function group(groups: number, keys: readonly number[]): Rows {
   return { start, items };
 }
 
-function row(r: Rows, t: number): Int32Array {
-  return r.items.subarray(r.start[t], r.start[t + 1]);
-}
-
-/** First index in ascending `a` whose value is >= v. */
-function lowerBound(a: Int32Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function members(g: Groups, k: number): Int32Array {
+  return g.items.subarray(g.start[k], g.start[k + 1]);
 }
 
 export class DependencyIndex {
   /** Token-level syntax as the short views see it: labels, UPOS per token, arcs, `related`. */
   readonly syntax: UnitSyntax;
-  private partners: Rows; // tokens related to each token, ascending
-  private arcsAt: Rows; // arcs (indices into syntax.arcs) that end at each token
-  private headTokens: Rows; // tokens of each token's head word
   private wordOf: number[];
   private syn: NonNullable<Meta["syntax"]>;
+  private tokensOf: Groups; // tokens of each word
+  private dependents: Groups; // dependent words of each word
+  private arcOf: Int32Array; // each word's arc (index into syntax.arcs) to its head, or -1
+  private firstOf: Int32Array; // each word's first token, or -1
 
   private constructor(meta: Meta) {
     this.syntax = unitSyntax(meta, "token");
     this.syn = meta.syntax!;
-    const wordOf = meta.levels.token.word;
-    this.wordOf = wordOf;
-    const n = wordOf.length;
+    this.wordOf = meta.levels.token.word;
     const { head } = this.syn;
     const words = head.length;
-    const tokensOf = group(words, wordOf);
-    const dependents = group(words, head);
-    this.headTokens = compress(n, (t, push) => {
-      const w = wordOf[t];
-      if (w >= 0 && head[w] >= 0 && head[w] !== w) for (const k of row(tokensOf, head[w])) push(k);
-    });
-    this.partners = compress(n, (t, push) => {
-      const w = wordOf[t];
-      if (w < 0) return;
-      const mine: number[] = [];
-      if (head[w] >= 0 && head[w] !== w) for (const k of row(tokensOf, head[w])) mine.push(k);
-      for (const d of row(dependents, w)) if (d !== w) for (const k of row(tokensOf, d)) mine.push(k);
-      mine.sort((a, b) => a - b);
-      mine.forEach((k, i) => {
-        if (i === 0 || k !== mine[i - 1]) push(k); // a head that is also a dependent (a cycle) once
-      });
-    });
-    const arcs = this.syntax.arcs;
-    const touching: number[][] = Array.from({ length: n }, () => []);
-    arcs.forEach((a, k) => {
-      touching[a.dependent].push(k);
-      if (a.head !== a.dependent) touching[a.head].push(k);
-    });
-    this.arcsAt = compress(n, (t, push) => {
-      for (const k of touching[t]) push(k);
-    });
+    this.tokensOf = group(words, this.wordOf);
+    this.dependents = group(words, head);
+    this.firstOf = new Int32Array(words).fill(-1);
+    for (let w = 0; w < words; w++)
+      if (this.tokensOf.start[w + 1] > this.tokensOf.start[w]) this.firstOf[w] = this.tokensOf.items[this.tokensOf.start[w]];
+    // unitSyntax makes one arc per word with a head, in word order, between first tokens.
+    this.arcOf = new Int32Array(words).fill(-1);
+    let k = 0;
+    for (let w = 0; w < words; w++) if (head[w] >= 0 && this.firstOf[w] >= 0 && this.firstOf[head[w]] >= 0) this.arcOf[w] = k++;
   }
 
   /** The index of `meta`'s syntax at token level; null when the input has none. */
@@ -107,24 +67,29 @@ export class DependencyIndex {
     return meta.syntax ? new DependencyIndex(meta) : null;
   }
 
-  /** Tokens related to token `t` (its head word's and its dependents' tokens), ascending. */
-  partnersOf(t: number): Int32Array {
-    return row(this.partners, t);
-  }
-
   /** Tokens of the head word of token `t`'s word (empty for a root or a token outside words). */
   headOf(t: number): Int32Array {
-    return row(this.headTokens, t);
+    const w = this.wordOf[t] ?? -1;
+    const h = w >= 0 ? this.syn.head[w] : -1;
+    return h >= 0 && h !== w ? members(this.tokensOf, h) : new Int32Array(0);
+  }
+
+  /** Tokens related to token `t` (its head word's and its dependents' tokens), ascending. */
+  partnersOf(t: number): number[] {
+    const w = this.wordOf[t] ?? -1;
+    if (w < 0) return [];
+    const out = Array.from(this.headOf(t));
+    for (const d of members(this.dependents, w)) if (d !== w) for (const k of members(this.tokensOf, d)) out.push(k);
+    out.sort((a, b) => a - b);
+    return out.filter((k, i) => i === 0 || k !== out[i - 1]); // a head that is also a dependent (a cycle) once
   }
 
   /** Related pairs with row in [r0, r1) and column in [c0, c1) (and column <= row when causal). */
   pairsIn(r0: number, r1: number, c0: number, c1: number, causal: boolean): DependencyPair[] {
     const out: DependencyPair[] = [];
-    const n = this.wordOf.length;
-    for (let r = Math.max(0, r0); r < Math.min(n, r1); r++) {
-      const p = this.partnersOf(r);
+    for (let r = Math.max(0, r0); r < Math.min(this.wordOf.length, r1); r++) {
       const stop = causal ? Math.min(c1, r + 1) : c1;
-      for (let k = lowerBound(p, c0); k < p.length && p[k] < stop; k++) out.push({ row: r, col: p[k] });
+      for (const c of this.partnersOf(r)) if (c >= c0 && c < stop) out.push({ row: r, col: c });
     }
     return out;
   }
@@ -132,8 +97,13 @@ export class DependencyIndex {
   /** Arcs with an end at a token in [t0, t1), each once. */
   arcsNear(t0: number, t1: number): Arc[] {
     const seen = new Set<number>();
-    const n = this.wordOf.length;
-    for (let t = Math.max(0, t0); t < Math.min(n, t1); t++) for (const k of row(this.arcsAt, t)) seen.add(k);
+    const { head } = this.syn;
+    for (let t = Math.max(0, t0); t < Math.min(this.wordOf.length, t1); t++) {
+      const w = this.wordOf[t];
+      if (w < 0 || this.firstOf[w] !== t) continue; // arcs end at a word's first token
+      if (this.arcOf[w] >= 0) seen.add(this.arcOf[w]);
+      for (const d of members(this.dependents, w)) if (d !== w && this.arcOf[d] >= 0 && head[d] === w) seen.add(this.arcOf[d]);
+    }
     return Array.from(seen, (k) => this.syntax.arcs[k]);
   }
 

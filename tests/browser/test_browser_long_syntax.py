@@ -109,11 +109,11 @@ def test_head_view_tags_tokens_and_dashes_the_line_to_the_head_word(page, senten
         timeout=30_000,
     )
     rows = state(page, "rows")
-    assert rows["dashed"] >= 1 and rows["arcs"] >= 1
+    assert rows["dashed"] >= 1 and rows["arcs"] >= 1 and rows["found"] >= 1
     assert rows["tags"] == rows["last"] - rows["first"] + 1 - sum(
         int(sentence.token_word[k]) < 0 for k in range(rows["first"], rows["last"] + 1)
     )
-    assert {"related", "arc", "upos", "coverage"} <= set(legend_keys(page))
+    assert {"related", "arc", "upos", "head-found", "coverage"} <= set(legend_keys(page))
     # hover the query: its tag, its own relation, and the dependency line among its drawn lines
     canvas = page.query_selector(".aw-long-head").bounding_box()
     top = page.eval_on_selector(".aw-stage", "s => s.scrollTop")

@@ -25,6 +25,8 @@ const ARCS_W = 150; // dependency arcs (with syntax)
 const TAG_W = 44; // part-of-speech tag (with syntax)
 /** Arcs that pass over the rows in view are found from the rows this far either side. */
 const ARC_REACH = 64;
+/** The square beside a row's share when its head word is among its drawn keys. */
+const HEAD_MARK = { x: 64, size: 4 };
 
 /** Where the columns are: without syntax the query column ends at 170 px, as before. */
 function columns(syntax: boolean) {
@@ -213,6 +215,7 @@ export class LongHeadView {
     const lines: FieldLine[] = [];
     const marked: number[] = []; // dashed overlays: lines between a word and its head or dependent
     let tags = 0;
+    let found = 0; // rows whose head word is among their drawn keys
     const edge: { y: number; key: number; up: boolean; colour: string }[] = [];
     let short = 0;
     const focus = scene.locked ?? this.hoverRow;
@@ -231,6 +234,8 @@ export class LongHeadView {
       }
       if (!b) continue;
       let covered = 1;
+      const heads = deps?.headOf(row);
+      let headFound = false; // the row's head word among its drawn keys, in any head shown
       scene.heads.forEach((h, at) => {
         const kept = this.kept(row, at, b);
         covered = Math.min(covered, kept.share);
@@ -246,9 +251,14 @@ export class LongHeadView {
           const a = lineAlpha(w); // the short view's strength, as the legend shows it
           lines.push({ x1: xl, y1: y, x2: xr, y2: ky, rgb, alpha: a * (dim ? 0.15 : 1), width: 0.8 + 1.8 * a });
           if (!dim && deps && marksRelation(deps.syntax, row, key, w)) marked.push(xl, y, xr, ky);
+          if (heads?.includes(key)) headFound = true;
         }
       });
       p.text(`${Math.round(covered * 100)}%`, 40, y, { font: SMALL_FONT, colour: palette.muted });
+      if (headFound) {
+        p.rect(HEAD_MARK.x, y - HEAD_MARK.size / 2, HEAD_MARK.size, HEAD_MARK.size, palette.arc);
+        found++;
+      }
     }
     p.lineField(lines);
     paintRelationMarks(p, palette, marked);
@@ -277,7 +287,7 @@ export class LongHeadView {
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
     const dashed = marked.length / 4;
-    if (root) root.dataset.rows = JSON.stringify({ first, last, lines: lines.length, waiting, dashed, arcs, tags });
+    if (root) root.dataset.rows = JSON.stringify({ first, last, lines: lines.length, waiting, dashed, arcs, tags, found });
     return { first, last, lines: lines.length, short, dashed, arcs, tags, hiddenArcLabels };
   }
 

@@ -33,6 +33,13 @@ export function longLegendItems(s: LongLegendInput): LegendItem[] {
       });
     } else out.push(item);
   }
+  if (s.view === "head" && s.hasSyntax) {
+    out.push({
+      key: "head-found",
+      mark: { kind: "swatch", colour: s.palette.arc, border: s.palette.arc },
+      label: "small square after the %: the row's head word is among its drawn lines",
+    });
+  }
   if (s.view === "head") {
     out.push(
       {

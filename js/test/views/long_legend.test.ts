@@ -17,7 +17,7 @@ const keys = (s: Partial<LongLegendInput>) => longLegendItems({ ...base, ...s })
 
 describe("long views' legend", () => {
   it("head view: the short view's syntax marks, the same dashed sample, and the long view's own notes", () => {
-    expect(keys({})).toEqual(["head-colour", "weight", "related", "arc", "upos", "coverage", "edge"]);
+    expect(keys({})).toEqual(["head-colour", "weight", "related", "arc", "upos", "head-found", "coverage", "edge"]);
     const short = legendItems({ ...base, parts: null, outside: false, level: "token" }).find((i) => i.key === "related");
     expect(longLegendItems(base).find((i) => i.key === "related")).toEqual(short);
     expect(keys({ hasSyntax: false })).toEqual(["head-colour", "weight", "coverage", "edge"]);

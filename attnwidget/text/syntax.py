@@ -133,7 +133,7 @@ def _load_pipeline(name: str):
 
 #: Texts at least this long get a status line while spaCy parses them (8,192 tokens of
 #: English, ~40,000 characters, take seconds; spaCy has no progress of its own for one doc).
-LONG_PARSE_CHARS = 20_000
+LONG_PARSE_CHARS = 10_000
 
 
 def parse_spacy(text: str, pipeline: Any = None, progress: bool = True) -> Syntax:

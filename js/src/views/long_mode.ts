@@ -96,7 +96,7 @@ export class LongMode {
       this.deps = DependencyIndex.of(meta);
     }
     const deps = this.deps;
-    const legend = { palette, heads: [] as number[], hasSyntax: !!deps, syntaxSource: meta.syntax?.source, causal: meta.is_causal };
+    const legend = { palette, hasSyntax: !!deps, syntaxSource: meta.syntax?.source, causal: meta.is_causal };
     this.show(true);
     const heads = t.heads.filter((h) => h >= 0 && h < info.heads);
     const use = heads.length ? heads : [0];

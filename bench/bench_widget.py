@@ -1,4 +1,18 @@
-"""AttentionWidget speed and size at 64-512 tokens (prints figures; asserts nothing).
+"""AttentionWidget speed and size, 64 to 8,192+ tokens (prints figures; asserts nothing).
+
+Two runs. Without ``--inputs``: the 64-512 token figures below, on the exported page.
+With ``--inputs``: issue 16's figures for long inputs, a table per input and a column per
+token count, each figure beside its goal (``bench/long_figures.py``, ``docs/long_inputs.md``)::
+
+    python bench/bench_widget.py --inputs dense12 llama32 --tokens 512 2048 8192 [--json out.json]
+    python bench/bench_widget.py --inputs dense12 llama32 --tokens 512 2048 --layers 4   # quick
+
+Inputs: ``dense12`` (the 12 x 12 array below, through ``from_attention``; it does not fit
+in memory at 8,192 tokens and says so), ``llama12`` (the same shape through a model) and
+``llama32`` (a Llama-shaped model, 32 x 32 heads, built from a config). Each case runs in
+a fresh process: the model's pass, then the widget shown at once in Chromium through the
+kernel's own messages (``bench/live_host.py``), driven, then exported and the file opened.
+``--device cuda`` runs the model on a GPU (and prints its peak memory) where there is one.
 
 A GPT-2-small-shaped input: 12 layers x 12 heads of causal softmax attention with peaked
 random logits and a first-token sink, like trained GPT-2 heads. Measured in headless

@@ -147,6 +147,7 @@ class LiveHost:
         self.received = 0  # bytes the page got, all messages
         self.sent = 0  # bytes the page sent
         self.kernel_s = 0.0  # time the widget took answering the page, all messages
+        self.log: list[tuple[str, float]] = []  # (request's what or update, ms) per message from the page
 
     def take(self) -> list[tuple[str, str, dict, list]]:
         with BenchComm.lock:
@@ -193,6 +194,8 @@ class LiveHost:
         t0 = time.perf_counter()
         self.comm.handle_msg({"content": {"data": data}, "buffers": []})
         out = [for_page(d, b) for cid, kind, d, b in self.take() if kind == "comm_msg" and cid == self.comm.comm_id]
-        self.kernel_s += time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        self.kernel_s += took
+        self.log.append((data.get("content", {}).get("what") or data.get("method", "?"), took * 1e3))
         self.received += sum(m["size"] for m in out)
         return out

@@ -58,11 +58,14 @@ FIGURES = [
     ("switch_cold_max_ms", "  (max)", "ms"),
     ("switch_cold_kernel_ms", "  (kernel's part, median)", "ms"),
     ("switch_warm_ms", "layer switch, warm (median)", "ms"),
-    ("zoom_tile_ms", "zoom tile (median of tile steps)", "ms"),
+    ("zoom_tile_ms", "zoom step fetching tiles (median)", "ms"),
     ("zoom_tile_max_ms", "  (max)", "ms"),
-    ("zoom_tile_kernel_ms", "  (kernel's part, median)", "ms"),
+    ("zoom_tiles_per_step", "  (tiles per step, median)", ""),
+    ("zoom_tile_kernel_ms", "  (kernel per tile, median)", "ms"),
+    ("zoom_drawn_ms", "zoom step, tiles at hand (median)", "ms"),
     ("hover_ms", "hover (median)", "ms"),
     ("hover_max_ms", "  (max)", "ms"),
+    ("hover_kernel_ms", "  (kernel per value, median)", "ms"),
     ("js_heap_mb", "browser: JS heap used", "MB"),
     ("renderer_rss_mb", "browser: renderer RSS", "MB"),
     ("chromium_rss_mb", "browser: all Chromium processes RSS", "MB"),
@@ -287,20 +290,28 @@ def zoom_and_hover(fig: dict, page, host) -> None:
     x, y = 120 + 400, 120 + 500  # the plot's corner is at (120, 120): the lower triangle
     steps = []
     for _ in range(40):
-        (ms, zoom), kernel = kernel_ms(host, lambda: page.evaluate(ZOOM_JS, [x, y]))
+        asked = len(host.log)
+        ms, zoom = page.evaluate(ZOOM_JS, [x, y])
         zoom = json.loads(zoom)
-        steps.append((ms, zoom, kernel))
+        steps.append((ms, zoom, [k for what, k in host.log[asked:] if what == "tile"]))
         if zoom.get("r") == 1 and 1 / zoom["tokensPerPx"] >= 39:
             break
-    tiles = [(ms, kernel) for ms, z, kernel in steps if z.get("r", 0) > 0]
-    if not tiles:
+    # A step that asked for tiles waits for the kernel; the others redraw what the page holds.
+    fetching = [(ms, tiles) for ms, z, tiles in steps if tiles]
+    if not fetching:
         raise RuntimeError(f"no zoom step asked for tiles: {steps[-1][1]}")
-    fig["zoom_tile_ms"] = statistics.median(ms for ms, _ in tiles)
-    fig["zoom_tile_max_ms"] = max(ms for ms, _ in tiles)
-    fig["zoom_tile_kernel_ms"] = statistics.median(k for _, k in tiles)
+    fig["zoom_tile_ms"] = statistics.median(ms for ms, _ in fetching)
+    fig["zoom_tile_max_ms"] = max(ms for ms, _ in fetching)
+    fig["zoom_tiles_per_step"] = statistics.median(len(tiles) for _, tiles in fetching)
+    fig["zoom_tile_kernel_ms"] = statistics.median(k for _, tiles in fetching for k in tiles)
+    at_hand = [ms for ms, z, tiles in steps if not tiles and z.get("r", 0) > 0]
+    fig["zoom_drawn_ms"] = statistics.median(at_hand) if at_hand else None
     fig["zoom_steps"] = len(steps)
     fig["zoom_notice"] = steps[-1][1].get("notice", "")
+    asked = len(host.log)
     hovers = [page.evaluate(CELL_HOVER_JS, [x - 60 + dx, y + 3]) for dx in range(0, 120, 10)]
+    values = [k for what, k in host.log[asked:] if what == "value"]
+    fig["hover_kernel_ms"] = statistics.median(values) if values else None
     fig["hover_ms"] = statistics.median(h[0] for h in hovers)
     fig["hover_max_ms"] = max(h[0] for h in hovers)
     fig["hover_text"] = hovers[-1][1]
@@ -377,7 +388,13 @@ def cell(fig: dict, key: str, unit: str) -> str:
     value = fig.get(key)
     if value is None:
         return "-"
-    text = f"{value:.0f}" if unit == "ms" and value >= 10 else f"{value:.1f}" if unit != "MB" else f"{value:.2f}"
+    text = (
+        f"{value:.0f}"
+        if (unit == "ms" and value >= 10) or not unit
+        else f"{value:.1f}"
+        if unit != "MB"
+        else f"{value:.2f}"
+    )
     limit = goal(key, fig["tokens"], fig.get("layers", 0), fig.get("heads", 0))
     if limit is not None:
         text += f" (goal <= {limit:g} {'ok' if value <= limit else 'MISSED'})"
@@ -394,7 +411,7 @@ def print_tables(rows: list[dict]) -> None:
         print(f"\n{name}: {INPUTS[name][0].split(' (')[0].replace(INPUTS[name][0].split()[0], shape, 1)}, {device}")
         table = pd.DataFrame(
             {f"T={r['tokens']}": [cell(r, key, unit) for key, _, unit in FIGURES] for r in mine},
-            index=[f"{label} [{unit}]" for _, label, unit in FIGURES],
+            index=[f"{label} [{unit}]" if unit else label for _, label, unit in FIGURES],
         )
         if device != "cuda":
             table = table.drop(index=[f"{label} [MB]" for key, label, _ in FIGURES if key == "gpu_peak_mb"])

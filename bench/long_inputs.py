@@ -118,13 +118,16 @@ ZOOM_JS = """async ([x, y]) => {
   const root = document.querySelector('.aw-root');
   const c = root.querySelector('.aw-long-matrix');
   const r = c.getBoundingClientRect();
+  const before = JSON.parse(root.dataset.zoom || '{}').tokensPerPx;
   const t0 = performance.now();
   c.dispatchEvent(new WheelEvent('wheel', {
     clientX: r.left + x, clientY: r.top + y, deltaY: -120, bubbles: true, cancelable: true}));
-  await new Promise((resolve) => {
+  await new Promise((resolve, reject) => {
     const check = () => {
+      if (performance.now() - t0 > 60000) return reject(new Error('zoom: tiles not drawn in 60 s'));
       const z = JSON.parse(root.dataset.zoom || '{}');
-      (z.missing === 0 || z.notice) ? resolve() : requestAnimationFrame(check);
+      // Drawn at the new scale, with every tile in view (or a notice saying why not).
+      z.tokensPerPx !== before && (z.missing === 0 || z.notice) ? resolve() : requestAnimationFrame(check);
     };
     requestAnimationFrame(check);
   });

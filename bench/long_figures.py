@@ -38,9 +38,9 @@ from long_inputs import (
 #: The inputs: (description, layers, heads, kind). dense: ``from_attention`` of an array
 #: (the 64-512 token figures' input); model: a Llama-shaped model from a config.
 INPUTS = {
-    "dense12": ("12 x 12 attention array (from_attention)", 12, 12, "dense"),
-    "llama12": ("12 x 12 Llama-shaped model", 12, 12, "model"),
-    "llama32": ("32 x 32 Llama-shaped model", 32, 32, "model"),
+    "dense12": ("GPT-2-shaped attention array (from_attention)", 12, 12, "dense"),
+    "llama12": ("Llama-shaped model", 12, 12, "model"),
+    "llama32": ("Llama-shaped model", 32, 32, "model"),
 }
 
 #: The figures in table order: (key, label, unit).
@@ -406,9 +406,9 @@ def print_tables(rows: list[dict]) -> None:
 
     for name in dict.fromkeys(r["input"] for r in rows):
         mine = [r for r in rows if r["input"] == name]
-        shape = f"{mine[0].get('layers', '?')} x {mine[0].get('heads', '?')}"
+        shape = f"{mine[0].get('layers', '?')} layers x {mine[0].get('heads', '?')} heads"
         device = mine[0].get("device", "cpu")
-        print(f"\n{name}: {INPUTS[name][0].split(' (')[0].replace(INPUTS[name][0].split()[0], shape, 1)}, {device}")
+        print(f"\n{name}: {shape}, {INPUTS[name][0]}, {device}")
         table = pd.DataFrame(
             {f"T={r['tokens']}": [cell(r, key, unit) for key, _, unit in FIGURES] for r in mine},
             index=[f"{label} [{unit}]" if unit else label for _, label, unit in FIGURES],

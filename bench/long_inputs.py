@@ -9,6 +9,7 @@ Run the bench, not this: ``python bench/bench_widget.py --inputs dense12 llama32
 
 from __future__ import annotations
 
+import math
 import resource
 import sys
 from pathlib import Path
@@ -31,11 +32,12 @@ def peak_mb() -> float:
 
 
 def long_model(layers: int = 32, heads: int = 32, window: int = 8192, device: str = "cpu"):
-    """The Llama-shaped model (rotary, 8 key heads, 16 dims) as a LoadedModel."""
+    """The Llama-shaped model (rotary, 8 key heads (fewer where ``heads`` is not a multiple of 8), 16 dims)
+    as a LoadedModel, its window at least ``window`` tokens."""
     from attnwidget import load_model
     from tests.tiny_models import llama_long
 
-    model, tok = llama_long(n_layer=layers, n_head=heads, n_kv_head=min(8, heads), window=max(window, 8192))
+    model, tok = llama_long(n_layer=layers, n_head=heads, n_kv_head=math.gcd(heads, 8), window=max(window, 8192))
     return load_model((model, tok), device=device)
 
 

@@ -55,6 +55,7 @@ import copy
 import gc
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -404,6 +405,7 @@ def main(argv=None) -> None:
             rows.append(measure(n, page, out))
         neuron_rows = [measure_neuron(n, page, out) for n in args.neuron]
         browser.close()
+    shutil.rmtree(out, ignore_errors=True)  # the exported pages, up to 15 MB each
     print(
         f"{'tokens':>6} {'state MB':>9} {'(data)':>7} {'1st paint':>10} {'layer sw':>9} {'(max)':>7} {'(cold)':>7} "
         f"{'hover':>7} {'(max)':>7} {'unhover':>8} {'export MB':>10} {'py build':>9} {'py export':>10}"

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from contextlib import contextmanager
@@ -147,10 +149,11 @@ def measure_case(name: str, n: int, layers: int | None, heads: int | None, devic
         start, cpu = time.perf_counter(), time.process_time()
         widget = AttentionWidget(text, model=loaded, annotations=None, device=device)
     fig["kernel_pass_s"] = time.perf_counter() - start
+    fig["kernel_pass_cpu_s"] = time.process_time() - cpu
     fig["tokens"] = len(widget.tokens)
     # A long input's summaries are being made in the background; a short one has none to make.
     store = widget.store if widget._layer_data.get("packing") == "summary" else None
-    out = Path(os.environ.get("ATTNWIDGET_BENCH_OUT", "/tmp"))
+    out = Path(tempfile.mkdtemp(prefix="attnwidget-bench-"))
     try:
         browser_case(fig, host, widget, chromium, after_summaries=lambda: summaries_done(fig, store, start, cpu))
     except Exception as exc:  # noqa: BLE001 (the browser failed: the kernel and export figures stand)
@@ -174,7 +177,7 @@ def measure_case(name: str, n: int, layers: int | None, heads: int | None, devic
     widget.close()
     if path is not None:
         figure(fig, "exported file", lambda: file_case(fig, path, chromium))
-        path.unlink()
+    shutil.rmtree(out, ignore_errors=True)
     return fig
 
 
@@ -193,8 +196,10 @@ def summaries_done(fig: dict, store, start: float, cpu: float) -> None:
         return
     if store is not None:
         store.wait()
-    fig["kernel_s"] = fig["kernel_pass_s"] if store is None else time.perf_counter() - start
-    fig["kernel_cpu_s"] = time.process_time() - cpu
+    if store is None:
+        fig["kernel_s"], fig["kernel_cpu_s"] = fig["kernel_pass_s"], fig["kernel_pass_cpu_s"]
+    else:
+        fig["kernel_s"], fig["kernel_cpu_s"] = time.perf_counter() - start, time.process_time() - cpu
 
 
 @contextmanager
@@ -259,7 +264,9 @@ def layer_switches(fig: dict, page, host=None, prefix: str = "") -> None:
         for layer in range(1, min(layers, 6))
     ]
     warm = []
-    for layer in [*range(min(layers, 6), min(layers, 10)), 0, 1][:4]:
+    if layers == 1:
+        return  # nothing to switch to
+    for layer in [layer for layer in [*range(6, 10), 0, 1] if layer < layers][:4]:
         page.wait_for_timeout(1500)
         warm.append(page.evaluate(SWITCH_UNTIL_SHOWN_JS, layer))
     if cold:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attnwidget.progress import bar
+from attnwidget.widget.pooling import max_pool
 from attnwidget.widget.quantise import quantise_sqrt
 from attnwidget.widget.summary_kernel import blocks_for, dense_rows
 
@@ -175,10 +176,7 @@ class AttentionStore:
         factor, cells = blocks_for(self.cells, size)
         out = np.zeros((self.num_layers, self.num_heads, cells, cells), np.uint8)
         for layer in range(self.num_layers):
-            o = self.overview(layer, hide_first)
-            padded = np.zeros((self.num_heads, cells * factor, cells * factor), np.uint8)
-            padded[:, : o.shape[1], : o.shape[2]] = o
-            out[layer] = padded.reshape(self.num_heads, cells, factor, cells, factor).max(axis=(2, 4))
+            out[layer] = max_pool(self.overview(layer, hide_first), factor, cells)
         return out, factor * self.block
 
     def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:

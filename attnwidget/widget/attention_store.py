@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attnwidget.errors import WidgetClosedError
 from attnwidget.progress import bar
 from attnwidget.widget.pooling import max_pool
 from attnwidget.widget.quantise import quantise_sqrt
@@ -125,10 +126,25 @@ class AttentionStore:
             total=len(todo), desc="summarising attention", unit="layer", enabled=progress and bool(todo), leave=False
         ) as line:
             for layer in todo:
-                if self._closed.is_set():
+                if self.stopping():
                     return
-                self.summary(layer)
+                try:
+                    self.summary(layer)
+                except (WidgetClosedError, RuntimeError):  # RuntimeError: the head pool shut down at exit
+                    if self.stopping():
+                        return
+                    raise
                 line.update(1)
+
+    def stopping(self) -> bool:
+        """Whether summarising should stop: the store was closed, or Python is exiting (its
+        main thread has ended; the head pool then refuses new work, and waits for what it has)."""
+        return self._closed.is_set() or not threading.main_thread().is_alive()
+
+    def _check_running(self) -> None:
+        """Called as each head starts: queued heads of a stopped store end at once."""
+        if self.stopping():
+            raise WidgetClosedError("the attention store was closed (its widget closed, or Python is exiting)")
 
     def start_background(self, first: int = 0, progress: bool = True) -> None:
         """:meth:`summarise_all` in a daemon thread (requests for a layer still jump the queue)."""
@@ -232,6 +248,7 @@ class DenseStore(AttentionStore):
         a = self.attention[layer]
 
         def head(h: int) -> None:
+            self._check_running()
             dense_rows(
                 a[h],
                 self.is_causal,

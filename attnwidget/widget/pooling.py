@@ -11,13 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def max_pool(heatmaps: np.ndarray, factor: int, cells: int | None = None) -> np.ndarray:
+def max_pool(
+    heatmaps: np.ndarray, factor: int, cells: int | None = None, skip_first_column: bool = False
+) -> np.ndarray:
     """``[..., P, P]`` to ``[..., cells, cells]``, each cell the largest of its ``factor x factor``
-    block; ``cells`` defaults to ``ceil(P / factor)``, and what lies past ``P`` counts as zero."""
+    block; ``cells`` defaults to ``ceil(P / factor)``, and what lies past ``P`` counts as zero.
+    ``skip_first_column`` leaves column 0 out (the views' hide_first) without copying the input."""
     p = heatmaps.shape[-1]
     if cells is None:
         cells = -(-p // factor)
-    if factor == 1 and cells == p:
+    if factor == 1 and cells == p and not skip_first_column:
         return heatmaps
     side = cells * factor
     if side != p or heatmaps.shape[-2] != p:  # pad (or crop) to whole blocks; weights are >= 0
@@ -28,6 +31,8 @@ def max_pool(heatmaps: np.ndarray, factor: int, cells: int | None = None) -> np.
     rows = heatmaps[..., 0::factor, :].copy()
     for i in range(1, factor):
         np.maximum(rows, heatmaps[..., i::factor, :], out=rows)
+    if skip_first_column:
+        rows[..., 0] = 0
     out = rows[..., 0::factor].copy()
     for i in range(1, factor):
         np.maximum(out, rows[..., i::factor], out=out)

@@ -99,6 +99,28 @@ def _top_k(v, n, B, cmax, kk, bi, bv):  # pragma: no cover - compiled
                 bi[p] = j
 
 
+@njit(fastmath=True, nogil=True, inline="always", cache=True)
+def _score_four(q, kt, scale, i0, c0, n, s):  # pragma: no cover - compiled
+    """s[0..3, :n] = scale * q[i0 + t] . kt[:, c0 + j]: four rows scored together, so each
+    key vector read serves four rows (rows past the last query repeat it)."""
+    d = kt.shape[0]
+    nq = q.shape[0]
+    for t in range(4):
+        for j in range(n):
+            s[t, j] = 0.0
+    for c in range(d):
+        a0 = q[i0, c] * scale
+        a1 = q[min(i0 + 1, nq - 1), c] * scale
+        a2 = q[min(i0 + 2, nq - 1), c] * scale
+        a3 = q[min(i0 + 3, nq - 1), c] * scale
+        for j in range(n):
+            kv = kt[c, c0 + j]
+            s[0, j] += a0 * kv
+            s[1, j] += a1 * kv
+            s[2, j] += a2 * kv
+            s[3, j] += a3 * kv
+
+
 @njit(fastmath=True, nogil=True, cache=True)
 def _score_row_summary(
     s, n, B, i, k, pooled, pooled_hf, top, wts, covered, w0_out, m_out, z_out, cmax, bi, bv
@@ -154,8 +176,7 @@ def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, cov
     zeros), ``top`` / ``wts`` ``[T, k]``, ``covered``, ``w0`` (the weight on key 0), ``m`` and
     ``z`` ``[T]``. Rows are scored four at a time so each key vector read serves four rows.
     """
-    d, T = kt.shape
-    nq = q.shape[0]
+    T = kt.shape[1]
     s = np.empty((4, T), np.float32)
     cmax = np.empty(pooled.shape[1] + 1, np.float32)
     bi = np.empty(k, np.int64)
@@ -163,20 +184,7 @@ def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, cov
     for i0 in range(r0, r1, 4):
         rows = min(4, r1 - i0)
         n = min(T, i0 + 4) if causal else T
-        for r in range(4):
-            for j in range(n):
-                s[r, j] = 0.0
-        for c in range(d):
-            a0 = q[i0, c] * scale
-            a1 = q[min(i0 + 1, nq - 1), c] * scale
-            a2 = q[min(i0 + 2, nq - 1), c] * scale
-            a3 = q[min(i0 + 3, nq - 1), c] * scale
-            for j in range(n):
-                kv = kt[c, j]
-                s[0, j] += a0 * kv
-                s[1, j] += a1 * kv
-                s[2, j] += a2 * kv
-                s[3, j] += a3 * kv
+        _score_four(q, kt, scale, i0, 0, n, s)
         for r in range(rows):
             i = i0 + r
             _score_row_summary(
@@ -250,7 +258,7 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, out):  # pragma: no 
     Rows are scored four at a time (each key read serves four rows), and a block's weight
     is ``exp(max score - m) / Z`` (exp is monotonic): one exp per block, not per cell.
     """
-    d, T = kt.shape
+    T = kt.shape[1]
     nq = q.shape[0]
     out[:, :] = 0.0
     width = min(cells * r, T - c0)
@@ -263,20 +271,7 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, out):  # pragma: no 
         n = min(width, i0 + rows - c0) if causal else width  # columns the last of the four reads
         if n <= 0:
             continue
-        for t in range(4):
-            for j in range(n):
-                s[t, j] = 0.0
-        for c in range(d):
-            a0 = q[i0, c] * scale
-            a1 = q[min(i0 + 1, nq - 1), c] * scale
-            a2 = q[min(i0 + 2, nq - 1), c] * scale
-            a3 = q[min(i0 + 3, nq - 1), c] * scale
-            for j in range(n):
-                kv = kt[c, c0 + j]
-                s[0, j] += a0 * kv
-                s[1, j] += a1 * kv
-                s[2, j] += a2 * kv
-                s[3, j] += a3 * kv
+        _score_four(q, kt, scale, i0, c0, n, s)
         for t in range(rows):
             i = i0 + t
             ni = min(n, i + 1 - c0) if causal else n

@@ -15,22 +15,7 @@ from attnwidget import AttentionWidget
 from attnwidget.widget.long_export import BASE64, FullLayer, Part
 from attnwidget.widget.payload import decode_array, pack_layer
 from attnwidget.widget.pooling import max_pool
-
-
-def causal_attention(layers: int, heads: int, n: int, seed: int = 0) -> np.ndarray:
-    """Softmax of random scores with a sink on token 0, lower triangle only (like bench/long_inputs.py)."""
-    rng = np.random.default_rng(seed)
-    out = np.empty((layers, heads, n, n), np.float32)
-    future = np.triu(np.ones((n, n), bool), 1)
-    for layer in range(layers):
-        a = rng.standard_normal((heads, n, n), dtype=np.float32) * 3.0
-        a[..., 0] += 4.0
-        a[:, future] = -np.inf
-        a -= a.max(-1, keepdims=True)
-        np.exp(a, out=a)
-        a /= a.sum(-1, keepdims=True)
-        out[layer] = a
-    return out
+from tests.tiny_models import causal_softmax_attention as causal_attention
 
 
 def bundle_of(html: str) -> dict:

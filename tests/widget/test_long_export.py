@@ -59,8 +59,8 @@ def gzip_output(monkeypatch) -> list[int]:
             made.append(len(out))
             return out
 
-    def counting_compressobj(level=-1, method=zlib.DEFLATED, wbits=15, *rest):
-        stream = compressobj(level, method, wbits, *rest)
+    def counting_compressobj(level=-1, method=zlib.DEFLATED, wbits=15, *rest, **options):
+        stream = compressobj(level, method, wbits, *rest, **options)  # (numba's cache passes zdict)
         return Counting(stream) if wbits == 31 else stream
 
     monkeypatch.setattr(zlib, "compress", counting_compress)

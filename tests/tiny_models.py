@@ -364,3 +364,22 @@ def llama_long(
         tie_word_embeddings=False,
     )
     return LlamaModel(config).eval(), tok
+
+
+def causal_softmax_attention(layers: int, heads: int, n: int, seed: int = 0):
+    """float32 ``[layers, heads, n, n]``: softmax of random scores (x3) with a sink on token 0,
+    lower triangle only, made a layer at a time (bench/long_inputs.py's dense input, long-export tests)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = np.empty((layers, heads, n, n), np.float32)
+    future = np.triu(np.ones((n, n), bool), 1)
+    for layer in range(layers):
+        a = rng.standard_normal((heads, n, n), dtype=np.float32) * 3.0
+        a[..., 0] += 4.0
+        a[:, future] = -np.inf
+        a -= a.max(-1, keepdims=True)
+        np.exp(a, out=a)
+        a /= a.sum(-1, keepdims=True)
+        out[layer] = a
+    return out

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attnwidget.errors import WidgetClosedError
 from attnwidget.progress import bar
+from attnwidget.widget.pooling import max_pool
 from attnwidget.widget.quantise import quantise_sqrt
 from attnwidget.widget.summary_kernel import blocks_for, dense_rows
 
@@ -124,10 +126,25 @@ class AttentionStore:
             total=len(todo), desc="summarising attention", unit="layer", enabled=progress and bool(todo), leave=False
         ) as line:
             for layer in todo:
-                if self._closed.is_set():
+                if self.stopping():
                     return
-                self.summary(layer)
+                try:
+                    self.summary(layer)
+                except (WidgetClosedError, RuntimeError):  # RuntimeError: the head pool shut down at exit
+                    if self.stopping():
+                        return
+                    raise
                 line.update(1)
+
+    def stopping(self) -> bool:
+        """Whether summarising should stop: the store was closed, or Python is exiting (its
+        main thread has ended; the head pool then refuses new work, and waits for what it has)."""
+        return self._closed.is_set() or not threading.main_thread().is_alive()
+
+    def _check_running(self) -> None:
+        """Called as each head starts: queued heads of a stopped store end at once."""
+        if self.stopping():
+            raise WidgetClosedError("the attention store was closed (its widget closed, or Python is exiting)")
 
     def start_background(self, first: int = 0, progress: bool = True) -> None:
         """:meth:`summarise_all` in a daemon thread (requests for a layer still jump the queue)."""
@@ -175,10 +192,7 @@ class AttentionStore:
         factor, cells = blocks_for(self.cells, size)
         out = np.zeros((self.num_layers, self.num_heads, cells, cells), np.uint8)
         for layer in range(self.num_layers):
-            o = self.overview(layer, hide_first)
-            padded = np.zeros((self.num_heads, cells * factor, cells * factor), np.uint8)
-            padded[:, : o.shape[1], : o.shape[2]] = o
-            out[layer] = padded.reshape(self.num_heads, cells, factor, cells, factor).max(axis=(2, 4))
+            out[layer] = max_pool(self.overview(layer, hide_first), factor, cells)
         return out, factor * self.block
 
     def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
@@ -234,6 +248,7 @@ class DenseStore(AttentionStore):
         a = self.attention[layer]
 
         def head(h: int) -> None:
+            self._check_running()
             dense_rows(
                 a[h],
                 self.is_causal,

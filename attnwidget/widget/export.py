@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from attnwidget.errors import AttnWidgetError, NeuronViewError
 from attnwidget.widget.js_bundles import inline_script
-from attnwidget.widget.long_export import MAX_BYTES, long_bundle
+from attnwidget.widget.long_export import MAX_BYTES, FullLayer, long_bundle
 from attnwidget.widget.long_payload import layer_info, store_thumbnails, summarised
 from attnwidget.widget.model_input import NEEDS_MODEL, ModelInput
 from attnwidget.widget.payload import (
@@ -81,7 +81,12 @@ def bundle_script() -> str:
 
 def _attention_bundle(data, limit: int | None = None) -> tuple[list, dict] | None:
     """Every layer of one attention, and its thumbnails, compressed and base64; None when
-    the layers pass ``limit`` bytes (then the file carries summaries: long_export.py)."""
+    the layers pass ``limit`` bytes (then the file carries summaries: long_export.py).
+
+    Whether they fit is first estimated from samples of three layers, so that a long
+    input's layers are not all compressed only to be dropped."""
+    if limit is not None and _estimated_layers(data) > limit:
+        return None
     layers, spent = [], 0
     for layer in range(data.num_layers):
         payload = layer_payload(data, layer)
@@ -97,6 +102,13 @@ def _attention_bundle(data, limit: int | None = None) -> tuple[list, dict] | Non
         t = thumbnails_payload(data, hide)
         thumbs[key] = {**t, "data": with_base64(t["data"])}
     return layers, thumbs
+
+
+def _estimated_layers(data: AttentionData) -> int:
+    """Base64 bytes of every layer gzipped, extrapolated from the first, middle and last."""
+    sampled = sorted({0, data.num_layers // 2, data.num_layers - 1})
+    each = [FullLayer(data.attention[at], data.is_causal).estimate for at in sampled]
+    return int(sum(each) / len(each) * data.num_layers)
 
 
 def neuron_bundle(widget: Exportable, budget: int = NEURON_BUDGET) -> dict:

@@ -20,6 +20,7 @@ that a layer is too big to ship (12 x 12 heads at 2,048 tokens: 11 MB gzipped pe
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,8 @@ LONG_TOKENS = 1024
 #: Largest tile side and rows per request (a request is answered in one message).
 MAX_CELLS = 512
 MAX_ROWS = 1024
+#: Overview replies kept gzipped (each ~3 MB at 8,192 tokens x 32 heads).
+KEPT_OVERVIEWS = 4
 
 
 class BadRequest(ValueError):
@@ -89,10 +92,7 @@ def answer(data: AttentionData, what: str, content: dict) -> tuple[dict, list[by
     store = data.store
     layer = _int(content, "layer", 0, data.num_layers - 1)
     if what == "overview":
-        return _arrays(
-            {"layer": layer, "block": store.block, "cells": store.cells},
-            {"overview": store.overview(layer, bool(content.get("hide_first")))},
-        )
+        return _overview_reply(data, layer, bool(content.get("hide_first")))
     if what == "rows":
         heads = _heads(content, data)
         r0 = _int(content, "r0", 0, data.num_tokens - 1)
@@ -137,6 +137,24 @@ def answer(data: AttentionData, what: str, content: dict) -> tuple[dict, list[by
         value = float(np.mean([store.value(layer, h, i, j) for h in heads]))
         return {"layer": layer, "heads": heads, "i": i, "j": j, "value": value}, []
     raise BadRequest(f"unknown request {what!r}")
+
+
+def _overview_reply(data: AttentionData, layer: int, hide_first: bool) -> tuple[dict, list[bytes]]:
+    """A layer's overview reply, gzipped once and kept for the last few layers asked for
+    (8 MB of uint8 at 32 heads: compressing it again on every layer switch took ~0.4 s)."""
+    kept = data._thumbnails.setdefault("overview replies", OrderedDict())
+    key = (layer, hide_first)
+    if key not in kept:
+        store = data.store
+        kept[key] = _arrays(
+            {"layer": layer, "block": store.block, "cells": store.cells},
+            {"overview": store.overview(layer, hide_first)},
+        )
+        while len(kept) > KEPT_OVERVIEWS:
+            kept.popitem(last=False)
+    kept.move_to_end(key)
+    body, buffers = kept[key]
+    return dict(body), list(buffers)
 
 
 def _arrays(body: dict, arrays: dict[str, np.ndarray]) -> tuple[dict, list[bytes]]:

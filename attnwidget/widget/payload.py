@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from attnwidget.widget.pooling import max_pool
 from attnwidget.widget.quantise import dequantise_sqrt, quantise_sqrt
 
 #: Payloads larger than this are gzip-compressed (the browser inflates them natively).
@@ -155,10 +156,9 @@ def pack_layer(layer: np.ndarray, causal: bool) -> tuple[np.ndarray, str]:
     ``0..i`` one after another (``heads * T * (T + 1) / 2`` values); ``"full"`` is
     ``[heads, T, T]``.
     """
-    q = quantise_sqrt(layer)
     if not causal:
-        return q, "full"
-    return np.ascontiguousarray(q[:, _tril(layer.shape[-1])]).reshape(-1), "tril"
+        return quantise_sqrt(layer), "full"
+    return quantise_sqrt(layer[:, _tril(layer.shape[-1])]).reshape(-1), "tril"  # quantise only what is sent
 
 
 def unpack_layer(q: np.ndarray, heads: int, n: int, packing: str) -> np.ndarray:
@@ -195,18 +195,10 @@ def thumbnails(attention: np.ndarray, size: int = THUMBNAIL_SIZE, hide_first: bo
     thumbnails and the block size (tokens per thumbnail cell). A rectangular input
     (cross-attention) is padded square, so every thumbnail has one shape.
     """
-    att = attention
-    if hide_first:
-        att = att.copy()
-        att[..., 0] = 0.0
-    layers, heads, rows, cols = att.shape
+    _, _, rows, cols = attention.shape
     n = max(rows, cols)
     block = max(1, -(-n // size))
-    cells = -(-n // block)
-    padded = cells * block
-    if (rows, cols) != (padded, padded):
-        att = np.pad(att, ((0, 0), (0, 0), (0, padded - rows), (0, padded - cols)))
-    pooled = att.reshape(layers, heads, cells, block, cells, block).max(axis=(3, 5))
+    pooled = max_pool(attention, block, -(-n // block), skip_first_column=hide_first)  # padded square
     return quantise_sqrt(pooled), block
 
 

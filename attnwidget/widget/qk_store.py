@@ -49,6 +49,7 @@ class QKStore(AttentionStore):
         scale = np.float32(self.qk.scale)
 
         def head(h: int) -> None:
+            self._check_running()
             qk_rows(
                 self.qk.query[layer, h],
                 self._kt(layer, h),
@@ -75,64 +76,62 @@ class QKStore(AttentionStore):
                 self._keys_t.pop((layer, g), None)
         return self._finish(pooled, pooled_hf, top, weights, covered, first, m, z)
 
+    def _scored_rows(self, layer: int, head: int, r0: int, r1: int) -> dict[str, np.ndarray]:
+        """Rows r0..r1 of one head scored on their own (their layer not summarised yet):
+        full-length arrays (the kernel indexes them by row) of which rows r0..r1 are set."""
+        T, k = self.num_tokens, self.top_k
+        pooled = np.zeros((self.cells, self.cells), np.float32)  # scratch: only the rows are kept
+        out = {
+            "top": np.full((T, k), -1, np.int32),
+            "weights": np.zeros((T, k), np.float32),
+            "covered": np.zeros(T, np.float32),
+            "first": np.zeros(T, np.float32),
+            "m": np.zeros(T, np.float32),
+            "z": np.zeros(T, np.float32),
+        }
+        qk_rows(
+            self.qk.query[layer, head],
+            self._kt(layer, head),
+            np.float32(self.qk.scale),
+            self.is_causal,
+            self.block,
+            k,
+            r0,
+            r1,
+            pooled,
+            pooled,
+            out["top"],
+            out["weights"],
+            out["covered"],
+            out["first"],
+            out["m"],
+            out["z"],
+        )
+        return out
+
     def rows(self, layer: int, heads: list[int], r0: int, r1: int) -> dict[str, np.ndarray]:
         if self.has_summary(layer):
             return super().rows(layer, heads, r0, r1)
-        n, k = r1 - r0, self.top_k
-        out = {
-            "top": np.full((len(heads), n, k), -1, np.int32),
-            "weights": np.zeros((len(heads), n, k), np.float32),
-            "covered": np.zeros((len(heads), n), np.float32),
-            "first": np.zeros((len(heads), n), np.float32),
-        }
-        scale = np.float32(self.qk.scale)
-
-        def head(item: tuple[int, int]) -> None:
-            at, h = item
-            # Only rows r0..r1 are scored; the outputs are full-length so the kernel's indices hold.
-            pooled = np.zeros((self.cells, self.cells), np.float32)  # scratch: only the rows are kept
-            m = np.zeros(self.num_tokens, np.float32)
-            z = np.zeros(self.num_tokens, np.float32)
-            top = np.full((self.num_tokens, k), -1, np.int32)
-            weights = np.zeros((self.num_tokens, k), np.float32)
-            covered = np.zeros(self.num_tokens, np.float32)
-            first = np.zeros(self.num_tokens, np.float32)
-            q = self.qk.query[layer, h]
-            qk_rows(
-                q,
-                self._kt(layer, h),
-                scale,
-                self.is_causal,
-                self.block,
-                k,
-                r0,
-                r1,
-                pooled,
-                pooled,
-                top,
-                weights,
-                covered,
-                first,
-                m,
-                z,
-            )
-            out["top"][at], out["weights"][at] = top[r0:r1], weights[r0:r1]
-            out["covered"][at], out["first"][at] = covered[r0:r1], first[r0:r1]
-
-        for item in enumerate(heads):  # in the asking thread: the pool may be busy with whole layers
-            head(item)
-        return out
+        # In the asking thread: the pool may be busy with whole layers.
+        scored = [self._scored_rows(layer, h, r0, r1) for h in heads]
+        return {name: np.stack([one[name][r0:r1] for one in scored]) for name in ("top", "weights", "covered", "first")}
 
     def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
-        s = self.summary(layer)
+        r1 = min(self.num_tokens, r0 + cells * r)
+        if self.has_summary(layer):
+            s = self.summary(layer)
+            m, z = s.m[head], s.z[head]
+        else:  # the rows' max and denominator from their own scores: no wait for the whole layer
+            scored = self._scored_rows(layer, head, r0, r1)
+            m, z = scored["m"], scored["z"]
         out = np.zeros((cells, cells), np.float32)
         qk_window(
             self.qk.query[layer, head],
             self._kt(layer, head),
             np.float32(self.qk.scale),
             self.is_causal,
-            s.m[head],
-            s.z[head],
+            m,
+            z,
             r0,
             c0,
             cells,

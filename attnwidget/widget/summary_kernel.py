@@ -99,6 +99,28 @@ def _top_k(v, n, B, cmax, kk, bi, bv):  # pragma: no cover - compiled
                 bi[p] = j
 
 
+@njit(fastmath=True, nogil=True, inline="always", cache=True)
+def _score_four(q, kt, scale, i0, c0, n, s):  # pragma: no cover - compiled
+    """s[0..3, :n] = scale * q[i0 + t] . kt[:, c0 + j]: four rows scored together, so each
+    key vector read serves four rows (rows past the last query repeat it)."""
+    d = kt.shape[0]
+    nq = q.shape[0]
+    for t in range(4):
+        for j in range(n):
+            s[t, j] = 0.0
+    for c in range(d):
+        a0 = q[i0, c] * scale
+        a1 = q[min(i0 + 1, nq - 1), c] * scale
+        a2 = q[min(i0 + 2, nq - 1), c] * scale
+        a3 = q[min(i0 + 3, nq - 1), c] * scale
+        for j in range(n):
+            kv = kt[c, c0 + j]
+            s[0, j] += a0 * kv
+            s[1, j] += a1 * kv
+            s[2, j] += a2 * kv
+            s[3, j] += a3 * kv
+
+
 @njit(fastmath=True, nogil=True, cache=True)
 def _score_row_summary(
     s, n, B, i, k, pooled, pooled_hf, top, wts, covered, w0_out, m_out, z_out, cmax, bi, bv
@@ -154,8 +176,7 @@ def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, cov
     zeros), ``top`` / ``wts`` ``[T, k]``, ``covered``, ``w0`` (the weight on key 0), ``m`` and
     ``z`` ``[T]``. Rows are scored four at a time so each key vector read serves four rows.
     """
-    d, T = kt.shape
-    nq = q.shape[0]
+    T = kt.shape[1]
     s = np.empty((4, T), np.float32)
     cmax = np.empty(pooled.shape[1] + 1, np.float32)
     bi = np.empty(k, np.int64)
@@ -163,20 +184,7 @@ def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, cov
     for i0 in range(r0, r1, 4):
         rows = min(4, r1 - i0)
         n = min(T, i0 + 4) if causal else T
-        for r in range(4):
-            for j in range(n):
-                s[r, j] = 0.0
-        for c in range(d):
-            a0 = q[i0, c] * scale
-            a1 = q[min(i0 + 1, nq - 1), c] * scale
-            a2 = q[min(i0 + 2, nq - 1), c] * scale
-            a3 = q[min(i0 + 3, nq - 1), c] * scale
-            for j in range(n):
-                kv = kt[c, j]
-                s[0, j] += a0 * kv
-                s[1, j] += a1 * kv
-                s[2, j] += a2 * kv
-                s[3, j] += a3 * kv
+        _score_four(q, kt, scale, i0, 0, n, s)
         for r in range(rows):
             i = i0 + r
             _score_row_summary(
@@ -245,31 +253,43 @@ def dense_rows(a, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0
 @njit(fastmath=True, nogil=True, cache=True)
 def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, out):  # pragma: no cover - compiled
     """Max-pooled weights of rows r0.. and columns c0.. (``cells * r`` tokens a side) into
-    ``out[cells, cells]``; r = 1 gives the exact weights. Needs the rows' m and Z."""
-    d, T = kt.shape
+    ``out[cells, cells]``; r = 1 gives the exact weights. Needs the rows' m and Z.
+
+    Rows are scored four at a time (each key read serves four rows), and a block's weight
+    is ``exp(max score - m) / Z`` (exp is monotonic): one exp per block, not per cell.
+    """
+    T = kt.shape[1]
     nq = q.shape[0]
     out[:, :] = 0.0
     width = min(cells * r, T - c0)
     if width <= 0:
         return
-    s = np.empty(width, np.float32)
-    for i in range(r0, min(nq, r0 + cells * r)):
-        n = min(width, i + 1 - c0) if causal else width
+    last = min(nq, r0 + cells * r)
+    s = np.empty((4, width), np.float32)
+    for i0 in range(r0, last, 4):
+        rows = min(4, last - i0)
+        n = min(width, i0 + rows - c0) if causal else width  # columns the last of the four reads
         if n <= 0:
             continue
-        for j in range(n):
-            s[j] = 0.0
-        for c in range(d):
-            a = q[i, c] * scale
-            for j in range(n):
-                s[j] += a * kt[c, c0 + j]
-        inv = np.float32(1.0) / z[i]
-        mi = m[i]
-        orow = out[(i - r0) // r]
-        for j in range(n):
-            w = fast_exp(s[j] - mi) * inv
-            b = j // r
-            orow[b] = max(orow[b], w)
+        _score_four(q, kt, scale, i0, c0, n, s)
+        for t in range(rows):
+            i = i0 + t
+            ni = min(n, i + 1 - c0) if causal else n
+            if ni <= 0:
+                continue
+            inv = np.float32(1.0) / z[i]
+            mi = m[i]
+            orow = out[(i - r0) // r]
+            row = s[t]
+            if r == 1:
+                for j in range(ni):
+                    orow[j] = fast_exp(row[j] - mi) * inv
+            else:
+                for b in range((ni + r - 1) // r):
+                    mx = row[b * r]
+                    for j in range(b * r + 1, min(ni, b * r + r)):
+                        mx = max(mx, row[j])
+                    orow[b] = max(orow[b], fast_exp(mx - mi) * inv)
 
 
 def blocks_for(n: int, cells: int) -> tuple[int, int]:

@@ -104,6 +104,18 @@ def test_tiles_are_exact_or_max_pooled(both):
     assert store.value(1, 3, 17, 200) == 0.0  # the future
 
 
+def test_tiles_and_values_before_the_layer_is_summarised(both):
+    store, dense, eager = both
+    fresh = QKStore(store.qk, overview_cells=64)
+    exact = fresh.window(1, 6, 40, 0, 200, 1)
+    pooled = fresh.window(1, 6, 0, 0, 64, 4)
+    value = fresh.value(1, 6, 250, 3)
+    assert not fresh.has_summary(1)  # answered from the rows' own scores, not the layer's summary
+    assert np.abs(exact - eager[1, 6, 40:240, :200]).max() < 1e-5
+    assert np.abs(pooled - dense.window(1, 6, 0, 0, 64, 4)).max() < 1e-5
+    assert value == pytest.approx(float(eager[1, 6, 250, 3]), abs=1e-6)
+
+
 def test_thumbnails_and_progress(both):
     store, _, _ = both
     store.summarise_all(progress=False)

@@ -2,7 +2,7 @@
 // `share` of the row's mass is covered; weights below `threshold` and lines too
 // faint to see are dropped. A per-row cap keeps long, flat inputs interactive.
 
-import { colsOf, type LayerMatrix } from "./transform";
+import { colsOf, type LayerMatrix, rowOf, weight } from "./transform";
 
 /** Alpha of a line of weight w: sqrt lifts weak-but-real weights into view. */
 export function lineAlpha(w: number): number {
@@ -80,12 +80,10 @@ export function pruneLayer(m: LayerMatrix, heads: number[], share: number, thres
   const { n } = m;
   const cols = colsOf(m);
   const scratch = new PruneScratch(cols);
+  const row = new Float32Array(cols); // one row's weights at a time, never the whole layer
   const rows = heads.map((h) => {
     const out: Int32Array[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const base = (h * n + i) * cols;
-      out[i] = pruneRow(m.data.subarray(base, base + cols), share, threshold, scratch);
-    }
+    for (let i = 0; i < n; i++) out[i] = pruneRow(rowOf(m, h, i, row), share, threshold, scratch);
     return out;
   });
   return { heads, rows };
@@ -123,7 +121,6 @@ export function linesToDraw(
   filter: LineFilter | null = null,
 ): { lines: Line[]; capped: boolean; total: number } {
   const { n } = m;
-  const cols = colsOf(m);
   const rowOn = filter?.rows ?? null;
   const colOn = filter?.cols ?? null;
   const lines: Line[] = [];
@@ -137,9 +134,8 @@ export function linesToDraw(
       const kept = colOn ? rows[i].filter((j) => colOn[j]) : rows[i];
       total += kept.length;
       if (focus?.role === "query" && i !== focus.unit) continue;
-      const base = (h * n + i) * cols;
       if (focus?.role === "key") {
-        for (const j of kept) if (j === focus.unit) lines.push({ head: h, from: i, to: j, w: m.data[base + j] });
+        for (const j of kept) if (j === focus.unit) lines.push({ head: h, from: i, to: j, w: weight(m, h, i, j) });
         continue;
       }
       let take = kept.length;
@@ -147,7 +143,7 @@ export function linesToDraw(
         take = perRow;
         capped = true;
       }
-      for (let k = 0; k < take; k++) lines.push({ head: h, from: i, to: kept[k], w: m.data[base + kept[k]] });
+      for (let k = 0; k < take; k++) lines.push({ head: h, from: i, to: kept[k], w: weight(m, h, i, kept[k]) });
     }
   });
   return { lines, capped, total };

@@ -3,7 +3,8 @@
 // refused with a plain sentence that the views show ("this file holds layer 7 at 16
 // tokens per cell; open it in the notebook for detail").
 
-import { decodeArray, type EncodedArray, SQRT_LUT, type TypedArray } from "../data/codec";
+import { type EncodedArray, SQRT_LUT, type TypedArray } from "../data/codec";
+import { decoder } from "../data/decoder";
 
 interface Enc extends EncodedArray {}
 
@@ -40,7 +41,9 @@ export class StaticLong {
   private get(key: string, enc: Enc): Promise<TypedArray> {
     let p = this.decoded.get(key);
     if (!p) {
-      p = decodeArray(enc).then((d) => d.data);
+      p = decoder()
+        .decode({ enc })
+        .then((d) => d.data);
       this.decoded.set(key, p);
       while (this.decoded.size > 8) this.decoded.delete(this.decoded.keys().next().value!); // bounded memory
     }

@@ -5,6 +5,7 @@
 // window is drawn at the window's edge with an arrow and its label.
 
 import { type LongSource, ROW_CHUNK, type RowBlock } from "../data/long_source";
+import { isCancelled } from "../data/protocol";
 import { headColour, hexToRgb } from "../draw/colours";
 import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
 import type { FieldLine } from "../draw/painter";
@@ -138,6 +139,7 @@ export class LongHeadView {
     if (noticeKey !== this.noticeKey) {
       this.noticeKey = noticeKey;
       this.notice = "";
+      this.refused.clear();
     }
     const { palette, n } = scene;
     const width = LABEL_W * 2 + GAP;
@@ -160,9 +162,16 @@ export class LongHeadView {
       const key = this.source.rowKey(scene.layer, scene.heads, c);
       if (this.source.peek(key) || this.refused.has(key)) continue;
       if (c >= Math.floor(first / ROW_CHUNK) && c <= Math.floor(last / ROW_CHUNK)) waiting++;
+      // A refusal (an exported file without this layer's lines) is said on the view and not
+      // asked again: without this the rows stayed "loading" for ever (the page hung on a layer switch).
       this.source.rowChunk(scene.layer, scene.heads, c, n).then(
         () => this.handlers.changed(),
-        () => {},
+        (err: Error) => {
+          if (isCancelled(err) || `${scene.layer}|${scene.heads}` !== this.noticeKey) return;
+          this.refused.add(key);
+          this.notice = err.message;
+          this.handlers.changed();
+        },
       );
     }
     const xl = LABEL_W;
@@ -217,7 +226,7 @@ export class LongHeadView {
       p.strokeRect(0.5, focus * ROW + 0.5, xl - 2, ROW - 1, palette.foreground, 1);
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
-    if (root) root.dataset.rows = JSON.stringify({ first, last, lines: lines.length, waiting });
+    if (root) root.dataset.rows = JSON.stringify({ first, last, lines: lines.length, waiting, notice: this.notice });
     return { first, last, lines: lines.length, short };
   }
 

@@ -21,7 +21,14 @@ export const INVISIBLE = 1 / (255 * 255);
  * with, and that the data is quantised to) using a counting sort: O(n) per row instead of
  * a comparison sort, which is what keeps 12 heads x 512 rows fast. Ties keep column order.
  */
-export function pruneRow(row: ArrayLike<number>, share: number, threshold = 0, scratch?: PruneScratch): Int32Array {
+export function pruneRow(
+  row: ArrayLike<number>,
+  share: number,
+  threshold = 0,
+  scratch?: PruneScratch,
+  /** The row as sqrt-quantised bytes, when `row` is exactly their weights: the bucket is 255 - q, no sqrt. */
+  quantised?: Uint8Array,
+): Int32Array {
   const n = row.length;
   const s = scratch && scratch.order.length >= n ? scratch : new PruneScratch(n);
   const { counts, bucket, order } = s;
@@ -39,7 +46,7 @@ export function pruneRow(row: ArrayLike<number>, share: number, threshold = 0, s
       bucket[j] = -1;
       continue;
     }
-    const b = 255 - Math.min(255, Math.round(Math.sqrt(w) * 255)); // 0 = strongest
+    const b = quantised ? 255 - quantised[j] : 255 - Math.min(255, Math.round(Math.sqrt(w) * 255)); // 0 = strongest
     bucket[j] = b;
     counts[b]++;
     m++;
@@ -81,9 +88,14 @@ export function pruneLayer(m: LayerMatrix, heads: number[], share: number, thres
   const cols = colsOf(m);
   const scratch = new PruneScratch(cols);
   const row = new Float32Array(cols); // one row's weights at a time, never the whole layer
+  // Unscaled uint8 planes already hold each weight's bucket (q = round(sqrt(w) * 255)).
+  const q = m.data instanceof Uint8Array && !m.firstHidden?.scale ? m.data : null;
   const rows = heads.map((h) => {
     const out: Int32Array[] = new Array(n);
-    for (let i = 0; i < n; i++) out[i] = pruneRow(rowOf(m, h, i, row), share, threshold, scratch);
+    for (let i = 0; i < n; i++) {
+      const base = (h * n + i) * cols;
+      out[i] = pruneRow(rowOf(m, h, i, row), share, threshold, scratch, q?.subarray(base, base + cols));
+    }
     return out;
   });
   return { heads, rows };

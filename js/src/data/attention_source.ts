@@ -94,7 +94,8 @@ export class AttentionSource {
     if (known) return known;
     const fetched = this.channel.request("layer", { layer: l }).then(({ content, buffers }) => {
       if (!content.payload) throw new Error(`layer ${l} not available`);
-      return this.accept({ ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } })!;
+      const data = content.payload.data;
+      return this.accept({ ...content.payload, data: { ...data, buffer: data.buffer ?? buffers[0] } })!;
     });
     this.prefetching.set(key, fetched);
     const forget = () => this.prefetching.delete(key);

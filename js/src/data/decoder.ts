@@ -2,7 +2,8 @@
 // layer never stalls scrolling or hovering. The worker starts from a Blob URL of its
 // bundled source (no file, no network). A host that forbids it (a CSP without
 // `worker-src blob:`, a webview) gets the same jobs on the main thread: one debug line
-// says so, nothing breaks. `mode` tells the views (and tests) which it is.
+// says so, nothing breaks. `mode` tells the views (and tests) which it is. While the
+// worker starts, jobs run here as before, so a first paint never waits on its start-up.
 
 import source from "./decode.worker.ts?worker-text";
 import { type Decoded, type DecodeJob, type FromWorker, runJob, type ToWorker } from "./decode_job";
@@ -20,13 +21,18 @@ interface Waiting {
 
 export class Decoder {
   mode: DecoderMode = "starting";
+  /** Resolves once the worker answers ("worker") or cannot ("main"). */
+  readonly settled: Promise<DecoderMode>;
+  private settle: (mode: DecoderMode) => void = () => {};
   private worker: Worker | null = null;
   private nextId = 1;
   private pending = new Map<number, Waiting>();
-  private queued: Waiting[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(makeWorker: (() => Worker) | null = defaultWorker) {
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
     try {
       if (!makeWorker) throw new Error("Web Workers are not available here");
       const w = makeWorker();
@@ -47,18 +53,12 @@ export class Decoder {
   decode(job: DecodeJob): Promise<Decoded> {
     // Nothing to inflate, unpack or read from base64: a copy here is cheaper than a round trip.
     const plain = !job.enc.compression && !job.planes && typeof job.enc.buffer !== "string";
-    if (this.mode === "main" || plain) return runJob(job);
+    if (this.mode !== "worker" || plain) return runJob(job);
     return new Promise((resolve, reject) => {
-      const waiting = { job, resolve, reject };
-      if (this.mode === "starting") this.queued.push(waiting);
-      else this.send(waiting);
+      const id = this.nextId++;
+      this.pending.set(id, { job, resolve, reject });
+      this.worker!.postMessage({ id, job } satisfies ToWorker); // copies the (compressed) input: the host keeps its own
     });
-  }
-
-  private send(w: Waiting) {
-    const id = this.nextId++;
-    this.pending.set(id, w);
-    this.worker!.postMessage({ id, job: w.job } satisfies ToWorker); // copies the (compressed) input: the host keeps its own
   }
 
   private onMessage(m: FromWorker) {
@@ -67,7 +67,7 @@ export class Decoder {
       clearTimeout(this.timer);
       this.mode = "worker";
       revokeSource();
-      for (const w of this.queued.splice(0)) this.send(w);
+      this.settle("worker");
       return;
     }
     const w = this.pending.get(m.id);
@@ -77,7 +77,7 @@ export class Decoder {
     else w.resolve({ data: m.data!, shape: m.shape! });
   }
 
-  /** No worker (or it died): every job waiting, and every later one, runs on the main thread. */
+  /** No worker (or it died): every job it had, and every later one, runs on the main thread. */
   private fallBack(reason: string) {
     if (this.mode === "main") return;
     clearTimeout(this.timer);
@@ -86,7 +86,8 @@ export class Decoder {
     this.worker?.terminate();
     this.worker = null;
     revokeSource();
-    const waiting = [...this.queued.splice(0), ...this.pending.values()];
+    this.settle("main");
+    const waiting = [...this.pending.values()];
     this.pending.clear();
     for (const w of waiting) runJob(w.job).then(w.resolve, w.reject);
   }

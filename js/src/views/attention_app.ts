@@ -123,6 +123,11 @@ export class AttentionApp {
     host.appendChild(this.root);
 
     this.source = new AttentionSource(widgetModel);
+    // "worker": inflating and unpacking run off this thread; "main": a host forbids workers (tests read it)
+    this.root.dataset.decoder = decoder().mode;
+    void decoder().settled.then((mode) => {
+      this.root.dataset.decoder = mode;
+    });
     this.headView = new HeadView(this.hosts.head, this.stage, {
       hover: (t, ev) => this.onHeadHover(t, ev),
       click: (t) => this.onHeadClick(t),
@@ -544,7 +549,6 @@ export class AttentionApp {
     this.draws += 1;
     if (this.draws === 1) this.root.dataset.firstPaintMs = (performance.now() - this.created).toFixed(1); // bench_widget.py
     this.root.dataset.draws = String(this.draws);
-    this.root.dataset.decoder = decoder().mode; // "worker": inflating and unpacking run off this thread (tests)
     this.root.dataset.layerBytes = String(this.source.layerBytes + (this.long?.source.cachedBytes ?? 0));
     this.root.dataset.view = this.traits.view;
     this.root.dataset.layer = String(this.traits.layer);

@@ -43,9 +43,12 @@ describe("Decoder", () => {
     const w = new FakeWorker();
     const d = new Decoder(() => w as unknown as Worker);
     expect(d.mode).toBe("starting");
-    const out = await d.decode(layerJob()); // queued until the handshake, then sent
-    expect(d.mode).toBe("worker");
+    const early = await d.decode(layerJob()); // while the worker starts: decoded here, no wait
+    expect(w.jobs).toBe(0);
+    expect(await d.settled).toBe("worker");
+    const out = await d.decode(layerJob());
     expect(w.jobs).toBe(1);
+    expect(out.data).toEqual(early.data);
     expect(out.data).toBeInstanceOf(Uint8Array);
     expect(out.shape).toEqual([2, 3, 3]);
     expect(Array.from(out.data.subarray(0, 9))).toEqual([255, 0, 0, 128, 127, 0, 50, 60, 70]);
@@ -58,26 +61,31 @@ describe("Decoder", () => {
       throw new Error("blocked by CSP");
     });
     expect(d.mode).toBe("main");
+    expect(await d.settled).toBe("main");
     expect((await d.decode(layerJob())).data[3]).toBe(128);
     expect(debug.mock.calls[0][0]).toMatch(/main thread.*blocked by CSP/);
     debug.mockRestore();
   });
 
-  it("runs the jobs waiting on a worker that fails later (a CSP's error event) on the main thread", async () => {
+  it("runs the jobs a worker that fails later had on the main thread", async () => {
     const debug = vi.spyOn(console, "debug").mockImplementation(() => {});
-    const w = new FakeWorker(false); // never answers
+    const w = new FakeWorker();
     const d = new Decoder(() => w as unknown as Worker);
+    await d.settled;
+    w.postMessage = () => {}; // the worker stops answering
     const waiting = d.decode(layerJob());
-    w.fail("Refused to create a worker");
+    w.fail("the worker crashed");
     expect(d.mode).toBe("main");
     expect((await waiting).shape).toEqual([2, 3, 3]);
     expect(w.jobs).toBe(0);
+    expect(debug.mock.calls[0][0]).toMatch(/main thread.*crashed/);
     debug.mockRestore();
   });
 
   it("decodes plain arrays here: no round trip for a copy", async () => {
     const w = new FakeWorker();
     const d = new Decoder(() => w as unknown as Worker);
+    await d.settled;
     await d.decode(layerJob());
     const plain = await d.decode({ enc: { buffer: new Uint8Array(new Float32Array([0.5]).buffer), dtype: "float32", shape: [1] } });
     expect(plain.data[0]).toBe(0.5);

@@ -40,7 +40,7 @@ export const LAYER_BYTES = 64 * 1024 * 1024;
 
 export class AttentionSource {
   /** Decoded layers (uint8 planes), least recently used dropped first. */
-  private layers = new ByteCache<Promise<LayerMatrix>>(LAYER_BYTES);
+  private layers: ByteCache<Promise<LayerMatrix>>;
   /** Layers being decoded (their size is known once they are). */
   private decoding = new Map<string, Promise<LayerMatrix>>();
   private waiting = new Map<string, ((m: Promise<LayerMatrix>) => void)[]>();
@@ -49,7 +49,11 @@ export class AttentionSource {
   private thumbs = new Map<string, Promise<Thumbnails>>();
   private onData = () => this.accept(this.widgetModel.get("_layer_data"));
 
-  constructor(private widgetModel: WidgetModel) {
+  constructor(
+    private widgetModel: WidgetModel,
+    layerBytes = LAYER_BYTES,
+  ) {
+    this.layers = new ByteCache(layerBytes);
     widgetModel.on("change:_layer_data", this.onData);
     this.channel = new RequestChannel(widgetModel);
   }

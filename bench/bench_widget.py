@@ -1,4 +1,20 @@
-"""AttentionWidget speed and size at 64-512 tokens (prints figures; asserts nothing).
+"""AttentionWidget speed and size, 64 to 8,192+ tokens (prints figures; asserts nothing).
+
+Two runs. Without ``--inputs``: the 64-512 token figures below, on the exported page.
+With ``--inputs``: issue 16's figures for long inputs, a table per input and a column per
+token count, each figure beside its goal (``bench/long_figures.py``, ``docs/long_inputs.md``)::
+
+    python bench/bench_widget.py --inputs dense12 llama32 --tokens 512 2048 8192 [--json out.json]
+    python bench/bench_widget.py --inputs dense12 llama32 --tokens 512 2048 --layers 4   # quick
+
+Inputs: ``dense12`` (the 12 x 12 array below, through ``from_attention``; it does not fit
+in memory at 8,192 tokens and says so), ``llama12`` (the same shape through a model) and
+``llama32`` (a Llama-shaped model, 32 x 32 heads, built from a config). Each case runs in
+a fresh process: the model's pass, then the widget shown at once in Chromium through the
+kernel's own messages (``bench/live_host.py``), driven, then exported and the file opened.
+``--device cuda`` runs the model on a GPU (and prints its peak memory) where there is one.
+Duration: the 8,192-token 32 x 32 case takes ~18 min on 2 loaded cores (load 11), the
+quick run ~10 min, the whole run (three inputs x 512, 2,048, 8,192) ~45 min.
 
 A GPT-2-small-shaped input: 12 layers x 12 heads of causal softmax attention with peaked
 random logits and a first-token sink, like trained GPT-2 heads. Measured in headless
@@ -39,6 +55,7 @@ import copy
 import gc
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -48,6 +65,10 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported by the long figures
+from long_figures import INPUTS, case_child, print_tables, run_case
+from long_inputs import HOVER_JS, SCROLL_JS, gpt2_like_attention
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -56,17 +77,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def gpt2_like_attention(n: int, layers: int = 12, heads: int = 12, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    logits = rng.normal(size=(layers, heads, n, n)).astype(np.float32) * 3.0
-    logits[..., 0] += 4.0  # attention sink on the first token
-    logits[..., np.triu(np.ones((n, n), bool), 1)] = -np.inf
-    logits -= logits.max(-1, keepdims=True)
-    a = np.exp(logits)
-    a /= a.sum(-1, keepdims=True)
-    return a
 
 
 LAYER_SWITCH_JS = """async (layer) => {
@@ -81,29 +91,6 @@ LAYER_SWITCH_JS = """async (layer) => {
     check();
   });
   return performance.now() - t0;
-}"""
-
-SCROLL_JS = """async (row) => {
-  const stage = document.querySelector('.aw-stage');
-  stage.scrollTop = Math.max(0, 8 + 18 * row - 200);
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-}"""
-
-HOVER_JS = """(row) => {
-  // Hover a query token (no syntax here: the query column starts 8 px in) and leave it.
-  const root = document.querySelector('.aw-root');
-  const stage = root.querySelector('.aw-stage');
-  const canvas = root.querySelector('.aw-view:not([hidden]) canvas');
-  const r = canvas.getBoundingClientRect();
-  const x = r.left + 12, y = r.top + 8 + 18 * (row + 0.5) - stage.scrollTop;
-  const draws = Number(root.dataset.draws);
-  const t0 = performance.now();
-  canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: x, clientY: y, bubbles: true}));
-  const t1 = performance.now();
-  canvas.dispatchEvent(new MouseEvent('mouseleave', {bubbles: true}));
-  const t2 = performance.now();
-  if (Number(root.dataset.draws) < draws + 2) throw new Error('hover did not redraw');
-  return [t1 - t0, t2 - t1];
 }"""
 
 
@@ -365,7 +352,23 @@ def print_memory(rows: list[dict]) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, nargs="+", default=[64, 128, 256, 512])
+    parser.add_argument(
+        "--tokens", type=int, nargs="+", help="token counts (default 64 128 256 512; with --inputs 512 2048 8192)"
+    )
+    parser.add_argument(
+        "--inputs",
+        nargs="+",
+        choices=list(INPUTS),
+        help="issue 16's figures per input and token count, each case in a fresh process (see --help-long)",
+    )
+    parser.add_argument("--layers", type=int, help="with --inputs: layers of every input (a quick run: 4)")
+    parser.add_argument("--heads", type=int, help="with --inputs: heads of every input")
+    parser.add_argument(
+        "--device", default="cpu", help="with --inputs: where the model runs (cuda: also the GPU's peak memory)"
+    )
+    parser.add_argument("--case-timeout", type=int, default=3600, help="with --inputs: seconds one case may take")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure as JSON to PATH ('-': stdout only)")
+    parser.add_argument("--case-child", nargs=2, metavar=("INPUT", "TOKENS"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--neuron", type=int, nargs="*", default=[512], help="token counts for the neuron-view timing (none: skip it)"
     )
@@ -374,6 +377,14 @@ def main(argv=None) -> None:
     parser.add_argument("--memory-only", action="store_true", help="only the memory figures (no browser)")
     parser.add_argument("--memory-child", nargs=3, metavar=("KIND", "TOKENS", "CYCLES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.case_child:
+        name, n = args.case_child
+        case_child(name, int(n), args.layers, args.heads, args.device, args.chromium)
+        return
+    if args.inputs:
+        long_run(args)
+        return
+    args.tokens = args.tokens or [64, 128, 256, 512]
     if args.memory_child:
         kind, n, cycles = args.memory_child
         print(json.dumps(memory_cycles(kind, int(n), int(cycles))))
@@ -381,6 +392,7 @@ def main(argv=None) -> None:
     memory = measure_memory(512, args.memory_cycles) if args.memory_cycles > 0 else []
     if args.memory_only:
         print_memory(memory)
+        write_json(args.json, {"memory": memory})
         return
     from playwright.sync_api import sync_playwright
 
@@ -393,6 +405,7 @@ def main(argv=None) -> None:
             rows.append(measure(n, page, out))
         neuron_rows = [measure_neuron(n, page, out) for n in args.neuron]
         browser.close()
+    shutil.rmtree(out, ignore_errors=True)  # the exported pages, up to 15 MB each
     print(
         f"{'tokens':>6} {'state MB':>9} {'(data)':>7} {'1st paint':>10} {'layer sw':>9} {'(max)':>7} {'(cold)':>7} "
         f"{'hover':>7} {'(max)':>7} {'unhover':>8} {'export MB':>10} {'py build':>9} {'py export':>10}"
@@ -432,6 +445,39 @@ def main(argv=None) -> None:
             print(f"  {r['tokens']} tokens: {r['status']}")
     if memory:
         print_memory(memory)
+    write_json(args.json, {"widget": rows, "neuron": neuron_rows, "memory": memory})
+
+
+def write_json(path: str | None, figures) -> None:
+    if path == "-":
+        print(json.dumps(figures, indent=1, default=float))
+    elif path:
+        Path(path).write_text(json.dumps(figures, indent=1, default=float))
+
+
+def long_run(args) -> None:
+    """Issue 16's figures: a table per input, a column per token count (cases in fresh processes)."""
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("--device cuda: no GPU on this machine (torch.cuda.is_available() is False); nothing to run")
+            return
+    tokens = args.tokens or [512, 2048, 8192]
+    rows = []
+    for name in args.inputs:
+        for n in tokens:
+            print(f"{name} at {n} tokens ({args.device}) ...", file=sys.stderr, flush=True)
+            rows.append(run_case(name, n, args))
+            failed = rows[-1].get("failed")
+            print(
+                f"  done in {rows[-1].get('case_s', 0):.0f} s{'; failed: ' + str(failed) if failed else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
+    if args.json != "-":
+        print_tables(rows)
+    write_json(args.json, rows)
 
 
 if __name__ == "__main__":

@@ -38,10 +38,17 @@ def draw(
     height_in: float | None = None,
     fit_in: tuple[float, float] | None = None,
     line_budget: int | None = None,
+    rows: tuple[int, int] | None = None,
+    cols: tuple[int, int] | None = None,
 ):
     """A matplotlib Figure of ``view`` (default: the widget's) as the widget shows it.
 
-    ``layer``, ``heads``, ``token``, ``theme``: instead of the widget's. ``width_in`` /
+    ``layer``, ``heads``, ``token``, ``theme``: instead of the widget's. ``rows`` /
+    ``cols``: ``(start, stop)`` of the query / key tokens (units) drawn: a region of the
+    matrix view, the head view's window of rows (and of keys), the neuron view's keys.
+    A long input (past 1,024 tokens) is drawn from the widget's store: the matrix view's
+    overview or exact tiles of a region, the head view's rows (default: 40 around the
+    locked token, or from the start), the model view's thumbnails. ``width_in`` /
     ``height_in``: the size in inches (default: what the text needs at 9 pt; one given,
     the other keeps the aspect). ``fit_in``: shrink the natural size into this box.
     ``line_budget``: most lines the head view draws (each row keeps its strongest).
@@ -55,8 +62,19 @@ def draw(
     widget._check_open()
     size = Size(width_in, height_in, fit_in)
     overrides = _checked(widget, view, layer, heads, token, theme)
+    overrides.update(_region(widget, overrides.get("view", widget.view), rows, cols))
     with drawing():
         scene = scene_of(widget, **overrides)
+        if scene.view == "head" and scene.long:
+            # lazy: keeps matplotlib and the drawing code out of importing this module
+            from .long_head import draw_long_head
+
+            return draw_long_head(scene, size)
+        if scene.view == "matrix" and scene.long:
+            # lazy: keeps matplotlib and the drawing code out of importing this module
+            from .long_matrix import draw_long_matrix
+
+            return draw_long_matrix(scene, size)
         if scene.view == "head":
             # lazy: keeps matplotlib and the drawing code out of importing this module
             from .head import draw_head
@@ -73,11 +91,15 @@ def draw(
 
             return draw_model(scene, size)
         # lazy: keeps matplotlib and the drawing code out of importing this module
+        from .long_cells import neuron_keys
+
+        # lazy: keeps matplotlib and the drawing code out of importing this module
         from .neuron import draw_neuron, neuron_token
 
         head = scene.heads[0] if scene.heads else 0
         vectors = widget.neuron(scene.layer, head, neuron_token(scene))
-        return draw_neuron(scene, vectors, size)
+        keys, note = neuron_keys(vectors["weights"], scene.cols, scene.long)
+        return draw_neuron(scene, vectors, size, keys_shown=keys, note=note)
 
 
 def save(widget: Any, path: str | Path, fmt: str, *, dpi: float = DEFAULT_DPI, **options: Any) -> Path:
@@ -89,6 +111,32 @@ def save(widget: Any, path: str | Path, fmt: str, *, dpi: float = DEFAULT_DPI, *
     target_path(path, fmt)  # a bad path fails before the drawing
     fig = draw(widget, **options)
     return save_figure(fig, path, fmt, dpi)
+
+
+def _region(widget: Any, view: str, rows, cols) -> dict:
+    """``rows`` / ``cols`` checked: ``(start, stop)`` of the tokens (units) the view has."""
+    out = {}
+    data = widget._data
+    for name, value, total in (("rows", rows, data.num_tokens), ("cols", cols, data.num_keys)):
+        if value is None:
+            continue
+        if view == "model" or (view == "neuron" and name == "rows"):
+            shown = "every head of every layer" if view == "model" else "one query (token=)"
+            raise AttnWidgetError(
+                f"{name}= picks tokens of the head, matrix or neuron view; the {view} view shows {shown}"
+            )
+        ok = (
+            isinstance(value, (tuple, list))
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        )
+        if not ok or not 0 <= value[0] < value[1] <= total:
+            raise AttnWidgetError(
+                f"{name} must be a (start, stop) pair of token positions with 0 <= start < stop <= {total}, "
+                f"not {value!r}"
+            )
+        out[name] = (int(value[0]), int(value[1]))
+    return out
 
 
 def _checked(widget: Any, view, layer, heads, token, theme) -> dict:

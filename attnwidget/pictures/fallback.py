@@ -8,7 +8,10 @@ it stays small, else a PNG, never more than :data:`MAX_BYTES`: it is stored in e
 saved notebook. A live front end picks the widget view, ranked higher, and never shows it.
 
 Drawing it costs ~0.1-0.5 s (see bench/bench_fallback.py); ``FALLBACK = None`` turns it off,
-``"png"``/``"svg"`` forces one format.
+``"png"``/``"svg"`` forces one format. A long input (past 1,024 tokens) is drawn from what
+its store keeps of the shown layer: the matrix view's overview, the head view's first rows;
+its model view only once every layer is summarised (else the shown layer's matrix view).
+When no picture can be had, the text/plain output says why.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import base64
 import logging
 
 from attnwidget.errors import AttnWidgetError
+from attnwidget.widget.long_payload import summarised
 
 #: "auto" (SVG when under MAX_SVG_BYTES, else PNG), "svg", "png", or None: no fallback.
 FALLBACK: str | None = "auto"
@@ -36,9 +40,21 @@ MAX_TOKENS = 1024
 log = logging.getLogger(__name__)
 
 
+#: The text/plain line of an output whose picture could not be drawn starts with this.
+NO_PICTURE = "(no static picture of this widget:"
+
+
 def view_for(widget) -> str | None:
-    """The view the fallback draws: the one shown, or the model view for a long input."""
+    """The view the fallback draws: the one shown, or for a long input what is cheap now.
+
+    A long input's store answers the head, matrix and neuron views from the shown layer;
+    its model view needs every layer summarised (minutes at 8,192 tokens x 32 layers), so
+    until they are the fallback shows the shown layer's matrix view. Dense attention with
+    more keys than :data:`MAX_TOKENS` (cross-attention) shows the model view."""
     data = widget._data
+    if summarised(data):
+        done, total = data.store.progress()
+        return "matrix" if widget.view == "model" and done < total else None
     return "model" if max(data.num_tokens, data.num_keys) > MAX_TOKENS and widget.view != "model" else None
 
 
@@ -54,8 +70,9 @@ def wanted(include=None, exclude=None) -> bool:
 
 
 def picture_bundle(draw_figure) -> dict[str, str]:
-    """``{mime: data}`` of the figure ``draw_figure()`` returns; ``{}`` when it cannot be
-    drawn (a fallback must never stop the widget from displaying)."""
+    """``{mime: data}`` of the figure ``draw_figure()`` returns; when it cannot be drawn
+    (a fallback must never stop the widget from displaying), ``{"text/plain": why}``, which
+    :func:`with_fallback` adds to the output's text."""
     # lazy: keeps matplotlib out of importing this module
     from .files import figure_bytes
 
@@ -64,15 +81,23 @@ def picture_bundle(draw_figure) -> dict[str, str]:
         if FALLBACK in ("auto", "svg"):
             svg = figure_bytes(fig, "svg", PNG_DPI)
             if FALLBACK == "svg" or len(svg) <= MAX_SVG_BYTES:
-                return {"image/svg+xml": svg.decode("utf-8")} if len(svg) <= MAX_BYTES else {}
+                if len(svg) <= MAX_BYTES:
+                    return {"image/svg+xml": svg.decode("utf-8")}
+                return _why(f"its SVG is {len(svg):,} bytes, over the {MAX_BYTES:,} kept in a notebook")
         png = small_png(figure_bytes(fig, "png", PNG_DPI))
-        return {"image/png": base64.b64encode(png).decode("ascii")} if len(png) <= MAX_BYTES else {}
+        if len(png) <= MAX_BYTES:
+            return {"image/png": base64.b64encode(png).decode("ascii")}
+        return _why(f"its PNG is {len(png):,} bytes, over the {MAX_BYTES:,} kept in a notebook")
     except AttnWidgetError as exc:  # e.g. no head selected, a neuron view without a model
         log.info("attnwidget: no static picture for this output: %s", exc)
-        return {}
+        return _why(str(exc))
     except Exception as exc:  # noqa: BLE001 - the live widget matters more than its picture
         log.warning("attnwidget: no static picture for this output (%s: %s)", type(exc).__name__, exc)
-        return {}
+        return _why(f"{type(exc).__name__}: {exc}")
+
+
+def _why(reason: str) -> dict[str, str]:
+    return {"text/plain": f"{NO_PICTURE} {reason})"}
 
 
 def small_png(png: bytes, colours: int = 128) -> bytes:
@@ -89,9 +114,14 @@ def small_png(png: bytes, colours: int = 128) -> bytes:
 
 
 def with_fallback(bundle, pictures: dict[str, str]):
-    """The widget's mimebundle (a dict or a (data, metadata) pair) with ``pictures`` added."""
+    """The widget's mimebundle (a dict or a (data, metadata) pair) with ``pictures`` added
+    (a ``text/plain`` note, why there is no picture, goes under the widget's own text)."""
     data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
+    note = pictures.get("text/plain")
     data = {**data, **pictures}
+    if note is not None:
+        own = (bundle[0] if isinstance(bundle, tuple) else bundle).get("text/plain", "")
+        data["text/plain"] = f"{own}\n{note}" if own else note
     return (data, meta) if meta is not None else data
 
 

@@ -48,7 +48,7 @@ def draw_head(scene: Scene, size=None, line_budget: int | None = None):
     ok = (rpos >= 0) & (kpos >= 0)
     if scene.focus is not None:
         _focus_boxes(c, scene, lines, query_right, key_left, label_w, y_of, pal)
-    _lines(c, scene, lines, ok, y_of(rpos), y_of(kpos), query_right + 4, key_left - 4, colours, pal)
+    draw_lines(c, scene, lines, ok, y_of(rpos), y_of(kpos), query_right + 4, key_left - 4, colours, pal)
     _labels(c, scene, query_right, key_left, label_w, y_of, pal)
     if scene.has_syntax:
         _arcs(c, scene, 8 + arcs_w, y_of, pal)
@@ -72,7 +72,8 @@ def _legend(scene: Scene, colours: dict[int, str], pal) -> list[tuple[str, dict]
 ALPHA_STEPS = 16
 
 
-def _lines(c: Canvas, scene: Scene, lines, ok, ya, yb, x1, x2, colours, pal) -> None:
+def draw_lines(c: Canvas, scene: Scene, lines, ok, ya, yb, x1, x2, colours, pal) -> None:
+    """Lines ``ok`` of ``lines`` (head, row, col, weight) from (x1, ya) to (x2, yb), one path per head and alpha step."""
     from matplotlib.patches import PathPatch
     from matplotlib.path import Path
 

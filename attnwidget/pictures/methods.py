@@ -11,6 +11,11 @@ from attnwidget.keywords import checked_keywords
 from .files import DEFAULT_DPI
 
 
+def _options(given: dict) -> dict:
+    """A picture method's arguments (its ``locals()``) as :func:`draw`'s keywords."""
+    return {name: value for name, value in given.items() if name not in ("self", "path", "dpi")}
+
+
 class AttentionPictures:
     """Pictures of an AttentionWidget's views, drawn in the kernel with matplotlib."""
 
@@ -25,6 +30,8 @@ class AttentionPictures:
         theme: str | None = None,
         width_in: float | None = None,
         height_in: float | None = None,
+        rows: tuple[int, int] | None = None,
+        cols: tuple[int, int] | None = None,
     ):
         """A matplotlib Figure of ``view`` (default: the one shown) as the widget shows it now.
 
@@ -32,15 +39,19 @@ class AttentionPictures:
         locked token, a pair's block, a generation step) unless ``layer``, ``heads``,
         ``token`` or ``theme`` say otherwise. Size: what the text needs at 9 pt, or
         ``width_in`` / ``height_in`` inches (one given, the other keeps the aspect).
+        ``rows`` / ``cols``: ``(start, stop)`` of the query / key tokens drawn (a region of
+        the matrix view, the head view's rows and keys, the neuron view's keys). A long
+        input (past 1,024 tokens) is drawn from the widget's store: the matrix view's
+        max-pooled overview, or exact cells of a region; the head view's 40 rows around
+        the locked token (or from the start) with each row's strongest keys.
         Head colours are Okabe-Ito (viridis shades past seven heads); weights use viridis
         on the views' square-root scale; vector components a blue-orange diverging scale.
         """
+        options = _options(locals())
         # lazy: keeps matplotlib out of importing the widgets
         from . import draw
 
-        return draw(
-            self, view, layer=layer, heads=heads, token=token, theme=theme, width_in=width_in, height_in=height_in
-        )
+        return draw(self, **options)
 
     @checked_keywords
     def save_png(
@@ -54,26 +65,17 @@ class AttentionPictures:
         theme: str | None = None,
         width_in: float | None = None,
         height_in: float | None = None,
+        rows: tuple[int, int] | None = None,
+        cols: tuple[int, int] | None = None,
         dpi: float = DEFAULT_DPI,
     ) -> Path:
         """Write :meth:`figure` as a PNG of ``width_in x height_in`` inches at ``dpi`` (default
         300), replacing ``path`` whole; returns the path (``.png`` added when it has no suffix)."""
+        options = _options(locals())
         # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
-        return save(
-            self,
-            path,
-            "png",
-            dpi=dpi,
-            view=view,
-            layer=layer,
-            heads=heads,
-            token=token,
-            theme=theme,
-            width_in=width_in,
-            height_in=height_in,
-        )
+        return save(self, path, "png", dpi=dpi, **options)
 
     @checked_keywords
     def save_svg(
@@ -87,27 +89,18 @@ class AttentionPictures:
         theme: str | None = None,
         width_in: float | None = None,
         height_in: float | None = None,
+        rows: tuple[int, int] | None = None,
+        cols: tuple[int, int] | None = None,
         dpi: float = DEFAULT_DPI,
     ) -> Path:
         """Write :meth:`figure` as an SVG (text stays text: tokens are ``<text>`` elements, in
         DejaVu Sans or the reader's sans-serif); ``dpi`` sets the resolution of the heat maps
         inside. Replaces ``path`` whole; returns the path."""
+        options = _options(locals())
         # lazy: keeps matplotlib out of importing the widgets
         from . import save
 
-        return save(
-            self,
-            path,
-            "svg",
-            dpi=dpi,
-            view=view,
-            layer=layer,
-            heads=heads,
-            token=token,
-            theme=theme,
-            width_in=width_in,
-            height_in=height_in,
-        )
+        return save(self, path, "svg", dpi=dpi, **options)
 
     def _repr_mimebundle_(self, **kwargs):
         # lazy: keeps matplotlib out of importing the widgets

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from attnwidget.widget.long_payload import store_thumbnails, summarised
 from attnwidget.widget.payload import decode_array, dequantise_sqrt, thumbnails_payload
 
 from .canvas import new_canvas
@@ -25,7 +26,7 @@ def draw_model(scene: Scene, size=None):
     data = scene.data
     layers, heads = data.num_layers, data.num_heads
     hide_first = scene.hide_first
-    payload = thumbnails_payload(data, hide_first)  # the widget's own, computed once
+    payload = _thumbnails(scene)  # the widget's own, computed once
     values, block = dequantise_sqrt(decode_array(payload["data"])), payload["blocks"]  # [L, H, S, S]
     S = values.shape[-1]
     r0, r1, c0, c1 = _window(scene, block, S)
@@ -112,10 +113,20 @@ def draw_model(scene: Scene, size=None):
     cb.set_ticks([0, 0.01, 0.1, 0.25, 0.5, 1.0])
     cb.ax.tick_params(labelsize=c.pt(SMALL_PT), colors=pal.foreground, width=c.pt(0.5), length=c.pt(2))
     cb.outline.set_linewidth(c.pt(0.5))
-    label = "attention weight (\u221a scale)" + (f", max of {block}\u00d7{block} tokens per cell" if block > 1 else "")
+    label = "attention weight (\u221a scale)" + (f"\nmax of {block}\u00d7{block} tokens per cell" if block > 1 else "")
     cb.set_label(label, fontsize=c.pt(SMALL_PT), color=pal.foreground)
     draw_legend(c, entries, 8, top + grid_h + 8, width - 16, pal.foreground)
     return c.fig
+
+
+def _thumbnails(scene: Scene) -> dict:
+    """The model view's thumbnails: of the whole layers, or a long input's from its store's
+    overviews (every layer summarised first, the shown one first, with a progress bar)."""
+    data = scene.data
+    if not summarised(data):
+        return thumbnails_payload(data, scene.hide_first)
+    data.store.summarise_all(first=scene.layer)
+    return store_thumbnails(data, scene.hide_first)
 
 
 def _window(scene: Scene, block: int, size: int) -> tuple[int, int, int, int]:

@@ -18,6 +18,7 @@ from .style import (
     palette,
     short_label,
     signed_cmap,
+    text_width,
 )
 
 TITLE_H = 20.0
@@ -36,7 +37,8 @@ def neuron_token(scene: Scene) -> int:
     return n - 1 if scene.causal else 0
 
 
-def draw_neuron(scene: Scene, vectors: dict, size=None):
+def draw_neuron(scene: Scene, vectors: dict, size=None, keys_shown=None, note: str = ""):
+    """``keys_shown``: the keys listed, in order (default: every key); ``note`` says which."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
@@ -44,16 +46,19 @@ def draw_neuron(scene: Scene, vectors: dict, size=None):
     pal = palette(scene.theme)
     keys, query = np.asarray(vectors["keys"]), np.asarray(vectors["query"])
     scores, weights, masked = vectors["scores"], vectors["weights"], np.asarray(vectors["masked"], bool)
+    shown = np.arange(keys.shape[0]) if keys_shown is None else np.asarray(keys_shown, dtype=np.int64)
+    some = len(shown) < keys.shape[0]  # a choice of keys: each named with its index, gaps marked
+    keys, scores, weights, masked = keys[shown], np.asarray(scores)[shown], np.asarray(weights)[shown], masked[shown]
     nk, d = keys.shape
     token = int(vectors["token"])
-    key_labels = scene.key_labels
-    label_w = label_width(key_labels + [scene.labels[token]]) + 6
+    key_labels = [short_label(scene.key_labels[j]) + (f" {j}" if some else "") for j in shown.tolist()]
+    label_w = max([label_width([scene.labels[token]])] + [text_width(k, FONT_PT) for k in key_labels]) + 6
     cell = float(max(1.5, min(8, 200 / d)))
     keys_x = 8 + label_w + 8
     scores_x = keys_x + d * cell + 16
     weights_x = scores_x + BAR_W + 16
-    width = weights_x + BAR_W + 40
-    query_y = TITLE_H + 14
+    width = max(weights_x + BAR_W + 40, 16 + text_width(note, SMALL_PT))
+    query_y = TITLE_H + 14 + (12 if note else 0)
     top = query_y + ROW_H + 22
     head = int(vectors["head"])
     colour = head_colours([head])[head]
@@ -72,6 +77,8 @@ def draw_neuron(scene: Scene, vectors: dict, size=None):
         f"\u201c{short_label(scene.labels[token])}\u201d"
     )
     c.text(8, TITLE_H / 2, title, size=FONT_PT, colour=pal.foreground, weight="bold")
+    if note:
+        c.text(8, TITLE_H + 4, note, size=SMALL_PT, colour=pal.muted)
 
     vmax = float(max(np.abs(query).max(initial=0), np.abs(keys).max(initial=0), 1e-12))
     cmap, norm = signed_cmap(pal.name), Normalize(-vmax, vmax)
@@ -114,13 +121,15 @@ def draw_neuron(scene: Scene, vectors: dict, size=None):
     for j in range(nk):
         y = top + j * ROW_H
         mid = y + ROW_H / 2
-        if self_attention and j == token:
+        if self_attention and shown[j] == token:
             c.ax.add_artist(Rectangle((8, y), keys_x - 14, ROW_H - 1, color=pal.highlight, linewidth=0))
-        second = scene.split is not None and j >= scene.split and self_attention
+        second = scene.split is not None and shown[j] >= scene.split and self_attention
+        if some and j and shown[j] - shown[j - 1] > 1:  # keys left out between these two
+            c.ax.plot([8, width - 8], [y, y], color=pal.grid, linewidth=c.pt(0.6), linestyle=(0, (2, 2)))
         c.text(
             keys_x - 6,
             mid,
-            short_label(key_labels[j]),
+            key_labels[j],
             size=FONT_PT - 1,
             colour=pal.muted if masked[j] else pal.accent if second else pal.foreground,
             ha="right",

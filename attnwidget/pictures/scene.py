@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from attnwidget.widget.export import EXPORTED_TRAITS
+from attnwidget.widget.long_payload import summarised
 from attnwidget.widget.payload import AttentionData, meta_payload
 
 #: The traits a picture follows: the exported page's starting view, less which attention
@@ -54,7 +55,7 @@ class Scene:
     labels: list[str]  # row units' labels
     key_labels: list[str]
     unit_word: np.ndarray  # word of each unit (-1: none)
-    matrix: np.ndarray  # [heads of the layer, rows, cols] after hide_first and word merging
+    matrix: np.ndarray | None  # [heads of the layer, rows, cols] after hide_first and word merging; None: long
     rows_on: np.ndarray | None  # 1 = the row is drawn (generation step / pair block)
     cols_on: np.ndarray | None
     split: int | None  # first unit of the second part, for colours
@@ -70,6 +71,15 @@ class Scene:
     hide_first: bool = False
     upos: list[str | None] | None = None
     arcs: list[tuple[int, int, str]] = field(default_factory=list)  # (dependent, head, label) units
+    renormalise: bool = False
+    rows: tuple[int, int] | None = None  # the (start, stop) of query units asked for
+    cols: tuple[int, int] | None = None  # ... of key units
+    word_level_dropped: bool = False  # word level asked of a long input (token level is drawn)
+
+    @property
+    def long(self) -> bool:
+        """A long input: drawn from the widget's store (overviews, rows, tiles), never whole layers."""
+        return self.matrix is None
 
     @property
     def causal(self) -> bool:
@@ -108,22 +118,30 @@ class Scene:
 
 def scene_of(widget: Any, **override: Any) -> Scene:
     """The scene of ``widget`` as it is now, with ``override`` (view, layer, heads, token,
-    token_role, level, threshold, prune, hide_first, renormalise, theme, pair_filter, step)."""
+    token_role, level, threshold, prune, hide_first, renormalise, theme, pair_filter, step, and
+    ``rows`` / ``cols``: the (start, stop) of the query / key units drawn)."""
+    region = {name: override.pop(name, None) for name in ("rows", "cols")}
     state = {name: getattr(widget, name) for name in VIEW_STATE}
     state.update({k: v for k, v in override.items() if v is not None})
     data = widget._data
-    level = "word" if state["level"] == "word" and data.has_words and state["view"] != "neuron" else "token"
+    long = summarised(data)  # past 1,024 tokens: the store answers, token level only
+    word = state["level"] == "word" and data.has_words and state["view"] != "neuron"
+    level = "word" if word and not long else "token"
     meta = meta_payload(data)
     units = meta["levels"][level]
     labels = list(units["labels"])
     key_labels = list(data.key_tokens) if data.key_tokens is not None else labels
     heads = [int(h) for h in state["heads"]]
-    matrix = data.attention[state["layer"]]
-    if state["hide_first"]:
+    matrix = None if long else data.attention[state["layer"]]
+    if state["hide_first"] and not long:
         matrix = hide_first(matrix, state["renormalise"])
     if level == "word":
         matrix = merge_units(matrix, np.asarray(units["of_token"]), len(labels))
     drawn = drawn_units(data, units, state["pair_filter"], state["step"], len(key_labels))
+    if not long:  # a long input's pictures ask the store for the region itself
+        for name, key in (("rows", "row_axis"), ("cols", "col_axis")):
+            if region[name] is not None:
+                drawn[key] = within(drawn[key], *region[name])
     focus = None
     token = state["token"]
     if token is not None and 0 <= token < len(labels):
@@ -150,6 +168,9 @@ def scene_of(widget: Any, **override: Any) -> Scene:
         focus=focus,
         pair_filter=state["pair_filter"],
         hide_first=bool(state["hide_first"]),
+        renormalise=bool(state["renormalise"]),
+        word_level_dropped=word and long,
+        **region,
         **drawn,
     )
     if meta["syntax"] is not None:
@@ -203,6 +224,16 @@ def _axis(units: range | list[int], total: int, split: int | None) -> Axis:
     if split is not None and len(shown) and shown[0] < split <= shown[-1]:
         at = int(np.argmax(shown >= split))
     return Axis(shown, total, at)
+
+
+def within(axis: Axis, start: int, stop: int) -> Axis:
+    """``axis`` cut to the units ``start .. stop - 1`` (the region a picture asks for: its rows or cols)."""
+    units = axis.units[(axis.units >= start) & (axis.units < stop)]
+    split = None
+    if axis.split is not None:
+        first = axis.units[axis.split]
+        split = int(np.argmax(units >= first)) if len(units) and units[0] < first <= units[-1] else None
+    return Axis(units, axis.total, split)
 
 
 def drawn_units(data: AttentionData, units: dict, pair_filter: str, step: int | None, n_cols: int) -> dict:

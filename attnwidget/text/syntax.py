@@ -131,13 +131,22 @@ def _load_pipeline(name: str):
     return nlp
 
 
-def parse_spacy(text: str, pipeline: Any = None) -> Syntax:
+#: Texts at least this long get a status line while spaCy parses them (8,192 tokens of
+#: English, ~40,000 characters, take seconds; spaCy has no progress of its own for one doc).
+LONG_PARSE_CHARS = 10_000
+
+
+def parse_spacy(text: str, pipeline: Any = None, progress: bool = True) -> Syntax:
     """Parse ``text`` with spaCy (a pipeline name, a loaded ``Language``, or auto-detected).
 
     Whitespace tokens are dropped (no model token can start inside them). Text that spaCy
     splits into several sentences stays one input; ``meta["spacy_sentences"]`` counts them.
+    ``progress``: a status line while a long text (:data:`LONG_PARSE_CHARS`) is parsed.
     """
-    return syntax_from_doc(_nlp(pipeline)(check_text(text)))
+    nlp = _nlp(pipeline)
+    check_text(text)
+    with status(f"parsing {len(text):,} characters with spaCy", enabled=progress and len(text) >= LONG_PARSE_CHARS):
+        return syntax_from_doc(nlp(text))
 
 
 def parse_spacy_many(texts: list[str], pipeline: Any = None, batch_size: int = 64) -> Iterator[Syntax]:

@@ -9,9 +9,9 @@ import pytest
 
 from attnwidget import AttentionWidget
 from attnwidget.errors import AttnWidgetError
-from attnwidget.widget.protocol import REPLY, REQUEST
 from attnwidget.widget.long_payload import LONG_TOKENS
 from attnwidget.widget.payload import decode_array, dequantise_sqrt
+from attnwidget.widget.protocol import REPLY, REQUEST
 from tests.tiny_models import llama_long
 
 

@@ -289,6 +289,7 @@ export class AttentionApp {
       tooltip: (text, ev) => this.showTooltip(text, ev),
       redraw: () => this.scheduleDraw(),
       lock: (row) => this.lockToken(row === null ? null : { unit: row, role: "query" }),
+      legend: (items) => this.legend.show(items),
     });
     await this.long.draw(info, this.meta, this.traits, this.palette());
     if (gen !== this.generation && this.generation !== gen) return;

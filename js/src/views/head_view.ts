@@ -15,12 +15,11 @@
 import { originalUnit, shownArcs } from "../data/filters";
 import { type Focus, type Line, lineAlpha, linesToDraw } from "../data/prune";
 import type { Scene, ViewStats } from "../data/scene";
-import { arcDepth, MARKED_MIN_WEIGHT } from "../data/syntax";
 import { headColour, hexToRgb } from "../draw/colours";
 import { FONT, type HeadLayout, headLayout, hitHead, rowY, SMALL_FONT, shortLabel } from "../draw/layout";
 import { CanvasPainter, type FieldLine, measureText, type Painter } from "../draw/painter";
 import { Snapshot, Surface } from "../draw/surface";
-import { ArcLabels } from "./arc_labels";
+import { marksRelation, paintArcsBeside, paintRelationMarks } from "./dependency_marks";
 
 /**
  * Pixels of line per frame. The screen budget adapts to the measured frame time: a
@@ -254,36 +253,18 @@ export class HeadView {
       }
       const a = lineAlpha(ln.w);
       field.push({ x1, y1: ya, x2, y2: yb, rgb: c, alpha: a, width: 0.8 + 1.8 * a });
-      if (ln.w >= MARKED_MIN_WEIGHT && scene.syntax.related(ln.from, ln.to)) marked.push(x1, ya, x2, yb);
+      if (marksRelation(scene.syntax, ln.from, ln.to, ln.w)) marked.push(x1, ya, x2, yb);
     });
     p.lineField(field);
-    p.segments(marked, scene.palette.foreground, 0.9, 1.2, [4, 3]);
+    paintRelationMarks(p, scene.palette, marked);
     return lines.length + (all.length - inView.length);
   }
 
   private paintArcs(p: Painter, scene: Scene, l: HeadLayout) {
-    const x0 = l.arcsRight;
     const maxDepth = Math.min(90, l.arcsRight - 60); // leave room for labels left of the apex
-    const { y0, y1 } = p.visible;
-    const pts: number[] = [];
-    const heads: number[] = [];
-    const labels = new ArcLabels("y", 11);
     // Arcs run beside the query column: only those between two shown queries.
-    for (const arc of shownArcs(scene.syntax.arcs, scene.drawn.rowAxis)) {
-      const ya = rowY(l, arc.dependent);
-      const yb = rowY(l, arc.head);
-      if (Math.max(ya, yb) < y0 || Math.min(ya, yb) > y1) continue;
-      const depth = arcDepth(arc.dependent - arc.head, maxDepth);
-      // A quadratic's control point at twice the depth puts the apex at `depth`.
-      pts.push(x0, yb, x0 - 2 * depth, (ya + yb) / 2, x0, ya);
-      heads.push(x0 - 5, ya - 3, x0, ya, x0 - 5, ya + 3, x0, ya); // arrowhead at the dependent
-      const w = measureText(arc.label, SMALL_FONT);
-      labels.add(arc.label, x0 - depth - 3 - w, (ya + yb) / 2 - 6, w, 12);
-    }
-    p.curves(pts, scene.palette.arc, 1);
-    p.segments(heads, scene.palette.arc, 1, 1.2);
-    labels.paint(p, scene.palette, SMALL_FONT);
-    this.hiddenArcLabels = labels.hidden;
+    const arcs = shownArcs(scene.syntax.arcs, scene.drawn.rowAxis);
+    this.hiddenArcLabels = paintArcsBeside(p, scene.palette, arcs, (i) => rowY(l, i), l.arcsRight, maxDepth);
   }
 
   /** Relation labels of the last frame left out for want of space (the legend says so). */

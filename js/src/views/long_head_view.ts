@@ -3,18 +3,39 @@
 // rows of each row's strongest keys fetched by window (data/long_source.ts); each row
 // shows the share of its attention the drawn lines cover. A key above or below the
 // window is drawn at the window's edge with an arrow and its label.
+// With syntax (a DependencyIndex, built once per input), as the short head view: each
+// token's part of speech beside it, lines between a word and its head or dependent
+// dashed, labelled dependency arcs beside the queries; all looked up per row in view.
 
+import type { DependencyIndex } from "../data/dependency_index";
 import { type LongSource, ROW_CHUNK, type RowBlock } from "../data/long_source";
 import { isCancelled } from "../data/protocol";
+import { lineAlpha } from "../data/prune";
 import { headColour, hexToRgb } from "../draw/colours";
 import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
 import type { FieldLine } from "../draw/painter";
 import { Surface } from "../draw/surface";
 import type { Palette } from "../draw/theme";
+import { marksRelation, paintArcsBeside, paintRelationMarks } from "./dependency_marks";
 
 export const ROW = 18;
-const LABEL_W = 170;
 const GAP = 260;
+const NUMBERS_W = 70; // row number and the share covered, left of the query column
+const LABEL_TEXT = 100; // a token's label
+const ARCS_W = 150; // dependency arcs (with syntax)
+const TAG_W = 44; // part-of-speech tag (with syntax)
+/** Arcs that pass over the rows in view are found from the rows this far either side. */
+const ARC_REACH = 64;
+/** The square beside a row's share when its head word is among its drawn keys. */
+const HEAD_MARK = { x: 64, size: 4 };
+
+/** Where the columns are: without syntax the query column ends at 170 px, as before. */
+function columns(syntax: boolean) {
+  const arcsRight = NUMBERS_W + (syntax ? ARCS_W : 0);
+  const xl = arcsRight + (syntax ? TAG_W : 0) + LABEL_TEXT; // right edge of the query labels
+  const xr = xl + GAP; // left edge of the key labels
+  return { arcsRight, xl, xr, width: xr + Math.max(NUMBERS_W + LABEL_TEXT, 8 + LABEL_TEXT + (syntax ? TAG_W : 0) + 12) };
+}
 
 export interface LongHeadScene {
   layer: number;
@@ -27,6 +48,8 @@ export interface LongHeadScene {
   hideFirst: boolean;
   renormalise: boolean;
   locked: number | null; // a locked query row
+  /** The input's dependencies (null: no syntax). */
+  deps: DependencyIndex | null;
 }
 
 export interface LongHeadHandlers {
@@ -40,6 +63,10 @@ export interface LongHeadStats {
   last: number;
   lines: number;
   short: number; // rows whose kept keys cover less than `prune`
+  dashed: number; // lines marked as a dependency relation
+  arcs: number; // dependency arcs drawn
+  tags: number; // part-of-speech tags drawn
+  hiddenArcLabels: number; // arc labels left out for want of space
 }
 
 export class LongHeadView {
@@ -86,7 +113,7 @@ export class LongHeadView {
   private hit(ev: MouseEvent): number | null {
     if (!this.scene) return null;
     const [x, y] = this.surface.local(ev);
-    if (x > LABEL_W + 10) return null;
+    if (x > columns(!!this.scene.deps).xl + 10) return null;
     const row = Math.floor((y + this.offsetY) / ROW);
     return row >= 0 && row < this.scene.n ? row : null;
   }
@@ -120,17 +147,35 @@ export class LongHeadView {
   private rowText(row: number): string {
     const s = this.scene!;
     const b = this.chunk(row);
-    const label = JSON.stringify(s.labels[row]);
+    const deps = s.deps;
+    const tag = deps?.tag(row);
+    const own = deps?.relation(row, deps.headOf(row)[0] ?? -1);
+    const label = `${JSON.stringify(s.labels[row])}${tag ? ` ${tag}` : ""}${own ? ` · ${own}` : ""}`;
     if (!b) return `query ${row}: ${label}`;
     const parts = s.heads.map((h, at) => {
       const { lines, share } = this.kept(row, at, b);
       const best = lines[0];
       return (
         `head ${h}: ${lines.length} lines cover ${(share * 100).toFixed(1)}%` +
-        (best ? `, strongest ${best[0]} ${JSON.stringify(s.labels[best[0]])} ${best[1].toFixed(4)}` : "")
+        (best ? `, strongest ${best[0]} ${JSON.stringify(s.labels[best[0]])} ${best[1].toFixed(4)}` : "") +
+        (deps ? this.relationsText(row, lines, deps) : "")
       );
     });
     return `query ${row}: ${label} · ${parts.join(" · ")}`;
+  }
+
+  /** The row's drawn lines that are a dependency relation, and whether its head word is among them. */
+  private relationsText(row: number, lines: [number, number][], deps: DependencyIndex): string {
+    const s = this.scene!;
+    const related = lines.filter(([key]) => deps.syntax.related(row, key));
+    const parts = related.map(([key, w]) => `${key} ${JSON.stringify(s.labels[key])} ${w.toFixed(4)} (${deps.relation(row, key)})`);
+    const heads = deps.headOf(row);
+    const found = heads.length
+      ? lines.some(([key]) => heads.includes(key))
+        ? "; its head word is among them"
+        : "; its head word is not among them"
+      : "";
+    return (parts.length ? `; dependency lines: ${parts.join(", ")}` : "") + found;
   }
 
   render(scene: LongHeadScene): LongHeadStats {
@@ -141,8 +186,8 @@ export class LongHeadView {
       this.notice = "";
       this.refused.clear();
     }
-    const { palette, n } = scene;
-    const width = LABEL_W * 2 + GAP;
+    const { palette, n, deps } = scene;
+    const { arcsRight, xl, xr, width } = columns(!!deps);
     const full = n * ROW;
     this.spacer.style.height = `${full}px`;
     this.spacer.style.width = `${width}px`;
@@ -174,11 +219,12 @@ export class LongHeadView {
         },
       );
     }
-    const xl = LABEL_W;
-    const xr = LABEL_W + GAP;
     const y0 = this.offsetY;
     const y1 = this.offsetY + viewH;
     const lines: FieldLine[] = [];
+    const marked: number[] = []; // dashed overlays: lines between a word and its head or dependent
+    let tags = 0;
+    let found = 0; // rows whose head word is among their drawn keys
     const edge: { y: number; key: number; up: boolean; colour: string }[] = [];
     let short = 0;
     const focus = scene.locked ?? this.hoverRow;
@@ -189,8 +235,16 @@ export class LongHeadView {
       p.text(shortLabel(scene.labels[row]), xl - 8, y, { font: FONT, colour: dim ? palette.muted : palette.foreground, align: "right" });
       p.text(String(row), 4, y, { font: SMALL_FONT, colour: palette.muted });
       p.text(shortLabel(scene.labels[row]), xr + 8, y, { font: FONT, colour: palette.foreground });
+      const tag = deps?.tag(row);
+      if (tag) {
+        p.text(tag, xl - 8 - LABEL_TEXT - 4, y, { font: SMALL_FONT, colour: palette.muted, align: "right" });
+        p.text(tag, xr + 8 + LABEL_TEXT + 4, y, { font: SMALL_FONT, colour: palette.muted });
+        tags++;
+      }
       if (!b) continue;
       let covered = 1;
+      const heads = deps?.headOf(row);
+      let headFound = false; // the row's head word among its drawn keys, in any head shown
       scene.heads.forEach((h, at) => {
         const kept = this.kept(row, at, b);
         covered = Math.min(covered, kept.share);
@@ -203,13 +257,28 @@ export class LongHeadView {
             ky = up ? y0 + 4 : y1 - 4;
             if (!dim) edge.push({ y: ky, key, up, colour: headColour(h) });
           }
-          const alpha = Math.sqrt(Math.min(1, w)) * (dim ? 0.15 : 1);
-          lines.push({ x1: xl, y1: y, x2: xr, y2: ky, rgb, alpha, width: 1 });
+          const a = lineAlpha(w); // the short view's strength, as the legend shows it
+          lines.push({ x1: xl, y1: y, x2: xr, y2: ky, rgb, alpha: a * (dim ? 0.15 : 1), width: 0.8 + 1.8 * a });
+          if (!dim && deps && marksRelation(deps.syntax, row, key, w)) marked.push(xl, y, xr, ky);
+          if (heads?.includes(key)) headFound = true;
         }
       });
       p.text(`${Math.round(covered * 100)}%`, 40, y, { font: SMALL_FONT, colour: palette.muted });
+      if (headFound) {
+        p.rect(HEAD_MARK.x, y - HEAD_MARK.size / 2, HEAD_MARK.size, HEAD_MARK.size, palette.arc);
+        found++;
+      }
     }
     p.lineField(lines);
+    paintRelationMarks(p, palette, marked);
+    let arcs = 0;
+    let hiddenArcLabels = 0;
+    if (deps) {
+      const near = deps.arcsNear(first - ARC_REACH, last + ARC_REACH + 1);
+      arcs = near.length;
+      const maxDepth = Math.min(90, arcsRight - NUMBERS_W - 50); // room for labels left of the apex
+      hiddenArcLabels = paintArcsBeside(p, palette, near, (u) => u * ROW + ROW / 2, arcsRight, maxDepth);
+    }
     // Keys outside the window, at its edge: arrow and label, once per key.
     const seen = new Set<number>();
     for (const e of edge) {
@@ -226,8 +295,10 @@ export class LongHeadView {
       p.strokeRect(0.5, focus * ROW + 0.5, xl - 2, ROW - 1, palette.foreground, 1);
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
-    if (root) root.dataset.rows = JSON.stringify({ first, last, lines: lines.length, waiting, notice: this.notice });
-    return { first, last, lines: lines.length, short };
+    const dashed = marked.length / 4;
+    const rows = { first, last, lines: lines.length, waiting, dashed, arcs, tags, found, notice: this.notice };
+    if (root) root.dataset.rows = JSON.stringify(rows);
+    return { first, last, lines: lines.length, short, dashed, arcs, tags, hiddenArcLabels };
   }
 
   /** Scroll so that `row` is in view. */

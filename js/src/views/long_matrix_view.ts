@@ -4,7 +4,11 @@
 // is never averaged away); closer in it asks for tiles of 256 x 256 cells at r tokens a
 // cell (r a power of two, r = 1 exact), drawing the overview underneath until they come.
 // Token labels appear once a cell is 10 px; hover gives the exact weight of the cell.
+// With syntax, as the short matrix view: cells of a word and its head or dependent are
+// outlined once cells are 4 px (found per row in view, DependencyIndex.pairsIn), and the
+// labels carry the part-of-speech tags.
 
+import type { DependencyIndex } from "../data/dependency_index";
 import type { LongSource, Overview, Tile } from "../data/long_source";
 import { headColour, ramp } from "../draw/colours";
 import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
@@ -13,9 +17,12 @@ import type { Palette } from "../draw/theme";
 
 export const PLOT = 640; // plot side, CSS px
 export const TILE = 256; // cells a side of a tile
-const LEFT = 120;
+const LEFT = 120; // margins for the axis labels
 const TOP = 120;
+const TAGGED = 160; // the margins with syntax: room for a part-of-speech tag beside each label
 const MAX_SCALE = 40; // px per token at the deepest zoom
+const LABEL_SCALE = 10; // px per token from which token labels (and tags) are drawn
+const OUTLINE_SCALE = 4; // px per token from which dependency cells are outlined (as the short view)
 
 export interface LongMatrixScene {
   layer: number;
@@ -26,7 +33,8 @@ export interface LongMatrixScene {
   labels: string[];
   palette: Palette;
   block: number; // tokens per overview cell
-  /** What a host that cannot give detail said (an exported file), shown on the plot. */
+  /** The input's dependencies (null: no syntax). */
+  deps: DependencyIndex | null;
 }
 
 export interface LongCell {
@@ -54,6 +62,8 @@ export class LongMatrixView {
   private drag: { x: number; y: number; x0: number; y0: number } | null = null;
   private notice = ""; // a host's refusal (e.g. an exported file that lacks the detail)
   private asked = new Set<string>();
+  private left = LEFT;
+  private top = TOP;
 
   constructor(
     host: HTMLElement,
@@ -70,7 +80,7 @@ export class LongMatrixView {
     c.addEventListener("wheel", (ev) => {
       ev.preventDefault();
       const [x, y] = this.surface.local(ev);
-      this.zoomAt(x - LEFT, y - TOP, ev.deltaY < 0 ? 1.5 : 1 / 1.5);
+      this.zoomAt(x - this.left, y - this.top, ev.deltaY < 0 ? 1.5 : 1 / 1.5);
     });
     c.addEventListener("mousedown", (ev) => {
       const [x, y] = this.surface.local(ev);
@@ -94,7 +104,7 @@ export class LongMatrixView {
     });
     c.addEventListener("dblclick", (ev) => {
       const [x, y] = this.surface.local(ev);
-      this.zoomAt(x - LEFT, y - TOP, 4);
+      this.zoomAt(x - this.left, y - this.top, 4);
     });
     c.addEventListener("keydown", (ev) => {
       const step = PLOT / 4 / this.scale;
@@ -185,9 +195,10 @@ export class LongMatrixView {
       this.fit();
     }
     this.scene = scene;
+    this.left = this.top = scene.deps ? TAGGED : LEFT;
     const { palette } = scene;
-    const width = LEFT + PLOT + 10;
-    const height = TOP + PLOT + 24;
+    const width = this.left + PLOT + 10;
+    const height = this.top + PLOT + 24;
     const p = this.surface.painter(width, height);
     p.fill(palette.background);
     const r = this.level();
@@ -217,9 +228,10 @@ export class LongMatrixView {
       }
     }
     const rgba = this.pixels(scene, overview, tiles);
-    p.pixels(rgba, PLOT, PLOT, LEFT, TOP, PLOT, PLOT);
-    p.strokeRect(LEFT - 0.5, TOP - 0.5, PLOT + 1, PLOT + 1, palette.grid);
-    this.paintLabels(scene);
+    p.pixels(rgba, PLOT, PLOT, this.left, this.top, PLOT, PLOT);
+    p.strokeRect(this.left - 0.5, this.top - 0.5, PLOT + 1, PLOT + 1, palette.grid);
+    const related = this.paintRelated(scene);
+    const tags = this.paintLabels(scene);
     if (hover) this.paintCrosshair(hover);
     const span = PLOT / this.scale;
     const rows = `${Math.floor(this.y0)}–${Math.min(scene.n, Math.ceil(this.y0 + span)) - 1}`;
@@ -233,11 +245,11 @@ export class LongMatrixView {
     const text = `layer ${scene.layer} · ${what} · queries ${rows} × keys ${cols} · ${detail}${missing ? ` · loading ${missing} tile${missing > 1 ? "s" : ""}…` : ""} · wheel zooms, drag pans, 0 shows all`;
     this.handlers.status(this.notice ? `${this.notice} · ${text}` : text);
     if (this.notice) {
-      p.rect(LEFT, TOP + PLOT - 40, PLOT, 40, palette.background, 0.85);
-      p.text(this.notice, LEFT + 8, TOP + PLOT - 20, { font: SMALL_FONT, colour: palette.foreground });
+      p.rect(this.left, this.top + PLOT - 40, PLOT, 40, palette.background, 0.85);
+      p.text(this.notice, this.left + 8, this.top + PLOT - 20, { font: SMALL_FONT, colour: palette.foreground });
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
-    if (root) root.dataset.zoom = JSON.stringify({ ...this.zoom, missing, notice: this.notice });
+    if (root) root.dataset.zoom = JSON.stringify({ ...this.zoom, missing, notice: this.notice, related, tags });
   }
 
   /** The plot's RGBA: the overview everywhere, tiles on top where they have come. */
@@ -288,49 +300,87 @@ export class LongMatrixView {
     return rgba;
   }
 
-  private paintLabels(scene: LongMatrixScene) {
+  /** Outline the cells in view whose query and key are a word and its head or dependent; returns how many. */
+  private paintRelated(scene: LongMatrixScene): number {
+    if (!scene.deps || this.scale < OUTLINE_SCALE) return 0;
     const p = this.surface.painter(this.surface.width, this.surface.height);
-    const { palette, labels, n } = scene;
+    const span = PLOT / this.scale;
+    const s = this.scale;
+    const pairs = scene.deps.pairsIn(
+      Math.floor(this.y0),
+      Math.ceil(this.y0 + span),
+      Math.floor(this.x0),
+      Math.ceil(this.x0 + span),
+      scene.causal,
+    );
+    for (const { row, col } of pairs) {
+      const x = this.left + (col - this.x0) * s;
+      const y = this.top + (row - this.y0) * s;
+      if (x < this.left - 0.5 || y < this.top - 0.5 || x + s > this.left + PLOT + 0.5 || y + s > this.top + PLOT + 0.5) continue; // cut by the edge
+      p.strokeRect(x + 0.5, y + 0.5, s - 1, s - 1, scene.palette.foreground, 1);
+    }
+    return pairs.length;
+  }
+
+  /** Token labels (with their tags) or positions along the axes; returns how many tags were drawn. */
+  private paintLabels(scene: LongMatrixScene): number {
+    const p = this.surface.painter(this.surface.width, this.surface.height);
+    const { palette, labels, n, deps } = scene;
     const span = PLOT / this.scale;
     const first = Math.max(0, Math.floor(this.y0));
     const firstCol = Math.max(0, Math.floor(this.x0));
-    if (this.scale >= 10) {
+    if (this.scale >= LABEL_SCALE) {
+      let tags = 0;
+      // The tag goes beyond the label, on the side away from the plot (as the short view).
+      const tagged = (t: number, text: string, at: (past: number) => void) => {
+        const tag = deps?.tag(t);
+        if (!tag) return;
+        at(p.measure(text, FONT) + 10);
+        tags++;
+      };
       for (let i = first; i < Math.min(n, this.y0 + span); i++) {
-        const y = TOP + (i + 0.5 - this.y0) * this.scale;
-        p.text(`${shortLabel(labels[i])} ${i}`, LEFT - 6, y, { font: FONT, colour: palette.foreground, align: "right" });
+        const y = this.top + (i + 0.5 - this.y0) * this.scale;
+        const text = `${shortLabel(labels[i])} ${i}`;
+        p.text(text, this.left - 6, y, { font: FONT, colour: palette.foreground, align: "right" });
+        tagged(i, text, (past) => p.text(deps!.tag(i)!, this.left - past, y, { font: SMALL_FONT, colour: palette.muted, align: "right" }));
       }
       for (let j = firstCol; j < Math.min(n, this.x0 + span); j++) {
-        const x = LEFT + (j + 0.5 - this.x0) * this.scale;
-        p.text(`${shortLabel(labels[j])} ${j}`, x, TOP - 6, {
+        const x = this.left + (j + 0.5 - this.x0) * this.scale;
+        const text = `${shortLabel(labels[j])} ${j}`;
+        p.text(text, x, this.top - 6, {
           font: FONT,
           colour: palette.foreground,
           align: "left",
           rotate: -Math.PI / 2,
         });
+        tagged(j, text, (past) =>
+          p.text(deps!.tag(j)!, x, this.top - past, { font: SMALL_FONT, colour: palette.muted, align: "left", rotate: -Math.PI / 2 }),
+        );
       }
-      return;
+      return tags;
     }
     // Too small for words: token positions along each axis.
     const step = 10 ** Math.ceil(Math.log10(Math.max(1, 60 / this.scale)));
     for (let t = Math.ceil(this.y0 / step) * step; t < this.y0 + span; t += step) {
-      p.text(String(t), LEFT - 6, TOP + (t - this.y0) * this.scale, { font: SMALL_FONT, colour: palette.muted, align: "right" });
+      p.text(String(t), this.left - 6, this.top + (t - this.y0) * this.scale, { font: SMALL_FONT, colour: palette.muted, align: "right" });
     }
     for (let t = Math.ceil(this.x0 / step) * step; t < this.x0 + span; t += step) {
-      p.text(String(t), LEFT + (t - this.x0) * this.scale, TOP - 6, {
+      p.text(String(t), this.left + (t - this.x0) * this.scale, this.top - 6, {
         font: SMALL_FONT,
         colour: palette.muted,
         align: "left",
         rotate: -Math.PI / 2,
       });
     }
+    return 0;
   }
 
   private paintCrosshair(cell: { row: number; col: number }) {
     const p = this.surface.painter(this.surface.width, this.surface.height);
     const s = Math.max(1, this.scale);
-    const x = LEFT + (cell.col - this.x0) * this.scale;
-    const y = TOP + (cell.row - this.y0) * this.scale;
-    if (x < LEFT || y < TOP || x > LEFT + PLOT || y > TOP + PLOT) return;
+    const x = this.left + (cell.col - this.x0) * this.scale;
+    const y = this.top + (cell.row - this.y0) * this.scale;
+    if (x < this.left || y < this.top || x > this.left + PLOT || y > this.top + PLOT) return;
     p.strokeRect(x - 1, y - 1, s + 2, s + 2, this.scene!.palette.foreground, 2);
   }
 
@@ -338,8 +388,8 @@ export class LongMatrixView {
   private async hover(x: number, y: number, ev: MouseEvent) {
     const s = this.scene;
     if (!s) return;
-    const px = x - LEFT;
-    const py = y - TOP;
+    const px = x - this.left;
+    const py = y - this.top;
     if (px < 0 || py < 0 || px >= PLOT || py >= PLOT) return this.handlers.hover(null, ev);
     const row = Math.floor(this.y0 + py / this.scale);
     const col = Math.floor(this.x0 + px / this.scale);

@@ -2,12 +2,15 @@
 // app hands them over here instead of building a dense scene. Token level only: word
 // level at these lengths would need its own summaries (the status line says so).
 
+import { DependencyIndex } from "../data/dependency_index";
 import { type LayerInfo, LongSource, type Overview } from "../data/long_source";
 import type { Meta } from "../data/meta";
 import type { Traits } from "../data/traits";
 import type { Palette } from "../draw/theme";
 import type { WidgetModel } from "../host/widget_model";
+import type { LegendItem } from "./legend";
 import { LongHeadView } from "./long_head_view";
+import { longLegendItems } from "./long_legend";
 import { type LongCell, LongMatrixView } from "./long_matrix_view";
 
 export interface LongModeHost {
@@ -15,6 +18,7 @@ export interface LongModeHost {
   tooltip(text: string | null, ev?: MouseEvent): void;
   redraw(): void; // schedule a draw of the current view
   lock(row: number | null): void;
+  legend(items: LegendItem[] | null): void;
 }
 
 export class LongMode {
@@ -70,17 +74,29 @@ export class LongMode {
     }
     const labels = this.meta.tokens;
     const what = cell.exact ? cell.value.toFixed(6) : `largest in its ${cell.block}×${cell.block} block ${cell.value.toFixed(6)}`;
+    const deps = this.deps;
+    const tag = (t: number) => (deps?.tag(t) ? ` ${deps.tag(t)}` : "");
+    const relation = deps?.relation(cell.row, cell.col);
     this.host.tooltip(
-      `query ${cell.row} ${JSON.stringify(labels[cell.row])} → key ${cell.col} ${JSON.stringify(labels[cell.col])}: ${what}`,
+      `query ${cell.row} ${JSON.stringify(labels[cell.row])}${tag(cell.row)} → key ${cell.col} ${JSON.stringify(labels[cell.col])}${tag(cell.col)}: ${what}${relation ? `\ndependency: ${relation}` : ""}`,
       ev,
     );
     this.host.redraw();
   }
   private meta: Meta | null = null;
+  /** The input's dependencies, looked up per row in view; built once per `_meta`. */
+  private deps: DependencyIndex | null = null;
+  private depsOf: Meta | null = null;
 
   /** Draw the head or matrix view of `info`'s layer; resolves when drawn (the overview may be fetched). */
   async draw(info: LayerInfo, meta: Meta, t: Traits, palette: Palette): Promise<void> {
     this.meta = meta;
+    if (meta !== this.depsOf) {
+      this.depsOf = meta;
+      this.deps = DependencyIndex.of(meta);
+    }
+    const deps = this.deps;
+    const legend = { palette, hasSyntax: !!deps, syntaxSource: meta.syntax?.source, causal: meta.is_causal };
     this.show(true);
     const heads = t.heads.filter((h) => h >= 0 && h < info.heads);
     const use = heads.length ? heads : [0];
@@ -107,11 +123,14 @@ export class LongMode {
         labels: meta.tokens,
         palette,
         block: info.block,
+        deps,
       };
       this.matrix.render(scene, this.overview, this.hoverCell);
+      this.host.legend(longLegendItems({ ...legend, view: "matrix", heads: use, locked: false, hiddenArcLabels: 0 }));
       if (level) this.host.status(`${meta.model} · ${level}`);
       return;
     }
+    const locked = t.token !== null && t.token_role === "query" && t.level === "token" ? t.token : null;
     const stats = this.head.render({
       layer: info.layer,
       heads: use,
@@ -122,8 +141,12 @@ export class LongMode {
       prune: t.prune,
       hideFirst: t.hide_first,
       renormalise: t.renormalise,
-      locked: t.token !== null && t.token_role === "query" && t.level === "token" ? t.token : null,
+      locked,
+      deps,
     });
+    this.host.legend(
+      longLegendItems({ ...legend, view: "head", heads: use, locked: locked !== null, hiddenArcLabels: stats.hiddenArcLabels }),
+    );
     const short = stats.short
       ? ` · ${stats.short} rows' ${info.top_k} strongest keys cover less than ${Math.round(t.prune * 100)}% of their mass`
       : "";

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 _CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src data: blob:; connect-src data: blob:"
+    "img-src data: blob:; connect-src data: blob:; worker-src blob:"  # the decode worker (js/src/data/decoder.ts)
 )
 
 _STYLE = """

@@ -1,12 +1,15 @@
 """A 2,048-token input in real Chromium, from its exported file: the matrix view zooms from
 the whole matrix down to one cell whose value is what Python computes (to the
-quantisation step), the head view scrolls to the last token, and a file exported within a
-small budget says plainly what it lacks when zoomed past it."""
+quantisation step), the head view scrolls to the last token, a file exported within a
+small budget says plainly what it lacks when zoomed past it, switching through layers the
+file holds in part never hangs, and decoding runs in a Web Worker under the page's own
+Content-Security-Policy (on the main thread where a policy forbids workers)."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 
 import numpy as np
 import pytest
@@ -130,3 +133,105 @@ def test_a_file_past_its_budget_says_what_it_lacks(page, files):
     assert re.search(r"this file holds layer 1 at \d+ tokens per cell", notice), notice
     assert "open it in the notebook" in notice and "3 MB" in notice
     assert "open it in the notebook" in page.inner_text(".aw-status")
+
+
+@pytest.fixture(scope="module")
+def five_layers(tmp_path_factory):
+    """Five layers in 2 MB: lines for the first layers only, overviews for every one."""
+    folder = tmp_path_factory.mktemp("long5")
+    tokens = [f"w{i}" for i in range(T)]
+    w = AttentionWidget.from_attention(tokens, attention(layers=5, seed=1), model_name="long-test", view="head")
+    try:
+        return w.save_html(folder / "five.html", max_bytes=2_000_000)
+    finally:
+        w.close()
+
+
+def switch_layer(page, layer: int) -> dict:
+    """Choose `layer` and wait until its rows are drawn or refused; the head view's state."""
+    page.select_option(".aw-layer", str(layer))
+    page.wait_for_function(
+        "l => { const r = document.querySelector('.aw-root'); const rows = r.dataset.rows && JSON.parse(r.dataset.rows);"
+        " return r.dataset.layer === String(l) && rows && rows.waiting === 0 && (rows.lines > 0 || rows.notice); }",
+        arg=layer,
+        timeout=30_000,
+    )
+    return json.loads(page.eval_on_selector(".aw-root", "r => r.dataset.rows"))
+
+
+def test_switching_through_layers_the_file_holds_in_part_never_hangs(page, five_layers):
+    script = re.search(
+        r"<script type=\"application/json\" data-attnwidget=[^>]*>(.*?)</script>", five_layers.read_text(), re.S
+    )
+    holds = json.loads(script[1])["long"]["holds"]
+    with_lines = sorted(int(layer) for layer in holds["rows"])
+    assert with_lines and len(with_lines) < 5  # the budget leaves some layers without lines
+    open_file(page, five_layers)
+    page.wait_for_function("() => document.querySelector('.aw-root').dataset.rows", timeout=30_000)
+    for layer in [1, 2, 3, 4, 0, 3]:
+        rows = switch_layer(page, layer)
+        status = page.inner_text(".aw-status")
+        assert f"layer {layer} " in status, status
+        if layer in with_lines:
+            assert rows["lines"] > 0 and not rows.get("notice"), rows
+        else:  # said plainly, on the view and in the status line, instead of loading for ever
+            assert f"this file holds layer {layer} at" in rows["notice"], rows
+            assert "open it in the notebook" in status
+    # the view still scrolls to the last token of a layer it has lines for
+    switch_layer(page, with_lines[0])
+    page.eval_on_selector(".aw-stage", "s => { s.scrollTop = s.scrollHeight; }")
+    page.wait_for_function(
+        f"() => {{ const r = JSON.parse(document.querySelector('.aw-root').dataset.rows); return r.last === {T - 1} && r.waiting === 0; }}",
+        timeout=30_000,
+    )
+    assert page.errors == []
+
+
+def poll(page, expression: str, timeout: float = 60.0):
+    """Wait for a truthy page expression without eval in the page (its CSP forbids it)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still false after {timeout} s: {expression}")
+
+
+@pytest.mark.parametrize("policy", ["as exported", "without worker-src"])
+def test_decoding_runs_in_a_worker_under_the_pages_own_policy(browser, files, tmp_path, policy):
+    full, _ = files
+    path = full
+    if policy == "without worker-src":  # a host that forbids workers: the same page, decoded here
+        path = tmp_path / "strict.html"
+        html = full.read_text()
+        assert "worker-src blob:" in html
+        path.write_text(html.replace("; worker-src blob:", ""))
+    context = browser.new_context(viewport={"width": 1200, "height": 900})  # the page's CSP applies
+    try:
+        page = context.new_page()
+        errors, debug = [], []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: debug.append(m.text) if m.type == "debug" else None)
+        requests = goto_offline(page, path)
+        poll(page, "() => document.querySelector('.aw-root')?.dataset.zoom")
+        mode = poll(
+            page,
+            "() => { const d = document.querySelector('.aw-root').dataset.decoder; return d !== 'starting' && d; }",
+        )
+        # the overview came through the decoder: zoom in and the tiles come too
+        zoom = poll(
+            page,
+            "() => { const z = JSON.parse(document.querySelector('.aw-root').dataset.zoom); return z.missing === 0 && z; }",
+        )
+        assert zoom["notice"] == ""
+        assert errors == []
+        assert requests == [path.as_uri()]  # nothing fetched: the worker is the page's own text
+        if policy == "as exported":
+            assert mode == "worker"
+            assert not any("main thread" in d for d in debug), debug
+        else:
+            assert mode == "main"
+            assert any("attnwidget: decoding on the main thread" in d for d in debug), debug
+    finally:
+        context.close()

@@ -48,6 +48,8 @@ def run_widget_notebook(page, lab, path: str) -> None:
 
     wait_drawn(page, timeout=240_000)  # model + spaCy load in the kernel
     assert page.locator(".aw-root canvas").first.is_visible()
+    # anywidget's ESM starts the decode worker from a Blob URL of its own text: layers inflate off the main thread
+    page.wait_for_function("() => document.querySelector('.aw-root').dataset.decoder === 'worker'", timeout=10_000)
     assert "all-MiniLM-L6-v2" in page.inner_text(".aw-status")
 
 

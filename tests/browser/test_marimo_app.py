@@ -102,6 +102,7 @@ def test_widget_renders_and_syncs_in_a_marimo_app(page, marimo_app):
     assert tokens[:3] == ["[CLS]", "The", "keys"] and "missing" in tokens
     assert "all-MiniLM-L6-v2" in page.locator(".aw-root .aw-status").inner_text()
     assert not page.evaluate("() => document.querySelector('.aw-root')")  # it is in a shadow root
+    wait_for(lambda: root.get_attribute("data-decoder") == "worker", 10, "the decode worker")  # inside marimo too
 
     # The page to Python: a layer chosen in the view re-runs the cell that reads widget.value.
     page.get_by_text("selected layer: 0").wait_for(timeout=30_000)

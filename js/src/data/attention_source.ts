@@ -5,11 +5,13 @@
 // attentions (`_meta.kind`): everything is cached per kind.
 
 import type { WidgetModel } from "../host/widget_model";
-import { decodeArray, type EncodedArray, unpackLayer } from "./codec";
+import { ByteCache } from "./byte_cache";
+import type { EncodedArray } from "./codec";
+import { decoder } from "./decoder";
 import { isLayerInfo } from "./long_source";
 import { decodeNeuronHead, type NeuronHead, type NeuronPayload } from "./neuron_head";
 import { RequestChannel } from "./protocol";
-import type { LayerMatrix } from "./transform";
+import { bytesOf, type LayerMatrix } from "./transform";
 
 export interface LayerPayload {
   layer: number;
@@ -33,17 +35,25 @@ export interface Thumbnails {
 const keyOf = (kind: string | undefined, layer: number) => `${kind ?? "self"}|${layer}`;
 const KEEP_NEURON_HEADS = 8;
 
-const KEEP_LAYERS = 6; // decoded layers kept for quick switching back
+/** Bytes of decoded layers kept for quick switching back (uint8 planes: 12.6 MB per 12 x 1,024² layer). */
+export const LAYER_BYTES = 64 * 1024 * 1024;
 
 export class AttentionSource {
-  private layers = new Map<string, Promise<LayerMatrix>>();
+  /** Decoded layers (uint8 planes), least recently used dropped first. */
+  private layers: ByteCache<Promise<LayerMatrix>>;
+  /** Layers being decoded (their size is known once they are). */
+  private decoding = new Map<string, Promise<LayerMatrix>>();
   private waiting = new Map<string, ((m: Promise<LayerMatrix>) => void)[]>();
   private neuronHeads = new Map<string, Promise<NeuronHead>>();
   private channel: RequestChannel;
   private thumbs = new Map<string, Promise<Thumbnails>>();
   private onData = () => this.accept(this.widgetModel.get("_layer_data"));
 
-  constructor(private widgetModel: WidgetModel) {
+  constructor(
+    private widgetModel: WidgetModel,
+    layerBytes = LAYER_BYTES,
+  ) {
+    this.layers = new ByteCache(layerBytes);
     widgetModel.on("change:_layer_data", this.onData);
     this.channel = new RequestChannel(widgetModel);
   }
@@ -52,7 +62,7 @@ export class AttentionSource {
   dispose() {
     this.widgetModel.off("change:_layer_data", this.onData);
     this.channel.dispose();
-    for (const cache of [this.layers, this.waiting, this.neuronHeads, this.thumbs, this.prefetching]) cache.clear();
+    for (const cache of [this.layers, this.decoding, this.waiting, this.neuronHeads, this.thumbs, this.prefetching]) cache.clear();
   }
 
   /** The attention shown (`_meta.kind`): "self" unless the input is encoder-decoder. */
@@ -60,10 +70,10 @@ export class AttentionSource {
     return this.widgetModel.get("_meta")?.kind ?? "self";
   }
 
-  /** Decoded attention of layer `l`, float32 [heads, T, T]; resolves when the kernel has sent it. */
+  /** Decoded attention of layer `l`, uint8 planes [heads, T, T]; resolves when the kernel has sent it. */
   layer(l: number): Promise<LayerMatrix> {
     const key = keyOf(this.kind, l);
-    const cached = this.layers.get(key);
+    const cached = this.layers.get(key) ?? this.decoding.get(key);
     if (cached) return cached;
     const current = this.widgetModel.get("_layer_data") as LayerPayload | null;
     if (current && keyOf(current.kind, current.layer) === key) return this.accept(current)!;
@@ -84,11 +94,12 @@ export class AttentionSource {
    */
   prefetch(l: number): Promise<LayerMatrix> {
     const key = keyOf(this.kind, l);
-    const known = this.layers.get(key) ?? this.prefetching.get(key);
+    const known = this.layers.get(key) ?? this.decoding.get(key) ?? this.prefetching.get(key);
     if (known) return known;
     const fetched = this.channel.request("layer", { layer: l }).then(({ content, buffers }) => {
       if (!content.payload) throw new Error(`layer ${l} not available`);
-      return this.accept({ ...content.payload, data: { ...content.payload.data, buffer: buffers[0] } })!;
+      const data = content.payload.data;
+      return this.accept({ ...content.payload, data: { ...data, buffer: data.buffer ?? buffers[0] } })!;
     });
     this.prefetching.set(key, fetched);
     const forget = () => this.prefetching.delete(key);
@@ -99,23 +110,36 @@ export class AttentionSource {
 
   /** True when layer `l` is decoded or decoding (no wait on the kernel). */
   has(l: number): boolean {
-    return this.layers.has(keyOf(this.kind, l));
+    const key = keyOf(this.kind, l);
+    return this.layers.get(key) !== undefined || this.decoding.has(key);
+  }
+
+  /** Bytes of decoded layers held. */
+  get layerBytes(): number {
+    return this.layers.bytes;
   }
 
   private accept(payload: LayerPayload | null): Promise<LayerMatrix> | null {
     if (!payload || isLayerInfo(payload)) return null; // a long input's layer is asked for in pieces (long_source.ts)
     const key = keyOf(payload.kind, payload.layer);
-    const existing = this.layers.get(key);
+    const existing = this.layers.get(key) ?? this.decoding.get(key);
     if (existing) return existing;
     const cols = payload.cols ?? payload.size;
-    const decoded = decodeArray(payload.data).then(({ data }) => ({
-      heads: payload.heads,
-      n: payload.size,
-      cols,
-      data: unpackLayer(data as Uint8Array, payload.heads, payload.size, payload.packing, cols),
-    }));
-    this.layers.set(key, decoded);
-    while (this.layers.size > KEEP_LAYERS) this.layers.delete(this.layers.keys().next().value!);
+    const { heads, size: n, packing } = payload;
+    // Inflated and unpacked in the decode worker; the layer stays uint8 (weights read through SQRT_LUT).
+    const job = { enc: payload.data, planes: { heads, rows: n, cols, packing } };
+    const decoded = decoder()
+      .decode(job)
+      .then(({ data }): LayerMatrix => ({ heads, n, cols, data: data as Uint8Array }));
+    this.decoding.set(key, decoded);
+    decoded.then(
+      (m) => {
+        if (this.decoding.get(key) !== decoded) return; // disposed meanwhile
+        this.decoding.delete(key);
+        this.layers.set(key, decoded, bytesOf(m));
+      },
+      () => this.decoding.delete(key),
+    );
     for (const wake of this.waiting.get(key) ?? []) wake(decoded);
     this.waiting.delete(key);
     return decoded;
@@ -148,7 +172,7 @@ export class AttentionSource {
     if (!t) {
       t = this.channel.request("thumbnails", { hide_first: hideFirst }).then(async ({ content, buffers }) => {
         const meta = content.thumbnails;
-        const { data } = await decodeArray({ ...meta.data, buffer: buffers[0] });
+        const { data } = await decoder().decode({ enc: { ...meta.data, buffer: buffers[0] } });
         return { layers: meta.layers, heads: meta.heads, size: meta.size, blocks: meta.blocks, data: data as Uint8Array };
       });
       this.thumbs.set(key, t);

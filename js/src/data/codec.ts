@@ -56,10 +56,12 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
 /** Decode an encoded array into a typed array of its dtype (copying so it is aligned). */
 export async function decodeArray(enc: EncodedArray): Promise<{ data: TypedArray; shape: number[] }> {
   let bytes = toBytes(enc.buffer);
+  const fresh = enc.compression === "gzip" || typeof enc.buffer === "string";
   if (enc.compression === "gzip") bytes = await gunzip(bytes);
   const Ctor = CTORS[enc.dtype];
   if (!Ctor) throw new Error(`attnwidget: unsupported dtype ${enc.dtype}`);
-  const aligned = bytes.slice().buffer; // fresh buffer: offset 0, aligned for any dtype
+  // A buffer of our own (inflated, or from base64) is used as it is; the host's is copied, aligned for any dtype.
+  const aligned = fresh && bytes.byteOffset === 0 ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
   const data = new Ctor(aligned, 0, bytes.byteLength / Ctor.BYTES_PER_ELEMENT);
   const expected = enc.shape.reduce((a, b) => a * b, 1);
   if (data.length !== expected) {
@@ -74,25 +76,25 @@ export function trilSize(T: number): number {
 }
 
 /**
- * Unpack one layer of quantised attention into float32 [heads, T, T].
+ * Unpack one layer of quantised attention into uint8 planes [heads, T, cols], still
+ * sqrt-quantised (read a weight as SQRT_LUT[q]): a quarter of float32's memory.
  * "tril" packing stores, per head, row i's entries 0..i one after another
  * (causal models: everything above the diagonal is zero and is not sent).
  */
-export function unpackLayer(q: Uint8Array, heads: number, T: number, packing: "tril" | "full", cols = T): Float32Array {
-  const out = new Float32Array(heads * T * cols);
+export function unpackPlanes(q: Uint8Array, heads: number, T: number, packing: "tril" | "full", cols = T): Uint8Array {
   if (packing === "full") {
     if (q.length !== heads * T * cols) throw new Error("attnwidget: layer size mismatch");
-    for (let k = 0; k < q.length; k++) out[k] = SQRT_LUT[q[k]];
-    return out;
+    return q;
   }
   const per = trilSize(T);
   if (q.length !== heads * per) throw new Error("attnwidget: packed layer size mismatch");
+  const out = new Uint8Array(heads * T * cols);
   let src = 0;
   for (let h = 0; h < heads; h++) {
     const base = h * T * T;
     for (let i = 0; i < T; i++) {
-      const row = base + i * T;
-      for (let j = 0; j <= i; j++) out[row + j] = SQRT_LUT[q[src++]];
+      out.set(q.subarray(src, src + i + 1), base + i * T);
+      src += i + 1;
     }
   }
   return out;

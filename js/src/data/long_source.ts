@@ -2,12 +2,13 @@
 // kernel's half): the layer's max-pooled overview, rows of each row's strongest keys,
 // tiles of the matrix at some tokens per cell, and single values. Nothing the size of
 // a whole layer is ever held: everything decoded stays in one cache bounded in bytes.
-// Arrays stay compact (uint8 overviews, uint16 key indices); gzip is inflated by the
-// browser's DecompressionStream, off the main thread.
+// Arrays stay compact (uint8 overviews, uint16 key indices); gzip is inflated in the
+// decode worker (data/decoder.ts), off the main thread.
 
 import type { WidgetModel } from "../host/widget_model";
 import { ByteCache } from "./byte_cache";
-import { decodeArray, type EncodedArray, type TypedArray } from "./codec";
+import type { EncodedArray, TypedArray } from "./codec";
+import { decoder } from "./decoder";
 import { type Reply, RequestChannel } from "./protocol";
 
 /** The synced `_layer_data` of a long input: what the layer is, not its weights. */
@@ -69,7 +70,7 @@ export async function replyArrays(reply: Reply): Promise<Record<string, TypedArr
   await Promise.all(
     order.map(async (name, k) => {
       const enc = content.arrays[name] as EncodedArray;
-      out[name] = (await decodeArray({ ...enc, buffer: enc.buffer ?? buffers[k] })).data;
+      out[name] = (await decoder().decode({ enc: { ...enc, buffer: enc.buffer ?? buffers[k] } })).data;
     }),
   );
   return out;

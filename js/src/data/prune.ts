@@ -2,7 +2,7 @@
 // `share` of the row's mass is covered; weights below `threshold` and lines too
 // faint to see are dropped. A per-row cap keeps long, flat inputs interactive.
 
-import { colsOf, type LayerMatrix } from "./transform";
+import { colsOf, type LayerMatrix, rowOf, weight } from "./transform";
 
 /** Alpha of a line of weight w: sqrt lifts weak-but-real weights into view. */
 export function lineAlpha(w: number): number {
@@ -21,7 +21,14 @@ export const INVISIBLE = 1 / (255 * 255);
  * with, and that the data is quantised to) using a counting sort: O(n) per row instead of
  * a comparison sort, which is what keeps 12 heads x 512 rows fast. Ties keep column order.
  */
-export function pruneRow(row: ArrayLike<number>, share: number, threshold = 0, scratch?: PruneScratch): Int32Array {
+export function pruneRow(
+  row: ArrayLike<number>,
+  share: number,
+  threshold = 0,
+  scratch?: PruneScratch,
+  /** The row as sqrt-quantised bytes, when `row` is exactly their weights: the bucket is 255 - q, no sqrt. */
+  quantised?: Uint8Array,
+): Int32Array {
   const n = row.length;
   const s = scratch && scratch.order.length >= n ? scratch : new PruneScratch(n);
   const { counts, bucket, order } = s;
@@ -39,7 +46,7 @@ export function pruneRow(row: ArrayLike<number>, share: number, threshold = 0, s
       bucket[j] = -1;
       continue;
     }
-    const b = 255 - Math.min(255, Math.round(Math.sqrt(w) * 255)); // 0 = strongest
+    const b = quantised ? 255 - quantised[j] : 255 - Math.min(255, Math.round(Math.sqrt(w) * 255)); // 0 = strongest
     bucket[j] = b;
     counts[b]++;
     m++;
@@ -80,11 +87,14 @@ export function pruneLayer(m: LayerMatrix, heads: number[], share: number, thres
   const { n } = m;
   const cols = colsOf(m);
   const scratch = new PruneScratch(cols);
+  const row = new Float32Array(cols); // one row's weights at a time, never the whole layer
+  // Unscaled uint8 planes already hold each weight's bucket (q = round(sqrt(w) * 255)).
+  const q = m.data instanceof Uint8Array && !m.firstHidden?.scale ? m.data : null;
   const rows = heads.map((h) => {
     const out: Int32Array[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const base = (h * n + i) * cols;
-      out[i] = pruneRow(m.data.subarray(base, base + cols), share, threshold, scratch);
+      out[i] = pruneRow(rowOf(m, h, i, row), share, threshold, scratch, q?.subarray(base, base + cols));
     }
     return out;
   });
@@ -123,7 +133,6 @@ export function linesToDraw(
   filter: LineFilter | null = null,
 ): { lines: Line[]; capped: boolean; total: number } {
   const { n } = m;
-  const cols = colsOf(m);
   const rowOn = filter?.rows ?? null;
   const colOn = filter?.cols ?? null;
   const lines: Line[] = [];
@@ -137,9 +146,8 @@ export function linesToDraw(
       const kept = colOn ? rows[i].filter((j) => colOn[j]) : rows[i];
       total += kept.length;
       if (focus?.role === "query" && i !== focus.unit) continue;
-      const base = (h * n + i) * cols;
       if (focus?.role === "key") {
-        for (const j of kept) if (j === focus.unit) lines.push({ head: h, from: i, to: j, w: m.data[base + j] });
+        for (const j of kept) if (j === focus.unit) lines.push({ head: h, from: i, to: j, w: weight(m, h, i, j) });
         continue;
       }
       let take = kept.length;
@@ -147,7 +155,7 @@ export function linesToDraw(
         take = perRow;
         capped = true;
       }
-      for (let k = 0; k < take; k++) lines.push({ head: h, from: i, to: kept[k], w: m.data[base + kept[k]] });
+      for (let k = 0; k < take; k++) lines.push({ head: h, from: i, to: kept[k], w: weight(m, h, i, kept[k]) });
     }
   });
   return { lines, capped, total };

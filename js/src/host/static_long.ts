@@ -3,7 +3,9 @@
 // refused with a plain sentence that the views show ("this file holds layer 7 at 16
 // tokens per cell; open it in the notebook for detail").
 
-import { decodeArray, type EncodedArray, SQRT_LUT, type TypedArray } from "../data/codec";
+import { ByteCache } from "../data/byte_cache";
+import { type EncodedArray, SQRT_LUT, type TypedArray } from "../data/codec";
+import { decoder } from "../data/decoder";
 
 interface Enc extends EncodedArray {}
 
@@ -28,8 +30,12 @@ function inline(data: TypedArray, dtype: string): EncodedArray {
   };
 }
 
+/** Bytes of the file's arrays kept decoded (a layer's 16 strongest keys at 8,192 x 32 heads: 12 MB). */
+const DECODED_BYTES = 64 * 1024 * 1024;
+
 export class StaticLong {
-  private decoded = new Map<string, Promise<TypedArray>>();
+  private decoded = new ByteCache<Promise<TypedArray>>(DECODED_BYTES);
+  private decoding = new Map<string, Promise<TypedArray>>();
 
   constructor(
     private bundle: LongBundle,
@@ -37,13 +43,21 @@ export class StaticLong {
     private heads: number,
   ) {}
 
+  /** One of the file's arrays, decoded (in the decode worker) once while it stays in the cache. */
   private get(key: string, enc: Enc): Promise<TypedArray> {
-    let p = this.decoded.get(key);
-    if (!p) {
-      p = decodeArray(enc).then((d) => d.data);
-      this.decoded.set(key, p);
-      while (this.decoded.size > 8) this.decoded.delete(this.decoded.keys().next().value!); // bounded memory
-    }
+    const known = this.decoded.get(key) ?? this.decoding.get(key);
+    if (known) return known;
+    const p = decoder()
+      .decode({ enc })
+      .then((d) => d.data);
+    this.decoding.set(key, p);
+    p.then(
+      (data) => {
+        this.decoding.delete(key);
+        this.decoded.set(key, p, data.byteLength); // bounded in bytes, not in arrays
+      },
+      () => this.decoding.delete(key),
+    );
     return p;
   }
 

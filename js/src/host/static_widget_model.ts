@@ -76,9 +76,8 @@ export class StaticWidgetModel extends LocalWidgetModel {
       encoded = t.data;
       reply = { thumbnails: { ...t, data: { ...t.data, buffer: null } } };
     } else if (content.what === "layer" && kind.layers[content.layer as number]) {
-      const p = kind.layers[content.layer as number];
-      encoded = p.data;
-      reply = { payload: { ...p, data: { ...p.data, buffer: null } } };
+      // The layer as the file holds it (base64 text): the decode worker reads it, not this thread.
+      return this.reply(content, { payload: kind.layers[content.layer as number] });
     } else return;
     const bytes = toBytes(encoded.buffer);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -2,6 +2,8 @@
 // scene and hands it to the current view. One instance per rendered output.
 
 import { AttentionSource, type Thumbnails } from "../data/attention_source";
+import { ByteCache } from "../data/byte_cache";
+import { decoder } from "../data/decoder";
 import { type Drawn, drawnUnits, isShown, pairRanges, splitUnit, thumbWindow } from "../data/filters";
 import { isLayerInfo } from "../data/long_source";
 import type { Meta } from "../data/meta";
@@ -11,7 +13,7 @@ import { relationText } from "../data/relations";
 import type { Scene, ViewStats } from "../data/scene";
 import { type UnitSyntax, unitSyntax } from "../data/syntax";
 import { readTraits, TRAIT_NAMES, type Traits, writeTraits } from "../data/traits";
-import { hideFirst, type LayerMatrix, mergeUnits } from "../data/transform";
+import { bytesOf, hideFirst, type LayerMatrix, mergeUnits } from "../data/transform";
 import { headColour } from "../draw/colours";
 import { SvgPainter } from "../draw/painter";
 import { detectTheme, hostPalette, type Palette, watchTheme } from "../draw/theme";
@@ -25,10 +27,14 @@ import { MatrixView } from "./matrix_view";
 import { ModelView } from "./model_view";
 import { type NeuronScene, NeuronView } from "./neuron_view";
 
-/** Map.set that forgets the oldest entries beyond `keep`. */
-function remember<K, V>(map: Map<K, V>, key: K, value: V, keep = 6) {
-  map.set(key, value);
-  while (map.size > keep) map.delete(map.keys().next().value as K);
+/** Bytes of transformed layers (word-merged, or the per-row scales of hide_first) and of kept lines held. */
+const PREPARED_BYTES = 48 * 1024 * 1024;
+
+/** Bytes a pruned layer holds: its kept column indices and one array per row. */
+function prunedBytes(p: Pruned): number {
+  let bytes = 0;
+  for (const rows of p.rows) for (const r of rows) bytes += r.byteLength + 64;
+  return bytes;
 }
 
 export class AttentionApp {
@@ -57,8 +63,8 @@ export class AttentionApp {
   private cellHover: { row: number; col: number } | null = null;
   private gridHover: { layer: number; head: number } | null = null;
   private thumbs: Thumbnails | null = null;
-  private transformed = new Map<string, LayerMatrix>();
-  private pruned = new Map<string, Pruned>();
+  private transformed = new ByteCache<LayerMatrix>(PREPARED_BYTES);
+  private pruned = new ByteCache<Pruned>(PREPARED_BYTES);
   private frame = 0;
   private generation = 0;
   private draws = 0;
@@ -117,6 +123,11 @@ export class AttentionApp {
     host.appendChild(this.root);
 
     this.source = new AttentionSource(widgetModel);
+    // "worker": inflating and unpacking run off this thread; "main": a host forbids workers (tests read it)
+    this.root.dataset.decoder = decoder().mode;
+    void decoder().settled.then((mode) => {
+      this.root.dataset.decoder = mode;
+    });
     this.headView = new HeadView(this.hosts.head, this.stage, {
       hover: (t, ev) => this.onHeadHover(t, ev),
       click: (t) => this.onHeadClick(t),
@@ -375,14 +386,15 @@ export class AttentionApp {
       matrix = t.hide_first ? hideFirst(raw, t.renormalise) : raw;
       const word = this.meta.levels.word;
       if (t.level === "word" && word) matrix = mergeUnits(matrix, word.of_token, word.labels.length);
-      remember(this.transformed, tkey, matrix);
+      // The raw planes are the source's to count: only what the transform added is counted here.
+      this.transformed.set(tkey, matrix, matrix.data === raw.data ? bytesOf(matrix) - raw.data.byteLength : bytesOf(matrix));
     }
     const heads = t.heads.filter((h) => h >= 0 && h < matrix!.heads);
     const key = `${tkey}|${heads}|${t.prune}|${t.threshold}`;
     let pruned = this.pruned.get(key);
     if (!pruned) {
       pruned = pruneLayer(matrix, heads, t.prune, t.threshold);
-      remember(this.pruned, key, pruned);
+      this.pruned.set(key, pruned, prunedBytes(pruned));
     }
     return { matrix, pruned, key, heads };
   }
@@ -538,6 +550,7 @@ export class AttentionApp {
     this.draws += 1;
     if (this.draws === 1) this.root.dataset.firstPaintMs = (performance.now() - this.created).toFixed(1); // bench_widget.py
     this.root.dataset.draws = String(this.draws);
+    this.root.dataset.layerBytes = String(this.source.layerBytes + (this.long?.source.cachedBytes ?? 0));
     this.root.dataset.view = this.traits.view;
     this.root.dataset.layer = String(this.traits.layer);
     // The locked token as the traits hold it (original index), for tests and hosts.

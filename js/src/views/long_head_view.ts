@@ -9,6 +9,7 @@
 
 import type { DependencyIndex } from "../data/dependency_index";
 import { type LongSource, ROW_CHUNK, type RowBlock } from "../data/long_source";
+import { isCancelled } from "../data/protocol";
 import { lineAlpha } from "../data/prune";
 import { headColour, hexToRgb } from "../draw/colours";
 import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
@@ -183,6 +184,7 @@ export class LongHeadView {
     if (noticeKey !== this.noticeKey) {
       this.noticeKey = noticeKey;
       this.notice = "";
+      this.refused.clear();
     }
     const { palette, n, deps } = scene;
     const { arcsRight, xl, xr, width } = columns(!!deps);
@@ -205,9 +207,16 @@ export class LongHeadView {
       const key = this.source.rowKey(scene.layer, scene.heads, c);
       if (this.source.peek(key) || this.refused.has(key)) continue;
       if (c >= Math.floor(first / ROW_CHUNK) && c <= Math.floor(last / ROW_CHUNK)) waiting++;
+      // A refusal (an exported file without this layer's lines) is said on the view and not
+      // asked again: without this the rows stayed "loading" for ever (the page hung on a layer switch).
       this.source.rowChunk(scene.layer, scene.heads, c, n).then(
         () => this.handlers.changed(),
-        () => {},
+        (err: Error) => {
+          if (isCancelled(err) || `${scene.layer}|${scene.heads}` !== this.noticeKey) return;
+          this.refused.add(key);
+          this.notice = err.message;
+          this.handlers.changed();
+        },
       );
     }
     const y0 = this.offsetY;
@@ -287,7 +296,8 @@ export class LongHeadView {
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
     const dashed = marked.length / 4;
-    if (root) root.dataset.rows = JSON.stringify({ first, last, lines: lines.length, waiting, dashed, arcs, tags, found });
+    const rows = { first, last, lines: lines.length, waiting, dashed, arcs, tags, found, notice: this.notice };
+    if (root) root.dataset.rows = JSON.stringify(rows);
     return { first, last, lines: lines.length, short, dashed, arcs, tags, hiddenArcLabels };
   }
 

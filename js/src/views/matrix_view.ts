@@ -56,22 +56,24 @@ export class MatrixView {
     return matrixLayout(rowAxis.units.length, Math.ceil(w) + 6, scene.syntax.hasSyntax, 640, colAxis.units.length);
   }
 
-  /** The values shown: the single selected head, or the mean of the selected heads. */
-  static values(scene: Scene): Float32Array {
-    const { matrix, heads } = scene;
-    if (heads.length === 1) {
-      const size = matrix.n * colsOf(matrix);
-      return matrix.data.subarray(heads[0] * size, (heads[0] + 1) * size);
-    }
-    return meanOfHeads(matrix, heads);
+  /** The values shown: the single selected head, or the mean of the selected heads (one float32
+   * plane read through the layer's transforms, made once per layer and heads, not per hover). */
+  private valuesOf(scene: Scene): Float32Array {
+    const made = this.made;
+    const heads = scene.heads.join();
+    if (made && made.matrix === scene.matrix && made.heads === heads) return made.values;
+    const values = meanOfHeads(scene.matrix, scene.heads);
+    this.made = { matrix: scene.matrix, heads, values };
+    return values;
   }
+  private made: { matrix: Scene["matrix"]; heads: string; values: Float32Array } | null = null;
 
   /** `hover`: the cell under the pointer, as original units. */
   render(scene: Scene, hover: { row: number; col: number } | null): void {
     const layout = this.layoutFor(scene);
     this.layout = layout;
     this.axes = scene.drawn;
-    this.values = MatrixView.values(scene);
+    this.values = this.valuesOf(scene);
     this.cols = colsOf(scene.matrix);
     const p = this.surface.painter(layout.width, layout.height);
     const key = `${scene.key}|m|${scene.palette.name}|${scene.selected?.unit}|${scene.selected?.role}`;
@@ -91,7 +93,7 @@ export class MatrixView {
     const n = layout.n; // rows shown
     const m = layout.cols; // columns shown
     const cols = colsOf(scene.matrix);
-    const values = MatrixView.values(scene);
+    const values = this.valuesOf(scene);
     const colour = scene.heads.length === 1 ? headColour(scene.heads[0]) : palette.accentFont;
     const lut = ramp(palette.background, colour);
     const mask = ramp(palette.mask, palette.mask);

@@ -50,3 +50,21 @@ describe("AttentionSource.dispose", () => {
     expect(settled).toBe(false);
   });
 });
+
+describe("AttentionSource memory", () => {
+  it("keeps layers as uint8 planes, within its byte budget whatever their number", async () => {
+    const m = new StaticWidgetModel(twoLayers());
+    const size = (await new AttentionSource(m).layer(0)).data.byteLength;
+    const src = new AttentionSource(m, size); // room for one layer
+    const l0 = await src.layer(0);
+    expect(l0.data).toBeInstanceOf(Uint8Array); // one byte a weight, never a float32 copy
+    expect(l0.data.byteLength).toBe(l0.heads * l0.n * l0.n);
+    expect(src.layerBytes).toBe(size);
+    m.set("layer", 1);
+    await src.layer(1);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(src.layerBytes).toBe(size); // layer 0 went to make room
+    expect(src.has(0)).toBe(false);
+    expect(src.has(1)).toBe(true);
+  });
+});

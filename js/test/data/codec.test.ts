@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { base64ToBytes, decodeArray, quantiseSqrt, SQRT_LUT, trilSize, unpackLayer } from "../../src/data/codec";
+import { base64ToBytes, decodeArray, quantiseSqrt, SQRT_LUT, trilSize, unpackPlanes } from "../../src/data/codec";
 
 const fixture = JSON.parse(readFileSync(new URL("../fixtures/payloads.json", import.meta.url), "utf8"));
 
@@ -45,9 +45,10 @@ describe("layer unpacking (fixture written by attnwidget/widget/payload.py)", ()
     const p = fixture.tril;
     const { data } = await decodeArray(p.data);
     expect(data.length).toBe(p.heads * trilSize(p.size));
-    const m = unpackLayer(data as Uint8Array, p.heads, p.size, p.packing);
+    const m = unpackPlanes(data as Uint8Array, p.heads, p.size, p.packing);
+    expect(m).toBeInstanceOf(Uint8Array); // compact: quantised planes, read through SQRT_LUT
     fixture.expected_tril.forEach((v: number, k: number) => {
-      expect(m[k]).toBeCloseTo(v, 5);
+      expect(SQRT_LUT[m[k]]).toBeCloseTo(v, 5);
     });
     // upper triangle stays zero
     expect(m[0 * 4 + 1]).toBe(0);
@@ -56,9 +57,9 @@ describe("layer unpacking (fixture written by attnwidget/widget/payload.py)", ()
   it("unpacks a full (bidirectional) layer", async () => {
     const p = fixture.full;
     const { data } = await decodeArray(p.data);
-    const m = unpackLayer(data as Uint8Array, p.heads, p.size, "full");
+    const m = unpackPlanes(data as Uint8Array, p.heads, p.size, "full");
     fixture.expected_full.forEach((v: number, k: number) => {
-      expect(m[k]).toBeCloseTo(v, 5);
+      expect(SQRT_LUT[m[k]]).toBeCloseTo(v, 5);
     });
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { quantiseSqrt } from "../../src/data/codec";
 import { INVISIBLE, linesToDraw, pruneLayer, pruneRow } from "../../src/data/prune";
-import type { LayerMatrix } from "../../src/data/transform";
+import { hideFirst, type LayerMatrix, weight } from "../../src/data/transform";
 
 describe("pruneRow", () => {
   const row = [0.05, 0.5, 0.3, 0.15, 0];
@@ -57,5 +58,33 @@ describe("linesToDraw", () => {
   it("keeps only the selected heads", () => {
     const one = pruneLayer(m, [1], 1, 0);
     expect(linesToDraw(m, one, null).lines.every((l) => l.head === 1)).toBe(true);
+  });
+});
+
+describe("pruneLayer on uint8 planes", () => {
+  it("keeps what the same weights as float32 keep, hidden first token or not", () => {
+    const n = 40;
+    const q = new Uint8Array(2 * n * n);
+    let seed = 7;
+    for (let k = 0; k < q.length; k++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      q[k] = seed % 97 < 60 ? 0 : seed % 256; // sparse rows with many ties, as quantised rows have
+    }
+    const planes: LayerMatrix = { heads: 2, n, data: q };
+    const floats: LayerMatrix = { heads: 2, n, data: Float32Array.from(q, (_v, k) => weight(planes, 0, 0, k)) };
+    for (const [a, b] of [
+      [planes, floats],
+      [hideFirst(planes, false), hideFirst(floats, false)],
+      [hideFirst(planes, true), hideFirst(floats, true)],
+    ]) {
+      for (const [share, threshold] of [
+        [1, 0],
+        [0.5, 0],
+        [0.9, 0.01],
+      ]) {
+        expect(pruneLayer(a, [0, 1], share, threshold)).toEqual(pruneLayer(b, [0, 1], share, threshold));
+      }
+    }
+    expect(quantiseSqrt(weight(planes, 1, 3, 5))).toBe(q[(n + 3) * n + 5]);
   });
 });

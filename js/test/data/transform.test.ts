@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { hideFirst, type LayerMatrix, meanOfHeads, mergeUnits, weight } from "../../src/data/transform";
+import { quantiseSqrt, SQRT_LUT } from "../../src/data/codec";
+import { bytesOf, hideFirst, type LayerMatrix, meanOfHeads, mergeUnits, rowOf, weight } from "../../src/data/transform";
 
 // one head, 3 tokens
 const m: LayerMatrix = { heads: 1, n: 3, data: new Float32Array([1, 0, 0, 0.5, 0.5, 0, 0.2, 0.3, 0.5]) };
@@ -7,8 +8,10 @@ const m: LayerMatrix = { heads: 1, n: 3, data: new Float32Array([1, 0, 0, 0.5, 0
 describe("hideFirst", () => {
   it("drops column 0 and leaves the rest without renormalising", () => {
     const h = hideFirst(m, false);
-    expect(Array.from(h.data)).toEqual(Array.from(new Float32Array([0, 0, 0, 0, 0.5, 0, 0, 0.3, 0.5])));
+    const rows = [0, 1, 2].flatMap((i) => Array.from(rowOf(h, 0, i, new Float32Array(3))));
+    expect(rows).toEqual(Array.from(new Float32Array([0, 0, 0, 0, 0.5, 0, 0, 0.3, 0.5])));
     expect(m.data[0]).toBe(1); // input untouched
+    expect(h.data).toBe(m.data); // and not copied: the row is transformed as it is read
   });
   it("renormalises rows to sum to 1, and leaves all-first rows at zero", () => {
     const h = hideFirst(m, true);
@@ -37,5 +40,31 @@ describe("meanOfHeads", () => {
     const two: LayerMatrix = { heads: 3, n: 1, data: new Float32Array([0.2, 0.4, 0.9]) };
     expect(meanOfHeads(two, [0, 1])[0]).toBeCloseTo(0.3);
     expect(meanOfHeads(two, [])[0]).toBe(0);
+  });
+});
+
+describe("a layer kept as uint8 planes", () => {
+  // the same head, sqrt-quantised as the kernel sends it
+  const q: LayerMatrix = { heads: 1, n: 3, data: Uint8Array.from(m.data, quantiseSqrt) };
+
+  it("reads weights through the sqrt table, a quarter of float32's bytes", () => {
+    expect(bytesOf(q)).toBe(9);
+    expect(weight(q, 0, 2, 1)).toBe(SQRT_LUT[quantiseSqrt(0.3)]);
+    expect(weight(q, 0, 2, 1)).toBeCloseTo(0.3, 2);
+    expect(Array.from(rowOf(q, 0, 1, new Float32Array(4)))).toEqual([SQRT_LUT[quantiseSqrt(0.5)], SQRT_LUT[quantiseSqrt(0.5)], 0]);
+  });
+
+  it("hides the first token per row, renormalising from the dequantised weight", () => {
+    const h = hideFirst(q, true);
+    const first = SQRT_LUT[q.data[6]];
+    expect(weight(h, 0, 2, 0)).toBe(0);
+    expect(weight(h, 0, 2, 2)).toBeCloseTo(SQRT_LUT[q.data[8]] / (1 - first), 6);
+    expect(rowOf(h, 0, 2, new Float32Array(3))[1]).toBeCloseTo(weight(h, 0, 2, 1), 6);
+    expect(bytesOf(h)).toBe(9 + 3 * 4); // the planes plus one scale per row
+  });
+
+  it("merges words and averages heads from the planes", () => {
+    expect(weight(mergeUnits(q, [0, 1, 1], 2), 0, 1, 1)).toBeCloseTo((0.5 + 0.3 + 0.5) / 2, 2);
+    expect(meanOfHeads(q, [0])[8]).toBe(SQRT_LUT[q.data[8]]);
   });
 });

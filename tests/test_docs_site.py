@@ -143,27 +143,35 @@ def test_math_is_mathml_and_nothing_loads_from_another_host(site):
 
 
 class _OutputPictures(HTMLParser):
-    """The pictures in a notebook page's outputs, as SVG text or PNG bytes: inline ``<svg>``
-    elements and ``<img>`` with a data URI (what nbconvert makes of image/svg+xml and
-    image/png outputs)."""
+    """A notebook page's outputs (nbconvert's ``jp-OutputArea-output`` elements): how many,
+    and the pictures in them as SVG text or PNG bytes, from inline ``<svg>`` elements and
+    ``<img>`` with a data URI (what nbconvert makes of image/svg+xml and image/png)."""
 
     def __init__(self):
         super().__init__()
+        self.outputs = 0
         self.pictures: list[str | bytes] = []
+        self._divs = 0  # open <div>s inside the current output; 0: outside any output
         self._svg: list[str] | None = None
-        self._depth = 0
+        self._svgs = 0
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        if tag == "div" and self._divs:
+            self._divs += 1
+        elif tag == "div" and "jp-OutputArea-output" in (attrs.get("class") or "").split():
+            self.outputs += 1
+            self._divs = 1
+        if not self._divs:
+            return
         if tag == "img" and (attrs.get("src") or "").startswith("data:image/"):
             head, _, data = attrs["src"].partition(",")
             raw = base64.b64decode(data) if head.endswith(";base64") else data.encode()
             self.pictures.append(raw.decode("utf-8") if "svg" in head else raw)
         if tag == "svg":
-            self._depth += 1
-            if self._svg is None:
-                self._svg = [self.get_starttag_text()]
-        elif self._svg is not None:
+            self._svgs += 1
+            self._svg = self._svg or []
+        if self._svg is not None:
             self._svg.append(self.get_starttag_text())
 
     def handle_data(self, data):
@@ -174,17 +182,18 @@ class _OutputPictures(HTMLParser):
         if self._svg is not None:
             self._svg.append(f"</{tag}>")
             if tag == "svg":
-                self._depth -= 1
-                if not self._depth:
+                self._svgs -= 1
+                if not self._svgs:
                     self.pictures.append("".join(self._svg))
                     self._svg = None
+        if tag == "div" and self._divs:
+            self._divs -= 1
 
 
-def _output_pictures(page: str) -> list[str | bytes]:
+def _outputs(page: str) -> _OutputPictures:
     parser = _OutputPictures()
-    for output in re.split(r'<div class="jp-OutputArea-output', page)[1:]:  # each output, to the next one
-        parser.feed(output)
-    return parser.pictures
+    parser.feed(page)
+    return parser
 
 
 @pytest.mark.slow
@@ -193,15 +202,16 @@ def test_tutorial_pages_show_their_outputs_and_each_widgets_picture(site):
     them (their static fallback), every picture inline, nothing fetched from elsewhere."""
     for notebook in _tutorials():
         page = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
-        assert page.count('class="jp-OutputArea-output') >= 3, f"{notebook.name} is shown without its outputs"
-        assert _output_pictures(page), f"{notebook.name} shows no picture (widget, figure) in its outputs"
+        outputs = _outputs(page)
+        assert outputs.outputs >= 3, f"{notebook.name} is shown without its outputs"
+        assert outputs.pictures, f"{notebook.name} shows no picture (widget, figure) in its outputs"
         parser = _Resources()
         parser.feed(page)
         assert all(u.startswith("data:") or not re.match(r"(?:[a-z]+:)?//", u) for u in parser.urls), parser.urls
     # The first tutorial's first widget: attnwidget's picture of the head view of its sentence,
     # the tokens written as text (vector, searchable), the strongest lines drawn.
     page = (site / "notebooks" / "01_explore_a_sentence" / "index.html").read_text(encoding="utf-8")
-    svgs = [p for p in _output_pictures(page) if isinstance(p, str) and "attnwidget" in p]
+    svgs = [p for p in _outputs(page).pictures if isinstance(p, str) and "attnwidget" in p]
     assert svgs, "no attnwidget picture on the first tutorial's page"
     head_view = svgs[0]
     for token in ("keys", "kitchen", "morning", "[CLS]"):

@@ -14,7 +14,8 @@ Two kinds of run, each repeated ``--runs`` times; the medians are printed:
 - ``phases``: the same work done one step at a time, to see where the cold time goes:
   the widget module (anywidget, ipywidgets), torch, transformers and the model's
   modelling code, the model load (weights, tokenizer, probe passes), spaCy, its pipeline,
-  the first widget once all of that is loaded (forward pass, alignment, payload) and its
+  matplotlib (the static picture's; a widget loads it in a background thread), the first
+  widget once all of that is loaded (forward pass, alignment, payload) and its
   first display (the static picture).
 
 Each figure is wall-clock seconds and, in brackets, the process's CPU seconds (on a busy
@@ -93,6 +94,10 @@ except ImportError:
     from attnwidget.syntax import spacy_pipeline
 spacy_pipeline(None)  # as the widget asks for it
 _phase("load spaCy pipeline")
+import matplotlib.backends.backend_svg, matplotlib.figure  # what the widget's warm-up loads
+from attnwidget.pictures.style import text_width
+text_width("warm", 9.0)  # the font cache
+_phase("import matplotlib (static picture)")
 w = AttentionWidget(TEXT, model=model)
 _phase("first widget, all loaded")
 assert "image/svg+xml" in w._repr_mimebundle_()[0]

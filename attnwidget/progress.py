@@ -6,6 +6,7 @@ False: silent). tqdm's own ``TQDM_DISABLE=1`` silences them all, as it does any 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -28,7 +29,8 @@ def bar(
     """A tqdm.auto bar; ``enabled=False`` makes it silent (and ``TQDM_DISABLE`` still applies)."""
     from tqdm.auto import tqdm
 
-    if not enabled:
+    # tqdm.notebook's bar passes disable=False on, over TQDM_DISABLE: it is read here too.
+    if not enabled or os.environ.get("TQDM_DISABLE", "").lower() in ("1", "true", "yes", "on"):
         options["disable"] = True  # given only when off, so that tqdm's environment default holds
     return tqdm(iterable, total=total, desc=desc, unit=unit, dynamic_ncols=True, **options)
 

@@ -8,6 +8,7 @@ page missing from the navigation; the checks here add what it cannot see.
 from __future__ import annotations
 
 import ast
+import base64
 import os
 import re
 import subprocess
@@ -85,7 +86,7 @@ def site(tmp_path_factory):
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=3600,  # the hooks run the tutorials whose executed copies are stale (minutes each)
     )
     if done.returncode == 127 or "No module named mkdocs" in done.stderr:
         pytest.fail("mkdocs is not installed: pip install -e '.[docs]' (the test extra includes it)")
@@ -139,6 +140,83 @@ def test_math_is_mathml_and_nothing_loads_from_another_host(site):
     assert not remote, f"pages load from elsewhere (or an empty URL): {remote}"
     css = [p for p in site.rglob("*.css") if re.search(r"url\((['\"]?)(https?:)?//", p.read_text(encoding="utf-8"))]
     assert not css, f"stylesheets fetch from elsewhere: {css}"
+
+
+class _OutputPictures(HTMLParser):
+    """A notebook page's outputs (nbconvert's ``jp-OutputArea-output`` elements): how many,
+    and the pictures in them as SVG text or PNG bytes, from inline ``<svg>`` elements and
+    ``<img>`` with a data URI (what nbconvert makes of image/svg+xml and image/png)."""
+
+    def __init__(self):
+        super().__init__()
+        self.outputs = 0
+        self.pictures: list[str | bytes] = []
+        self._divs = 0  # open <div>s inside the current output; 0: outside any output
+        self._svg: list[str] | None = None
+        self._svgs = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "div" and self._divs:
+            self._divs += 1
+        elif tag == "div" and "jp-OutputArea-output" in (attrs.get("class") or "").split():
+            self.outputs += 1
+            self._divs = 1
+        if not self._divs:
+            return
+        if tag == "img" and (attrs.get("src") or "").startswith("data:image/"):
+            head, _, data = attrs["src"].partition(",")
+            raw = base64.b64decode(data) if head.endswith(";base64") else data.encode()
+            self.pictures.append(raw.decode("utf-8") if "svg" in head else raw)
+        if tag == "svg":
+            self._svgs += 1
+            self._svg = self._svg or []
+        if self._svg is not None:
+            self._svg.append(self.get_starttag_text())
+
+    def handle_data(self, data):
+        if self._svg is not None:
+            self._svg.append(data)
+
+    def handle_endtag(self, tag):
+        if self._svg is not None:
+            self._svg.append(f"</{tag}>")
+            if tag == "svg":
+                self._svgs -= 1
+                if not self._svgs:
+                    self.pictures.append("".join(self._svg))
+                    self._svg = None
+        if tag == "div" and self._divs:
+            self._divs -= 1
+
+
+def _outputs(page: str) -> _OutputPictures:
+    parser = _OutputPictures()
+    parser.feed(page)
+    return parser
+
+
+@pytest.mark.slow
+def test_tutorial_pages_show_their_outputs_and_each_widgets_picture(site):
+    """The tutorials are shown as they ran: printed results and pictures, the widgets' among
+    them (their static fallback), every picture inline, nothing fetched from elsewhere."""
+    for notebook in _tutorials():
+        page = (site / "notebooks" / notebook.stem / "index.html").read_text(encoding="utf-8")
+        outputs = _outputs(page)
+        assert outputs.outputs >= 3, f"{notebook.name} is shown without its outputs"
+        assert outputs.pictures, f"{notebook.name} shows no picture (widget, figure) in its outputs"
+        parser = _Resources()
+        parser.feed(page)
+        assert all(u.startswith("data:") or not re.match(r"(?:[a-z]+:)?//", u) for u in parser.urls), parser.urls
+    # The first tutorial's first widget: attnwidget's picture of the head view of its sentence,
+    # the tokens written as text (vector, searchable), the strongest lines drawn.
+    page = (site / "notebooks" / "01_explore_a_sentence" / "index.html").read_text(encoding="utf-8")
+    svgs = [p for p in _outputs(page).pictures if isinstance(p, str) and "attnwidget" in p]
+    assert svgs, "no attnwidget picture on the first tutorial's page"
+    head_view = svgs[0]
+    for token in ("keys", "kitchen", "morning", "[CLS]"):
+        assert re.search(rf">\s*{re.escape(token)}\s*<", head_view), f"the picture does not show the token {token!r}"
+    assert head_view.count("<path") > 50, "the picture has too few lines to be the attention"
 
 
 # A path in docs/architecture.md is written from the repository root, or from the folder

@@ -93,3 +93,16 @@ def test_bar_off_is_silent(capfd):
     for _ in bar(range(3), desc="x", enabled=False):
         pass
     assert capfd.readouterr().err == ""
+
+
+def test_tqdm_disable_silences_the_notebook_bars_too(monkeypatch):
+    """In a kernel tqdm.auto is tqdm.notebook, which passes disable=False over TQDM_DISABLE
+    (executed notebooks, such as the docs site's tutorials, would keep frozen bars)."""
+    import tqdm.auto
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", notebook_tqdm)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert bar(total=1, desc="x").disable
+    with status("loading"):  # no widget displayed, no clock started
+        assert not [t for t in threading.enumerate() if t.name == "attnwidget-status"]

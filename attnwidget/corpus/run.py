@@ -35,6 +35,7 @@ from attnwidget.corpus.reader import CorpusSource, expected_entries
 from attnwidget.corpus.snapshot import Snapshot
 from attnwidget.corpus.stats import ERROR_REASON_PREFIX, AttentionStats, CorpusSummary
 from attnwidget.errors import AttnWidgetError
+from attnwidget.progress import bar as tqdm_bar
 from attnwidget.transformer.forward import AttentionBatch, batch_bytes_limit, iter_attention_batches
 
 #: How long a thread may hold the GIL while another waits for it, during a prefetched
@@ -497,9 +498,7 @@ def _old_objects_frozen():
 
 @contextlib.contextmanager
 def progress_bar(enabled: bool, total: int | None, initial: int = 0):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, initial=initial, unit="sent", desc="analyze", disable=not enabled, smoothing=0.1)
+    bar = tqdm_bar(total=total, initial=initial, unit="sent", desc="analyze", enabled=enabled, smoothing=0.1)
     try:
         yield bar
     finally:

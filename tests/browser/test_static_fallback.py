@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from pagetools import goto_offline
 
+from tutorial_copies import executed_tutorials
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_explore_a_sentence.ipynb"
@@ -20,21 +22,14 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    """The tutorial executed without stored widget state (as docs builds should run it), and its HTML."""
-    import os
-
+    """The tutorial executed without stored widget state (its copy that the docs site shows,
+    docs/_site/executed.py), and its HTML."""
     import nbformat
-    from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
-    out = tmp_path_factory.mktemp("tutorial")
-    os.environ.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ATTNWIDGET_TUTORIAL_OUT=str(out))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb, timeout=600, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(out)}}
-    ).execute()
+    nb = nbformat.read(executed_tutorials.executed(NOTEBOOK), as_version=4)
     html, _ = HTMLExporter().from_notebook_node(nb)
-    page = out / "tutorial.html"
+    page = tmp_path_factory.mktemp("tutorial") / "tutorial.html"
     page.write_text(html, encoding="utf-8")
     return nb, page
 

@@ -50,6 +50,12 @@ def head_pool() -> ThreadPoolExecutor:
         return _POOL
 
 
+def _pool_shut_down(err: RuntimeError) -> bool:
+    """Whether ``err`` is the head pool refusing work because it was shut down (at exit,
+    concurrent.futures shuts it down before the main thread is marked as ended)."""
+    return "cannot schedule new futures" in str(err)
+
+
 @dataclass
 class LayerSummary:
     """One layer's summary, all heads.
@@ -130,8 +136,12 @@ class AttentionStore:
                     return
                 try:
                     self.summary(layer)
-                except (WidgetClosedError, RuntimeError):  # RuntimeError: the head pool shut down at exit
+                except WidgetClosedError:
                     if self.stopping():
+                        return
+                    raise
+                except RuntimeError as err:
+                    if self.stopping() or _pool_shut_down(err):  # Python is exiting: the head pool refuses work
                         return
                     raise
                 line.update(1)

@@ -133,21 +133,23 @@ def warm_up() -> None:
         return
     import threading
 
-    def load():
-        try:
-            import matplotlib.backends.backend_agg
-            import matplotlib.backends.backend_svg
-            import matplotlib.figure  # noqa: F401 (loaded for later)
-
-            # lazy: keeps matplotlib out of importing this module
-            from .style import text_width
-
-            text_width("warm", 9.0)  # the font cache and glyph metrics
-        except Exception as exc:  # noqa: BLE001 - the fallback will say what is wrong, if anything
-            log.debug("attnwidget: matplotlib warm-up failed: %s", exc)
-
-    _warming = threading.Thread(target=load, name="attnwidget-pictures-warm-up", daemon=True)
+    _warming = threading.Thread(target=load_matplotlib, name="attnwidget-pictures-warm-up", daemon=True)
     _warming.start()
+
+
+def load_matplotlib() -> None:
+    """Import what the static pictures draw with, and fill the font cache (seconds, cold)."""
+    try:
+        import matplotlib.backends.backend_agg
+        import matplotlib.backends.backend_svg
+        import matplotlib.figure  # noqa: F401 (loaded for later)
+
+        # lazy: keeps matplotlib out of importing this module
+        from .style import text_width
+
+        text_width("warm", 9.0)  # the font cache and glyph metrics
+    except Exception as exc:  # noqa: BLE001 - the fallback will say what is wrong, if anything
+        log.debug("attnwidget: matplotlib warm-up failed: %s", exc)
 
 
 _warming = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ UNUSED_COMPONENTS = (
 
 #: Loaded pipelines by name (None: the one found installed): loading takes seconds.
 _PIPELINES: dict[str | None, Any] = {}
+_LOADING = threading.Lock()
 
 
 def spacy_pipeline(name: str | None = None, progress: bool = False):
@@ -108,14 +110,24 @@ def spacy_pipeline(name: str | None = None, progress: bool = False):
     components the syntax does not need (:data:`UNUSED_COMPONENTS`).
     ``progress``: a status line while it loads (seconds on a busy machine)."""
     nlp = _PIPELINES.get(name)  # None: the one found installed, found once
-    if nlp is None:
-        with importing("spacy", enabled=progress):  # seconds, before the pipeline is even found
-            found = name or find_english_pipeline()
-        nlp = _PIPELINES.get(found)
+    if nlp is not None:
+        return nlp
+    with _LOADING:  # a notebook's preload thread may be loading it right now: load it once
+        nlp = _PIPELINES.get(name)
         if nlp is None:
-            with status(f"loading spaCy pipeline {found}", enabled=progress):
-                nlp = _load_pipeline(found)
-        _PIPELINES[name] = _PIPELINES[found] = nlp
+            nlp = _load_found(name, progress)
+    return nlp
+
+
+def _load_found(name: str | None, progress: bool):
+    """Find and load the pipeline ``name`` names, and remember it under both names."""
+    with importing("spacy", enabled=progress):  # seconds, before the pipeline is even found
+        found = name or find_english_pipeline()
+    nlp = _PIPELINES.get(found)
+    if nlp is None:
+        with status(f"loading spaCy pipeline {found}", enabled=progress):
+            nlp = _load_pipeline(found)
+    _PIPELINES[name] = _PIPELINES[found] = nlp
     return nlp
 
 

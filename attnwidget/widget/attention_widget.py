@@ -23,6 +23,7 @@ from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
 from attnwidget.pictures.fallback import warm_up
 from attnwidget.pictures.methods import AttentionPictures
+from attnwidget.preload import preload_in_notebook, settled
 from attnwidget.progress import importing
 from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
 from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
@@ -641,6 +642,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
 def _load_model():
     """:func:`attnwidget.load_model`, imported with a status line: the first widget of a
     process waits seconds for torch."""
+    settled()  # torch, transformers and spaCy, if a notebook's preload is still loading them
     with importing("torch"):
         # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import load_model
@@ -688,3 +690,8 @@ def _compute(
     if annotations == "spacy" and (pipeline is None or isinstance(pipeline, str)):
         spacy_pipeline(pipeline, progress=True)  # loaded here, with a status line: seconds, once
     return single_input(text, loaded, annotations, target, pipeline=pipeline, window=window)
+
+
+# In a notebook kernel, torch, transformers and spaCy load in the background from here on, while
+# the user writes the cell that makes the first widget (preload.py; ATTNWIDGET_PRELOAD=0: off).
+preload_in_notebook()

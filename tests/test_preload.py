@@ -1,0 +1,125 @@
+"""Preloading in a notebook kernel: torch, transformers and spaCy load while the user writes
+the next cell, so the first widget finds them loaded; nothing of it outside a notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SENTENCE = "The keys that the man left on the table were gone."
+
+
+def _env(**extra: str) -> dict:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        **extra,
+    }
+
+
+@pytest.fixture
+def kernel_with(request):
+    """A real Jupyter kernel started with the environment ``request.param`` adds."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {k: v for k, v in _env(**request.param).items() if k != "ATTNWIDGET_PRELOAD" or request.param}
+    km, kc = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        yield kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def _cell(kc, code: str) -> str:
+    """Run ``code`` and return what it showed: printed text, and the words of the status
+    lines, which a kernel draws as tqdm.notebook's widgets (comm messages and display data)."""
+    printed: list[str] = []
+
+    def keep(msg):
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            printed.append("\n".join(msg["content"]["traceback"]))
+        elif msg["msg_type"] in ("comm_open", "comm_msg", "display_data", "update_display_data"):
+            printed.append(f"\n[{msg['msg_type']}] {json.dumps(msg['content'], default=str)}\n")
+
+    reply = kc.execute_interactive(code, timeout=300, output_hook=keep)
+    assert reply["content"]["status"] == "ok", "".join(printed)
+    return "".join(printed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel_with", [{}], indirect=True)
+def test_a_kernel_preloads_so_the_first_widget_loads_nothing_but_the_model(kernel_with):
+    kc = kernel_with
+    out = _cell(
+        kc, "import sys\nfrom attnwidget import AttentionWidget, OFFLINE_MODEL, preload\nprint(preload.started())"
+    )
+    assert out.strip() == "True"
+    # The user writes the next cell meanwhile; here: wait for the thread to end.
+    _cell(kc, "import threading\nnext(t for t in threading.enumerate() if t.name == 'attnwidget-preload').join(300)")
+    loaded = _cell(
+        kc,
+        "print(sorted(m for m in ('torch', 'transformers.modeling_utils', 'transformers.models.bert.modeling_bert', "
+        "'spacy', 'matplotlib.backends.backend_svg') if m in sys.modules))",
+    )
+    assert "'torch'" in loaded and "modeling_bert" in loaded and "'spacy'" in loaded and "backend_svg" in loaded
+    # The widget cell shows no import or spaCy status line: they were loaded before it ran.
+    out = _cell(
+        kc, f"w = AttentionWidget({SENTENCE!r}, model=OFFLINE_MODEL)\nprint(len(w.tokens), w.syntax is not None)"
+    )
+    assert "importing" not in out and "spaCy pipeline" not in out, out
+    assert "loading model" in out  # the weights are the widget's own work
+    assert out.strip().splitlines()[-1] == "14 True", out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel_with", [{"ATTNWIDGET_PRELOAD": "0"}], indirect=True)
+def test_preload_can_be_turned_off(kernel_with):
+    out = _cell(
+        kernel_with,
+        "import sys\nfrom attnwidget import AttentionWidget, preload\nprint(preload.started(), 'torch' in sys.modules)",
+    )
+    assert out.strip() == "False False"
+
+
+def test_a_script_imports_no_torch_with_the_widget():
+    code = (
+        "import sys\nfrom attnwidget import AttentionWidget, preload\nprint(preload.started(), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False False"
+
+
+def test_a_widget_made_while_the_preload_runs_waits_for_it_and_loads_spacy_once():
+    """Run All: the widget cell comes at once; the two threads never load the same thing twice."""
+    code = (
+        "import spacy\n"
+        "loads = []\n"
+        "real = spacy.load\n"
+        "spacy.load = lambda *a, **k: loads.append(a[0]) or real(*a, **k)\n"
+        "from attnwidget import AttentionWidget, OFFLINE_MODEL, preload\n"
+        f"w = AttentionWidget({SENTENCE!r}, model=OFFLINE_MODEL)\n"
+        "print(preload.started(), str(loads).replace(' ', ''), len(w.tokens) > 5)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(ATTNWIDGET_PRELOAD="1", TQDM_DISABLE="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert out.returncode == 0, out.stderr
+    started, loads, made = out.stdout.strip().splitlines()[-1].split(" ", 2)
+    assert (started, made) == ("True", "True")
+    assert loads.count("'") == 2, f"spaCy loaded {loads}: the widget and the preload each loaded it"

@@ -357,9 +357,9 @@ def stage_tables(staged: Path, stats) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def stage_manifest(staged: Path, stats, manifest: dict) -> None:
-    """summary.txt and, last, manifest.json."""
-    (staged / "summary.txt").write_text(stats.summary.describe() + "\n", encoding="utf-8")
+def stage_manifest(staged: Path, stats, manifest: dict, folder: Path | None = None) -> None:
+    """summary.txt (paths seen from ``folder``, where it is published) and, last, manifest.json."""
+    (staged / "summary.txt").write_text(stats.summary.describe(folder or staged) + "\n", encoding="utf-8")
     (staged / MANIFEST_FILE).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -381,7 +381,7 @@ def write_folder(
             stage_tables(staged, stats)
         if checkpoint is not None:
             checkpoint.stage(staged, stats)
-        stage_manifest(staged, stats, manifest)
+        stage_manifest(staged, stats, manifest, folder.path)
         folder.publish(staged)
     if checkpoint is not None:
         checkpoint.published()

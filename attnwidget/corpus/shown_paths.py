@@ -10,16 +10,29 @@ from pathlib import Path
 JOIN = " + "
 
 
+#: The installed package's folder: its own data (the sample corpus) is shown as ``attnwidget/…``.
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
 def relative_to(path: str, folder: str | Path | None) -> str:
-    """``path`` seen from ``folder`` (each part of a merged ``"a + b"``); unchanged when
-    ``folder`` is None, the path is empty, or no relative path exists (another drive)."""
-    if folder is None or not path:
+    """``path`` seen from ``folder`` (each part of a merged ``"a + b"``); unchanged when the
+    path is empty, or no relative path exists (another drive). With no ``folder`` (a summary
+    printed in a notebook or a terminal): the package's own files as ``attnwidget/…``, files
+    under the working folder relative to it, others as they are."""
+    if not path:
         return path
-    start = os.path.abspath(folder)
-    parts = []
-    for part in path.split(JOIN):
-        try:
-            parts.append(os.path.relpath(os.path.abspath(part), start))
-        except ValueError:  # Windows: another drive
-            parts.append(part)
-    return JOIN.join(parts)
+    return JOIN.join(_relative(part, folder) for part in path.split(JOIN))
+
+
+def _relative(path: str, folder: str | Path | None) -> str:
+    absolute = Path(os.path.abspath(path))
+    if folder is None:
+        if absolute.is_relative_to(PACKAGE):
+            return (Path(PACKAGE.name) / absolute.relative_to(PACKAGE)).as_posix()
+        if not absolute.is_relative_to(Path.cwd()):
+            return path
+        folder = Path.cwd()
+    try:
+        return os.path.relpath(absolute, os.path.abspath(folder))
+    except ValueError:  # Windows: another drive
+        return path

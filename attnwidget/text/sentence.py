@@ -220,6 +220,8 @@ def annotate(
     if annotations is None:
         return align(source, model, truncate=truncate)
     if annotations == "spacy":
+        if not truncate:  # too long for the model: say so before spaCy parses it (seconds, or its own error)
+            align(source, model)
         return align(parse_spacy(source, pipeline), model, truncate=truncate)
     if annotations == "gold":
         sentences = read_conllu(source)

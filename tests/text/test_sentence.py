@@ -110,6 +110,13 @@ def test_text_longer_than_window_errors_or_truncates_when_asked(gpt2_small):
     assert len(s) == 128 and s.truncated
 
 
+def test_a_text_too_long_for_the_model_is_our_error_before_spacy_parses_it(gpt2_small):
+    """Past spaCy's max_length (1,000,000 characters) spaCy would raise its own error first;
+    any text too long for the model gets the model's window error, without a parse."""
+    with pytest.raises(TooLongError, match=r"window is 128"):
+        annotate("word " * 200_001, gpt2_small, annotations="spacy")
+
+
 def test_truncation_keeps_special_tokens(minilm):
     s = align("word " * 600, minilm, truncate=True)
     assert len(s) == 512 and s.tokens[-1] == "[SEP]" and s.truncated

@@ -22,11 +22,12 @@ import { Snapshot, Surface } from "../draw/surface";
 import { marksRelation, paintArcsBeside, paintRelationMarks } from "./dependency_marks";
 
 /**
- * Pixels of line per frame. The screen budget adapts to the measured frame time: a
- * GPU-backed browser soon draws every line, a software-rendered one stays interactive.
+ * Pixels of line per frame. The screen budget follows the measured frame time towards
+ * FRAME_MS: a fast browser soon draws every line, a software-rendered one stays
+ * interactive, and a layer switch costs about one such frame.
  */
 const BUDGET = { start: 1_200_000, min: 150_000, max: 50_000_000, export: 60_000_000 };
-const FRAME_MS = { fast: 35, slow: 80 };
+const FRAME_MS = 28;
 
 export interface PointerHandlers {
   hover(target: Focus | null, ev: MouseEvent): void;
@@ -113,8 +114,10 @@ export class HeadView {
       this.snapshot.store(key, this.surface.canvas); // also waits for the canvas to rasterise
       this.lastStats = stats;
       const ms = performance.now() - t0;
-      if (ms < FRAME_MS.fast && stats.capped) this.budget = Math.min(BUDGET.max, this.budget * 2);
-      else if (ms > FRAME_MS.slow) this.budget = Math.max(BUDGET.min, this.budget * 0.6);
+      // In proportion (the time is nearly linear in pixels of line): growing at most 2x a
+      // frame, shrinking at once (the frame after a slow one is the one a user waits on).
+      const step = Math.min(2, Math.max(0.25, FRAME_MS / Math.max(1, ms)));
+      if (stats.capped || step < 1) this.budget = Math.min(BUDGET.max, Math.max(BUDGET.min, this.budget * step));
     }
     return stats;
   }

@@ -9,18 +9,26 @@ const at = (px: ReturnType<typeof white>, x: number, y: number) =>
   Array.from(px.data.subarray((y * px.width + x) * 4, (y * px.width + x) * 4 + 4));
 const black = (xy: number[], alpha = 1, width = 2): LineGroup => ({ rgb: [0, 0, 0], alpha, width, xy });
 const same = { scale: 1, dx: 0, dy: 0 };
+const INK = [0, 0, 0, 255];
+const PAPER = [255, 255, 255, 255];
+/** Each [x, y, colour]: that pixel is that colour. */
+function expectPixels(px: ReturnType<typeof white>, want: [number, number, number[]][]) {
+  for (const [x, y, colour] of want) expect(at(px, x, y), `pixel ${x}, ${y}`).toEqual(colour);
+}
 
 describe("rasterLines", () => {
   it("covers the pixels a 2 px line covers, and none past its butt ends", () => {
     const px = white(20, 10);
     rasterLines(px, [black([5, 5, 15, 5])], same);
-    expect(at(px, 10, 4)).toEqual([0, 0, 0, 255]);
-    expect(at(px, 10, 5)).toEqual([0, 0, 0, 255]);
-    expect(at(px, 10, 3)).toEqual([255, 255, 255, 255]);
-    expect(at(px, 10, 6)).toEqual([255, 255, 255, 255]);
-    expect(at(px, 4, 5)).toEqual([255, 255, 255, 255]);
-    expect(at(px, 15, 5)).toEqual([255, 255, 255, 255]);
-    expect(at(px, 14, 5)).toEqual([0, 0, 0, 255]);
+    expectPixels(px, [
+      [10, 4, INK],
+      [10, 5, INK],
+      [10, 3, PAPER],
+      [10, 6, PAPER],
+      [4, 5, PAPER],
+      [15, 5, PAPER],
+      [14, 5, INK],
+    ]);
   });
 
   it("draws a group's overlapping lines once (as one canvas stroke), separate groups over each other", () => {
@@ -56,13 +64,15 @@ describe("rasterLines", () => {
     const px = white(40, 20);
     // ratio 2, the window starting at y = 100: the line at y = 105 lands on device row 10
     rasterLines(px, [black([2, 105, 18, 105], 1, 1)], { scale: 2, dx: 0, dy: -200 });
-    expect(at(px, 20, 9)).toEqual([0, 0, 0, 255]);
-    expect(at(px, 20, 10)).toEqual([0, 0, 0, 255]);
-    expect(at(px, 20, 8)).toEqual([255, 255, 255, 255]);
-    expect(at(px, 35, 9)).toEqual([0, 0, 0, 255]);
-    expect(at(px, 4, 9)).toEqual([0, 0, 0, 255]);
-    expect(at(px, 3, 9)).toEqual([255, 255, 255, 255]);
-    expect(at(px, 36, 9)).toEqual([255, 255, 255, 255]);
+    expectPixels(px, [
+      [20, 9, INK],
+      [20, 10, INK],
+      [20, 8, PAPER],
+      [35, 9, INK],
+      [4, 9, INK],
+      [3, 9, PAPER],
+      [36, 9, PAPER],
+    ]);
   });
 
   it("leaves lines outside the pixels alone", () => {

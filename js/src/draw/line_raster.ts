@@ -130,12 +130,12 @@ function stroke(
   const from = Math.max(0, Math.floor(Math.min(mStart, mEnd) - capReach));
   const to = Math.min((steep ? H : W) - 1, Math.ceil(Math.max(mStart, mEnd) + capReach));
   const cLast = (steep ? W : H) - 1;
-  const span = (half + 0.75) / along; // pixels across the line with any coverage, either side, plus slack
-  const hiD = half + 0.5;
+  const hiD = half + 0.5; // a pixel centre this far from the line or farther gets nothing
+  const span = hiD / along; // the same, along the minor axis
   for (let m = from; m <= to; m++) {
     const cc = cStart + (m + 0.5 - mStart) * slope - 0.5;
-    const lo = Math.max(0, Math.floor(cc - span));
-    const hi = Math.min(cLast, Math.ceil(cc + span));
+    const lo = Math.max(0, Math.ceil(cc - span));
+    const hi = Math.min(cLast, Math.floor(cc + span));
     if (lo > hi) continue;
     // Pixel (m, lo)'s centre relative to the line's start.
     const rm = m + 0.5 - mStart;

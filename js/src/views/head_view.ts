@@ -46,7 +46,7 @@ export interface PointerHandlers {
 export class HeadView {
   readonly surface: Surface;
   private spacer: HTMLDivElement;
-  private snapshot = new Snapshot();
+  private snapshot = new Snapshot(true);
   private layout: HeadLayout | null = null;
   private axes: Scene["drawn"] | null = null;
   private labelWidthKey = "";
@@ -64,7 +64,7 @@ export class HeadView {
     this.spacer = host.ownerDocument.createElement("div");
     this.spacer.className = "aw-spacer";
     host.appendChild(this.spacer);
-    this.surface = new Surface(this.spacer, "aw-canvas aw-head", "attention head view: query tokens left, key tokens right");
+    this.surface = new Surface(this.spacer, "aw-canvas aw-head", "attention head view: query tokens left, key tokens right", true);
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));

@@ -92,7 +92,12 @@ export class LongHeadView {
     this.spacer = host.ownerDocument.createElement("div");
     this.spacer.className = "aw-spacer";
     host.appendChild(this.spacer);
-    this.surface = new Surface(this.spacer, "aw-canvas aw-head aw-long-head", "attention head view: query tokens left, key tokens right");
+    this.surface = new Surface(
+      this.spacer,
+      "aw-canvas aw-head aw-long-head",
+      "attention head view: query tokens left, key tokens right",
+      true,
+    );
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => {
       const row = this.hit(ev);

@@ -3,6 +3,7 @@
 // always drawn as text (fillText / escaped <text>), never parsed as markup.
 
 import { hexToRgb } from "./colours";
+import { type LineGroup, rasterLines } from "./line_raster";
 
 /** One line of the head view's line field, in drawing coordinates. */
 export interface FieldLine {
@@ -15,19 +16,42 @@ export interface FieldLine {
   width: number;
 }
 
-/** The lines' end points [x1, y1, x2, y2, …] grouped by key: one stroke or path per group. */
-function groupLines(lines: FieldLine[], keyOf: (l: FieldLine) => string): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
+/** The lines grouped by key, in order of first appearance: one stroke or path per group. */
+function groupLines(lines: FieldLine[], keyOf: (l: FieldLine) => string): { first: FieldLine; xy: number[] }[] {
+  const groups = new Map<string, { first: FieldLine; xy: number[] }>();
   for (const l of lines) {
     const key = keyOf(l);
     let g = groups.get(key);
     if (!g) {
-      g = [];
+      g = { first: l, xy: [] };
       groups.set(key, g);
     }
-    g.push(l.x1, l.y1, l.x2, l.y2);
+    g.xy.push(l.x1, l.y1, l.x2, l.y2);
   }
-  return groups;
+  return [...groups.values()];
+}
+
+/** Alpha steps of a canvas line field: 16 are indistinguishable from continuous alpha. */
+const ALPHA_STEPS = 16;
+
+/**
+ * Pixels of line length (drawing coordinates, within the band y0..y1) above which a
+ * canvas line field is rasterised here (draw/line_raster.ts) instead of stroked: below
+ * it the canvas is as quick and reading the pixels back is not worth it.
+ */
+export const PIXEL_FIELD_MIN = 40_000;
+
+/** Summed length of the lines' parts within y0..y1 (what a frame has to rasterise). */
+export function fieldLength(lines: FieldLine[], y0: number, y1: number): number {
+  let total = 0;
+  for (const l of lines) {
+    const lo = Math.max(y0, Math.min(l.y1, l.y2));
+    const hi = Math.min(y1, Math.max(l.y1, l.y2));
+    if (hi < lo) continue;
+    const dy = Math.abs(l.y2 - l.y1);
+    total += Math.hypot(l.x2 - l.x1, dy) * (dy > 0 ? (hi - lo) / dy : 1);
+  }
+  return total;
 }
 
 export interface TextStyle {
@@ -78,6 +102,8 @@ function pixelCanvas(rgba: Uint8ClampedArray, w: number, h: number): HTMLCanvasE
   return c;
 }
 
+const alphaStep = (a: number) => Math.max(1, Math.round(a * ALPHA_STEPS));
+
 export class CanvasPainter implements Painter {
   readonly visible: { y0: number; y1: number };
 
@@ -98,13 +124,38 @@ export class CanvasPainter implements Painter {
   }
 
   lineField(lines: FieldLine[]) {
-    // Canvas strokes batched by colour, alpha step and width: a few dozen strokes.
-    const groups = groupLines(lines, (l) => `${l.rgb.join(",")}|${Math.max(1, Math.round(l.alpha * 16))}`);
-    for (const [key, xy] of groups) {
-      const [rgb, step] = key.split("|");
-      const a = Number(step) / 16;
-      this.segments(xy, `rgb(${rgb})`, a, 0.8 + 1.8 * a);
+    // Batched by colour and alpha step (the width follows the alpha): a few dozen groups.
+    const groups: LineGroup[] = groupLines(lines, (l) => `${l.rgb.join(",")}|${alphaStep(l.alpha)}`).map(({ first, xy }) => {
+      const alpha = alphaStep(first.alpha) / ALPHA_STEPS;
+      return { rgb: first.rgb, alpha, width: 0.8 + 1.8 * alpha, xy };
+    });
+    if (fieldLength(lines, this.visible.y0, this.visible.y1) < PIXEL_FIELD_MIN) {
+      for (const g of groups) this.segments(g.xy, `rgb(${g.rgb.join(",")})`, g.alpha, g.width);
+      return;
     }
+    this.rasterField(lines, groups);
+  }
+
+  /** The field's lines straight into the pixels under them (read back, composited, written). */
+  private rasterField(lines: FieldLine[], groups: LineGroup[]) {
+    const r = this.ratio;
+    const dy = -this.offsetY * r;
+    let x0 = Infinity;
+    let x1 = -Infinity;
+    for (const l of lines) {
+      x0 = Math.min(x0, l.x1, l.x2);
+      x1 = Math.max(x1, l.x1, l.x2);
+    }
+    const pad = 3; // the widest line's half-width and its anti-aliased edge
+    const { width: cw, height: ch } = this.ctx.canvas;
+    const left = Math.max(0, Math.floor((x0 - pad) * r));
+    const right = Math.min(cw, Math.ceil((x1 + pad) * r));
+    const top = Math.max(0, Math.floor((this.visible.y0 - pad) * r + dy));
+    const bottom = Math.min(ch, Math.ceil((this.visible.y1 + pad) * r + dy));
+    if (right <= left || bottom <= top) return;
+    const px = this.ctx.getImageData(left, top, right - left, bottom - top);
+    rasterLines(px, groups, { scale: r, dx: -left, dy: dy - top });
+    this.ctx.putImageData(px, left, top);
   }
 
   fill(colour: string) {
@@ -205,9 +256,8 @@ export class SvgPainter implements Painter {
   lineField(lines: FieldLine[]) {
     // One <path> per colour, alpha step and width: vector output stays compact.
     const groups = groupLines(lines, (l) => `${l.rgb.join(",")}|${Math.round(l.alpha * 20) / 20}|${Math.round(l.width * 2) / 2}`);
-    for (const [key, xy] of groups) {
-      const [rgb, alpha, width] = key.split("|");
-      this.segments(xy, `rgb(${rgb})`, Number(alpha), Number(width));
+    for (const { first, xy } of groups) {
+      this.segments(xy, `rgb(${first.rgb.join(",")})`, Math.round(first.alpha * 20) / 20, Math.round(first.width * 2) / 2);
     }
   }
 

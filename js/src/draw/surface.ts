@@ -7,11 +7,17 @@ const MAX_PIXELS = 24_000_000;
 
 export class Surface {
   readonly canvas: HTMLCanvasElement;
+  private options: CanvasRenderingContext2DSettings | undefined;
   width = 0;
   height = 0;
   ratio = 1;
 
-  constructor(parent: HTMLElement, className: string, label = "") {
+  /**
+   * `readsPixels`: the view draws into the canvas's pixels (draw/line_raster.ts reads them
+   * back every frame), so the browser keeps this canvas in memory rather than on the GPU.
+   */
+  constructor(parent: HTMLElement, className: string, label = "", readsPixels = false) {
+    this.options = readsPixels ? { willReadFrequently: true } : undefined;
     this.canvas = parent.ownerDocument.createElement("canvas");
     this.canvas.className = className;
     this.canvas.setAttribute("role", "img");
@@ -35,7 +41,7 @@ export class Surface {
       this.canvas.style.width = `${width}px`;
       this.canvas.style.height = `${height}px`;
     }
-    const ctx = this.canvas.getContext("2d")!;
+    const ctx = this.canvas.getContext("2d", this.options)!;
     if (window) return new CanvasPainter(ctx, width, window.fullHeight, ratio, window.offsetY, height);
     return new CanvasPainter(ctx, width, height, ratio);
   }
@@ -52,11 +58,14 @@ export class Snapshot {
   private canvas: HTMLCanvasElement | null = null;
   key = "";
 
+  /** `inMemory`: the copied canvas lives in memory (Surface's `readsPixels`): so does the copy. */
+  constructor(private inMemory = false) {}
+
   store(key: string, source: HTMLCanvasElement) {
     if (!this.canvas) this.canvas = source.ownerDocument.createElement("canvas");
     this.canvas.width = source.width;
     this.canvas.height = source.height;
-    this.canvas.getContext("2d")!.drawImage(source, 0, 0);
+    this.canvas.getContext("2d", this.inMemory ? { willReadFrequently: true } : undefined)!.drawImage(source, 0, 0);
     this.key = key;
   }
 

@@ -132,6 +132,7 @@ export class AttentionApp {
       hover: (t, ev) => this.onHeadHover(t, ev),
       click: (t) => this.onHeadClick(t),
       scroll: () => this.scheduleDraw(),
+      refined: () => this.scheduleDraw(),
     });
     this.matrixView = new MatrixView(this.hosts.matrix, {
       hover: (c, ev) => this.onCellHover(c, ev),

@@ -22,22 +22,31 @@ import { Snapshot, Surface } from "../draw/surface";
 import { marksRelation, paintArcsBeside, paintRelationMarks } from "./dependency_marks";
 
 /**
- * Pixels of line per frame. The screen budget adapts to the measured frame time: a
- * GPU-backed browser soon draws every line, a software-rendered one stays interactive.
+ * Pixels of line per frame. The screen budget follows the measured frame time towards
+ * FRAME_MS: a fast browser soon draws every line, a software-rendered one stays
+ * interactive, and a layer switch costs about one such frame.
  */
 const BUDGET = { start: 1_200_000, min: 150_000, max: 50_000_000, export: 60_000_000 };
-const FRAME_MS = { fast: 35, slow: 80 };
+const FRAME_MS = 28;
+/**
+ * A frame the budget cut short is drawn again, fuller, once the view has been still for
+ * `afterMs` (a layer switch, a scroll): with `times` the frame's budget, and at least the
+ * first paint's. Stepping through layers stays quick; the picture left on screen is full.
+ */
+const REFINE = { afterMs: 250, times: 4 };
 
 export interface PointerHandlers {
   hover(target: Focus | null, ev: MouseEvent): void;
   click(target: Focus | null): void;
   scroll(): void;
+  /** The picture was redrawn fuller (REFINE): the status line's count has changed. */
+  refined(): void;
 }
 
 export class HeadView {
   readonly surface: Surface;
   private spacer: HTMLDivElement;
-  private snapshot = new Snapshot();
+  private snapshot = new Snapshot(true);
   private layout: HeadLayout | null = null;
   private axes: Scene["drawn"] | null = null;
   private labelWidthKey = "";
@@ -45,16 +54,17 @@ export class HeadView {
   private offsetY = 0;
   private lastStats: ViewStats = { lines: 0, total: 0, capped: false };
   private budget = BUDGET.start;
+  private refineTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     host: HTMLElement,
     private scroller: HTMLElement,
-    handlers: PointerHandlers,
+    private handlers: PointerHandlers,
   ) {
     this.spacer = host.ownerDocument.createElement("div");
     this.spacer.className = "aw-spacer";
     host.appendChild(this.spacer);
-    this.surface = new Surface(this.spacer, "aw-canvas aw-head", "attention head view: query tokens left, key tokens right");
+    this.surface = new Surface(this.spacer, "aw-canvas aw-head", "attention head view: query tokens left, key tokens right", true);
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => handlers.hover(this.hit(ev), ev));
     c.addEventListener("mouseleave", (ev) => handlers.hover(null, ev));
@@ -94,8 +104,8 @@ export class HeadView {
     return headLayout(rowAxis.units.length, this.labelW, scene.syntax.hasSyntax, 260, colAxis.units.length);
   }
 
-  /** Draw the rows in view; the no-focus picture is cached until the scene or scroll changes. */
-  render(scene: Scene, hover: Focus | null): ViewStats {
+  /** Size the canvas to the rows in view; the painter and the snapshot key of the no-focus picture. */
+  private frame(scene: Scene): { layout: HeadLayout; p: CanvasPainter; key: string } {
     const layout = this.layoutFor(scene);
     this.layout = layout;
     this.axes = scene.drawn;
@@ -104,19 +114,40 @@ export class HeadView {
     const viewH = Math.min(layout.height, this.scroller.clientHeight || layout.height);
     this.offsetY = Math.max(0, Math.min(this.scroller.scrollTop, layout.height - viewH));
     const p = this.surface.painter(layout.width, viewH, { offsetY: this.offsetY, fullHeight: layout.height });
-    const focus = scene.selected ?? hover; // a locked token wins over the pointer
     const key = `${scene.key}|${scene.palette.name}|${layout.width}x${layout.height}|${this.offsetY}|${viewH}`;
+    return { layout, p, key };
+  }
+
+  /** Draw the rows in view; the no-focus picture is cached until the scene or scroll changes. */
+  render(scene: Scene, hover: Focus | null): ViewStats {
+    clearTimeout(this.refineTimer);
+    const { layout, p, key } = this.frame(scene);
+    const focus = scene.selected ?? hover; // a locked token wins over the pointer
     if (!focus && this.snapshot.restore(key, this.surface.canvas)) return this.lastStats;
     const t0 = performance.now();
     const stats = this.paint(p, scene, focus, layout, this.budget);
     if (!focus) {
-      this.snapshot.store(key, this.surface.canvas); // also waits for the canvas to rasterise
+      this.snapshot.store(key, this.surface.canvas);
       this.lastStats = stats;
       const ms = performance.now() - t0;
-      if (ms < FRAME_MS.fast && stats.capped) this.budget = Math.min(BUDGET.max, this.budget * 2);
-      else if (ms > FRAME_MS.slow) this.budget = Math.max(BUDGET.min, this.budget * 0.6);
+      // In proportion (the time is nearly linear in pixels of line): growing at most 2x a
+      // frame, shrinking at once (the frame after a slow one is the one a user waits on).
+      const step = Math.min(2, Math.max(0.25, FRAME_MS / Math.max(1, ms)));
+      if (stats.capped || step < 1) this.budget = Math.min(BUDGET.max, Math.max(BUDGET.min, this.budget * step));
+      if (stats.capped) this.refineTimer = setTimeout(() => this.refine(scene, key), REFINE.afterMs);
     }
     return stats;
+  }
+
+  /** The still no-focus picture `key` again, with a larger budget (REFINE). */
+  private refine(scene: Scene, key: string) {
+    if (this.snapshot.key !== key || !this.surface.canvas.isConnected) return;
+    const frame = this.frame(scene);
+    if (frame.key !== key) return; // scrolled or resized meanwhile: that frame's own refinement follows
+    const budget = Math.min(BUDGET.max, Math.max(BUDGET.start, this.budget * REFINE.times));
+    this.lastStats = this.paint(frame.p, scene, null, frame.layout, budget);
+    this.snapshot.store(key, this.surface.canvas);
+    this.handlers.refined();
   }
 
   /** The whole view, every row, on a fresh canvas (PNG download). */

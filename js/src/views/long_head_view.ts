@@ -17,6 +17,7 @@ import type { FieldLine } from "../draw/painter";
 import { Surface } from "../draw/surface";
 import type { Palette } from "../draw/theme";
 import { marksRelation, paintArcsBeside, paintRelationMarks } from "./dependency_marks";
+import { type EdgeKey, placeEdgeLabels } from "./edge_labels";
 
 export const ROW = 18;
 const GAP = 260;
@@ -26,6 +27,8 @@ const ARCS_W = 150; // dependency arcs (with syntax)
 const TAG_W = 44; // part-of-speech tag (with syntax)
 /** Arcs that pass over the rows in view are found from the rows this far either side. */
 const ARC_REACH = 64;
+/** Labels of keys off screen: rows of them at each edge, their height and spacing. */
+const EDGE_LABELS = { rows: 3, rowH: 12, gap: 8 };
 /** The square beside a row's share when its head word is among its drawn keys. */
 const HEAD_MARK = { x: 64, size: 4 };
 
@@ -89,7 +92,12 @@ export class LongHeadView {
     this.spacer = host.ownerDocument.createElement("div");
     this.spacer.className = "aw-spacer";
     host.appendChild(this.spacer);
-    this.surface = new Surface(this.spacer, "aw-canvas aw-head aw-long-head", "attention head view: query tokens left, key tokens right");
+    this.surface = new Surface(
+      this.spacer,
+      "aw-canvas aw-head aw-long-head",
+      "attention head view: query tokens left, key tokens right",
+      true,
+    );
     const c = this.surface.canvas;
     c.addEventListener("mousemove", (ev) => {
       const row = this.hit(ev);
@@ -225,7 +233,7 @@ export class LongHeadView {
     const marked: number[] = []; // dashed overlays: lines between a word and its head or dependent
     let tags = 0;
     let found = 0; // rows whose head word is among their drawn keys
-    const edge: { y: number; key: number; up: boolean; colour: string }[] = [];
+    const edge: EdgeKey[] = [];
     let short = 0;
     const focus = scene.locked ?? this.hoverRow;
     for (let row = first; row <= last; row++) {
@@ -255,7 +263,7 @@ export class LongHeadView {
           if (ky < y0 + 4 || ky > y1 - 4) {
             const up = ky < y0 + 4;
             ky = up ? y0 + 4 : y1 - 4;
-            if (!dim) edge.push({ y: ky, key, up, colour: headColour(h) });
+            if (!dim) edge.push({ key, up, colour: headColour(h), weight: w });
           }
           const a = lineAlpha(w); // the short view's strength, as the legend shows it
           lines.push({ x1: xl, y1: y, x2: xr, y2: ky, rgb, alpha: a * (dim ? 0.15 : 1), width: 0.8 + 1.8 * a });
@@ -279,13 +287,18 @@ export class LongHeadView {
       const maxDepth = Math.min(90, arcsRight - NUMBERS_W - 50); // room for labels left of the apex
       hiddenArcLabels = paintArcsBeside(p, palette, near, (u) => u * ROW + ROW / 2, arcsRight, maxDepth);
     }
-    // Keys outside the window, at its edge: arrow and label, once per key.
-    const seen = new Set<number>();
-    for (const e of edge) {
-      if (seen.has(e.key)) continue;
-      seen.add(e.key);
-      const text = `${e.up ? "↑" : "↓"} ${e.key} ${shortLabel(scene.labels[e.key])}`;
-      p.text(text, xr + 8 + (seen.size % 2) * 90, e.y + (e.up ? 6 : -6), { font: SMALL_FONT, colour: e.colour });
+    // Keys outside the window, at its edge: a label each, side by side and stacked inwards,
+    // on a halo over the key labels under them; "+N more" where they do not all fit.
+    const { labels: edgeLabels, merged: edgeMerged } = placeEdgeLabels(
+      edge,
+      { left: xr + 8, right: width - 4, top: y0 + 10, bottom: y1 - 10, ...EDGE_LABELS },
+      (key, up) => `${up ? "↑" : "↓"} ${key} ${shortLabel(scene.labels[key])}`,
+      (text) => p.measure(text, SMALL_FONT),
+      palette.muted,
+    );
+    for (const l of edgeLabels) {
+      p.rect(l.x - 2, l.y - l.h / 2, l.w + 4, l.h, palette.background, 0.85);
+      p.text(l.text, l.x, l.y, { font: SMALL_FONT, colour: l.colour });
     }
     if (this.notice) {
       p.rect(0, y0, width, 28, palette.background, 0.9);
@@ -296,7 +309,19 @@ export class LongHeadView {
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
     const dashed = marked.length / 4;
-    const rows = { first, last, lines: lines.length, waiting, dashed, arcs, tags, found, notice: this.notice };
+    const rows = {
+      first,
+      last,
+      lines: lines.length,
+      waiting,
+      dashed,
+      arcs,
+      tags,
+      found,
+      notice: this.notice,
+      edgeLabels: edgeLabels.length,
+      edgeMerged,
+    };
     if (root) root.dataset.rows = JSON.stringify(rows);
     return { first, last, lines: lines.length, short, dashed, arcs, tags, hiddenArcLabels };
   }

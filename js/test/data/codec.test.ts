@@ -35,6 +35,10 @@ describe("decodeArray", () => {
     expect(Array.from(r.data)).toEqual([7, -9]);
   });
 
+  it("rejects gzip that is not gzip, with nothing left unhandled", async () => {
+    const bad = { buffer: new Uint8Array([31, 139, 8, 0, 1, 2, 3]), dtype: "uint8" as const, shape: [3], compression: "gzip" as const };
+    await expect(decodeArray(bad)).rejects.toThrow();
+  });
   it("rejects a shape that does not match the bytes", async () => {
     await expect(decodeArray({ buffer: new Uint8Array(5), dtype: "uint8", shape: [2, 3] })).rejects.toThrow(/shape/);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { quantiseSqrt } from "../../src/data/codec";
-import { INVISIBLE, linesToDraw, pruneLayer, pruneRow } from "../../src/data/prune";
+import { quantiseSqrt, SQRT_LUT } from "../../src/data/codec";
+import { INVISIBLE, linesToDraw, PruneScratch, pruneBytes, pruneLayer, pruneRow } from "../../src/data/prune";
 import { hideFirst, type LayerMatrix, weight } from "../../src/data/transform";
 
 describe("pruneRow", () => {
@@ -86,5 +86,32 @@ describe("pruneLayer on uint8 planes", () => {
       }
     }
     expect(quantiseSqrt(weight(planes, 1, 3, 5))).toBe(q[(n + 3) * n + 5]);
+  });
+});
+
+describe("pruneBytes", () => {
+  it("keeps exactly what pruneRow keeps of the same weights, ties cut at the share", () => {
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const scratch = new PruneScratch(64);
+    for (let r = 0; r < 300; r++) {
+      // few distinct levels: many ties, so the share often ends inside a level
+      const q = Uint8Array.from({ length: 64 }, () => (next() % 3 === 0 ? 0 : [1, 2, 40, 41, 200, 255][next() % 6]));
+      const w = Float32Array.from(q, (v) => SQRT_LUT[v]);
+      for (const [share, threshold] of [
+        [1, 0],
+        [0.5, 0],
+        [0.73, 0],
+        [0.9, 0.01],
+        [0, 0],
+      ]) {
+        const want = Array.from(pruneRow(w, share, threshold));
+        expect(Array.from(pruneBytes(q, share, threshold, scratch))).toEqual(want);
+        // from = 1: the first column read as 0 (hide_first)
+        const w1 = w.slice();
+        w1[0] = 0;
+        expect(Array.from(pruneBytes(q, share, threshold, scratch, 1))).toEqual(Array.from(pruneRow(w1, share, threshold)));
+      }
+    }
   });
 });

@@ -98,7 +98,7 @@ def _in_notebook() -> bool:
 
 
 def _families(model: Any) -> list[str]:
-    """The transformers modelling modules of the defaults and ``model`` (names, not imports)."""
+    """The models whose modelling code to import: the defaults, and ``model`` if named."""
     names = [OFFLINE_MODEL, DEFAULT_MODEL]
     if isinstance(model, (str, os.PathLike)):
         names.append(str(model))

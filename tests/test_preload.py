@@ -11,32 +11,24 @@ from pathlib import Path
 
 import pytest
 
+from kernels import running_kernel
+
 REPO = Path(__file__).resolve().parents[1]
 SENTENCE = "The keys that the man left on the table were gone."
 
 
 def _env(**extra: str) -> dict:
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        **extra,
-    }
+    """Offline, with only ``extra`` deciding the preload (none set in ours leaks in)."""
+    env = {k: v for k, v in os.environ.items() if k != "ATTNWIDGET_PRELOAD"}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    return {**env, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **extra}
 
 
 @pytest.fixture
 def kernel_with(request):
     """A real Jupyter kernel started with the environment ``request.param`` adds."""
-    from jupyter_client.manager import start_new_kernel
-
-    env = {k: v for k, v in _env(**request.param).items() if k != "ATTNWIDGET_PRELOAD" or request.param}
-    km, kc = start_new_kernel(kernel_name="python3", env=env)
-    try:
+    with running_kernel(_env(**request.param)) as kc:
         yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def _cell(kc, code: str) -> str:

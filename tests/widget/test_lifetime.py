@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from kernels import running_kernel
+
 REPO = Path(__file__).resolve().parents[2]
 
 CYCLES = textwrap.dedent("""
@@ -68,15 +70,8 @@ def test_thirty_closed_widgets_cost_no_more_than_one():
 
 @pytest.fixture
 def kernel():
-    from jupyter_client.manager import start_new_kernel
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    km, kc = start_new_kernel(kernel_name="python3", env=env)
-    try:
+    with running_kernel() as kc:
         yield kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def run_cell(kc, code: str, cell_id: str | None) -> None:

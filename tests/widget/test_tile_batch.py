@@ -160,7 +160,7 @@ def test_a_newer_batch_drops_what_an_older_one_has_not_started(widget):
     done_new, dropped_new, _ = replies["new"]
     assert dropped_new == [] and [(a.r0, a.c0) for a, _ in done_new] == new
     assert sorted(computed) == sorted(old[:workers] + new)  # the shared tile was computed once
-    shared = [t for a, t in done_new if (a.r0, a.c0) == old[-1]][0]
+    shared = next(t for a, t in done_new if (a.r0, a.c0) == old[-1])
     np.testing.assert_array_equal(shared.array, tile_of(store, asks([old[-1]])[0]))
     assert batches.in_flight == 0
 

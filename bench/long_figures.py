@@ -64,7 +64,11 @@ FIGURES = [
     ("zoom_tile_max_ms", "  (max)", "ms"),
     ("zoom_tiles_per_step", "  (tiles per step, median)", ""),
     ("zoom_tile_kernel_ms", "  (kernel per tile, median)", "ms"),
+    ("zoom_batch_kernel_ms", "  (kernel per step's batch, median)", "ms"),
+    ("zoom_fetching_steps", "  (steps fetching, of all steps into tiles)", ""),
     ("zoom_drawn_ms", "zoom step, tiles at hand (median)", "ms"),
+    ("zoom_all_ms", "zoom step, any (median)", "ms"),
+    ("zoom_prefetched_tiles", "  (tiles prefetched while idle)", ""),
     ("hover_ms", "hover (median)", "ms"),
     ("hover_max_ms", "  (max)", "ms"),
     ("hover_kernel_ms", "  (kernel per value, median)", "ms"),
@@ -297,22 +301,32 @@ def zoom_and_hover(fig: dict, page, host) -> None:
     x, y = 120 + 400, 120 + 500  # the plot's corner is at (120, 120): the lower triangle
     steps = []
     for _ in range(40):
-        asked = len(host.log)
+        asked, batched = len(host.log), set(host.batches)
         ms, zoom = page.evaluate(ZOOM_JS, [x, y])
         zoom = json.loads(zoom)
-        steps.append((ms, zoom, [k for what, k in host.log[asked:] if what == "tile"]))
+        # Tiles the step asked for: one request each (single tiles), or batches (not prefetches).
+        singles = [k for what, k in host.log[asked:] if what == "tile"]
+        batches = [b for i, b in host.batches.items() if i not in batched and not b["prefetch"]]
+        tiles = singles + [t for b in batches for t in b.get("tile_ms", [])]
+        steps.append((ms, zoom, tiles, len(singles) + sum(b["asked"] for b in batches), batches))
         if zoom.get("r") == 1 and 1 / zoom["tokensPerPx"] >= 39:
             break
-    # A step that asked for tiles waits for the kernel; the others redraw what the page holds.
-    fetching = [(ms, tiles) for ms, z, tiles in steps if tiles]
+    # A step that asked for tiles waits for the kernel; the others redraw what the page holds
+    # (or what a prefetch brought while the page was idle).
+    fetching = [(ms, tiles, n, batches) for ms, z, tiles, n, batches in steps if n]
     if not fetching:
         raise RuntimeError(f"no zoom step asked for tiles: {steps[-1][1]}")
-    fig["zoom_tile_ms"] = statistics.median(ms for ms, _ in fetching)
-    fig["zoom_tile_max_ms"] = max(ms for ms, _ in fetching)
-    fig["zoom_tiles_per_step"] = statistics.median(len(tiles) for _, tiles in fetching)
-    fig["zoom_tile_kernel_ms"] = statistics.median(k for _, tiles in fetching for k in tiles)
-    at_hand = [ms for ms, z, tiles in steps if not tiles and z.get("r", 0) > 0]
+    fig["zoom_tile_ms"] = statistics.median(ms for ms, *_ in fetching)
+    fig["zoom_tile_max_ms"] = max(ms for ms, *_ in fetching)
+    fig["zoom_tiles_per_step"] = statistics.median(n for _, _, n, _ in fetching)
+    fig["zoom_tile_kernel_ms"] = statistics.median(k for _, tiles, _, _ in fetching for k in tiles)
+    step_batches = [b["ms"] for *_, batches in fetching for b in batches if "ms" in b]
+    fig["zoom_batch_kernel_ms"] = statistics.median(step_batches) if step_batches else None
+    at_hand = [ms for ms, z, _, n, _ in steps if not n and z.get("r", 0) > 0]
     fig["zoom_drawn_ms"] = statistics.median(at_hand) if at_hand else None
+    fig["zoom_all_ms"] = statistics.median(ms for ms, z, *_ in steps if z.get("r", 0) > 0)
+    fig["zoom_fetching_steps"] = f"{len(fetching)} of {len(steps)}"
+    fig["zoom_prefetched_tiles"] = sum(b["asked"] for b in host.batches.values() if b["prefetch"])
     fig["zoom_steps"] = len(steps)
     fig["zoom_notice"] = steps[-1][1].get("notice", "")
     asked = len(host.log)
@@ -395,6 +409,8 @@ def cell(fig: dict, key: str, unit: str) -> str:
     value = fig.get(key)
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     text = (
         f"{value:.0f}"
         if (unit == "ms" and value >= 10) or not unit

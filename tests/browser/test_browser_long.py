@@ -21,7 +21,7 @@ from attnwidget.widget.payload import dequantise_sqrt, quantise_sqrt
 pytestmark = pytest.mark.browser
 
 T = 2048
-PLOT_LEFT, PLOT_TOP, PLOT = 120, 120, 640  # long_matrix_view.ts
+PLOT_LEFT, PLOT_TOP, PLOT = 120, 120, 590  # long_matrix_view.ts: 718 px of stage less the margins
 
 
 def attention(layers=2, heads=4, n=T, seed=0) -> np.ndarray:

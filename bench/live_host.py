@@ -46,7 +46,10 @@ function putBuffers(state, paths, buffers) {
 
 // The slice of anywidget's model the views use (js/src/host/widget_model.ts), over the binding.
 class BridgeModel {
-  constructor(state) { this.state = state; this.handlers = new Map(); this.dirty = {}; this.waiting = new Set(); this.polling = false; }
+  constructor(state) {
+    this.state = state; this.handlers = new Map(); this.dirty = {};
+    this.waiting = new Set(); this.polling = false; // request ids whose replies are due
+  }
   get(name) { return this.state[name]; }
   set(name, value) { this.state[name] = value; this.dirty[name] = value; this.emit(`change:${name}`, value); }
   save_changes() {

@@ -37,17 +37,21 @@ THUMBNAIL_CELLS = 64
 #: "No key" in a uint16 top-k index (rows shorter than k).
 NO_KEY = 0xFFFF
 
-_POOL: ThreadPoolExecutor | None = None
+_POOLS: dict[str, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
+
+
+def core_pool(name: str) -> ThreadPoolExecutor:
+    """The process's pool of one thread per core named ``attnwidget-<name>`` (made on first use)."""
+    with _POOL_LOCK:
+        if name not in _POOLS:
+            _POOLS[name] = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix=f"attnwidget-{name}")
+        return _POOLS[name]
 
 
 def head_pool() -> ThreadPoolExecutor:
     """Threads that summarise heads in parallel (the kernels release the GIL)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="attnwidget-heads")
-        return _POOL
+    return core_pool("heads")
 
 
 def _pool_shut_down(err: RuntimeError) -> bool:

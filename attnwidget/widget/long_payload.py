@@ -146,6 +146,7 @@ class TileAsk:
     r: int
     hide_first: bool = False
     renormalise: bool = False
+    shade: bool = False  # r > 1: send uint8 sqrt shades (what the view draws) instead of float32
 
     @property
     def combine(self) -> str:
@@ -177,6 +178,7 @@ def tile_ask(content: dict, data: AttentionData, layer: int, r0: Any, c0: Any) -
         r=_int(content, "r", 1, max(1, data.num_tokens)),
         hide_first=bool(content.get("hide_first")),
         renormalise=bool(content.get("renormalise")),
+        shade=bool(content.get("shade")),
     )
 
 

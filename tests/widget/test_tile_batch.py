@@ -14,17 +14,13 @@ from attnwidget import AttentionWidget
 from attnwidget.pictures.long_cells import matrix_cells
 from attnwidget.widget.long_payload import TileAsk, tile_of
 from attnwidget.widget.protocol import REPLY, REQUEST
+from attnwidget.widget.quantise import quantise_sqrt
 from attnwidget.widget.tile_batch import TileBatches, tile_pool
 from tests.tiny_models import llama_long
+from tests.widget import test_long_widget
 from tests.widget.test_long_widget import arrays, ask, long_text
 
-
-@pytest.fixture(scope="module")
-def widget():
-    model, tok = llama_long(n_layer=2, n_head=4, n_kv_head=2, window=2048)
-    w = AttentionWidget(long_text(tok, 1200), model=(model, tok), annotations=None)
-    yield w
-    w.close()
+widget = test_long_widget.widget  # the same 1,200-token widget (a fixture of this module too)
 
 
 def ask_tiles(widget, timeout=60, **content):
@@ -111,6 +107,17 @@ def test_pooled_tiles_keep_each_blocks_largest_and_agree_with_the_picture(widget
     cells = matrix_cells(store, 0, [2], (0, 512), (0, 512), hide, hide)
     assert (cells.ry, cells.cx) == (1, 1)
     np.testing.assert_allclose(pooled(cells.values, 4), tile, atol=1e-5, rtol=1e-4)
+
+
+def test_pooled_tiles_can_come_as_the_shades_the_view_draws(widget):
+    reply, buffers = ask_tiles(widget, layer=1, heads=[0, 2], cells=256, r=2, tiles=[[512, 0], [0, 0]], shade=True)
+    got = arrays(reply, buffers)
+    for k, (r0, c0) in enumerate(reply["tiles"]):
+        single, sb = ask(widget, what="tile", layer=1, heads=[0, 2], r0=r0, c0=c0, cells=256, r=2)
+        assert got[f"t{k}"].dtype == np.uint8
+        np.testing.assert_array_equal(got[f"t{k}"], quantise_sqrt(arrays(single, sb)["tile"]))
+    reply, buffers = ask_tiles(widget, layer=1, heads=[0], cells=64, r=1, tiles=[[64, 0]], shade=True)
+    assert arrays(reply, buffers)["t0"].dtype == np.float32  # exact tiles stay weights: hover reads them
 
 
 def test_a_bad_batch_is_refused_at_once(widget):

@@ -50,8 +50,8 @@ export interface Tile {
   cells: number;
   r: number; // tokens per cell: 1 = exact weights
   combine: "mean" | "max"; // how several heads were joined
-  data: Float32Array; // [cells, cells]
-  /** sqrt-quantised data (0..255), made once for drawing (long_matrix_view). */
+  data: Float32Array | null; // [cells, cells]; null: only the shades came (a pooled tile, r > 1)
+  /** sqrt-quantised weights (0..255), the colour ramp's index: what the view draws. */
   shade: Uint8Array;
 }
 
@@ -102,15 +102,16 @@ function gridParams(g: TileGrid) {
   return { layer: g.layer, heads: g.heads, cells: g.cells, r: g.r, hide_first: g.hideFirst, renormalise: g.renormalise };
 }
 
-/** A tile as drawn: its weights and their sqrt shades (the colour ramp's index). */
-export function newTile(r0: number, c0: number, g: TileGrid, combine: Tile["combine"], data: Float32Array): Tile {
+/** A tile as drawn: its weights (if they came) and their sqrt shades, made once here. */
+export function newTile(r0: number, c0: number, g: TileGrid, combine: Tile["combine"], data: Float32Array | Uint8Array): Tile {
+  if (data instanceof Uint8Array) return { r0, c0, cells: g.cells, r: g.r, combine, data: null, shade: data };
   const shade = new Uint8Array(data.length);
   for (let k = 0; k < data.length; k++) shade[k] = Math.round(Math.sqrt(Math.min(1, Math.max(0, data[k]))) * 255);
   return { r0, c0, cells: g.cells, r: g.r, combine, data, shade };
 }
 
 function tileBytes(t: Tile): number {
-  return t.data.byteLength + t.shade.byteLength;
+  return (t.data?.byteLength ?? 0) + t.shade.byteLength;
 }
 
 /** Rows are fetched and kept in chunks of this many. */
@@ -283,7 +284,9 @@ export class LongSource {
     };
     let reply: Reply;
     try {
-      reply = await this.channel.request("tiles", { ...gridParams(g), tiles: corners, view: this.view, prefetch: !!options.prefetch });
+      // shade: pooled tiles come as the sqrt shades drawn (a quarter of float32's bytes).
+      const params = { ...gridParams(g), tiles: corners, view: this.view, prefetch: !!options.prefetch, shade: true };
+      reply = await this.channel.request("tiles", params);
     } catch (err) {
       for (const c of corners) settle(c, (w) => w.reject(err as Error));
       throw err;
@@ -291,7 +294,7 @@ export class LongSource {
     const arrays = await replyArrays(reply);
     const got = reply.content.tiles as number[][];
     got.forEach(([r0, c0], k) => {
-      const value = newTile(r0, c0, g, reply.content.combine, arrays[`t${k}`] as Float32Array);
+      const value = newTile(r0, c0, g, reply.content.combine, arrays[`t${k}`] as Float32Array | Uint8Array);
       this.cache.set(this.tileKey(g, r0 / side, c0 / side), value, tileBytes(value));
       settle([r0, c0], (w) => w.resolve(value), false);
     });

@@ -485,7 +485,7 @@ export class LongMatrixView {
       const ty = Math.floor(row / TILE);
       const tx = Math.floor(col / TILE);
       const t = this.source.peek<Tile>(this.source.tileKey(this.grid(s, 1), ty, tx));
-      if (t) return this.handlers.hover({ row, col, value: t.data[(row - t.r0) * TILE + (col - t.c0)], exact: true, block: 1 }, ev);
+      if (t?.data) return this.handlers.hover({ row, col, value: t.data[(row - t.r0) * TILE + (col - t.c0)], exact: true, block: 1 }, ev);
     }
     try {
       const value = await this.source.value(s.layer, s.heads, row, col, s.hideFirst, s.renormalise);

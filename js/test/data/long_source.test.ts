@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LongSource, type newTile, type TileGrid } from "../../src/data/long_source";
+import { LongSource, newTile, type Tile, type TileGrid } from "../../src/data/long_source";
 import { REPLY, type RequestMessage } from "../../src/data/protocol";
 import { LocalWidgetModel } from "../../src/host/local_widget_model";
 import { covered } from "../../src/views/long_matrix_view";
@@ -26,6 +26,9 @@ class Kernel extends LocalWidgetModel {
     const body = { combine: "mean", tiles: done, dropped, arrays, order: Object.keys(arrays), ms: 1, tile_ms: [] };
     this.emit("msg:custom", { kind: REPLY, id: request.id, ...body }, buffers);
   }
+  refuse(request: RequestMessage, error: string) {
+    this.emit("msg:custom", { kind: REPLY, id: request.id, error }, []);
+  }
 }
 
 const grid: TileGrid = { layer: 2, heads: [1, 3], r: 1, cells: 4, hideFirst: false, renormalise: false };
@@ -49,13 +52,13 @@ describe("LongSource: a zoom step's tiles in one request", () => {
       [side, 0],
       [side, side],
     ]);
-    expect(ask).toMatchObject({ layer: 2, heads: [1, 3], r: 1, cells: 4, hide_first: false, prefetch: false });
+    expect(ask).toMatchObject({ layer: 2, heads: [1, 3], r: 1, cells: 4, hide_first: false, prefetch: false, shade: true });
     expect(source.coming(grid, 1, 1)).toBe(true);
     kernel.replyTiles(ask, ask.tiles as number[][]);
     expect(await done).toEqual({ asked: 3, dropped: 0 });
-    const tile = source.peek<ReturnType<typeof newTile>>(source.tileKey(grid, 1, 1))!;
+    const tile = source.peek<Tile>(source.tileKey(grid, 1, 1))!;
     expect(tile.r0).toBe(side);
-    expect(tile.data[0]).toBeCloseTo(side + side / 1e4);
+    expect(tile.data![0]).toBeCloseTo(side + side / 1e4);
     expect(tile.shade[0]).toBe(255); // sqrt-shaded once, clamped to 1
     // Cached tiles are not asked again; only the new one is.
     void source.tiles(grid, [
@@ -130,9 +133,20 @@ describe("LongSource: a zoom step's tiles in one request", () => {
     const kernel = new Kernel();
     const source = new LongSource(kernel);
     const step = source.tiles(grid, [[0, 0]]);
-    kernel.emit("msg:custom", { kind: REPLY, id: kernel.sent[0].id, error: "this file holds layer 2 at 8 tokens per cell" }, []);
+    kernel.refuse(kernel.sent[0], "this file holds layer 2 at 8 tokens per cell");
     await expect(step).rejects.toThrow("8 tokens per cell");
     expect(source.coming(grid, 0, 0)).toBe(false);
+  });
+});
+
+describe("newTile", () => {
+  it("keeps a pooled tile's shades as they came, and shades float weights once", () => {
+    const shades = Uint8Array.from([0, 16, 255, 128]);
+    const pooledTile = newTile(0, 0, { ...grid, r: 2, cells: 2 }, "max", shades);
+    expect(pooledTile.data).toBeNull();
+    expect(pooledTile.shade).toBe(shades);
+    const exact = newTile(0, 0, { ...grid, cells: 2 }, "mean", Float32Array.from([0, 0.25, 1, 2]));
+    expect(Array.from(exact.shade)).toEqual([0, 128, 255, 255]); // round(sqrt(w) * 255), clamped
   });
 });
 

@@ -1,7 +1,7 @@
 """The kernel's part of a zoom step: its tiles one request at a time (in series and gzipped,
 as the message thread answered single ``tile`` requests) against one ``tiles`` batch (in
-parallel on the tile pool, sent raw, pooled tiles as shades: :mod:`attnwidget.widget.tile_batch`). Prints best-of and median ms, with
-the load average. Queries and keys are random, Llama-3.2-shaped (32 heads of 64 dims, 8 key
+parallel on the tile pool, sent as gzipped uint8 shades: ``widget/tile_batch.py``).
+Prints best-of and median ms, with the load average. Queries and keys are random, Llama-3.2-shaped (32 heads of 64 dims, 8 key
 heads); the layer is summarised first, as in a notebook once the background work is done.
 
     python bench/bench_tiles.py [--tokens 2048 8192] [--repeat 7]

@@ -18,7 +18,8 @@ that a layer is too big to ship (12 x 12 heads at 2,048 tokens: 11 MB gzipped pe
 - ``tiles``: the tiles of one zoom step at once (``tiles``: their ``[r0, c0]`` corners),
   computed in parallel off the kernel's message thread and sent in one reply
   (:mod:`attnwidget.widget.tile_batch`); a newer batch from the same view drops the
-  tiles of older ones that have not started;
+  tiles of older ones that have not started; with ``shade`` the tiles come as uint8 sqrt
+  shades (what the view draws; a hovered cell's exact weight is a ``value``);
 - ``value``: one cell's exact weight (mean of the selected heads).
 
 Tiles and values take ``hide_first`` (key 0 reads as 0) and ``renormalise`` (each row
@@ -146,7 +147,7 @@ class TileAsk:
     r: int
     hide_first: bool = False
     renormalise: bool = False
-    shade: bool = False  # r > 1: send uint8 sqrt shades (what the view draws) instead of float32
+    shade: bool = False  # send uint8 sqrt shades (what the view draws) instead of float32 weights
 
     @property
     def combine(self) -> str:

@@ -50,7 +50,7 @@ export interface Tile {
   cells: number;
   r: number; // tokens per cell: 1 = exact weights
   combine: "mean" | "max"; // how several heads were joined
-  data: Float32Array | null; // [cells, cells]; null: only the shades came (a pooled tile, r > 1)
+  data: Float32Array | null; // [cells, cells]; null: only the shades came (a batch's tile)
   /** sqrt-quantised weights (0..255), the colour ramp's index: what the view draws. */
   shade: Uint8Array;
 }
@@ -284,7 +284,8 @@ export class LongSource {
     };
     let reply: Reply;
     try {
-      // shade: pooled tiles come as the sqrt shades drawn (a quarter of float32's bytes).
+      // shade: tiles come as the sqrt shades drawn (gzipped, a tenth of float32's bytes); a
+      // hovered cell's exact weight is asked for on its own (value).
       const params = { ...gridParams(g), tiles: corners, view: this.view, prefetch: !!options.prefetch, shade: true };
       reply = await this.channel.request("tiles", params);
     } catch (err) {

@@ -247,6 +247,11 @@ export class LongSource {
     });
   }
 
+  /** Tiles asked for in batches and not yet in. */
+  get waitingTiles(): number {
+    return this.waiting.size;
+  }
+
   /** Whether tile (ty, tx) is cached, or asked for by the latest batch (it comes with that reply). */
   coming(g: TileGrid, ty: number, tx: number): boolean {
     const key = this.tileKey(g, ty, tx);

@@ -227,7 +227,8 @@ export class LongMatrixView {
    */
   private prefetch(scene: LongMatrixScene) {
     const here = `${scene.layer}|${scene.heads}|${scene.hideFirst}|${scene.renormalise}|${this.scale}|${this.x0}|${this.y0}`;
-    if (here === this.prefetched) return;
+    // One prefetch at a time (a drag redraws at every move): its reply redraws, and the view then asks anew.
+    if (here === this.prefetched || this.source.waitingTiles) return;
     this.prefetched = here;
     const [px, py] = this.anchor ?? [this.plot / 2, this.plot / 2];
     const wanted = new Map<number, [number, number][]>();

@@ -54,8 +54,10 @@ describe("LongSource: a zoom step's tiles in one request", () => {
     ]);
     expect(ask).toMatchObject({ layer: 2, heads: [1, 3], r: 1, cells: 4, hide_first: false, prefetch: false, shade: true });
     expect(source.coming(grid, 1, 1)).toBe(true);
+    expect(source.waitingTiles).toBe(3);
     kernel.replyTiles(ask, ask.tiles as number[][]);
     expect(await done).toEqual({ asked: 3, dropped: 0 });
+    expect(source.waitingTiles).toBe(0);
     const tile = source.peek<Tile>(source.tileKey(grid, 1, 1))!;
     expect(tile.r0).toBe(side);
     expect(tile.data![0]).toBeCloseTo(side + side / 1e4);

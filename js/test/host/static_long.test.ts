@@ -16,7 +16,6 @@ const bundle = {
 const w = (i: number, j: number) => SQRT_LUT[q[i * n + j]];
 const grid = { layer: 0, heads: [0], cells: 2, r: 1 };
 
-// biome-ignore lint/suspicious/noExplicitAny: a reply body's arrays
 const tileOf = (body: any, name: string) => body.arrays[name].buffer as Uint8Array;
 const floats = (bytes: Uint8Array) => new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 

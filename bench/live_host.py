@@ -46,14 +46,20 @@ function putBuffers(state, paths, buffers) {
 
 // The slice of anywidget's model the views use (js/src/host/widget_model.ts), over the binding.
 class BridgeModel {
-  constructor(state) { this.state = state; this.handlers = new Map(); this.dirty = {}; }
+  constructor(state) {
+    this.state = state; this.handlers = new Map(); this.dirty = {};
+    this.waiting = new Set(); this.polling = false; // request ids whose replies are due
+  }
   get(name) { return this.state[name]; }
   set(name, value) { this.state[name] = value; this.dirty[name] = value; this.emit(`change:${name}`, value); }
   save_changes() {
     const state = this.dirty; this.dirty = {};
     if (Object.keys(state).length) this.toKernel({ method: "update", state, buffer_paths: [] });
   }
-  send(content) { this.toKernel({ method: "custom", content }); }
+  send(content) {
+    if (content?.kind === "attnwidget:request") this.waiting.add(content.id);
+    this.toKernel({ method: "custom", content });
+  }
   on(event, cb) { if (!this.handlers.has(event)) this.handlers.set(event, new Set()); this.handlers.get(event).add(cb); }
   off(event, cb) {
     if (!event) this.handlers.clear();
@@ -65,6 +71,16 @@ class BridgeModel {
     window.awSent += JSON.stringify(data).length;
     this.receive(await window.awKernel(data));
   }
+  // A reply the kernel sends later (batched tiles, from a worker thread): polled while one is due.
+  async poll() {
+    if (this.polling) return;
+    this.polling = true;
+    while (this.waiting.size) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      this.receive(await window.awTake());
+    }
+    this.polling = false;
+  }
   receive(messages) {
     for (const m of messages) {
       window.awReceived += m.size;
@@ -75,8 +91,12 @@ class BridgeModel {
         putBuffers(data.state, data.buffer_paths ?? [], buffers);
         for (const [k, v] of Object.entries(data.state)) { this.state[k] = v; this.emit(`change:${k}`, v); }
         this.emit("change");
-      } else if (data.method === "custom") this.emit("msg:custom", data.content, buffers);
+      } else if (data.method === "custom") {
+        if (data.content?.kind === "attnwidget:reply") this.waiting.delete(data.content.id);
+        this.emit("msg:custom", data.content, buffers);
+      }
     }
+    if (this.waiting.size) this.poll();
   }
 }
 
@@ -148,6 +168,10 @@ class LiveHost:
         self.sent = 0  # bytes the page sent
         self.kernel_s = 0.0  # time the widget took answering the page, all messages
         self.log: list[tuple[str, float]] = []  # (request's what or update, ms) per message from the page
+        # Batched tile requests (answered later, from the kernel's workers): per request id,
+        # whether a prefetch, tiles asked, and from its reply the tiles dropped, the batch's
+        # ms and each tile's ms.
+        self.batches: dict[int, dict] = {}
 
     def take(self) -> list[tuple[str, str, dict, list]]:
         with BenchComm.lock:
@@ -171,6 +195,7 @@ class LiveHost:
 
         page.route(ORIGIN + "/**", serve)
         page.expose_function("awKernel", self.to_kernel)
+        page.expose_function("awTake", self.later)
         page.goto(ORIGIN + "/index.html")
         page.wait_for_function("() => typeof window.awMount === 'function'")
         self.comm = widget.comm
@@ -192,10 +217,26 @@ class LiveHost:
         """One message from the page, handled as the kernel's comm would; what the widget sent back."""
         self.sent += len(json.dumps(data).encode())
         t0 = time.perf_counter()
+        content = data.get("content", {})
+        if content.get("what") == "tiles":
+            self.batches[content["id"]] = {"prefetch": bool(content.get("prefetch")), "asked": len(content["tiles"])}
         self.comm.handle_msg({"content": {"data": data}, "buffers": []})
-        out = [for_page(d, b) for cid, kind, d, b in self.take() if kind == "comm_msg" and cid == self.comm.comm_id]
+        out = self.later()
         took = time.perf_counter() - t0
         self.kernel_s += took
-        self.log.append((data.get("content", {}).get("what") or data.get("method", "?"), took * 1e3))
+        self.log.append((content.get("what") or data.get("method", "?"), took * 1e3))
+        return out
+
+    def later(self) -> list[dict]:
+        """What the widget sent the page since it last looked (replies from worker threads too)."""
+        out = []
+        for cid, kind, d, b in self.take():
+            if kind != "comm_msg" or cid != self.comm.comm_id:
+                continue
+            reply = d.get("content") or {}
+            batch = self.batches.get(reply.get("id")) if "tile_ms" in reply else None
+            if batch is not None:
+                batch.update(dropped=len(reply["dropped"]), ms=reply["ms"], tile_ms=reply["tile_ms"])
+            out.append(for_page(d, b))
         self.received += sum(m["size"] for m in out)
         return out

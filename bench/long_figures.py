@@ -24,6 +24,7 @@ from pathlib import Path
 
 from long_inputs import (
     CELL_HOVER_JS,
+    HEADS_JS,
     HOVER_JS,
     SCROLL_JS,
     SWITCH_UNTIL_SHOWN_JS,
@@ -64,7 +65,14 @@ FIGURES = [
     ("zoom_tile_max_ms", "  (max)", "ms"),
     ("zoom_tiles_per_step", "  (tiles per step, median)", ""),
     ("zoom_tile_kernel_ms", "  (kernel per tile, median)", "ms"),
+    ("zoom_batch_kernel_ms", "  (kernel per step's batch, median)", "ms"),
+    ("zoom_fetching_steps", "  (steps fetching, of all steps into tiles)", ""),
     ("zoom_drawn_ms", "zoom step, tiles at hand (median)", "ms"),
+    ("zoom_all_ms", "zoom step, any (median)", "ms"),
+    ("zoom_prefetched_tiles", "  (tiles prefetched while idle)", ""),
+    ("heads_tiles_ms", "other heads while zoomed in, all tiles fetched (median)", "ms"),
+    ("heads_tiles", "  (tiles fetched, median)", ""),
+    ("heads_update_ms", "  (kernel's part: the heads update, median)", "ms"),
     ("hover_ms", "hover (median)", "ms"),
     ("hover_max_ms", "  (max)", "ms"),
     ("hover_kernel_ms", "  (kernel per value, median)", "ms"),
@@ -279,8 +287,9 @@ def layer_switches(fig: dict, page, host=None, prefix: str = "") -> None:
 
 
 def zoom_and_hover(fig: dict, page, host) -> None:
-    """A long input's matrix view: wheel steps down to single cells, then hovering cells (exact
-    values from the kernel). A short one has the whole layer in the browser: hover the head view."""
+    """A long input's matrix view: wheel steps down to single cells, twice (the second time at
+    another point, from the whole matrix), then hovering cells (exact values from the kernel).
+    A short one has the whole layer in the browser: hover the head view."""
     long = page.evaluate("() => window.awModel.get('_layer_data')?.packing === 'summary'")
     if not long:
         n = fig["tokens"]
@@ -295,25 +304,49 @@ def zoom_and_hover(fig: dict, page, host) -> None:
     page.click(".aw-tab[data-view='matrix']")
     page.wait_for_function("() => document.querySelector('.aw-root').dataset.zoom")
     x, y = 120 + 400, 120 + 500  # the plot's corner is at (120, 120): the lower triangle
-    steps = []
-    for _ in range(40):
-        asked = len(host.log)
+    steps, switches = [], []
+    for _ in range(80):
+        if steps and steps[-1][1].get("r") == 1 and 1 / steps[-1][1]["tokensPerPx"] >= 39:
+            if (x, y) != (120 + 400, 120 + 500):
+                break
+            # Again from the whole matrix at another point: what the last zoom prefetched is off to the side.
+            page.focus(".aw-long-matrix")
+            page.keyboard.press("0")
+            x, y = 120 + 150, 120 + 540
+        asked, batched = len(host.log), set(host.batches)
         ms, zoom = page.evaluate(ZOOM_JS, [x, y])
         zoom = json.loads(zoom)
-        steps.append((ms, zoom, [k for what, k in host.log[asked:] if what == "tile"]))
-        if zoom.get("r") == 1 and 1 / zoom["tokensPerPx"] >= 39:
-            break
-    # A step that asked for tiles waits for the kernel; the others redraw what the page holds.
-    fetching = [(ms, tiles) for ms, z, tiles in steps if tiles]
-    if not fetching:
-        raise RuntimeError(f"no zoom step asked for tiles: {steps[-1][1]}")
-    fig["zoom_tile_ms"] = statistics.median(ms for ms, _ in fetching)
-    fig["zoom_tile_max_ms"] = max(ms for ms, _ in fetching)
-    fig["zoom_tiles_per_step"] = statistics.median(len(tiles) for _, tiles in fetching)
-    fig["zoom_tile_kernel_ms"] = statistics.median(k for _, tiles in fetching for k in tiles)
-    at_hand = [ms for ms, z, tiles in steps if not tiles and z.get("r", 0) > 0]
+        # Tiles the step asked for: one request each (single tiles), or batches (not prefetches).
+        singles = [k for what, k in host.log[asked:] if what == "tile"]
+        batches = [b for i, b in host.batches.items() if i not in batched and not b["prefetch"]]
+        tiles = singles + [t for b in batches for t in b.get("tile_ms", [])]
+        steps.append((ms, zoom, tiles, len(singles) + sum(b["asked"] for b in batches), batches))
+        if zoom.get("r") == 1 and not switches:
+            switches = other_heads(page, host)
+    # A step that asked for tiles waits for the kernel; the others redraw what the page holds
+    # (or what a prefetch brought while the page was idle).
+    fetching = [(ms, tiles, n, batches) for ms, z, tiles, n, batches in steps if n]
+    if not any(z.get("r", 0) > 0 for _, z, *_ in steps):
+        raise RuntimeError(f"no zoom step reached the tiles: {steps[-1][1]}")
+    if fetching:
+        fig["zoom_tile_ms"] = statistics.median(ms for ms, *_ in fetching)
+        fig["zoom_tile_max_ms"] = max(ms for ms, *_ in fetching)
+        fig["zoom_tiles_per_step"] = statistics.median(n for _, _, n, _ in fetching)
+        kernel = [k for _, tiles, _, _ in fetching for k in tiles]
+        fig["zoom_tile_kernel_ms"] = statistics.median(kernel) if kernel else None
+    else:
+        fig["zoom_note"] = "no zoom step waited for tiles: idle prefetches had brought them all"
+    step_batches = [b["ms"] for *_, batches in fetching for b in batches if "ms" in b]
+    fig["zoom_batch_kernel_ms"] = statistics.median(step_batches) if step_batches else None
+    at_hand = [ms for ms, z, _, n, _ in steps if not n and z.get("r", 0) > 0]
     fig["zoom_drawn_ms"] = statistics.median(at_hand) if at_hand else None
+    fig["zoom_all_ms"] = statistics.median(ms for ms, z, *_ in steps if z.get("r", 0) > 0)
+    fig["zoom_fetching_steps"] = f"{len(fetching)} of {len(steps)}"
+    fig["zoom_prefetched_tiles"] = sum(b["asked"] for b in host.batches.values() if b["prefetch"])
     fig["zoom_steps"] = len(steps)
+    fig["heads_tiles_ms"] = statistics.median(ms for ms, _, _ in switches)
+    fig["heads_tiles"] = statistics.median(n for _, n, _ in switches)
+    fig["heads_update_ms"] = statistics.median(u for _, _, u in switches)
     fig["zoom_notice"] = steps[-1][1].get("notice", "")
     asked = len(host.log)
     hovers = [page.evaluate(CELL_HOVER_JS, [x - 60 + dx, y + 3]) for dx in range(0, 120, 10)]
@@ -322,6 +355,21 @@ def zoom_and_hover(fig: dict, page, host) -> None:
     fig["hover_ms"] = statistics.median(h[0] for h in hovers)
     fig["hover_max_ms"] = max(h[0] for h in hovers)
     fig["hover_text"] = hovers[-1][1]
+
+
+def other_heads(page, host) -> list[tuple[float, int, float]]:
+    """Other heads at the first exact zoom step (a view of ~3 x 3 tiles): every tile in view
+    is new, nothing prefetched serves. [(ms until drawn, tiles asked, the kernel's ms on the
+    heads update)]."""
+    switches = []
+    for heads in ([0], [1], [2, 3], [4], [0, 1, 2]):
+        asked, batched = len(host.log), set(host.batches)
+        ms, _ = page.evaluate(HEADS_JS, heads)
+        singles = [k for what, k in host.log[asked:] if what == "tile"]
+        update = sum(k for what, k in host.log[asked:] if what == "update")
+        batches = [b for i, b in host.batches.items() if i not in batched and not b["prefetch"]]
+        switches.append((ms, len(singles) + sum(b["asked"] for b in batches), update))
+    return switches
 
 
 def browser_memory(fig: dict, page) -> None:
@@ -395,6 +443,8 @@ def cell(fig: dict, key: str, unit: str) -> str:
     value = fig.get(key)
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     text = (
         f"{value:.0f}"
         if (unit == "ms" and value >= 10) or not unit

@@ -127,6 +127,27 @@ ZOOM_JS = """async ([x, y]) => {
   return [performance.now() - t0, root.dataset.zoom];
 }"""
 
+#: Choose other heads while the long matrix view is zoomed in (as the head chips do); [ms
+#: until every tile of the new heads in view is drawn, the zoom state then]. Nothing of
+#: the new heads is at hand: every tile in view is fetched.
+HEADS_JS = """async (heads) => {
+  const root = document.querySelector('.aw-root');
+  const t0 = performance.now();
+  window.awModel.set('heads', heads);
+  window.awModel.save_changes();
+  let waited = false;
+  await new Promise((resolve, reject) => {
+    const check = () => {
+      if (performance.now() - t0 > 60000) return reject(new Error('heads: tiles not drawn in 60 s'));
+      const z = JSON.parse(root.dataset.zoom || '{}');
+      waited ||= z.missing > 0;
+      waited && (z.missing === 0 || z.notice) ? resolve() : requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  });
+  return [performance.now() - t0, root.dataset.zoom];
+}"""
+
 #: Hover a cell of the long matrix view; [ms until its tooltip shows, the tooltip's text].
 CELL_HOVER_JS = """async ([x, y]) => {
   const root = document.querySelector('.aw-root');

@@ -37,17 +37,21 @@ THUMBNAIL_CELLS = 64
 #: "No key" in a uint16 top-k index (rows shorter than k).
 NO_KEY = 0xFFFF
 
-_POOL: ThreadPoolExecutor | None = None
+_POOLS: dict[str, ThreadPoolExecutor] = {}
 _POOL_LOCK = threading.Lock()
+
+
+def core_pool(name: str) -> ThreadPoolExecutor:
+    """The process's pool of one thread per core named ``attnwidget-<name>`` (made on first use)."""
+    with _POOL_LOCK:
+        if name not in _POOLS:
+            _POOLS[name] = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix=f"attnwidget-{name}")
+        return _POOLS[name]
 
 
 def head_pool() -> ThreadPoolExecutor:
     """Threads that summarise heads in parallel (the kernels release the GIL)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max(1, os.cpu_count() or 1), thread_name_prefix="attnwidget-heads")
-        return _POOL
+    return core_pool("heads")
 
 
 def _pool_shut_down(err: RuntimeError) -> bool:
@@ -86,6 +90,13 @@ class LayerSummary:
             for a in (self.overview, self.overview_hf, self.top, self.weights, self.covered, self.first, self.m, self.z)
             if a is not None
         )
+
+
+def first_scale(first: np.ndarray) -> np.ndarray:
+    """Each row's factor once key 0 is left out and the rest renormalised (1 where all the
+    mass was on key 0: nothing to rescale), as the pictures and the 512-token views do."""
+    first = np.asarray(first, np.float32)
+    return np.where(first < 1, 1.0 / np.maximum(1.0 - first, 1e-9), 1.0).astype(np.float32)
 
 
 class AttentionStore:
@@ -205,14 +216,28 @@ class AttentionStore:
             out[layer] = max_pool(self.overview(layer, hide_first), factor, cells)
         return out, factor * self.block
 
-    def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
+    def window(
+        self,
+        layer: int,
+        head: int,
+        r0: int,
+        c0: int,
+        cells: int,
+        r: int,
+        hide_first: bool = False,
+        renormalise: bool = False,
+    ) -> np.ndarray:
         """float32 ``[cells, cells]``: the largest weight of each ``r x r`` block of rows ``r0..``,
-        columns ``c0..`` (r = 1: the exact weights); zero past the matrix's edge."""
+        columns ``c0..`` (r = 1: the exact weights); zero past the matrix's edge.
+        ``hide_first``: key 0 reads as 0 (and is no block's largest); with ``renormalise``
+        each row is divided by its mass without key 0, as the views' hide_first does."""
         raise NotImplementedError
 
-    def value(self, layer: int, head: int, i: int, j: int) -> float:
-        """The exact weight of query ``i`` on key ``j``."""
-        return float(self.window(layer, head, i, j, 1, 1)[0, 0])
+    def value(
+        self, layer: int, head: int, i: int, j: int, hide_first: bool = False, renormalise: bool = False
+    ) -> float:
+        """The exact weight of query ``i`` on key ``j`` (``hide_first``/``renormalise`` as :meth:`window`)."""
+        return float(self.window(layer, head, i, j, 1, 1, hide_first, renormalise)[0, 0])
 
     def _summarise(self, layer: int) -> LayerSummary:
         raise NotImplementedError
@@ -277,8 +302,23 @@ class DenseStore(AttentionStore):
         list(head_pool().map(head, range(self.num_heads)))
         return self._finish(pooled, pooled_hf, top, weights, covered, first)
 
-    def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
+    def window(
+        self,
+        layer: int,
+        head: int,
+        r0: int,
+        c0: int,
+        cells: int,
+        r: int,
+        hide_first: bool = False,
+        renormalise: bool = False,
+    ) -> np.ndarray:
         a = self.attention[layer, head, r0 : r0 + cells * r, c0 : c0 + cells * r]
         out = np.zeros((cells * r, cells * r), np.float32)
         out[: a.shape[0], : a.shape[1]] = a
+        if hide_first:
+            if c0 == 0:
+                out[:, 0] = 0.0
+            if renormalise:
+                out[: a.shape[0]] *= first_scale(self.attention[layer, head, r0 : r0 + a.shape[0], 0])[:, None]
         return out.reshape(cells, r, cells, r).max(axis=(1, 3)) if r > 1 else out

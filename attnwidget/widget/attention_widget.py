@@ -32,7 +32,7 @@ from attnwidget.widget.export import EXPORTED_TRAITS, WidgetSnapshot, save_html,
 from attnwidget.widget.js_bundles import esm
 from attnwidget.widget.lifetime import ClosingWidget
 from attnwidget.widget.long_export import MAX_BYTES
-from attnwidget.widget.long_payload import BadRequest, answer, store_thumbnails, summarised, synced_layer
+from attnwidget.widget.long_payload import BadRequest, answer, store_thumbnails, summarised, synced_layer, tile_asks
 from attnwidget.widget.model_input import NEEDS_MODEL, generation_input, make_data, pair_input, single_input
 from attnwidget.widget.payload import (
     AttentionData,
@@ -41,7 +41,8 @@ from attnwidget.widget.payload import (
     payload_size,
     thumbnails_payload,
 )
-from attnwidget.widget.protocol import index, lifted, reply_to, split_buffers
+from attnwidget.widget.protocol import REPLY, index, lifted, reply_to, split_buffers
+from attnwidget.widget.tile_batch import TileBatches, tiles_reply
 
 #: The blocks of a sentence pair, queries->keys.
 PAIR_FILTERS = values(PairFilter)
@@ -198,6 +199,9 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     def _free(self) -> None:
         # Attention (with its thumbnails), the model input and its captured vectors, the
         # generation, and the synced payloads: everything sized by the input.
+        batches = self.__dict__.pop("_tile_batches_", None)
+        if batches is not None:
+            batches.close()  # tiles not started are dropped; no reply after the close
         for data in getattr(self, "_kinds", {}).values():
             if data._store is not None:
                 data._store.close()  # stops background summaries
@@ -591,6 +595,8 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     def _on_request(self, _widget, content, _buffers) -> None:
         if self.closed:
             return  # a request that was on its way when the widget closed has no one to answer
+        if isinstance(content, dict) and content.get("what") == "tiles":
+            return self._tiles_request(content)
         handlers = {"thumbnails": self._thumbnails_reply, "layer": self._layer_reply, "neuron": self._neuron_reply}
         for what in ("overview", "rows", "tile", "value"):  # a long input's summaries and exact tiles
             handlers[what] = self._store_reply
@@ -598,6 +604,30 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         if answer_ is not None:
             reply, buffers = answer_
             self.send(reply, buffers=buffers)
+
+    def _tiles_request(self, content: dict) -> None:
+        """A zoom step's tiles, computed in parallel; the reply is sent when they are done
+        (from a worker thread: this one is free for the next request, which may drop them)."""
+        try:
+            data = self._data
+            asks = tile_asks(data, content)
+        except (AttnWidgetError, BadRequest) as exc:
+            self.send({"kind": REPLY, "id": content.get("id"), "error": str(exc)})
+            return
+
+        def send(done, dropped, error, ms) -> None:
+            if not self.closed:
+                reply, buffers = tiles_reply(content, done, dropped, error, ms)
+                self.send(reply, buffers=buffers)
+
+        self._tile_batches.submit(str(content.get("view", "")), data.store, asks, send)
+
+    @property
+    def _tile_batches(self) -> TileBatches:
+        batches = self.__dict__.get("_tile_batches_")
+        if batches is None:
+            batches = self.__dict__["_tile_batches_"] = TileBatches()
+        return batches
 
     def _store_reply(self, content: dict) -> tuple[dict, list[bytes]]:
         """A long input's overview, strongest keys of some rows, an exact tile or one value."""

@@ -15,12 +15,21 @@ that a layer is too big to ship (12 x 12 heads at 2,048 tokens: 11 MB gzipped pe
   exact weights at r = 1 (the mean of the selected heads), the largest weight of each
   block above (the largest of the selected heads: a block's mean over heads cannot be
   made from per-head maxima);
+- ``tiles``: the tiles of one zoom step at once (``tiles``: their ``[r0, c0]`` corners),
+  computed in parallel off the kernel's message thread and sent in one reply
+  (:mod:`attnwidget.widget.tile_batch`); a newer batch from the same view drops the
+  tiles of older ones that have not started; with ``shade`` the tiles come as uint8 sqrt
+  shades (what the view draws; a hovered cell's exact weight is a ``value``);
 - ``value``: one cell's exact weight (mean of the selected heads).
+
+Tiles and values take ``hide_first`` (key 0 reads as 0) and ``renormalise`` (each row
+divided by its mass without key 0), as the 512-token views and the pictures apply them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,6 +41,8 @@ LONG_TOKENS = 1024
 #: Largest tile side and rows per request (a request is answered in one message).
 MAX_CELLS = 512
 MAX_ROWS = 1024
+#: Most tiles one ``tiles`` request asks for (a zoom step needs ~8; a prefetch up to 24).
+MAX_TILES = 64
 #: Overview replies kept gzipped (each ~3 MB at 8,192 tokens x 32 heads).
 KEPT_OVERVIEWS = 4
 
@@ -111,32 +122,89 @@ def answer(data: AttentionData, what: str, content: dict) -> tuple[dict, list[by
             },
         )
     if what == "tile":
-        heads = _heads(content, data)
-        cells = _int(content, "cells", 1, MAX_CELLS)
-        r = _int(content, "r", 1, max(1, data.num_tokens))
-        r0 = _int(content, "r0", 0, data.num_tokens - 1)
-        c0 = _int(content, "c0", 0, data.num_keys - 1)
-        tiles = [store.window(layer, h, r0, c0, cells, r) for h in heads]
-        tile = np.mean(tiles, axis=0) if r == 1 else np.max(tiles, axis=0)
-        return _arrays(
-            {
-                "layer": layer,
-                "heads": heads,
-                "r0": r0,
-                "c0": c0,
-                "cells": cells,
-                "r": r,
-                "combine": "mean" if r == 1 or len(heads) == 1 else "max",
-            },
-            {"tile": tile.astype(np.float32)},
-        )
+        ask = tile_ask(content, data, layer, content.get("r0"), content.get("c0"))
+        return _arrays(ask.body(), {"tile": tile_of(store, ask)})
     if what == "value":
         heads = _heads(content, data)
         i = _int(content, "i", 0, data.num_tokens - 1)
         j = _int(content, "j", 0, data.num_keys - 1)
-        value = float(np.mean([store.value(layer, h, i, j) for h in heads]))
+        hide, renormalise = bool(content.get("hide_first")), bool(content.get("renormalise"))
+        value = float(np.mean([store.value(layer, h, i, j, hide, renormalise) for h in heads]))
         return {"layer": layer, "heads": heads, "i": i, "j": j, "value": value}, []
     raise BadRequest(f"unknown request {what!r}")
+
+
+@dataclass(frozen=True)
+class TileAsk:
+    """One tile asked for: its grid (layer, heads, side, tokens a cell, hide_first) and corner;
+    equal asks have equal answers (a batch shares a tile with the one before it)."""
+
+    layer: int
+    heads: tuple[int, ...]
+    r0: int
+    c0: int
+    cells: int
+    r: int
+    hide_first: bool = False
+    renormalise: bool = False
+    shade: bool = False  # send uint8 sqrt shades (what the view draws) instead of float32 weights
+
+    @property
+    def combine(self) -> str:
+        return "mean" if self.r == 1 or len(self.heads) == 1 else "max"
+
+    def body(self) -> dict:
+        return {
+            "layer": self.layer,
+            "heads": list(self.heads),
+            "r0": self.r0,
+            "c0": self.c0,
+            "cells": self.cells,
+            "r": self.r,
+            "combine": self.combine,
+            "hide_first": self.hide_first,
+            "renormalise": self.renormalise,
+        }
+
+
+def tile_ask(content: dict, data: AttentionData, layer: int, r0: Any, c0: Any) -> TileAsk:
+    """The tile at (r0, c0) of the grid a ``tile`` or ``tiles`` request names (raises BadRequest)."""
+    probe = {"r0": r0, "c0": c0}
+    return TileAsk(
+        layer=layer,
+        heads=tuple(_heads(content, data)),
+        r0=_int(probe, "r0", 0, data.num_tokens - 1),
+        c0=_int(probe, "c0", 0, data.num_keys - 1),
+        cells=_int(content, "cells", 1, MAX_CELLS),
+        r=_int(content, "r", 1, max(1, data.num_tokens)),
+        hide_first=bool(content.get("hide_first")),
+        renormalise=bool(content.get("renormalise")),
+        shade=bool(content.get("shade")),
+    )
+
+
+def tile_asks(data: AttentionData, content: dict) -> list[TileAsk]:
+    """The tiles of a ``tiles`` request: ``tiles`` a list of ``[r0, c0]`` corners of one grid."""
+    layer = _int(content, "layer", 0, data.num_layers - 1)
+    corners = content.get("tiles")
+    if not isinstance(corners, list) or not 1 <= len(corners) <= MAX_TILES:
+        raise BadRequest(f"tiles must be a list of 1..{MAX_TILES} [r0, c0] corners, not {corners!r}"[:300])
+    asks = []
+    for corner in corners:
+        if not isinstance(corner, list) or len(corner) != 2:
+            raise BadRequest(f"each of tiles must be [r0, c0], not {corner!r}")
+        asks.append(tile_ask(content, data, layer, corner[0], corner[1]))
+    return asks
+
+
+def tile_of(store: Any, ask: TileAsk) -> np.ndarray:
+    """float32 ``[cells, cells]``: the exact weights at r = 1 (the heads' mean), else each
+    block's largest weight (the heads' largest)."""
+    tiles = [
+        store.window(ask.layer, h, ask.r0, ask.c0, ask.cells, ask.r, ask.hide_first, ask.renormalise) for h in ask.heads
+    ]
+    tile = np.mean(tiles, axis=0) if ask.combine == "mean" else np.max(tiles, axis=0)
+    return tile.astype(np.float32)
 
 
 def _overview_reply(data: AttentionData, layer: int, hide_first: bool) -> tuple[dict, list[bytes]]:

@@ -16,7 +16,7 @@ import threading
 import numpy as np
 
 from attnwidget.transformer.qk_capture import CapturedQK
-from attnwidget.widget.attention_store import AttentionStore, LayerSummary, head_pool
+from attnwidget.widget.attention_store import AttentionStore, LayerSummary, first_scale, head_pool
 from attnwidget.widget.summary_kernel import qk_rows, qk_window
 
 
@@ -116,14 +116,27 @@ class QKStore(AttentionStore):
         scored = [self._scored_rows(layer, h, r0, r1) for h in heads]
         return {name: np.stack([one[name][r0:r1] for one in scored]) for name in ("top", "weights", "covered", "first")}
 
-    def window(self, layer: int, head: int, r0: int, c0: int, cells: int, r: int) -> np.ndarray:
+    def window(
+        self,
+        layer: int,
+        head: int,
+        r0: int,
+        c0: int,
+        cells: int,
+        r: int,
+        hide_first: bool = False,
+        renormalise: bool = False,
+    ) -> np.ndarray:
         r1 = min(self.num_tokens, r0 + cells * r)
         if self.has_summary(layer):
             s = self.summary(layer)
-            m, z = s.m[head], s.z[head]
+            m, z, first = s.m[head], s.z[head], s.first[head]
         else:  # the rows' max and denominator from their own scores: no wait for the whole layer
             scored = self._scored_rows(layer, head, r0, r1)
-            m, z = scored["m"], scored["z"]
+            m, z, first = scored["m"], scored["z"], scored["first"]
+        if hide_first and renormalise:  # Z without key 0's term: the rows' weights renormalised
+            z = z.copy()
+            z[r0:r1] /= first_scale(first[r0:r1])
         out = np.zeros((cells, cells), np.float32)
         qk_window(
             self.qk.query[layer, head],
@@ -136,6 +149,7 @@ class QKStore(AttentionStore):
             c0,
             cells,
             r,
+            hide_first,
             out,
         )
         return out
@@ -147,7 +161,7 @@ def warm_up() -> None:
     q = np.zeros((8, 4), np.float32)
     kt = np.zeros((4, 8), np.float32)
     ones = np.ones(8, np.float32)
-    qk_window(q, kt, np.float32(1.0), True, ones, ones, 0, 0, 2, 1, np.zeros((2, 2), np.float32))
+    qk_window(q, kt, np.float32(1.0), True, ones, ones, 0, 0, 2, 1, False, np.zeros((2, 2), np.float32))
     pooled = np.zeros((8, 8), np.float32)
     rows = [np.zeros((8, 2), np.int32), np.zeros((8, 2), np.float32)] + [np.zeros(8, np.float32) for _ in range(4)]
     qk_rows(q, kt, np.float32(1.0), True, 1, 2, 0, 8, pooled, pooled.copy(), *rows)

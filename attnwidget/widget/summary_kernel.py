@@ -251,9 +251,11 @@ def dense_rows(a, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, out):  # pragma: no cover - compiled
+def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  # pragma: no cover - compiled
     """Max-pooled weights of rows r0.. and columns c0.. (``cells * r`` tokens a side) into
     ``out[cells, cells]``; r = 1 gives the exact weights. Needs the rows' m and Z.
+    ``skip_first``: key 0 counts as weight 0 (hide_first; pass Z without key 0's term to
+    renormalise the rows).
 
     Rows are scored four at a time (each key read serves four rows), and a block's weight
     is ``exp(max score - m) / Z`` (exp is monotonic): one exp per block, not per cell.
@@ -281,9 +283,13 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, out):  # pragma: no 
             mi = m[i]
             orow = out[(i - r0) // r]
             row = s[t]
+            if skip_first and c0 == 0:
+                row[0] = np.float32(-1e30)  # exp gives ~0: key 0 is no block's max (finite: fastmath)
             if r == 1:
                 for j in range(ni):
                     orow[j] = fast_exp(row[j] - mi) * inv
+                if skip_first and c0 == 0:
+                    orow[0] = 0.0
             else:
                 for b in range((ni + r - 1) // r):
                     mx = row[b * r]

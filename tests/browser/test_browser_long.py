@@ -21,7 +21,7 @@ from attnwidget.widget.payload import dequantise_sqrt, quantise_sqrt
 pytestmark = pytest.mark.browser
 
 T = 2048
-PLOT_LEFT, PLOT_TOP, PLOT = 120, 120, 640  # long_matrix_view.ts
+PLOT_LEFT, PLOT_TOP, PLOT = 120, 120, 590  # long_matrix_view.ts: 718 px of stage less the margins
 
 
 def attention(layers=2, heads=4, n=T, seed=0) -> np.ndarray:
@@ -103,6 +103,48 @@ def test_zoom_to_one_cell_shows_the_value_python_computes(page, files, weights):
     assert shown == pytest.approx(want, abs=1e-6)
     assert abs(shown - weights[1, 1, i, j]) <= 2 * np.sqrt(weights[1, 1, i, j]) / 255 + 1e-6
     assert "1 token per cell (exact)" in page.inner_text(".aw-status")
+
+
+@pytest.fixture(scope="module")
+def sink(tmp_path_factory):
+    """One head whose rows put about half their mass on the first token."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(T, T)).astype(np.float32)
+    logits[:, 0] += np.log(T)  # key 0 weighs about as much as all the others together
+    logits[np.triu_indices(T, 1)] = -np.inf
+    a = np.exp(logits - logits.max(-1, keepdims=True))
+    a = (a / a.sum(-1, keepdims=True))[None, None]
+    w = AttentionWidget.from_attention([f"w{i}" for i in range(T)], a, model_name="sink", view="matrix", heads=[0])
+    try:
+        return w.save_html(tmp_path_factory.mktemp("sink") / "sink.html"), a
+    finally:
+        w.close()
+
+
+def test_hide_first_applies_to_the_tiles_as_to_the_short_views(page, sink):
+    """With "hide first token" (renormalise on, the default) an exact cell reads its weight
+    divided by the row's mass without key 0, as the 512-token views and the pictures show it."""
+    path, weights = sink
+    open_file(page, path)
+    page.check(".aw-hide-first")
+    page.wait_for_function("() => document.querySelector('.aw-status').innerText.includes('first token left out')")
+    x, y = PLOT_LEFT + 400, PLOT_TOP + 500
+    zoom_in_at(page, x, y, 10)
+    page.wait_for_function(
+        "() => { const z = JSON.parse(document.querySelector('.aw-root').dataset.zoom); "
+        "return z.r === 1 && z.missing === 0; }",
+        timeout=30_000,
+    )
+    canvas = page.query_selector(".aw-long-matrix").bounding_box()
+    page.mouse.move(canvas["x"] + x + 2, canvas["y"] + y + 2)
+    page.wait_for_function("() => !document.querySelector('.aw-tooltip').hidden", timeout=10_000)
+    m = re.match(r"query (\d+) \"w\d+\" → key (\d+) \"w\d+\": ([0-9.]+)$", page.inner_text(".aw-tooltip"))
+    assert m
+    i, j, shown = int(m[1]), int(m[2]), float(m[3])
+    held = dequantise_sqrt(quantise_sqrt(weights[0, 0, i, [0, j]]))  # what the file holds
+    assert held[0] > 0.3 and j > 0
+    assert shown == pytest.approx(float(held[1] / (1 - held[0])), abs=1e-5)
+    assert page.errors == []
 
 
 def test_head_view_scrolls_to_the_last_token(page, files):

@@ -23,7 +23,7 @@ from tests.tiny_models import gpt2_tokenizer
 pytestmark = pytest.mark.browser
 
 T = 2100  # tokens asked for; the sentence has at least 2,048
-PLOT = 640  # long_matrix_view.ts
+PLOT = 550  # long_matrix_view.ts: with syntax, 718 px of stage less the margins
 MARGIN = 160  # long_matrix_view.ts: the plot's left and top margins with syntax
 ROW = 18  # long_head_view.ts
 
@@ -139,10 +139,13 @@ def test_matrix_view_outlines_the_dependency_pairs_in_view(page, sentence, expor
     page.wait_for_function("() => document.querySelector('.aw-root').dataset.zoom", timeout=30_000)
     assert state(page, "zoom")["related"] == 0  # whole matrix: no outlines at 0.3 px a token
     canvas = page.query_selector(".aw-long-matrix").bounding_box()
+    assert canvas["height"] <= 718 and state(page, "zoom")["plot"] == {"left": MARGIN, "top": MARGIN, "side": PLOT}
+    stage = page.eval_on_selector(".aw-stage", "s => [s.scrollHeight, s.clientHeight]")
+    assert stage[0] <= stage[1]  # the whole canvas in the 720 px stage: nothing to scroll
     x = canvas["x"] + MARGIN + (h + 0.5) * PLOT / n
     y = canvas["y"] + MARGIN + (i + 0.5) * PLOT / n
     page.mouse.move(x, y)
-    for _ in range(9):  # 640 / n px a token x 1.5^9: 12 px, labels and tags drawn
+    for _ in range(10):  # 550 / n px a token x 1.5^10: 15 px, labels and tags drawn
         page.mouse.wheel(0, -120)
         page.wait_for_timeout(30)
     page.wait_for_function(

@@ -50,7 +50,68 @@ export interface Tile {
   cells: number;
   r: number; // tokens per cell: 1 = exact weights
   combine: "mean" | "max"; // how several heads were joined
-  data: Float32Array; // [cells, cells]
+  data: Float32Array | null; // [cells, cells]; null: only the shades came (a batch's tile)
+  /** sqrt-quantised weights (0..255), the colour ramp's index: what the view draws. */
+  shade: Uint8Array;
+}
+
+/** A grid of tiles: which attention, `cells` a side at `r` tokens a cell. */
+export interface TileGrid {
+  layer: number;
+  heads: number[];
+  r: number;
+  cells: number;
+  hideFirst: boolean; // key 0 reads as 0
+  renormalise: boolean; // with hideFirst: rows divided by their mass without key 0
+}
+
+/** What one batch of tiles did: tiles asked for, and those the kernel dropped (superseded). */
+export interface TileBatch {
+  asked: number;
+  dropped: number;
+}
+
+/** The kernel dropped a tile of a batch superseded by a newer one. */
+export class TileDropped extends Error {
+  constructor() {
+    super("tile dropped: a newer request superseded it");
+    this.name = "AbortError";
+  }
+}
+
+interface Waiting<V> {
+  promise: Promise<V>;
+  resolve(v: V): void;
+  reject(err: Error): void;
+  batch: number;
+}
+
+function deferred<V>(): Waiting<V> {
+  let resolve!: (v: V) => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<V>((ok, no) => {
+    resolve = ok;
+    reject = no;
+  });
+  return { promise, resolve, reject, batch: 0 };
+}
+
+let sources = 0;
+
+function gridParams(g: TileGrid) {
+  return { layer: g.layer, heads: g.heads, cells: g.cells, r: g.r, hide_first: g.hideFirst, renormalise: g.renormalise };
+}
+
+/** A tile as drawn: its weights (if they came) and their sqrt shades, made once here. */
+export function newTile(r0: number, c0: number, g: TileGrid, combine: Tile["combine"], data: Float32Array | Uint8Array): Tile {
+  if (data instanceof Uint8Array) return { r0, c0, cells: g.cells, r: g.r, combine, data: null, shade: data };
+  const shade = new Uint8Array(data.length);
+  for (let k = 0; k < data.length; k++) shade[k] = Math.round(Math.sqrt(Math.min(1, Math.max(0, data[k]))) * 255);
+  return { r0, c0, cells: g.cells, r: g.r, combine, data, shade };
+}
+
+function tileBytes(t: Tile): number {
+  return (t.data?.byteLength ?? 0) + t.shade.byteLength;
 }
 
 /** Rows are fetched and kept in chunks of this many. */
@@ -80,6 +141,11 @@ export class LongSource {
   private channel: RequestChannel;
   private cache = new ByteCache<unknown>(CACHE_BYTES);
   private pending = new Map<string, Promise<unknown>>();
+  /** Tiles asked for in a batch and not yet in: the latest batch that asked for each. */
+  private waiting = new Map<string, Waiting<Tile>>();
+  private batch = 0;
+  /** This source's name to the kernel: its newer batches supersede its older ones. */
+  private readonly view = `v${++sources}`;
 
   constructor(private widgetModel: WidgetModel) {
     this.channel = new RequestChannel(widgetModel);
@@ -89,6 +155,7 @@ export class LongSource {
     this.channel.dispose();
     this.cache.clear();
     this.pending.clear();
+    this.waiting.clear();
   }
 
   get cachedBytes(): number {
@@ -161,26 +228,91 @@ export class LongSource {
     });
   }
 
-  tileKey(layer: number, heads: number[], r: number, ty: number, tx: number, cells: number) {
-    return `${this.kind}|t|${layer}|${heads}|${r}|${ty}|${tx}|${cells}`;
+  tileKey(g: TileGrid, ty: number, tx: number) {
+    return `${this.kind}|t|${g.layer}|${g.heads}|${g.r}|${ty}|${tx}|${g.cells}|${g.hideFirst ? 1 : 0}${g.renormalise ? 1 : 0}`;
   }
 
-  /** Tile (ty, tx) of the grid at `r` tokens per cell, `cells` a side. */
-  tile(layer: number, heads: number[], r: number, ty: number, tx: number, cells: number): Promise<Tile> {
-    return this.once(this.tileKey(layer, heads, r, ty, tx, cells), async () => {
-      const r0 = ty * cells * r;
-      const c0 = tx * cells * r;
-      const reply = await this.channel.request("tile", { layer, heads, r0, c0, cells, r });
+  /** Tile (ty, tx) of the grid `g`, in a request of its own (one batch of one shares it). */
+  tile(g: TileGrid, ty: number, tx: number): Promise<Tile> {
+    const key = this.tileKey(g, ty, tx);
+    const waiting = this.waiting.get(key);
+    if (waiting) return waiting.promise;
+    return this.once(key, async () => {
+      const r0 = ty * g.cells * g.r;
+      const c0 = tx * g.cells * g.r;
+      const reply = await this.channel.request("tile", { ...gridParams(g), r0, c0 });
       const { tile } = await replyArrays(reply);
-      const value: Tile = { r0, c0, cells, r, combine: reply.content.combine, data: tile as Float32Array };
-      return { value, bytes: tile.byteLength };
+      const value = newTile(r0, c0, g, reply.content.combine, tile as Float32Array);
+      return { value, bytes: tileBytes(value) };
     });
   }
 
+  /** Tiles asked for in batches and not yet in. */
+  get waitingTiles(): number {
+    return this.waiting.size;
+  }
+
+  /** Whether tile (ty, tx) is cached, or asked for by the latest batch (it comes with that reply). */
+  coming(g: TileGrid, ty: number, tx: number): boolean {
+    const key = this.tileKey(g, ty, tx);
+    return this.cache.get(key) !== undefined || this.waiting.get(key)?.batch === this.batch;
+  }
+
+  /**
+   * The tiles `at` of grid `g` not cached, in one request, answered in one reply (the kernel
+   * computes them in parallel). A batch supersedes this source's earlier ones: the kernel
+   * drops their tiles that have not started, so a tile one of them still waits for is asked
+   * again here (the kernel computes a tile both ask for once). Resolves when the reply is
+   * in: its tiles cached, those it dropped forgotten (ask again if still needed).
+   */
+  async tiles(g: TileGrid, at: [number, number][], options: { prefetch?: boolean } = {}): Promise<TileBatch> {
+    const asked = at.filter(([ty, tx]) => this.cache.get(this.tileKey(g, ty, tx)) === undefined);
+    if (!asked.length) return { asked: 0, dropped: 0 };
+    const batch = ++this.batch;
+    for (const [ty, tx] of asked) {
+      const key = this.tileKey(g, ty, tx);
+      const w = this.waiting.get(key) ?? deferred<Tile>();
+      w.promise.catch(() => {}); // nobody need wait on a single tile
+      w.batch = batch;
+      this.waiting.set(key, w);
+    }
+    const side = g.cells * g.r;
+    const corners = asked.map(([ty, tx]) => [ty * side, tx * side]);
+    // A tile that came settles whoever waits; a failure only the waiters this batch still owns.
+    const settle = (corner: number[], fn: (w: Waiting<Tile>) => void, mineOnly = true) => {
+      const key = this.tileKey(g, corner[0] / side, corner[1] / side);
+      const w = this.waiting.get(key);
+      if (w && (!mineOnly || w.batch === batch)) {
+        this.waiting.delete(key);
+        fn(w);
+      }
+    };
+    let reply: Reply;
+    try {
+      // shade: tiles come as the sqrt shades drawn (gzipped, a tenth of float32's bytes); a
+      // hovered cell's exact weight is asked for on its own (value).
+      const params = { ...gridParams(g), tiles: corners, view: this.view, prefetch: !!options.prefetch, shade: true };
+      reply = await this.channel.request("tiles", params);
+    } catch (err) {
+      for (const c of corners) settle(c, (w) => w.reject(err as Error));
+      throw err;
+    }
+    const arrays = await replyArrays(reply);
+    const got = reply.content.tiles as number[][];
+    got.forEach(([r0, c0], k) => {
+      const value = newTile(r0, c0, g, reply.content.combine, arrays[`t${k}`] as Float32Array | Uint8Array);
+      this.cache.set(this.tileKey(g, r0 / side, c0 / side), value, tileBytes(value));
+      settle([r0, c0], (w) => w.resolve(value), false);
+    });
+    const dropped = reply.content.dropped as number[][];
+    for (const c of dropped) settle(c, (w) => w.reject(new TileDropped()));
+    return { asked: asked.length, dropped: dropped.length };
+  }
+
   /** One cell's exact weight (mean of `heads`). */
-  value(layer: number, heads: number[], i: number, j: number): Promise<number> {
-    return this.once(`${this.kind}|v|${layer}|${heads}|${i}|${j}`, async () => {
-      const reply = await this.channel.request("value", { layer, heads, i, j });
+  value(layer: number, heads: number[], i: number, j: number, hideFirst = false, renormalise = false): Promise<number> {
+    return this.once(`${this.kind}|v|${layer}|${heads}|${i}|${j}|${hideFirst ? 1 : 0}${renormalise ? 1 : 0}`, async () => {
+      const reply = await this.channel.request("value", { layer, heads, i, j, hide_first: hideFirst, renormalise });
       return { value: reply.content.value as number, bytes: 64 };
     });
   }

@@ -117,16 +117,38 @@ export class StaticLong {
         order: ["top", "weights", "covered", "first"],
       };
     }
+    if (what === "tiles") {
+      // A zoom step's tiles in one reply, as the kernel's batch (nothing to drop: no newer step waits here).
+      const corners = c.tiles as number[][];
+      const arrays: Record<string, EncodedArray> = {};
+      let combine = "mean";
+      for (const [k, [r0, c0]] of corners.entries()) {
+        const one = await this.answer("tile", { ...c, r0, c0 });
+        if (one.error) return one;
+        arrays[`t${k}`] = (one.arrays as Record<string, EncodedArray>).tile;
+        combine = one.combine as string;
+      }
+      return { layer, cells: c.cells, r: c.r, combine, tiles: corners, dropped: [], arrays, order: Object.keys(arrays) };
+    }
     if (what === "tile" || what === "value") {
       const f = this.bundle.full[L];
       if (!f) return { error: this.lacks(layer, what === "tile" ? `${c.r} token${c.r === 1 ? "" : "s"} per cell` : "single cells") };
       const q = (await this.get(`f${L}`, f.data)) as Uint8Array;
       const heads = c.heads as number[];
-      const at = (h: number, i: number, j: number) => {
+      const raw = (h: number, i: number, j: number) => {
         if (i >= this.n || j >= this.n) return 0;
         if (f.packing === "full") return SQRT_LUT[q[(h * this.n + i) * this.n + j]];
         if (j > i) return 0;
         return SQRT_LUT[q[(h * this.n * (this.n + 1)) / 2 + (i * (i + 1)) / 2 + j]];
+      };
+      // hide_first as the kernel and the 512-token views: key 0 reads 0, rows renormalised if asked.
+      const hide = !!c.hide_first;
+      const renormalise = hide && !!c.renormalise;
+      const at = (h: number, i: number, j: number) => {
+        if (!hide) return raw(h, i, j);
+        if (j === 0) return 0;
+        const rest = renormalise ? 1 - raw(h, i, 0) : 1;
+        return rest > 1e-9 ? raw(h, i, j) / rest : raw(h, i, j);
       };
       if (what === "value") {
         const i = c.i as number;

@@ -64,7 +64,7 @@ export class StaticWidgetModel extends LocalWidgetModel {
     let reply: Record<string, unknown>;
     let encoded: EncodedArray;
     if (content.what === "neuron") return this.replyNeuron(content);
-    if (["overview", "rows", "tile", "value"].includes(content.what)) {
+    if (["overview", "rows", "tile", "tiles", "value"].includes(content.what)) {
       const long = this.long;
       if (!long) return this.reply(content, { error: "this file carries whole layers; it has no summaries to answer from" });
       void long.answer(content.what, content).then((body) => this.reply(content, body));

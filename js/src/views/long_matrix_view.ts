@@ -9,13 +9,13 @@
 // labels carry the part-of-speech tags.
 
 import type { DependencyIndex } from "../data/dependency_index";
-import type { LongSource, Overview, Tile } from "../data/long_source";
+import type { LongSource, Overview, Tile, TileGrid } from "../data/long_source";
 import { headColour, ramp } from "../draw/colours";
 import { FONT, SMALL_FONT, shortLabel } from "../draw/layout";
 import { Surface } from "../draw/surface";
 import type { Palette } from "../draw/theme";
 
-export const PLOT = 640; // plot side, CSS px
+export const PLOT = 640; // plot side, CSS px, at most (less where the stage would overflow)
 export const TILE = 256; // cells a side of a tile
 const LEFT = 120; // margins for the axis labels
 const TOP = 120;
@@ -23,6 +23,10 @@ const TAGGED = 160; // the margins with syntax: room for a part-of-speech tag be
 const MAX_SCALE = 40; // px per token at the deepest zoom
 const LABEL_SCALE = 10; // px per token from which token labels (and tags) are drawn
 const OUTLINE_SCALE = 4; // px per token from which dependency cells are outlined (as the short view)
+const STAGE = 718; // the stage's height (720 px, attention.css) less its border: the canvas fits, no scrolling
+const BOTTOM = 8; // margin under the plot
+const PREFETCH_TILES = 24; // tiles of the likely next steps asked for while idle (6 MB at 256 x 256)
+const ZOOM = 1.5; // one wheel step
 
 export interface LongMatrixScene {
   layer: number;
@@ -30,6 +34,7 @@ export interface LongMatrixScene {
   n: number; // tokens
   causal: boolean;
   hideFirst: boolean;
+  renormalise: boolean; // with hideFirst: rows divided by their mass without key 0
   labels: string[];
   palette: Palette;
   block: number; // tokens per overview cell
@@ -61,9 +66,13 @@ export class LongMatrixView {
   private fitted = -1; // the n the viewport was fitted to
   private drag: { x: number; y: number; x0: number; y0: number } | null = null;
   private notice = ""; // a host's refusal (e.g. an exported file that lacks the detail)
-  private asked = new Set<string>();
   private left = LEFT;
   private top = TOP;
+  private plot = PLOT;
+  private anchor: [number, number] | null = null; // where the last zoom step pointed (plot px)
+  private prefetched = ""; // the view the last prefetch was for
+  private rgba: Uint8ClampedArray | null = null; // the plot's pixels, reused between draws
+  private shaded: { overview: Overview; heads: string; shade: Uint8Array } | null = null;
 
   constructor(
     host: HTMLElement,
@@ -80,7 +89,7 @@ export class LongMatrixView {
     c.addEventListener("wheel", (ev) => {
       ev.preventDefault();
       const [x, y] = this.surface.local(ev);
-      this.zoomAt(x - this.left, y - this.top, ev.deltaY < 0 ? 1.5 : 1 / 1.5);
+      this.zoomAt(x - this.left, y - this.top, ev.deltaY < 0 ? ZOOM : 1 / ZOOM);
     });
     c.addEventListener("mousedown", (ev) => {
       const [x, y] = this.surface.local(ev);
@@ -107,11 +116,11 @@ export class LongMatrixView {
       this.zoomAt(x - this.left, y - this.top, 4);
     });
     c.addEventListener("keydown", (ev) => {
-      const step = PLOT / 4 / this.scale;
+      const step = this.plot / 4 / this.scale;
       const moves: Record<string, () => void> = {
-        "+": () => this.zoomAt(PLOT / 2, PLOT / 2, 1.5),
-        "=": () => this.zoomAt(PLOT / 2, PLOT / 2, 1.5),
-        "-": () => this.zoomAt(PLOT / 2, PLOT / 2, 1 / 1.5),
+        "+": () => this.zoomAt(this.plot / 2, this.plot / 2, ZOOM),
+        "=": () => this.zoomAt(this.plot / 2, this.plot / 2, ZOOM),
+        "-": () => this.zoomAt(this.plot / 2, this.plot / 2, 1 / ZOOM),
         "0": () => this.fit(),
         ArrowLeft: () => (this.x0 -= step),
         ArrowRight: () => (this.x0 += step),
@@ -135,15 +144,15 @@ export class LongMatrixView {
   /** Show rows/columns around (i, j) at `pxPerToken` (tests, hosts). */
   centreOn(i: number, j: number, pxPerToken: number) {
     this.scale = Math.min(MAX_SCALE, pxPerToken);
-    this.y0 = i + 0.5 - PLOT / 2 / this.scale;
-    this.x0 = j + 0.5 - PLOT / 2 / this.scale;
+    this.y0 = i + 0.5 - this.plot / 2 / this.scale;
+    this.x0 = j + 0.5 - this.plot / 2 / this.scale;
     this.clamp();
     this.handlers.changed();
   }
 
   private fit() {
     if (!this.scene) return;
-    this.scale = PLOT / this.scene.n;
+    this.scale = this.plot / this.scene.n;
     this.x0 = this.y0 = 0;
   }
 
@@ -151,7 +160,8 @@ export class LongMatrixView {
     if (!this.scene) return;
     const ti = this.y0 + py / this.scale;
     const tj = this.x0 + px / this.scale;
-    this.scale = Math.max(PLOT / this.scene.n, Math.min(MAX_SCALE, this.scale * factor));
+    this.anchor = [px, py];
+    this.scale = Math.max(this.plot / this.scene.n, Math.min(MAX_SCALE, this.scale * factor));
     this.y0 = ti - py / this.scale;
     this.x0 = tj - px / this.scale;
     this.clamp();
@@ -160,27 +170,31 @@ export class LongMatrixView {
 
   private clamp() {
     if (!this.scene) return;
-    const span = PLOT / this.scale;
+    const span = this.plot / this.scale;
     const n = this.scene.n;
     this.x0 = Math.max(0, Math.min(n - span, this.x0));
     this.y0 = Math.max(0, Math.min(n - span, this.y0));
   }
 
-  /** Tokens per tile cell: a power of two >= tokens per px; 0 when the overview is as fine. */
-  private level(): number {
+  /** Tokens per tile cell at `scale` px a token: a power of two >= tokens per px; 0 when the overview is as fine. */
+  private level(scale = this.scale): number {
     if (!this.scene) return 0;
-    const tpp = 1 / this.scale;
+    const tpp = 1 / scale;
     const r = 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(1, tpp)) - 1e-9));
     return r >= this.scene.block ? 0 : r;
   }
 
-  private tilesInView(r: number): [number, number][] {
-    const span = PLOT / this.scale;
+  /** The tiles (ty, tx) at r tokens a cell that a view from (x0, y0) at `scale` shows (`margin`: tiles more each side). */
+  private tilesInView(r: number, scale = this.scale, x0 = this.x0, y0 = this.y0, margin = 0): [number, number][] {
+    const span = this.plot / scale;
     const side = TILE * r;
     const n = this.scene!.n;
+    const last = Math.floor((n - 1) / side);
     const out: [number, number][] = [];
-    for (let ty = Math.floor(this.y0 / side); ty <= Math.floor(Math.min(n - 1, this.y0 + span) / side); ty++) {
-      for (let tx = Math.floor(this.x0 / side); tx <= Math.floor(Math.min(n - 1, this.x0 + span) / side); tx++) {
+    const ty1 = Math.min(last, Math.floor(Math.min(n - 1, y0 + span) / side) + margin);
+    const tx1 = Math.min(last, Math.floor(Math.min(n - 1, x0 + span) / side) + margin);
+    for (let ty = Math.max(0, Math.floor(y0 / side) - margin); ty <= ty1; ty++) {
+      for (let tx = Math.max(0, Math.floor(x0 / side) - margin); tx <= tx1; tx++) {
         if (this.scene!.causal && tx * side > (ty + 1) * side - 1) continue; // wholly above the diagonal
         out.push([ty, tx]);
       }
@@ -188,52 +202,103 @@ export class LongMatrixView {
     return out;
   }
 
+  private grid(scene: LongMatrixScene, r: number): TileGrid {
+    return { layer: scene.layer, heads: scene.heads, r, cells: TILE, hideFirst: scene.hideFirst, renormalise: scene.renormalise };
+  }
+
+  /** One request for the tiles in view not cached nor already coming; redraw when they come. */
+  private fetch(grid: TileGrid, at: [number, number][], prefetch: boolean) {
+    this.source.tiles(grid, at, { prefetch }).then(
+      (done) => {
+        if (done.asked) this.handlers.changed();
+      },
+      (err: Error) => {
+        if (err.name === "AbortError" || prefetch) return; // superseded, or only a guess at the next step
+        this.notice = err.message;
+        this.handlers.changed();
+      },
+    );
+  }
+
+  /**
+   * With every tile in view at hand, ask for those of the likely next steps while the
+   * kernel is idle: a wheel step in (and two) and out at the last zoom's point, and a ring
+   * around the view (a pan). At most PREFETCH_TILES; the source's byte cache bounds them.
+   */
+  private prefetch(scene: LongMatrixScene) {
+    const here = `${scene.layer}|${scene.heads}|${scene.hideFirst}|${scene.renormalise}|${this.scale}|${this.x0}|${this.y0}`;
+    // One prefetch at a time (a drag redraws at every move): its reply redraws, and the view then asks anew.
+    if (here === this.prefetched || this.source.waitingTiles) return;
+    this.prefetched = here;
+    const [px, py] = this.anchor ?? [this.plot / 2, this.plot / 2];
+    const wanted = new Map<number, [number, number][]>();
+    const add = (r: number, scale: number, x0: number, y0: number, margin = 0) => {
+      if (r > 0) wanted.set(r, [...(wanted.get(r) ?? []), ...this.tilesInView(r, scale, x0, y0, margin)]);
+    };
+    for (const factor of [ZOOM, ZOOM * ZOOM, 1 / ZOOM]) {
+      const scale = Math.max(this.plot / scene.n, Math.min(MAX_SCALE, this.scale * factor));
+      const span = this.plot / scale;
+      const x0 = Math.max(0, Math.min(scene.n - span, this.x0 + px / this.scale - px / scale));
+      const y0 = Math.max(0, Math.min(scene.n - span, this.y0 + py / this.scale - py / scale));
+      add(this.level(scale), scale, x0, y0);
+      if (factor === ZOOM) add(this.level(), this.scale, this.x0, this.y0, 1); // a pan
+    }
+    let room = PREFETCH_TILES;
+    for (const [r, at] of wanted) {
+      const grid = this.grid(scene, r);
+      const seen = new Set<string>();
+      const todo = at.filter(([ty, tx]) => {
+        const k = `${ty},${tx}`;
+        if (seen.has(k) || this.source.coming(grid, ty, tx)) return false;
+        seen.add(k);
+        return true;
+      });
+      const take = todo.slice(0, room);
+      room -= take.length;
+      if (take.length) this.fetch(grid, take, true);
+      if (room <= 0) break;
+    }
+  }
+
   render(scene: LongMatrixScene, overview: Overview | null, hover: { row: number; col: number } | null) {
+    this.left = this.top = scene.deps ? TAGGED : LEFT;
+    this.plot = Math.min(PLOT, STAGE - this.top - BOTTOM);
     if (!this.scene || this.scene.n !== scene.n || this.fitted !== scene.n) {
       this.scene = scene;
       this.fitted = scene.n;
       this.fit();
     }
     this.scene = scene;
-    this.left = this.top = scene.deps ? TAGGED : LEFT;
+    this.clamp(); // the plot's side may have changed (syntax came or went)
     const { palette } = scene;
-    const width = this.left + PLOT + 10;
-    const height = this.top + PLOT + 24;
+    const width = this.left + this.plot + 10;
+    const height = this.top + this.plot + BOTTOM;
     const p = this.surface.painter(width, height);
     p.fill(palette.background);
     const r = this.level();
     const tiles: Tile[] = [];
-    let missing = 0;
+    const missing: [number, number][] = [];
     if (r > 0) {
+      const grid = this.grid(scene, r);
+      let asked = true;
       for (const [ty, tx] of this.tilesInView(r)) {
-        const key = this.source.tileKey(scene.layer, scene.heads, r, ty, tx, TILE);
-        const t = this.source.peek<Tile>(key);
+        const t = this.source.peek<Tile>(this.source.tileKey(grid, ty, tx));
         if (t) tiles.push(t);
         else {
-          missing++;
-          if (!this.asked.has(key)) {
-            this.asked.add(key);
-            this.source.tile(scene.layer, scene.heads, r, ty, tx, TILE).then(
-              () => {
-                this.asked.delete(key);
-                this.handlers.changed();
-              },
-              (err: Error) => {
-                this.notice = err.message;
-                this.handlers.changed();
-              },
-            );
-          }
+          missing.push([ty, tx]);
+          asked &&= this.source.coming(grid, ty, tx);
         }
       }
+      // One request for the step: a tile an older (superseded) batch still waits for is asked again.
+      if (!asked) this.fetch(grid, missing, false);
     }
-    const rgba = this.pixels(scene, overview, tiles);
-    p.pixels(rgba, PLOT, PLOT, this.left, this.top, PLOT, PLOT);
-    p.strokeRect(this.left - 0.5, this.top - 0.5, PLOT + 1, PLOT + 1, palette.grid);
+    if (!missing.length && !this.notice) this.prefetch(scene);
+    p.pixels(this.pixels(scene, overview, tiles), this.plot, this.plot, this.left, this.top, this.plot, this.plot);
+    p.strokeRect(this.left - 0.5, this.top - 0.5, this.plot + 1, this.plot + 1, palette.grid);
     const related = this.paintRelated(scene);
     const tags = this.paintLabels(scene);
     if (hover) this.paintCrosshair(hover);
-    const span = PLOT / this.scale;
+    const span = this.plot / this.scale;
     const rows = `${Math.floor(this.y0)}–${Math.min(scene.n, Math.ceil(this.y0 + span)) - 1}`;
     const cols = `${Math.floor(this.x0)}–${Math.min(scene.n, Math.ceil(this.x0 + span)) - 1}`;
     const detail =
@@ -242,59 +307,80 @@ export class LongMatrixView {
         : `${r || scene.block} tokens per cell (the largest weight of each block${scene.heads.length > 1 ? " over the selected heads" : ""})`;
     const what =
       scene.heads.length === 1 ? `head ${scene.heads[0]}` : r === 1 ? `mean of ${scene.heads.length} heads` : `${scene.heads.length} heads`;
-    const text = `layer ${scene.layer} · ${what} · queries ${rows} × keys ${cols} · ${detail}${missing ? ` · loading ${missing} tile${missing > 1 ? "s" : ""}…` : ""} · wheel zooms, drag pans, 0 shows all`;
+    const hidden = scene.hideFirst
+      ? ` · attention to the first token left out${scene.renormalise || r === 0 ? ", rows renormalised" : ""}`
+      : "";
+    const loading = missing.length ? ` · loading ${missing.length} tile${missing.length > 1 ? "s" : ""}…` : "";
+    const text = `layer ${scene.layer} · ${what} · queries ${rows} × keys ${cols} · ${detail}${hidden}${loading} · wheel zooms, drag pans, 0 shows all`;
     this.handlers.status(this.notice ? `${this.notice} · ${text}` : text);
     if (this.notice) {
-      p.rect(this.left, this.top + PLOT - 40, PLOT, 40, palette.background, 0.85);
-      p.text(this.notice, this.left + 8, this.top + PLOT - 20, { font: SMALL_FONT, colour: palette.foreground });
+      p.rect(this.left, this.top + this.plot - 40, this.plot, 40, palette.background, 0.85);
+      p.text(this.notice, this.left + 8, this.top + this.plot - 20, { font: SMALL_FONT, colour: palette.foreground });
     }
     const root = this.surface.canvas.closest(".aw-root") as HTMLElement | null;
-    if (root) root.dataset.zoom = JSON.stringify({ ...this.zoom, missing, notice: this.notice, related, tags });
+    const plot = { left: this.left, top: this.top, side: this.plot };
+    if (root) root.dataset.zoom = JSON.stringify({ ...this.zoom, missing: missing.length, notice: this.notice, related, tags, plot });
   }
 
-  /** The plot's RGBA: the overview everywhere, tiles on top where they have come. */
+  /** The overview's shades for the selected heads (the largest of them), made once per overview and heads. */
+  private overviewShade(overview: Overview, heads: number[]): Uint8Array {
+    const key = String(heads);
+    if (this.shaded?.overview === overview && this.shaded.heads === key) return this.shaded.shade;
+    const cells = overview.cells * overview.cells;
+    const shade = new Uint8Array(cells);
+    for (const h of heads) {
+      const plane = overview.data.subarray(h * cells, (h + 1) * cells);
+      for (let c = 0; c < cells; c++) if (plane[c] > shade[c]) shade[c] = plane[c];
+    }
+    this.shaded = { overview, heads: key, shade };
+    return shade;
+  }
+
+  /**
+   * The plot's RGBA: the overview everywhere, tiles on top where they have come. Pixels
+   * are written as 32-bit words from the ramp, each tile only over the pixels it covers,
+   * from shades quantised once when it came: a redraw touches each pixel about once.
+   */
   private pixels(scene: LongMatrixScene, overview: Overview | null, tiles: Tile[]): Uint8ClampedArray {
     const { palette, heads, causal, n } = scene;
-    const lut = ramp(palette.background, heads.length === 1 ? headColour(heads[0]) : palette.accentFont);
-    const mask = ramp(palette.mask, palette.mask);
-    const rgba = new Uint8ClampedArray(PLOT * PLOT * 4);
-    const iy = new Int32Array(PLOT);
-    const jx = new Int32Array(PLOT);
-    for (let k = 0; k < PLOT; k++) {
+    const side = this.plot;
+    const lut = new Uint32Array(ramp(palette.background, heads.length === 1 ? headColour(heads[0]) : palette.accentFont).buffer);
+    const mask = new Uint32Array(ramp(palette.mask, palette.mask).buffer)[0];
+    if (this.rgba?.length !== side * side * 4) this.rgba = new Uint8ClampedArray(side * side * 4);
+    const rgba = this.rgba;
+    const px = new Uint32Array(rgba.buffer);
+    const iy = new Int32Array(side);
+    const jx = new Int32Array(side);
+    for (let k = 0; k < side; k++) {
       iy[k] = Math.floor(this.y0 + (k + 0.5) / this.scale);
       jx[k] = Math.floor(this.x0 + (k + 0.5) / this.scale);
     }
     const cells = overview?.cells ?? 0;
     const block = overview?.block ?? 1;
-    for (let y = 0; y < PLOT; y++) {
+    const shade = overview ? this.overviewShade(overview, heads) : null;
+    const bx = new Int32Array(side);
+    for (let x = 0; x < side; x++) bx[x] = Math.floor(jx[x] / block);
+    for (let y = 0; y < side; y++) {
       const i = iy[y];
-      for (let x = 0; x < PLOT; x++) {
+      const row = y * side;
+      const base = Math.floor(i / block) * cells;
+      for (let x = 0; x < side; x++) {
         const j = jx[x];
-        const at = (y * PLOT + x) * 4;
-        if (i >= n || j >= n || (causal && j > i)) {
-          rgba.set(mask.subarray(0, 4), at);
-          continue;
-        }
-        let q = 0;
-        if (overview) {
-          const c = Math.floor(i / block) * cells + Math.floor(j / block);
-          for (const h of heads) q = Math.max(q, overview.data[h * cells * cells + c] ?? 0);
-        }
-        rgba.set(lut.subarray(q * 4, q * 4 + 4), at);
+        if (i >= n || j >= n || (causal && j > i)) px[row + x] = mask;
+        else px[row + x] = lut[shade ? shade[base + bx[x]] : 0];
       }
     }
     for (const t of tiles) {
-      const side = t.cells * t.r;
-      for (let y = 0; y < PLOT; y++) {
-        const i = iy[y] - t.r0;
-        if (i < 0 || i >= side || iy[y] >= n) continue;
-        for (let x = 0; x < PLOT; x++) {
-          const j = jx[x] - t.c0;
-          if (j < 0 || j >= side || jx[x] >= n || (causal && jx[x] > iy[y])) continue;
-          const v = t.data[Math.floor(i / t.r) * t.cells + Math.floor(j / t.r)];
-          const q = Math.round(Math.sqrt(Math.min(1, Math.max(0, v))) * 255);
-          rgba.set(lut.subarray(q * 4, q * 4 + 4), (y * PLOT + x) * 4);
-        }
+      const span = t.cells * t.r;
+      // The plot's pixel rows and columns this tile covers (iy, jx rise with y, x).
+      const [ya, yb] = covered(iy, t.r0, Math.min(n, t.r0 + span));
+      const [xa, xb] = covered(jx, t.c0, Math.min(n, t.c0 + span));
+      for (let y = ya; y < yb; y++) {
+        const i = iy[y];
+        const src = Math.floor((i - t.r0) / t.r) * t.cells;
+        const row = y * side;
+        const xEnd = causal ? Math.min(xb, firstAtLeast(jx, i + 1)) : xb;
+        for (let x = xa; x < xEnd; x++) px[row + x] = lut[t.shade[src + Math.floor((jx[x] - t.c0) / t.r)]];
       }
     }
     return rgba;
@@ -304,7 +390,7 @@ export class LongMatrixView {
   private paintRelated(scene: LongMatrixScene): number {
     if (!scene.deps || this.scale < OUTLINE_SCALE) return 0;
     const p = this.surface.painter(this.surface.width, this.surface.height);
-    const span = PLOT / this.scale;
+    const span = this.plot / this.scale;
     const s = this.scale;
     const pairs = scene.deps.pairsIn(
       Math.floor(this.y0),
@@ -316,7 +402,7 @@ export class LongMatrixView {
     for (const { row, col } of pairs) {
       const x = this.left + (col - this.x0) * s;
       const y = this.top + (row - this.y0) * s;
-      if (x < this.left - 0.5 || y < this.top - 0.5 || x + s > this.left + PLOT + 0.5 || y + s > this.top + PLOT + 0.5) continue; // cut by the edge
+      if (x < this.left - 0.5 || y < this.top - 0.5 || x + s > this.left + this.plot + 0.5 || y + s > this.top + this.plot + 0.5) continue; // cut by the edge
       p.strokeRect(x + 0.5, y + 0.5, s - 1, s - 1, scene.palette.foreground, 1);
     }
     return pairs.length;
@@ -326,7 +412,7 @@ export class LongMatrixView {
   private paintLabels(scene: LongMatrixScene): number {
     const p = this.surface.painter(this.surface.width, this.surface.height);
     const { palette, labels, n, deps } = scene;
-    const span = PLOT / this.scale;
+    const span = this.plot / this.scale;
     const first = Math.max(0, Math.floor(this.y0));
     const firstCol = Math.max(0, Math.floor(this.x0));
     if (this.scale >= LABEL_SCALE) {
@@ -380,7 +466,7 @@ export class LongMatrixView {
     const s = Math.max(1, this.scale);
     const x = this.left + (cell.col - this.x0) * this.scale;
     const y = this.top + (cell.row - this.y0) * this.scale;
-    if (x < this.left || y < this.top || x > this.left + PLOT || y > this.top + PLOT) return;
+    if (x < this.left || y < this.top || x > this.left + this.plot || y > this.top + this.plot) return;
     p.strokeRect(x - 1, y - 1, s + 2, s + 2, this.scene!.palette.foreground, 2);
   }
 
@@ -390,7 +476,7 @@ export class LongMatrixView {
     if (!s) return;
     const px = x - this.left;
     const py = y - this.top;
-    if (px < 0 || py < 0 || px >= PLOT || py >= PLOT) return this.handlers.hover(null, ev);
+    if (px < 0 || py < 0 || px >= this.plot || py >= this.plot) return this.handlers.hover(null, ev);
     const row = Math.floor(this.y0 + py / this.scale);
     const col = Math.floor(this.x0 + px / this.scale);
     if (row >= s.n || col >= s.n) return this.handlers.hover(null, ev);
@@ -399,11 +485,11 @@ export class LongMatrixView {
     if (r === 1) {
       const ty = Math.floor(row / TILE);
       const tx = Math.floor(col / TILE);
-      const t = this.source.peek<Tile>(this.source.tileKey(s.layer, s.heads, 1, ty, tx, TILE));
-      if (t) return this.handlers.hover({ row, col, value: t.data[(row - t.r0) * TILE + (col - t.c0)], exact: true, block: 1 }, ev);
+      const t = this.source.peek<Tile>(this.source.tileKey(this.grid(s, 1), ty, tx));
+      if (t?.data) return this.handlers.hover({ row, col, value: t.data[(row - t.r0) * TILE + (col - t.c0)], exact: true, block: 1 }, ev);
     }
     try {
-      const value = await this.source.value(s.layer, s.heads, row, col);
+      const value = await this.source.value(s.layer, s.heads, row, col, s.hideFirst, s.renormalise);
       this.handlers.hover({ row, col, value, exact: true, block: 1 }, ev);
     } catch (err) {
       this.notice = (err as Error).message;
@@ -412,9 +498,25 @@ export class LongMatrixView {
     }
   }
 
-  /** Forget tiles asked for and the host's notice (a new layer or heads). */
+  /** Forget the host's notice and what was prefetched (a new layer, heads or setting). */
   reset() {
-    this.asked.clear();
     this.notice = "";
+    this.prefetched = "";
   }
+}
+
+/** The indices [a, b) of the rising `at` whose values lie in [lo, hi). */
+export function covered(at: Int32Array, lo: number, hi: number): [number, number] {
+  return [firstAtLeast(at, lo), firstAtLeast(at, hi)];
+}
+
+function firstAtLeast(at: Int32Array, v: number): number {
+  let a = 0;
+  let b = at.length;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (at[mid] < v) a = mid + 1;
+    else b = mid;
+  }
+  return a;
 }

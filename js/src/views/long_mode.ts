@@ -100,7 +100,7 @@ export class LongMode {
     this.show(true);
     const heads = t.heads.filter((h) => h >= 0 && h < info.heads);
     const use = heads.length ? heads : [0];
-    const key = `${meta.kind ?? "self"}|${info.layer}|${use}|${t.hide_first}`;
+    const key = `${meta.kind ?? "self"}|${info.layer}|${use}|${t.hide_first}|${t.renormalise}`;
     if (key !== this.key) {
       this.key = key;
       this.matrix.reset();
@@ -120,6 +120,7 @@ export class LongMode {
         n: info.size,
         causal: meta.is_causal,
         hideFirst: t.hide_first,
+        renormalise: t.renormalise,
         labels: meta.tokens,
         palette,
         block: info.block,

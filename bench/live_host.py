@@ -58,6 +58,7 @@ class BridgeModel {
   }
   send(content) {
     if (content?.kind === "attnwidget:request") this.waiting.add(content.id);
+    if (content?.what === "tiles") window.awTrips[content.id] = { sent: performance.now() };
     this.toKernel({ method: "custom", content });
   }
   on(event, cb) { if (!this.handlers.has(event)) this.handlers.set(event, new Set()); this.handlers.get(event).add(cb); }
@@ -71,12 +72,14 @@ class BridgeModel {
     window.awSent += JSON.stringify(data).length;
     this.receive(await window.awKernel(data));
   }
-  // A reply the kernel sends later (batched tiles, from a worker thread): polled while one is due.
+  // A reply the kernel sends later (batched tiles, from a worker thread): asked for while one
+  // is due. awTake waits in Python until the kernel has published something (or 20 ms), as a
+  // websocket would push it: a busy poll took CPU from the kernel's tile threads.
   async poll() {
     if (this.polling) return;
     this.polling = true;
     while (this.waiting.size) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await new Promise((resolve) => setTimeout(resolve, 0));
       this.receive(await window.awTake());
     }
     this.polling = false;
@@ -93,6 +96,8 @@ class BridgeModel {
         this.emit("change");
       } else if (data.method === "custom") {
         if (data.content?.kind === "attnwidget:reply") this.waiting.delete(data.content.id);
+        const trip = window.awTrips[data.content?.id];
+        if (trip && trip.got === undefined) trip.got = performance.now(); // a tiles request's reply is in
         this.emit("msg:custom", data.content, buffers);
       }
     }
@@ -101,6 +106,7 @@ class BridgeModel {
 }
 
 window.awSent = 0;
+window.awTrips = {}; // tiles requests by id: when sent, when their reply came
 window.awReceived = 0;
 window.awMount = (opened, updates) => {
   const t0 = performance.now();
@@ -138,11 +144,12 @@ class BenchComm(BaseComm):
     """A comm whose messages to the frontend wait in :attr:`outbox` for the page to take."""
 
     outbox: ClassVar[list[tuple[str, str, dict, list]]] = []  # (comm id, message type, data, buffers)
-    lock: ClassVar[threading.Lock] = threading.Lock()
+    lock: ClassVar[threading.Condition] = threading.Condition()  # notified when the outbox fills
 
     def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys) -> None:
         with BenchComm.lock:
             BenchComm.outbox.append((self.comm_id, msg_type, data or {}, [bytes(b) for b in buffers or []]))
+            BenchComm.lock.notify_all()
 
 
 def wire_size(data: dict, buffers: list[bytes]) -> int:
@@ -195,7 +202,7 @@ class LiveHost:
 
         page.route(ORIGIN + "/**", serve)
         page.expose_function("awKernel", self.to_kernel)
-        page.expose_function("awTake", self.later)
+        page.expose_function("awTake", self.pushed)
         page.goto(ORIGIN + "/index.html")
         page.wait_for_function("() => typeof window.awMount === 'function'")
         self.comm = widget.comm
@@ -219,13 +226,24 @@ class LiveHost:
         t0 = time.perf_counter()
         content = data.get("content", {})
         if content.get("what") == "tiles":
-            self.batches[content["id"]] = {"prefetch": bool(content.get("prefetch")), "asked": len(content["tiles"])}
+            self.batches[content["id"]] = {
+                "id": content["id"],
+                "prefetch": bool(content.get("prefetch")),
+                "asked": len(content["tiles"]),
+            }
         self.comm.handle_msg({"content": {"data": data}, "buffers": []})
         out = self.later()
         took = time.perf_counter() - t0
         self.kernel_s += took
         self.log.append((content.get("what") or data.get("method", "?"), took * 1e3))
         return out
+
+    def pushed(self, wait_s: float = 0.02) -> list[dict]:
+        """What the widget sent since the page last looked, waiting up to ``wait_s`` for something
+        (the GIL is free meanwhile: the tile threads run as when a websocket pushes the reply)."""
+        with BenchComm.lock:
+            BenchComm.lock.wait_for(lambda: BenchComm.outbox, timeout=wait_s)
+        return self.later()
 
     def later(self) -> list[dict]:
         """What the widget sent the page since it last looked (replies from worker threads too)."""

@@ -66,6 +66,7 @@ FIGURES = [
     ("zoom_tiles_per_step", "  (tiles per step, median)", ""),
     ("zoom_tile_kernel_ms", "  (kernel per tile, median)", "ms"),
     ("zoom_batch_kernel_ms", "  (kernel per step's batch, median)", "ms"),
+    ("zoom_trip_ms", "  (request to reply in the page, median)", "ms"),
     ("zoom_fetching_steps", "  (steps fetching, of all steps into tiles)", ""),
     ("zoom_drawn_ms", "zoom step, tiles at hand (median)", "ms"),
     ("zoom_all_ms", "zoom step, any (median)", "ms"),
@@ -338,6 +339,16 @@ def zoom_and_hover(fig: dict, page, host) -> None:
         fig["zoom_note"] = "no zoom step waited for tiles: idle prefetches had brought them all"
     step_batches = [b["ms"] for *_, batches in fetching for b in batches if "ms" in b]
     fig["zoom_batch_kernel_ms"] = statistics.median(step_batches) if step_batches else None
+    # The same batches seen from the page: the kernel's part, the messages both ways (here
+    # through Playwright, base64), before the view decodes and draws what came.
+    trips = page.evaluate("() => window.awTrips")
+    step_trips = [
+        trips[str(i)]["got"] - trips[str(i)]["sent"]
+        for *_, batches in fetching
+        for i in (b["id"] for b in batches)
+        if "got" in trips.get(str(i), {})
+    ]
+    fig["zoom_trip_ms"] = statistics.median(step_trips) if step_trips else None
     at_hand = [ms for ms, z, _, n, _ in steps if not n and z.get("r", 0) > 0]
     fig["zoom_drawn_ms"] = statistics.median(at_hand) if at_hand else None
     fig["zoom_all_ms"] = statistics.median(ms for ms, z, *_ in steps if z.get("r", 0) > 0)

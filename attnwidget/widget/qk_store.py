@@ -162,6 +162,7 @@ def warm_up() -> None:
     kt = np.zeros((4, 8), np.float32)
     ones = np.ones(8, np.float32)
     qk_window(q, kt, np.float32(1.0), True, ones, ones, 0, 0, 2, 1, False, np.zeros((2, 2), np.float32))
+    qk_window(q, kt, np.float32(1.0), True, ones, ones, 0, 0, 2, 2, False, np.zeros((2, 2), np.float32))  # pooled
     pooled = np.zeros((8, 8), np.float32)
     rows = [np.zeros((8, 2), np.int32), np.zeros((8, 2), np.float32)] + [np.zeros(8, np.float32) for _ in range(4)]
     qk_rows(q, kt, np.float32(1.0), True, 1, 2, 0, 8, pooled, pooled.copy(), *rows)

@@ -12,6 +12,10 @@ a time so each key read serves four rows) and dense weights (:func:`dense_rows`,
 attention given as an array). Both find a row's top-k only in the column blocks whose
 maximum reaches the k-th largest block maximum (the k strongest cells must lie there).
 
+A pooled tile (:func:`qk_window` at r > 1) scores its rows with torch's matmul (BLAS) and
+pools them compiled: a zoom step waits for it, and BLAS scores several times faster than
+the compiled loop on the big windows pooled tiles cover.
+
 numba has no vectorised ``exp`` on this machine (no SVML; libm's ``expf`` costs ~6 ns):
 :func:`fast_exp` is a polynomial that LLVM vectorises (~0.3 ns, relative error < 2e-5).
 Every loop releases the GIL, so heads run on threads in parallel.
@@ -251,15 +255,9 @@ def dense_rows(a, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  # pragma: no cover - compiled
-    """Max-pooled weights of rows r0.. and columns c0.. (``cells * r`` tokens a side) into
-    ``out[cells, cells]``; r = 1 gives the exact weights. Needs the rows' m and Z.
-    ``skip_first``: key 0 counts as weight 0 (hide_first; pass Z without key 0's term to
-    renormalise the rows).
-
-    Rows are scored four at a time (each key read serves four rows), and a block's weight
-    is ``exp(max score - m) / Z`` (exp is monotonic): one exp per block, not per cell.
-    """
+def _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  # pragma: no cover - compiled
+    """:func:`qk_window` by the compiled loop: rows are scored four at a time (each key read
+    serves four rows)."""
     T = kt.shape[1]
     nq = q.shape[0]
     out[:, :] = 0.0
@@ -296,6 +294,76 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  #
                     for j in range(b * r + 1, min(ni, b * r + r)):
                         mx = max(mx, row[j])
                     orow[b] = max(orow[b], fast_exp(mx - mi) * inv)
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _pool_scored(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no cover - compiled
+    """Scored rows ``i0..`` (``s``: scaled scores of columns ``c0..``) max-pooled into ``out``
+    as :func:`qk_window` describes; ``s`` is overwritten."""
+    rows, n = s.shape
+    for t in range(rows):
+        i = i0 + t
+        ni = min(n, i + 1 - c0) if causal else n
+        if ni <= 0:
+            continue
+        inv = np.float32(1.0) / z[i]
+        mi = m[i]
+        orow = out[(i - r0) // r]
+        row = s[t]
+        if skip_first and c0 == 0:
+            row[0] = np.float32(-1e30)  # exp gives ~0: key 0 is no block's max (finite: fastmath)
+        if r == 1:
+            for j in range(ni):
+                orow[j] = fast_exp(row[j] - mi) * inv
+            if skip_first and c0 == 0:
+                orow[0] = 0.0
+        else:
+            for b in range((ni + r - 1) // r):
+                mx = row[b * r]
+                for j in range(b * r + 1, min(ni, b * r + r)):
+                    mx = max(mx, row[j])
+                orow[b] = max(orow[b], fast_exp(mx - mi) * inv)
+
+
+#: Scores per row chunk of a window (~1 MB of float32: the chunk stays in cache while pooled).
+WINDOW_CHUNK_CELLS = 1 << 18
+
+
+def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out) -> None:
+    """Max-pooled weights of rows r0.. and columns c0.. (``cells * r`` tokens a side) into
+    ``out[cells, cells]``; r = 1 gives the exact weights. Needs the rows' m and Z.
+    ``skip_first``: key 0 counts as weight 0 (hide_first; pass Z without key 0's term to
+    renormalise the rows).
+
+    A block's weight is ``exp(max score - m) / Z`` (exp is monotonic): one exp per block,
+    not per cell, and causal windows score no column past a row. A pooled tile (r > 1) reads
+    every score of its r x r blocks, so its cost grows as r squared: its rows are scored in
+    chunks by torch's matmul (BLAS; at 8,192 tokens a step of r = 8 tiles takes a third of
+    the compiled loop's time), then pooled compiled. Not numpy's: its OpenBLAS starts a
+    thread per core for every call, and calls from the tile pool's threads at once were
+    slower than the loop; torch's ran as fast from two threads as from one. An exact tile
+    (r = 1) is too small for BLAS to pay: the compiled loop scores it.
+    """
+    if r == 1:
+        _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out)
+        return
+    import torch  # loaded already where queries and keys come from (a model's pass); not for arrays
+
+    T = kt.shape[1]
+    nq = q.shape[0]
+    out[:, :] = 0.0
+    width = min(cells * r, T - c0)
+    if width <= 0:
+        return
+    last = min(nq, r0 + cells * r)
+    chunk = max(16, min(512, WINDOW_CHUNK_CELLS // width))
+    for i0 in range(r0, last, chunk):
+        i1 = min(last, i0 + chunk)
+        n = min(width, i1 - c0) if causal else width  # columns the chunk's last row reads
+        if n <= 0:
+            continue
+        scores = torch.matmul(torch.from_numpy(q[i0:i1] * scale), torch.from_numpy(kt[:, c0 : c0 + n])).numpy()
+        _pool_scored(scores, i0, c0, causal, m, z, r0, r, skip_first, out)
 
 
 def blocks_for(n: int, cells: int) -> tuple[int, int]:

@@ -222,8 +222,9 @@ export class LongMatrixView {
 
   /**
    * With every tile in view at hand, ask for those of the likely next steps while the
-   * kernel is idle: a wheel step in (and two) and out at the last zoom's point, and a ring
-   * around the view (a pan). At most PREFETCH_TILES; the source's byte cache bounds them.
+   * kernel is idle: from the whole matrix every tile of the first tile level; a wheel step
+   * in (and two) and out at the last zoom's point, and a ring around the view (a pan). At
+   * most PREFETCH_TILES; the source's byte cache bounds them.
    */
   private prefetch(scene: LongMatrixScene) {
     const here = `${scene.layer}|${scene.heads}|${scene.hideFirst}|${scene.renormalise}|${this.scale}|${this.x0}|${this.y0}`;
@@ -235,6 +236,14 @@ export class LongMatrixView {
     const add = (r: number, scale: number, x0: number, y0: number, margin = 0) => {
       if (r > 0) wanted.set(r, [...(wanted.get(r) ?? []), ...this.tilesInView(r, scale, x0, y0, margin)]);
     };
+    const first = firstTileLevel(scene.block);
+    if (this.level() === 0 && first > 0) {
+      // From the whole matrix the first zoom into tiles can land anywhere, and that level's
+      // tiles cover the whole matrix in a few (a tile spans ~128 overview blocks: 4 x 4 at
+      // most, 10 below a causal diagonal): ask for all of them, the costliest tiles a step waits for.
+      const whole = this.plot / scene.n;
+      if (this.tilesInView(first, whole, 0, 0).length <= PREFETCH_TILES) add(first, whole, 0, 0);
+    }
     for (const factor of [ZOOM, ZOOM * ZOOM, 1 / ZOOM]) {
       const scale = Math.max(this.plot / scene.n, Math.min(MAX_SCALE, this.scale * factor));
       const span = this.plot / scale;
@@ -506,6 +515,13 @@ export class LongMatrixView {
 }
 
 /** The indices [a, b) of the rising `at` whose values lie in [lo, hi). */
+/** The coarsest tile level: the largest power of two below the overview's block (0: none). */
+export function firstTileLevel(block: number): number {
+  let r = 1;
+  while (r * 2 < block) r *= 2;
+  return block > 1 ? r : 0;
+}
+
 export function covered(at: Int32Array, lo: number, hi: number): [number, number] {
   return [firstAtLeast(at, lo), firstAtLeast(at, hi)];
 }

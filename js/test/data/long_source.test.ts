@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { LongSource, newTile, type Tile, type TileGrid } from "../../src/data/long_source";
 import { REPLY, type RequestMessage } from "../../src/data/protocol";
 import { LocalWidgetModel } from "../../src/host/local_widget_model";
-import { covered } from "../../src/views/long_matrix_view";
+import { covered, firstTileLevel } from "../../src/views/long_matrix_view";
 
 /** A widget model whose requests the test answers by hand, as the kernel would. */
 class Kernel extends LocalWidgetModel {
@@ -158,5 +158,15 @@ describe("covered", () => {
     expect(covered(at, 1, 3)).toEqual([2, 5]);
     expect(covered(at, 4, 9)).toEqual([6, 8]);
     expect(covered(at, 9, 12)).toEqual([8, 8]);
+  });
+});
+
+describe("firstTileLevel", () => {
+  it("is the largest power of two below the overview's block, where the view switches to tiles", () => {
+    expect(firstTileLevel(16)).toBe(8); // 8,192 tokens over 512 cells
+    expect(firstTileLevel(12)).toBe(8);
+    expect(firstTileLevel(4)).toBe(2);
+    expect(firstTileLevel(2)).toBe(1);
+    expect(firstTileLevel(1)).toBe(0); // one token a cell: the overview is exact, no tiles
   });
 });

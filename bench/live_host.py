@@ -73,14 +73,18 @@ class BridgeModel {
     this.receive(await window.awKernel(data));
   }
   // A reply the kernel sends later (batched tiles, from a worker thread): asked for while one
-  // is due. awTake waits in Python until the kernel has published something (or 20 ms), as a
-  // websocket would push it: a busy poll took CPU from the kernel's tile threads.
+  // is due, 1 ms after the last answer and 2 ms while none comes (polling every
+  // millisecond took CPU from the kernel's tile threads; a blocking wait in Python held up
+  // the page's other calls).
   async poll() {
     if (this.polling) return;
     this.polling = true;
+    let pause = 1;
     while (this.waiting.size) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      this.receive(await window.awTake());
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      const got = await window.awTake();
+      this.receive(got);
+      pause = got.length ? 1 : Math.min(2, pause * 2);
     }
     this.polling = false;
   }
@@ -144,12 +148,11 @@ class BenchComm(BaseComm):
     """A comm whose messages to the frontend wait in :attr:`outbox` for the page to take."""
 
     outbox: ClassVar[list[tuple[str, str, dict, list]]] = []  # (comm id, message type, data, buffers)
-    lock: ClassVar[threading.Condition] = threading.Condition()  # notified when the outbox fills
+    lock: ClassVar[threading.Lock] = threading.Lock()
 
     def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys) -> None:
         with BenchComm.lock:
             BenchComm.outbox.append((self.comm_id, msg_type, data or {}, [bytes(b) for b in buffers or []]))
-            BenchComm.lock.notify_all()
 
 
 def wire_size(data: dict, buffers: list[bytes]) -> int:
@@ -202,7 +205,7 @@ class LiveHost:
 
         page.route(ORIGIN + "/**", serve)
         page.expose_function("awKernel", self.to_kernel)
-        page.expose_function("awTake", self.pushed)
+        page.expose_function("awTake", self.later)
         page.goto(ORIGIN + "/index.html")
         page.wait_for_function("() => typeof window.awMount === 'function'")
         self.comm = widget.comm
@@ -237,13 +240,6 @@ class LiveHost:
         self.kernel_s += took
         self.log.append((content.get("what") or data.get("method", "?"), took * 1e3))
         return out
-
-    def pushed(self, wait_s: float = 0.02) -> list[dict]:
-        """What the widget sent since the page last looked, waiting up to ``wait_s`` for something
-        (the GIL is free meanwhile: the tile threads run as when a websocket pushes the reply)."""
-        with BenchComm.lock:
-            BenchComm.lock.wait_for(lambda: BenchComm.outbox, timeout=wait_s)
-        return self.later()
 
     def later(self) -> list[dict]:
         """What the widget sent the page since it last looked (replies from worker threads too)."""

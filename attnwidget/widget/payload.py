@@ -118,7 +118,9 @@ def encode_array(array: np.ndarray, compress: bool | None = None) -> dict:
     raw = array.tobytes()
     if compress is None:
         compress = len(raw) > COMPRESS_ABOVE
-    buffer = gzip.compress(raw, compresslevel=3, mtime=0) if compress else raw
+    # Level 1: a layer switch waits for this (a 512-token layer of 12 heads in 30 ms, 51 at
+    # level 3) and the quantised weights come out ~1% larger.
+    buffer = gzip.compress(raw, compresslevel=1, mtime=0) if compress else raw
     return {
         "buffer": buffer,
         "dtype": array.dtype.name,

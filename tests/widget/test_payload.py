@@ -155,7 +155,7 @@ def neuron_fixture() -> dict:
 def test_js_fixture_matches_python_encoding():
     """js/test/fixtures/payloads.json must be what payload.py produces today.
 
-    Regenerate with: python -c "import json,tests.test_widget_payload as t;
+    Regenerate with: PYTHONPATH=tests/widget:tests python -c "import json, test_payload as t;
     print(json.dumps(t.fixture_payloads(), indent=1))" > js/test/fixtures/payloads.json
     """
     assert json.loads(FIXTURE.read_text()) == json.loads(json.dumps(fixture_payloads()))

@@ -58,7 +58,7 @@ class BridgeModel {
   }
   send(content) {
     if (content?.kind === "attnwidget:request") this.waiting.add(content.id);
-    if (content?.kind === "attnwidget:request") window.awTrips[content.id] = { what: content.what, sent: performance.now() };
+    if (content?.what === "tiles") window.awTrips[content.id] = { sent: performance.now() };
     this.toKernel({ method: "custom", content });
   }
   on(event, cb) { if (!this.handlers.has(event)) this.handlers.set(event, new Set()); this.handlers.get(event).add(cb); }
@@ -101,7 +101,7 @@ class BridgeModel {
       } else if (data.method === "custom") {
         if (data.content?.kind === "attnwidget:reply") this.waiting.delete(data.content.id);
         const trip = window.awTrips[data.content?.id];
-        if (trip && trip.got === undefined) trip.got = performance.now(); // a request's reply is in
+        if (trip && trip.got === undefined) trip.got = performance.now(); // a tiles request's reply is in
         this.emit("msg:custom", data.content, buffers);
       }
     }
@@ -110,7 +110,7 @@ class BridgeModel {
 }
 
 window.awSent = 0;
-window.awTrips = {}; // requests by id: what, when sent, when their reply came
+window.awTrips = {}; // tiles requests by id: when sent, when their reply came
 window.awReceived = 0;
 window.awMount = (opened, updates) => {
   const t0 = performance.now();

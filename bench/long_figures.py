@@ -59,7 +59,6 @@ FIGURES = [
     ("first_paint_ms", "first paint (nothing waiting)", "ms"),
     ("switch_cold_ms", "layer switch, cold (median)", "ms"),
     ("switch_cold_max_ms", "  (max)", "ms"),
-    ("switch_cold_trip_ms", "  (layer request to reply in the page, median)", "ms"),
     ("switch_cold_kernel_ms", "  (kernel's part, median)", "ms"),
     ("switch_warm_ms", "layer switch, warm (median)", "ms"),
     ("zoom_tile_ms", "zoom step fetching tiles (median)", "ms"),
@@ -266,18 +265,9 @@ def kernel_ms(host, act):
     return result, ((host.kernel_s if host else 0.0) - before) * 1e3
 
 
-def median_trip(page, what: str, skip: int = 0) -> float | None:
-    """Median ms from the page sending a ``what`` request to its reply coming in (the kernel's
-    part, the messages both ways through Playwright), over the requests after the first ``skip``."""
-    trips = list(page.evaluate("() => window.awTrips").values())[skip:]
-    ms = [t["got"] - t["sent"] for t in trips if t.get("what") == what and "got" in t]
-    return statistics.median(ms) if ms else None
-
-
 def layer_switches(fig: dict, page, host=None, prefix: str = "") -> None:
     """Cold: back to back, nothing prefetched. Warm: after a pause (the app prefetches neighbours)."""
     layers = int(page.eval_on_selector(".aw-layer", "s => s.options.length"))
-    asked_before = page.evaluate("() => Object.keys(window.awTrips ?? {}).length") if host else 0
     cold = [
         kernel_ms(host, lambda layer=layer: page.evaluate(SWITCH_UNTIL_SHOWN_JS, layer))
         for layer in range(1, min(layers, 6))
@@ -293,7 +283,6 @@ def layer_switches(fig: dict, page, host=None, prefix: str = "") -> None:
         fig[prefix + "switch_cold_max_ms"] = max(ms for ms, _ in cold)
         if host:
             fig["switch_cold_kernel_ms"] = statistics.median(k for _, k in cold)
-            fig["switch_cold_trip_ms"] = median_trip(page, "layer", asked_before)
     fig[prefix + "switch_warm_ms"] = statistics.median(warm)
     page.evaluate(SWITCH_UNTIL_SHOWN_JS, 0)
 

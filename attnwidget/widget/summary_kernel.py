@@ -255,48 +255,6 @@ def dense_rows(a, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  # pragma: no cover - compiled
-    """:func:`qk_window` by the compiled loop: rows are scored four at a time (each key read
-    serves four rows)."""
-    T = kt.shape[1]
-    nq = q.shape[0]
-    out[:, :] = 0.0
-    width = min(cells * r, T - c0)
-    if width <= 0:
-        return
-    last = min(nq, r0 + cells * r)
-    s = np.empty((4, width), np.float32)
-    for i0 in range(r0, last, 4):
-        rows = min(4, last - i0)
-        n = min(width, i0 + rows - c0) if causal else width  # columns the last of the four reads
-        if n <= 0:
-            continue
-        _score_four(q, kt, scale, i0, c0, n, s)
-        for t in range(rows):
-            i = i0 + t
-            ni = min(n, i + 1 - c0) if causal else n
-            if ni <= 0:
-                continue
-            inv = np.float32(1.0) / z[i]
-            mi = m[i]
-            orow = out[(i - r0) // r]
-            row = s[t]
-            if skip_first and c0 == 0:
-                row[0] = np.float32(-1e30)  # exp gives ~0: key 0 is no block's max (finite: fastmath)
-            if r == 1:
-                for j in range(ni):
-                    orow[j] = fast_exp(row[j] - mi) * inv
-                if skip_first and c0 == 0:
-                    orow[0] = 0.0
-            else:
-                for b in range((ni + r - 1) // r):
-                    mx = row[b * r]
-                    for j in range(b * r + 1, min(ni, b * r + r)):
-                        mx = max(mx, row[j])
-                    orow[b] = max(orow[b], fast_exp(mx - mi) * inv)
-
-
-@njit(fastmath=True, nogil=True, cache=True)
 def _pool_scored(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no cover - compiled
     """Scored rows ``i0..`` (``s``: scaled scores of columns ``c0..``) max-pooled into ``out``
     as :func:`qk_window` describes; ``s`` is overwritten."""
@@ -323,6 +281,27 @@ def _pool_scored(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no
                 for j in range(b * r + 1, min(ni, b * r + r)):
                     mx = max(mx, row[j])
                 orow[b] = max(orow[b], fast_exp(mx - mi) * inv)
+
+
+@njit(fastmath=True, nogil=True, cache=True)
+def _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  # pragma: no cover - compiled
+    """:func:`qk_window` by the compiled loop: rows are scored four at a time (each key read
+    serves four rows)."""
+    T = kt.shape[1]
+    nq = q.shape[0]
+    out[:, :] = 0.0
+    width = min(cells * r, T - c0)
+    if width <= 0:
+        return
+    last = min(nq, r0 + cells * r)
+    s = np.empty((4, width), np.float32)
+    for i0 in range(r0, last, 4):
+        rows = min(4, last - i0)
+        n = min(width, i0 + rows - c0) if causal else width  # columns the last of the four reads
+        if n <= 0:
+            continue
+        _score_four(q, kt, scale, i0, c0, n, s)
+        _pool_scored(s[:rows, :n], i0, c0, causal, m, z, r0, r, skip_first, out)
 
 
 #: Scores per row chunk of a window (~1 MB of float32: the chunk stays in cache while pooled).

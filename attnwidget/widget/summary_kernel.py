@@ -7,8 +7,8 @@ keys with their weights and the share of the row's mass they cover; and each row
 maximum ``m`` and softmax denominator ``Z``, from which any exact cell is
 ``exp(scale q.k - m) / Z`` later, without another pass over the row.
 
-Two sources give the same summary: queries and keys (:func:`qk_rows`: scores four rows at
-a time so each key read serves four rows) and dense weights (:func:`dense_rows`, for
+Two sources give the same summary: queries and keys (:func:`qk_rows`: rows scored in chunks
+by torch's matmul) and dense weights (:func:`dense_rows`, for
 attention given as an array). Both find a row's top-k only in the column blocks whose
 maximum reaches the k-th largest block maximum (the k strongest cells must lie there).
 
@@ -172,43 +172,41 @@ def _score_row_summary(
     covered[i] = cov
 
 
+#: Scores per row chunk of a summary or a window (~1 MB of float32: the chunk stays in cache while pooled).
+WINDOW_CHUNK_CELLS = 1 << 18
+
+
 @njit(fastmath=True, nogil=True, cache=True)
-def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0, m, z):  # pragma: no cover
+def _summarise_scored(s, i0, causal, B, k, pooled, pooled_hf, top, wts, covered, w0, m, z):  # pragma: no cover
+    """Rows ``i0..`` of one head from their scaled scores ``s`` (every key a row reads)."""
+    T = s.shape[1]
+    cmax = np.empty(pooled.shape[1] + 1, np.float32)
+    bi = np.empty(k, np.int64)
+    bv = np.empty(max(k, 1), np.float32)
+    for r in range(s.shape[0]):
+        i = i0 + r
+        _score_row_summary(
+            s[r], min(i + 1, T) if causal else T, B, i, k, pooled, pooled_hf, top, wts, covered, w0, m, z, cmax, bi, bv
+        )
+
+
+def qk_rows(q, kt, scale, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0, m, z) -> None:
     """Rows r0..r1 of one head from its queries q ``[T, d]`` and keys transposed kt ``[d, T_k]``.
 
     Writes the max-pooled ``pooled`` / ``pooled_hf`` ``[P, P]`` (max-accumulated: start from
     zeros), ``top`` / ``wts`` ``[T, k]``, ``covered``, ``w0`` (the weight on key 0), ``m`` and
-    ``z`` ``[T]``. Rows are scored four at a time so each key vector read serves four rows.
+    ``z`` ``[T]``. A chunk of rows (~1 MB of scores) is scored by torch's matmul (BLAS, ~4x
+    the compiled loop; see :func:`qk_window`), then summarised compiled row by row.
     """
+    import torch  # loaded already where queries and keys come from (a model's pass)
+
     T = kt.shape[1]
-    s = np.empty((4, T), np.float32)
-    cmax = np.empty(pooled.shape[1] + 1, np.float32)
-    bi = np.empty(k, np.int64)
-    bv = np.empty(max(k, 1), np.float32)
-    for i0 in range(r0, r1, 4):
-        rows = min(4, r1 - i0)
-        n = min(T, i0 + 4) if causal else T
-        _score_four(q, kt, scale, i0, 0, n, s)
-        for r in range(rows):
-            i = i0 + r
-            _score_row_summary(
-                s[r],
-                min(i + 1, T) if causal else T,
-                B,
-                i,
-                k,
-                pooled,
-                pooled_hf,
-                top,
-                wts,
-                covered,
-                w0,
-                m,
-                z,
-                cmax,
-                bi,
-                bv,
-            )
+    chunk = max(4, min(512, WINDOW_CHUNK_CELLS // max(1, T)))
+    for i0 in range(r0, r1, chunk):
+        i1 = min(r1, i0 + chunk)
+        n = min(T, i1) if causal else T  # keys the chunk's last row reads
+        scores = torch.matmul(torch.from_numpy(q[i0:i1] * scale), torch.from_numpy(kt[:, :n])).numpy()
+        _summarise_scored(scores, i0, causal, B, k, pooled, pooled_hf, top, wts, covered, w0, m, z)
 
 
 @njit(fastmath=True, nogil=True, cache=True)
@@ -302,10 +300,6 @@ def _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, o
             continue
         _score_four(q, kt, scale, i0, c0, n, s)
         _pool_scored(s[:rows, :n], i0, c0, causal, m, z, r0, r, skip_first, out)
-
-
-#: Scores per row chunk of a window (~1 MB of float32: the chunk stays in cache while pooled).
-WINDOW_CHUNK_CELLS = 1 << 18
 
 
 def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out) -> None:

@@ -282,16 +282,9 @@ def _pool_scored(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out):  # pragma: no cover - compiled
-    """:func:`qk_window` by the compiled loop: rows are scored four at a time (each key read
-    serves four rows)."""
-    T = kt.shape[1]
-    nq = q.shape[0]
-    out[:, :] = 0.0
-    width = min(cells * r, T - c0)
-    if width <= 0:
-        return
-    last = min(nq, r0 + cells * r)
+def _window_compiled(q, kt, scale, causal, m, z, r0, c0, r, width, last, skip_first, out):  # pragma: no cover
+    """:func:`qk_window`'s rows r0..last (``width`` columns from c0) by the compiled loop: rows
+    are scored four at a time (each key read serves four rows)."""
     s = np.empty((4, width), np.float32)
     for i0 in range(r0, last, 4):
         rows = min(4, last - i0)
@@ -317,18 +310,16 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out) -> 
     slower than the loop; torch's ran as fast from two threads as from one. An exact tile
     (r = 1) is too small for BLAS to pay: the compiled loop scores it.
     """
+    out[:, :] = 0.0
+    width = min(cells * r, kt.shape[1] - c0)
+    if width <= 0:
+        return
+    last = min(q.shape[0], r0 + cells * r)
     if r == 1:
-        _window_compiled(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out)
+        _window_compiled(q, kt, scale, causal, m, z, r0, c0, r, width, last, skip_first, out)
         return
     import torch  # loaded already where queries and keys come from (a model's pass); not for arrays
 
-    T = kt.shape[1]
-    nq = q.shape[0]
-    out[:, :] = 0.0
-    width = min(cells * r, T - c0)
-    if width <= 0:
-        return
-    last = min(nq, r0 + cells * r)
     chunk = max(16, min(512, WINDOW_CHUNK_CELLS // width))
     for i0 in range(r0, last, chunk):
         i1 = min(last, i0 + chunk)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kernels import running_kernel
+from jupyter_kernels import running_kernel
 
 REPO = Path(__file__).resolve().parents[1]
 SENTENCE = "The keys that the man left on the table were gone."

@@ -81,9 +81,26 @@ def _capture_then_sdpa(module, query, key, value, attention_mask, **kwargs):
     sink = getattr(module, "_attnwidget_sink", None)
     if sink is not None:
         sink(module, query, key, attention_mask, kwargs)
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
 
+    groups = getattr(module, "num_key_value_groups", 1)
+    if sink is not None and groups > 1:
+        # transformers asks sdpa for grouped keys (enable_gqa) when there is no mask; on a GPU
+        # only the flash kernel (half precision) takes that, so a float32 model fell back to
+        # the math kernel, which holds [heads, T, T]: 128 GiB a layer at 32,768 tokens. With
+        # the keys repeated per head the memory-efficient kernel runs (O(T) memory).
+        key, value = repeat_kv(key, groups), repeat_kv(value, groups)
+        module = _Ungrouped(getattr(module, "is_causal", True))
     return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+
+
+class _Ungrouped:
+    """What transformers' sdpa reads of an attention module, for keys already repeated per head."""
+
+    num_key_value_groups = 1
+
+    def __init__(self, is_causal: bool) -> None:
+        self.is_causal = is_causal
 
 
 def register() -> None:

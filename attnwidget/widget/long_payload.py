@@ -259,7 +259,7 @@ def long_input(sentence: Any, loaded: Any, progress: bool = True) -> AttentionDa
     from attnwidget.widget.qk_store import QKStore  # lazy: as above
 
     ids = torch.tensor([sentence.input_ids], dtype=torch.long)
-    store = QKStore(capture(loaded, ids, progress=progress))
+    store = QKStore(capture(loaded, ids, progress=progress), device=loaded.device)
     has_syntax = sentence.syntax is not None
     return AttentionData(
         tokens=list(sentence.tokens),

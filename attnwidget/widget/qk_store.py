@@ -6,7 +6,9 @@ layer's summary (:class:`attnwidget.attention_store.LayerSummary`, ~35 MB per la
 Weights are recomputed on request from q, k and the row statistics m, Z of the summary:
 a 256 x 256 exact tile costs under a millisecond, so no T x T array is ever needed.
 Rows asked for before their layer is summarised are computed on their own (the head view's
-first screen does not wait for the layer).
+first screen does not wait for the layer). Where the model ran on an accelerator, summaries
+and tiles are computed there by torch (:mod:`attnwidget.widget.summary_torch`); the vectors
+stay in the host's memory, and each layer is copied over only while it is summarised.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from attnwidget.widget.summary_kernel import qk_rows, qk_window
 class QKStore(AttentionStore):
     """Summaries, rows and tiles of causal self-attention rebuilt from :class:`CapturedQK`."""
 
-    def __init__(self, qk: CapturedQK, **options) -> None:
+    def __init__(self, qk: CapturedQK, device=None, **options) -> None:
+        """``device``: the accelerator (a torch device, not the CPU) that summarises and makes
+        tiles; None keeps them on the CPU's compiled loops."""
         self.qk = qk
+        self.device = None if device is None or str(device) == "cpu" else device
         self.num_layers, self.num_heads = qk.num_layers, qk.num_heads
         self.num_tokens = self.num_keys = qk.num_tokens
         self.is_causal = qk.is_causal
@@ -45,6 +50,8 @@ class QKStore(AttentionStore):
         return kt
 
     def _summarise(self, layer: int) -> LayerSummary:
+        if self.device is not None:
+            return self._summarise_on_device(layer)
         pooled, pooled_hf, top, weights, covered, first, (m, z) = self._new_summary(True)
         scale = np.float32(self.qk.scale)
 
@@ -75,6 +82,22 @@ class QKStore(AttentionStore):
             for g in range(self.qk.num_kv_heads):
                 self._keys_t.pop((layer, g), None)
         return self._finish(pooled, pooled_hf, top, weights, covered, first, m, z)
+
+    def _summarise_on_device(self, layer: int) -> LayerSummary:
+        from attnwidget.widget import summary_torch  # lazy: only where a model runs on an accelerator
+
+        got = summary_torch.summarise_layer(
+            self.qk.query[layer],
+            self.qk.key[layer],
+            float(self.qk.scale),
+            self.is_causal,
+            self.block,
+            self.cells,
+            self.top_k,
+            self.device,
+            check=self._check_running,
+        )
+        return LayerSummary(block=self.block, **got)
 
     def _scored_rows(self, layer: int, head: int, r0: int, r1: int) -> dict[str, np.ndarray]:
         """Rows r0..r1 of one head scored on their own (their layer not summarised yet):
@@ -110,7 +133,7 @@ class QKStore(AttentionStore):
         return out
 
     def rows(self, layer: int, heads: list[int], r0: int, r1: int) -> dict[str, np.ndarray]:
-        if self.has_summary(layer):
+        if self.has_summary(layer) or self.device is not None:  # an accelerator summarises a layer in a fraction of a second
             return super().rows(layer, heads, r0, r1)
         # In the asking thread: the pool may be busy with whole layers.
         scored = [self._scored_rows(layer, h, r0, r1) for h in heads]
@@ -137,6 +160,23 @@ class QKStore(AttentionStore):
         if hide_first and renormalise:  # Z without key 0's term: the rows' weights renormalised
             z = z.copy()
             z[r0:r1] /= first_scale(first[r0:r1])
+        if self.device is not None:
+            from attnwidget.widget import summary_torch  # lazy: as in _summarise_on_device
+
+            return summary_torch.window(
+                self.qk.query[layer, head],
+                self.qk.key[layer, self.qk.kv_head(head)],
+                float(self.qk.scale),
+                self.is_causal,
+                m,
+                z,
+                r0,
+                c0,
+                cells,
+                r,
+                hide_first,
+                self.device,
+            )
         out = np.zeros((cells, cells), np.float32)
         qk_window(
             self.qk.query[layer, head],

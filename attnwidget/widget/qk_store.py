@@ -133,7 +133,10 @@ class QKStore(AttentionStore):
         return out
 
     def rows(self, layer: int, heads: list[int], r0: int, r1: int) -> dict[str, np.ndarray]:
-        if self.has_summary(layer) or self.device is not None:  # an accelerator summarises a layer in a fraction of a second
+        whole = len(heads) * (r1 - r0) * 2 >= self.num_heads * self.num_tokens
+        if self.has_summary(layer) or whole or self.device is not None:
+            # Half the layer or more (the default heads score all of it), or an accelerator that
+            # summarises a layer in a fraction of a second: the layer's summary, made once.
             return super().rows(layer, heads, r0, r1)
         # In the asking thread: the pool may be busy with whole layers.
         scored = [self._scored_rows(layer, h, r0, r1) for h in heads]

@@ -141,3 +141,10 @@ def test_families_it_cannot_rebuild_are_refused():
     model.config.sliding_window = 16
     with pytest.raises(LongInputError, match="sliding_window"):
         capture(load_model((model, tok), device="cpu"), torch.ones((1, 8), dtype=torch.long))
+
+
+def test_rows_of_most_of_a_layer_summarise_it_once(both):
+    fresh = QKStore(both[0].qk, overview_cells=64)
+    rows = fresh.rows(0, list(range(8)), 0, T)  # the default heads score every row of every head
+    assert fresh.has_summary(0)  # made on the head pool and kept, not scored head by head and dropped
+    assert (rows["top"] == both[0].rows(0, list(range(8)), 0, T)["top"]).all()

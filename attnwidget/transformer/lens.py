@@ -12,7 +12,9 @@ Hook points read (``l`` = layer): ``blocks.{l}.attn.hook_pattern`` ``[batch, hea
 ``blocks.{l}.attn.hook_rot_q`` / ``hook_rot_k`` (rotary models) or ``hook_q`` / ``hook_k``
 ``[batch, pos, heads, d_head]`` (keys: key/value heads under grouped-query attention).
 Inputs go in as token ids, so TransformerLens adds no BOS of its own: the text is
-tokenized with the model's tokenizer, as ``model.to_tokens`` does.
+tokenized with the model's tokenizer, as ``model.to_tokens`` does. A long input (past
+``long_payload.LONG_TOKENS``) is read as every layer's queries and keys alone
+(:meth:`LensRunner.long_query_keys`), checked once per model against its patterns.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ import inspect
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import torch
 
 from attnwidget.errors import ModelLoadError
+from attnwidget.progress import bar
 from attnwidget.transformer.architectures import accepts_argument
 from attnwidget.transformer.hf_loading import (
     OFFLINE_MODEL,
@@ -34,6 +38,7 @@ from attnwidget.transformer.hf_loading import (
     resolve_device,
 )
 from attnwidget.transformer.library_models import model_device, require
+from attnwidget.transformer.qk_capture import CapturedQK
 
 #: Keyword arguments :meth:`LensRunner.generate` sets itself; the rest go to ``model.generate``.
 _OWN_GENERATE_ARGS = {
@@ -173,6 +178,69 @@ class LensRunner:
                 "layer_idx": layer,
             }
         return out
+
+    def long_unsupported(self) -> str | None:
+        """Why a long input cannot be rebuilt from this model's queries and keys (None: it can)."""
+        cfg = self.model.cfg
+        if not self.is_causal:
+            return "the long-input path shows decoder-only causal models"
+        if "local" in (getattr(cfg, "attn_types", None) or ()) or getattr(cfg, "window_size", None):
+            return "its attention is local (a sliding window), which the long-input path does not rebuild"
+        for name in ("attn_scores_soft_cap", "output_logits_soft_cap"):
+            if (getattr(cfg, name, None) or -1) > 0:
+                return f"its attention uses {name}, which the long-input path does not rebuild"
+        if getattr(cfg, "positional_embedding_type", "") == "alibi":
+            return "its attention adds ALiBi position biases, which the long-input path does not rebuild"
+        d = int(getattr(cfg, "d_head", 0) or 1)
+        if len({self._scale(layer, d) for layer in range(self.num_layers)}) > 1:
+            return "its score scale changes from layer to layer"
+        return None
+
+    def long_query_keys(self, input_ids: torch.Tensor, progress: bool = True):
+        """Every layer's queries and keys of one long input ``[1, T]`` as a
+        :class:`~attnwidget.transformer.qk_capture.CapturedQK`, each layer's copied to the
+        host as it passes; no pattern is kept (TransformerLens still makes each layer's
+        ``[heads, T, T]`` pattern in turn: its attention is eager)."""
+        L, T = self.num_layers, int(input_ids.shape[-1])
+        q_name, k_name = self.vectors
+        store: dict[str, Any] = {}
+        line = bar(total=L, desc="model pass (catching queries and keys)", unit="layer", enabled=progress, leave=False)
+
+        def keep(layer: int, name: str):
+            def hook(tensor, hook=None):  # [1, pos, heads, d] -> [heads, pos, d], on the host
+                vectors = tensor.detach()[0].transpose(0, 1).float().cpu().numpy()
+                if name not in store:
+                    store[name] = np.empty((L, *vectors.shape), np.float32)
+                store[name][layer] = vectors
+                if name == k_name:
+                    line.update(1)
+
+            return hook
+
+        fwd_hooks = [
+            (f"blocks.{layer}.attn.{name}", keep(layer, name)) for layer in range(L) for name in (q_name, k_name)
+        ]
+        try:
+            with torch.inference_mode():
+                self.model.run_with_hooks(
+                    input_ids.to(model_device(self.model, None)),
+                    return_type=None,
+                    attention_mask=torch.ones_like(input_ids).to(model_device(self.model, None)),
+                    stop_at_layer=L,
+                    fwd_hooks=fwd_hooks,
+                )
+        finally:
+            line.close()
+        if q_name not in store or k_name not in store or store[q_name].shape[2] != T:
+            raise ModelLoadError(f"the TransformerLens model never called its {q_name} / {k_name} hook points")
+        query, key = store[q_name], store[k_name]
+        return CapturedQK(
+            query=query,
+            key=key,
+            scale=self._scale(0, int(query.shape[-1])),
+            is_causal=True,
+            family=self.family,
+        )
 
     def accepts(self, name: str) -> bool:
         """Whether the model takes input ``name`` besides ids and mask: a bridge passes what its

@@ -120,12 +120,22 @@ def register() -> None:
 
 def supports_long(loaded: Any) -> str | None:
     """None when the long path can show ``loaded``; else why not (a sentence)."""
+    runner = getattr(loaded, "runner", None)
+    if runner is not None:  # a TransformerLens model: its hook points give the queries and keys
+        config = getattr(loaded, "config", None)
+        why = _config_refuses(config) if config is not None and hasattr(config, "to_dict") else None
+        return why or runner.long_unsupported()
     hf = loaded.model
     if loaded.is_encoder_decoder or not loaded.is_causal:
         return "the long-input path shows decoder-only causal models (Llama, Qwen2, Mistral, GPT-2 style)"
     if not hasattr(hf, "set_attn_implementation"):
         return f"{type(hf).__name__} cannot switch its attention implementation"
-    config = hf.config.get_text_config() if hasattr(hf.config, "get_text_config") else hf.config
+    return _config_refuses(hf.config)
+
+
+def _config_refuses(config: Any) -> str | None:
+    """Why a Hugging Face config's attention cannot be rebuilt from q and k (None: it can)."""
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
     for name in ("sliding_window", "attn_logit_softcapping", "alibi"):
         value = getattr(config, name, None)
         if value not in (None, False, 0) and not (
@@ -152,6 +162,14 @@ def capture(loaded: Any, input_ids: torch.Tensor, progress: bool = True) -> Capt
     if why:
         raise LongInputError(f"{loaded.name!r} cannot be shown at this length: {why}")
     check_model(loaded)
+    return _caught(loaded, input_ids, progress)
+
+
+def _caught(loaded: Any, input_ids: torch.Tensor, progress: bool) -> CapturedQK:
+    """The queries and keys of one pass: from a TransformerLens model's hook points, else
+    from the registered sdpa implementation."""
+    if getattr(loaded, "runner", None) is not None:
+        return loaded.runner.long_query_keys(input_ids, progress)
     return _run(loaded, input_ids, progress)
 
 
@@ -218,7 +236,7 @@ def _probe(loaded: Any) -> str | None:
     vocab = int(getattr(loaded.model.config, "vocab_size", 100) or 100)
     ids = torch.arange(PROBE_TOKENS, dtype=torch.long)[None] * 7 % max(2, vocab - 1) + 1
     eager = forward_attention(loaded, ids, torch.ones_like(ids))
-    qk = _run(loaded, ids, progress=False)
+    qk = _caught(loaded, ids, progress=False)
     worst = 0.0
     for layer, weights in enumerate(eager):
         if layer >= qk.num_layers:

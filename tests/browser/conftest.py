@@ -3,17 +3,12 @@ own browser here), and a JupyterLab server started for the test and killed after
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from lab_server import running_lab
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,36 +44,6 @@ def page(browser):
     context.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LabServer:
-    def __init__(self, root: Path, port: int, token: str, runtime: Path, proc: subprocess.Popen):
-        self.root, self.port, self.token, self.runtime, self.proc = root, port, token, runtime, proc
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def kernel_client(self):
-        """A client on the (single) running kernel, through its connection file."""
-        import json
-
-        from jupyter_client import BlockingKernelClient
-
-        with urllib.request.urlopen(f"{self.url}/api/kernels?token={self.token}") as r:
-            kernels = json.load(r)
-        assert len(kernels) == 1, kernels
-        kc = BlockingKernelClient(connection_file=str(self.runtime / f"kernel-{kernels[0]['id']}.json"))
-        kc.load_connection_file()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=30)
-        return kc
-
-
 @pytest.fixture
 def jupyter_lab(tmp_path):
     """JupyterLab on 127.0.0.1 at a random free port, token auth, temporary root dir."""
@@ -86,69 +51,7 @@ def jupyter_lab(tmp_path):
         pytest.skip(f"{CHROMIUM} is absent: install Debian's chromium (scripts install it in CI)")
     if shutil.which("jupyter") is None:
         pytest.skip("jupyter is not installed")
-    root = tmp_path / "root"
-    runtime = tmp_path / "runtime"
-    root.mkdir()
-    runtime.mkdir()
-    shutil.copy(REPO / "notebooks" / "widget_e2e.ipynb", root)
-    port, token = free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(runtime),
-        # Each server its own workspaces: notebooks one test opened never reopen in another.
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-    }
-    log = open(tmp_path / "lab.log", "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",  # no PyPI lookups
-            *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-        ],
-        cwd=root,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = LabServer(root, port, token, runtime, proc)
-    try:
-        wait_until_up(proc, f"{server.url}/api/status?token={token}", tmp_path / "lab.log", "JupyterLab", 90)
+    (tmp_path / "root").mkdir()
+    shutil.copy(REPO / "notebooks" / "widget_e2e.ipynb", tmp_path / "root")
+    with running_lab(tmp_path) as server:
         yield server
-    finally:
-        stop_server(proc, 15)
-        log.close()
-
-
-def wait_until_up(proc: subprocess.Popen, url: str, log: Path, name: str, timeout: float) -> None:
-    """Poll `url` until the server answers; its log in the error if it exits or never does."""
-    deadline = time.time() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"{name} did not start:\n" + log.read_text())
-            time.sleep(0.5)
-
-
-def stop_server(proc: subprocess.Popen, timeout: float) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()

@@ -15,7 +15,8 @@ import time
 
 import pytest
 
-from conftest import CHROMIUM, REPO, free_port, stop_server, wait_until_up
+from conftest import CHROMIUM, REPO
+from lab_server import free_port, stop_server, wait_until_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -87,6 +87,22 @@ def test_layer_payload_is_binary_and_small():
     assert back.shape == (12, 512, 512)
 
 
+def test_the_last_layers_encoded_are_kept_not_encoded_again(monkeypatch):
+    import attnwidget.widget.payload as payload
+
+    data = AttentionData(tokens=[f"t{i}" for i in range(64)], attention=softmax_attention(6, 2, 64), is_causal=True)
+    encoded = []
+    monkeypatch.setattr(payload, "encode_array", lambda a: encoded.append(a) or encode_array(a))
+    first = layer_payload(data, 2)  # a prefetch of a neighbour ...
+    assert layer_payload(data, 2) is first and len(encoded) == 1  # ... then the synced layer: encoded once
+    for layer in range(6):
+        layer_payload(data, layer)
+    assert list(data._thumbnails["encoded layers"]) == [2, 3, 4, 5]  # at most ENCODED_LAYERS, oldest out first
+    monkeypatch.setattr(payload, "ENCODED_BYTES", 1)
+    layer_payload(data, 0)
+    assert list(data._thumbnails["encoded layers"]) == [0]  # past the byte budget only the newest stays
+
+
 def test_thumbnails_keep_peaks_when_downsampling():
     att = np.zeros((1, 1, 130, 130), np.float32)
     att[0, 0, 129, 1] = 1.0  # one strong weight in a long input

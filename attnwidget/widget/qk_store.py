@@ -40,6 +40,10 @@ class QKStore(AttentionStore):
     def close(self) -> None:
         super().close()
         self._keys_t.clear()
+        if self.device is not None:
+            from attnwidget.widget import summary_torch  # lazy: as in _summarise_on_device
+
+            summary_torch.release(self.device)
 
     def _kt(self, layer: int, head: int) -> np.ndarray:
         """The keys head ``head`` reads, transposed ``[d, T]`` (so a row's dot products vectorise)."""

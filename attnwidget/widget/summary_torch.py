@@ -178,3 +178,10 @@ def window(query, key, scale, causal, m, z, r0, c0, cells, r, skip_first, device
         w = _block_max(s.sub_(rows_m[:, None]).exp_().div_(rows_z[:, None])[None], r)[0].cpu().numpy()
     out[: w.shape[0], : w.shape[1]] = w
     return out
+
+
+def release(device) -> None:
+    """Give the device's cached blocks back (what the summaries' chunks left in torch's
+    allocator), so a closed widget holds no GPU memory; tensors in use are untouched."""
+    if torch.device(device).type == "cuda" and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()

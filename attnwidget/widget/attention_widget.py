@@ -9,6 +9,7 @@ query and key vectors for the neuron view. See ``payload.py`` for the encoding,
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from attnwidget.widget.long_payload import BadRequest, answer, store_thumbnails,
 from attnwidget.widget.model_input import NEEDS_MODEL, generation_input, make_data, pair_input, single_input
 from attnwidget.widget.payload import (
     AttentionData,
+    encode_ahead,
     meta_payload,
     neuron_payload,
     payload_size,
@@ -168,6 +170,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
             )
             generation = None
         self._kinds: dict[str, AttentionData] = kinds
+        self._stop_encoding = threading.Event()  # ends encode_ahead's thread (see _free)
         self._input = model_input  # model_input.ModelInput, or None: no model, no neuron view
         self._generation = generation
         first = next(iter(kinds.values()))
@@ -189,6 +192,14 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         self._opened()
         if summarised(self._data):  # a long input: every layer's summary in the background, this one first
             self._data.store.start_background(first=self.layer)
+        elif self._data.num_layers > 1:  # the other layers encoded while the view draws (payload.encode_ahead)
+            self._encoding = threading.Thread(
+                target=encode_ahead,
+                args=(self._data, self.layer, self._stop_encoding.is_set),
+                name="attnwidget-encode",
+                daemon=True,
+            )
+            self._encoding.start()
 
     @property
     def _data(self) -> AttentionData:
@@ -199,6 +210,11 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
     def _free(self) -> None:
         # Attention (with its thumbnails), the model input and its captured vectors, the
         # generation, and the synced payloads: everything sized by the input.
+        if "_stop_encoding" in self.__dict__:
+            self._stop_encoding.set()
+        encoding = self.__dict__.pop("_encoding", None)
+        if encoding is not None:
+            encoding.join(10)  # it stops after the layer it is encoding; it holds the attention till then
         batches = self.__dict__.pop("_tile_batches_", None)
         if batches is not None:
             batches.close()  # tiles not started are dropped; no reply after the close

@@ -87,7 +87,7 @@ def test_layer_payload_is_binary_and_small():
     assert back.shape == (12, 512, 512)
 
 
-def test_the_last_layers_encoded_are_kept_not_encoded_again(monkeypatch):
+def test_encoded_layers_are_kept_within_a_byte_budget(monkeypatch):
     import attnwidget.widget.payload as payload
 
     data = AttentionData(tokens=[f"t{i}" for i in range(64)], attention=softmax_attention(6, 2, 64), is_causal=True)
@@ -95,12 +95,27 @@ def test_the_last_layers_encoded_are_kept_not_encoded_again(monkeypatch):
     monkeypatch.setattr(payload, "encode_array", lambda a: encoded.append(a) or encode_array(a))
     first = layer_payload(data, 2)  # a prefetch of a neighbour ...
     assert layer_payload(data, 2) is first and len(encoded) == 1  # ... then the synced layer: encoded once
+    size = len(first["data"]["buffer"])
+    monkeypatch.setattr(payload, "ENCODED_BYTES", int(3.5 * size))
     for layer in range(6):
         layer_payload(data, layer)
-    assert list(data._thumbnails["encoded layers"]) == [2, 3, 4, 5]  # at most ENCODED_LAYERS, oldest out first
+    assert list(data._thumbnails["encoded layers"]) == [3, 4, 5]  # the least recently used out first
     monkeypatch.setattr(payload, "ENCODED_BYTES", 1)
     layer_payload(data, 0)
-    assert list(data._thumbnails["encoded layers"]) == [0]  # past the byte budget only the newest stays
+    assert list(data._thumbnails["encoded layers"]) == [0]  # past the budget only the newest stays
+
+
+def test_layers_are_encoded_ahead_nearest_first_within_the_budget(monkeypatch):
+    import attnwidget.widget.payload as payload
+
+    data = AttentionData(tokens=[f"t{i}" for i in range(64)], attention=softmax_attention(8, 2, 64), is_causal=True)
+    size = len(layer_payload(data, 4)["data"]["buffer"])
+    monkeypatch.setattr(payload, "ENCODED_BYTES", int(5.5 * size))
+    payload.encode_ahead(data, 4, stop=lambda: False)
+    assert sorted(data._thumbnails["encoded layers"]) == [2, 3, 4, 5, 6]  # 5, 3, 6, 2: no room for a sixth
+    stopped = AttentionData(tokens=data.tokens, attention=data.attention, is_causal=True)
+    payload.encode_ahead(stopped, 0, stop=lambda: True)
+    assert "encoded layers" not in stopped._thumbnails
 
 
 def test_thumbnails_keep_peaks_when_downsampling():

@@ -114,6 +114,11 @@ export class AttentionSource {
     return this.layers.get(key) !== undefined || this.decoding.has(key);
   }
 
+  /** Whether `bytes` more of decoded layers fit without dropping any held. */
+  hasRoomFor(bytes: number): boolean {
+    return this.layers.bytes + bytes <= this.layers.limit;
+  }
+
   /** Bytes of decoded layers held. */
   get layerBytes(): number {
     return this.layers.bytes;

@@ -400,16 +400,25 @@ export class AttentionApp {
     return { matrix, pruned, key, heads };
   }
 
-  /** When idle, fetch and prepare the neighbouring layers so switching to them is instant. */
+  /**
+   * When idle, fetch the other layers so switching to them is instant: the neighbours first
+   * (their transforms prepared too), then outwards while the decoded layers still fit in the
+   * source's budget (a prefetch never evicts a layer). Each is one request the kernel answers
+   * between the user's; a change of layer stops the walk.
+   */
   private prefetchAround(layer: number) {
     clearTimeout(this.prefetchTimer);
     this.prefetchTimer = window.setTimeout(async () => {
-      for (const l of [layer + 1, layer - 1]) {
-        if (l < 0 || l >= this.meta.num_layers || this.traits.layer !== layer || this.disposed) continue;
+      const cols = this.meta.key_tokens?.length ?? this.meta.tokens.length;
+      const perLayer = this.meta.num_heads * this.meta.tokens.length * cols; // decoded uint8 planes
+      for (const l of prefetchOrder(layer, this.meta.num_layers)) {
+        if (this.traits.layer !== layer || this.disposed) return; // the user moved on, or closed the view
+        const neighbour = Math.abs(l - layer) === 1;
+        if (!neighbour && !this.source.has(l) && !this.source.hasRoomFor(perLayer)) return;
         try {
           const raw = await this.source.prefetch(l);
-          if (this.traits.layer !== layer || this.disposed) return; // the user moved on, or closed the view
-          this.prepare(l, raw);
+          if (this.traits.layer !== layer || this.disposed) return;
+          if (neighbour) this.prepare(l, raw);
         } catch {
           return; // the host cannot prefetch (e.g. a layer it does not have): switch on demand
         }
@@ -703,4 +712,13 @@ export class AttentionApp {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }
+}
+
+/** Layers to fetch ahead from `layer`: the next, the previous, then outwards (+2, -2, ...). */
+export function prefetchOrder(layer: number, layers: number): number[] {
+  const out: number[] = [];
+  for (let d = 1; d < layers; d++) {
+    for (const l of [layer + d, layer - d]) if (l >= 0 && l < layers) out.push(l);
+  }
+  return out;
 }

@@ -6,8 +6,9 @@ messages cross Playwright as base64; here they cross as a notebook's do: kernel,
 the Jupyter server, a websocket with binary frames. The input is the 12 x 12 GPT-2-shaped
 attention of ``bench_widget.py`` (``from_attention``), at each ``--tokens``, in a JupyterLab
 started for the run (``tests/lab_server.py``) and Debian's Chromium. Cold layer switches are
-back to back (nothing prefetched, the kernel encodes each layer as it is asked); warm ones
-follow a pause. Issue 16's goal at 512 tokens: cold switch <= 100 ms.
+back to back from the first paint (nothing prefetched: the kernel encodes each layer as it
+is chosen); then, after a pause in which the view fetches layers ahead, switches to layers
+far from the shown one. Issue 16's goal at 512 tokens: cold switch <= 100 ms.
 
     python bench/bench_jupyter.py [--tokens 512 1024] [--chromium /usr/bin/chromium]
 """
@@ -60,24 +61,24 @@ def measure(page, lab, n: int) -> dict:
     page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
     page.wait_for_function("() => document.querySelector('.aw-root')?.dataset.firstPaintMs", timeout=180_000)
     fig = {"tokens": n, "first_paint_ms": float(page.eval_on_selector(".aw-root", "r => r.dataset.firstPaintMs"))}
-    page.wait_for_timeout(1500)
     layers = int(page.eval_on_selector(".aw-layer", "s => s.options.length"))
+    # Cold: from the first paint on, back to back: nothing was prefetched (the view waits
+    # 120 ms idle before it asks), so the kernel encodes each layer as it is chosen.
     cold, parts = [], []
-    for layer in range(1, min(layers, 8)):
+    for layer in range(1, min(layers, 6)):
         cold.append(page.evaluate(SWITCH_UNTIL_SHOWN_JS, layer))
         parts.append(json.loads(page.eval_on_selector(".aw-root", "r => r.dataset.timings")))
-    warm = []
-    for layer in (9, 10, 11, 0):
-        page.wait_for_timeout(1500)  # the view prefetches the neighbours meanwhile
-        warm.append(page.evaluate(SWITCH_UNTIL_SHOWN_JS, layer % layers))
+    # After a pause the view has fetched the other layers ahead (as many as its budget holds).
+    page.wait_for_timeout(3000)
+    idle = [page.evaluate(SWITCH_UNTIL_SHOWN_JS, layer % layers) for layer in (9, 7, 11, 0)]
     fig |= {
         "cold_median_ms": statistics.median(cold),
         "cold_max_ms": max(cold),
         "cold_ms": [round(ms, 1) for ms in cold],
-        "warm_median_ms": statistics.median(warm),
         # The page's own split of a cold switch: waiting for the layer (kernel, messages,
         # decoding in the worker), building the scene, drawing.
         "cold_parts_ms": {k: round(statistics.median(p[k] for p in parts), 1) for k in ("data", "scene", "draw")},
+        "after_pause_median_ms": statistics.median(idle),
     }
     page.get_by_role("menuitem", name="Kernel", exact=True).click()
     page.locator(".lm-Menu-itemLabel").get_by_text("Shut Down Kernel", exact=True).click()
@@ -110,8 +111,8 @@ def main() -> None:
             print(
                 f"T={n}: first paint {fig['first_paint_ms']:.0f} ms; layer switch cold median "
                 f"{fig['cold_median_ms']:.0f} ms (max {fig['cold_max_ms']:.0f}; {fig['cold_ms']}), "
-                f"warm median {fig['warm_median_ms']:.0f} ms; a cold switch's parts (median) {fig['cold_parts_ms']}"
-                + ("  (goal: cold <= 100 ms)" if n == 512 else ""),
+                f"after a pause median {fig['after_pause_median_ms']:.0f} ms; a cold switch's parts (median) "
+                f"{fig['cold_parts_ms']}" + ("  (goal: cold <= 100 ms)" if n == 512 else ""),
                 flush=True,
             )
         browser.close()

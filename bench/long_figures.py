@@ -70,6 +70,8 @@ FIGURES = [
     ("zoom_fetching_steps", "  (steps fetching, of all steps into tiles)", ""),
     ("zoom_drawn_ms", "zoom step, tiles at hand (median)", "ms"),
     ("zoom_all_ms", "zoom step, any (median)", "ms"),
+    ("zoom_all_max_ms", "  (max: a step waiting for tiles a prefetch was still making)", "ms"),
+    ("zoom_slow_steps", "  (steps over 100 ms, of all steps into tiles)", ""),
     ("zoom_prefetched_tiles", "  (tiles prefetched while idle)", ""),
     ("heads_tiles_ms", "other heads while zoomed in, all tiles fetched (median)", "ms"),
     ("heads_tiles", "  (tiles fetched, median)", ""),
@@ -351,7 +353,11 @@ def zoom_and_hover(fig: dict, page, host) -> None:
     fig["zoom_trip_ms"] = statistics.median(step_trips) if step_trips else None
     at_hand = [ms for ms, z, _, n, _ in steps if not n and z.get("r", 0) > 0]
     fig["zoom_drawn_ms"] = statistics.median(at_hand) if at_hand else None
-    fig["zoom_all_ms"] = statistics.median(ms for ms, z, *_ in steps if z.get("r", 0) > 0)
+    into_tiles = [ms for ms, z, *_ in steps if z.get("r", 0) > 0]
+    fig["zoom_all_ms"] = statistics.median(into_tiles)
+    # A step whose tiles an idle prefetch had asked for asks nothing itself, yet waits for them.
+    fig["zoom_all_max_ms"] = max(into_tiles)
+    fig["zoom_slow_steps"] = f"{sum(ms > 100 for ms in into_tiles)} of {len(into_tiles)}"
     fig["zoom_fetching_steps"] = f"{len(fetching)} of {len(steps)}"
     fig["zoom_prefetched_tiles"] = sum(b["asked"] for b in host.batches.values() if b["prefetch"])
     fig["zoom_steps"] = len(steps)

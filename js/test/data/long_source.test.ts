@@ -162,10 +162,11 @@ describe("covered", () => {
 });
 
 describe("firstTileLevel", () => {
-  it("is the largest power of two below the overview's block, where the view switches to tiles", () => {
-    expect(firstTileLevel(16)).toBe(8); // 8,192 tokens over 512 cells
-    expect(firstTileLevel(12)).toBe(8);
-    expect(firstTileLevel(4)).toBe(2);
+  it("is the largest power of two at most a quarter of the overview's block (1 at least), where the view switches to tiles", () => {
+    expect(firstTileLevel(16)).toBe(4); // 8,192 tokens over 512 cells: r = 8 would be only twice as fine
+    expect(firstTileLevel(12)).toBe(2);
+    expect(firstTileLevel(32)).toBe(8);
+    expect(firstTileLevel(4)).toBe(1);
     expect(firstTileLevel(2)).toBe(1);
     expect(firstTileLevel(1)).toBe(0); // one token a cell: the overview is exact, no tiles
   });

@@ -238,9 +238,9 @@ export class LongMatrixView {
     };
     const first = firstTileLevel(scene.block);
     if (this.level() === 0 && first > 0) {
-      // From the whole matrix the first zoom into tiles can land anywhere, and that level's
-      // tiles cover the whole matrix in a few (a tile spans ~128 overview blocks: 4 x 4 at
-      // most, 10 below a causal diagonal): ask for all of them, the costliest tiles a step waits for.
+      // From the whole matrix the first zoom into tiles can land anywhere: where that level's
+      // tiles are few (a tile spans 64 overview blocks or more; 8 x 8 at most, 36 below a
+      // causal diagonal) ask for all of them, the costliest tiles a step waits for.
       const whole = this.plot / scene.n;
       if (this.tilesInView(first, whole, 0, 0).length <= PREFETCH_TILES) add(first, whole, 0, 0);
     }

@@ -148,3 +148,22 @@ def test_rows_of_most_of_a_layer_summarise_it_once(both):
     rows = fresh.rows(0, list(range(8)), 0, T)  # the default heads score every row of every head
     assert fresh.has_summary(0)  # made on the head pool and kept, not scored head by head and dropped
     assert (rows["top"] == both[0].rows(0, list(range(8)), 0, T)["top"]).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_the_probe_takes_half_precision_and_still_catches_a_term_it_does_not_rebuild(dtype, monkeypatch):
+    import dataclasses
+
+    from attnwidget.transformer import qk_capture
+
+    model, tok = llama_long(n_layer=2, n_head=4, n_kv_head=2, window=256)
+    loaded = load_model((model.to(dtype), tok), device="cpu")
+    assert qk_capture._probe(loaded) is None  # a bfloat16 Llama's own rounding is no extra term
+    caught = qk_capture._caught
+
+    def tempered(*args, **kwargs):  # as if the model scaled its scores by something the path does not see
+        qk = caught(*args, **kwargs)
+        return dataclasses.replace(qk, scale=qk.scale * 1.5)
+
+    monkeypatch.setattr(qk_capture, "_caught", tempered)
+    assert "adds terms the long-input path does not rebuild" in qk_capture._probe(loaded)

@@ -7,8 +7,9 @@ Weights are recomputed on request from q, k and the row statistics m, Z of the s
 a 256 x 256 exact tile costs under a millisecond, so no T x T array is ever needed.
 Rows asked for before their layer is summarised are computed on their own (the head view's
 first screen does not wait for the layer). Where the model ran on an accelerator, summaries
-and tiles are computed there by torch (:mod:`attnwidget.widget.summary_torch`); the vectors
-stay in the host's memory, and each layer is copied over only while it is summarised.
+and tiles are computed there by torch (:mod:`attnwidget.widget.summary_torch`), and a
+layer's summary, made first, answers its rows and tiles; the vectors stay in the host's
+memory, and each layer is copied over only while it is summarised.
 """
 
 from __future__ import annotations
@@ -158,7 +159,9 @@ class QKStore(AttentionStore):
         renormalise: bool = False,
     ) -> np.ndarray:
         r1 = min(self.num_tokens, r0 + cells * r)
-        if self.has_summary(layer):
+        if (
+            self.has_summary(layer) or self.device is not None
+        ):  # an accelerator's summary is quicker than the rows on the CPU
             s = self.summary(layer)
             m, z, first = s.m[head], s.z[head], s.first[head]
         else:  # the rows' max and denominator from their own scores: no wait for the whole layer

@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 from long_inputs import SWITCH_UNTIL_SHOWN_JS  # noqa: E402
 
-from lab_server import running_lab  # noqa: E402 (tests/ is put on the path above)
+from lab_server import run_all_cells, running_lab  # noqa: E402 (tests/ is put on the path above)
 
 CELL = """import sys
 sys.path.insert(0, {bench!r})
@@ -48,17 +48,7 @@ def notebook(path: Path, n: int) -> None:
 def measure(page, lab, n: int) -> dict:
     name = f"switch_{n}.ipynb"
     notebook(lab.root / name, n)
-    page.goto(f"{lab.url}/lab/tree/{name}?token={lab.token}")
-    page.wait_for_selector(".jp-Notebook", timeout=90_000)
-    dialog = page.locator(".jp-Dialog .jp-mod-accept")
-    try:
-        dialog.wait_for(timeout=5_000)
-        dialog.click()
-    except Exception:  # noqa: BLE001 (no kernel dialog: the kernel started by itself)
-        pass
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true").first.wait_for(timeout=90_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    run_all_cells(page, lab, f"/lab/tree/{name}")
     page.wait_for_function("() => document.querySelector('.aw-root')?.dataset.firstPaintMs", timeout=180_000)
     fig = {"tokens": n, "first_paint_ms": float(page.eval_on_selector(".aw-root", "r => r.dataset.firstPaintMs"))}
     layers = int(page.eval_on_selector(".aw-layer", "s => s.options.length"))

@@ -114,3 +114,20 @@ def stop_server(proc: subprocess.Popen, timeout: float) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def run_all_cells(page, lab: LabServer, path: str, timeout: float = 90_000) -> None:
+    """Open ``path`` on ``lab`` (JupyterLab's ``/lab/tree/...`` or Notebook 7's ``/notebooks/...``
+    page), take the default kernel if asked which, wait until it is idle, and run every cell
+    from the Run menu."""
+    page.goto(f"{lab.url}{path}?token={lab.token}")
+    page.wait_for_selector(".jp-Notebook", timeout=timeout)
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    try:
+        accept.wait_for(timeout=10_000)
+        accept.click()
+    except Exception:  # no kernel dialog: the kernel started by itself
+        pass
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true").first.wait_for(timeout=timeout)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()

@@ -10,6 +10,8 @@ import json
 import nbformat
 import pytest
 
+from lab_server import run_all_cells
+
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
 
 SETUP = """import os
@@ -48,17 +50,7 @@ def test_explorer_round_trip_in_jupyterlab(own_workspace, page, jupyter_lab, ewt
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP.format(corpus=str(ewt_path)))])
     nbformat.write(notebook, lab.root / "explorer_e2e.ipynb")
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
-    page.goto(f"{lab.url}/lab/tree/explorer_e2e.ipynb?token={lab.token}")
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    dialog = page.locator(".jp-Dialog .jp-mod-accept")
-    try:
-        dialog.wait_for(timeout=10_000)
-        dialog.click()
-    except Exception:  # no kernel dialog: it started by itself
-        pass
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'] >> visible=true").first.wait_for(timeout=60_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    run_all_cells(page, lab, "/lab/tree/explorer_e2e.ipynb")
     page.wait_for_selector(".ax-root[data-ready]", timeout=240_000)
 
     kc = lab.kernel_client()

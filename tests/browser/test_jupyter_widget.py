@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from pagetools import canvas_digest, wait_drawn
 
+from lab_server import run_all_cells
+
 pytestmark = [pytest.mark.browser, pytest.mark.jupyter, pytest.mark.slow]
 
 
@@ -25,26 +27,11 @@ def wait_for_kernel_value(page, kc, expression: str, want: str, tries: int = 50)
     assert kernel_value(kc, expression) == want
 
 
-def accept_kernel_dialog(page):
-    """JupyterLab may ask which kernel to start; take the default (python3)."""
-    select = page.locator(".jp-Dialog .jp-mod-accept")
-    try:
-        select.wait_for(timeout=10_000)
-    except Exception:  # no dialog: the kernel starts by itself
-        return
-    select.click()
-
-
 def run_widget_notebook(page, lab, path: str) -> None:
     """Open widget_e2e.ipynb at `path` (JupyterLab's or Notebook 7's page), run every cell
     from the Run menu, and wait until the widget has drawn; only the local server is reached."""
     page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(lab.url) else r.abort())
-    page.goto(f"{lab.url}{path}?token={lab.token}")
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    accept_kernel_dialog(page)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.locator(".lm-Menu-itemLabel").get_by_text("Run All Cells", exact=True).click()
+    run_all_cells(page, lab, path)
 
     wait_drawn(page, timeout=240_000)  # model + spaCy load in the kernel
     assert page.locator(".aw-root canvas").first.is_visible()

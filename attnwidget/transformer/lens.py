@@ -201,38 +201,23 @@ class LensRunner:
         :class:`~attnwidget.transformer.qk_capture.CapturedQK`, each layer's copied to the
         host as it passes; no pattern is kept (TransformerLens still makes each layer's
         ``[heads, T, T]`` pattern in turn: its attention is eager)."""
-        L, T = self.num_layers, int(input_ids.shape[-1])
+        L = self.num_layers
         q_name, k_name = self.vectors
-        store: dict[str, Any] = {}
+        store: dict[str, np.ndarray] = {}
         line = bar(total=L, desc="model pass (catching queries and keys)", unit="layer", enabled=progress, leave=False)
 
-        def keep(layer: int, name: str):
-            def hook(tensor, hook=None):  # [1, pos, heads, d] -> [heads, pos, d], on the host
-                vectors = tensor.detach()[0].transpose(0, 1).float().cpu().numpy()
-                if name not in store:
-                    store[name] = np.empty((L, *vectors.shape), np.float32)
-                store[name][layer] = vectors
-                if name == k_name:
-                    line.update(1)
+        def to_host(layer: int, name: str, tensor: torch.Tensor) -> None:
+            vectors = tensor[0].transpose(0, 1).float().cpu().numpy()  # [1, pos, heads, d] -> [heads, pos, d]
+            if name not in store:
+                store[name] = np.empty((L, *vectors.shape), np.float32)
+            store[name][layer] = vectors
+            if name == k_name:
+                line.update(1)
 
-            return hook
-
-        fwd_hooks = [
-            (f"blocks.{layer}.attn.{name}", keep(layer, name)) for layer in range(L) for name in (q_name, k_name)
-        ]
         try:
-            with torch.inference_mode():
-                self.model.run_with_hooks(
-                    input_ids.to(model_device(self.model, None)),
-                    return_type=None,
-                    attention_mask=torch.ones_like(input_ids).to(model_device(self.model, None)),
-                    stop_at_layer=L,
-                    fwd_hooks=fwd_hooks,
-                )
+            self._run(input_ids, torch.ones_like(input_ids), range(L), (q_name, k_name), handle=to_host)
         finally:
             line.close()
-        if q_name not in store or k_name not in store or store[q_name].shape[2] != T:
-            raise ModelLoadError(f"the TransformerLens model never called its {q_name} / {k_name} hook points")
         query, key = store[q_name], store[k_name]
         return CapturedQK(
             query=query,
@@ -286,15 +271,26 @@ class LensRunner:
             )
 
     def _run(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers, hooks: tuple, inputs: dict | None = None
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        layers,
+        hooks: tuple,
+        inputs: dict | None = None,
+        handle=None,
     ) -> dict:
-        """One pass that stops after the last of ``layers``: ``{layer: {hook: tensor}}``."""
+        """One pass that stops after the last of ``layers``: ``{layer: {hook: tensor}}``, or, with
+        ``handle(layer, hook, tensor)``, each tensor handed to it as it passes and kept nowhere."""
         layers = sorted(layers)
-        caught: dict[int, dict[str, torch.Tensor]] = {layer: {} for layer in layers}
+        caught: dict[int, dict[str, torch.Tensor | None]] = {layer: {} for layer in layers}
 
         def keep(layer: int, hook_name: str):
             def hook(tensor, hook=None):  # TransformerLens calls hook(tensor, hook=hook_point)
-                caught[layer][hook_name] = tensor.detach()
+                if handle is None:
+                    caught[layer][hook_name] = tensor.detach()
+                else:
+                    handle(layer, hook_name, tensor.detach())
+                    caught[layer][hook_name] = None  # seen
 
             return hook
 

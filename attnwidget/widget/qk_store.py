@@ -19,6 +19,7 @@ import threading
 import numpy as np
 
 from attnwidget.transformer.qk_capture import CapturedQK
+from attnwidget.widget import summary_torch
 from attnwidget.widget.attention_store import AttentionStore, LayerSummary, first_scale, head_pool
 from attnwidget.widget.summary_kernel import qk_rows, qk_window
 
@@ -42,8 +43,6 @@ class QKStore(AttentionStore):
         super().close()
         self._keys_t.clear()
         if self.device is not None:
-            from attnwidget.widget import summary_torch  # lazy: as in _summarise_on_device
-
             summary_torch.release(self.device)
 
     def _kt(self, layer: int, head: int) -> np.ndarray:
@@ -89,8 +88,6 @@ class QKStore(AttentionStore):
         return self._finish(pooled, pooled_hf, top, weights, covered, first, m, z)
 
     def _summarise_on_device(self, layer: int) -> LayerSummary:
-        from attnwidget.widget import summary_torch  # lazy: only where a model runs on an accelerator
-
         got = summary_torch.summarise_layer(
             self.qk.query[layer],
             self.qk.key[layer],
@@ -159,9 +156,8 @@ class QKStore(AttentionStore):
         renormalise: bool = False,
     ) -> np.ndarray:
         r1 = min(self.num_tokens, r0 + cells * r)
-        if (
-            self.has_summary(layer) or self.device is not None
-        ):  # an accelerator's summary is quicker than the rows on the CPU
+        # On an accelerator the layer's summary comes quicker than these rows on the CPU.
+        if self.has_summary(layer) or self.device is not None:
             s = self.summary(layer)
             m, z, first = s.m[head], s.z[head], s.first[head]
         else:  # the rows' max and denominator from their own scores: no wait for the whole layer
@@ -171,8 +167,6 @@ class QKStore(AttentionStore):
             z = z.copy()
             z[r0:r1] /= first_scale(first[r0:r1])
         if self.device is not None:
-            from attnwidget.widget import summary_torch  # lazy: as in _summarise_on_device
-
             return summary_torch.window(
                 self.qk.query[layer, head],
                 self.qk.key[layer, self.qk.kv_head(head)],

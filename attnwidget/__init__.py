@@ -7,8 +7,8 @@ Entry points (imported lazily, so ``import attnwidget`` stays quick):
 - :func:`attention` — per-sentence attention ``[layers, heads, T, T]``.
 - ``AttentionWidget`` — the interactive view of one input.
 - ``analyze`` / ``AttentionStats`` — Vig & Belinkov's corpus analysis.
-- :func:`preload` — load torch, transformers and spaCy in the background (a notebook kernel
-  does so by itself when ``AttentionWidget`` is first imported).
+- :func:`preload` — load torch, transformers and spaCy ahead (a Jupyter kernel does so by
+  itself, while idle, once ``AttentionWidget`` is first imported).
 """
 
 from __future__ import annotations

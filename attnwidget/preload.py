@@ -1,15 +1,21 @@
-"""Load the heavy libraries in the background while a notebook's user writes the next cell.
+"""Load the heavy libraries while a notebook's user writes the next cell.
 
 Nine tenths of the first widget's wait in a fresh kernel is importing torch, transformers'
 modelling code, spaCy and matplotlib (``bench/bench_cold_start.py``), none of it ours. When
-``AttentionWidget`` is first imported into a notebook kernel (Jupyter, VS Code, Colab,
-marimo), one daemon thread imports them and loads the spaCy pipeline, so the widget cell that
-follows finds them loaded. Nothing runs in a script or a terminal unless asked for:
-``attnwidget.preload()``, or ``ATTNWIDGET_PRELOAD=1``; ``ATTNWIDGET_PRELOAD=0`` turns it off.
+``AttentionWidget`` is first imported into a Jupyter kernel (JupyterLab, Notebook, VS Code,
+Colab), the kernel loads them while it is idle, in steps on its own event loop, so the
+widget cell that follows finds them loaded. ``ATTNWIDGET_PRELOAD=0`` turns it off.
 
-Work that needs these libraries first waits for the thread (:func:`settled`), so no two
-threads ever import the same library at once. The thread only warms caches: any error in it
-is dropped here and raised, with its advice, by the call that really needs the library.
+Why not a background thread (as this module did before): Python imports one package on
+two threads at once poorly. A thread importing transformers while the user's cell did
+``from transformers import PreTrainedTokenizerFast`` made that import fail with an
+ImportError (importlib hands one of two threads in a circular import a half-made module).
+Steps on the kernel's main thread never run beside the user's code: a cell sent meanwhile
+runs as soon as the step under way (at most a few seconds) is done.
+
+Outside a Jupyter kernel (a script, marimo) nothing is preloaded unless asked for, and
+then at once: ``attnwidget.preload()`` or ``ATTNWIDGET_PRELOAD=1`` load everything before
+returning, as the first widget would.
 """
 
 from __future__ import annotations
@@ -17,11 +23,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
+from collections.abc import Callable
 from typing import Any
 
 from attnwidget.defaults import DEFAULT_MODEL, OFFLINE_MODEL
-from attnwidget.progress import status
 
 log = logging.getLogger(__name__)
 
@@ -38,63 +43,68 @@ TRANSFORMERS_MODULES = (
     "transformers.tokenization_utils_fast",
 )
 
-_thread: threading.Thread | None = None
-_lock = threading.Lock()
+#: Seconds between two steps on a kernel's loop: a message that came meanwhile goes first.
+STEP_GAP = 0.02
+
+_state = {"started": False, "left": 0}
 
 
-def preload(model: Any = None, spacy: bool = True) -> threading.Thread:
-    """Start (once) loading torch, transformers' modelling code, spaCy's English pipeline and
-    matplotlib in a background thread, and return that thread.
+def preload(model: Any = None, spacy: bool = True) -> bool:
+    """Load (once) torch, transformers' modelling code, spaCy's English pipeline and
+    matplotlib: in a Jupyter kernel, in steps while the kernel is idle (returns at once);
+    elsewhere, now. Returns whether the steps were left to the kernel's loop.
 
     ``model``: an id or folder whose modelling code to import too (read from a local folder or
     the Hugging Face cache, never downloaded); the defaults' code is imported either way.
     ``spacy=False`` leaves spaCy out (for work on gold CoNLL-U only). Calls after the first
-    return the first call's thread.
+    do nothing.
     """
-    global _thread
-    with _lock:
-        if _thread is None:
-            families = _families(model)
-            _thread = threading.Thread(target=_load, args=(families, spacy), name="attnwidget-preload", daemon=True)
-            _thread.start()
-        return _thread
+    if _state["started"]:
+        return False
+    _state["started"] = True
+    steps = _steps(_families(model), spacy)
+    loop = _kernel_loop()
+    if loop is None:
+        for step in steps:
+            _run(step)
+        return False
+    _state["left"] = len(steps)
+
+    def next_step() -> None:
+        _run(steps.pop(0))
+        _state["left"] = len(steps)
+        if steps:
+            loop.call_later(STEP_GAP, next_step)
+
+    loop.call_later(STEP_GAP, next_step)
+    return True
 
 
 def preload_in_notebook() -> None:
-    """Preload if this process is a notebook kernel (or ``ATTNWIDGET_PRELOAD`` says so)."""
+    """Preload if this process is a Jupyter kernel (or ``ATTNWIDGET_PRELOAD`` says so)."""
     wanted = os.environ.get(ENVIRONMENT, "").strip().lower()
     if wanted in ("0", "off", "false", "no"):
         return
-    if wanted in ("1", "on", "true", "yes") or _in_notebook():
+    if wanted in ("1", "on", "true", "yes") or _kernel_loop() is not None:
         preload()
 
 
 def started() -> bool:
     """Whether this process has started preloading (it may have finished)."""
-    return _thread is not None
+    return _state["started"]
 
 
-def settled(timeout: float = 300.0) -> None:
-    """Wait for the preload thread, if one runs, before loading what it loads; a status line
-    says why the caller waits. Returns at once in that thread itself, or when none was started."""
-    thread = _thread
-    if thread is None or not thread.is_alive() or thread is threading.current_thread():
-        return
-    with status("finishing attnwidget's background loading (torch, transformers, spaCy)"):
-        thread.join(timeout)  # bounded: a stuck import must not hang the cell for ever
+def steps_left() -> int:
+    """Steps a kernel's loop has still to run (0: done, or none were left to it)."""
+    return _state["left"]
 
 
-def _in_notebook() -> bool:
-    """A Jupyter kernel (JupyterLab, Notebook, VS Code, Colab) or a marimo notebook."""
+def _kernel_loop():
+    """The event loop of the Jupyter kernel this process is (its main thread's), or None."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    if shell is not None and type(shell).__name__ in ("ZMQInteractiveShell", "Shell"):  # Shell: Colab
-        return True
-    marimo = sys.modules.get("marimo")
-    try:
-        return bool(marimo is not None and marimo.running_in_notebook())
-    except Exception:  # noqa: BLE001 - an old marimo without the call: not worth a failure
-        return False
+    kernel = getattr(shell, "kernel", None)
+    return getattr(kernel, "io_loop", None)
 
 
 def _families(model: Any) -> list[str]:
@@ -105,16 +115,20 @@ def _families(model: Any) -> list[str]:
     return names
 
 
-def _load(models: list[str], spacy: bool) -> None:
+def _steps(models: list[str], spacy: bool) -> list[tuple[str, Callable[[], None]]]:
     steps = [("torch", _import_torch), ("transformers", lambda: _import_transformers(models))]
     if spacy:
         steps.append(("spaCy", _load_spacy))
     steps.append(("matplotlib", _import_matplotlib))
-    for name, step in steps:
-        try:
-            step()
-        except Exception as exc:  # noqa: BLE001 - the real call raises it again, with advice
-            log.debug("attnwidget: preloading %s failed: %s", name, exc)
+    return steps
+
+
+def _run(step: tuple[str, Callable[[], None]]) -> None:
+    name, load = step
+    try:
+        load()
+    except Exception as exc:  # noqa: BLE001 - the real call raises it again, with advice
+        log.debug("attnwidget: preloading %s failed: %s", name, exc)
 
 
 def _import_torch() -> None:
@@ -136,7 +150,7 @@ def _model_type(model: str) -> str | None:
     """The ``model_type`` of a local folder, the embedded model or a cached id; None if unknown."""
     from transformers import AutoConfig
 
-    # lazy: the loader's modules import torch, which this thread has imported by now
+    # lazy: the loader's modules import torch, which the step before imported
     from attnwidget.transformer.hf_loading import embedded_model_path
 
     source = embedded_model_path(model) or model

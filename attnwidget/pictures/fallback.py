@@ -125,18 +125,6 @@ def with_fallback(bundle, pictures: dict[str, str]):
     return (data, meta) if meta is not None else data
 
 
-def warm_up() -> None:
-    """Import matplotlib in a background thread while a widget computes its attention, so
-    the fallback drawn at display adds ~0.2 s, not the ~1-2 s of a cold import. Once."""
-    global _warming
-    if FALLBACK is None or _warming is not None:
-        return
-    import threading
-
-    _warming = threading.Thread(target=load_matplotlib, name="attnwidget-pictures-warm-up", daemon=True)
-    _warming.start()
-
-
 def load_matplotlib() -> None:
     """Import what the static pictures draw with, and fill the font cache (seconds, cold)."""
     try:
@@ -150,6 +138,3 @@ def load_matplotlib() -> None:
         text_width("warm", 9.0)  # the font cache and glyph metrics
     except Exception as exc:  # noqa: BLE001 - the fallback will say what is wrong, if anything
         log.debug("attnwidget: matplotlib warm-up failed: %s", exc)
-
-
-_warming = None

@@ -112,7 +112,7 @@ def spacy_pipeline(name: str | None = None, progress: bool = False):
     nlp = _PIPELINES.get(name)  # None: the one found installed, found once
     if nlp is not None:
         return nlp
-    with _LOADING:  # a notebook's preload thread may be loading it right now: load it once
+    with _LOADING:  # threads (a Ray worker's, a pool's) asking at once: load it once
         nlp = _PIPELINES.get(name)
         if nlp is None:
             nlp = _load_found(name, progress)

@@ -15,7 +15,6 @@ import torch
 from attnwidget.defaults import DEFAULT_MODEL, OFFLINE_MODEL
 from attnwidget.errors import ModelLoadError
 from attnwidget.keywords import checked_keywords
-from attnwidget.preload import settled
 from attnwidget.progress import status
 from attnwidget.transformer.adapters import adapt
 from attnwidget.transformer.hf_loading import (
@@ -86,7 +85,6 @@ def load_model(
     target = resolve_device(device)
     if model is None:
         model = DEFAULT_MODEL
-    settled()  # a notebook's preload may be importing this model's code right now
     by_name = isinstance(model, (str, os.PathLike))
     with status(f"loading model {model}", enabled=progress and by_name):
         return loaded_from_objects(model, target, lm_head)

@@ -22,9 +22,8 @@ from attnwidget.choices import AttentionKind, Choice, Level, PairFilter, Theme, 
 from attnwidget.defaults import DEFAULT_MODEL
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
-from attnwidget.pictures.fallback import warm_up
 from attnwidget.pictures.methods import AttentionPictures
-from attnwidget.preload import preload_in_notebook, settled
+from attnwidget.preload import preload_in_notebook
 from attnwidget.progress import importing
 from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
 from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
@@ -159,7 +158,6 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         _source: tuple | None = None,
         **traits: Any,
     ) -> None:
-        warm_up()  # the static fallback's matplotlib loads while the model runs
         if _data is not None:
             kinds, model_input, generation = {_data.kind: _data}, None, None
         elif _source is not None:
@@ -688,7 +686,6 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
 def _load_model():
     """:func:`attnwidget.load_model`, imported with a status line: the first widget of a
     process waits seconds for torch."""
-    settled()  # torch, transformers and spaCy, if a notebook's preload is still loading them
     with importing("torch"):
         # lazy: keeps torch out of importing this module
         from attnwidget.transformer.loading import load_model
@@ -738,6 +735,6 @@ def _compute(
     return single_input(text, loaded, annotations, target, pipeline=pipeline, window=window)
 
 
-# In a notebook kernel, torch, transformers and spaCy load in the background from here on, while
-# the user writes the cell that makes the first widget (preload.py; ATTNWIDGET_PRELOAD=0: off).
+# In a Jupyter kernel, torch, transformers and spaCy load while the kernel is idle from here on,
+# as the user writes the cell that makes the first widget (preload.py; ATTNWIDGET_PRELOAD=0: off).
 preload_in_notebook()

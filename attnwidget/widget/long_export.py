@@ -22,35 +22,21 @@ detail" - never a blank or a silent crop.
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
-from attnwidget.widget.payload import AttentionData, quantise_sqrt, with_base64
+from attnwidget.widget.payload import AttentionData, gzip_bytes, gzip_packer, quantise_sqrt, with_base64
 from attnwidget.widget.pooling import max_pool
 
 #: Default size limit of an exported file, in bytes.
 MAX_BYTES = 25_000_000
 #: Base64 turns 3 bytes into 4.
 BASE64 = 4 / 3
-#: gzip level of a file's arrays: level 1 is ~1.6x faster than 3 on quantised weights for ~4 % more bytes.
-LEVEL = 1
 #: Arrays up to this size are compressed outright (estimating them would cost as much).
 EXACT_BELOW = 64 * 1024
 #: An estimate reads this many spread samples of up to this many bytes each (at most half the array).
 SAMPLES, SAMPLE_BYTES = 16, 16 * 1024
 #: JSON around one encoded array (dtype, shape, compression).
 OVERHEAD = 120
-
-
-def gzip_stream():
-    """A gzip compressor (the format the page's ``DecompressionStream('gzip')`` reads)."""
-    return zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
-
-
-def gzip_bytes(chunks) -> bytes:
-    stream = gzip_stream()
-    return b"".join([*(stream.compress(c) for c in chunks), stream.flush()])
 
 
 def _encoded(buffer: bytes, dtype: str, shape) -> dict:
@@ -61,12 +47,18 @@ def _size(encoded: dict) -> int:
     return int(len(encoded["buffer"]) * BASE64) + OVERHEAD
 
 
-def _sampled_ratio(raw: memoryview) -> float:
+def _sampled_ratio(raw: memoryview, quantised: bool) -> float:
     """Compressed / raw bytes of ``raw``, from :data:`SAMPLES` pieces spread over it."""
     step = len(raw) // SAMPLES
     size = min(SAMPLE_BYTES, step // 2)
     pieces = [raw[i * step : i * step + size] for i in range(SAMPLES)]
-    return sum(len(zlib.compress(p, LEVEL)) for p in pieces) / sum(len(p) for p in pieces)
+    return sum(_deflated(p, quantised) for p in pieces) / sum(len(p) for p in pieces)
+
+
+def _deflated(raw, quantised: bool) -> int:
+    """Bytes ``raw`` deflates to as a file's arrays are (no gzip member: nothing to keep)."""
+    packer = gzip_packer(quantised, wbits=-15)
+    return len(packer.compress(raw)) + len(packer.flush())
 
 
 class Part:
@@ -74,17 +66,18 @@ class Part:
 
     def __init__(self, array: np.ndarray) -> None:
         self.array = np.ascontiguousarray(array)
+        self.quantised = self.array.dtype == np.uint8  # sqrt-quantised weights (else key indices)
         self._encoded: dict | None = None
         raw = memoryview(self.array).cast("B")
         if len(raw) <= EXACT_BELOW:  # cheaper to compress than to estimate
             self._encoded = self.encode()
             self.estimate = _size(self._encoded)
         else:
-            self.estimate = int(len(raw) * _sampled_ratio(raw) * BASE64) + OVERHEAD
+            self.estimate = int(len(raw) * _sampled_ratio(raw, self.quantised) * BASE64) + OVERHEAD
 
     def encode(self) -> dict:
         if self._encoded is None:
-            buffer = gzip_bytes([memoryview(self.array).cast("B")])
+            buffer = gzip_bytes([memoryview(self.array).cast("B")], self.quantised)
             self._encoded = _encoded(buffer, self.array.dtype.name, self.array.shape)
         return self._encoded
 
@@ -111,13 +104,13 @@ class FullLayer:
         per_band = max(1, SAMPLE_BYTES // max(1, cols // 2 if self.causal else cols))
         starts = np.linspace(0, max(0, n - per_band), SAMPLES).astype(int)
         bands = [self._band(b % heads, s, min(n, s + per_band)) for b, s in enumerate(starts)]
-        return sum(len(zlib.compress(b.tobytes(), LEVEL)) for b in bands) / max(1, sum(b.size for b in bands))
+        return sum(_deflated(b.tobytes(), True) for b in bands) / max(1, sum(b.size for b in bands))
 
     def encode(self, room: int) -> dict | None:
         """The packed layer gzipped, head by head; None as soon as it passes ``room`` bytes of base64."""
         heads, n, cols = self.weights.shape
         keep = np.tri(n, cols, dtype=bool) if self.causal else slice(None)
-        stream, out, size = gzip_stream(), [], 0
+        stream, out, size = gzip_packer(True), [], 0
         for head in range(heads):  # the same bytes as payload.pack_layer, a head at a time
             out.append(stream.compress(quantise_sqrt(self.weights[head][keep]).tobytes()))
             size += len(out[-1])

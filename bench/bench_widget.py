@@ -67,7 +67,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported by the long figures
 from long_figures import INPUTS, case_child, print_tables, run_case
-from long_inputs import HOVER_JS, SCROLL_JS, gpt2_like_attention
+from long_inputs import DRAWN_SINCE, HOVER_JS, SCROLL_JS, gpt2_like_attention
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -79,7 +79,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-LAYER_SWITCH_JS = """async (layer) => {
+LAYER_SWITCH_JS = (
+    """async (layer) => {"""
+    + DRAWN_SINCE
+    + """
   const root = document.querySelector('.aw-root');
   const select = root.querySelector('.aw-layer');
   const draws = Number(root.dataset.draws);
@@ -90,8 +93,9 @@ LAYER_SWITCH_JS = """async (layer) => {
     const check = () => Number(root.dataset.draws) > draws ? resolve() : requestAnimationFrame(check);
     check();
   });
-  return performance.now() - t0;
+  return drawnSince(root, t0);
 }"""
+)
 
 
 def measure(n: int, page, out: Path) -> dict:

@@ -28,7 +28,6 @@ from long_inputs import (
     HOVER_JS,
     SCROLL_JS,
     SWITCH_UNTIL_SHOWN_JS,
-    ZOOM_JS,
     available_bytes,
     dense_attention,
     dense_bytes,
@@ -36,6 +35,7 @@ from long_inputs import (
     long_text,
     peak_mb,
     rss_mb,
+    zoom_walk,
 )
 
 #: The inputs: (description, layers, heads, kind). dense: ``from_attention`` of an array
@@ -63,6 +63,7 @@ FIGURES = [
     ("switch_warm_ms", "layer switch, warm (median)", "ms"),
     ("zoom_tile_ms", "zoom step fetching tiles (median)", "ms"),
     ("zoom_tile_max_ms", "  (max)", "ms"),
+    ("zoom_tile_polled_ms", "  (to the next frame's poll, as measured before 2026-12-04, median)", "ms"),
     ("zoom_tiles_per_step", "  (tiles per step, median)", ""),
     ("zoom_tile_kernel_ms", "  (kernel per tile, median)", "ms"),
     ("zoom_batch_kernel_ms", "  (kernel per step's batch, median)", "ms"),
@@ -304,28 +305,20 @@ def zoom_and_hover(fig: dict, page, host) -> None:
         fig["hover_max_ms"] = max(hovers)
         fig["zoom_note"] = "no tiles: the whole layer is in the browser"
         return
-    page.click(".aw-tab[data-view='matrix']")
-    page.wait_for_function("() => document.querySelector('.aw-root').dataset.zoom")
-    x, y = 120 + 400, 120 + 500  # the plot's corner is at (120, 120): the lower triangle
     steps, switches = [], []
-    for _ in range(80):
-        if steps and steps[-1][1].get("r") == 1 and 1 / steps[-1][1]["tokensPerPx"] >= 39:
-            if (x, y) != (120 + 400, 120 + 500):
-                break
-            # Again from the whole matrix at another point: what the last zoom prefetched is off to the side.
-            page.focus(".aw-long-matrix")
-            page.keyboard.press("0")
-            x, y = 120 + 150, 120 + 540
-        asked, batched = len(host.log), set(host.batches)
-        ms, zoom = page.evaluate(ZOOM_JS, [x, y])
-        zoom = json.loads(zoom)
+    asked, batched = len(host.log), set(host.batches)
+    for step in zoom_walk(page):
+        zoom = step["zoom"]
+        zoom["polled_ms"] = step["polled_ms"]
         # Tiles the step asked for: one request each (single tiles), or batches (not prefetches).
         singles = [k for what, k in host.log[asked:] if what == "tile"]
         batches = [b for i, b in host.batches.items() if i not in batched and not b["prefetch"]]
         tiles = singles + [t for b in batches for t in b.get("tile_ms", [])]
-        steps.append((ms, zoom, tiles, len(singles) + sum(b["asked"] for b in batches), batches))
+        steps.append((step["ms"], zoom, tiles, len(singles) + sum(b["asked"] for b in batches), batches))
         if zoom.get("r") == 1 and not switches:
             switches = other_heads(page, host)
+        asked, batched = len(host.log), set(host.batches)
+    x, y = step["at"]
     # A step that asked for tiles waits for the kernel; the others redraw what the page holds
     # (or what a prefetch brought while the page was idle).
     fetching = [(ms, tiles, n, batches) for ms, z, tiles, n, batches in steps if n]
@@ -334,6 +327,7 @@ def zoom_and_hover(fig: dict, page, host) -> None:
     if fetching:
         fig["zoom_tile_ms"] = statistics.median(ms for ms, *_ in fetching)
         fig["zoom_tile_max_ms"] = max(ms for ms, *_ in fetching)
+        fig["zoom_tile_polled_ms"] = statistics.median(z["polled_ms"] for _, z, _, n, _ in steps if n)
         fig["zoom_tiles_per_step"] = statistics.median(n for _, _, n, _ in fetching)
         kernel = [k for _, tiles, _, _ in fetching for k in tiles]
         fig["zoom_tile_kernel_ms"] = statistics.median(kernel) if kernel else None

@@ -9,6 +9,7 @@ Run the bench, not this: ``python bench/bench_widget.py --inputs dense12 llama32
 
 from __future__ import annotations
 
+import json
 import math
 import resource
 import sys
@@ -87,8 +88,21 @@ def available_bytes() -> int:
     return 0
 
 
+#: JS: ms from t0 to the view's last draw (``dataset.drawnAt``, stamped as a draw ends; its
+#: frame is painted right after that animation frame's callbacks), not to the later frame
+#: whose poll first saw it (up to a frame more). Pasted into the steps' functions below.
+DRAWN_SINCE = """
+  const drawnSince = (root, t0) => {
+    const at = Number(root.dataset.drawnAt);
+    return at >= t0 ? at - t0 : performance.now() - t0;
+  };"""
+
+
 #: Choose a layer; ms until it is drawn with nothing still asked of the kernel.
-SWITCH_UNTIL_SHOWN_JS = """async (layer) => {
+SWITCH_UNTIL_SHOWN_JS = (
+    """async (layer) => {"""
+    + DRAWN_SINCE
+    + """
   const root = document.querySelector('.aw-root');
   const select = root.querySelector('.aw-layer');
   const t0 = performance.now();
@@ -103,11 +117,16 @@ SWITCH_UNTIL_SHOWN_JS = """async (layer) => {
     };
     check();
   });
-  return performance.now() - t0;
+  return drawnSince(root, t0);
 }"""
+)
 
-#: One wheel step into the long matrix view at (x, y); [ms until every tile in view is drawn, zoom state].
-ZOOM_JS = """async ([x, y]) => {
+#: One wheel step into the long matrix view at (x, y); [ms until every tile in view is drawn,
+#: zoom state, ms until a poll saw it, whether it was drawn waiting for tiles first].
+ZOOM_JS = (
+    """async ([x, y]) => {"""
+    + DRAWN_SINCE
+    + """
   const root = document.querySelector('.aw-root');
   const c = root.querySelector('.aw-long-matrix');
   const r = c.getBoundingClientRect();
@@ -115,22 +134,28 @@ ZOOM_JS = """async ([x, y]) => {
   const t0 = performance.now();
   c.dispatchEvent(new WheelEvent('wheel', {
     clientX: r.left + x, clientY: r.top + y, deltaY: -120, bubbles: true, cancelable: true}));
+  let waited = false; // drawn at the new scale with tiles missing: the step waited for the kernel
   await new Promise((resolve, reject) => {
     const check = () => {
       if (performance.now() - t0 > 60000) return reject(new Error('zoom: tiles not drawn in 60 s'));
       const z = JSON.parse(root.dataset.zoom || '{}');
+      waited ||= z.tokensPerPx !== before && z.missing > 0;
       // Drawn at the new scale, with every tile in view (or a notice saying why not).
       z.tokensPerPx !== before && (z.missing === 0 || z.notice) ? resolve() : requestAnimationFrame(check);
     };
     requestAnimationFrame(check);
   });
-  return [performance.now() - t0, root.dataset.zoom];
+  return [drawnSince(root, t0), root.dataset.zoom, performance.now() - t0, waited];
 }"""
+)
 
 #: Choose other heads while the long matrix view is zoomed in (as the head chips do); [ms
 #: until every tile of the new heads in view is drawn, the zoom state then]. Nothing of
 #: the new heads is at hand: every tile in view is fetched.
-HEADS_JS = """async (heads) => {
+HEADS_JS = (
+    """async (heads) => {"""
+    + DRAWN_SINCE
+    + """
   const root = document.querySelector('.aw-root');
   const t0 = performance.now();
   window.awModel.set('heads', heads);
@@ -145,8 +170,9 @@ HEADS_JS = """async (heads) => {
     };
     requestAnimationFrame(check);
   });
-  return [performance.now() - t0, root.dataset.zoom];
+  return [drawnSince(root, t0), root.dataset.zoom];
 }"""
+)
 
 #: Hover a cell of the long matrix view; [ms until its tooltip shows, the tooltip's text].
 CELL_HOVER_JS = """async ([x, y]) => {
@@ -190,3 +216,29 @@ HOVER_JS = """(row) => {
   if (Number(root.dataset.draws) < draws + 2) throw new Error('hover did not redraw');
   return [t1 - t0, t2 - t1];
 }"""
+
+
+#: Where the zoom walks wheel: a point of the lower triangle (the plot's corner is at (120,
+#: 120)), then, from the whole matrix again, another (what the first prefetched is off to the side).
+ZOOM_POINTS = ((120 + 400, 120 + 500), (120 + 150, 120 + 540))
+
+
+def zoom_walk(page):
+    """Wheel steps into a long input's matrix view down to single cells (40 px a token), at
+    each of :data:`ZOOM_POINTS` from the whole matrix; yields each step as it is taken:
+    ``{"ms", "polled_ms", "waited", "zoom", "at"}`` (:data:`ZOOM_JS`)."""
+    page.click(".aw-tab[data-view='matrix']")
+    page.wait_for_function("() => document.querySelector('.aw-root').dataset.zoom")
+    points = iter(ZOOM_POINTS)
+    at = next(points)
+    last = None
+    for _ in range(80):
+        if last and last["zoom"].get("r") == 1 and 1 / last["zoom"]["tokensPerPx"] >= 39:
+            at = next(points, None)
+            if at is None:
+                return
+            page.focus(".aw-long-matrix")
+            page.keyboard.press("0")  # the whole matrix
+        ms, zoom, polled, waited = page.evaluate(ZOOM_JS, list(at))
+        last = {"ms": ms, "polled_ms": polled, "waited": waited, "zoom": json.loads(zoom), "at": at}
+        yield last

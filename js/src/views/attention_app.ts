@@ -560,6 +560,9 @@ export class AttentionApp {
     this.draws += 1;
     if (this.draws === 1) this.root.dataset.firstPaintMs = (performance.now() - this.created).toFixed(1); // bench_widget.py
     this.root.dataset.draws = String(this.draws);
+    // When the last draw ended (page clock): the frame it made is painted right after this
+    // animation frame's callbacks, so benches time a step to here, not to a later poll.
+    this.root.dataset.drawnAt = performance.now().toFixed(1);
     this.root.dataset.layerBytes = String(this.source.layerBytes + (this.long?.source.cachedBytes ?? 0));
     this.root.dataset.view = this.traits.view;
     this.root.dataset.layer = String(this.traits.layer);

@@ -514,7 +514,6 @@ export class LongMatrixView {
   }
 }
 
-/** The indices [a, b) of the rising `at` whose values lie in [lo, hi). */
 /**
  * The coarsest tile level (0: none): the largest power of two at most a quarter of the
  * overview's block, and 1 whenever the block is larger. A level only twice as fine as the
@@ -529,6 +528,7 @@ export function firstTileLevel(block: number): number {
   return r;
 }
 
+/** The indices [a, b) of the rising `at` whose values lie in [lo, hi). */
 export function covered(at: Int32Array, lo: number, hi: number): [number, number] {
   return [firstAtLeast(at, lo), firstAtLeast(at, hi)];
 }

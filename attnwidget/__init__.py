@@ -43,7 +43,7 @@ _EXPORTS = {
     "analyze": "corpus.analysis",
     "AttentionStats": "corpus.stats",
     "HeadExplorer": "explorer.head_explorer",
-    "preload": "preload",
+    "preload": "preloading",
     "sample_corpus": "data",
     "AttnWidgetError": "errors",
     "ConlluError": "errors",

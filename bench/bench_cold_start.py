@@ -20,7 +20,7 @@ Two kinds of run, each repeated ``--runs`` times; the medians are printed:
 
 Each figure is wall-clock seconds and, in brackets, the process's CPU seconds (on a busy
 machine the CPU time is the steadier figure; the wall time is what a user waits).
-- ``notebook``: a real Jupyter kernel (``preload.py``): the import cell leaves loading torch,
+- ``notebook``: a real Jupyter kernel (``preloading.py``): the import cell leaves loading torch,
   transformers, spaCy and matplotlib to the kernel's idle time, and the widget cell comes
   ``--pauses`` seconds later (the time a user takes to write it; 0 is Run All). The figure
   that counts is the wait at the widget cell, to its first display (its picture).
@@ -74,7 +74,7 @@ print(json.dumps(_marks))
 )
 
 # A notebook: cell 1 imports (which leaves the preload's steps to the kernel's idle time,
-# preload.py), the user takes PAUSE seconds to write cell 2, which makes the first widget and
+# preloading.py), the user takes PAUSE seconds to write cell 2, which makes the first widget and
 # shows it. PAUSE 0 is "Run All". Cell 2 is timed as the notebook's client waits for it.
 CELL_1 = "from attnwidget import AttentionWidget, OFFLINE_MODEL"
 CELL_2 = "w = AttentionWidget(TEXT, model=OFFLINE_MODEL)\nw"

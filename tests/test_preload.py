@@ -56,7 +56,7 @@ def _cell(kc, code: str) -> str:
 def test_a_kernel_preloads_so_the_first_widget_loads_nothing_but_the_model(kernel_with):
     kc = kernel_with
     out = _cell(
-        kc, "import sys\nfrom attnwidget import AttentionWidget, OFFLINE_MODEL, preload\nprint(preload.started())"
+        kc, "import sys\nfrom attnwidget import AttentionWidget, OFFLINE_MODEL, preloading\nprint(preloading.started())"
     )
     assert out.strip() == "True"
     # The user writes the next cell meanwhile (the kernel idle); here: ask until no step is left.
@@ -79,7 +79,7 @@ def test_a_kernel_preloads_so_the_first_widget_loads_nothing_but_the_model(kerne
 def _idle_until_preloaded(kc, timeout: float = 300) -> None:
     """Leave the kernel idle (so its loop runs the steps), asking now and then how many are left."""
     end = time.monotonic() + timeout
-    while _cell(kc, "print(preload.steps_left())").strip() != "0":
+    while _cell(kc, "print(preloading.steps_left())").strip() != "0":
         assert time.monotonic() < end, "the preload did not finish"
         time.sleep(0.5)
 
@@ -92,7 +92,7 @@ def test_the_users_own_imports_right_after_never_fail(kernel_with):
     # 'PreTrainedTokenizerFast' from 'transformers'"). The steps run on the kernel's main
     # thread, between cells: this cell, sent at once, waits for the step under way at most.
     kc = kernel_with
-    _cell(kc, "from attnwidget import AttentionWidget, preload")
+    _cell(kc, "from attnwidget import AttentionWidget, preloading")
     out = _cell(
         kc,
         "import torch\nfrom transformers import PreTrainedTokenizerFast, AutoModel\n"
@@ -104,19 +104,33 @@ def test_the_users_own_imports_right_after_never_fail(kernel_with):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel_with", [{}], indirect=True)
+def test_a_widget_made_stops_the_steps_left(kernel_with):
+    # The steps run on the kernel's loop, as the widget's requests do: a layer switch waited
+    # behind a 3 s import of transformers. A widget of given attention needs none of it.
+    kc = kernel_with
+    _cell(
+        kc,
+        "import sys\nimport numpy as np\nfrom attnwidget import AttentionWidget, preloading\n"
+        "w = AttentionWidget.from_attention(['a', 'b', 'c'], np.tril(np.full((1, 1, 3, 3), 1 / 3)))",
+    )
+    _idle_until_preloaded(kc, timeout=30)
+    out = _cell(kc, "print(preloading.started(), 'torch' in sys.modules, 'spacy' in sys.modules)")
+    assert out.strip() == "True False False", out
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("kernel_with", [{"ATTNWIDGET_PRELOAD": "0"}], indirect=True)
 def test_preload_can_be_turned_off(kernel_with):
     out = _cell(
         kernel_with,
-        "import sys\nfrom attnwidget import AttentionWidget, preload\nprint(preload.started(), 'torch' in sys.modules)",
+        "import sys\nfrom attnwidget import AttentionWidget, preloading\nprint(preloading.started(), 'torch' in sys.modules)",
     )
     assert out.strip() == "False False"
 
 
 def test_a_script_imports_no_torch_with_the_widget():
-    code = (
-        "import sys\nfrom attnwidget import AttentionWidget, preload\nprint(preload.started(), 'torch' in sys.modules)"
-    )
+    code = "import sys\nfrom attnwidget import AttentionWidget, preloading\nprint(preloading.started(), 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "False False"
 
@@ -129,10 +143,10 @@ def test_a_script_asking_for_the_preload_loads_at_once_and_spacy_only_once():
         "loads = []\n"
         "real = spacy.load\n"
         "spacy.load = lambda *a, **k: loads.append(a[0]) or real(*a, **k)\n"
-        "from attnwidget import AttentionWidget, OFFLINE_MODEL, preload\n"
-        "print('transformers.modeling_utils' in sys.modules, preload.steps_left())\n"
+        "from attnwidget import AttentionWidget, OFFLINE_MODEL, preloading\n"
+        "print('transformers.modeling_utils' in sys.modules, preloading.steps_left())\n"
         f"w = AttentionWidget({SENTENCE!r}, model=OFFLINE_MODEL)\n"
-        "print(preload.started(), str(loads).replace(' ', ''), len(w.tokens) > 5)\n"
+        "print(preloading.started(), str(loads).replace(' ', ''), len(w.tokens) > 5)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

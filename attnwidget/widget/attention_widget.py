@@ -23,7 +23,7 @@ from attnwidget.defaults import DEFAULT_MODEL
 from attnwidget.errors import AttnWidgetError
 from attnwidget.keywords import checked_keywords, trait_names
 from attnwidget.pictures.methods import AttentionPictures
-from attnwidget.preload import preload_in_notebook
+from attnwidget.preloading import preload_in_notebook, stop_preloading
 from attnwidget.progress import importing
 from attnwidget.text.syntax import Syntax, check_text, read_conllu, spacy_pipeline
 from attnwidget.transformer.activation_cache import cache_model_info, cache_patterns, cache_tokens
@@ -158,6 +158,7 @@ class AttentionWidget(ClosingWidget, AttentionPictures, anywidget.AnyWidget):
         _source: tuple | None = None,
         **traits: Any,
     ) -> None:
+        stop_preloading()  # what this widget needs it loads now; its requests must not wait behind imports
         if _data is not None:
             kinds, model_input, generation = {_data.kind: _data}, None, None
         elif _source is not None:

@@ -46,7 +46,7 @@ TRANSFORMERS_MODULES = (
 #: Seconds between two steps on a kernel's loop: a message that came meanwhile goes first.
 STEP_GAP = 0.02
 
-_state = {"started": False, "left": 0}
+_state = {"started": False, "left": 0, "stopped": False}
 
 
 def preload(model: Any = None, spacy: bool = True) -> bool:
@@ -71,7 +71,10 @@ def preload(model: Any = None, spacy: bool = True) -> bool:
     _state["left"] = len(steps)
 
     def next_step() -> None:
-        _run(steps.pop(0))
+        if _state["stopped"]:
+            steps.clear()
+        else:
+            _run(steps.pop(0))
         _state["left"] = len(steps)
         if steps:
             loop.call_later(STEP_GAP, next_step)
@@ -87,6 +90,13 @@ def preload_in_notebook() -> None:
         return
     if wanted in ("1", "on", "true", "yes") or _kernel_loop() is not None:
         preload()
+
+
+def stop_preloading() -> None:
+    """Leave the steps not yet run: a widget was made, which loaded what it needs itself (a
+    widget of given attention needs none of it), and its requests to the kernel would wait
+    behind each step (a layer switch behind a 3 s import of transformers)."""
+    _state["stopped"] = True
 
 
 def started() -> bool:

@@ -737,5 +737,5 @@ def _compute(
 
 
 # In a Jupyter kernel, torch, transformers and spaCy load while the kernel is idle from here on,
-# as the user writes the cell that makes the first widget (preload.py; ATTNWIDGET_PRELOAD=0: off).
+# as the user writes the cell that makes the first widget (preloading.py; ATTNWIDGET_PRELOAD=0: off).
 preload_in_notebook()

@@ -148,10 +148,10 @@ print(json.dumps(_marks))
 )
 
 
-def _env(preload: bool = False) -> dict:
+def _env() -> dict:
     return {
         **os.environ,
-        "ATTNWIDGET_PRELOAD": "1" if preload else "0",  # these children are no kernels: say which
+        "ATTNWIDGET_PRELOAD": "0",  # these children are no kernels: nothing to load ahead
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
@@ -160,12 +160,12 @@ def _env(preload: bool = False) -> dict:
     }
 
 
-def run(script: str, text: str, pause: float | None = None) -> dict:
+def run(script: str, text: str) -> dict:
     # PYTHONPATH chooses the attnwidget measured (default: this checkout); the child runs in
     # bench/ (no attnwidget there), since `python -c` puts its working folder first on sys.path.
     out = subprocess.run(
-        [sys.executable, "-c", f"TEXT = {text!r}\nPAUSE = {pause!r}\n" + script],
-        env=_env(preload=pause is not None),
+        [sys.executable, "-c", f"TEXT = {text!r}\n" + script],
+        env=_env(),
         check=True,
         capture_output=True,
         text=True,

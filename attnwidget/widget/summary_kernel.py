@@ -253,12 +253,9 @@ def dense_rows(a, causal, B, k, r0, r1, pooled, pooled_hf, top, wts, covered, w0
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _pool_scored(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no cover - compiled
-    """Scored rows ``i0..`` (``s``: scaled scores of columns ``c0..``) max-pooled into ``out``
-    as :func:`qk_window` describes; ``s`` is overwritten (r = 1)."""
-    if r > 1:
-        _pool_blocks(s, i0, c0, causal, m, z, r0, r, skip_first, out)
-        return
+def _exact_scored(s, i0, c0, causal, m, z, r0, skip_first, out):  # pragma: no cover - compiled
+    """Scored rows ``i0..`` (``s``: scaled scores of columns ``c0..``) as exact weights into
+    ``out`` (r = 1 of :func:`qk_window`)."""
     rows, n = s.shape
     for t in range(rows):
         i = i0 + t
@@ -277,7 +274,8 @@ def _pool_scored(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no
 
 @njit(fastmath=True, nogil=True, cache=True)
 def _pool_blocks(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no cover - compiled
-    """:func:`_pool_scored` at r > 1. A weight is ``exp(s - m - log Z)``: the rows that share a
+    """Scored rows ``i0..`` (``s``: scaled scores of columns ``c0..``) max-pooled into ``out``,
+    r tokens a cell (r > 1 of :func:`qk_window`). A weight is ``exp(s - m - log Z)``: the rows that share a
     row of ``out`` are first maxed column by column less their ``m + log Z`` (a loop that
     vectorises), then every r columns, so there is one exp per cell of ``out`` (per row and
     block, the loop this replaced spent 3/4 of an r = 4 tile's time on them)."""
@@ -314,8 +312,8 @@ def _pool_blocks(s, i0, c0, causal, m, z, r0, r, skip_first, out):  # pragma: no
 
 
 @njit(fastmath=True, nogil=True, cache=True)
-def _window_compiled(q, kt, scale, causal, m, z, r0, c0, r, width, last, skip_first, out):  # pragma: no cover
-    """:func:`qk_window`'s rows r0..last (``width`` columns from c0) by the compiled loop: rows
+def _window_compiled(q, kt, scale, causal, m, z, r0, c0, width, last, skip_first, out):  # pragma: no cover
+    """:func:`qk_window`'s exact rows r0..last (``width`` columns from c0) by the compiled loop: rows
     are scored four at a time (each key read serves four rows)."""
     s = np.empty((4, width), np.float32)
     for i0 in range(r0, last, 4):
@@ -324,7 +322,7 @@ def _window_compiled(q, kt, scale, causal, m, z, r0, c0, r, width, last, skip_fi
         if n <= 0:
             continue
         _score_four(q, kt, scale, i0, c0, n, s)
-        _pool_scored(s[:rows, :n], i0, c0, causal, m, z, r0, r, skip_first, out)
+        _exact_scored(s[:rows, :n], i0, c0, causal, m, z, r0, skip_first, out)
 
 
 def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out) -> None:
@@ -348,7 +346,7 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out) -> 
         return
     last = min(q.shape[0], r0 + cells * r)
     if r == 1:
-        _window_compiled(q, kt, scale, causal, m, z, r0, c0, r, width, last, skip_first, out)
+        _window_compiled(q, kt, scale, causal, m, z, r0, c0, width, last, skip_first, out)
         return
     import torch  # loaded already where queries and keys come from (a model's pass); not for arrays
 
@@ -359,7 +357,7 @@ def qk_window(q, kt, scale, causal, m, z, r0, c0, cells, r, skip_first, out) -> 
         if n <= 0:
             continue
         scores = torch.matmul(torch.from_numpy(q[i0:i1] * scale), torch.from_numpy(kt[:, c0 : c0 + n])).numpy()
-        _pool_scored(scores, i0, c0, causal, m, z, r0, r, skip_first, out)
+        _pool_blocks(scores, i0, c0, causal, m, z, r0, r, skip_first, out)
 
 
 def blocks_for(n: int, cells: int) -> tuple[int, int]:
